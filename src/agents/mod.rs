@@ -1,0 +1,253 @@
+//! Agent adapters: each agent's hook JSON in, a [`HookEvent`]; a [`Decision`] out, that agent's
+//! exit code and output bytes. All agent-specific shape lives here and nowhere else.
+
+mod claude;
+mod generic;
+
+use serde_json::{Map, Value};
+
+use crate::event::{Agent, Decision, EventKind, HookEvent, ToolAction};
+use crate::protocol::Rendered;
+
+pub use claude::Claude;
+pub use generic::ExitCodeAgent;
+
+/// What the hook process told us besides its stdin.
+#[derive(Debug, Clone, Default)]
+pub struct HookContext {
+    /// The hook process's working directory.
+    pub cwd: String,
+    /// Forwarded environment variables (see `protocol::FORWARDED_ENV`).
+    pub env: Vec<(String, String)>,
+}
+
+impl HookContext {
+    pub fn env(&self, name: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why an event could not be understood. On a gating event this is a deny.
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterError {
+    #[error("the payload is not valid JSON ({0})")]
+    NotJson(serde_json::Error),
+    #[error("the payload is JSON but not an object")]
+    NotObject,
+    #[error("the payload has no `{0}` field")]
+    Missing(&'static str),
+    #[error("`{field}` should be {expected}")]
+    WrongType {
+        field: &'static str,
+        expected: &'static str,
+    },
+}
+
+/// How a verdict should be shown, beyond the decision itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RenderOptions {
+    /// `DASHCLAW_HOOK_MODE=observe`: report what would have happened, block nothing.
+    pub observe: bool,
+}
+
+pub trait Adapter: Sync {
+    fn agent(&self) -> Agent;
+
+    /// Parses the agent's stdin JSON for `kind` into a normalized event.
+    fn normalize(
+        &self,
+        kind: EventKind,
+        body: &[u8],
+        ctx: &HookContext,
+    ) -> Result<HookEvent, AdapterError>;
+
+    /// Renders the decision for `kind` in the agent's protocol. `event` is `None` when the
+    /// payload could not be normalized.
+    fn render(
+        &self,
+        kind: EventKind,
+        event: Option<&HookEvent>,
+        decision: &Decision,
+        opts: RenderOptions,
+    ) -> Rendered;
+}
+
+pub fn adapter_for(agent: Agent) -> &'static dyn Adapter {
+    static CLAUDE: Claude = Claude;
+    static CODEX: ExitCodeAgent = ExitCodeAgent(Agent::Codex);
+    static HERMES: ExitCodeAgent = ExitCodeAgent(Agent::Hermes);
+    static OPENCLAW: ExitCodeAgent = ExitCodeAgent(Agent::Openclaw);
+    match agent {
+        Agent::Claude => &CLAUDE,
+        Agent::Codex => &CODEX,
+        Agent::Hermes => &HERMES,
+        Agent::Openclaw => &OPENCLAW,
+    }
+}
+
+/// Parses the payload into a JSON object.
+pub(crate) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, AdapterError> {
+    match serde_json::from_slice::<Value>(body).map_err(AdapterError::NotJson)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(AdapterError::NotObject),
+    }
+}
+
+pub(crate) fn str_field(obj: &Map<String, Value>, key: &str) -> Option<String> {
+    obj.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Maps the common Claude-style tool vocabulary (also used by Codex) to a [`ToolAction`].
+pub(crate) fn claude_style_action(name: &str, input: &Value) -> Result<ToolAction, AdapterError> {
+    let s = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_owned);
+    let path = |keys: &[&'static str]| keys.iter().find_map(|k| s(k)).unwrap_or_default();
+    Ok(match name {
+        "Bash" => ToolAction::Shell {
+            command: match input.get("command") {
+                Some(Value::String(c)) => c.clone(),
+                Some(_) => {
+                    return Err(AdapterError::WrongType {
+                        field: "tool_input.command",
+                        expected: "a string",
+                    })
+                }
+                None => return Err(AdapterError::Missing("tool_input.command")),
+            },
+        },
+        "Write" => ToolAction::WriteFile {
+            path: path(&["file_path", "path"]),
+            content: s("content"),
+        },
+        "Edit" => ToolAction::WriteFile {
+            path: path(&["file_path", "path"]),
+            content: s("new_string"),
+        },
+        "MultiEdit" => ToolAction::WriteFile {
+            path: path(&["file_path", "path"]),
+            content: input.get("edits").and_then(Value::as_array).map(|edits| {
+                edits
+                    .iter()
+                    .filter_map(|e| e.get("new_string").and_then(Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }),
+        },
+        "NotebookEdit" => ToolAction::WriteFile {
+            path: path(&["notebook_path", "file_path"]),
+            content: s("new_source"),
+        },
+        "Read" | "NotebookRead" => ToolAction::ReadFile {
+            path: path(&["file_path", "notebook_path", "path"]),
+        },
+        "Glob" | "Grep" | "LS" => ToolAction::ReadFile {
+            path: s("path").unwrap_or_else(|| ".".into()),
+        },
+        "WebFetch" => ToolAction::Fetch { url: s("url") },
+        "WebSearch" => ToolAction::Fetch { url: None },
+        "Agent" | "Task" => ToolAction::Subagent,
+        _ => match name.strip_prefix("mcp__").and_then(|r| r.split_once("__")) {
+            Some((server, tool)) => ToolAction::Mcp {
+                server: server.to_owned(),
+                tool: tool.to_owned(),
+            },
+            None => ToolAction::Other,
+        },
+    })
+}
+
+/// The text of a block for the model: what was blocked, why, what to do instead. Two lines.
+pub(crate) fn block_message(event: Option<&HookEvent>, d: &Decision) -> String {
+    let reason = d
+        .reasons
+        .first()
+        .map(String::as_str)
+        .unwrap_or("blocked by policy");
+    let mut msg = format!("[DashClaw] Blocked by policy: {reason}");
+    if let Some(p) = &d.policy {
+        msg.push_str(&format!(" (Policy: {p})"));
+    }
+    let instead = d.suggestion.as_deref().unwrap_or(
+        "do not retry this call; choose a safer approach or ask the user to run it themselves",
+    );
+    msg.push_str(&format!("\nInstead: {instead}."));
+    if event.is_none() {
+        msg.push_str(" The payload could not be parsed, so this call was NOT governed.");
+    }
+    msg
+}
+
+pub(crate) fn warn_message(d: &Decision) -> String {
+    format!(
+        "[DashClaw] Warning: {}",
+        d.reasons
+            .first()
+            .map(String::as_str)
+            .unwrap_or("Policy warning")
+    )
+}
+
+pub(crate) fn observe_message(d: &Decision) -> String {
+    let reason = d.reasons.first().map(String::as_str).unwrap_or("policy");
+    match d.verdict {
+        crate::event::Verdict::RequireApproval => {
+            format!("[DashClaw] [observe] Would require approval for: {reason}")
+        }
+        _ => format!("[DashClaw] [observe] Would block: {reason}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tool_vocabulary_maps_to_actions() {
+        let cases = [
+            (
+                "Bash",
+                json!({"command":"ls"}),
+                ToolAction::Shell {
+                    command: "ls".into(),
+                },
+            ),
+            (
+                "NotebookEdit",
+                json!({"notebook_path":"/w/a.ipynb","new_source":"x"}),
+                ToolAction::WriteFile {
+                    path: "/w/a.ipynb".into(),
+                    content: Some("x".into()),
+                },
+            ),
+            (
+                "MultiEdit",
+                json!({"file_path":"f","edits":[{"new_string":"a"},{"new_string":"b"}]}),
+                ToolAction::WriteFile {
+                    path: "f".into(),
+                    content: Some("a\nb".into()),
+                },
+            ),
+            (
+                "mcp__github__create_issue",
+                json!({}),
+                ToolAction::Mcp {
+                    server: "github".into(),
+                    tool: "create_issue".into(),
+                },
+            ),
+            ("Frobnicate", json!({}), ToolAction::Other),
+        ];
+        for (name, input, want) in cases {
+            assert_eq!(claude_style_action(name, &input).unwrap(), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_bash_call_without_a_string_command_is_an_error() {
+        assert!(claude_style_action("Bash", &json!({})).is_err());
+        assert!(claude_style_action("Bash", &json!({"command": ["rm"]})).is_err());
+    }
+}

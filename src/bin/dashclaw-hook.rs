@@ -1,0 +1,4 @@
+//! The hook binary agents run; all logic is in `dashclaw_sidecar::client`.
+fn main() {
+    dashclaw_sidecar::client::main()
+}

@@ -1,0 +1,92 @@
+//! `dashclawd status` and `dashclawd stop`: control requests over the daemon's own socket, so
+//! the same peer-uid check protects them.
+
+use std::os::unix::net::UnixStream;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use crate::paths::Paths;
+use crate::protocol::{self, Request, Response};
+
+fn request(paths: &Paths, cmd: &str) -> Result<Vec<u8>> {
+    let mut stream = UnixStream::connect(&paths.socket).with_context(|| {
+        format!(
+            "dashclawd is not running (no answer on {})",
+            paths.socket.display()
+        )
+    })?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut req = Request::new(Vec::new());
+    req.set("control", cmd);
+    protocol::write_frame(&mut stream, &req.encode())?;
+    match Response::read_from(&mut stream, protocol::VERSION)? {
+        Response::Final(r) => Ok(r.stdout),
+        Response::Reject(msg) => anyhow::bail!("dashclawd refused: {msg}"),
+        Response::Hold { .. } => anyhow::bail!("unexpected hold from dashclawd"),
+    }
+}
+
+pub fn status(json: bool) -> Result<ExitCode> {
+    let paths = Paths::from_env()?;
+    let out = match request(&paths, "status") {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("dashclawd: {e:#}");
+            eprintln!(
+                "hint: hooks start it on demand; to start it now run `dashclawd run` (logs in {})",
+                paths.log_dir.display()
+            );
+            return Ok(ExitCode::from(3));
+        }
+    };
+    let v: Value = serde_json::from_slice(&out).context("dashclawd sent an unreadable status")?;
+    if json {
+        println!("{v}");
+    } else {
+        println!(
+            "dashclawd {} running (pid {}, up {}s, protocol v{})",
+            v["version"].as_str().unwrap_or("?"),
+            v["pid"],
+            v["uptime_secs"],
+            v["protocol"]
+        );
+        println!("  socket:   {}", v["socket"].as_str().unwrap_or(""));
+        println!("  ledger:   {}", v["ledger"].as_str().unwrap_or(""));
+        println!("  logs:     {}", v["log_dir"].as_str().unwrap_or(""));
+        println!("  served:   {} requests", v["requests_served"]);
+        println!("  spool:    {} pending", v["spool_pending"]);
+        match v["idle_timeout_secs"].as_u64() {
+            Some(s) => println!("  lifetime: auto-started, exits after {s}s idle"),
+            None => println!("  lifetime: runs until stopped"),
+        }
+        match v["config_error"].as_str() {
+            Some(err) => println!("  config:   BROKEN, gating events are denied: {err}"),
+            None => println!("  config:   {} (ok)", v["config"].as_str().unwrap_or("")),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn stop() -> Result<ExitCode> {
+    let paths = Paths::from_env()?;
+    match request(&paths, "stop") {
+        Ok(_) => {
+            // Wait for the socket to go away so a following start does not race the old daemon.
+            for _ in 0..200 {
+                if !paths.socket.exists() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            println!("dashclawd stopped");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("dashclawd: {e:#}");
+            Ok(ExitCode::from(3))
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Draining the client spool: record events that hooks could not deliver.
+//!
+//! Each spooled event is one file holding the exact request frame the client would have sent.
+//! It is recorded through the same engine (marked `spooled`) and deleted only after its ledger
+//! record is committed. The event id makes a replay of an event that did reach the ledger (the
+//! daemon committed it but the answer came too late) a no-op. Unreadable files are moved aside
+//! to `spool/bad/`, never deleted.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::engine::{self, EngineState};
+use crate::ledger::Ledger;
+use crate::protocol::{field, Request};
+
+/// Spooled events waiting to be recorded.
+pub fn pending(dir: &Path) -> usize {
+    list(dir).len()
+}
+
+fn list(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "req"))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Names start with the client's start time, so this is arrival order.
+    files.sort();
+    files
+}
+
+/// Records every spooled event; returns how many were recorded.
+pub async fn drain(dir_paths: &crate::paths::Paths, ledger: &Ledger, state: &EngineState) -> usize {
+    let mut recorded = 0;
+    for path in list(&dir_paths.spool_dir) {
+        match drain_one(&path, ledger, state).await {
+            Ok(()) => {
+                recorded += 1;
+                if let Err(e) = fs::remove_file(&path) {
+                    tracing::warn!("recorded but cannot remove {}: {e}", path.display());
+                }
+            }
+            Err(DrainError::Unreadable(why)) => {
+                tracing::error!(
+                    "spooled event {} is unreadable ({why}); moved to spool/bad",
+                    path.display()
+                );
+                let bad = dir_paths.spool_dir.join("bad");
+                let _ = crate::paths::create_private_dir(&bad);
+                if let Some(name) = path.file_name() {
+                    let _ = fs::rename(&path, bad.join(name));
+                }
+            }
+            Err(DrainError::Ledger(e)) => {
+                // Keep the file: the next drain retries.
+                tracing::error!("cannot record spooled event {}: {e:#}", path.display());
+                break;
+            }
+        }
+    }
+    recorded
+}
+
+enum DrainError {
+    Unreadable(String),
+    Ledger(anyhow::Error),
+}
+
+async fn drain_one(path: &Path, ledger: &Ledger, state: &EngineState) -> Result<(), DrainError> {
+    let bytes = fs::read(path).map_err(|e| DrainError::Unreadable(e.to_string()))?;
+    let mut req = Request::decode(&bytes).map_err(|e| DrainError::Unreadable(e.to_string()))?;
+    req.set(field::SPOOLED, "1");
+    let outcome =
+        engine::evaluate(&req, state, engine::now_us()).map_err(DrainError::Unreadable)?;
+    let mut record = outcome.record;
+    // The client-side latency of a spooled event measures the outage, not the hook.
+    record.client_us = None;
+    ledger.append(record).await.map_err(DrainError::Ledger)?;
+    Ok(())
+}

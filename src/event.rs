@@ -1,0 +1,289 @@
+//! The agent-neutral vocabulary of the daemon: a normalized hook event in, a decision out.
+//!
+//! Agent adapters (`crate::agents`) translate each agent's own stdin JSON into [`HookEvent`] and
+//! render a [`Decision`] back into that agent's protocol. Everything between (classification,
+//! policy, ledger) sees only these types.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The coding agents we speak to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Agent {
+    Claude,
+    Codex,
+    Hermes,
+    Openclaw,
+}
+
+impl Agent {
+    pub fn parse(s: &str) -> Option<Agent> {
+        match s {
+            "claude" | "claude-code" => Some(Agent::Claude),
+            "codex" => Some(Agent::Codex),
+            "hermes" => Some(Agent::Hermes),
+            "openclaw" => Some(Agent::Openclaw),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Agent::Claude => "claude",
+            Agent::Codex => "codex",
+            Agent::Hermes => "hermes",
+            Agent::Openclaw => "openclaw",
+        }
+    }
+}
+
+/// Hook events, named as on the `dashclaw-hook <agent> <event>` command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    PreToolUse,
+    PostToolUse,
+    Stop,
+    SessionStart,
+    SessionEnd,
+    UserPromptSubmit,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 6] = [
+        EventKind::PreToolUse,
+        EventKind::PostToolUse,
+        EventKind::Stop,
+        EventKind::SessionStart,
+        EventKind::SessionEnd,
+        EventKind::UserPromptSubmit,
+    ];
+
+    pub fn parse(s: &str) -> Option<EventKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::PreToolUse => "pre-tool-use",
+            EventKind::PostToolUse => "post-tool-use",
+            EventKind::Stop => "stop",
+            EventKind::SessionStart => "session-start",
+            EventKind::SessionEnd => "session-end",
+            EventKind::UserPromptSubmit => "user-prompt-submit",
+        }
+    }
+
+    /// Only a pre-tool-use verdict gates anything; the other events are records.
+    pub fn is_gating(self) -> bool {
+        self == EventKind::PreToolUse
+    }
+}
+
+/// What a tool call does, independent of the agent's tool naming.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ToolAction {
+    /// A shell command line (Claude `Bash`, Codex `Bash`, Hermes `terminal`, OpenClaw `exec`).
+    Shell { command: String },
+    /// Creating or changing a file. `content` is the new text when the tool carries it
+    /// (Write `content`, Edit `new_string`, MultiEdit's edits joined, NotebookEdit `new_source`).
+    WriteFile {
+        path: String,
+        content: Option<String>,
+    },
+    /// Reading a file or searching a tree.
+    ReadFile { path: String },
+    /// Fetching a URL or searching the web.
+    Fetch { url: Option<String> },
+    /// Spawning a sub-agent or a task.
+    Subagent,
+    /// An MCP tool, `mcp__<server>__<tool>`.
+    Mcp { server: String, tool: String },
+    /// A tool we do not model; still governed.
+    Other,
+}
+
+/// A tool call as the agent described it, plus our reading of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolCall {
+    /// The agent's own tool name (`Bash`, `Write`, `mcp__github__create_issue`, ...).
+    pub name: String,
+    pub input: Value,
+    pub tool_use_id: Option<String>,
+    pub action: ToolAction,
+}
+
+/// Identity of the sub-agent that made the call, when it was not the main agent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Subagent {
+    pub id: Option<String>,
+    pub agent_type: Option<String>,
+}
+
+/// One hook event, normalized.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HookEvent {
+    pub agent: Agent,
+    pub kind: EventKind,
+    pub session_id: Option<String>,
+    /// The agent's working directory (from the event, else the hook process cwd).
+    pub cwd: String,
+    pub transcript_path: Option<String>,
+    pub permission_mode: Option<String>,
+    pub subagent: Option<Subagent>,
+    pub tool: Option<ToolCall>,
+    /// Post-tool-use only: what the tool returned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_response: Option<Value>,
+    /// User-prompt-submit only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// True when nobody can answer an interactive question (e.g. Claude Code `-p`).
+    pub headless: bool,
+}
+
+/// Risk intent of an action, compatible with the upstream DashClaw classifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    Readonly,
+    Write,
+    Destructive,
+    Network,
+    ProcessManagement,
+    PackageManagement,
+    SystemAdmin,
+    Interpreter,
+    Spend,
+    Unknown,
+}
+
+impl Intent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::Readonly => "readonly",
+            Intent::Write => "write",
+            Intent::Destructive => "destructive",
+            Intent::Network => "network",
+            Intent::ProcessManagement => "process_management",
+            Intent::PackageManagement => "package_management",
+            Intent::SystemAdmin => "system_admin",
+            Intent::Interpreter => "interpreter",
+            Intent::Spend => "spend",
+            Intent::Unknown => "unknown",
+        }
+    }
+
+    /// Upstream base risk per intent (upstream-python-hooks.md §4.2 step 4).
+    pub fn base_risk(self) -> u8 {
+        match self {
+            Intent::Readonly => 5,
+            Intent::PackageManagement => 30,
+            Intent::Write | Intent::Interpreter => 35,
+            Intent::Network => 40,
+            Intent::ProcessManagement => 50,
+            Intent::SystemAdmin | Intent::Spend => 75,
+            Intent::Destructive => 90,
+            Intent::Unknown => 20,
+        }
+    }
+
+    /// Upstream `action_type` for a shell intent (upstream-python-hooks.md §2.4).
+    pub fn action_type(self) -> &'static str {
+        match self {
+            Intent::Readonly => "review",
+            Intent::Write => "apply",
+            Intent::Destructive | Intent::ProcessManagement => "security",
+            Intent::Network => "api",
+            Intent::PackageManagement | Intent::Interpreter => "build",
+            Intent::SystemAdmin => "deploy",
+            Intent::Spend => "spend",
+            Intent::Unknown => "other",
+        }
+    }
+}
+
+/// The four verdicts, ordered from most to least permissive so `max` is "the stricter wins".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Allow,
+    Warn,
+    RequireApproval,
+    Block,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Warn => "warn",
+            Verdict::RequireApproval => "require_approval",
+            Verdict::Block => "block",
+        }
+    }
+}
+
+/// One observation of the classifier: which rule fired, how strongly, and what to do instead.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Stable rule id, e.g. `rm-root`, `curl-pipe-shell`, `sensitive-write`.
+    pub rule: &'static str,
+    /// The verdict this finding asks for on its own.
+    pub verdict: Verdict,
+    /// Why, in one short sentence for the model and the human.
+    pub reason: String,
+    /// A safer alternative, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<String>,
+}
+
+/// What the classifier understood of a tool call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Classification {
+    pub intent: Intent,
+    /// 0..=100, upstream-compatible.
+    pub risk_score: u8,
+    pub action_type: &'static str,
+    pub reversible: bool,
+    /// Paths, hosts or resources the call touches, as far as we can tell.
+    pub targets: Vec<String>,
+    pub findings: Vec<Finding>,
+    /// A one-line description of the call for humans (`Bash: rm -rf /`), already secret-free.
+    pub summary: String,
+}
+
+/// The verdict for one event with its explanation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    /// The policy (or built-in rule) that set the verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// What the model could do instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<String>,
+}
+
+impl Decision {
+    pub fn allow() -> Decision {
+        Decision {
+            verdict: Verdict::Allow,
+            reasons: Vec::new(),
+            policy: None,
+            suggestion: None,
+        }
+    }
+
+    pub fn block(reason: impl Into<String>, policy: Option<String>) -> Decision {
+        Decision {
+            verdict: Verdict::Block,
+            reasons: vec![reason.into()],
+            policy,
+            suggestion: None,
+        }
+    }
+}

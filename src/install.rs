@@ -1,0 +1,264 @@
+//! `dashclawd install claude`: wires the hook into Claude Code's settings.json.
+//!
+//! Idempotent (our entries are recognised by the `dashclaw-hook` command and replaced), keeps
+//! every unrelated key and its order, backs the original up once, and writes atomically.
+//! Timeouts are in seconds (a millisecond value fails open, agent-hooks.md §1.5) and
+//! `onFailure: "block"` makes Claude Code ≥ 2.1.332 block if the hook binary itself dies.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Map, Value};
+
+pub struct InstallArgs {
+    pub agent: String,
+    pub settings: Option<PathBuf>,
+    pub dry_run: bool,
+    pub uninstall: bool,
+    pub hook_bin: Option<PathBuf>,
+}
+
+/// Claude Code hook events we register, with the CLI event name and the agent's timeout (s).
+/// The PreToolUse timeout stays well above the client's own 10 s deadline.
+const CLAUDE_EVENTS: &[(&str, &str, u32, bool)] = &[
+    ("PreToolUse", "pre-tool-use", 30, true),
+    ("PostToolUse", "post-tool-use", 10, true),
+    ("Stop", "stop", 10, false),
+    ("SessionStart", "session-start", 10, false),
+    ("SessionEnd", "session-end", 5, false),
+    ("UserPromptSubmit", "user-prompt-submit", 10, false),
+];
+
+const MARKER: &str = "dashclaw-hook";
+
+pub fn run(args: InstallArgs) -> Result<ExitCode> {
+    if args.agent != "claude" {
+        bail!(
+            "installing into '{}' is not supported yet; supported: claude",
+            args.agent
+        );
+    }
+    let settings = match args.settings {
+        Some(p) => p,
+        None => claude_settings_path()?,
+    };
+    let hook_bin = match args.hook_bin {
+        Some(p) => p,
+        None => std::env::current_exe()?
+            .parent()
+            .context("locating the binary directory")?
+            .join("dashclaw-hook"),
+    };
+    let original = match std::fs::read_to_string(&settings) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", settings.display())),
+    };
+    let mut doc: Value = match &original {
+        Some(t) if !t.trim().is_empty() => serde_json::from_str(t).with_context(|| {
+            format!(
+                "{} is not valid JSON; fix it first (nothing was changed)",
+                settings.display()
+            )
+        })?,
+        _ => json!({}),
+    };
+    let home = std::env::var("DASHCLAW_HOME")
+        .ok()
+        .filter(|h| !h.is_empty());
+    edit_claude_settings(&mut doc, &hook_bin, home.as_deref(), args.uninstall)?;
+    let text = serde_json::to_string_pretty(&doc)? + "\n";
+    if args.dry_run {
+        print!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if original.as_deref() == Some(text.as_str()) {
+        println!("{} already up to date", settings.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(orig) = &original {
+        let backup = settings.with_extension("json.dashclaw-backup");
+        if !backup.exists() {
+            std::fs::write(&backup, orig)
+                .with_context(|| format!("writing backup {}", backup.display()))?;
+        }
+    }
+    write_atomic(&settings, text.as_bytes())?;
+    println!(
+        "{} DashClaw hooks in {}",
+        if args.uninstall {
+            "removed"
+        } else {
+            "installed"
+        },
+        settings.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn claude_settings_path() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("settings.json"));
+    }
+    let base = directories::BaseDirs::new().context("cannot determine the home directory")?;
+    Ok(base.home_dir().join(".claude").join("settings.json"))
+}
+
+/// Quotes a word for the POSIX shell Claude Code runs hook commands through.
+fn sh_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Removes our previous entries, then (unless uninstalling) adds the current ones.
+pub fn edit_claude_settings(
+    doc: &mut Value,
+    hook_bin: &Path,
+    dashclaw_home: Option<&str>,
+    uninstall: bool,
+) -> Result<()> {
+    let root = doc
+        .as_object_mut()
+        .context("settings.json must be a JSON object")?;
+    let hooks = root
+        .entry("hooks")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let hooks = hooks
+        .as_object_mut()
+        .context("`hooks` in settings.json must be an object")?;
+    for (event, _, _, _) in CLAUDE_EVENTS {
+        if let Some(Value::Array(groups)) = hooks.get_mut(*event) {
+            for group in groups.iter_mut() {
+                if let Some(Value::Array(list)) = group.get_mut("hooks") {
+                    list.retain(|h| {
+                        !h.get("command")
+                            .and_then(Value::as_str)
+                            .is_some_and(|c| c.contains(MARKER))
+                    });
+                }
+            }
+            groups.retain(|g| {
+                g.get("hooks")
+                    .and_then(Value::as_array)
+                    .is_none_or(|l| !l.is_empty())
+            });
+            if groups.is_empty() {
+                hooks.remove(*event);
+            }
+        }
+    }
+    if !uninstall {
+        let prefix = dashclaw_home
+            .map(|h| format!("DASHCLAW_HOME={} ", sh_quote(h)))
+            .unwrap_or_default();
+        for (event, cli_event, timeout, tool_event) in CLAUDE_EVENTS {
+            let mut handler = json!({
+                "type": "command",
+                "command": format!("{prefix}{} claude {cli_event}", sh_quote(&hook_bin.to_string_lossy())),
+                "timeout": timeout,
+            });
+            if *event == "PreToolUse" {
+                handler["onFailure"] = json!("block");
+            }
+            let mut group = json!({ "hooks": [handler] });
+            if *tool_event {
+                // Every tool, not a list that misses new ones: the daemon lets read-only calls pass.
+                group
+                    .as_object_mut()
+                    .expect("object")
+                    .insert("matcher".into(), json!("*"));
+                let hooks_val = group["hooks"].take();
+                group
+                    .as_object_mut()
+                    .expect("object")
+                    .insert("hooks".into(), hooks_val);
+            }
+            let slot = hooks
+                .entry(*event)
+                .or_insert_with(|| Value::Array(Vec::new()));
+            match slot {
+                Value::Array(groups) => groups.push(group),
+                _ => bail!("`hooks.{event}` in settings.json must be an array"),
+            }
+        }
+    }
+    if hooks.is_empty() {
+        root.remove("hooks");
+    }
+    Ok(())
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("json.dashclaw-tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn install_is_idempotent_and_keeps_unrelated_settings() {
+        let mut doc = json!({
+            "model": "opus",
+            "hooks": { "PreToolUse": [ { "matcher": "Bash", "hooks": [ { "type": "command", "command": "/usr/bin/other-hook" } ] } ] },
+            "permissions": { "allow": ["Bash(ls:*)"] }
+        });
+        let bin = Path::new("/opt/dc/bin/dashclaw-hook");
+        edit_claude_settings(&mut doc, bin, None, false).unwrap();
+        let once = doc.clone();
+        edit_claude_settings(&mut doc, bin, None, false).unwrap();
+        assert_eq!(doc, once, "re-running must be a no-op");
+        let keys: Vec<_> = doc.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["model", "hooks", "permissions"], "key order kept");
+        let pre = doc["hooks"]["PreToolUse"].as_array().unwrap();
+        assert_eq!(pre.len(), 2);
+        assert_eq!(pre[0]["hooks"][0]["command"], "/usr/bin/other-hook");
+        assert_eq!(pre[1]["matcher"], "*");
+        assert_eq!(
+            pre[1]["hooks"][0]["command"],
+            "/opt/dc/bin/dashclaw-hook claude pre-tool-use"
+        );
+        assert_eq!(pre[1]["hooks"][0]["timeout"], 30);
+        assert_eq!(pre[1]["hooks"][0]["onFailure"], "block");
+
+        edit_claude_settings(&mut doc, bin, None, true).unwrap();
+        assert_eq!(
+            doc,
+            json!({
+                "model": "opus",
+                "hooks": { "PreToolUse": [ { "matcher": "Bash", "hooks": [ { "type": "command", "command": "/usr/bin/other-hook" } ] } ] },
+                "permissions": { "allow": ["Bash(ls:*)"] }
+            }),
+            "uninstall restores the original"
+        );
+    }
+
+    #[test]
+    fn dashclaw_home_and_odd_paths_are_quoted() {
+        let mut doc = json!({});
+        edit_claude_settings(
+            &mut doc,
+            Path::new("/it's here/dashclaw-hook"),
+            Some("/home/me/dc home"),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            doc["hooks"]["Stop"][0]["hooks"][0]["command"],
+            r"DASHCLAW_HOME='/home/me/dc home' '/it'\''s here/dashclaw-hook' claude stop"
+        );
+    }
+}
