@@ -105,6 +105,16 @@ pub enum SyncMode {
 }
 
 pub fn open(path: &Path, sync: SyncMode) -> Result<Connection> {
+    // Created private before SQLite opens it: the ledger describes everything the agent did.
+    if !path.exists() {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("creating ledger {}", path.display()))?;
+    }
     let conn =
         Connection::open(path).with_context(|| format!("opening ledger {}", path.display()))?;
     conn.busy_timeout(Duration::from_secs(5))?;

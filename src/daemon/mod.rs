@@ -72,6 +72,10 @@ pub fn run(opts: RunOptions) -> Result<()> {
         .open(&paths.lock_file)
         .with_context(|| format!("opening {}", paths.lock_file.display()))?;
     if lock.try_lock().is_err() {
+        tracing::info!(
+            "another dashclawd holds {}; not starting a second one",
+            paths.lock_file.display()
+        );
         let pid = fs::read_to_string(&paths.pid_file).unwrap_or_default();
         anyhow::bail!(
             "dashclawd is already running (pid {}) for {}",

@@ -1,0 +1,626 @@
+//! The hook client against the real daemon and against broken ones: what the agent sees
+//! (exit code, stdout, stderr) and what lands on disk.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+use std::time::{Duration, Instant};
+
+use common::*;
+use dashclaw_sidecar::protocol::{self, Rendered, Request, Response};
+
+/// A socket at the daemon's path, served by `serve` instead of dashclawd.
+fn fake_daemon(home: &Home, serve: impl FnOnce(std::os::unix::net::UnixStream) + Send + 'static) {
+    let run = home.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let listener = UnixListener::bind(home.socket()).unwrap();
+    std::thread::spawn(move || {
+        if let Ok((stream, _)) = listener.accept() {
+            serve(stream);
+        }
+    });
+}
+
+fn read_request(stream: &mut std::os::unix::net::UnixStream) -> Request {
+    Request::read_from(stream).unwrap()
+}
+
+#[test]
+fn readonly_call_is_allowed_silently_and_auto_starts_the_daemon() {
+    let home = Home::new();
+    assert!(!home.socket().exists());
+    let out = home.hook("claude", "pre-tool-use", &bash_event("ls -la"));
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    assert_eq!(stdout(&out), "", "allow prints nothing on stdout");
+    assert_eq!(stderr(&out), "");
+    // The daemon is now up, auto-started, with a private socket.
+    let status = home.dashclawd(&["status", "--json"]);
+    assert!(status.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(v["auto_started"], true);
+    let mode = std::fs::metadata(home.socket())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let dir_mode = std::fs::metadata(home.path().join("run"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(dir_mode & 0o777, 0o700);
+
+    let ledger = home.ledger();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0]["verdict"], "allow");
+    assert_eq!(ledger[0]["tool"], "Bash");
+    assert_eq!(ledger[0]["session_id"], "sess-1");
+    assert!(
+        ledger[0]["client_us"].as_u64().is_some(),
+        "client latency recorded"
+    );
+    assert!(
+        ledger[0]["daemon_us"].as_u64().is_some(),
+        "daemon latency recorded"
+    );
+}
+
+#[test]
+fn destructive_call_is_denied_with_a_reason_for_the_model() {
+    let home = Home::new();
+    let out = home.hook("claude", "pre-tool-use", &bash_event("rm -rf /"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.starts_with("[DashClaw] Blocked by policy: "), "{err}");
+    assert!(err.contains("\nInstead: "), "{err}");
+    assert!(err.lines().count() <= 2, "one or two lines: {err}");
+    let ledger = home.ledger();
+    assert_eq!(ledger[0]["verdict"], "block");
+    assert!(!ledger[0]["reasons"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn garbage_stdin_is_a_deny() {
+    let home = Home::new();
+    let out = home.hook("claude", "pre-tool-use", b"{not json");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("could not parse"), "{}", stderr(&out));
+    // And it is on record as a block.
+    assert_eq!(home.ledger()[0]["verdict"], "block");
+}
+
+#[test]
+fn empty_stdin_is_a_deny_without_asking_the_daemon() {
+    let home = Home::new();
+    for input in [&b""[..], b"  \n"] {
+        let out = home.hook("claude", "pre-tool-use", input);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains("empty payload"), "{}", stderr(&out));
+    }
+    assert!(!home.socket().exists(), "no daemon was needed");
+}
+
+#[test]
+fn oversize_stdin_is_a_deny() {
+    let home = Home::new();
+    let mut big = bash_event("ls");
+    big.resize(protocol::MAX_BODY + 1, b' ');
+    let out = home.hook("claude", "pre-tool-use", &big);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("exceeds 16 MiB"), "{}", stderr(&out));
+}
+
+#[test]
+fn bad_arguments_are_a_deny() {
+    let home = Home::new();
+    for args in [["claude", "pre-tool"], ["gpt", "pre-tool-use"]] {
+        let out = home.hook(args[0], args[1], &bash_event("ls"));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains("unknown"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn no_daemon_binary_means_deny_with_the_fix() {
+    let home = Home::new().env("DASHCLAW_DAEMON_BIN", "/nonexistent/dashclawd");
+    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("cannot start /nonexistent/dashclawd"), "{err}");
+    assert!(err.contains("fail-closed"), "{err}");
+}
+
+#[test]
+fn daemon_that_hangs_past_the_deadline_means_deny() {
+    let home = Home::new().env("DASHCLAW_HOOK_DEADLINE_MS", "300");
+    fake_daemon(&home, |mut s| {
+        let _ = read_request(&mut s);
+        std::thread::sleep(Duration::from_secs(5)); // never answers in time
+    });
+    let start = Instant::now();
+    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("did not answer within the hook deadline"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "deadline enforced"
+    );
+}
+
+#[test]
+fn stdin_that_never_closes_is_cut_off_by_the_deadline() {
+    let home = Home::new().env("DASHCLAW_HOOK_DEADLINE_MS", "300");
+    let mut child = std::process::Command::new(HOOK)
+        .args(["claude", "pre-tool-use"])
+        .env("DASHCLAW_HOME", home.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .env("DASHCLAW_HOOK_DEADLINE_MS", "300")
+        .spawn()
+        .unwrap();
+    let _stdin = child.stdin.take(); // held open, never written
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn daemon_dying_mid_request_means_deny() {
+    let home = Home::new();
+    fake_daemon(&home, |mut s| {
+        let _ = read_request(&mut s);
+        drop(s); // like a kill -9 after reading
+    });
+    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("closed the connection before answering"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn malformed_reply_means_deny() {
+    let home = Home::new();
+    fake_daemon(&home, |mut s| {
+        let _ = read_request(&mut s);
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\nallow");
+    });
+    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("bad reply from dashclawd"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn reply_in_another_protocol_version_means_deny() {
+    let home = Home::new();
+    fake_daemon(&home, |mut s| {
+        let _ = read_request(&mut s);
+        let allow = Response::Final(Rendered::default()).encode(protocol::VERSION + 1);
+        let _ = s.write_all(&allow);
+    });
+    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("protocol version mismatch"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn daemon_rejects_a_newer_client_with_instructions() {
+    let home = Home::new();
+    let _daemon = home.spawn_daemon();
+    let mut s = std::os::unix::net::UnixStream::connect(home.socket()).unwrap();
+    let mut req = Request::new(bash_event("ls"));
+    req.version = protocol::VERSION + 1;
+    req.set("agent", "claude");
+    req.set("event", "pre-tool-use");
+    s.write_all(&req.encode()).unwrap();
+    match Response::read_from(&mut s, protocol::VERSION + 1).unwrap() {
+        Response::Reject(msg) => assert!(msg.contains("dashclawd stop"), "{msg}"),
+        other => panic!("expected a reject, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_hold_extends_the_deadline_until_the_final_answer() {
+    let home = Home::new().env("DASHCLAW_HOOK_DEADLINE_MS", "300");
+    fake_daemon(&home, |mut s| {
+        let _ = read_request(&mut s);
+        let hold = Response::Hold {
+            extend_ms: 5_000,
+            message: "waiting for approval".into(),
+        };
+        s.write_all(&hold.encode(protocol::VERSION)).unwrap();
+        std::thread::sleep(Duration::from_millis(800)); // longer than the 300 ms deadline
+        let _ = s.write_all(&Response::Final(Rendered::default()).encode(protocol::VERSION));
+    });
+    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("waiting for approval"));
+}
+
+#[test]
+fn socket_owned_by_another_user_is_refused() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to create a socket owned by another uid");
+        return;
+    }
+    let home = Home::new();
+    fake_daemon(&home, |mut s| {
+        let _ = read_request(&mut s);
+        let _ = s.write_all(&Response::Final(Rendered::default()).encode(protocol::VERSION));
+    });
+    std::os::unix::fs::chown(home.socket(), Some(65534), Some(65534)).unwrap();
+    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a foreign daemon's allow must not count"
+    );
+    assert!(
+        stderr(&out).contains("belongs to uid 65534"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn socket_directory_others_can_enter_is_refused() {
+    let home = Home::new();
+    fake_daemon(&home, |_| {});
+    std::fs::set_permissions(
+        home.path().join("run"),
+        std::fs::Permissions::from_mode(0o777),
+    )
+    .unwrap();
+    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not private to you"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn daemon_refuses_peers_of_another_uid() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to run the daemon as another uid");
+        return;
+    }
+    // The daemon runs as nobody in a home nobody owns; we (root) connect to it directly.
+    let home = Home::new();
+    std::os::unix::fs::chown(home.path(), Some(65534), Some(65534)).unwrap();
+    let mut child = std::process::Command::new(DAEMON)
+        .args(["run", "--quiet"])
+        .env_clear()
+        .env("DASHCLAW_HOME", home.path())
+        .uid(65534)
+        .gid(65534)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    home.wait_for_socket();
+    let mut s = std::os::unix::net::UnixStream::connect(home.socket()).unwrap();
+    let mut req = Request::new(bash_event("ls"));
+    req.set("agent", "claude");
+    req.set("event", "pre-tool-use");
+    s.write_all(&req.encode()).unwrap();
+    let resp = Response::read_from(&mut s, protocol::VERSION);
+    let _ = child.kill();
+    let _ = child.wait();
+    match resp.unwrap() {
+        Response::Reject(msg) => assert!(msg.contains("refuses requests from uid 0"), "{msg}"),
+        other => panic!("expected a reject, got {other:?}"),
+    }
+}
+
+use std::os::unix::process::CommandExt;
+
+#[test]
+fn record_events_never_block_and_are_spooled_then_drained() {
+    let home = Home::new().env("DASHCLAW_DAEMON_BIN", "/nonexistent/dashclawd");
+    let out = home.hook("claude", "post-tool-use", &post_event("make test"));
+    assert_eq!(out.status.code(), Some(0), "post-tool-use never blocks");
+    assert_eq!(stdout(&out), "");
+    let out = home.hook(
+        "claude",
+        "stop",
+        br#"{"session_id":"sess-1","stop_hook_active":false}"#,
+    );
+    assert_eq!(out.status.code(), Some(0), "stop never blocks");
+    let spooled: Vec<_> = std::fs::read_dir(home.spool()).unwrap().flatten().collect();
+    assert_eq!(spooled.len(), 2, "both events kept on disk");
+
+    // The daemon starts, records both, and empties the spool.
+    let _daemon = home.spawn_daemon();
+    let ledger = home.ledger();
+    assert_eq!(ledger.len(), 2);
+    assert_eq!(ledger[0]["event"], "post-tool-use");
+    assert_eq!(ledger[0]["spooled"], true);
+    assert_eq!(ledger[0]["outcome"]["status"], "completed");
+    assert_eq!(ledger[1]["event"], "stop");
+    let left: Vec<_> = std::fs::read_dir(home.spool())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "req"))
+        .collect();
+    assert!(left.is_empty(), "spool drained");
+}
+
+#[test]
+fn killed_daemon_leaves_a_stale_socket_that_the_next_hook_recovers_from() {
+    let home = Home::new();
+    assert_eq!(
+        home.hook("claude", "pre-tool-use", &bash_event("ls"))
+            .status
+            .code(),
+        Some(0)
+    );
+    let pid = home.daemon_pid().unwrap();
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(home.socket().exists(), "kill -9 leaves the socket behind");
+    let out = home.hook("claude", "pre-tool-use", &bash_event("pwd"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_ne!(home.daemon_pid().unwrap(), pid, "a new daemon took over");
+    // Nothing acknowledged was lost across the kill.
+    assert_eq!(home.ledger().len(), 2);
+    assert!(home.dashclawd(&["log", "verify"]).status.success());
+}
+
+#[test]
+fn fifty_concurrent_hooks_start_one_daemon() {
+    let home = Home::new();
+    let handles: Vec<_> = (0..50)
+        .map(|i| {
+            let mut cmd = std::process::Command::new(HOOK);
+            cmd.args(["claude", "pre-tool-use"])
+                .env("DASHCLAW_HOME", home.path())
+                .env("DASHCLAW_HOOK_DEADLINE_MS", "20000");
+            std::thread::spawn(move || run_with_stdin(cmd, &bash_event(&format!("echo {i}"))))
+        })
+        .collect();
+    for h in handles {
+        let out = h.join().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let ready = home.log_text().matches("dashclawd ready").count();
+    assert_eq!(ready, 1, "exactly one daemon served:\n{}", home.log_text());
+    assert_eq!(home.ledger().len(), 50);
+}
+
+#[test]
+fn auto_started_daemon_exits_when_idle() {
+    let home = Home::new();
+    std::fs::write(home.path().join("config.toml"), "idle_timeout_secs = 1\n").unwrap();
+    assert_eq!(
+        home.hook("claude", "pre-tool-use", &bash_event("ls"))
+            .status
+            .code(),
+        Some(0)
+    );
+    let start = Instant::now();
+    while home.socket().exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "daemon never idled out"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(home.dashclawd(&["status"]).status.code(), Some(3));
+}
+
+#[test]
+fn broken_config_denies_gating_events_and_says_where() {
+    let home = Home::new();
+    std::fs::write(
+        home.path().join("config.toml"),
+        "idle_timeout_secs = \"never\"\n",
+    )
+    .unwrap();
+    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("configuration is broken") && err.contains("config.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn observe_mode_reports_but_does_not_block() {
+    let home = Home::new().env("DASHCLAW_HOOK_MODE", "observe");
+    let out = home.hook("claude", "pre-tool-use", b"{garbage");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("[observe] Would block"),
+        "{}",
+        stderr(&out)
+    );
+    let rec = &home.ledger()[0];
+    assert_eq!(rec["verdict"], "block");
+    assert_eq!(rec["enforced"], false);
+}
+
+#[test]
+fn status_and_stop() {
+    let home = Home::new();
+    assert_eq!(
+        home.dashclawd(&["status"]).status.code(),
+        Some(3),
+        "not running yet"
+    );
+    let mut daemon = home.spawn_daemon();
+    let out = home.dashclawd(&["status"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("running"));
+    assert!(home.dashclawd(&["stop"]).status.success());
+    let status = daemon.wait().unwrap();
+    assert!(status.success());
+    assert!(!home.socket().exists(), "socket removed on exit");
+    assert!(home.daemon_pid().is_none(), "pid file removed on exit");
+}
+
+#[test]
+fn second_daemon_refuses_to_start() {
+    let home = Home::new();
+    let _daemon = home.spawn_daemon();
+    let out = home.dashclawd(&["run", "--quiet"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("already running"), "{}", stderr(&out));
+}
+
+#[test]
+fn log_follow_prints_new_records() {
+    let home = Home::new();
+    let _daemon = home.spawn_daemon();
+    assert_eq!(
+        home.hook("claude", "pre-tool-use", &bash_event("ls"))
+            .status
+            .code(),
+        Some(0)
+    );
+    let mut follow = std::process::Command::new(DAEMON)
+        .args(["log", "--follow", "--json"])
+        .env("DASHCLAW_HOME", home.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(
+        home.hook("claude", "pre-tool-use", &bash_event("pwd"))
+            .status
+            .code(),
+        Some(0)
+    );
+    let mut out = follow.stdout.take().unwrap();
+    let mut seen = String::new();
+    let start = Instant::now();
+    let mut buf = [0u8; 4096];
+    while seen.lines().count() < 2 && start.elapsed() < Duration::from_secs(10) {
+        let n = out.read(&mut buf).unwrap();
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert!(
+        seen.contains("Bash: ls") || seen.contains("\"seq\":1"),
+        "{seen}"
+    );
+    assert!(seen.contains("\"seq\":2"), "{seen}");
+}
+
+fn bash_event_with_id(command: &str, id: &str) -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(&bash_event(command)).unwrap();
+    v["tool_use_id"] = id.into();
+    v.to_string().into_bytes()
+}
+
+#[test]
+fn real_daemon_stopped_mid_request_means_deny_then_recovery() {
+    let home = Home::new().env("DASHCLAW_HOOK_DEADLINE_MS", "500");
+    assert_eq!(
+        home.hook("claude", "pre-tool-use", &bash_event("ls"))
+            .status
+            .code(),
+        Some(0)
+    );
+    let pid = home.daemon_pid().unwrap();
+    unsafe { libc::kill(pid, libc::SIGSTOP) }; // hung: accepts nothing, answers nothing
+    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(100));
+    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// Hooks run while the daemon is killed with SIGKILL over and over: every call the agent was
+/// told "allow" for is in the ledger afterwards, and the chain is intact.
+#[test]
+fn kill_minus_nine_loses_nothing_acknowledged() {
+    let home = Home::new().env("DASHCLAW_HOOK_DEADLINE_MS", "5000");
+    assert_eq!(
+        home.hook("claude", "pre-tool-use", &bash_event("ls"))
+            .status
+            .code(),
+        Some(0)
+    );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let killer = {
+        let stop = stop.clone();
+        let pid_file = home.path().join("run/dashclawd.pid");
+        std::thread::spawn(move || {
+            let mut kills = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(40));
+                if let Some(pid) = std::fs::read_to_string(&pid_file)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<i32>().ok())
+                {
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    kills += 1;
+                }
+            }
+            kills
+        })
+    };
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let home_path = home.path().to_path_buf();
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                for i in 0..40 {
+                    let id = format!("toolu_{w}_{i}");
+                    let mut cmd = std::process::Command::new(HOOK);
+                    cmd.args(["claude", "pre-tool-use"])
+                        .env("DASHCLAW_HOME", &home_path)
+                        .env("DASHCLAW_HOOK_DEADLINE_MS", "5000");
+                    let out = run_with_stdin(cmd, &bash_event_with_id("ls", &id));
+                    if out.status.code() == Some(0) {
+                        acked.push(id);
+                    }
+                }
+                acked
+            })
+        })
+        .collect();
+    let acked: Vec<String> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let kills = killer.join().unwrap();
+    assert!(kills >= 3, "the daemon was killed repeatedly ({kills})");
+    assert!(!acked.is_empty());
+    let _ = home.hook("claude", "pre-tool-use", &bash_event("ls")); // bring one up for `log`
+    let recorded: std::collections::HashSet<String> = home
+        .ledger()
+        .iter()
+        .filter_map(|r| r["tool_use_id"].as_str().map(str::to_owned))
+        .collect();
+    for id in &acked {
+        assert!(
+            recorded.contains(id),
+            "acknowledged {id} missing from the ledger"
+        );
+    }
+    assert!(home.dashclawd(&["log", "verify"]).status.success());
+}
