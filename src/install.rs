@@ -19,16 +19,11 @@ pub struct InstallArgs {
     pub hook_bin: Option<PathBuf>,
 }
 
-/// Claude Code hook events we register, with the CLI event name and the agent's timeout (s).
-/// The PreToolUse timeout stays well above the client's own 10 s deadline.
-const CLAUDE_EVENTS: &[(&str, &str, u32, bool)] = &[
-    ("PreToolUse", "pre-tool-use", 30, true),
-    ("PostToolUse", "post-tool-use", 10, true),
-    ("Stop", "stop", 10, false),
-    ("SessionStart", "session-start", 10, false),
-    ("SessionEnd", "session-end", 5, false),
-    ("UserPromptSubmit", "user-prompt-submit", 10, false),
-];
+/// The hook entries we add to Claude Code's `hooks`, per event; `@HOOK@` becomes the command.
+/// Timeouts are seconds; PreToolUse's stays well above the client's own 10 s deadline. The
+/// matcher `*` covers every tool, including ones added after this was written: the daemon lets
+/// read-only calls through silently.
+const CLAUDE_TEMPLATE: &str = include_str!("../hooks/claude/hooks.json");
 
 const MARKER: &str = "dashclaw-hook";
 
@@ -133,8 +128,10 @@ pub fn edit_claude_settings(
     let hooks = hooks
         .as_object_mut()
         .context("`hooks` in settings.json must be an object")?;
-    for (event, _, _, _) in CLAUDE_EVENTS {
-        if let Some(Value::Array(groups)) = hooks.get_mut(*event) {
+    let template: Map<String, Value> =
+        serde_json::from_str(CLAUDE_TEMPLATE).expect("hooks/claude/hooks.json is valid JSON");
+    for event in template.keys() {
+        if let Some(Value::Array(groups)) = hooks.get_mut(event) {
             for group in groups.iter_mut() {
                 if let Some(Value::Array(list)) = group.get_mut("hooks") {
                     list.retain(|h| {
@@ -150,7 +147,7 @@ pub fn edit_claude_settings(
                     .is_none_or(|l| !l.is_empty())
             });
             if groups.is_empty() {
-                hooks.remove(*event);
+                hooks.remove(event);
             }
         }
     }
@@ -158,33 +155,25 @@ pub fn edit_claude_settings(
         let prefix = dashclaw_home
             .map(|h| format!("DASHCLAW_HOME={} ", sh_quote(h)))
             .unwrap_or_default();
-        for (event, cli_event, timeout, tool_event) in CLAUDE_EVENTS {
-            let mut handler = json!({
-                "type": "command",
-                "command": format!("{prefix}{} claude {cli_event}", sh_quote(&hook_bin.to_string_lossy())),
-                "timeout": timeout,
-            });
-            if *event == "PreToolUse" {
-                handler["onFailure"] = json!("block");
+        let command = format!("{prefix}{}", sh_quote(&hook_bin.to_string_lossy()));
+        for (event, groups) in template {
+            let Value::Array(mut groups) = groups else {
+                unreachable!("template groups are arrays")
+            };
+            for group in &mut groups {
+                for h in group["hooks"].as_array_mut().into_iter().flatten() {
+                    let cmd = h["command"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .replace("@HOOK@", &command);
+                    h["command"] = Value::String(cmd);
+                }
             }
-            let mut group = json!({ "hooks": [handler] });
-            if *tool_event {
-                // Every tool, not a list that misses new ones: the daemon lets read-only calls pass.
-                group
-                    .as_object_mut()
-                    .expect("object")
-                    .insert("matcher".into(), json!("*"));
-                let hooks_val = group["hooks"].take();
-                group
-                    .as_object_mut()
-                    .expect("object")
-                    .insert("hooks".into(), hooks_val);
-            }
-            let slot = hooks
-                .entry(*event)
-                .or_insert_with(|| Value::Array(Vec::new()));
-            match slot {
-                Value::Array(groups) => groups.push(group),
+            match hooks
+                .entry(event.clone())
+                .or_insert_with(|| Value::Array(Vec::new()))
+            {
+                Value::Array(existing) => existing.extend(groups),
                 _ => bail!("`hooks.{event}` in settings.json must be an array"),
             }
         }

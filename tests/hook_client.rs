@@ -473,7 +473,7 @@ fn status_and_stop() {
     assert!(out.status.success());
     assert!(stdout(&out).contains("running"));
     assert!(home.dashclawd(&["stop"]).status.success());
-    let status = daemon.wait().unwrap();
+    let status = daemon.0.wait().unwrap();
     assert!(status.success());
     assert!(!home.socket().exists(), "socket removed on exit");
     assert!(home.daemon_pid().is_none(), "pid file removed on exit");

@@ -93,7 +93,7 @@ impl Home {
     }
 
     /// Starts `dashclawd run` in the background (not auto-started: no idle exit).
-    pub fn spawn_daemon(&self) -> std::process::Child {
+    pub fn spawn_daemon(&self) -> Daemon {
         let child = self
             .command(DAEMON)
             .args(["run", "--quiet"])
@@ -103,7 +103,7 @@ impl Home {
             .spawn()
             .unwrap();
         self.wait_for_socket();
-        child
+        Daemon(child)
     }
 
     pub fn wait_for_socket(&self) {
@@ -142,6 +142,16 @@ impl Home {
             }
         }
         all
+    }
+}
+
+/// A daemon started by a test; killed and reaped when dropped.
+pub struct Daemon(pub std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

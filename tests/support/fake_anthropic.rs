@@ -11,7 +11,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -265,7 +265,12 @@ fn read_request(mut r: impl BufRead) -> Result<Option<Request>, String> {
     }))
 }
 
-fn respond(out: &mut TcpStream, status: u16, content_type: &str, body: &[u8]) -> std::io::Result<()> {
+fn respond(
+    out: &mut TcpStream,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+) -> std::io::Result<()> {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
@@ -363,7 +368,12 @@ fn sse(message: &Value) -> String {
     start["usage"]["output_tokens"] = json!(1);
     event("message_start", json!({ "message": start }));
     event("ping", json!({}));
-    for (i, block) in message["content"].as_array().into_iter().flatten().enumerate() {
+    for (i, block) in message["content"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         let (opening, delta) = match block["type"].as_str() {
             Some("tool_use") => (
                 json!({ "type": "tool_use", "id": block["id"], "name": block["name"], "input": {} }),
@@ -374,7 +384,10 @@ fn sse(message: &Value) -> String {
                 json!({ "type": "text_delta", "text": block["text"] }),
             ),
         };
-        event("content_block_start", json!({ "index": i, "content_block": opening }));
+        event(
+            "content_block_start",
+            json!({ "index": i, "content_block": opening }),
+        );
         event("content_block_delta", json!({ "index": i, "delta": delta }));
         event("content_block_stop", json!({ "index": i }));
     }
