@@ -194,6 +194,42 @@ fn without_a_reachable_daemon_the_hook_fails_closed() {
     assert!(!status.status.success(), "no daemon may be running");
 }
 
+/// The fake API itself, without Claude Code: routing and the scripted model turn.
+#[test]
+fn the_fake_api_routes_like_the_real_one_and_scripts_one_bash_call() {
+    let server = FakeAnthropic::start();
+    assert!(http(&server, "HEAD / HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 200"));
+    let reply = post(&server, "/v1/messages/count_tokens", "{}");
+    assert!(reply.contains(r#"{"input_tokens":"#), "{reply}");
+    assert!(post(&server, "/v1/nope", "{}").starts_with("HTTP/1.1 404"));
+
+    // The marker sits in a later text block of the first user message, as the CLI sends it.
+    let ask = r#"{"model":"m","stream":true,"tools":[{"name":"Bash"}],"messages":[
+        {"role":"user","content":[{"type":"text","text":"<system-reminder>x</system-reminder>"},
+                                  {"type":"text","text":"please RUN<<echo hi>>"}]}]}"#;
+    let reply = post(&server, "/v1/messages?beta=true", ask);
+    assert!(reply.contains("text/event-stream"), "{reply}");
+    assert!(
+        reply.contains(r#""partial_json":"{\"command\":\"echo hi\""#),
+        "{reply}"
+    );
+    assert!(reply.contains(r#""stop_reason":"tool_use""#), "{reply}");
+
+    // Once a tool answered (and with a role it does not know), the turn ends with an echo.
+    let answered = r#"{"model":"m","tools":[{"name":"Bash"}],"messages":[
+        {"role":"user","content":[{"type":"text","text":"please RUN<<echo hi>>"}]},
+        {"role":"system","content":"feedback"},
+        {"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"hi","is_error":true}]}]}"#;
+    let reply = post(&server, "/v1/messages", answered);
+    assert!(reply.contains(r#""stop_reason":"end_turn""#), "{reply}");
+    assert!(reply.contains("The tool said: hi"), "{reply}");
+
+    assert_eq!(server.requests().len(), 5);
+    let results = server.tool_results();
+    assert_eq!(results.len(), 1);
+    assert!(results[0].is_error && results[0].content == "hi");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------------------------
@@ -252,6 +288,7 @@ struct DashClaw {
 impl DashClaw {
     fn new(home: PathBuf) -> DashClaw {
         std::fs::create_dir_all(&home).unwrap();
+        if std::env::var_os("XX_BROKEN").is_some() { std::fs::write(home.join("config.toml"), "bogus = 1\n").unwrap(); }
         DashClaw { home }
     }
 
@@ -458,4 +495,24 @@ fn find_record<'a>(ledger: &'a [Value], session_id: &str, event: &str) -> Option
 
 fn summary(record: &Value) -> &str {
     record["summary"].as_str().unwrap_or("")
+}
+
+fn http(server: &FakeAnthropic, request: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = server.base_url().trim_start_matches("http://").to_string();
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.write_all(request.as_bytes()).unwrap();
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply).unwrap();
+    reply
+}
+
+fn post(server: &FakeAnthropic, path: &str, body: &str) -> String {
+    http(
+        server,
+        &format!(
+            "POST {path} HTTP/1.1\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
 }
