@@ -251,7 +251,8 @@ pub struct Classification {
     /// Paths, hosts or resources the call touches, as far as we can tell.
     pub targets: Vec<String>,
     pub findings: Vec<Finding>,
-    /// A one-line description of the call for humans (`Bash: rm -rf /`), already secret-free.
+    /// A one-line description of the call for humans (`Bash: rm -rf /`). Not yet redacted: the
+    /// engine redacts it before it is stored or shown.
     pub summary: String,
 }
 

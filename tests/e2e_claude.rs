@@ -24,8 +24,8 @@ use serde_json::Value;
 const DASHCLAWD: &str = env!("CARGO_BIN_EXE_dashclawd");
 const HOOK: &str = env!("CARGO_BIN_EXE_dashclaw-hook");
 const CLAUDE_TIMEOUT: Duration = Duration::from_secs(120);
-/// The daemon-reachable PATH of agent-hooks.md §8: no cargo target dir on it, so the hook finds
-/// `dashclawd` only beside itself.
+/// The agent's PATH from agent-hooks.md §8. The cargo target dir is not on it, so the hook can
+/// find `dashclawd` only beside itself (or through `DASHCLAW_DAEMON_BIN`).
 const AGENT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 /// One scenario at a time: a few Claude Code processes in parallel would compete for the CPU
@@ -288,7 +288,6 @@ struct DashClaw {
 impl DashClaw {
     fn new(home: PathBuf) -> DashClaw {
         std::fs::create_dir_all(&home).unwrap();
-        if std::env::var_os("XX_BROKEN").is_some() { std::fs::write(home.join("config.toml"), "bogus = 1\n").unwrap(); }
         DashClaw { home }
     }
 

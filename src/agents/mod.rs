@@ -172,7 +172,7 @@ pub(crate) fn block_message(event: Option<&HookEvent>, d: &Decision) -> String {
     let instead = d.suggestion.as_deref().unwrap_or(
         "do not retry this call; choose a safer approach or ask the user to run it themselves",
     );
-    msg.push_str(&format!("\nInstead: {instead}."));
+    msg.push_str(&format!("\nInstead: {}.", instead.trim_end_matches('.')));
     if event.is_none() {
         msg.push_str(" The payload could not be parsed, so this call was NOT governed.");
     }

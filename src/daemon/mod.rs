@@ -104,9 +104,6 @@ pub fn run(opts: RunOptions) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     let result = rt.block_on(async {
-        let listener = bind(&paths)?;
-        fs::write(&paths.pid_file, format!("{}\n", std::process::id()))
-            .with_context(|| format!("writing {}", paths.pid_file.display()))?;
         let (shutdown, _) = watch::channel(false);
         let shared = Arc::new(Shared {
             paths: paths.clone(),
@@ -121,7 +118,12 @@ pub fn run(opts: RunOptions) -> Result<()> {
             served: AtomicU64::new(0),
             shutdown,
         });
+        // Spooled events are older than anything a client sends now: record them first, before
+        // the socket exists, so the ledger stays in arrival order.
         let drained = spool::drain(&shared.paths, &shared.ledger, &shared.engine).await;
+        let listener = bind(&paths)?;
+        fs::write(&paths.pid_file, format!("{}\n", std::process::id()))
+            .with_context(|| format!("writing {}", paths.pid_file.display()))?;
         // Events spooled while we were running (a hook that gave up waiting) are picked up too.
         let background = shared.clone();
         tokio::spawn(async move {

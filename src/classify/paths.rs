@@ -1,0 +1,360 @@
+//! Lexical path predicates shared by the shell and file-tool rules.
+//!
+//! Everything here is pure string work: the hook must not touch the filesystem on the hot path,
+//! and the paths are often not there yet (a file about to be written).
+
+/// Top-level directories whose removal or recursive re-permissioning breaks the machine.
+const SYSTEM_TOP: &[&str] = &[
+    "bin",
+    "boot",
+    "dev",
+    "etc",
+    "home",
+    "lib",
+    "lib32",
+    "lib64",
+    "libx32",
+    "mnt",
+    "media",
+    "opt",
+    "private",
+    "proc",
+    "root",
+    "run",
+    "sbin",
+    "snap",
+    "srv",
+    "sys",
+    "usr",
+    "var",
+    "Applications",
+    "Library",
+    "System",
+    "Users",
+    "Volumes",
+];
+
+/// Redirect targets under these raise the risk to 75 (upstream §2.4 step 3.5).
+const SYSTEM_PREFIXES: &[&str] = &[
+    "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/boot", "/sys", "/proc", "/var", "/opt",
+    "/dev",
+];
+
+/// First segments of relative paths that a build or install recreates.
+const REGENERABLE_DIRS: &[&str] = &[
+    ".next",
+    ".turbo",
+    ".cache",
+    ".parcel-cache",
+    "dist",
+    "coverage",
+    "node_modules",
+    "__pycache__",
+    ".pytest_cache",
+    ".nuxt",
+    ".svelte-kit",
+    "target",
+    "build",
+    ".venv",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".tox",
+];
+
+const SCRATCH_ROOTS: &[&str] = &["/tmp/", "/var/tmp/", "/private/tmp/"];
+
+/// Lexically normalizes a path: collapses `//` and `.`, resolves `..` (never above `/`).
+/// Relative paths stay relative and may keep leading `..` segments.
+pub fn normalize(path: &str) -> String {
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|p| *p != "..") {
+                    parts.pop();
+                } else if !absolute {
+                    parts.push("..");
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    let joined = parts.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
+/// `~`, `~/x`, `$HOME/x`, `${HOME}/x` with the home directory substituted when known.
+pub fn expand_home(path: &str, home: Option<&str>) -> Option<String> {
+    let home = home?;
+    let rest = ["~", "$HOME", "${HOME}"]
+        .iter()
+        .find_map(|p| path.strip_prefix(p))?;
+    (rest.is_empty() || rest.starts_with('/')).then(|| format!("{home}{rest}"))
+}
+
+/// Resolves a tool's path against the workspace (and home), lexically.
+pub fn resolve(path: &str, workspace: &str, home: Option<&str>) -> String {
+    if let Some(expanded) = expand_home(path, home) {
+        return normalize(&expanded);
+    }
+    if path.starts_with('/') {
+        normalize(path)
+    } else {
+        normalize(&format!("{workspace}/{path}"))
+    }
+}
+
+pub fn is_inside(resolved: &str, dir: &str) -> bool {
+    let dir = dir.trim_end_matches('/');
+    resolved == dir
+        || (resolved.starts_with(dir) && resolved.as_bytes().get(dir.len()) == Some(&b'/'))
+        || dir.is_empty()
+}
+
+pub fn has_dotdot(path: &str) -> bool {
+    path.split(['/', '\\']).any(|s| s == "..")
+}
+
+fn basename(path: &str) -> &str {
+    let trimmed = path.trim_end_matches('/');
+    trimmed.rsplit('/').next().unwrap_or(trimmed)
+}
+
+fn ends_with_ci(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len()
+        && s.is_char_boundary(s.len() - suffix.len())
+        && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
+fn is_placeholder(base: &str) -> bool {
+    [".example", ".sample", ".template", ".dist"]
+        .iter()
+        .any(|s| ends_with_ci(base, s))
+}
+
+/// Files and directories holding secrets or credentials: writing them is blocked, reading them
+/// is flagged.
+pub fn is_secret_path(path: &str) -> bool {
+    let base = basename(path);
+    if base == ".env" || (base.starts_with(".env.") && !is_placeholder(base)) {
+        return true;
+    }
+    if ends_with_ci(base, ".pem") || ends_with_ci(base, ".key") {
+        return true;
+    }
+    if ["id_rsa", "id_ed25519", "id_ecdsa", "id_dsa"]
+        .iter()
+        .any(|k| base.starts_with(k))
+    {
+        return true;
+    }
+    if [".netrc", "_netrc", ".npmrc", ".pypirc", ".git-credentials"].contains(&base) {
+        return true;
+    }
+    let p = path.trim_end_matches('/');
+    p == ".ssh"
+        || p.ends_with("/.ssh")
+        || p.starts_with(".ssh/")
+        || p.contains("/.ssh/")
+        || p.contains("/.gnupg/")
+        || p.ends_with(".aws/credentials")
+        || p.ends_with(".kube/config")
+        || p.ends_with(".docker/config.json")
+}
+
+/// The broader upstream "sensitive" test that adds +15 risk: a case-insensitive substring match,
+/// placeholder files exempt.
+pub fn is_risk_sensitive(path: &str) -> bool {
+    if path.contains(char::is_whitespace) || is_placeholder(basename(path)) {
+        return false;
+    }
+    let lower = path.to_ascii_lowercase();
+    [
+        ".env",
+        "secret",
+        "credential",
+        "private_key",
+        ".pem",
+        "id_rsa",
+        ".key",
+    ]
+    .iter()
+    .any(|k| lower.contains(k))
+}
+
+/// `/dev/null` and other `/dev` nodes that are safe to write to (redirecting there is not a
+/// file write).
+pub fn is_discard(path: &str) -> bool {
+    path.starts_with("/dev/") && is_harmless_dev(&normalize(path))
+}
+
+fn is_harmless_dev(norm: &str) -> bool {
+    matches!(
+        norm,
+        "/dev/null" | "/dev/stdout" | "/dev/stderr" | "/dev/stdin" | "/dev/tty" | "/dev/zero"
+    ) || norm.starts_with("/dev/fd/")
+        || norm.starts_with("/dev/pts/")
+        || norm.starts_with("/dev/shm/")
+}
+
+/// A block device or other raw `/dev` node (not `/dev/null` and friends).
+pub fn is_device(path: &str) -> bool {
+    let norm = normalize(path);
+    norm.starts_with("/dev/") && !is_harmless_dev(&norm)
+}
+
+/// Under a system prefix (for redirect targets); harmless `/dev` nodes are not.
+pub fn is_system_path(path: &str) -> bool {
+    if !path.starts_with('/') {
+        return false;
+    }
+    let norm = normalize(path);
+    !is_harmless_dev(&norm) && SYSTEM_PREFIXES.iter().any(|p| is_inside(&norm, p))
+}
+
+/// `/`, a top-level system directory, `/usr/<x>`, or a user's home directory itself.
+pub fn is_root_or_system_dir(path: &str, home: Option<&str>) -> bool {
+    let path = path
+        .strip_suffix("/*")
+        .or_else(|| path.strip_suffix("/.*"))
+        .unwrap_or(path);
+    let path = if path.is_empty() { "/" } else { path };
+    if is_home(path, home) {
+        return true;
+    }
+    if !path.starts_with('/') {
+        return false;
+    }
+    let norm = normalize(path);
+    let segs: Vec<&str> = norm.split('/').filter(|s| !s.is_empty()).collect();
+    match segs.as_slice() {
+        [] => true,
+        [top] => SYSTEM_TOP.contains(top),
+        ["usr", _] | ["home" | "Users", _] => true,
+        _ => home.is_some_and(|h| norm == normalize(h)),
+    }
+}
+
+/// `~`, `~/`, `~user`, `$HOME`, `${HOME}` (with an optional trailing `/`).
+pub fn is_home(path: &str, home: Option<&str>) -> bool {
+    let p = path.trim_end_matches('/');
+    if p == "~" || p == "$HOME" || p == "${HOME}" {
+        return true;
+    }
+    if p.starts_with('~') && !p.contains('/') {
+        return true;
+    }
+    home.is_some_and(|h| !h.is_empty() && p == h.trim_end_matches('/'))
+}
+
+/// `.`, `..`, `./`, `../..`, `*`-free relative paths that name the working directory or one of
+/// its parents.
+pub fn is_cwd_or_parent(path: &str) -> bool {
+    let path = path
+        .strip_suffix("/*")
+        .or_else(|| path.strip_suffix("/.*"))
+        .unwrap_or(path);
+    if path.starts_with('/') || path.starts_with('~') || path.starts_with('$') {
+        return false;
+    }
+    if path == ".*" {
+        return true; // matches `..` in older shells
+    }
+    normalize(path)
+        .split('/')
+        .all(|s| s.is_empty() || s == "..")
+}
+
+/// A path a build or install recreates: strictly inside an OS scratch root, or a relative path
+/// whose first segment is a known artifact directory. Globs and `..` never qualify.
+pub fn is_regenerable(path: &str) -> bool {
+    if path.contains(['*', '?', '[']) || has_dotdot(path) || path.is_empty() {
+        return false;
+    }
+    if path.starts_with('/') {
+        return SCRATCH_ROOTS
+            .iter()
+            .any(|root| path.starts_with(root) && path.len() > root.len());
+    }
+    if path.starts_with('~') || path.starts_with('$') {
+        return false;
+    }
+    let rel = path.strip_prefix("./").unwrap_or(path);
+    let first = rel.split('/').next().unwrap_or("");
+    REGENERABLE_DIRS.contains(&first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predicates() {
+        assert_eq!(normalize("//etc/./x/../"), "/etc");
+        assert_eq!(normalize("/.."), "/");
+        assert_eq!(normalize("./../a/.."), "..");
+        for p in [
+            ".env",
+            "app/.env.local",
+            "k.pem",
+            "tls/server.KEY",
+            "~/.ssh/config",
+            "/home/u/.ssh/",
+            "~/.aws/credentials",
+            "id_ed25519.pub",
+            ".npmrc",
+        ] {
+            assert!(is_secret_path(p), "{p}");
+        }
+        for p in [
+            ".env.example",
+            ".env.sample",
+            "env.rs",
+            "src/key.rs",
+            "README",
+        ] {
+            assert!(!is_secret_path(p), "{p}");
+        }
+        for p in [
+            "/",
+            "/*",
+            "//",
+            "/etc",
+            "/usr/",
+            "/usr/lib",
+            "~",
+            "$HOME/",
+            "/home/bob",
+        ] {
+            assert!(is_root_or_system_dir(p, None), "{p}");
+        }
+        assert!(is_root_or_system_dir("/home/me/", Some("/home/me")));
+        for p in ["/tmp/x", "/etc/nginx/sites", "build", "~/src"] {
+            assert!(!is_root_or_system_dir(p, None), "{p}");
+        }
+        for p in [".", "./", "..", "../..", "./*", ".*"] {
+            assert!(is_cwd_or_parent(p), "{p}");
+        }
+        for p in ["src", "./src", "../x"] {
+            assert!(!is_cwd_or_parent(p), "{p}");
+        }
+        for p in ["node_modules", "./target/debug", "/tmp/x", "build"] {
+            assert!(is_regenerable(p), "{p}");
+        }
+        for p in ["/tmp/", "/tmp/../etc", "dist/*", "src", "~/.cache"] {
+            assert!(!is_regenerable(p), "{p}");
+        }
+        assert!(is_device("/dev/sda") && is_device("/dev//nvme0n1"));
+        assert!(!is_device("/dev/null") && !is_system_path("/dev/null"));
+        assert!(is_system_path("/etc/hosts") && !is_system_path("/etcetera"));
+        assert_eq!(resolve("~/x", "/w", Some("/h")), "/h/x");
+        assert_eq!(resolve("../x", "/w/p", None), "/w/x");
+        assert!(is_inside("/w/p/a", "/w/p") && !is_inside("/w/pa", "/w/p"));
+    }
+}
