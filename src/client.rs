@@ -199,9 +199,11 @@ fn exchange(paths: &Paths, frame: &[u8], max_hold_ms: u64) -> Result<Answer, Str
         format!("sending the event to dashclawd failed ({e}); see `dashclawd status` and its log")
     })?;
     let hold_cap = now_ms() + max_hold_ms;
+    // Buffered: a frame is several small fields, one recv instead of five.
+    let mut reader = io::BufReader::with_capacity(16 * 1024, &stream);
     loop {
         let _ = stream.set_read_timeout(Some(remaining()));
-        match Response::read_from(&mut stream, protocol::VERSION) {
+        match Response::read_from(&mut reader, protocol::VERSION) {
             Ok(Response::Final(r)) => return Ok(Answer::Final(r)),
             Ok(Response::Reject(msg)) => return Ok(Answer::Reject(msg)),
             Ok(Response::Hold { extend_ms, message }) => {
@@ -232,13 +234,12 @@ fn exchange(paths: &Paths, frame: &[u8], max_hold_ms: u64) -> Result<Answer, Str
 }
 
 fn connect(paths: &Paths) -> Result<UnixStream, String> {
-    check_socket_owner(paths)?;
+    check_socket_dir(paths)?;
     let mut started = false;
     loop {
         match UnixStream::connect(&paths.socket) {
             Ok(s) => {
-                // Checked again after connecting: the file could have been swapped in between.
-                check_socket_owner(paths)?;
+                check_peer(&s, paths)?;
                 return Ok(s);
             }
             Err(e)
@@ -270,8 +271,8 @@ fn connect(paths: &Paths) -> Result<UnixStream, String> {
     }
 }
 
-/// A socket or run directory owned by someone else could host a daemon that allows everything.
-fn check_socket_owner(paths: &Paths) -> Result<(), String> {
+/// Whoever can write the socket's directory can put a daemon there that allows everything.
+fn check_socket_dir(paths: &Paths) -> Result<(), String> {
     let me = paths::euid();
     if let Some(dir) = paths.socket.parent() {
         if let Ok(meta) = std::fs::symlink_metadata(dir) {
@@ -285,14 +286,64 @@ fn check_socket_owner(paths: &Paths) -> Result<(), String> {
             }
         }
     }
-    match std::fs::symlink_metadata(&paths.socket) {
-        Ok(meta) if meta.uid() != me => Err(format!(
-            "the socket {} belongs to uid {}, not to you (uid {me}); refusing to trust it — remove it, or set DASHCLAW_HOME",
-            paths.socket.display(),
-            meta.uid()
-        )),
-        _ => Ok(()),
+    Ok(())
+}
+
+/// The process answering on the socket must run as us: checked on the connection itself
+/// (SO_PEERCRED), so swapping the socket file after a check cannot fool it.
+fn check_peer(stream: &UnixStream, paths: &Paths) -> Result<(), String> {
+    let uid = peer_uid(stream).map_err(|e| {
+        format!(
+            "cannot identify the process behind {}: {e}",
+            paths.socket.display()
+        )
+    })?;
+    let me = paths::euid();
+    if uid != me {
+        return Err(format!(
+            "the daemon answering on {} runs as uid {uid}, not as you (uid {me}); refusing to trust it — stop it, or set DASHCLAW_HOME to a directory you own",
+            paths.socket.display()
+        ));
     }
+    Ok(())
+}
+
+/// The uid of the process on the other end of a connected Unix socket.
+#[cfg(target_os = "linux")]
+pub fn peer_uid(stream: &UnixStream) -> io::Result<u32> {
+    use std::os::fd::AsRawFd;
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `cred`, a plain C struct we own.
+    let rc = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(cred.uid)
+}
+
+/// The uid of the process on the other end of a connected Unix socket.
+#[cfg(not(target_os = "linux"))]
+pub fn peer_uid(stream: &UnixStream) -> io::Result<u32> {
+    use std::os::fd::AsRawFd;
+    let (mut uid, mut gid) = (0, 0);
+    // SAFETY: getpeereid writes the two ids of the connected peer.
+    if unsafe { libc::getpeereid(stream.as_raw_fd(), &mut uid, &mut gid) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(uid)
 }
 
 /// Starts `dashclawd run --auto-started` detached, once across concurrent hooks: the client that
@@ -311,6 +362,7 @@ fn start_daemon(paths: &Paths) -> Result<(), String> {
     if lock.try_lock().is_err() {
         return Ok(()); // another hook is starting it right now
     }
+    // Someone may have started it between our failed connect and the lock.
     if UnixStream::connect(&paths.socket).is_ok() {
         return Ok(());
     }

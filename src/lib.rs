@@ -4,6 +4,7 @@
 //! [`daemon`] and [`cli`]) decides and records. ARCHITECTURE.md has the map.
 
 pub mod agents;
+pub mod approvals;
 pub mod classify;
 pub mod cli;
 pub mod client;

@@ -254,9 +254,9 @@ fn a_hold_extends_the_deadline_until_the_final_answer() {
 }
 
 #[test]
-fn socket_owned_by_another_user_is_refused() {
+fn socket_directory_of_another_user_is_refused() {
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root to create a socket owned by another uid");
+        eprintln!("skipped: needs root to give a directory to another uid");
         return;
     }
     let home = Home::new();
@@ -264,18 +264,45 @@ fn socket_owned_by_another_user_is_refused() {
         let _ = read_request(&mut s);
         let _ = s.write_all(&Response::Final(Rendered::default()).encode(protocol::VERSION));
     });
-    std::os::unix::fs::chown(home.socket(), Some(65534), Some(65534)).unwrap();
+    std::os::unix::fs::chown(home.path().join("run"), Some(65534), Some(65534)).unwrap();
     let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
     assert_eq!(
         out.status.code(),
         Some(2),
         "a foreign daemon's allow must not count"
     );
-    assert!(
-        stderr(&out).contains("belongs to uid 65534"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("owner uid 65534"), "{}", stderr(&out));
+}
+
+/// The client identifies the process behind the socket by SO_PEERCRED, not by file ownership.
+#[test]
+fn peer_credentials_name_the_connecting_user() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to connect as another uid");
+        return;
+    }
+    let home = Home::new();
+    let run = home.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    for dir in [home.path(), run.as_path()] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let listener = UnixListener::bind(home.socket()).unwrap();
+    std::fs::set_permissions(home.socket(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    // `dashclawd status` as nobody connects to us; we read its uid off the connection.
+    let mut child = std::process::Command::new(DAEMON)
+        .arg("status")
+        .env_clear()
+        .env("DASHCLAW_HOME", home.path())
+        .uid(65534)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (stream, _) = listener.accept().unwrap();
+    assert_eq!(dashclaw_sidecar::client::peer_uid(&stream).unwrap(), 65534);
+    drop(stream);
+    let _ = child.wait();
 }
 
 #[test]

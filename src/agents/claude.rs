@@ -79,6 +79,10 @@ impl Adapter for Claude {
         })
     }
 
+    fn can_ask(&self, event: &HookEvent) -> bool {
+        !event.headless
+    }
+
     fn render(
         &self,
         kind: EventKind,
@@ -140,7 +144,11 @@ impl Adapter for Claude {
                     stdout: Vec::new(),
                     stderr: format!(
                         "[DashClaw] Approval required: {reason}. Nobody can approve in this non-interactive run, so it was blocked.\nInstead: {}.",
-                        decision.suggestion.as_deref().unwrap_or("ask the user to run it or to approve it in an interactive session")
+                        decision
+                            .suggestion
+                            .as_deref()
+                            .unwrap_or("ask the user to run it or to approve it in an interactive session")
+                            .trim_end_matches('.')
                     )
                     .into_bytes(),
                 }

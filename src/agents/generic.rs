@@ -61,6 +61,10 @@ impl Adapter for ExitCodeAgent {
         })
     }
 
+    fn can_ask(&self, _event: &HookEvent) -> bool {
+        false
+    }
+
     fn render(
         &self,
         kind: EventKind,
@@ -80,8 +84,13 @@ impl Adapter for ExitCodeAgent {
             Verdict::RequireApproval => (
                 2,
                 format!(
-                    "[DashClaw] Approval required: {}. This agent cannot ask, so it was blocked.\nInstead: ask the user to approve or run it themselves.",
-                    decision.reasons.first().map(String::as_str).unwrap_or("policy")
+                    "[DashClaw] Approval required: {}. This agent cannot ask, so it was blocked.\nInstead: {}.",
+                    decision.reasons.first().map(String::as_str).unwrap_or("policy"),
+                    decision
+                        .suggestion
+                        .as_deref()
+                        .unwrap_or("ask the user to approve it or to run it themselves")
+                        .trim_end_matches('.')
                 ),
             ),
             Verdict::Block => (2, block_message(event, decision)),

@@ -64,6 +64,10 @@ pub trait Adapter: Sync {
         ctx: &HookContext,
     ) -> Result<HookEvent, AdapterError>;
 
+    /// Whether the agent itself can put a require-approval verdict to the user (Claude Code's
+    /// `ask`). When it cannot, the daemon holds the call in the local approvals queue.
+    fn can_ask(&self, event: &HookEvent) -> bool;
+
     /// Renders the decision for `kind` in the agent's protocol. `event` is `None` when the
     /// payload could not be normalized.
     fn render(

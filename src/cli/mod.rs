@@ -1,5 +1,6 @@
 //! `dashclawd` command line: the daemon itself and the admin commands.
 
+mod approvals;
 mod check;
 mod control;
 mod log;
@@ -48,6 +49,13 @@ enum Command {
     Stop,
     /// Show the audit ledger.
     Log(log::LogArgs),
+    /// List the calls held for a person's decision (pending ones; `--all` for the history).
+    Approvals(approvals::ListArgs),
+    /// Approve a held call, at a terminal: the agent's next identical call runs once, within 15
+    /// minutes.
+    Approve(approvals::DecideArgs),
+    /// Deny a held call, at a terminal: identical retries are denied with your reason.
+    Deny(approvals::DecideArgs),
     /// Wire the hooks into an agent's settings.
     Install {
         /// Only `claude` for now.
@@ -84,6 +92,9 @@ pub fn main() -> ExitCode {
         Command::Status { json } => control::status(json),
         Command::Stop => control::stop(),
         Command::Log(args) => log::run(args),
+        Command::Approvals(args) => approvals::list(args),
+        Command::Approve(args) => approvals::approve(args),
+        Command::Deny(args) => approvals::deny(args),
         Command::Install {
             agent,
             settings,

@@ -213,7 +213,9 @@ async fn handle(mut stream: UnixStream, shared: &Shared) -> Result<()> {
         return Ok(());
     }
     let bytes = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut stream)).await {
-        Ok(r) => r?,
+        Ok(Ok(Some(bytes))) => bytes,
+        Ok(Ok(None)) => return Ok(()), // connected and closed: someone checking we are up
+        Ok(Err(e)) => return Err(e),
         Err(_) => anyhow::bail!("client sent no complete request within {READ_TIMEOUT:?}"),
     };
     let received_us = engine::now_us();
@@ -309,31 +311,41 @@ fn control(cmd: &str, shared: &Shared) -> Response {
 }
 
 /// Reads one whole request frame, enforcing the protocol's size limits before allocating.
-async fn read_request(stream: &mut UnixStream) -> Result<Vec<u8>> {
-    let mut buf = vec![0u8; 10];
-    stream
-        .read_exact(&mut buf)
-        .await
-        .context("reading the request header")?;
+/// Reads as much as the socket has each time (usually the whole frame in one call). `None` when
+/// the peer closed without sending anything: a liveness probe, not an error.
+async fn read_request(stream: &mut UnixStream) -> Result<Option<Vec<u8>>> {
+    let mut buf = Vec::with_capacity(16 * 1024);
+    fill(stream, &mut buf, 10).await?;
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    anyhow::ensure!(buf.len() >= 10, "connection closed mid-request");
     let fields_len = u32::from_le_bytes(buf[6..10].try_into().expect("4 bytes")) as usize;
     if &buf[..4] != protocol::MAGIC || fields_len > 64 * 1024 {
         anyhow::bail!("not a dashclaw request");
     }
-    let at = buf.len();
-    buf.resize(at + fields_len + 4, 0);
-    stream
-        .read_exact(&mut buf[at..])
-        .await
-        .context("reading the request fields")?;
-    let body_len = u32::from_le_bytes(buf[buf.len() - 4..].try_into().expect("4 bytes")) as usize;
+    let head = 10 + fields_len + 4;
+    fill(stream, &mut buf, head).await?;
+    anyhow::ensure!(buf.len() >= head, "connection closed mid-request");
+    let body_len = u32::from_le_bytes(buf[head - 4..head].try_into().expect("4 bytes")) as usize;
     if body_len > protocol::MAX_BODY {
         anyhow::bail!("request body of {body_len} bytes exceeds the limit");
     }
-    let at = buf.len();
-    buf.resize(at + body_len, 0);
-    stream
-        .read_exact(&mut buf[at..])
-        .await
-        .context("reading the request body")?;
-    Ok(buf)
+    fill(stream, &mut buf, head + body_len).await?;
+    anyhow::ensure!(
+        buf.len() >= head + body_len,
+        "connection closed mid-request"
+    );
+    Ok(Some(buf))
+}
+
+/// Reads until `buf` holds at least `want` bytes or the peer closes.
+async fn fill(stream: &mut UnixStream, buf: &mut Vec<u8>, want: usize) -> Result<()> {
+    while buf.len() < want {
+        buf.reserve(want - buf.len());
+        if stream.read_buf(buf).await.context("reading the request")? == 0 {
+            break;
+        }
+    }
+    Ok(())
 }

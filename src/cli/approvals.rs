@@ -1,0 +1,391 @@
+//! `dashclawd approvals`, `dashclawd approve <id>` and `dashclawd deny <id>`: a person decides
+//! on the calls the daemon held for approval. They open the approvals store directly, so they
+//! work without a running daemon.
+//!
+//! Approving and denying need a human: stdin and stderr must be terminals (an agent's tool call
+//! runs with pipes), the command refuses inside a Claude Code or Codex tool-call environment, and
+//! the person must type a random code shown only on the terminal, so nothing can be piped in
+//! blind. These stop an agent approving by accident or by a naive tool call; they do not stop a
+//! process of the same user that deliberately drives a pseudo-terminal, strips the environment
+//! or writes the database itself. Against that, the boundary is the agent's sandbox and the
+//! policy blocking tool calls that touch DashClaw's own commands and files.
+
+use std::borrow::Cow;
+use std::io::{BufRead, IsTerminal, Read, Write};
+use std::process::ExitCode;
+use std::time::{Duration, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use crate::approvals::{
+    random_code, unix_now, ApprovalRow, Approvals, DecideError, Filter, Status, GRANT_WINDOW_SECS,
+};
+use crate::paths::Paths;
+
+/// Longest `--reason` kept; it is quoted back to the model on every denied retry.
+const REASON_MAX: usize = 500;
+
+#[derive(clap::Args)]
+pub struct ListArgs {
+    /// Include decided, used and expired requests, not only pending ones.
+    #[arg(long)]
+    all: bool,
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct DecideArgs {
+    /// The request id the agent was given, e.g. ap_7kq2mx9d.
+    id: String,
+    /// Why; recorded, and for a denial quoted to the agent when it retries.
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+fn store_path() -> Result<std::path::PathBuf> {
+    Ok(Paths::from_env()
+        .context("resolving the DashClaw directories")?
+        .state_dir
+        .join("approvals.db"))
+}
+
+/// `dashclawd approvals [--all] [--json]`.
+pub fn list(args: ListArgs) -> Result<ExitCode> {
+    let path = store_path()?;
+    let now = unix_now();
+    // Listing must not create the store (or the state directory) as a side effect.
+    let rows = if path.exists() {
+        let filter = if args.all {
+            Filter::All
+        } else {
+            Filter::Pending
+        };
+        Approvals::open(&path)?.list(filter, now)?
+    } else {
+        Vec::new()
+    };
+    if args.json {
+        for row in &rows {
+            println!("{}", row_json(row, now));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        println!(
+            "no {}approval requests",
+            if args.all { "" } else { "pending " }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<12} {:>5}  {:<8} {:<9} {:<14} {:<40}  REASONS",
+        "ID", "AGE", "AGENT", "STATUS", "TOOL", "SUMMARY"
+    );
+    for r in &rows {
+        println!(
+            "{:<12} {:>5}  {:<8} {:<9} {:<14} {:<40}  {}",
+            r.id,
+            age(now - r.created_at),
+            safe(&cut(&r.agent, 8)),
+            r.status.as_str(),
+            safe(&cut(&r.tool, 14)),
+            safe(&cut(&r.summary, 40)),
+            safe(&r.reasons.join("; "))
+        );
+    }
+    if !args.all {
+        println!("\napprove one with `dashclawd approve <id>` (or deny it with `dashclawd deny <id>`) in a terminal");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `dashclawd approve <id> [--reason TEXT]`.
+pub fn approve(args: DecideArgs) -> Result<ExitCode> {
+    decide(args, Status::Approved)
+}
+
+/// `dashclawd deny <id> [--reason TEXT]`.
+pub fn deny(args: DecideArgs) -> Result<ExitCode> {
+    decide(args, Status::Denied)
+}
+
+fn decide(args: DecideArgs, to: Status) -> Result<ExitCode> {
+    let verb = if to == Status::Approved {
+        "approve"
+    } else {
+        "deny"
+    };
+    // Before anything else: an agent must not even get to see the challenge.
+    if let Err(why) = require_human() {
+        eprintln!(
+            "dashclawd: refusing to {verb} {}: {why}\nA person has to run `dashclawd {verb} {}` in their own terminal; an agent cannot {verb} calls.",
+            safe(&args.id),
+            safe(&args.id)
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let path = store_path()?;
+    let now = unix_now();
+    let missing = |e: DecideError| -> Result<ExitCode> {
+        eprintln!("dashclawd: {}", safe(&e.to_string()));
+        Ok(ExitCode::FAILURE)
+    };
+    if !path.exists() {
+        return missing(DecideError::NotFound(safe(args.id.trim()).into_owned()));
+    }
+    let store = Approvals::open(&path)?;
+    let row = match store.get(&args.id, now) {
+        Ok(row) => row,
+        Err(DecideError::Db(e)) => return Err(e.into()),
+        Err(e) => return missing(e),
+    };
+    if row.status != Status::Pending {
+        let err = if row.status == Status::Expired {
+            DecideError::Expired(row.id)
+        } else {
+            DecideError::Decided {
+                id: row.id,
+                status: row.status,
+            }
+        };
+        return missing(err);
+    }
+    let reason = args.reason.as_deref().map(clean_reason);
+
+    let mut err = std::io::stderr().lock();
+    write!(err, "{}", describe(&row, now))?;
+    if to == Status::Approved {
+        writeln!(
+            err,
+            "\nApproving lets the agent's next IDENTICAL call run once, within {} minutes.",
+            GRANT_WINDOW_SECS / 60
+        )?;
+    } else {
+        writeln!(
+            err,
+            "\nDenying answers the agent's identical retries for the next 15 minutes with your reason."
+        )?;
+    }
+    let code = random_code(4)?;
+    write!(
+        err,
+        "To {verb}, type the code {code} and press Enter (anything else cancels): "
+    )?;
+    err.flush()?;
+    drop(err);
+
+    let mut answer = String::new();
+    // Bounded: a terminal line is short, anything longer is not a person typing four letters.
+    std::io::stdin()
+        .lock()
+        .take(256)
+        .read_line(&mut answer)
+        .context("reading the confirmation")?;
+    if !answer.trim().eq_ignore_ascii_case(&code) {
+        eprintln!("not confirmed: {} left pending", row.id);
+        return Ok(ExitCode::FAILURE);
+    }
+
+    let approver = approver();
+    let result = if to == Status::Approved {
+        store.approve(&row.id, &approver, reason.as_deref(), unix_now())
+    } else {
+        store.deny(&row.id, &approver, reason.as_deref(), unix_now())
+    };
+    match result {
+        Ok(row) if to == Status::Approved => println!(
+            "approved {} as {}: the agent's next identical call within {} minutes runs once; tell it to retry",
+            row.id,
+            safe(&approver),
+            GRANT_WINDOW_SECS / 60
+        ),
+        Ok(row) => println!(
+            "denied {} as {}: identical retries in the next 15 minutes are denied{}",
+            row.id,
+            safe(&approver),
+            if reason.is_some() {
+                " with your reason"
+            } else {
+                ""
+            }
+        ),
+        Err(DecideError::Db(e)) => return Err(e.into()),
+        // Decided elsewhere, or expired, while the person was reading.
+        Err(e) => return missing(e),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Why this process does not look like a person at a terminal, if it does not.
+fn require_human() -> Result<(), String> {
+    // Set in every Claude Code tool call (and inherited by anything it starts).
+    if std::env::var_os("CLAUDECODE").is_some_and(|v| !v.is_empty()) {
+        return Err("this is running inside a Claude Code tool call (CLAUDECODE is set)".into());
+    }
+    // Codex sets these in the commands it runs in its sandbox.
+    for var in ["CODEX_SANDBOX", "CODEX_SANDBOX_NETWORK_DISABLED"] {
+        if std::env::var_os(var).is_some() {
+            return Err(format!(
+                "this is running inside a Codex tool call ({var} is set)"
+            ));
+        }
+    }
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err("stdin and stderr must be a terminal (a person typing), not a pipe".into());
+    }
+    Ok(())
+}
+
+/// Who approved: the login name, else the uid.
+fn approver() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.trim().is_empty())
+        .map(|v| clean_reason(&v))
+        .unwrap_or_else(|| format!("uid {}", crate::paths::euid()))
+}
+
+/// The request as the person should read it before deciding: everything, not only the summary.
+fn describe(r: &ApprovalRow, now: i64) -> String {
+    let mut s = format!(
+        "Approval request {} ({}, {} ago, expires in {})\n",
+        r.id,
+        r.status,
+        age(now - r.created_at),
+        age(r.expires_at - now)
+    );
+    s.push_str(&format!("  agent:   {}", safe(&r.agent)));
+    if let Some(sess) = &r.session_id {
+        s.push_str(&format!(" (session {})", safe(sess)));
+    }
+    s.push('\n');
+    if let Some(cwd) = &r.cwd {
+        s.push_str(&format!("  cwd:     {}\n", safe(cwd)));
+    }
+    s.push_str(&format!("  call:    {}\n", safe(&r.summary)));
+    for reason in &r.reasons {
+        s.push_str(&format!("  reason:  {}\n", safe(reason)));
+    }
+    if let Some(policy) = &r.policy {
+        s.push_str(&format!("  policy:  {}\n", safe(policy)));
+    }
+    if let Some(detail) = &r.detail {
+        s.push_str(&format!("  {} input (secrets redacted):\n", safe(&r.tool)));
+        for line in detail.lines() {
+            s.push_str(&format!("    {}\n", safe(line)));
+        }
+    }
+    s
+}
+
+fn row_json(r: &ApprovalRow, now: i64) -> serde_json::Value {
+    json!({
+        "id": r.id,
+        "status": r.status,
+        "agent": r.agent,
+        "session_id": r.session_id,
+        "cwd": r.cwd,
+        "tool": r.tool,
+        "summary": r.summary,
+        "detail": r.detail,
+        "reasons": r.reasons,
+        "policy": r.policy,
+        "created_at": rfc3339(r.created_at),
+        "age_secs": (now - r.created_at).max(0),
+        "expires_at": rfc3339(r.expires_at),
+        "decided_at": r.decided_at.map(rfc3339),
+        "decided_by": r.decided_by,
+        "decision_reason": r.decision_reason,
+        "used_at": r.used_at.map(rfc3339),
+    })
+}
+
+fn rfc3339(unix: i64) -> String {
+    let t = UNIX_EPOCH + Duration::from_secs(unix.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// `42s`, `7m`, `3h`, `2d`.
+fn age(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+fn cut(s: &str, max: usize) -> Cow<'_, str> {
+    if s.chars().count() <= max {
+        Cow::Borrowed(s)
+    } else {
+        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        Cow::Owned(out)
+    }
+}
+
+/// Text from the store made safe for a terminal: the agent wrote most of it, and an escape
+/// sequence, a carriage return or a bidi override could make the person read something other
+/// than what they approve. Such characters are shown as `\u{…}`.
+fn safe(s: &str) -> Cow<'_, str> {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    };
+    if !s.chars().any(hidden) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if hidden(c) {
+                    format!("\\u{{{:x}}}", c as u32)
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// One line, bounded: the reason is shown to the model and in lists.
+fn clean_reason(s: &str) -> String {
+    let one_line: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    cut(one_line.trim(), REASON_MAX).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_tricks_are_made_visible() {
+        assert_eq!(safe("rm -rf build"), "rm -rf build");
+        assert_eq!(safe("ls\u{1b}[2K\rrm -rf ~"), "ls\\u{1b}[2K\\u{d}rm -rf ~");
+        assert_eq!(safe("a\u{202e}b"), "a\\u{202e}b");
+    }
+
+    #[test]
+    fn ages_are_compact() {
+        assert_eq!(age(-5), "0s");
+        assert_eq!(age(59), "59s");
+        assert_eq!(age(60), "1m");
+        assert_eq!(age(7200), "2h");
+        assert_eq!(age(3 * 86400), "3d");
+    }
+
+    #[test]
+    fn reasons_are_one_bounded_line() {
+        assert_eq!(clean_reason("  use\nmake clean "), "use make clean");
+        assert_eq!(clean_reason(&"x".repeat(900)).chars().count(), REASON_MAX);
+    }
+}
