@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::agents::{adapter_for, HookContext, RenderOptions};
 use crate::classify::{self, ClassifyContext};
-use crate::event::{Agent, Classification, Decision, EventKind, HookEvent};
+use crate::event::{Agent, Classification, Decision, EventKind, HookEvent, Verdict};
 use crate::ledger::Record;
 use crate::policy;
 use crate::protocol::{field, Rendered, Request};
@@ -24,10 +24,13 @@ pub struct EngineState {
 /// Everything the pipeline produced for one request.
 #[derive(Debug)]
 pub struct Outcome {
+    pub agent: Agent,
+    pub kind: EventKind,
     pub event: Option<HookEvent>,
     pub classification: Option<Classification>,
     /// Only meaningful on gating events; records carry an allow.
     pub decision: Decision,
+    pub opts: RenderOptions,
     pub rendered: Rendered,
     pub record: Record,
 }
@@ -98,8 +101,9 @@ pub fn evaluate(req: &Request, state: &EngineState, received_us: u64) -> Result<
 
     let opts = RenderOptions {
         observe: ctx.env("DASHCLAW_HOOK_MODE") == Some("observe"),
+        held: None,
     };
-    let rendered = adapter.render(kind, event.as_ref(), &decision, opts);
+    let rendered = adapter.render(kind, event.as_ref(), &decision, &opts);
     let daemon_us = started.elapsed().as_micros() as u64;
     let record = build_record(
         req,
@@ -115,12 +119,47 @@ pub fn evaluate(req: &Request, state: &EngineState, received_us: u64) -> Result<
         },
     );
     Ok(Outcome {
+        agent,
+        kind,
         event,
         classification,
         decision,
+        opts,
         rendered,
         record,
     })
+}
+
+impl Outcome {
+    /// Whether a require-approval verdict here needs the local approvals queue: it gates, it is
+    /// enforced, and the agent cannot put the question to the user itself.
+    pub fn needs_local_approval(&self) -> bool {
+        self.kind.is_gating()
+            && !self.opts.observe
+            && self.decision.verdict == Verdict::RequireApproval
+            && self
+                .event
+                .as_ref()
+                .is_some_and(|ev| !adapter_for(self.agent).can_ask(ev))
+    }
+
+    /// Replaces the decision (after the approvals queue had its say) and renders it again.
+    pub fn set_decision(&mut self, decision: Decision, held: Option<String>) {
+        self.opts.held = held;
+        self.rendered =
+            adapter_for(self.agent).render(self.kind, self.event.as_ref(), &decision, &self.opts);
+        self.record.verdict = Some(decision.verdict.as_str().to_string());
+        self.record.reasons = decision
+            .reasons
+            .iter()
+            .map(|r| redact_str(r).into_owned())
+            .collect();
+        self.record.policy = decision.policy.clone();
+        if let Some(id) = &self.opts.held {
+            self.record.outcome = json!({ "held": id });
+        }
+        self.decision = decision;
+    }
 }
 
 struct Latency {

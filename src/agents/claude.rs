@@ -8,8 +8,8 @@
 use serde_json::{json, Value};
 
 use super::{
-    block_message, claude_style_action, observe_message, parse_object, str_field, warn_message,
-    Adapter, AdapterError, HookContext, RenderOptions,
+    approval_message, block_message, claude_style_action, observe_message, parse_object, str_field,
+    warn_message, Adapter, AdapterError, HookContext, RenderOptions,
 };
 use crate::event::{Agent, Decision, EventKind, HookEvent, Subagent, ToolCall, Verdict};
 use crate::protocol::Rendered;
@@ -88,7 +88,7 @@ impl Adapter for Claude {
         kind: EventKind,
         event: Option<&HookEvent>,
         decision: &Decision,
-        opts: RenderOptions,
+        opts: &RenderOptions,
     ) -> Rendered {
         if kind != EventKind::PreToolUse {
             // Records never block: a Stop exit 2 would force the conversation to continue.
@@ -133,26 +133,16 @@ impl Adapter for Claude {
                     stderr: Vec::new(),
                 }
             }
-            Verdict::RequireApproval => {
-                let reason = decision
-                    .reasons
-                    .first()
-                    .map(String::as_str)
-                    .unwrap_or("policy requires a human decision");
-                Rendered {
-                    exit_code: 2,
-                    stdout: Vec::new(),
-                    stderr: format!(
-                        "[DashClaw] Approval required: {reason}. Nobody can approve in this non-interactive run, so it was blocked.\nInstead: {}.",
-                        decision
-                            .suggestion
-                            .as_deref()
-                            .unwrap_or("ask the user to run it or to approve it in an interactive session")
-                            .trim_end_matches('.')
-                    )
-                    .into_bytes(),
-                }
-            }
+            Verdict::RequireApproval => Rendered {
+                exit_code: 2,
+                stdout: Vec::new(),
+                stderr: approval_message(
+                    decision,
+                    opts,
+                    "Nobody can approve in this non-interactive run, so it was blocked.",
+                )
+                .into_bytes(),
+            },
             Verdict::Block => Rendered {
                 exit_code: 2,
                 stdout: Vec::new(),
@@ -322,7 +312,7 @@ mod tests {
             EventKind::SessionEnd,
         ] {
             assert_eq!(
-                Claude.render(kind, None, &d, RenderOptions::default()),
+                Claude.render(kind, None, &d, &RenderOptions::default()),
                 Rendered::default()
             );
         }

@@ -6,8 +6,8 @@
 use serde_json::Value;
 
 use super::{
-    block_message, claude_style_action, observe_message, parse_object, str_field, warn_message,
-    Adapter, AdapterError, HookContext, RenderOptions,
+    approval_message, block_message, claude_style_action, observe_message, parse_object, str_field,
+    warn_message, Adapter, AdapterError, HookContext, RenderOptions,
 };
 use crate::event::{Agent, Decision, EventKind, HookEvent, Subagent, ToolCall, Verdict};
 use crate::protocol::Rendered;
@@ -70,7 +70,7 @@ impl Adapter for ExitCodeAgent {
         kind: EventKind,
         event: Option<&HookEvent>,
         decision: &Decision,
-        opts: RenderOptions,
+        opts: &RenderOptions,
     ) -> Rendered {
         if kind != EventKind::PreToolUse {
             return Rendered::default();
@@ -83,15 +83,7 @@ impl Adapter for ExitCodeAgent {
             Verdict::Warn => (0, warn_message(decision)),
             Verdict::RequireApproval => (
                 2,
-                format!(
-                    "[DashClaw] Approval required: {}. This agent cannot ask, so it was blocked.\nInstead: {}.",
-                    decision.reasons.first().map(String::as_str).unwrap_or("policy"),
-                    decision
-                        .suggestion
-                        .as_deref()
-                        .unwrap_or("ask the user to approve it or to run it themselves")
-                        .trim_end_matches('.')
-                ),
+                approval_message(decision, opts, "This agent cannot ask, so it was blocked."),
             ),
             Verdict::Block => (2, block_message(event, decision)),
         };

@@ -47,10 +47,12 @@ pub enum AdapterError {
 }
 
 /// How a verdict should be shown, beyond the decision itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RenderOptions {
     /// `DASHCLAW_HOOK_MODE=observe`: report what would have happened, block nothing.
     pub observe: bool,
+    /// Require-approval only: the local approvals queue holds the call under this id.
+    pub held: Option<String>,
 }
 
 pub trait Adapter: Sync {
@@ -75,7 +77,7 @@ pub trait Adapter: Sync {
         kind: EventKind,
         event: Option<&HookEvent>,
         decision: &Decision,
-        opts: RenderOptions,
+        opts: &RenderOptions,
     ) -> Rendered;
 }
 
@@ -181,6 +183,28 @@ pub(crate) fn block_message(event: Option<&HookEvent>, d: &Decision) -> String {
         msg.push_str(" The payload could not be parsed, so this call was NOT governed.");
     }
     msg
+}
+
+/// The deny text for a require-approval that nobody can answer inside the agent. With a held
+/// request it names the exact command a human runs; without one it says why it was blocked.
+pub(crate) fn approval_message(d: &Decision, opts: &RenderOptions, why_blocked: &str) -> String {
+    let reason = d
+        .reasons
+        .first()
+        .map(String::as_str)
+        .unwrap_or("policy requires a human decision");
+    match &opts.held {
+        Some(id) => format!(
+            "[DashClaw] Approval required: {reason}. Held as {id}: ask the user to run `dashclawd approve {id}` in a terminal, then retry the same call.\nInstead: wait for the user's go-ahead; do not run dashclawd yourself (it refuses agent tool calls)."
+        ),
+        None => format!(
+            "[DashClaw] Approval required: {reason}. {why_blocked}\nInstead: {}.",
+            d.suggestion
+                .as_deref()
+                .unwrap_or("ask the user to approve it or to run it themselves")
+                .trim_end_matches('.')
+        ),
+    }
 }
 
 pub(crate) fn warn_message(d: &Decision) -> String {

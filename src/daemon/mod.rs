@@ -6,6 +6,7 @@
 //! ledger record, answer. The answer is written only after the record is committed, so an
 //! acknowledged event is never lost. An auto-started daemon exits after an idle period.
 
+mod hold;
 mod spool;
 
 use std::fs;
@@ -20,6 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 
+use crate::approvals::Approvals;
 use crate::config;
 use crate::engine::{self, EngineState};
 use crate::ledger::Ledger;
@@ -44,6 +46,7 @@ pub struct RunOptions {
 struct Shared {
     paths: Paths,
     ledger: Ledger,
+    approvals: Arc<Approvals>,
     engine: EngineState,
     opts: RunOptions,
     idle_timeout: Option<Duration>,
@@ -93,6 +96,7 @@ pub fn run(opts: RunOptions) -> Result<()> {
     }
 
     let ledger = Ledger::start(&paths.ledger_db, loaded.config.ledger_sync)?;
+    let approvals = Arc::new(Approvals::open(&paths.state_dir.join("approvals.db"))?);
     let idle_secs = opts
         .idle_timeout_secs
         .unwrap_or(loaded.config.idle_timeout_secs);
@@ -108,6 +112,7 @@ pub fn run(opts: RunOptions) -> Result<()> {
         let shared = Arc::new(Shared {
             paths: paths.clone(),
             ledger,
+            approvals,
             engine: EngineState {
                 config_error: loaded.error.clone(),
             },
@@ -244,10 +249,22 @@ async fn handle(mut stream: UnixStream, shared: &Shared) -> Result<()> {
 }
 
 async fn hook(req: &Request, shared: &Shared, received_us: u64) -> Response {
-    let outcome = match engine::evaluate(req, &shared.engine, received_us) {
+    let mut outcome = match engine::evaluate(req, &shared.engine, received_us) {
         Ok(o) => o,
         Err(msg) => return Response::Reject(msg),
     };
+    if outcome.needs_local_approval() {
+        let store = shared.approvals.clone();
+        outcome = match tokio::task::spawn_blocking(move || {
+            hold::resolve(&store, &mut outcome);
+            outcome
+        })
+        .await
+        {
+            Ok(o) => o,
+            Err(e) => return Response::Reject(format!("approvals gate failed: {e}")),
+        };
+    }
     let gating = outcome
         .event
         .as_ref()
