@@ -255,7 +255,7 @@ mod tests {
             EventKind::PreToolUse,
             Some(&ev),
             &d,
-            RenderOptions::default(),
+            &RenderOptions::default(),
         )
     }
 
