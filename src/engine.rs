@@ -2,6 +2,7 @@
 //! adapter renders, plus the ledger record describing it. Pure: no I/O, so the daemon and
 //! `dashclawd check` run exactly the same code.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{json, Value};
@@ -10,15 +11,26 @@ use crate::agents::{adapter_for, HookContext, RenderOptions};
 use crate::classify::{self, ClassifyContext};
 use crate::event::{Agent, Classification, Decision, EventKind, HookEvent, Verdict};
 use crate::ledger::Record;
-use crate::policy;
+use crate::policy::{default_agent_id, Evaluation, PolicyStore};
 use crate::protocol::{field, Rendered, Request};
 use crate::redact::redact_str;
 
 /// Daemon-wide state the pipeline reads.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EngineState {
     /// Set when config.toml is broken: every gating event is denied with this message.
     pub config_error: Option<String>,
+    /// The built-in pack plus the user's policy file (hot-reloaded by the store).
+    pub policies: Arc<PolicyStore>,
+}
+
+impl Default for EngineState {
+    fn default() -> Self {
+        EngineState {
+            config_error: None,
+            policies: Arc::new(PolicyStore::builtin_only()),
+        }
+    }
 }
 
 /// Everything the pipeline produced for one request.
@@ -28,6 +40,8 @@ pub struct Outcome {
     pub kind: EventKind,
     pub event: Option<HookEvent>,
     pub classification: Option<Classification>,
+    /// The policy evaluation behind the decision (gating events that parsed).
+    pub evaluation: Option<Evaluation>,
     /// Only meaningful on gating events; records carry an allow.
     pub decision: Decision,
     pub opts: RenderOptions,
@@ -57,6 +71,7 @@ pub fn evaluate(req: &Request, state: &EngineState, received_us: u64) -> Result<
     let adapter = adapter_for(agent);
     let normalized = adapter.normalize(kind, &req.body, &ctx);
 
+    let mut evaluation = None;
     let (event, classification, decision) = match normalized {
         Ok(ev) => {
             let classification = ev.tool.as_ref().map(|_| {
@@ -77,7 +92,16 @@ pub fn evaluate(req: &Request, state: &EngineState, received_us: u64) -> Result<
                     suggestion: Some("fix the file (`dashclawd status` shows the error) and retry".into()),
                     ..Decision::block(format!("the DashClaw configuration is broken: {err}"), Some("config".into()))
                 },
-                (_, Some(c)) if kind.is_gating() => policy::decide(&ev, c),
+                (_, Some(c)) if kind.is_gating() => {
+                    let agent_id = ctx
+                        .env("DASHCLAW_AGENT_ID")
+                        .filter(|id| !id.is_empty())
+                        .unwrap_or(default_agent_id(agent));
+                    let e = state.policies.evaluate(&ev, c, agent_id);
+                    let decision = e.decision.clone();
+                    evaluation = Some(e);
+                    decision
+                }
                 _ => Decision::allow(),
             };
             (Some(ev), classification, decision)
@@ -123,6 +147,7 @@ pub fn evaluate(req: &Request, state: &EngineState, received_us: u64) -> Result<
         kind,
         event,
         classification,
+        evaluation,
         decision,
         opts,
         rendered,

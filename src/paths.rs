@@ -17,6 +17,8 @@ const MAX_SOCKET_PATH: usize = 103;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
     pub config_file: PathBuf,
+    /// The user's policies, beside config.toml.
+    pub policy_file: PathBuf,
     pub state_dir: PathBuf,
     pub log_dir: PathBuf,
     pub spool_dir: PathBuf,
@@ -67,6 +69,7 @@ impl Paths {
             socket = short_socket_path(&run_dir);
         }
         Ok(Paths {
+            policy_file: config_file.with_file_name("policies.toml"),
             config_file,
             log_dir: state_dir.join("logs"),
             spool_dir: state_dir.join("spool"),

@@ -7,9 +7,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde_json::json;
 
+use std::sync::Arc;
+
 use crate::config;
 use crate::engine::{self, EngineState};
 use crate::paths::Paths;
+use crate::policy::{PolicyStore, StoreOptions};
 use crate::protocol::{self, field, Request};
 
 #[derive(clap::Args)]
@@ -65,10 +68,16 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     req.set(field::EVENT_ID, "dashclawd-check");
     protocol::forward_env(&mut req);
 
+    let paths = Paths::from_env()?;
     let state = EngineState {
-        config_error: Paths::from_env()
-            .ok()
-            .and_then(|p| config::load(&p.config_file).error),
+        config_error: config::load(&paths.config_file).error,
+        policies: Arc::new(PolicyStore::open_with(
+            &paths.policy_file,
+            StoreOptions {
+                watch: false,
+                ..StoreOptions::default()
+            },
+        )),
     };
     let out = engine::evaluate(&req, &state, engine::now_us()).map_err(anyhow::Error::msg)?;
     let c = out.classification.as_ref();
@@ -84,6 +93,11 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         "summary": out.record.summary,
         "targets": c.map(|c| &c.targets),
         "findings": c.map(|c| &c.findings),
+        "matched_policies": out.evaluation.as_ref().map(|e| &e.matched_policies),
+        "warnings": out.evaluation.as_ref().map(|e| &e.warnings),
+        "cannot_enforce": out.evaluation.as_ref().map(|e| &e.cannot_enforce),
+        "policy_risk_score": out.evaluation.as_ref().map(|e| e.risk_score),
+        "policy_file_error": state.policies.last_error(),
         "agent_output": {
             "exit_code": out.rendered.exit_code,
             "stdout": String::from_utf8_lossy(&out.rendered.stdout),

@@ -62,6 +62,18 @@ pub fn status(json: bool) -> Result<ExitCode> {
             Some(s) => println!("  lifetime: auto-started, exits after {s}s idle"),
             None => println!("  lifetime: runs until stopped"),
         }
+        let pol = &v["policies"];
+        match pol["last_error"].as_str() {
+            Some(err) => println!(
+                "  policies: {} BROKEN: {err}",
+                pol["path"].as_str().unwrap_or("")
+            ),
+            None => println!(
+                "  policies: {} active from {}",
+                pol["active_policies"],
+                pol["path"].as_str().unwrap_or("")
+            ),
+        }
         match v["config_error"].as_str() {
             Some(err) => println!("  config:   BROKEN, gating events are denied: {err}"),
             None => println!("  config:   {} (ok)", v["config"].as_str().unwrap_or("")),

@@ -4,6 +4,7 @@ mod approvals;
 mod check;
 mod control;
 mod log;
+mod policy;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +57,8 @@ enum Command {
     Approve(approvals::DecideArgs),
     /// Deny a held call, at a terminal: identical retries are denied with your reason.
     Deny(approvals::DecideArgs),
+    /// Validate, test and list policies.
+    Policy(policy::PolicyArgs),
     /// Wire the hooks into an agent's settings.
     Install {
         /// Only `claude` for now.
@@ -92,6 +95,7 @@ pub fn main() -> ExitCode {
         Command::Status { json } => control::status(json),
         Command::Stop => control::stop(),
         Command::Log(args) => log::run(args),
+        Command::Policy(args) => policy::run(args),
         Command::Approvals(args) => approvals::list(args),
         Command::Approve(args) => approvals::approve(args),
         Command::Deny(args) => approvals::deny(args),

@@ -26,6 +26,7 @@ use crate::config;
 use crate::engine::{self, EngineState};
 use crate::ledger::Ledger;
 use crate::paths::{self, Paths};
+use crate::policy::PolicyStore;
 use crate::protocol::{self, field, Request, Response};
 
 /// How long a client may take to send its request once connected.
@@ -115,6 +116,7 @@ pub fn run(opts: RunOptions) -> Result<()> {
             approvals,
             engine: EngineState {
                 config_error: loaded.error.clone(),
+                policies: Arc::new(PolicyStore::open(&paths.policy_file)),
             },
             opts,
             idle_timeout,
@@ -307,6 +309,7 @@ fn control(cmd: &str, shared: &Shared) -> Response {
                 "log_dir": shared.paths.log_dir,
                 "config": shared.paths.config_file,
                 "config_error": shared.engine.config_error,
+                "policies": shared.engine.policies.status(),
                 "spool_pending": spool::pending(&shared.paths.spool_dir),
             });
             Response::Final(protocol::Rendered {

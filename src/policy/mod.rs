@@ -1,9 +1,40 @@
-//! The built-in default policy pack and the local decision.
+//! Policies: what we think of a classified tool call.
 //!
-//! The classifier (`crate::classify`) detects; this module owns what each detection is worth:
-//! every built-in rule has a stable id, a default verdict and a suggestion for the model. The
-//! decision is then simply "the strictest finding wins". A configurable policy engine (DashClaw
-//! policies, per-rule overrides) can later replace [`decide`] without touching the classifier.
+//! The classifier (`crate::classify`) detects; this module decides. Two kinds of policy feed
+//! one evaluator ([`evaluate`]), both in DashClaw's own policy shape ([`Policy`]):
+//!
+//! - the **built-in default pack** ([`rules`]): every classifier finding has a stable rule id,
+//!   a default verdict and a suggestion for the model;
+//! - **DashClaw policies** (dashclaw-server-api.md §3.1) from the user's `policies.toml`
+//!   ([`file`], docs/policies.md) and, later, cached from a server ([`parse_server_policies`]).
+//!
+//! The strictest result wins, in the server's severity order; `allow_grant` may then lower
+//! warn/require_approval (never block). [`PolicyStore`] owns the live set and reloads the file
+//! when it changes; [`decide`] is the built-in pack alone.
+
+pub mod context;
+pub mod eval;
+pub mod file;
+pub mod glob;
+pub mod model;
+pub mod ratelimit;
+pub mod risk;
+pub mod store;
+pub mod testing;
+pub mod types;
+
+pub use context::{default_agent_id, GuardContext};
+pub use eval::{evaluate, EvalEnv, Evaluation};
+pub use file::{lint_file, lint_str, load_file, parse_file, LintReport};
+pub use model::{
+    parse_server_policies, FileState, Issue, Level, LoadedPolicy, Origin, Policy, PolicySet, Scope,
+    Severity,
+};
+pub use ratelimit::{Clock, ManualClock, RateLimiter, SystemClock};
+pub use store::{PolicyStore, StoreOptions, StoreStatus};
+pub use testing::{run_tests, TestOutcome, TestReport};
+
+use serde_json::json;
 
 use crate::event::{Classification, Decision, Finding, HookEvent, Verdict};
 
@@ -221,30 +252,47 @@ pub mod rules {
     ];
 }
 
-/// The local verdict for a classified event: the strictest finding wins.
+/// Built-in rules a grant may not lower: we cannot say what such a command does, so a grant
+/// keyed on its action type cannot have meant it.
+const UNGRANTABLE: &[&str] = &["unparseable", "dynamic-command"];
+
+/// The built-in pack as DashClaw-shaped policies (type `builtin_finding`, id `builtin:<rule>`),
+/// for listing and as the first entries of every [`PolicySet`].
+pub fn builtin_policies() -> Vec<Policy> {
+    rules::ALL
+        .iter()
+        .map(|r| Policy {
+            id: format!("builtin:{}", r.id),
+            name: r.id.to_owned(),
+            policy_type: "builtin_finding".into(),
+            rules: json!({
+                "rule": r.id,
+                "action": r.verdict.as_str(),
+                "suggestion": r.suggestion,
+                "ungrantable": UNGRANTABLE.contains(&r.id),
+            }),
+            agent_ids: serde_json::Value::Null,
+            active: true,
+            created_at: None,
+            origin: Origin::Builtin,
+        })
+        .collect()
+}
+
+/// The built-in pack's verdict for a classified event: the strictest finding wins.
 ///
 /// `reasons` are those of the findings at the winning verdict, in classifier order; `policy`
 /// and `suggestion` come from the first of them. No findings is a silent allow. The caller
-/// decides whether the event gates at all (`EventKind::is_gating`).
-pub fn decide(_event: &HookEvent, c: &Classification) -> Decision {
-    let Some(verdict) = c.findings.iter().map(|f| f.verdict).max() else {
-        return Decision::allow();
+/// decides whether the event gates at all (`EventKind::is_gating`). User and server policies
+/// need a [`PolicyStore`] (`PolicyStore::evaluate`).
+pub fn decide(event: &HookEvent, c: &Classification) -> Decision {
+    static BUILTIN: std::sync::LazyLock<PolicySet> = std::sync::LazyLock::new(PolicySet::builtin);
+    let ctx = GuardContext::from_event(event, c, default_agent_id(event.agent));
+    let env = EvalEnv {
+        now_ms: 0,
+        rate: None,
     };
-    let mut deciding: Option<&Finding> = None;
-    let mut reasons: Vec<String> = Vec::new();
-    for f in c.findings.iter().filter(|f| f.verdict == verdict) {
-        deciding.get_or_insert(f);
-        if !reasons.contains(&f.reason) {
-            reasons.push(f.reason.clone());
-        }
-    }
-    let deciding = deciding.expect("max came from a finding");
-    Decision {
-        verdict,
-        reasons,
-        policy: Some(format!("builtin:{}", deciding.rule)),
-        suggestion: deciding.suggestion.clone(),
-    }
+    evaluate(&BUILTIN, &ctx, &c.findings, &env).decision
 }
 
 #[cfg(test)]
