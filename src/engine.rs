@@ -81,10 +81,7 @@ pub fn evaluate(req: &Request, state: &EngineState, received_us: u64) -> Result<
                     .unwrap_or(&ev.cwd);
                 classify::classify(
                     &ev,
-                    &ClassifyContext {
-                        workspace,
-                        home: ctx.env("HOME"),
-                    },
+                    &ClassifyContext::new(workspace, ctx.env("HOME")),
                 )
             });
             let decision = match (&state.config_error, &classification) {

@@ -254,6 +254,15 @@ pub struct Classification {
     /// A one-line description of the call for humans (`Bash: rm -rf /`). Not yet redacted: the
     /// engine redacts it before it is stored or shown.
     pub summary: String,
+    /// Every simple command the classifier graded, normalized (quotes removed, variables and
+    /// aliases expanded), each prefixed with where it came from (`[pipe 2]`, `[$( )]`,
+    /// `[bash -c]`, `[ssh remote]`, `[script x.sh]`). Shell calls only. Not yet redacted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
+    /// How the risk score was reached: the deciding command, the base and every modifier
+    /// (`base destructive 90`, `bounded rm cap 55`, `sensitive target +15`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub risk_factors: Vec<String>,
 }
 
 /// The verdict for one event with its explanation.

@@ -2,6 +2,7 @@
 //! exit code and output bytes. All agent-specific shape lives here and nowhere else.
 
 mod claude;
+mod codex;
 mod generic;
 
 use serde_json::{Map, Value};
@@ -10,6 +11,7 @@ use crate::event::{Agent, Decision, EventKind, HookEvent, ToolAction};
 use crate::protocol::Rendered;
 
 pub use claude::Claude;
+pub use codex::Codex;
 pub use generic::ExitCodeAgent;
 
 /// What the hook process told us besides its stdin.
@@ -83,12 +85,11 @@ pub trait Adapter: Sync {
 
 pub fn adapter_for(agent: Agent) -> &'static dyn Adapter {
     static CLAUDE: Claude = Claude;
-    static CODEX: ExitCodeAgent = ExitCodeAgent(Agent::Codex);
     static HERMES: ExitCodeAgent = ExitCodeAgent(Agent::Hermes);
     static OPENCLAW: ExitCodeAgent = ExitCodeAgent(Agent::Openclaw);
     match agent {
         Agent::Claude => &CLAUDE,
-        Agent::Codex => &CODEX,
+        Agent::Codex => &Codex,
         Agent::Hermes => &HERMES,
         Agent::Openclaw => &OPENCLAW,
     }

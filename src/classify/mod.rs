@@ -1,76 +1,139 @@
 //! Classification of tool calls: what a call does (intent), how risky it is (upstream-compatible
 //! 0–100 score), and which built-in rules it trips.
 //!
-//! This is pure and allocation-light: it runs on every tool call, before any network request.
-//! Shell commands go through our own parser ([`shell`]) and rule set (`rules`); file, fetch, MCP
-//! and other tools are graded from the upstream tool catalog (upstream-python-hooks.md §2.3–2.4).
-//! What a finding is worth is decided by the policy pack (`crate::policy`).
+//! Shell commands go through our own parser ([`shell`]) and rule set (`rules`); file tools,
+//! Codex `apply_patch`, fetch, MCP and other tools are graded from the upstream tool catalog
+//! (upstream-python-hooks.md §2.3–2.4) plus our own rules. Every path goes through the
+//! self-protection check (`protect`). What a finding is worth is decided by the policy pack
+//! (`crate::policy`); the rules this module adds beyond that pack are in [`pack`].
+//!
+//! I/O: a script the command runs is read (bounded, regular files only), and a write target's
+//! existing parent is canonicalized to catch symlinks out of the workspace. Nothing else.
 
+mod infra;
+pub mod pack;
+mod patch;
 mod paths;
+mod protect;
 mod rules;
+mod script;
 pub mod shell;
+
+use std::path::{Path, PathBuf};
 
 use crate::event::{Classification, HookEvent, Intent, ToolAction, ToolCall, Verdict};
 use crate::policy::rules as r;
 
-/// Where the agent works, for resolving relative paths.
+/// Where the agent works, and what the classifier must protect.
 #[derive(Debug, Clone, Copy)]
 pub struct ClassifyContext<'a> {
     /// The workspace root (usually the event's `cwd`).
     pub workspace: &'a str,
     /// The user's home directory, when known.
     pub home: Option<&'a str>,
+    /// Where commands run, when it differs from the workspace. `classify` fills it from the
+    /// event's `cwd` when it is `None`.
+    pub cwd: Option<&'a str>,
+    /// DashClaw's own state, config and run directories (ledger, socket, approvals). Writes
+    /// under them are blocked. Built-in defaults derived from `home` apply as well.
+    pub protected_dirs: &'a [PathBuf],
+    /// Agent settings files holding the hook entries, beyond the built-in patterns
+    /// (`.claude/settings*.json`, `~/.codex/config.toml`, `~/.hermes/config.yaml`, …).
+    pub agent_settings: &'a [PathBuf],
+    /// The installed `dashclawd` and `dashclaw-hook` binaries, beyond any file with those names.
+    pub dashclaw_bins: &'a [PathBuf],
+}
+
+impl<'a> ClassifyContext<'a> {
+    /// A context with only the built-in protected locations.
+    pub const fn new(workspace: &'a str, home: Option<&'a str>) -> ClassifyContext<'a> {
+        ClassifyContext {
+            workspace,
+            home,
+            cwd: None,
+            protected_dirs: &[],
+            agent_settings: &[],
+            dashclaw_bins: &[],
+        }
+    }
+
+    fn cwd(&self) -> &'a str {
+        self.cwd.unwrap_or(self.workspace)
+    }
 }
 
 /// Longest summary, in characters.
 const SUMMARY_MAX: usize = 300;
 
+fn base(intent: Intent, risk: u8, action_type: &'static str, summary: String) -> Classification {
+    Classification {
+        intent,
+        risk_score: risk,
+        action_type,
+        reversible: true,
+        targets: Vec::new(),
+        findings: Vec::new(),
+        summary,
+        commands: Vec::new(),
+        risk_factors: Vec::new(),
+    }
+}
+
 /// Classifies one hook event. Events without a tool call are read-only with risk 0.
 pub fn classify(event: &HookEvent, ctx: &ClassifyContext) -> Classification {
     let Some(tool) = &event.tool else {
-        return Classification {
-            intent: Intent::Readonly,
-            risk_score: 0,
-            action_type: "other",
-            reversible: true,
-            targets: Vec::new(),
-            findings: Vec::new(),
-            summary: event.kind.as_str().to_owned(),
-        };
+        return base(Intent::Readonly, 0, "other", event.kind.as_str().to_owned());
     };
+    let mut ctx = *ctx;
+    if ctx.cwd.is_none() && !event.cwd.is_empty() {
+        ctx.cwd = Some(&event.cwd);
+    }
+    let ctx = &ctx;
+    if tool.name == "apply_patch" {
+        let text = ["command", "patch", "input"]
+            .iter()
+            .find_map(|k| tool.input.get(k).and_then(|v| v.as_str()));
+        return classify_patch(text.unwrap_or(""), ctx);
+    }
     match &tool.action {
         ToolAction::Shell { command } => {
-            let label = if tool.name == "PowerShell" {
-                "PowerShell"
-            } else {
-                "Bash"
-            };
-            classify_shell(label, command, ctx)
+            let ps = tool.name == "PowerShell";
+            classify_shell(if ps { "PowerShell" } else { "Bash" }, command, ctx, ps)
         }
-        ToolAction::WriteFile { path, .. } => classify_write(&tool.name, path, ctx),
+        ToolAction::WriteFile { path, content } => {
+            classify_write(&tool.name, path, content.as_deref(), ctx)
+        }
         ToolAction::ReadFile { path } => classify_read(&tool.name, path, ctx),
         ToolAction::Fetch { url } => classify_fetch(tool, url.as_deref()),
         ToolAction::Subagent => classify_catalog(tool, described(tool)),
-        ToolAction::Mcp { server, tool: name } => Classification {
-            intent: Intent::Unknown,
-            risk_score: 30,
-            action_type: "api",
-            reversible: true,
-            targets: vec![format!("{server}/{name}")],
-            findings: Vec::new(),
-            summary: summary("MCP", &format!("{server}/{name}")),
-        },
+        ToolAction::Mcp { server, tool: name } => {
+            let mut c = base(
+                Intent::Unknown,
+                30,
+                "api",
+                summary("MCP", &format!("{server}/{name}")),
+            );
+            c.targets = vec![format!("{server}/{name}")];
+            c.risk_factors = vec!["base mcp 30".to_owned()];
+            c
+        }
         ToolAction::Other => classify_catalog(tool, tool.input.to_string()),
     }
 }
 
 /// Classifies a shell command line as if it came from the `Bash` tool.
 pub fn classify_command(command: &str, ctx: &ClassifyContext) -> Classification {
-    classify_shell("Bash", command, ctx)
+    classify_shell("Bash", command, ctx, false)
 }
 
-fn classify_shell(label: &str, command: &str, ctx: &ClassifyContext) -> Classification {
-    let out = rules::classify_shell(command, ctx);
+fn classify_shell(label: &str, command: &str, ctx: &ClassifyContext, ps: bool) -> Classification {
+    // PowerShell escapes with backticks, not backslashes; read `C:\x` as a path.
+    let text: std::borrow::Cow<str> = if ps && command.contains('\\') {
+        command.replace('\\', "/").into()
+    } else {
+        command.into()
+    };
+    let out = rules::classify_shell(&text, ctx, ctx.cwd(), ps);
     Classification {
         intent: out.intent,
         risk_score: out.risk,
@@ -79,26 +142,52 @@ fn classify_shell(label: &str, command: &str, ctx: &ClassifyContext) -> Classifi
         targets: out.targets,
         findings: out.findings,
         summary: summary(label, command),
+        commands: out.commands,
+        risk_factors: out.risk_factors,
     }
 }
 
-/// Upstream `_enrich_file` plus the secret-file rules.
-fn classify_write(tool: &str, path: &str, ctx: &ClassifyContext) -> Classification {
-    let base: i32 = match tool {
-        "Edit" | "NotebookEdit" => 35,
-        "TodoWrite" => 20,
-        _ => 40,
-    };
-    let resolved = paths::resolve(path, ctx.workspace, ctx.home);
+/// Grading of one file a tool changes: shared by the file tools and `apply_patch`.
+struct FileGrade {
+    risk: i32,
+    sensitive: bool,
+    factors: Vec<String>,
+    findings: Vec<crate::event::Finding>,
+}
+
+/// Upstream `_enrich_file` (§2.4) plus the secret, device, self-protection and symlink rules.
+fn grade_file(
+    tool: &str,
+    path: &str,
+    content: Option<&str>,
+    base: i32,
+    ctx: &ClassifyContext,
+) -> FileGrade {
+    let cwd = ctx.cwd();
+    let resolved = paths::resolve(path, cwd, ctx.home);
     let outside = !paths::is_inside(&resolved, ctx.workspace);
+    let traversal = paths::has_dotdot(path);
     let sensitive = paths::is_risk_sensitive(path);
     let mut findings = Vec::new();
-    if paths::is_device(&resolved) {
+    let mut factors = vec![format!("base {tool} {base}")];
+    if path.is_empty() {
+        findings.push(
+            r::UNPARSEABLE.finding(format!("`{tool}` names no file, so it cannot be checked.")),
+        );
+    } else if let Some(what) = protect::check(path, cwd, ctx, false) {
+        findings.push(pack::GUARD_TAMPER.finding(format!(
+            "`{tool}` would change `{path}`, {what}, which would disable or bypass the guard."
+        )));
+    } else if paths::is_device(&resolved) {
         findings
             .push(r::DEVICE_WRITE.finding(format!("`{tool}` targets the raw device `{path}`.")));
     } else if paths::is_secret_path(path) || paths::is_secret_path(&resolved) {
         findings.push(r::SENSITIVE_WRITE.finding(format!(
             "`{tool}` would change `{path}`, a secrets or credentials file."
+        )));
+    } else if let Some(real) = symlink_escape(&resolved, ctx.workspace) {
+        findings.push(pack::SYMLINK_ESCAPE.finding(format!(
+            "`{tool}` writes `{path}`, which a symlink leads to `{real}`, outside the workspace."
         )));
     } else if outside {
         findings.push(r::WRITE_OUTSIDE_WORKSPACE.finding(format!(
@@ -106,31 +195,184 @@ fn classify_write(tool: &str, path: &str, ctx: &ClassifyContext) -> Classificati
             ctx.workspace
         )));
     }
+    if let Some(text) = content {
+        let ids = crate::redact::find_rules(text);
+        if !ids.is_empty() {
+            findings.push(pack::SECRET_IN_CONTENT.finding(format!(
+                "The content written to `{path}` contains what looks like a secret ({}).",
+                ids.join(", ")
+            )));
+        }
+    }
     let mut risk = base;
-    if outside || paths::has_dotdot(path) {
+    if outside || traversal {
         risk += 20;
+        factors.push("outside workspace or traversal +20".to_owned());
     }
     if sensitive {
         risk += 15;
+        factors.push("sensitive target +15".to_owned());
     }
-    if findings.iter().any(|f| f.verdict == Verdict::Block) {
-        risk = risk.max(85);
+    match findings.iter().map(|f| f.verdict).max() {
+        Some(Verdict::Block) if risk < 85 => {
+            risk = 85;
+            factors.push("block finding floor 85".to_owned());
+        }
+        Some(Verdict::RequireApproval) if risk < 70 => {
+            risk = 70;
+            factors.push("approval finding floor 70".to_owned());
+        }
+        _ => {}
     }
-    Classification {
-        intent: Intent::Write,
-        risk_score: risk.clamp(0, 100) as u8,
-        action_type: if sensitive { "security" } else { "apply" },
-        reversible: true,
-        targets: vec![path.to_owned()],
+    FileGrade {
+        risk,
+        sensitive,
+        factors,
         findings,
-        summary: summary(tool, path),
     }
 }
 
+/// The real location of `resolved` when a symlink on the way leads out of the workspace.
+fn symlink_escape(resolved: &str, workspace: &str) -> Option<String> {
+    if !paths::is_inside(resolved, workspace) {
+        return None; // already reported as outside
+    }
+    let ws = std::fs::canonicalize(workspace).ok()?;
+    // The deepest existing ancestor (the file itself when it exists).
+    let mut p = Path::new(resolved);
+    let mut depth = 0;
+    let real = loop {
+        if let Ok(real) = std::fs::canonicalize(p) {
+            break real;
+        }
+        p = p.parent()?;
+        depth += 1;
+        if depth > 64 {
+            return None;
+        }
+    };
+    (!real.starts_with(&ws)).then(|| real.to_string_lossy().into_owned())
+}
+
+fn classify_write(
+    tool: &str,
+    path: &str,
+    content: Option<&str>,
+    ctx: &ClassifyContext,
+) -> Classification {
+    let base_risk: i32 = match tool {
+        "Edit" | "NotebookEdit" => 35,
+        "TodoWrite" => 20,
+        _ => 40,
+    };
+    let g = grade_file(tool, path, content, base_risk, ctx);
+    Classification {
+        intent: Intent::Write,
+        risk_score: g.risk.clamp(0, 100) as u8,
+        action_type: if g.sensitive { "security" } else { "apply" },
+        reversible: true,
+        targets: vec![path.to_owned()],
+        findings: g.findings,
+        summary: summary(tool, path),
+        commands: Vec::new(),
+        risk_factors: g.factors,
+    }
+}
+
+/// Codex `apply_patch`: every file it adds, updates, moves or deletes is graded like a Write;
+/// deletions are destructive (bounded), and the added lines are scanned for secrets.
+fn classify_patch(text: &str, ctx: &ClassifyContext) -> Classification {
+    let ops = match patch::parse(text) {
+        Ok(ops) => ops,
+        Err(why) => {
+            let mut c = base(Intent::Unknown, 70, "other", summary("apply_patch", text));
+            c.findings.push(r::UNPARSEABLE.finding(format!(
+                "Could not read the patch ({why}), so the files it changes cannot be checked."
+            )));
+            c.risk_factors = vec!["unparseable patch 70".to_owned()];
+            return c;
+        }
+    };
+    let mut out = base(Intent::Write, 40, "apply", String::new());
+    let mut worst = 0;
+    let mut deletes = 0;
+    for op in &ops {
+        let (tool, content) = match op.kind {
+            patch::OpKind::Add => ("apply_patch add", Some(op.added.as_str())),
+            patch::OpKind::Update => ("apply_patch update", Some(op.added.as_str())),
+            patch::OpKind::Delete => ("apply_patch delete", None),
+        };
+        let mut files = vec![(op.path.as_str(), content)];
+        if let Some(to) = &op.move_to {
+            files.push((to.as_str(), content));
+        }
+        if op.kind == patch::OpKind::Delete {
+            deletes += 1;
+        }
+        for (path, content) in files {
+            let g = grade_file(tool, path, content.filter(|c| !c.is_empty()), 40, ctx);
+            if g.risk > worst {
+                worst = g.risk;
+                out.risk_factors = g.factors;
+                out.action_type = if g.sensitive { "security" } else { "apply" };
+            }
+            for f in g.findings {
+                if !out
+                    .findings
+                    .iter()
+                    .any(|x| x.rule == f.rule && x.reason == f.reason)
+                {
+                    out.findings.push(f);
+                }
+            }
+            if out.targets.len() < 16 && !out.targets.iter().any(|t| t == path) {
+                out.targets.push(path.to_owned());
+            }
+        }
+    }
+    if deletes > 0 {
+        // Deleting tracked files inside the workspace is an ordinary, bounded cleanup.
+        out.intent = Intent::Destructive;
+        out.reversible = false;
+        if worst < 55 {
+            worst = 55;
+            out.risk_factors
+                .push("deletes files (bounded rm) 55".to_owned());
+        }
+        if out.action_type == "apply" {
+            out.action_type = "cleanup";
+        }
+    }
+    out.risk_score = worst.clamp(0, 100) as u8;
+    let names: Vec<&str> = out.targets.iter().map(String::as_str).collect();
+    out.summary = summary("apply_patch", &names.join(", "));
+    out.commands = ops
+        .iter()
+        .take(64)
+        .map(|o| {
+            let verb = match o.kind {
+                patch::OpKind::Add => "add",
+                patch::OpKind::Update => "update",
+                patch::OpKind::Delete => "delete",
+            };
+            match &o.move_to {
+                Some(to) => format!("{verb} {} -> {to}", o.path),
+                None => format!("{verb} {}", o.path),
+            }
+        })
+        .collect();
+    out
+}
+
 fn classify_read(tool: &str, path: &str, ctx: &ClassifyContext) -> Classification {
-    let resolved = paths::resolve(path, ctx.workspace, ctx.home);
+    let resolved = paths::resolve(path, ctx.cwd(), ctx.home);
     let mut findings = Vec::new();
-    if paths::is_secret_path(path) || paths::is_secret_path(&resolved) {
+    let mut factors = vec!["base read 5".to_owned()];
+    if paths::is_private_key_path(path) || paths::is_private_key_path(&resolved) {
+        findings.push(pack::PRIVATE_KEY_READ.finding(format!(
+            "`{tool}` reads `{path}`, a private key or cloud credential."
+        )));
+    } else if paths::is_secret_path(path) || paths::is_secret_path(&resolved) {
         findings.push(r::SENSITIVE_READ.finding(format!(
             "`{tool}` reads `{path}`, which holds secrets or credentials."
         )));
@@ -138,9 +380,19 @@ fn classify_read(tool: &str, path: &str, ctx: &ClassifyContext) -> Classificatio
     let mut risk = 5;
     if paths::is_risk_sensitive(path) {
         risk += 15;
+        factors.push("sensitive target +15".to_owned());
     }
     if !findings.is_empty() {
         risk += 10;
+        factors.push("warning findings +10".to_owned());
+    }
+    if findings
+        .iter()
+        .any(|f| f.verdict == Verdict::RequireApproval)
+        && risk < 70
+    {
+        risk = 70;
+        factors.push("approval finding floor 70".to_owned());
     }
     Classification {
         intent: Intent::Readonly,
@@ -154,6 +406,8 @@ fn classify_read(tool: &str, path: &str, ctx: &ClassifyContext) -> Classificatio
         },
         findings,
         summary: summary(tool, path),
+        commands: Vec::new(),
+        risk_factors: factors,
     }
 }
 
@@ -167,15 +421,11 @@ fn classify_fetch(tool: &ToolCall, url: Option<&str>) -> Classification {
             .map_or_else(|| tool.input.to_string(), str::to_owned),
     };
     let host = url.and_then(url_host);
-    Classification {
-        intent: Intent::Network,
-        risk_score: if tool.name == "WebSearch" { 10 } else { 15 },
-        action_type: "api",
-        reversible: true,
-        targets: host.into_iter().map(str::to_owned).collect(),
-        findings: Vec::new(),
-        summary: summary(&tool.name, &subject),
-    }
+    let risk = if tool.name == "WebSearch" { 10 } else { 15 };
+    let mut c = base(Intent::Network, risk, "api", summary(&tool.name, &subject));
+    c.targets = host.into_iter().map(str::to_owned).collect();
+    c.risk_factors = vec![format!("base {} {risk}", tool.name)];
+    c
 }
 
 fn url_host(url: &str) -> Option<&str> {
@@ -196,15 +446,9 @@ fn described(tool: &ToolCall) -> String {
 /// Tools graded only by the upstream catalog (§2.3) and `_enrich_default`.
 fn classify_catalog(tool: &ToolCall, subject: String) -> Classification {
     let (risk, action_type, intent) = catalog(&tool.name);
-    Classification {
-        intent,
-        risk_score: risk,
-        action_type,
-        reversible: true,
-        targets: Vec::new(),
-        findings: Vec::new(),
-        summary: summary(&tool.name, &subject),
-    }
+    let mut c = base(intent, risk, action_type, summary(&tool.name, &subject));
+    c.risk_factors = vec![format!("base {} {risk}", tool.name)];
+    c
 }
 
 /// `(base risk, action_type, intent)` by tool name.
@@ -261,10 +505,7 @@ mod tests {
     use crate::event::{Agent, EventKind, Finding};
     use serde_json::json;
 
-    const CTX: ClassifyContext = ClassifyContext {
-        workspace: "/w/proj",
-        home: Some("/home/u"),
-    };
+    const CTX: ClassifyContext = ClassifyContext::new("/w/proj", Some("/home/u"));
 
     fn event(name: &str, action: ToolAction) -> HookEvent {
         HookEvent {
@@ -390,9 +631,9 @@ mod tests {
                 ToolAction::ReadFile {
                     path: "~/.ssh/id_rsa".into(),
                 },
-                Verdict::Warn,
-                30,
-                Some("sensitive-read"),
+                Verdict::RequireApproval,
+                70,
+                Some("private-key-read"),
             ),
         ];
         for (tool, action, v, risk, rule) in cases {

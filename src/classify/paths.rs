@@ -41,7 +41,10 @@ const SYSTEM_PREFIXES: &[&str] = &[
 ];
 
 /// First segments of relative paths that a build or install recreates.
+/// Upstream's list plus the build outputs and caches of the other major ecosystems (Rust, JVM,
+/// .NET, Python, Swift, Dart, Elixir, Haskell, Zig, Terraform, front-end tools).
 const REGENERABLE_DIRS: &[&str] = &[
+    // upstream
     ".next",
     ".turbo",
     ".cache",
@@ -53,12 +56,52 @@ const REGENERABLE_DIRS: &[&str] = &[
     ".pytest_cache",
     ".nuxt",
     ".svelte-kit",
+    // JavaScript / TypeScript
+    ".angular",
+    ".vite",
+    ".expo",
+    ".docusaurus",
+    ".output",
+    ".vercel",
+    ".nyc_output",
+    "storybook-static",
+    ".eslintcache",
+    ".sass-cache",
+    // Rust, C/C++, JVM, .NET, Go
     "target",
     "build",
+    "out",
+    "obj",
+    ".gradle",
+    "cmake-build-debug",
+    "cmake-build-release",
+    // Python
     ".venv",
+    "venv",
     ".mypy_cache",
     ".ruff_cache",
     ".tox",
+    ".nox",
+    ".eggs",
+    ".hypothesis",
+    ".ipynb_checkpoints",
+    "htmlcov",
+    ".coverage",
+    // Swift / Xcode, Dart / Flutter
+    ".build",
+    "DerivedData",
+    ".dart_tool",
+    // Elixir, OCaml, Haskell, Zig
+    "_build",
+    "deps",
+    ".elixir_ls",
+    "dist-newstyle",
+    ".stack-work",
+    "zig-cache",
+    ".zig-cache",
+    "zig-out",
+    // Terraform providers (re-downloaded by `init`)
+    ".terraform",
 ];
 
 const SCRATCH_ROOTS: &[&str] = &["/tmp/", "/var/tmp/", "/private/tmp/"];
@@ -166,6 +209,25 @@ pub fn is_secret_path(path: &str) -> bool {
         || p.ends_with(".aws/credentials")
         || p.ends_with(".kube/config")
         || p.ends_with(".docker/config.json")
+}
+
+/// Private keys and cloud or cluster credentials: reading them needs approval, not a warning.
+pub fn is_private_key_path(path: &str) -> bool {
+    let base = basename(path);
+    if is_placeholder(base) || base.ends_with(".pub") {
+        return false;
+    }
+    ["id_rsa", "id_ed25519", "id_ecdsa", "id_dsa"]
+        .iter()
+        .any(|k| base.starts_with(k))
+        || ends_with_ci(base, ".pem")
+        || ends_with_ci(base, ".key")
+        || ends_with_ci(base, ".p12")
+        || ends_with_ci(base, ".pfx")
+        || path.ends_with(".aws/credentials")
+        || path.ends_with(".kube/config")
+        || path.contains("/.gnupg/")
+        || path.ends_with("application_default_credentials.json")
 }
 
 /// The broader upstream "sensitive" test that adds +15 risk: a case-insensitive substring match,
@@ -288,6 +350,8 @@ pub fn is_regenerable(path: &str) -> bool {
     let rel = path.strip_prefix("./").unwrap_or(path);
     let first = rel.split('/').next().unwrap_or("");
     REGENERABLE_DIRS.contains(&first)
+        || first.ends_with(".egg-info")
+        || first.ends_with(".tsbuildinfo")
 }
 
 #[cfg(test)]

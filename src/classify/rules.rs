@@ -1,11 +1,19 @@
 //! Grading of parsed shell commands: intents and risk compatible with the upstream DashClaw
 //! classifier (upstream-python-hooks.md §4.2–4.4), plus the built-in block/warn rules.
 //!
-//! Unlike upstream, every list segment, every pipeline stage and every substitution is graded,
-//! and the worst one sets the intent and the risk. Quoted text is data: only words in command
-//! position (after wrappers such as `sudo` or `xargs`) name a program.
+//! Unlike upstream, every list segment, every pipeline stage, every substitution, every
+//! `bash -c` / `eval` / `ssh` payload and every script the command runs is graded, and the
+//! worst one sets the intent and the risk. Quoted text is data: only words in command position
+//! (after wrappers such as `sudo` or `xargs`) name a program. Static variables, aliases, brace
+//! expansion and `$IFS` are expanded before grading, so they cannot hide a command.
 
+use std::borrow::Cow;
+
+use super::infra;
+use super::pack as p;
 use super::paths;
+use super::protect;
+use super::script;
 use super::shell::{self, Command, RedirKind, Redirect, Script, SimpleCommand, Word};
 use super::ClassifyContext;
 use crate::event::{Finding, Intent, Verdict};
@@ -20,20 +28,23 @@ pub(crate) struct ShellOutcome {
     pub reversible: bool,
     pub targets: Vec<String>,
     pub findings: Vec<Finding>,
+    pub commands: Vec<String>,
+    pub risk_factors: Vec<String>,
 }
 
-pub(crate) fn classify_shell(command: &str, ctx: &ClassifyContext) -> ShellOutcome {
-    let mut w = Walker {
-        ctx,
-        functions: Vec::new(),
-        segs: Vec::new(),
-        findings: Vec::new(),
-        targets: Vec::new(),
-    };
+/// Grades `command`. `cwd` is where it runs (relative paths, scripts); `powershell` enables
+/// the `Verb-Noun` cmdlet table.
+pub(crate) fn classify_shell(
+    command: &str,
+    ctx: &ClassifyContext,
+    cwd: &str,
+    powershell: bool,
+) -> ShellOutcome {
+    let mut w = Walker::new(ctx, cwd, powershell);
     if command.contains('\0') {
         w.unparseable("the command contains a NUL byte");
     } else {
-        w.text(command, 0);
+        w.text(command, 0, None);
     }
     w.finish()
 }
@@ -47,6 +58,8 @@ const INTERPRETER: &[&str] = &[
     "ts-node", "npx",
 ];
 const DESTRUCTIVE: &[&str] = &["rm", "rmdir", "shred", "mkfs", "fdisk", "dd", "truncate"];
+/// Destroyers missing from the upstream list (an extension, documented in docs/classifier.md).
+const DESTRUCTIVE_EXTRA: &[&str] = &["unlink", "wipefs", "sfdisk", "parted", "srm", "wipe"];
 const SYSTEM_ADMIN: &[&str] = &[
     "systemctl",
     "service",
@@ -182,7 +195,29 @@ const SHELL_READONLY: &[&str] = &[
 /// Read-only filters missing from the upstream list; with every pipe stage graded, leaving them
 /// unknown would score `curl … | jq .` at 70.
 const READONLY_EXTRA: &[&str] = &[
-    "jq", "yq", "tac", "nl", "paste", "join", "rev", "strings", "bat", "fd", "sleep",
+    "jq",
+    "yq",
+    "tac",
+    "nl",
+    "paste",
+    "join",
+    "rev",
+    "strings",
+    "bat",
+    "fd",
+    "sleep",
+    "pgrep",
+    "cmp",
+    "shasum",
+    "sha512sum",
+    "lsblk",
+    "nproc",
+    "tput",
+    "ag",
+    "ack",
+    "exa",
+    "eza",
+    "zcat",
 ];
 const GIT_READONLY: &[&str] = &[
     "status",
@@ -218,6 +253,8 @@ struct Traits {
     decodes: bool,
     /// Runs its stdin as a program (`sh`, `python -`, …).
     runs_stdin: bool,
+    /// Prints destructive SQL (`echo "DROP TABLE t"`), for a SQL client further on.
+    sql: bool,
 }
 
 impl std::ops::BitOrAssign for Traits {
@@ -225,6 +262,7 @@ impl std::ops::BitOrAssign for Traits {
         self.downloads |= o.downloads;
         self.decodes |= o.decodes;
         self.runs_stdin |= o.runs_stdin;
+        self.sql |= o.sql;
     }
 }
 
@@ -238,6 +276,29 @@ struct Facts {
     write_redirect: bool,
     system_redirect: bool,
     inline_eval: bool,
+    sed_inplace: bool,
+    /// A floor from script content (`script-then-execute`).
+    floor: Option<(i32, &'static str)>,
+}
+
+/// One step of a score, for `Classification::risk_factors`.
+#[derive(Debug, Clone, Copy)]
+enum Factor {
+    Base(Intent, i32),
+    Add(&'static str, i32),
+    Cap(&'static str, i32),
+    Floor(&'static str, i32),
+}
+
+impl Factor {
+    fn render(self) -> String {
+        match self {
+            Factor::Base(i, v) => format!("base {} {v}", i.as_str()),
+            Factor::Add(l, v) => format!("{l} +{v}"),
+            Factor::Cap(l, v) => format!("{l} cap {v}"),
+            Factor::Floor(l, v) => format!("{l} floor {v}"),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -245,19 +306,53 @@ struct Segment {
     intent: Intent,
     score: i32,
     cleanup: bool,
+    factors: Vec<Factor>,
+    /// Index into `Walker::commands` of the command graded.
+    cmd: Option<usize>,
 }
+
+/// Where a command came from, for `Classification::commands` (formatted only when recorded).
+#[derive(Debug)]
+enum Origin {
+    Pipe(usize),
+    Fixed(&'static str),
+    Named(String),
+}
+
+const MAX_TARGETS: usize = 16;
+const MAX_FINDINGS: usize = 32;
+const MAX_COMMANDS: usize = 64;
+const MAX_VARS: usize = 64;
+const MAX_SCRIPTS: usize = 8;
+/// Bytes that variable and alias expansion may produce per classification.
+const EXPANSION_BUDGET: usize = 256 * 1024;
 
 struct Walker<'a> {
     ctx: &'a ClassifyContext<'a>,
+    cwd: String,
+    /// A `cd` moved away from the starting directory.
+    cwd_moved: bool,
+    powershell: bool,
     /// Functions defined so far; calling one runs its (already graded) body.
     functions: Vec<String>,
     segs: Vec<Segment>,
     findings: Vec<Finding>,
     targets: Vec<String>,
+    commands: Vec<String>,
+    cur_cmd: Option<usize>,
+    /// Shell variables with a static value (`None`: assigned, value unknown).
+    vars: Vec<(String, Option<String>)>,
+    aliases: Vec<(String, String)>,
+    /// Where the command being graded came from (`pipe 2`, `$( )`, `bash -c`, …).
+    origin: Vec<Origin>,
+    /// Inside text a shell parses again (`bash -c`, `eval`, `ssh`): a computed command there is
+    /// obfuscation, not just an unknown.
+    reparsed: u32,
+    /// Files this command line writes from a heredoc, for a script run later in it.
+    written: Vec<(String, String)>,
+    scripts: usize,
+    budget: usize,
 }
-
-const MAX_TARGETS: usize = 16;
-const MAX_FINDINGS: usize = 32;
 
 fn command_name(text: &str) -> &str {
     let t = text.trim_start_matches('\\');
@@ -300,7 +395,63 @@ fn positionals(args: &[Word]) -> impl Iterator<Item = &Word> {
     })
 }
 
-impl Walker<'_> {
+/// Single-quotes a word for re-parsing (`'` becomes `'\''`).
+fn quote(t: &str) -> String {
+    if !t.is_empty()
+        && t.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&c))
+    {
+        return t.to_owned();
+    }
+    format!("'{}'", t.replace('\'', "'\\''"))
+}
+
+fn valid_name(n: &str) -> bool {
+    let mut c = n.chars();
+    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
+        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
+}
+
+/// `pre{a,b,c}post` → `[prea, preb, prec]` + `post`, one level, unquoted words only.
+fn brace_alternatives(t: &str) -> Option<Vec<String>> {
+    let open = t.find('{')?;
+    let close = open + t[open..].find('}')?;
+    let inner = &t[open + 1..close];
+    if !inner.contains(',') || inner.contains('{') || t[..open].ends_with('$') {
+        return None;
+    }
+    let alts: Vec<String> = inner
+        .split(',')
+        .take(32)
+        .map(|a| format!("{}{a}{}", &t[..open], &t[close + 1..]))
+        .filter(|a| !a.is_empty())
+        .collect();
+    Some(alts)
+}
+
+impl<'a> Walker<'a> {
+    fn new(ctx: &'a ClassifyContext<'a>, cwd: &str, powershell: bool) -> Walker<'a> {
+        Walker {
+            ctx,
+            cwd: cwd.to_owned(),
+            cwd_moved: false,
+            powershell,
+            functions: Vec::new(),
+            segs: Vec::new(),
+            findings: Vec::new(),
+            targets: Vec::new(),
+            commands: Vec::new(),
+            cur_cmd: None,
+            vars: Vec::new(),
+            aliases: Vec::new(),
+            origin: Vec::new(),
+            reparsed: 0,
+            written: Vec::new(),
+            scripts: 0,
+            budget: EXPANSION_BUDGET,
+        }
+    }
+
     fn finish(self) -> ShellOutcome {
         let mut worst: Option<&Segment> = None;
         for s in &self.segs {
@@ -320,6 +471,13 @@ impl Walker<'_> {
             ),
             None => (Intent::Readonly, Intent::Readonly.base_risk(), "review"),
         };
+        let mut risk_factors = Vec::new();
+        if let Some(s) = worst {
+            if let Some(c) = s.cmd.and_then(|i| self.commands.get(i)) {
+                risk_factors.push(format!("worst command: {c}"));
+            }
+            risk_factors.extend(s.factors.iter().map(|f| f.render()));
+        }
         let reversible = self
             .segs
             .iter()
@@ -331,18 +489,18 @@ impl Walker<'_> {
             reversible,
             targets: self.targets,
             findings: self.findings,
+            commands: self.commands,
+            risk_factors,
         }
     }
 
     fn unparseable(&mut self, why: &str) {
+        let first = self.findings.len();
         self.push(r::UNPARSEABLE.finding(format!(
             "Could not parse the shell command ({why}), so it cannot be checked."
         )));
-        self.segs.push(Segment {
-            intent: Intent::Unknown,
-            score: 70,
-            cleanup: false,
-        });
+        self.cur_cmd = None;
+        self.segment(Intent::Unknown, Facts::default(), first);
     }
 
     fn note_target(&mut self, t: &str) {
@@ -370,61 +528,135 @@ impl Walker<'_> {
         self.findings.push(f);
     }
 
+    fn record_command(&mut self, words: &[Word]) {
+        if self.commands.len() >= MAX_COMMANDS {
+            self.cur_cmd = self.commands.len().checked_sub(1);
+            return;
+        }
+        let mut s = String::new();
+        for o in &self.origin {
+            s.push('[');
+            match o {
+                Origin::Pipe(n) => s.push_str(&format!("pipe {n}")),
+                Origin::Fixed(l) => s.push_str(l),
+                Origin::Named(l) => s.push_str(l),
+            }
+            s.push_str("] ");
+        }
+        for (i, w) in words.iter().enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            if s.len() > 200 {
+                s.push('…');
+                break;
+            }
+            s.push_str(clip(&w.text, 120));
+        }
+        let s: String = s
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        self.cur_cmd = Some(self.commands.len());
+        self.commands.push(s);
+    }
+
     /// Grades one command from its intent, facts and the findings raised since `first`.
     fn segment(&mut self, intent: Intent, facts: Facts, first: usize) {
-        let mut s = i32::from(intent.base_risk());
+        let base = i32::from(intent.base_risk());
+        let mut f = vec![Factor::Base(intent, base)];
+        let mut s = base;
+        let cap = |s: &mut i32, f: &mut Vec<Factor>, v: i32, l: &'static str| {
+            if *s > v {
+                *s = v;
+                f.push(Factor::Cap(l, v));
+            }
+        };
+        let floor = |s: &mut i32, f: &mut Vec<Factor>, v: i32, l: &'static str| {
+            if *s < v {
+                *s = v;
+                f.push(Factor::Floor(l, v));
+            }
+        };
         if facts.bounded_rm {
-            s = s.min(55);
+            cap(&mut s, &mut f, 55, "bounded rm");
         }
         if facts.sensitive {
             s += 15;
+            f.push(Factor::Add("sensitive target", 15));
         }
         // Upstream: each warning +10, a block at least 85 (order-independent: warnings first).
-        let own = &self.findings[first..];
+        let own = &self.findings[first.min(self.findings.len())..];
         let warns = own.iter().filter(|f| f.verdict == Verdict::Warn).count();
-        s += 10 * i32::try_from(warns).unwrap_or(i32::MAX / 20).min(10);
+        if warns > 0 {
+            let add = 10 * i32::try_from(warns.min(10)).unwrap_or(10);
+            s += add;
+            f.push(Factor::Add("warning findings", add));
+        }
         let strictest = own.iter().map(|f| f.verdict).max();
         let blocked = strictest == Some(Verdict::Block);
         match strictest {
-            Some(Verdict::Block) => s = s.max(85),
-            Some(Verdict::RequireApproval) => s = s.max(70),
+            Some(Verdict::Block) => floor(&mut s, &mut f, 85, "block finding"),
+            Some(Verdict::RequireApproval) => floor(&mut s, &mut f, 70, "approval finding"),
             _ => {}
         }
         if facts.inline_eval {
             s += 10;
+            f.push(Factor::Add("inline eval", 10));
+        }
+        if facts.sed_inplace {
+            s += 10;
+            f.push(Factor::Add("sed -i", 10));
         }
         if facts.regenerable_rm && !blocked {
-            s = s.min(35);
+            cap(&mut s, &mut f, 35, "regenerable artifacts");
         }
         // Hook-level adjustments (upstream §2.4 step 3, §4.4).
         if intent == Intent::Unknown {
-            s = s.max(70);
+            floor(&mut s, &mut f, 70, "unknown command (tool base)");
         }
         if facts.write_redirect {
-            s = s.max(35);
+            floor(&mut s, &mut f, 35, "redirect");
         }
         if facts.dotdot {
             s += 20;
+            f.push(Factor::Add("path traversal", 20));
         }
         if facts.system_redirect {
-            s = s.max(75);
+            floor(&mut s, &mut f, 75, "system path redirect");
+        }
+        if let Some((v, l)) = facts.floor {
+            floor(&mut s, &mut f, v, l);
+        }
+        if s > 100 {
+            f.push(Factor::Cap("maximum", 100));
         }
         self.segs.push(Segment {
             intent,
             score: s.clamp(0, 100),
             cleanup: intent == Intent::Destructive && (facts.bounded_rm || facts.regenerable_rm),
+            factors: f,
+            cmd: self.cur_cmd,
         });
     }
 
     /// Parses and grades text that the shell will run (`bash -c`, `eval`, heredoc to `sh`).
-    fn text(&mut self, src: &str, depth: usize) -> Traits {
-        match shell::parse_at_depth(src, depth) {
+    fn text(&mut self, src: &str, depth: usize, label: Option<String>) -> Traits {
+        let labelled = label.is_some();
+        if let Some(l) = label {
+            self.origin.push(Origin::Named(l));
+        }
+        let t = match shell::parse_at_depth(src, depth) {
             Ok(script) => self.script(&script, depth),
             Err(e) => {
                 self.unparseable(&e.to_string());
                 Traits::default()
             }
+        };
+        if labelled {
+            self.origin.pop();
         }
+        t
     }
 
     fn script(&mut self, s: &Script, depth: usize) -> Traits {
@@ -432,9 +664,15 @@ impl Walker<'_> {
         for item in &s.items {
             let mut upstream = Traits::default();
             for (i, stage) in item.pipeline.stages.iter().enumerate() {
-                let t = self.command(stage, depth);
-                if i > 0 && t.runs_stdin {
-                    self.pipe_into_interpreter(upstream);
+                if i > 0 {
+                    self.origin.push(Origin::Pipe(i + 1));
+                }
+                let t = self.command(stage, depth, upstream);
+                if i > 0 {
+                    if t.runs_stdin {
+                        self.pipe_into_interpreter(upstream);
+                    }
+                    self.origin.pop();
                 }
                 upstream |= t;
             }
@@ -464,13 +702,13 @@ impl Walker<'_> {
         self.segment(intent, Facts::default(), first);
     }
 
-    fn command(&mut self, c: &Command, depth: usize) -> Traits {
+    fn command(&mut self, c: &Command, depth: usize, pipe_in: Traits) -> Traits {
         if depth > shell::MAX_DEPTH {
             self.unparseable("nesting too deep");
             return Traits::default();
         }
         match c {
-            Command::Simple(sc) => self.simple(sc, depth),
+            Command::Simple(sc) => self.simple(sc, depth, pipe_in),
             Command::Group { body, redirects } => {
                 let mut t = self.script(body, depth + 1);
                 t.runs_stdin = false;
@@ -496,18 +734,46 @@ impl Walker<'_> {
                 if self.functions.len() < 64 && !self.functions.contains(name) {
                     self.functions.push(name.clone());
                 }
-                self.command(body, depth + 1);
+                self.origin
+                    .push(Origin::Named(format!("function {}", clip(name, 40))));
+                self.command(body, depth + 1, Traits::default());
+                self.origin.pop();
                 Traits::default()
             }
         }
     }
 
-    fn simple(&mut self, sc: &SimpleCommand, depth: usize) -> Traits {
+    fn simple(&mut self, sc: &SimpleCommand, depth: usize, pipe_in: Traits) -> Traits {
         // Substitutions run before the command itself, wherever they sit.
         let words = sc.assigns.iter().chain(&sc.words);
         for w in words.chain(sc.redirects.iter().map(|r| &r.target)) {
             for sub in &w.subs {
+                self.origin.push(Origin::Fixed("$( )"));
                 self.script(sub, depth + 1);
+                self.origin.pop();
+            }
+        }
+        if sc.words.is_empty() {
+            for a in &sc.assigns {
+                self.assign(a);
+            }
+        }
+        let words = self.expand(&sc.words);
+        // `alias x=rm; x -rf /`: the alias text replaces the first word.
+        if let Some(first) = words.first().filter(|w| !w.quoted && !w.dynamic) {
+            if let Some(value) = self
+                .aliases
+                .iter()
+                .find(|(n, _)| *n == first.text)
+                .map(|(_, v)| v.clone())
+            {
+                let mut text = value;
+                for w in &words[1..] {
+                    text.push(' ');
+                    text.push_str(&quote(&w.text));
+                }
+                let label = format!("alias {}", clip(&first.text, 40));
+                return self.text(&text, depth + 1, Some(label));
             }
         }
         let first = self.findings.len();
@@ -516,21 +782,149 @@ impl Walker<'_> {
         let stdin = sc.redirects.iter().find(|r| {
             r.feeds_stdin() || (r.kind == RedirKind::Input && r.fd.is_none_or(|fd| fd == 0))
         });
-        self.argv(&sc.words, false, facts, first, stdin, depth)
+        // `cat > x.sh <<'EOF' … EOF`: remember the content for a later `bash x.sh`.
+        if let Some(body) = stdin.filter(|r| r.feeds_stdin()) {
+            if let Some(out) = sc.redirects.iter().find(|r| r.writes_file()) {
+                if self.written.len() < 8 && !out.target.dynamic {
+                    let p = paths::resolve(&out.target.text, &self.cwd, self.ctx.home);
+                    self.written.push((p, body.target.text.clone()));
+                }
+            }
+        }
+        self.argv(&words, false, facts, first, stdin, depth, pipe_in)
+    }
+
+    /// Static value of `$NAME` / `${NAME}` references in `text`, or `None` when any is unknown.
+    fn substitute(&mut self, text: &str) -> Option<String> {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            let (name, len) = if let Some(b) = after.strip_prefix('{') {
+                let end = b.find('}')?;
+                (&b[..end], end + 2)
+            } else if after.starts_with('!') {
+                ("!", 1)
+            } else {
+                let end = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                (&after[..end], end)
+            };
+            let value = match name {
+                "!" => "$!".to_owned(),
+                "IFS" => " ".to_owned(),
+                "HOME" => self.ctx.home?.to_owned(),
+                "PWD" => self.cwd.clone(),
+                n if valid_name(n) => self
+                    .vars
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == n)
+                    .and_then(|(_, v)| v.clone())?,
+                _ => return None,
+            };
+            out.push_str(&value);
+            rest = &after[len..];
+        }
+        out.push_str(rest);
+        self.budget = self.budget.checked_sub(out.len())?;
+        Some(out)
+    }
+
+    /// Words after static variable, `$IFS` and brace expansion.
+    fn expand<'w>(&mut self, words: &'w [Word]) -> Cow<'w, [Word]> {
+        let needs = words.iter().any(|w| {
+            (w.dynamic && w.subs.is_empty() && w.text.contains('$'))
+                || (!w.quoted && !w.dynamic && w.text.contains('{') && w.text.contains(','))
+        });
+        if !needs {
+            return Cow::Borrowed(words);
+        }
+        let mut out = Vec::with_capacity(words.len() + 2);
+        for w in words {
+            if w.dynamic && w.subs.is_empty() && w.text.contains('$') {
+                if let Some(t) = self.substitute(&w.text) {
+                    if w.quoted {
+                        let mut n = Word::literal(&t);
+                        n.quoted = true;
+                        out.push(n);
+                    } else {
+                        out.extend(t.split_ascii_whitespace().map(Word::literal));
+                    }
+                    continue;
+                }
+            }
+            if !w.quoted && !w.dynamic {
+                if let Some(alts) = brace_alternatives(&w.text) {
+                    out.extend(alts.iter().map(|a| Word::literal(a)));
+                    continue;
+                }
+            }
+            out.push(w.clone());
+        }
+        Cow::Owned(out)
+    }
+
+    /// Records `NAME=value` (from a bare assignment, `export`, `declare`, `local`, …).
+    fn assign(&mut self, w: &Word) {
+        let Some((name, value)) = w.text.split_once('=') else {
+            return;
+        };
+        let (name, append) = match name.strip_suffix('+') {
+            Some(n) => (n, true),
+            None => (name, false),
+        };
+        if !valid_name(name) {
+            return;
+        }
+        let mut v = if !w.subs.is_empty() {
+            None
+        } else if !w.dynamic {
+            Some(value.to_owned())
+        } else {
+            self.substitute(value)
+        };
+        if append {
+            let old = self
+                .vars
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| v.clone());
+            v = old.zip(v).map(|(a, b)| a + &b);
+        }
+        self.set_var(name, v.filter(|v| v.len() <= 4096));
+    }
+
+    fn set_var(&mut self, name: &str, v: Option<String>) {
+        if let Some(slot) = self.vars.iter_mut().find(|(k, _)| k == name) {
+            slot.1 = v;
+        } else if self.vars.len() < MAX_VARS {
+            self.vars.push((name.to_owned(), v));
+        }
     }
 
     fn redirects(&mut self, rs: &[Redirect], facts: &mut Facts) {
         for r in rs.iter().filter(|r| r.writes_file()) {
-            let t = r.target.text.as_str();
-            if paths::is_discard(t) {
+            let resolved = if r.target.dynamic && r.target.subs.is_empty() {
+                self.substitute(&r.target.text)
+            } else {
+                None
+            };
+            let dynamic = r.target.dynamic && resolved.is_none();
+            let t = resolved.as_deref().unwrap_or(&r.target.text).to_owned();
+            if paths::is_discard(&t) {
                 continue;
             }
             facts.write_redirect = true;
-            self.check_write_target(t, "A redirection");
-            facts.system_redirect |= paths::is_system_path(t);
-            facts.dotdot |= paths::has_dotdot(t);
-            facts.sensitive |= paths::is_risk_sensitive(t);
-            self.note_target(t);
+            self.check_write_target(&t, "A redirection");
+            self.guard_target(&t, dynamic, false, "A redirection to", false);
+            facts.system_redirect |= paths::is_system_path(&t);
+            facts.dotdot |= paths::has_dotdot(&t);
+            facts.sensitive |= paths::is_risk_sensitive(&t);
+            self.note_target(&t);
         }
     }
 
@@ -549,7 +943,32 @@ impl Walker<'_> {
         }
     }
 
+    /// Self-protection for a path the command changes. `dynamic`: the path is computed at run
+    /// time; `strict` makes any computed path an approval (`sed -i $F`).
+    fn guard_target(&mut self, t: &str, dynamic: bool, subtree: bool, via: &str, strict: bool) {
+        // A computed path that still names a guard file (`$D/.claude/settings.json`,
+        // `$CLAUDE_CONFIG_DIR/…`) is as good as literal.
+        if let Some(what) = protect::check(t, &self.cwd, self.ctx, subtree) {
+            self.push(p::GUARD_TAMPER.finding(format!(
+                "{via} `{}` would change {what}, which would disable or bypass the guard.",
+                clip(t, 80)
+            )));
+        } else if dynamic && (strict || protect::looks_protected(t)) {
+            self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
+                "{via} `{}` is computed at run time and could be the guard's own settings.",
+                clip(t, 80)
+            )));
+        }
+    }
+
+    fn guard_words(&mut self, ws: &[&Word], subtree: bool, via: &str, strict: bool) {
+        for w in ws {
+            self.guard_target(&w.text, w.dynamic, subtree, via, strict);
+        }
+    }
+
     /// Grades a command given as words, after stripping wrappers.
+    #[allow(clippy::too_many_arguments)]
     fn argv(
         &mut self,
         words: &[Word],
@@ -558,9 +977,29 @@ impl Walker<'_> {
         first: usize,
         stdin: Option<&Redirect>,
         depth: usize,
+        pipe_in: Traits,
     ) -> Traits {
+        if depth > shell::MAX_DEPTH {
+            self.unparseable("nesting too deep");
+            return Traits::default();
+        }
         let stripped = strip_wrappers(words);
         let sudo = sudo || stripped.sudo;
+        if !words.is_empty() {
+            self.record_command(words);
+        }
+        if let Some((text, label)) = stripped.reparse {
+            // `env -S 'rm -rf /'`, `su -c '…'`: the wrapper hands a string to a parser.
+            let mut text = text.to_owned();
+            for w in &words[stripped.start..] {
+                text.push(' ');
+                text.push_str(&quote(&w.text));
+            }
+            self.reparsed += 1;
+            let t = self.text(&text, depth + 1, Some(label.to_owned()));
+            self.reparsed -= 1;
+            return t;
+        }
         let argv = &words[stripped.start..];
         let Some(cmd) = argv.first() else {
             self.segment(Intent::Readonly, facts, first);
@@ -571,11 +1010,20 @@ impl Walker<'_> {
             return Traits::default();
         }
         if cmd.dynamic {
-            self.push(r::DYNAMIC_COMMAND.finding(format!(
-                "The program to run, `{}`, is only known at run time.",
-                clip(&cmd.text, 80)
-            )));
-            self.segment(Intent::Unknown, facts, first);
+            let intent = if self.reparsed > 0 {
+                self.push(p::SHELL_C_DYNAMIC.finding(format!(
+                    "The command that a shell string runs, `{}`, is computed at run time (obfuscated execution).",
+                    clip(&cmd.text, 80)
+                )));
+                Intent::Destructive
+            } else {
+                self.push(r::DYNAMIC_COMMAND.finding(format!(
+                    "The program to run, `{}`, is only known at run time.",
+                    clip(&cmd.text, 80)
+                )));
+                Intent::Unknown
+            };
+            self.segment(intent, facts, first);
             return Traits {
                 runs_stdin: true,
                 ..Traits::default()
@@ -584,6 +1032,14 @@ impl Walker<'_> {
         let name = command_name(&cmd.text);
         let args = &argv[1..];
         let mut traits = Traits::default();
+        if !name.is_ascii() {
+            self.push(p::CONFUSABLE_COMMAND.finding(format!(
+                "The program name `{}` contains non-ASCII characters (a look-alike of a real command?).",
+                clip(name, 40)
+            )));
+            self.segment(Intent::Unknown, facts, first);
+            return traits;
+        }
 
         // Path facts from positional arguments (upstream: parsed targets).
         let skip_sub = matches!(
@@ -615,11 +1071,11 @@ impl Walker<'_> {
         let mut intent = if self.functions.iter().any(|f| f == name) {
             Intent::Readonly
         } else {
-            base_intent(name, args, sudo)
+            self.base_intent(name, args, sudo)
         };
         match name {
             _ if SHELLS.contains(&name) => {
-                match self.shell(args, stdin, depth) {
+                match self.shell(args, stdin, depth, &mut facts) {
                     Some(i) => intent = i,
                     None => traits.runs_stdin = stdin.is_none(),
                 }
@@ -627,23 +1083,83 @@ impl Walker<'_> {
                     intent = i;
                 }
             }
-            "eval" => {
-                intent = self.eval(args, depth);
-            }
-            "source" | "." if args.iter().any(|a| word_downloads(a, depth)) => {
-                self.push(
-                    r::CURL_PIPE_SHELL
-                        .finding("Sourcing a download runs unreviewed remote code in this shell."),
-                );
-                intent = Intent::Destructive;
+            "eval" => intent = self.eval(args, depth),
+            "source" | "." => {
+                if args.iter().any(|a| word_downloads(a, depth)) {
+                    self.push(
+                        r::CURL_PIPE_SHELL.finding(
+                            "Sourcing a download runs unreviewed remote code in this shell.",
+                        ),
+                    );
+                    intent = Intent::Destructive;
+                } else if let Some(s) = positionals(args).next() {
+                    self.exec_script(s, ScriptKind::Shell, depth, &mut facts, true);
+                }
             }
             "trap" => {
                 if let Some(action) = positionals(args).next() {
-                    self.text(&action.text, depth + 1);
+                    self.text(&action.text, depth + 1, Some("trap".to_owned()));
+                }
+            }
+            "alias" => {
+                for a in args {
+                    if let Some((n, v)) = a.text.split_once('=') {
+                        if self.aliases.len() < 32 && !n.is_empty() && !a.dynamic {
+                            self.aliases.push((n.to_owned(), v.to_owned()));
+                        }
+                    }
+                }
+            }
+            "export" | "declare" | "typeset" | "local" | "readonly" => {
+                for a in args
+                    .iter()
+                    .filter(|a| a.is_assignment() || a.text.contains('='))
+                {
+                    if !a.text.starts_with('-') {
+                        self.assign(a);
+                    }
+                }
+            }
+            "unset" => {
+                for a in positionals(args) {
+                    self.set_var(&a.text, None);
+                }
+            }
+            "read" | "mapfile" | "readarray" | "getopts" => {
+                for a in positionals(args) {
+                    if valid_name(&a.text) {
+                        self.set_var(&a.text, None);
+                    }
+                }
+            }
+            "for" | "select" => {
+                if let Some(v) = args.first().filter(|v| valid_name(&v.text)) {
+                    let vals: Vec<&Word> = args.iter().skip(2).collect();
+                    let value = match vals.as_slice() {
+                        [one] if !one.dynamic => Some(one.text.clone()),
+                        _ => None,
+                    };
+                    self.set_var(&v.text, value);
+                }
+            }
+            "cd" | "pushd" => {
+                let dest = positionals(args).next();
+                match dest {
+                    Some(d) if !d.dynamic && d.text != "-" => {
+                        self.cwd = paths::resolve(&d.text, &self.cwd, self.ctx.home);
+                        self.cwd_moved = true;
+                    }
+                    None => {
+                        if let Some(h) = self.ctx.home {
+                            self.cwd = h.to_owned();
+                            self.cwd_moved = true;
+                        }
+                    }
+                    Some(_) => {}
                 }
             }
             "find" => self.find(args, sudo, &mut intent, depth),
-            "rm" | "rmdir" => self.rm(name, args, &mut facts),
+            "rm" | "rmdir" | "unlink" | "srm" => self.rm(name, args, &mut facts),
             "dd" => {
                 for a in args {
                     if let Some(of) = a.text.strip_prefix("of=") {
@@ -654,12 +1170,14 @@ impl Walker<'_> {
                             )));
                         } else {
                             self.check_write_target(of, "`dd`");
+                            self.guard_target(of, a.dynamic, false, "`dd` to", false);
                         }
                     }
                 }
             }
             "shred" | "truncate" | "wipe" => {
-                for t in positionals(args) {
+                let ts: Vec<&Word> = positionals(args).collect();
+                for t in &ts {
                     if paths::is_secret_path(&t.text) || paths::is_system_path(&t.text) {
                         self.push(r::DESTROY_SENSITIVE.finding(format!(
                             "`{name}` would destroy `{}`, a credentials or system file.",
@@ -667,8 +1185,9 @@ impl Walker<'_> {
                         )));
                     }
                 }
+                self.guard_words(&ts, false, &format!("`{name}` of"), false);
             }
-            "chmod" | "chown" | "chgrp" => {
+            "chmod" | "chown" | "chgrp" | "chattr" | "setfacl" => {
                 let recursive = args
                     .iter()
                     .any(|a| a.text == "--recursive" || short_has(a, &['R']));
@@ -683,56 +1202,110 @@ impl Walker<'_> {
                         )));
                     }
                 }
+                // Modes (`755`, `u+x`, `-x`) never look like guard paths, so all positionals do.
+                let ts: Vec<&Word> = positionals(args).collect();
+                self.guard_words(&ts, false, &format!("`{name}` of"), false);
             }
             "cat" | "head" | "tail" | "less" | "more" | "bat" | "strings" | "xxd" | "od"
-            | "base64" => {
+            | "base64" | "grep" | "rg" | "cp" | "scp" | "rsync" | "awk" | "sed" | "tac" | "nl" => {
                 if let Some(t) = positionals(args).find(|t| paths::is_secret_path(&t.text)) {
-                    self.push(r::SENSITIVE_READ.finding(format!(
-                        "`{name}` prints `{}`, which holds secrets or credentials.",
-                        clip(&t.text, 80)
-                    )));
+                    if paths::is_private_key_path(&t.text) {
+                        self.push(p::PRIVATE_KEY_READ.finding(format!(
+                            "`{name}` reads `{}`, a private key or cloud credential.",
+                            clip(&t.text, 80)
+                        )));
+                    } else if !matches!(name, "cp" | "scp" | "rsync" | "sed") {
+                        self.push(r::SENSITIVE_READ.finding(format!(
+                            "`{name}` prints `{}`, which holds secrets or credentials.",
+                            clip(&t.text, 80)
+                        )));
+                    }
                 }
                 if matches!(name, "base64" | "xxd")
                     && args.iter().any(|a| is_decode_flag(name, &a.text))
                 {
                     traits.decodes = true;
                 }
+                match name {
+                    "cp" | "scp" | "rsync" => self.copy_like(name, args),
+                    "sed" => self.sed(args, &mut facts, &mut intent),
+                    _ => {}
+                }
             }
             "tee" => {
-                for t in positionals(args) {
+                let ts: Vec<&Word> = positionals(args).collect();
+                for t in &ts {
                     self.check_write_target(&t.text, "`tee`");
                 }
+                self.guard_words(&ts, false, "`tee` to", false);
             }
-            "cp" | "mv" | "install" | "ln" => {
-                if let Some(dest) = copy_destination(args) {
-                    self.check_write_target(&dest, &format!("`{name}`"));
-                }
+            "mv" | "install" | "ln" => self.copy_like(name, args),
+            "touch" | "mkdir" => {
+                let ts: Vec<&Word> = positionals(args).collect();
+                self.guard_words(&ts, false, &format!("`{name}` of"), false);
             }
-            "kubectl" if args.iter().any(|a| a.text == "delete") => {
-                self.push(r::KUBECTL_DELETE.finding("`kubectl delete` removes cluster resources."));
-            }
-            "terraform" | "tofu" | "terragrunt"
-                if args
-                    .iter()
-                    .any(|a| a.text == "destroy" || a.text == "-destroy") =>
-            {
-                self.push(
-                    r::TERRAFORM_DESTROY
-                        .finding("This destroys infrastructure managed by Terraform."),
-                );
-            }
-            "docker" | "podman" if args.iter().any(|a| a.text == "prune") => {
-                self.push(r::DOCKER_PRUNE.finding(format!(
-                    "`{name} … prune` deletes containers, images or volumes in bulk."
-                )));
-            }
-            _ if SQL_CLIENTS.contains(&name) => {
-                let stdin_sql = stdin.filter(|r| r.feeds_stdin()).map(|r| &r.target);
-                if args.iter().chain(stdin_sql).any(|a| drops_sql(&a.text)) {
-                    self.push(r::SQL_DROP.finding(format!(
-                        "The SQL passed to `{name}` drops a table or database."
+            "kill" | "pkill" | "killall" | "skill" | "pkill.sh" => self.kill(name, args),
+            "systemctl" | "launchctl" | "service" | "sv" | "rc-service" => {
+                let stops = args.iter().any(|a| {
+                    matches!(
+                        a.text.as_str(),
+                        "stop" | "disable" | "kill" | "mask" | "unload" | "bootout" | "remove"
+                    )
+                });
+                if stops && args.iter().any(|a| protect::names_guard_process(&a.text)) {
+                    self.push(p::GUARD_TAMPER.finding(format!(
+                        "`{name}` would stop the DashClaw daemon, disabling the guard."
                     )));
                 }
+            }
+            "dashclawd" => {
+                let pos: Vec<&str> = positionals(args).map(|w| w.text.as_str()).collect();
+                let uninstall = args
+                    .iter()
+                    .any(|a| a.text == "--uninstall" || a.text == "uninstall");
+                let sub = pos.first().copied().unwrap_or("");
+                if matches!(sub, "approve" | "deny" | "stop" | "uninstall" | "kill")
+                    || (sub == "install" && uninstall)
+                    || (sub == "config" && pos.get(1) == Some(&"set"))
+                {
+                    self.push(p::GUARD_TAMPER.finding(format!(
+                        "`dashclawd {sub}` changes the guard itself (approvals, lifetime or hooks); only the user may run it."
+                    )));
+                    intent = Intent::SystemAdmin;
+                }
+            }
+            "ssh" => self.ssh(args, depth, &mut intent),
+            "watch" => {
+                let mut i = 0;
+                while let Some(a) = args.get(i).filter(|a| is_flag(a)) {
+                    i += 1;
+                    if matches!(
+                        a.text.as_str(),
+                        "-n" | "--interval" | "-d" | "--differences"
+                    ) && a.text.starts_with("-n")
+                    {
+                        i += 1;
+                    }
+                }
+                let text = args[i.min(args.len())..]
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                if !text.is_empty() {
+                    self.reparsed += 1;
+                    self.text(&text, depth + 1, Some("watch".to_owned()));
+                    self.reparsed -= 1;
+                }
+            }
+            "docker" | "podman" | "kubectl" | "oc" | "nerdctl" => {
+                self.container_exec(name, args, depth);
+            }
+            "Remove-Item" | "remove-item" | "ri" | "del" | "erase" | "rd"
+                if self.powershell || name.contains('-') =>
+            {
+                self.remove_item(args, &mut facts);
+                intent = Intent::Destructive;
             }
             _ if name.starts_with("mkfs") => {
                 self.push(r::MKFS.finding(format!(
@@ -743,25 +1316,98 @@ impl Walker<'_> {
                 traits.decodes =
                     name == "uudecode" || args.iter().any(|a| is_decode_flag(name, &a.text));
             }
+            "echo" | "printf" => {
+                traits.sql = args.iter().any(|a| infra::is_sql_danger(&a.text));
+            }
             _ if DOWNLOADERS.contains(&name) => traits.downloads = true,
-            _ if INTERPRETER.contains(&name) || name.starts_with("python") => {
-                let (inline, reads_stdin) = interpreter_mode(name, args);
-                if let Some(code) = inline {
-                    facts.inline_eval = true;
-                    if has_escape_hatch(code) {
-                        self.push(r::INLINE_CODE_ESCAPE.finding(format!(
-                            "Inline `{name}` code runs shell commands or deletes files."
-                        )));
-                    }
-                }
-                traits.runs_stdin = reads_stdin && stdin.is_none();
+            _ if INTERPRETER.contains(&name) || is_versioned_python(name) || name == "python" => {
+                self.interpreter(name, args, stdin, depth, &mut facts, &mut traits);
             }
             "git" => self.git(args, &mut intent),
             _ => {}
         }
+        // Infrastructure and data rules (databases, containers, clusters, IaC, clouds).
+        if infra::is_infra_name(name) {
+            let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+            let stdin_text = stdin
+                .filter(|r| r.feeds_stdin())
+                .map(|r| r.target.text.as_str());
+            let v = infra::infra(name, &texts, stdin_text);
+            if let Some(i) = v.intent {
+                intent = i;
+            }
+            for f in v.findings {
+                self.push(f);
+            }
+        }
+        if pipe_in.sql && SQL_CLIENTS.contains(&name) {
+            self.push(
+                p::SQL_DESTRUCTIVE
+                    .finding(format!("The SQL piped into `{name}` drops or wipes data.")),
+            );
+            intent = Intent::Destructive;
+        }
+        // Spend (upstream rule 5): purchase CLIs, and purchase URLs outside read-only commands.
+        let spend_cli = infra::is_spend_name(name) && {
+            let pos: Vec<&str> = positionals(args).map(|w| w.text.as_str()).collect();
+            infra::spend_cli(name, &pos)
+        };
+        if spend_cli
+            || (!READONLY.contains(&name)
+                && args
+                    .iter()
+                    .any(|a| a.text.contains("://") && infra::is_purchase_url(&a.text)))
+        {
+            intent = Intent::Spend;
+            self.push(p::SPEND.finding(format!(
+                "`{}` buys, pays or subscribes to something.",
+                clip(name, 40)
+            )));
+        }
+        // Script then execute: `./build.sh`, `scripts/x.py`.
+        if cmd.text.contains('/') && intent == Intent::Unknown {
+            self.exec_script(cmd, ScriptKind::Auto, depth, &mut facts, false);
+        }
+        // A command that changes things and names a guard location, however it does it.
+        let guarded = self.findings[own..]
+            .iter()
+            .any(|f| f.rule == p::GUARD_TAMPER.id || f.rule == p::GUARD_TAMPER_SUSPECT.id);
+        // Commands with their own path handling above (copy sources are only read).
+        let handled = matches!(
+            name,
+            "cp" | "scp"
+                | "rsync"
+                | "mv"
+                | "install"
+                | "ln"
+                | "tee"
+                | "rm"
+                | "rmdir"
+                | "unlink"
+                | "chmod"
+                | "chown"
+                | "chgrp"
+                | "touch"
+                | "mkdir"
+                | "sed"
+                | "dd"
+                | "find"
+        );
+        if !guarded && !handled && intent != Intent::Readonly {
+            if let Some(w) = positionals(args).find(|w| {
+                !w.dynamic && protect::check(&w.text, &self.cwd, self.ctx, false).is_some()
+            }) {
+                self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
+                    "`{}` is given `{}`, a file that configures or runs the guard.",
+                    clip(name, 40),
+                    clip(&w.text, 80)
+                )));
+            }
+        }
         if intent == Intent::Destructive
             && self.findings.len() == own
-            && !matches!(name, "rm" | "rmdir")
+            && !matches!(name, "rm" | "rmdir" | "unlink" | "srm")
+            && !(facts.bounded_rm || facts.regenerable_rm)
         {
             self.push(r::DESTRUCTIVE.finding(format!(
                 "`{}` destroys data that cannot be recovered.",
@@ -770,6 +1416,49 @@ impl Walker<'_> {
         }
         self.segment(intent, facts, first);
         traits
+    }
+
+    /// Upstream intent table (§4.2 step 2), for the program `name`.
+    fn base_intent(&self, name: &str, args: &[Word], sudo: bool) -> Intent {
+        let promoted = |i| if sudo { Intent::SystemAdmin } else { i };
+        if name.is_empty() {
+            return Intent::Unknown;
+        }
+        if name.contains('-')
+            && (self.powershell || name.starts_with(|c: char| c.is_ascii_uppercase()))
+        {
+            if let Some(i) = infra::powershell_intent(name) {
+                return i;
+            }
+        }
+        if name.starts_with("mkfs") {
+            Intent::Destructive
+        } else if name == "git" {
+            git_intent(args)
+        } else if PACKAGE.contains(&name) {
+            promoted(Intent::PackageManagement)
+        } else if INTERPRETER.contains(&name) || is_versioned_python(name) {
+            promoted(Intent::Interpreter)
+        } else if DESTRUCTIVE.contains(&name) || DESTRUCTIVE_EXTRA.contains(&name) {
+            Intent::Destructive
+        } else if SYSTEM_ADMIN.contains(&name) {
+            Intent::SystemAdmin
+        } else if PROCESS.contains(&name) {
+            Intent::ProcessManagement
+        } else if NETWORK.contains(&name) {
+            Intent::Network
+        } else if WRITE.contains(&name) {
+            Intent::Write
+        } else if READONLY.contains(&name)
+            || SHELL_READONLY.contains(&name)
+            || READONLY_EXTRA.contains(&name)
+        {
+            Intent::Readonly
+        } else if sudo {
+            Intent::SystemAdmin
+        } else {
+            Intent::Unknown
+        }
     }
 
     /// The intent a wrapper segment takes when it raised a block (obfuscated execution).
@@ -781,7 +1470,13 @@ impl Walker<'_> {
     }
 
     /// `bash -c '…'`, `bash <<EOF`, `bash script.sh`. `None` means it reads its stdin.
-    fn shell(&mut self, args: &[Word], stdin: Option<&Redirect>, depth: usize) -> Option<Intent> {
+    fn shell(
+        &mut self,
+        args: &[Word],
+        stdin: Option<&Redirect>,
+        depth: usize,
+        facts: &mut Facts,
+    ) -> Option<Intent> {
         let mut inline = false;
         let mut from_stdin = false;
         let mut i = 0;
@@ -813,7 +1508,28 @@ impl Walker<'_> {
                     "Running a downloaded script through `sh -c` executes unreviewed remote code.",
                 ));
             }
-            self.text(&code.text, depth + 1);
+            if code.dynamic {
+                // A computed program text (`bash -c "$CMD"`) is obfuscated execution.
+                let first = self.findings.len();
+                if let Some(t) = (code.subs.is_empty())
+                    .then(|| self.substitute(&code.text))
+                    .flatten()
+                {
+                    self.reparsed += 1;
+                    self.text(&t, depth + 1, Some("bash -c".to_owned()));
+                    self.reparsed -= 1;
+                    return Some(Intent::Readonly);
+                }
+                self.push(p::SHELL_C_DYNAMIC.finding(format!(
+                    "`sh -c` runs the computed string `{}`, which hides the command (obfuscated execution).",
+                    clip(&code.text, 80)
+                )));
+                let _ = first;
+                return Some(Intent::Destructive);
+            }
+            self.reparsed += 1;
+            self.text(&code.text, depth + 1, Some("bash -c".to_owned()));
+            self.reparsed -= 1;
             return Some(Intent::Readonly);
         }
         if let Some(script) = operand.filter(|o| !from_stdin && o.text != "-") {
@@ -821,12 +1537,14 @@ impl Walker<'_> {
                 self.push(r::CURL_PIPE_SHELL.finding(
                     "Running a downloaded script through a shell executes unreviewed remote code.",
                 ));
+                return Some(Intent::Unknown);
             }
+            self.exec_script(script, ScriptKind::Shell, depth, facts, false);
             return Some(Intent::Unknown);
         }
         match stdin {
             Some(r) if r.feeds_stdin() => {
-                self.text(&r.target.text, depth + 1);
+                self.text(&r.target.text, depth + 1, Some("heredoc".to_owned()));
                 Some(Intent::Readonly)
             }
             Some(_) => Some(Intent::Unknown),
@@ -844,20 +1562,437 @@ impl Walker<'_> {
             );
             return Intent::Destructive;
         }
-        if let Some(a) = args.iter().find(|a| a.dynamic) {
-            self.push(r::EVAL_DYNAMIC.finding(format!(
-                "`eval` of the computed string `{}` hides the command that runs.",
-                clip(&a.text, 80)
-            )));
-            return Intent::Destructive;
+        let mut joined = String::new();
+        for a in args {
+            let text = if a.dynamic && a.subs.is_empty() {
+                self.substitute(&a.text)
+            } else if a.dynamic {
+                None
+            } else {
+                Some(a.text.clone())
+            };
+            let Some(text) = text else {
+                self.push(r::EVAL_DYNAMIC.finding(format!(
+                    "`eval` of the computed string `{}` hides the command that runs.",
+                    clip(&a.text, 80)
+                )));
+                return Intent::Destructive;
+            };
+            if !joined.is_empty() {
+                joined.push(' ');
+            }
+            joined.push_str(&text);
         }
-        let joined = args
+        self.reparsed += 1;
+        self.text(&joined, depth + 1, Some("eval".to_owned()));
+        self.reparsed -= 1;
+        Intent::Readonly
+    }
+
+    /// `ssh [opts] host cmd…`: the remote command is graded too; a destructive one is blocked.
+    fn ssh(&mut self, args: &[Word], depth: usize, intent: &mut Intent) {
+        const VALUED: &[&str] = &[
+            "-b", "-B", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-L", "-l", "-m", "-O",
+            "-o", "-p", "-Q", "-R", "-S", "-W", "-w",
+        ];
+        let mut i = 0;
+        while let Some(a) = args.get(i).filter(|a| is_flag(a)) {
+            i += if VALUED.contains(&a.text.as_str()) {
+                2
+            } else {
+                1
+            };
+        }
+        let rest = args.get(i + 1..).unwrap_or(&[]);
+        if rest.is_empty() {
+            return;
+        }
+        // ssh joins its arguments with spaces and the remote shell parses the result.
+        let text = rest
             .iter()
-            .map(|a| a.text.as_str())
+            .map(|w| w.text.as_str())
             .collect::<Vec<_>>()
             .join(" ");
-        self.text(&joined, depth + 1);
-        Intent::Readonly
+        let segs = self.segs.len();
+        let findings = self.findings.len();
+        let saved_cwd = (self.cwd.clone(), self.cwd_moved);
+        self.reparsed += 1;
+        self.text(&text, depth + 1, Some("ssh remote".to_owned()));
+        self.reparsed -= 1;
+        (self.cwd, self.cwd_moved) = saved_cwd;
+        let destructive = self.segs[segs..]
+            .iter()
+            .any(|s| s.intent == Intent::Destructive && s.score > 55)
+            || self.findings[findings..]
+                .iter()
+                .any(|f| f.verdict == Verdict::Block);
+        if destructive {
+            self.push(p::REMOTE_DESTRUCTIVE.finding(format!(
+                "The command sent over ssh, `{}`, destroys data on the remote host.",
+                clip(&text, 80)
+            )));
+            *intent = Intent::Destructive;
+        }
+    }
+
+    /// `docker exec ctr cmd…`, `kubectl exec pod -- cmd…`: the inner command is graded.
+    fn container_exec(&mut self, name: &str, args: &[Word], depth: usize) {
+        let Some(at) = args.iter().position(|a| !is_flag(a)) else {
+            return;
+        };
+        if args[at].text != "exec" {
+            return;
+        }
+        let rest = &args[at + 1..];
+        let inner: &[Word] = if matches!(name, "kubectl" | "oc") {
+            match rest.iter().position(|a| a.text == "--") {
+                Some(dd) => &rest[dd + 1..],
+                None => return,
+            }
+        } else {
+            const VALUED: &[&str] = &[
+                "-e",
+                "-u",
+                "-w",
+                "--env",
+                "--user",
+                "--workdir",
+                "--env-file",
+            ];
+            let mut i = 0;
+            while let Some(a) = rest.get(i).filter(|a| is_flag(a)) {
+                i += if VALUED.contains(&a.text.as_str()) {
+                    2
+                } else {
+                    1
+                };
+            }
+            rest.get(i + 1..).unwrap_or(&[])
+        };
+        if inner.is_empty() {
+            return;
+        }
+        let first = self.findings.len();
+        self.origin.push(Origin::Named(format!("{name} exec")));
+        let saved = self.cwd.clone();
+        self.argv(
+            inner,
+            false,
+            Facts::default(),
+            first,
+            None,
+            depth + 1,
+            Traits::default(),
+        );
+        self.cwd = saved;
+        self.origin.pop();
+    }
+
+    fn interpreter(
+        &mut self,
+        name: &str,
+        args: &[Word],
+        stdin: Option<&Redirect>,
+        depth: usize,
+        facts: &mut Facts,
+        traits: &mut Traits,
+    ) {
+        if name == "npx" {
+            if args.iter().any(|a| {
+                matches!(a.text.as_str(), "-y" | "--yes" | "-p" | "--package")
+                    || a.text.starts_with("--package=")
+            }) {
+                self.push(
+                    p::NPX_AUTO_INSTALL
+                        .finding("`npx -y` downloads and runs a package without asking."),
+                );
+            }
+            return;
+        }
+        let (inline, reads_stdin) = interpreter_mode(name, args);
+        if let Some(code) = inline {
+            facts.inline_eval = true;
+            if has_escape_hatch(code) {
+                self.push(r::INLINE_CODE_ESCAPE.finding(format!(
+                    "Inline `{name}` code runs shell commands or deletes files."
+                )));
+            }
+            if name == "perl" && args.iter().any(|a| short_has(a, &['i'])) {
+                facts.sed_inplace = true;
+                let files: Vec<&Word> = positionals(args).skip(1).collect();
+                self.guard_words(&files, false, "`perl -i` on", true);
+            }
+        } else if let Some(script) = interpreter_script(name, args) {
+            self.exec_script(script, ScriptKind::Interpreter, depth, facts, false);
+        }
+        traits.runs_stdin = reads_stdin && stdin.is_none();
+        if let Some(r) = stdin.filter(|r| r.feeds_stdin()) {
+            if reads_stdin && has_escape_hatch(&r.target.text) {
+                self.push(r::INLINE_CODE_ESCAPE.finding(format!(
+                    "The `{name}` program fed on stdin runs shell commands or deletes files."
+                )));
+            }
+        }
+    }
+
+    /// Grades a script the command runs, from its content (upstream §4.5).
+    fn exec_script(
+        &mut self,
+        w: &Word,
+        kind: ScriptKind,
+        depth: usize,
+        facts: &mut Facts,
+        sourced: bool,
+    ) {
+        if w.dynamic || self.scripts >= MAX_SCRIPTS || depth + 2 > shell::MAX_DEPTH {
+            return;
+        }
+        self.scripts += 1;
+        let path = paths::resolve(&w.text, &self.cwd, self.ctx.home);
+        let content = match self.written.iter().find(|(p, _)| *p == path) {
+            Some((_, c)) => Ok(c.clone()),
+            None => script::read(&path),
+        };
+        let content = match content {
+            Ok(c) => c,
+            // Upstream: a miss changes nothing; a script we cannot read is at least 60.
+            Err("missing") => return,
+            Err(_) => {
+                facts.floor = Some((60, "script unreadable"));
+                return;
+            }
+        };
+        let shell_like = match kind {
+            ScriptKind::Shell => true,
+            ScriptKind::Interpreter => false,
+            ScriptKind::Auto => script::is_shell_script(&path, &content),
+        };
+        let label = format!("script {}", clip(&w.text, 60));
+        if shell_like {
+            // A script runs in its own shell: its variables and `cd` do not leak back (unless
+            // it is sourced).
+            let saved = (
+                self.vars.clone(),
+                self.cwd.clone(),
+                self.cwd_moved,
+                self.aliases.len(),
+            );
+            self.text(&content, depth + 1, Some(label));
+            if !sourced {
+                (self.vars, self.cwd, self.cwd_moved) = (saved.0, saved.1, saved.2);
+                self.aliases.truncate(saved.3);
+            }
+        } else {
+            if has_escape_hatch(&content) {
+                self.push(p::SCRIPT_ESCAPE_HATCH.finding(format!(
+                    "`{}` runs shell commands or deletes files.",
+                    clip(&w.text, 80)
+                )));
+                facts.floor = Some((80, "script escape hatch"));
+            }
+            if script::writes_raw_device(&content) {
+                self.push(r::DEVICE_WRITE.finding(format!(
+                    "`{}` writes to a raw disk device.",
+                    clip(&w.text, 80)
+                )));
+            }
+            if content.contains("://")
+                && content
+                    .split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '(' | ')'))
+                    .any(infra::is_purchase_url)
+            {
+                self.push(p::SPEND.finding(format!(
+                    "`{}` calls a purchase or payment endpoint.",
+                    clip(&w.text, 80)
+                )));
+                facts.floor = Some((75, "script spend endpoint"));
+            }
+        }
+    }
+
+    fn kill(&mut self, name: &str, args: &[Word]) {
+        if let Some(a) = args.iter().find(|a| protect::names_guard_process(&a.text)) {
+            self.push(p::GUARD_TAMPER.finding(format!(
+                "`{name} {}` would stop the DashClaw guard.",
+                clip(&a.text, 80)
+            )));
+            return;
+        }
+        let suspect = |this: &mut Self, why: String| {
+            this.push(p::GUARD_TAMPER_SUSPECT.finding(why));
+        };
+        if name == "kill" {
+            let mut i = 0;
+            let mut operands = Vec::new();
+            while let Some(a) = args.get(i) {
+                i += 1;
+                if matches!(a.text.as_str(), "-s" | "-n") {
+                    i += 1;
+                } else if a.text == "--" {
+                    operands.extend(&args[i..]);
+                    break;
+                } else if operands.is_empty() && is_flag(a) && a.text != "-1" {
+                } else {
+                    operands.push(a);
+                }
+            }
+            for a in operands {
+                if a.text == "-1" || a.text == "0" || a.text == "-0" {
+                    self.push(p::GUARD_TAMPER.finding(
+                        "`kill -1` (or 0) signals every process you own, the guard included.",
+                    ));
+                } else if a.dynamic && a.text != "$!" && !a.text.starts_with('%') {
+                    suspect(
+                        self,
+                        format!(
+                            "`kill {}` targets a process computed at run time, which could be the guard.",
+                            clip(&a.text, 80)
+                        ),
+                    );
+                }
+            }
+            return;
+        }
+        // pkill / killall / skill: patterns.
+        const VALUED: &[&str] = &[
+            "-u", "-U", "-g", "-G", "-P", "-s", "-t", "-F", "--signal", "-o",
+        ];
+        let mut pats = Vec::new();
+        let mut by_user = false;
+        let mut i = 0;
+        while let Some(a) = args.get(i) {
+            i += 1;
+            if VALUED.contains(&a.text.as_str()) {
+                by_user |= matches!(a.text.as_str(), "-u" | "-U");
+                i += 1;
+            } else if !is_flag(a) {
+                pats.push(a);
+            }
+        }
+        if pats.is_empty() && by_user {
+            suspect(
+                self,
+                format!("`{name} -u` signals every process of a user, the guard included."),
+            );
+        }
+        for pat in pats {
+            let t = pat.text.to_ascii_lowercase();
+            let regexy = name == "pkill" && t.contains(['.', '*', '^', '[', '|', '\\', '?']);
+            if pat.dynamic {
+                suspect(
+                    self,
+                    format!(
+                        "`{name}` pattern `{}` is computed at run time.",
+                        clip(&pat.text, 80)
+                    ),
+                );
+            } else if t.len() >= 2 && ("dashclawd".contains(&t) || "dashclaw-hook".contains(&t)) {
+                self.push(p::GUARD_TAMPER.finding(format!(
+                    "`{name} {}` matches the DashClaw guard's processes.",
+                    clip(&pat.text, 80)
+                )));
+            } else if regexy || t.len() < 2 {
+                suspect(
+                    self,
+                    format!(
+                        "`{name} {}` is a broad pattern that could match the guard.",
+                        clip(&pat.text, 80)
+                    ),
+                );
+            }
+        }
+    }
+
+    /// `cp`, `mv`, `install`, `ln`, `rsync`: the destination (and for `mv` the sources).
+    fn copy_like(&mut self, name: &str, args: &[Word]) {
+        if let Some(dest) = copy_destination(args) {
+            self.check_write_target(&dest.text, &format!("`{name}`"));
+            self.guard_target(
+                &dest.text,
+                dest.dynamic,
+                false,
+                &format!("`{name}` to"),
+                false,
+            );
+        }
+        if name == "mv" {
+            let pos: Vec<&Word> = positionals(args).collect();
+            if pos.len() >= 2 {
+                let srcs = &pos[..pos.len() - 1];
+                self.guard_words(srcs, true, "`mv` of", false);
+            }
+        }
+        if name == "rsync" && args.iter().any(|a| a.text.starts_with("--delete")) {
+            if let Some(dest) = copy_destination(args) {
+                self.guard_target(
+                    &dest.text,
+                    dest.dynamic,
+                    true,
+                    "`rsync --delete` into",
+                    false,
+                );
+            }
+        }
+    }
+
+    fn sed(&mut self, args: &[Word], facts: &mut Facts, intent: &mut Intent) {
+        let inplace = args.iter().take_while(|a| a.text != "--").any(|a| {
+            a.text.starts_with("--in-place") || (short_has(a, &['i']) && !a.text.starts_with("--"))
+        });
+        if !inplace {
+            return;
+        }
+        facts.sed_inplace = true;
+        *intent = Intent::Write;
+        // The script is the first positional unless given with -e/-f.
+        let explicit = args
+            .iter()
+            .any(|a| matches!(a.text.as_str(), "-e" | "-f" | "--expression" | "--file"));
+        let mut files: Vec<&Word> = Vec::new();
+        let mut i = 0;
+        let mut skipped_script = explicit;
+        while let Some(a) = args.get(i) {
+            i += 1;
+            if matches!(a.text.as_str(), "-e" | "-f" | "--expression" | "--file") {
+                i += 1;
+            } else if is_flag(a) {
+            } else if !skipped_script {
+                skipped_script = true;
+            } else {
+                files.push(a);
+            }
+        }
+        for f in &files {
+            self.check_write_target(&f.text, "`sed -i`");
+            self.note_target(&f.text);
+        }
+        self.guard_words(&files, false, "`sed -i` on", true);
+    }
+
+    /// PowerShell `Remove-Item` (upstream counts it as an rm).
+    fn remove_item(&mut self, args: &[Word], facts: &mut Facts) {
+        let recursive = args.iter().any(|a| {
+            let l = a.text.to_ascii_lowercase();
+            l.starts_with("-rec") && !l.ends_with(":$false")
+        });
+        let targets: Vec<&Word> = args.iter().filter(|a| !a.text.starts_with('-')).collect();
+        let root = targets.iter().find(|t| {
+            is_windows_root(&t.text) || paths::is_root_or_system_dir(&t.text, self.ctx.home)
+        });
+        if let (true, Some(t)) = (recursive, root) {
+            self.push(r::RM_ROOT.finding(format!(
+                "`Remove-Item -Recurse {}` would delete the system or a home directory.",
+                clip(&t.text, 80)
+            )));
+            return;
+        }
+        let literal = targets.iter().all(|t| !t.dynamic && !has_glob(&t.text));
+        facts.bounded_rm = !recursive && (1..=3).contains(&targets.len()) && literal;
+        if recursive {
+            let shown = targets.first().map_or("", |t| clip(&t.text, 80));
+            self.push(r::RM_RECURSIVE.finding(format!("Recursive delete of `{shown}`.")));
+        }
+        self.guard_words(&targets, recursive, "`Remove-Item` of", false);
     }
 
     fn find(&mut self, args: &[Word], sudo: bool, intent: &mut Intent, depth: usize) {
@@ -874,7 +2009,7 @@ impl Walker<'_> {
                     while args.get(i).is_some_and(|w| w.text != ";" && w.text != "+") {
                         i += 1;
                     }
-                    let inner = &args[start..i];
+                    let inner = &args[start..i.min(args.len())];
                     deletes |= inner.first().is_some_and(|w| {
                         matches!(command_name(&w.text), "rm" | "shred" | "unlink" | "rmdir")
                     });
@@ -884,12 +2019,15 @@ impl Walker<'_> {
                 _ => {}
             }
         }
+        let roots: Vec<&Word> = args
+            .iter()
+            .take_while(|a| !a.text.starts_with('-') && a.text != "(" && a.text != "!")
+            .collect();
         if deletes {
             *intent = Intent::Destructive;
-            let mut roots = args
+            if let Some(root) = roots
                 .iter()
-                .take_while(|a| !a.text.starts_with('-') && a.text != "(" && a.text != "!");
-            if let Some(root) = roots.find(|a| paths::is_root_or_system_dir(&a.text, self.ctx.home))
+                .find(|a| paths::is_root_or_system_dir(&a.text, self.ctx.home))
             {
                 self.push(r::RM_ROOT.finding(format!(
                     "`find {} … -delete` would delete system or home files.",
@@ -898,10 +2036,32 @@ impl Walker<'_> {
             } else {
                 self.push(r::FIND_DELETE.finding("`find` deletes every file it matches."));
             }
+            // A tree containing guard files counts, except the working directory itself
+            // (`find . -name '*.o' -delete` does not touch `.claude/`).
+            for root in &roots {
+                let here = paths::resolve(&root.text, &self.cwd, self.ctx.home) == self.cwd;
+                self.guard_target(
+                    &root.text,
+                    root.dynamic,
+                    !here,
+                    "`find -delete` under",
+                    false,
+                );
+            }
         }
         for inner in execs {
             let first = self.findings.len();
-            self.argv(inner, sudo, Facts::default(), first, None, depth + 1);
+            self.origin.push(Origin::Fixed("find -exec"));
+            self.argv(
+                inner,
+                sudo,
+                Facts::default(),
+                first,
+                None,
+                depth + 1,
+                Traits::default(),
+            );
+            self.origin.pop();
         }
     }
 
@@ -913,12 +2073,20 @@ impl Walker<'_> {
                 .any(|a| a.text == "--recursive" || short_has(a, &['r', 'R']));
         let targets: Vec<&Word> = positionals(args).collect();
         let ctx = self.ctx;
+        let cwd = &self.cwd;
+        let moved = self.cwd_moved;
         let root = targets.iter().find(|t| {
             let p = t.text.as_str();
             paths::is_root_or_system_dir(p, ctx.home)
                 || paths::is_cwd_or_parent(p)
                 || matches!(p, "$PWD" | "${PWD}" | "$PWD/" | "$(pwd)")
                 || (p.starts_with('/') && paths::normalize(p) == paths::normalize(ctx.workspace))
+                || (moved && !t.dynamic && {
+                    let r = paths::resolve(p, cwd, ctx.home);
+                    paths::is_root_or_system_dir(&r, ctx.home)
+                        || paths::normalize(r.trim_end_matches("/*"))
+                            == paths::normalize(ctx.workspace)
+                })
         });
         if let (true, Some(t)) = (recursive, root) {
             self.push(r::RM_ROOT.finding(format!(
@@ -927,6 +2095,7 @@ impl Walker<'_> {
             )));
             return;
         }
+        self.guard_words(&targets, recursive, &format!("`{name}` of"), false);
         let literal = targets.iter().all(|t| !t.dynamic && !has_glob(&t.text));
         facts.bounded_rm = !recursive && (1..=3).contains(&targets.len()) && literal;
         facts.regenerable_rm = !targets.is_empty()
@@ -952,6 +2121,10 @@ impl Walker<'_> {
         };
         let sub = &args[i];
         let rest = &args[i + 1..];
+        let flag = |long: &str, short: char| {
+            rest.iter()
+                .any(|a| a.text == long || short_has(a, &[short]))
+        };
         match sub.text.as_str() {
             "reset" if rest.iter().any(|a| a.text == "--hard") => {
                 *intent = Intent::Destructive;
@@ -960,28 +2133,42 @@ impl Walker<'_> {
                         .finding("`git reset --hard` discards uncommitted changes for good."),
                 );
             }
-            "clean"
-                if rest
-                    .iter()
-                    .any(|a| a.text == "--force" || short_has(a, &['f'])) =>
-            {
+            "clean" if flag("--force", 'f') => {
                 *intent = Intent::Destructive;
-                self.push(r::GIT_CLEAN.finding("`git clean -f` deletes untracked files for good."));
+                let ignored = if flag("-x", 'x') {
+                    " (ignored files too)"
+                } else {
+                    ""
+                };
+                self.push(r::GIT_CLEAN.finding(format!(
+                    "`git clean -f` deletes untracked files{ignored} for good."
+                )));
             }
             "push" => {
                 let force = rest.iter().any(|a| {
                     a.text == "--force"
+                        || a.text == "--mirror"
                         || short_has(a, &['f'])
                         || (!is_flag(a) && a.text.starts_with('+'))
                 });
-                let lease = rest
-                    .iter()
-                    .any(|a| a.text.starts_with("--force-with-lease"));
+                let lease = rest.iter().any(|a| {
+                    a.text.starts_with("--force-with-lease")
+                        || a.text.starts_with("--force-if-includes")
+                });
+                let delete = flag("--delete", 'd')
+                    || rest
+                        .iter()
+                        .any(|a| !is_flag(a) && a.text.starts_with(':') && a.text.len() > 1);
                 if force {
                     *intent = Intent::Destructive;
+                    self.push(r::GIT_FORCE_PUSH.finding(
+                        "`git push --force`/`--mirror` can overwrite commits others pushed.",
+                    ));
+                } else if delete {
+                    *intent = Intent::Destructive;
                     self.push(
-                        r::GIT_FORCE_PUSH
-                            .finding("`git push --force` can overwrite commits others pushed."),
+                        p::GIT_PUSH_DELETE
+                            .finding("`git push --delete` removes a remote branch or tag."),
                     );
                 } else if lease {
                     *intent = Intent::Destructive;
@@ -990,44 +2177,59 @@ impl Walker<'_> {
                     ));
                 }
             }
+            "branch" => {
+                let force_delete = rest.iter().any(|a| a.text == "-D")
+                    || (flag("--delete", 'd') && flag("--force", 'f'));
+                if force_delete {
+                    *intent = Intent::Destructive;
+                    self.push(p::GIT_BRANCH_FORCE_DELETE.finding(
+                        "`git branch -D` deletes a branch even if its commits are not merged.",
+                    ));
+                } else if flag("--delete", 'd') || flag("--move", 'm') {
+                    *intent = Intent::Write;
+                }
+            }
+            "filter-repo" | "filter-branch" => {
+                *intent = Intent::Destructive;
+                self.push(p::GIT_HISTORY_REWRITE.finding(format!(
+                    "`git {}` rewrites the whole repository history.",
+                    sub.text
+                )));
+            }
+            "stash"
+                if rest
+                    .first()
+                    .is_some_and(|a| matches!(a.text.as_str(), "drop" | "clear")) =>
+            {
+                *intent = Intent::Destructive;
+            }
             _ => {}
         }
     }
 }
 
-/// Upstream intent table (§4.2 step 2), for the program `name`.
-fn base_intent(name: &str, args: &[Word], sudo: bool) -> Intent {
-    let promoted = |i| if sudo { Intent::SystemAdmin } else { i };
-    if name.is_empty() {
-        Intent::Unknown
-    } else if name.starts_with("mkfs") {
-        Intent::Destructive
-    } else if name == "git" {
-        git_intent(args)
-    } else if PACKAGE.contains(&name) {
-        promoted(Intent::PackageManagement)
-    } else if INTERPRETER.contains(&name) || is_versioned_python(name) {
-        promoted(Intent::Interpreter)
-    } else if DESTRUCTIVE.contains(&name) {
-        Intent::Destructive
-    } else if SYSTEM_ADMIN.contains(&name) {
-        Intent::SystemAdmin
-    } else if PROCESS.contains(&name) {
-        Intent::ProcessManagement
-    } else if NETWORK.contains(&name) {
-        Intent::Network
-    } else if WRITE.contains(&name) {
-        Intent::Write
-    } else if READONLY.contains(&name)
-        || SHELL_READONLY.contains(&name)
-        || READONLY_EXTRA.contains(&name)
-    {
-        Intent::Readonly
-    } else if sudo {
-        Intent::SystemAdmin
-    } else {
-        Intent::Unknown
-    }
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScriptKind {
+    Shell,
+    Interpreter,
+    /// Decide from the extension and shebang.
+    Auto,
+}
+
+fn is_windows_root(t: &str) -> bool {
+    let l = t.to_ascii_lowercase().replace('\\', "/");
+    let l = l.trim_end_matches(['/', '*']);
+    let drive = l.len() == 2 && l.as_bytes()[1] == b':';
+    drive
+        || l.is_empty()
+        || l.starts_with("$env:userprofile")
+        || l.starts_with("$env:systemroot")
+        || (l.len() > 2
+            && l.as_bytes()[1] == b':'
+            && ["/windows", "/users", "/program files"].iter().any(|p| {
+                l[2..].starts_with(p)
+                    && l[2..].matches('/').count() <= if *p == "/users" { 2 } else { 1 }
+            }))
 }
 
 fn is_versioned_python(name: &str) -> bool {
@@ -1048,6 +2250,7 @@ fn git_subcommand(args: &[Word]) -> Option<usize> {
                 | "--git-dir"
                 | "--work-tree"
                 | "--namespace"
+                | "--exec-path"
                 | "--config-env"
                 | "--super-prefix"
         );
@@ -1060,7 +2263,7 @@ fn git_intent(args: &[Word]) -> Intent {
     let sub = git_subcommand(args).map(|i| args[i].text.as_str());
     match sub {
         Some(s) if GIT_READONLY.contains(&s) => Intent::Readonly,
-        _ => Intent::Write, // the git rules above raise reset/clean/push to destructive
+        _ => Intent::Write, // the git rules raise reset/clean/push/branch -D to destructive
     }
 }
 
@@ -1072,12 +2275,17 @@ fn interpreter_mode<'w>(name: &str, args: &'w [Word]) -> (Option<&'w str>, bool)
         "ruby" => &["-e"],
         "perl" => &["-e", "-E"],
         "php" => &["-r"],
-        "npx" => return (None, false),
         _ => &["-c"],
     };
     for (i, a) in args.iter().enumerate() {
         let t = a.text.as_str();
-        if inline_flags.contains(&t) {
+        // Clustered flags: `perl -pi -e`, `ruby -ne`.
+        let clustered = matches!(name, "perl" | "ruby")
+            && t.starts_with('-')
+            && !t.starts_with("--")
+            && t.len() > 2
+            && t.ends_with(['e', 'E']);
+        if inline_flags.contains(&t) || clustered {
             return (Some(args.get(i + 1).map_or("", |c| c.text.as_str())), false);
         }
         if t == "-" {
@@ -1090,6 +2298,45 @@ fn interpreter_mode<'w>(name: &str, args: &'w [Word]) -> (Option<&'w str>, bool)
     (None, true)
 }
 
+/// The script file an interpreter runs (`python x.py`, `node --inspect x.js`), if any.
+fn interpreter_script<'w>(name: &str, args: &'w [Word]) -> Option<&'w Word> {
+    let valued: &[&str] = match name {
+        "node" | "nodejs" | "bun" | "tsx" | "ts-node" => &[
+            "-r",
+            "--require",
+            "--import",
+            "--loader",
+            "--env-file",
+            "--conditions",
+        ],
+        "ruby" => &["-I", "-r"],
+        "perl" => &["-I", "-M"],
+        "php" => &["-d", "-c"],
+        "deno" => &["--allow-read", "--config"],
+        _ => &["-W", "-X", "-Q"],
+    };
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        i += 1;
+        let t = a.text.as_str();
+        if name == "deno" && t == "run" {
+            continue;
+        }
+        if t == "-m" || t == "--" {
+            return None;
+        }
+        if valued.contains(&t) {
+            i += 1;
+            continue;
+        }
+        if is_flag(a) {
+            continue;
+        }
+        return (t != "-").then_some(a);
+    }
+    None
+}
+
 fn is_decode_flag(name: &str, flag: &str) -> bool {
     match name {
         "xxd" => flag == "-r" || flag == "-revert",
@@ -1098,7 +2345,8 @@ fn is_decode_flag(name: &str, flag: &str) -> bool {
     }
 }
 
-fn has_escape_hatch(code: &str) -> bool {
+/// Upstream escape-hatch pattern (§4.2 step 4.5), plus two obvious spellings it misses.
+pub(crate) fn has_escape_hatch(code: &str) -> bool {
     [
         "child_process",
         "subprocess",
@@ -1108,46 +2356,30 @@ fn has_escape_hatch(code: &str) -> bool {
         "fs.rm",
         "fs.unlink",
         "rmtree",
-        "rm -rf",
-        "rm -r ",
         "shutil",
+        "os.remove",
+        "rmSync",
     ]
     .iter()
     .any(|k| code.contains(k))
-}
-
-/// `DROP TABLE` / `DROP DATABASE` / `DROP SCHEMA`, case-insensitively, as words.
-fn drops_sql(text: &str) -> bool {
-    let mut prev_drop = false;
-    for tok in text.split(|c: char| c.is_whitespace() || c == ';' || c == '(') {
-        if tok.is_empty() {
-            continue;
-        }
-        if prev_drop
-            && ["table", "database", "schema"]
-                .iter()
-                .any(|k| tok.eq_ignore_ascii_case(k))
-        {
-            return true;
-        }
-        prev_drop = tok.eq_ignore_ascii_case("drop");
-    }
-    false
+        || code
+            .match_indices("rm ")
+            .any(|(i, _)| code[i + 3..].trim_start().starts_with("-r"))
 }
 
 /// The destination of `cp`/`mv`/`install`/`ln`: `-t DIR`, `--target-directory=DIR`, or the last
 /// positional when there are at least two.
-fn copy_destination(args: &[Word]) -> Option<String> {
+fn copy_destination(args: &[Word]) -> Option<Word> {
     for (i, a) in args.iter().enumerate() {
         if a.text == "-t" || a.text == "--target-directory" {
-            return args.get(i + 1).map(|w| w.text.clone());
+            return args.get(i + 1).cloned();
         }
         if let Some(d) = a.text.strip_prefix("--target-directory=") {
-            return Some(d.to_owned());
+            return Some(Word::literal(d));
         }
     }
     let pos: Vec<&Word> = positionals(args).collect();
-    (pos.len() >= 2).then(|| pos[pos.len() - 1].text.clone())
+    (pos.len() >= 2).then(|| pos[pos.len() - 1].clone())
 }
 
 /// A word whose substitutions run a downloader (`"$(curl …)"`, `<(wget …)`).
@@ -1161,7 +2393,7 @@ fn script_downloads(s: &Script, depth: usize) -> bool {
     }
     let mut found = false;
     shell::for_each_simple(s, &mut |sc| {
-        let words = &sc.words[strip_wrappers(&sc.words).start..];
+        let words = &sc.words[strip_wrappers(&sc.words).start.min(sc.words.len())..];
         if let Some(w) = words.first() {
             found |= !w.dynamic && DOWNLOADERS.contains(&command_name(&w.text));
         }
@@ -1194,19 +2426,22 @@ fn count_self_calls(c: &Command, name: &str, acc: &mut (usize, bool), depth: usi
     }
 }
 
-struct Stripped {
+struct Stripped<'w> {
     start: usize,
     sudo: bool,
     /// `command -v x`: a lookup, not a run.
     lookup_only: bool,
+    /// A wrapper that hands a string to a shell parser (`env -S`, `su -c`), with its label.
+    reparse: Option<(&'w str, &'static str)>,
 }
 
 /// Skips `sudo`, `env`, `nohup`, `nice`, `timeout`, `xargs`, … and their options.
-fn strip_wrappers(words: &[Word]) -> Stripped {
+fn strip_wrappers(words: &[Word]) -> Stripped<'_> {
     let mut out = Stripped {
         start: 0,
         sudo: false,
         lookup_only: false,
+        reparse: None,
     };
     let mut i = 0;
     while let Some(w) = words.get(i) {
@@ -1217,24 +2452,71 @@ fn strip_wrappers(words: &[Word]) -> Stripped {
         let valued: &[&str] = match name {
             "sudo" | "doas" => {
                 out.sudo = true;
-                &["-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-U", "-T"]
+                &[
+                    "-u",
+                    "-g",
+                    "-h",
+                    "-p",
+                    "-C",
+                    "-D",
+                    "-r",
+                    "-t",
+                    "-U",
+                    "-T",
+                    "--user",
+                    "--group",
+                    "--host",
+                    "--prompt",
+                    "--chdir",
+                    "--role",
+                    "--type",
+                    "--other-user",
+                    "--close-from",
+                    "--command-timeout",
+                ]
             }
-            "env" => &["-u", "-C", "--unset", "--chdir"],
+            "su" => {
+                out.sudo = true;
+                &[
+                    "-c",
+                    "--command",
+                    "-s",
+                    "--shell",
+                    "-g",
+                    "--group",
+                    "-G",
+                    "-w",
+                ]
+            }
+            "env" => &[
+                "-u",
+                "-C",
+                "--unset",
+                "--chdir",
+                "-S",
+                "--split-string",
+                "-P",
+            ],
             "nice" => &["-n", "--adjustment"],
-            "ionice" => &["-c", "-n", "-p", "-P", "-u"],
+            "ionice" => &["-c", "-n", "-p", "-P", "-u", "--class", "--classdata"],
             "timeout" => &["-s", "-k", "--signal", "--kill-after"],
             "time" => &["-f", "-o", "--format", "--output"],
             "exec" => &["-a"],
             "stdbuf" => &["-i", "-o", "-e"],
-            "strace" | "ltrace" => &["-e", "-o", "-p", "-s", "-u", "-E", "-I", "-b", "-a", "-P"],
+            "strace" | "ltrace" => &[
+                "-e", "-o", "-p", "-s", "-u", "-E", "-I", "-b", "-a", "-P", "-O", "-S", "-X",
+            ],
             "xargs" => &[
                 "-n",
                 "-I",
+                "-i",
                 "-P",
                 "-d",
                 "-L",
+                "-l",
                 "-s",
                 "-E",
+                "-e",
                 "-a",
                 "--max-args",
                 "--delimiter",
@@ -1243,11 +2525,54 @@ fn strip_wrappers(words: &[Word]) -> Stripped {
                 "--max-lines",
                 "--max-chars",
                 "--replace",
+                "--eof",
             ],
-            "nohup" | "command" | "builtin" | "busybox" | "unbuffer" => &[],
+            "flock" => &["-w", "--wait", "--timeout", "-E", "--conflict-exit-code"],
+            "chroot" => &["--userspec", "--groups"],
+            "taskset" | "chrt" | "prlimit" | "setpriv" | "unshare" | "nsenter" | "firejail"
+            | "systemd-run" | "caffeinate" => &["-c", "--cpu-list", "-p", "-t", "-w", "-u"],
+            "nohup" | "command" | "builtin" | "busybox" | "toybox" | "unbuffer" | "setsid"
+            | "chronic" | "rtk" | "sg" | "proxychains" | "proxychains4" | "torsocks" | "tsocks" => {
+                &[]
+            }
+            "uv" | "poetry" | "pipenv" | "pdm" | "hatch" | "rye"
+                if words.get(i + 1).is_some_and(|n| n.text == "run") =>
+            {
+                i += 1;
+                &[
+                    "--with",
+                    "--python",
+                    "-p",
+                    "--env-file",
+                    "--project",
+                    "--directory",
+                ]
+            }
+            "bundle" | "pnpm" | "npm" | "yarn"
+                if words
+                    .get(i + 1)
+                    .is_some_and(|n| n.text == "exec" && name != "npm") =>
+            {
+                i += 1;
+                &["-C", "--dir", "--filter"]
+            }
             _ => break,
         };
         let wrapper_at = i;
+        if name == "su" {
+            // `su [-] [user] -c CMD`: only the `-c` string runs; without it, a login shell.
+            let c = words[i + 1..]
+                .iter()
+                .position(|a| a.text == "-c" || a.text == "--command");
+            match c.and_then(|c| words.get(i + 2 + c).map(|v| (c, v))) {
+                Some((c, v)) => {
+                    out.reparse = Some((v.text.as_str(), "su -c"));
+                    out.start = (i + 3 + c).min(words.len());
+                }
+                None => out.start = wrapper_at,
+            }
+            return out;
+        }
         i += 1;
         while let Some(a) = words.get(i) {
             let t = a.text.as_str();
@@ -1265,13 +2590,42 @@ fn strip_wrappers(words: &[Word]) -> Stripped {
             if name == "command" && (t == "-v" || t == "-V") {
                 out.lookup_only = true;
             }
+            // `env -S 'cmd args'`, `env --split-string=…`, `su -c 'cmd'`.
+            let split = match (name, t) {
+                ("env", "-S" | "--split-string") => words.get(i + 1).map(|v| v.text.as_str()),
+                ("env", _) if t.starts_with("--split-string=") => t.split_once('=').map(|x| x.1),
+                ("env", _) if t.starts_with("-S") && t.len() > 2 => Some(&t[2..]),
+                _ => None,
+            };
+            if let Some(s) = split {
+                let skip = if t.contains('=') || (t.starts_with("-S") && t.len() > 2) {
+                    1
+                } else {
+                    2
+                };
+                out.reparse = Some((s, "env -S"));
+                out.start = (i + skip).min(words.len());
+                return out;
+            }
             i += 1;
             if valued.contains(&t) {
                 i += 1;
             }
         }
-        if name == "timeout" {
-            i += 1; // the duration
+        match name {
+            "timeout" => i += 1, // the duration
+            "flock" | "chroot" if words.get(i).is_some_and(|w| !is_flag(w)) => i += 1, // lock file, new root
+            "taskset"
+                if words.get(i).is_some_and(|w| {
+                    w.text.starts_with("0x")
+                        || w.text
+                            .bytes()
+                            .all(|c| c.is_ascii_digit() || c == b',' || c == b'-')
+                }) =>
+            {
+                i += 1
+            }
+            _ => {}
         }
         if i >= words.len() {
             // A bare wrapper (`env`, `xargs`, `sudo -l`) is itself the command.

@@ -96,7 +96,8 @@ pub struct Word {
 }
 
 impl Word {
-    fn literal(text: &str) -> Word {
+    /// A static, unquoted word (used when the classifier rebuilds words after expansion).
+    pub fn literal(text: &str) -> Word {
         Word {
             text: text.to_owned(),
             plain_prefix: text.len(),
@@ -233,8 +234,8 @@ fn is_meta(c: u8) -> bool {
 }
 
 /// Words that only structure control flow; the commands around them are what we grade.
-const PREFIX_KEYWORDS: [&str; 9] = [
-    "if", "then", "else", "elif", "while", "until", "do", "!", "time",
+const PREFIX_KEYWORDS: [&str; 10] = [
+    "if", "then", "else", "elif", "while", "until", "do", "!", "time", "coproc",
 ];
 const END_KEYWORDS: [&str; 3] = ["fi", "done", "esac"];
 

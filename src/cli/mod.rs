@@ -3,8 +3,11 @@
 mod approvals;
 mod check;
 mod control;
+mod doctor;
 mod log;
 mod policy;
+mod redact;
+mod service;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,6 +15,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::daemon::{self, RunOptions};
+use crate::install::Scope;
 
 #[derive(Parser)]
 #[command(
@@ -57,16 +61,27 @@ enum Command {
     Approve(approvals::DecideArgs),
     /// Deny a held call, at a terminal: identical retries are denied with your reason.
     Deny(approvals::DecideArgs),
+    /// Check that the guard is really on: config, permissions, daemon, every agent's hooks, and
+    /// a liveness probe through each agent's own hook command.
+    Doctor(doctor::DoctorArgs),
     /// Validate, test and list policies.
     Policy(policy::PolicyArgs),
+    /// Redact secrets from a file or stdin (no daemon needed).
+    Redact(redact::RedactArgs),
+    /// Run the daemon under the user's service manager (systemd user unit / launchd agent).
+    Service(service::ServiceArgs),
     /// Wire the hooks into an agent's settings.
     Install {
-        /// Only `claude` for now.
+        /// claude or codex.
         agent: String,
-        /// Settings file to edit (default: $CLAUDE_CONFIG_DIR or ~/.claude, settings.json).
-        #[arg(long)]
+        /// Which configuration layer to write.
+        #[arg(long, value_enum, default_value_t = Scope::User)]
+        scope: Scope,
+        /// Configuration file to edit instead of the scope's default (claude: settings.json,
+        /// codex: config.toml).
+        #[arg(long, visible_alias = "config")]
         settings: Option<PathBuf>,
-        /// Print the resulting file instead of writing it.
+        /// Print a diff of the change instead of writing it.
         #[arg(long)]
         dry_run: bool,
         /// Remove the DashClaw hook entries instead.
@@ -75,6 +90,9 @@ enum Command {
         /// Path of dashclaw-hook to write into the settings (default: beside this binary).
         #[arg(long)]
         hook_bin: Option<PathBuf>,
+        /// codex only: the codex binary used to trust and verify the hooks (default: on PATH).
+        #[arg(long)]
+        codex_bin: Option<PathBuf>,
     },
 }
 
@@ -95,22 +113,29 @@ pub fn main() -> ExitCode {
         Command::Status { json } => control::status(json),
         Command::Stop => control::stop(),
         Command::Log(args) => log::run(args),
-        Command::Policy(args) => policy::run(args),
         Command::Approvals(args) => approvals::list(args),
         Command::Approve(args) => approvals::approve(args),
         Command::Deny(args) => approvals::deny(args),
+        Command::Service(args) => service::run(args),
+        Command::Doctor(args) => doctor::run(args),
+        Command::Policy(args) => policy::run(args),
+        Command::Redact(args) => redact::run(args),
         Command::Install {
             agent,
+            scope,
             settings,
             dry_run,
             uninstall,
             hook_bin,
+            codex_bin,
         } => crate::install::run(crate::install::InstallArgs {
             agent,
             settings,
+            scope,
             dry_run,
             uninstall,
             hook_bin,
+            codex_bin,
         }),
     };
     match result {

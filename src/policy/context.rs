@@ -204,6 +204,8 @@ mod tests {
             targets: targets.iter().map(|s| s.to_string()).collect(),
             findings: Vec::new(),
             summary: String::new(),
+            commands: Vec::new(),
+            risk_factors: Vec::new(),
         }
     }
 

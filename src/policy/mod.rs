@@ -327,6 +327,8 @@ mod tests {
             targets: Vec::new(),
             findings,
             summary: String::new(),
+            commands: Vec::new(),
+            risk_factors: Vec::new(),
         }
     }
 
@@ -366,10 +368,7 @@ mod tests {
 
     #[test]
     fn end_to_end_with_classifier() {
-        let ctx = ClassifyContext {
-            workspace: "/w",
-            home: Some("/home/u"),
-        };
+        let ctx = ClassifyContext::new("/w", Some("/home/u"));
         let cases = [
             ("ls -la", Verdict::Allow, None),
             ("rm -rf /", Verdict::Block, Some("builtin:rm-root")),

@@ -202,13 +202,7 @@ fn run_example(set: &PolicySet, ex: &Example, env: &EvalEnv) -> TestOutcome {
         Ok(e) => e,
         Err(e) => return fail(format!("the example is not a valid hook event: {e}")),
     };
-    let c = classify::classify(
-        &event,
-        &ClassifyContext {
-            workspace: &cwd,
-            home: None,
-        },
-    );
+    let c = classify::classify(&event, &ClassifyContext::new(&cwd, None));
     let agent_id = ex
         .agent_id
         .as_deref()

@@ -5,10 +5,7 @@ use crate::event::Intent::{self, *};
 use crate::event::Verdict::{self, *};
 use std::time::{Duration, Instant};
 
-const CTX: ClassifyContext = ClassifyContext {
-    workspace: "/w/proj",
-    home: Some("/home/u"),
-};
+const CTX: ClassifyContext = ClassifyContext::new("/w/proj", Some("/home/u"));
 
 /// Expected risk: exact, or an inclusive band.
 #[derive(Clone, Copy, Debug)]
@@ -209,7 +206,7 @@ fn redirects_and_paths() {
         cr("cp x /tmp/id_ed25519", Write, Is(85), Block, "sensitive-write"),
         cr("{ echo a; } > .env", Readonly, Is(85), Block, "sensitive-write"),
         cr("cat .env", Readonly, Is(30), Warn, "sensitive-read"),
-        cr("cat ~/.ssh/id_rsa", Readonly, Is(30), Warn, "sensitive-read"),
+        cr("cat ~/.ssh/id_rsa", Readonly, Is(70), RequireApproval, "private-key-read"),
     ]);
 }
 
@@ -371,14 +368,14 @@ fn pipes_infra_and_interpreters() {
         cr("cat script.sh | bash", Unknown, Is(70), RequireApproval, "pipe-to-shell"),
         cr("echo ls | sh", Unknown, Is(70), RequireApproval, "pipe-to-shell"),
         cr("cat <<EOF | sh\nls\nEOF", Unknown, Is(70), RequireApproval, "pipe-to-shell"),
-        cr("kubectl delete pod web-1", Unknown, Is(70), RequireApproval, "kubectl-delete"),
-        cr("kubectl -n prod delete deploy x", Unknown, Is(70), RequireApproval, "kubectl-delete"),
-        cr("terraform destroy -auto-approve", Unknown, Is(70), RequireApproval, "terraform-destroy"),
-        cr("terraform apply -destroy", Unknown, Is(70), RequireApproval, "terraform-destroy"),
-        cr("docker system prune -af", Unknown, Is(70), Warn, "docker-prune"),
-        cr("psql -c 'DROP TABLE users'", Unknown, Is(70), RequireApproval, "sql-drop"),
-        cr("mysql -e 'drop database prod'", Unknown, Is(70), RequireApproval, "sql-drop"),
-        cr("psql mydb <<'SQL'\nDROP SCHEMA x CASCADE;\nSQL", Unknown, Is(70), RequireApproval, "sql-drop"),
+        cr("kubectl delete pod web-1", Destructive, Band(90, 100), RequireApproval, "kubectl-delete"),
+        cr("kubectl -n prod delete deploy x", Destructive, Band(90, 100), RequireApproval, "kubectl-delete"),
+        cr("terraform destroy -auto-approve", Destructive, Is(90), Block, "iac-auto-approve"),
+        cr("terraform apply -destroy", Destructive, Band(90, 100), RequireApproval, "terraform-destroy"),
+        cr("docker system prune -af", Destructive, Band(90, 100), Warn, "docker-prune"),
+        cr("psql -c 'DROP TABLE users'", Destructive, Band(90, 100), RequireApproval, "sql-drop"),
+        cr("mysql -e 'drop database prod'", Destructive, Band(90, 100), RequireApproval, "sql-drop"),
+        cr("psql mydb <<'SQL'\nDROP SCHEMA x CASCADE;\nSQL", Destructive, Band(90, 100), RequireApproval, "sql-drop"),
         cr("python3 -c 'import shutil; shutil.rmtree(\"x\")'", Interpreter, Is(55), Warn, "inline-code-escape"),
         cr("node -e \"require('child_process').execSync('ls')\"", Interpreter, Is(55), Warn, "inline-code-escape"),
         cr("xargs -I{} sh -c 'rm -rf {}'", Destructive, Is(100), Warn, "rm-recursive"),
@@ -491,7 +488,11 @@ fn odd_inputs_are_bounded() {
         let got = classify_command(input, &CTX);
         let took = start.elapsed();
         let label = input.chars().take(40).collect::<String>();
-        assert!(took < Duration::from_millis(500), "{label:?} took {took:?}");
+        // Generous: a debug build on a loaded 2-core box; the release fuzz run checks the real cost.
+        assert!(
+            took < Duration::from_millis(2000),
+            "{label:?} took {took:?}"
+        );
         assert!(got.risk_score <= 100);
         assert!(got.summary.chars().count() <= 300);
         if input.contains("rm -rf /") {

@@ -11,45 +11,21 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
 
-pub struct InstallArgs {
-    pub agent: String,
-    pub settings: Option<PathBuf>,
-    pub dry_run: bool,
-    pub uninstall: bool,
-    pub hook_bin: Option<PathBuf>,
-}
+use super::{commit, home_dir, read_optional, report, sh_quote, InstallArgs, Scope, MARKER};
 
 /// The hook entries we add to Claude Code's `hooks`, per event; `@HOOK@` becomes the command.
 /// Timeouts are seconds; PreToolUse's stays well above the client's own 10 s deadline. The
 /// matcher `*` covers every tool, including ones added after this was written: the daemon lets
 /// read-only calls through silently.
-const CLAUDE_TEMPLATE: &str = include_str!("../hooks/claude/hooks.json");
+const CLAUDE_TEMPLATE: &str = include_str!("../../hooks/claude/hooks.json");
 
-const MARKER: &str = "dashclaw-hook";
-
-pub fn run(args: InstallArgs) -> Result<ExitCode> {
-    if args.agent != "claude" {
-        bail!(
-            "installing into '{}' is not supported yet; supported: claude",
-            args.agent
-        );
-    }
-    let settings = match args.settings {
-        Some(p) => p,
-        None => claude_settings_path()?,
+pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
+    let settings = match &args.settings {
+        Some(p) => p.clone(),
+        None => claude_settings_path(args.scope)?,
     };
-    let hook_bin = match args.hook_bin {
-        Some(p) => p,
-        None => std::env::current_exe()?
-            .parent()
-            .context("locating the binary directory")?
-            .join("dashclaw-hook"),
-    };
-    let original = match std::fs::read_to_string(&settings) {
-        Ok(t) => Some(t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e).with_context(|| format!("reading {}", settings.display())),
-    };
+    let hook_bin = super::hook_bin(args)?;
+    let original = read_optional(&settings)?;
     let mut doc: Value = match &original {
         Some(t) if !t.trim().is_empty() => serde_json::from_str(t).with_context(|| {
             format!(
@@ -63,52 +39,30 @@ pub fn run(args: InstallArgs) -> Result<ExitCode> {
         .ok()
         .filter(|h| !h.is_empty());
     edit_claude_settings(&mut doc, &hook_bin, home.as_deref(), args.uninstall)?;
-    let text = serde_json::to_string_pretty(&doc)? + "\n";
-    if args.dry_run {
-        print!("{text}");
-        return Ok(ExitCode::SUCCESS);
-    }
-    if original.as_deref() == Some(text.as_str()) {
-        println!("{} already up to date", settings.display());
-        return Ok(ExitCode::SUCCESS);
-    }
-    if let Some(orig) = &original {
-        let backup = settings.with_extension("json.dashclaw-backup");
-        if !backup.exists() {
-            std::fs::write(&backup, orig)
-                .with_context(|| format!("writing backup {}", backup.display()))?;
-        }
-    }
-    write_atomic(&settings, text.as_bytes())?;
-    println!(
-        "{} DashClaw hooks in {}",
-        if args.uninstall {
-            "removed"
-        } else {
-            "installed"
-        },
-        settings.display()
-    );
+    let text = if original.is_none() && doc.as_object().is_some_and(|o| o.is_empty()) {
+        String::new()
+    } else {
+        serde_json::to_string_pretty(&doc)? + "\n"
+    };
+    let outcome = commit(&settings, original.as_deref(), &text, args.dry_run)?;
+    report(&outcome, &settings, args.uninstall);
     Ok(ExitCode::SUCCESS)
 }
 
-fn claude_settings_path() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir).join("settings.json"));
-    }
-    let base = directories::BaseDirs::new().context("cannot determine the home directory")?;
-    Ok(base.home_dir().join(".claude").join("settings.json"))
-}
-
-/// Quotes a word for the POSIX shell Claude Code runs hook commands through.
-fn sh_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
+/// The settings file of a scope (agent-hooks.md §1.1, §1.7).
+pub(crate) fn claude_settings_path(scope: Scope) -> Result<PathBuf> {
+    match scope {
+        Scope::User => {
+            if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
+                return Ok(PathBuf::from(dir).join("settings.json"));
+            }
+            Ok(home_dir()?.join(".claude").join("settings.json"))
+        }
+        Scope::Project => Ok(std::env::current_dir()?
+            .join(".claude")
+            .join("settings.json")),
+        // Managed settings survive `--bare` and `disableAllHooks`.
+        Scope::Managed => Ok(PathBuf::from("/etc/claude-code/managed-settings.json")),
     }
 }
 
@@ -181,16 +135,6 @@ pub fn edit_claude_settings(
     if hooks.is_empty() {
         root.remove("hooks");
     }
-    Ok(())
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let tmp = path.with_extension("json.dashclaw-tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
     Ok(())
 }
 

@@ -1,0 +1,604 @@
+//! Rules for destructive operations on infrastructure and data (databases, containers,
+//! Kubernetes, infrastructure-as-code, cloud CLIs), spend detection, and PowerShell cmdlets.
+//!
+//! All matching is on cooked words, so quoting or a wrapper cannot hide a subcommand, and a
+//! quoted argument (a commit message, a grep pattern) is never read as one.
+
+use super::pack as p;
+use crate::event::{Finding, Intent};
+use crate::policy::rules as r;
+
+/// What an infrastructure rule concluded: a stricter intent and the findings.
+#[derive(Debug, Default)]
+pub(crate) struct Verdicts {
+    pub intent: Option<Intent>,
+    pub findings: Vec<Finding>,
+}
+
+impl Verdicts {
+    fn hit(&mut self, intent: Intent, f: Finding) {
+        self.intent = Some(intent);
+        self.findings.push(f);
+    }
+}
+
+fn non_flags<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    args.iter()
+        .copied()
+        .filter(|a| !a.starts_with('-'))
+        .collect()
+}
+
+fn has(args: &[&str], flags: &[&str]) -> bool {
+    args.iter().any(|a| {
+        flags
+            .iter()
+            .any(|f| a == f || a.starts_with(&format!("{f}=")))
+    })
+}
+
+/// Short-flag cluster containing `c` (`-fv`), or the long flag.
+fn short_or_long(args: &[&str], c: char, long: &str) -> bool {
+    args.iter()
+        .any(|a| *a == long || (a.starts_with('-') && !a.starts_with("--") && a[1..].contains(c)))
+}
+
+/// Programs [`infra`] has rules for (a cheap pre-check on the hot path).
+pub(crate) fn is_infra_name(name: &str) -> bool {
+    matches!(
+        name,
+        "psql"
+            | "mysql"
+            | "mariadb"
+            | "sqlite3"
+            | "clickhouse-client"
+            | "cockroach"
+            | "mongosh"
+            | "mongo"
+            | "sqlcmd"
+            | "duckdb"
+            | "redis-cli"
+            | "valkey-cli"
+            | "keydb-cli"
+            | "docker"
+            | "podman"
+            | "nerdctl"
+            | "docker-compose"
+            | "podman-compose"
+            | "kubectl"
+            | "oc"
+            | "kubecolor"
+            | "helm"
+            | "terraform"
+            | "tofu"
+            | "terragrunt"
+            | "terraform-cdk"
+            | "cdktf"
+            | "pulumi"
+            | "cdk"
+            | "aws"
+            | "gcloud"
+            | "gsutil"
+            | "az"
+            | "doctl"
+            | "hcloud"
+            | "linode-cli"
+            | "flyctl"
+            | "fly"
+            | "heroku"
+    )
+}
+
+/// Programs [`spend_cli`] knows.
+pub(crate) fn is_spend_name(name: &str) -> bool {
+    matches!(
+        name,
+        "vercel" | "stripe" | "agentcash" | "gcloud" | "aws" | "namecheap"
+    )
+}
+
+/// Grades `name args…` for infrastructure and data rules. `stdin` is text fed to the command
+/// (heredoc, here-string or an upstream `echo`), for SQL clients.
+pub(crate) fn infra(name: &str, args: &[&str], stdin: Option<&str>) -> Verdicts {
+    let mut v = Verdicts::default();
+    let pos = non_flags(args);
+    match name {
+        "psql" | "mysql" | "mariadb" | "sqlite3" | "clickhouse-client" | "cockroach"
+        | "mongosh" | "mongo" | "sqlcmd" | "duckdb" => {
+            let texts = args.iter().copied().chain(stdin);
+            for t in texts {
+                match sql_danger(t) {
+                    Some(Danger::Drop) => v.hit(
+                        Intent::Destructive,
+                        r::SQL_DROP.finding(format!(
+                            "The SQL passed to `{name}` drops a table, database or collection."
+                        )),
+                    ),
+                    Some(Danger::Wipe(what)) => v.hit(
+                        Intent::Destructive,
+                        p::SQL_DESTRUCTIVE.finding(format!("The SQL passed to `{name}` {what}.")),
+                    ),
+                    None => {}
+                }
+            }
+        }
+        "redis-cli" | "valkey-cli" | "keydb-cli"
+            if pos.iter().any(|a| {
+                a.eq_ignore_ascii_case("flushall") || a.eq_ignore_ascii_case("flushdb")
+            }) || stdin.is_some_and(|s| {
+                let l = s.to_ascii_lowercase();
+                l.contains("flushall") || l.contains("flushdb")
+            }) =>
+        {
+            v.hit(
+                Intent::Destructive,
+                p::SQL_DESTRUCTIVE.finding(format!("`{name} FLUSHALL/FLUSHDB` erases every key.")),
+            );
+        }
+        "docker" | "podman" | "nerdctl" => containers(name, args, &pos, &mut v),
+        "docker-compose" | "podman-compose" => compose(name, args, &pos, 0, &mut v),
+        "kubectl" | "oc" | "kubecolor" => kubectl(name, args, &pos, &mut v),
+        "helm" => {
+            if matches!(pos.first(), Some(&("uninstall" | "delete" | "del" | "un"))) {
+                v.hit(
+                    Intent::Destructive,
+                    p::HELM_UNINSTALL
+                        .finding("`helm uninstall` removes a release and its resources."),
+                );
+            }
+        }
+        "terraform" | "tofu" | "terragrunt" | "terraform-cdk" | "cdktf" => {
+            iac(name, args, &pos, &mut v)
+        }
+        "pulumi" => {
+            let yes =
+                has(args, &["--yes", "-y", "--skip-preview"]) || short_or_long(args, 'y', "--yes");
+            match pos.first().copied() {
+                Some("destroy" | "down") if yes => v.hit(
+                    Intent::Destructive,
+                    p::IAC_AUTO_APPROVE
+                        .finding("`pulumi destroy --yes` destroys a stack without review."),
+                ),
+                Some("destroy" | "down") => v.hit(
+                    Intent::Destructive,
+                    r::TERRAFORM_DESTROY
+                        .finding("`pulumi destroy` destroys every resource of the stack."),
+                ),
+                Some("up" | "update") if yes => v.hit(
+                    Intent::SystemAdmin,
+                    p::IAC_AUTO_APPLY
+                        .finding("`pulumi up --yes` changes infrastructure without review."),
+                ),
+                Some("stack") if pos.get(1) == Some(&"rm") => v.hit(
+                    Intent::Destructive,
+                    r::TERRAFORM_DESTROY
+                        .finding("`pulumi stack rm` deletes a stack and its state."),
+                ),
+                _ => {}
+            }
+        }
+        "cdk" if pos.first() == Some(&"destroy") => v.hit(
+            Intent::Destructive,
+            r::TERRAFORM_DESTROY.finding("`cdk destroy` deletes CloudFormation stacks."),
+        ),
+        "aws" => aws(args, &pos, &mut v),
+        "gcloud" | "gsutil" => {
+            let del = pos.iter().any(|a| matches!(*a, "delete" | "rm" | "rb"));
+            if del
+                && !(name == "gsutil"
+                    && pos.first() == Some(&"rm")
+                    && !short_or_long(args, 'r', "--recursive"))
+            {
+                v.hit(
+                    Intent::Destructive,
+                    p::CLOUD_DELETE.finding(format!("`{name} … delete` removes cloud resources.")),
+                );
+            }
+        }
+        "az" if pos.iter().any(|a| *a == "delete" || *a == "purge") => v.hit(
+            Intent::Destructive,
+            p::CLOUD_DELETE.finding("`az … delete` removes Azure resources."),
+        ),
+        "doctl" | "hcloud" | "linode-cli" | "flyctl" | "fly" | "heroku"
+            if pos
+                .iter()
+                .any(|a| matches!(*a, "delete" | "destroy" | "rm" | "apps:destroy")) =>
+        {
+            v.hit(
+                Intent::Destructive,
+                p::CLOUD_DELETE.finding(format!("`{name} … delete` removes cloud resources.")),
+            );
+        }
+        _ => {}
+    }
+    v
+}
+
+fn containers(name: &str, args: &[&str], pos: &[&str], v: &mut Verdicts) {
+    let force = short_or_long(args, 'f', "--force");
+    let (obj, verb) = match pos {
+        [o @ ("container" | "image" | "volume" | "network" | "system" | "builder" | "buildx"), verb, ..] => {
+            (*o, *verb)
+        }
+        [verb, ..] => ("", *verb),
+        [] => return,
+    };
+    match (obj, verb) {
+        ("volume", "rm" | "remove" | "prune") => v.hit(
+            Intent::Destructive,
+            p::VOLUME_DESTROY.finding(format!(
+                "`{name} volume {verb}` deletes the data in volumes."
+            )),
+        ),
+        ("system", "prune") if has(args, &["--volumes"]) => v.hit(
+            Intent::Destructive,
+            p::VOLUME_DESTROY.finding(format!(
+                "`{name} system prune --volumes` deletes volume data."
+            )),
+        ),
+        (_, "prune") => v.hit(
+            Intent::Destructive,
+            r::DOCKER_PRUNE.finding(format!(
+                "`{name} … prune` deletes containers, images or volumes in bulk."
+            )),
+        ),
+        ("" | "container" | "image", "rm" | "rmi" | "remove") if force => v.hit(
+            Intent::Destructive,
+            p::CONTAINER_DESTROY.finding(format!(
+                "`{name} {verb} -f` removes running containers or used images."
+            )),
+        ),
+        ("" | "container" | "image", "rm" | "rmi" | "remove") => {
+            v.intent = Some(Intent::Destructive)
+        }
+        ("", "compose") => compose(name, args, pos, 1, v),
+        _ => {}
+    }
+}
+
+fn compose(name: &str, args: &[&str], pos: &[&str], at: usize, v: &mut Verdicts) {
+    if pos.get(at) == Some(&"down") && short_or_long(args, 'v', "--volumes") {
+        v.hit(
+            Intent::Destructive,
+            p::VOLUME_DESTROY.finding(format!(
+                "`{name} compose down -v` deletes the project's volumes."
+            )),
+        );
+    } else if pos.get(at) == Some(&"rm") && short_or_long(args, 'f', "--force") {
+        v.hit(
+            Intent::Destructive,
+            p::CONTAINER_DESTROY.finding(format!("`{name} compose rm -f` removes containers.")),
+        );
+    }
+}
+
+fn kubectl(name: &str, args: &[&str], pos: &[&str], v: &mut Verdicts) {
+    let Some(i) = pos.iter().position(|a| *a == "delete") else {
+        if pos.first() == Some(&"drain") {
+            v.hit(
+                Intent::SystemAdmin,
+                r::KUBECTL_DELETE.finding("`kubectl drain` evicts every pod of a node."),
+            );
+        }
+        return;
+    };
+    let kind = pos.get(i + 1).copied().unwrap_or("");
+    let bulk = has(args, &["--all", "--all-namespaces", "-A"])
+        || matches!(
+            kind,
+            "namespace"
+                | "namespaces"
+                | "ns"
+                | "all"
+                | "node"
+                | "nodes"
+                | "crd"
+                | "crds"
+                | "customresourcedefinition"
+                | "customresourcedefinitions"
+                | "pv"
+                | "persistentvolume"
+                | "persistentvolumes"
+        )
+        || kind.starts_with("namespace/")
+        || kind.starts_with("ns/");
+    if bulk {
+        v.hit(
+            Intent::Destructive,
+            p::KUBECTL_DELETE_BULK.finding(format!(
+                "`{name} delete {kind}` removes whole namespaces, nodes or every resource of a kind."
+            )),
+        );
+    } else {
+        v.hit(
+            Intent::Destructive,
+            r::KUBECTL_DELETE.finding(format!("`{name} delete` removes cluster resources.")),
+        );
+    }
+}
+
+fn iac(name: &str, args: &[&str], pos: &[&str], v: &mut Verdicts) {
+    let auto = has(args, &["-auto-approve", "--auto-approve"]);
+    let sub = pos
+        .iter()
+        .copied()
+        .find(|a| matches!(*a, "destroy" | "apply" | "run-all" | "plan"));
+    let destroy =
+        sub == Some("destroy") || has(args, &["-destroy", "--destroy"]) || pos.contains(&"destroy");
+    if destroy && auto {
+        v.hit(
+            Intent::Destructive,
+            p::IAC_AUTO_APPROVE.finding(format!(
+                "`{name} destroy -auto-approve` destroys infrastructure without review."
+            )),
+        );
+    } else if destroy && sub != Some("plan") {
+        v.hit(
+            Intent::Destructive,
+            r::TERRAFORM_DESTROY.finding("This destroys infrastructure managed by Terraform."),
+        );
+    } else if auto && pos.contains(&"apply") {
+        v.hit(
+            Intent::SystemAdmin,
+            p::IAC_AUTO_APPLY.finding(format!(
+                "`{name} apply -auto-approve` changes infrastructure without review."
+            )),
+        );
+    } else if pos.first() == Some(&"state") && matches!(pos.get(1), Some(&("rm" | "push"))) {
+        v.hit(
+            Intent::Destructive,
+            r::TERRAFORM_DESTROY.finding(format!(
+                "`{name} state` edits can orphan or lose infrastructure."
+            )),
+        );
+    }
+}
+
+fn aws(args: &[&str], pos: &[&str], v: &mut Verdicts) {
+    let svc = pos.first().copied().unwrap_or("");
+    let op = pos.get(1).copied().unwrap_or("");
+    let hit = match svc {
+        "s3" => op == "rb" || (op == "rm" && has(args, &["--recursive"])),
+        "s3api" => op.starts_with("delete-bucket"),
+        _ => {
+            op.starts_with("delete-")
+                || op.starts_with("terminate-")
+                || op.starts_with("deregister-")
+                || op == "remove-tags"
+                || op.starts_with("purge-")
+        }
+    };
+    if hit {
+        v.hit(
+            Intent::Destructive,
+            p::CLOUD_DELETE.finding(format!("`aws {svc} {op}` deletes AWS resources or data.")),
+        );
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Danger {
+    Drop,
+    Wipe(&'static str),
+}
+
+/// Destructive SQL (or Mongo shell) in `text`: DROP …, TRUNCATE, DELETE/UPDATE without WHERE.
+fn sql_danger(text: &str) -> Option<Danger> {
+    if !text.is_ascii() && text.len() > 64 * 1024 {
+        return None;
+    }
+    let lower = text.to_ascii_lowercase();
+    if lower.contains(".dropdatabase(") || lower.contains(".drop()") {
+        return Some(Danger::Drop);
+    }
+    if lower.contains("deletemany({})") || lower.contains(".remove({})") {
+        return Some(Danger::Wipe("deletes every document of a collection"));
+    }
+    let mut worst = None;
+    for stmt in lower.split(';') {
+        let toks: Vec<&str> = stmt
+            .split(|c: char| c.is_whitespace() || c == '(' || c == ',')
+            .filter(|t| !t.is_empty())
+            .collect();
+        for (i, t) in toks.iter().enumerate() {
+            let next = toks.get(i + 1).copied().unwrap_or("");
+            match *t {
+                "drop"
+                    if matches!(
+                        next,
+                        "table" | "database" | "schema" | "collection" | "keyspace" | "owned"
+                    ) =>
+                {
+                    return Some(Danger::Drop)
+                }
+                "truncate" if i == 0 || next == "table" => {
+                    worst = Some(Danger::Wipe("truncates a table"));
+                }
+                "delete" if next == "from" && i == 0 && !toks.contains(&"where") => {
+                    worst = Some(Danger::Wipe("deletes every row of a table (no WHERE)"));
+                }
+                "update" if i == 0 && toks.contains(&"set") && !toks.contains(&"where") => {
+                    worst = Some(Danger::Wipe("updates every row of a table (no WHERE)"));
+                }
+                _ => {}
+            }
+        }
+    }
+    worst
+}
+
+/// SQL text that a pipeline stage prints (`echo "DROP TABLE x"`), for a client further on.
+pub(crate) fn is_sql_danger(text: &str) -> bool {
+    sql_danger(text).is_some()
+}
+
+/// Upstream rule 5: a purchase CLI (`stripe charges create`, `vercel domains buy`, ...).
+pub(crate) fn spend_cli(name: &str, pos: &[&str]) -> bool {
+    let at = |i: usize| pos.get(i).copied().unwrap_or("");
+    match name {
+        "vercel" => matches!(at(0), "domain" | "domains") && matches!(at(1), "buy" | "transfer-in"),
+        "stripe" => {
+            (matches!(at(0), "charges" | "payment_intents" | "subscriptions") && at(1) == "create")
+                || (at(0) == "checkout" && at(1) == "sessions" && at(2) == "create")
+        }
+        "agentcash" => at(0) == "pay",
+        "gcloud" => at(0) == "billing" || (at(0) == "beta" && at(1) == "billing"),
+        "aws" => at(1).starts_with("purchase-"),
+        "namecheap" => pos.iter().any(|a| a.contains("domains.create")),
+        _ => false,
+    }
+}
+
+/// Upstream rule 5: a URL that buys, pays or subscribes.
+pub(crate) fn is_purchase_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    let Some(rest) = lower.split_once("://").map(|(_, r)| r) else {
+        return false;
+    };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let path = format!("/{}", path.split(['?', '#']).next().unwrap_or(""));
+    if path.contains("/registrar/")
+        && !["availability", "price", "status"]
+            .iter()
+            .any(|k| path.contains(k))
+    {
+        return true;
+    }
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    for (i, s) in segs.iter().enumerate() {
+        let next = segs.get(i + 2).copied().unwrap_or("");
+        if matches!(*s, "domain" | "domains") && matches!(next, "buy" | "transfer-in" | "renew") {
+            return true;
+        }
+        if *s == "invoices" && segs.get(i + 2) == Some(&"pay") {
+            return true;
+        }
+    }
+    for p in [
+        "/v1/charges",
+        "/v1/payment_intents",
+        "/v1/checkout/sessions",
+        "/v1/subscriptions",
+        "/v1/setup_intents",
+    ] {
+        if path.starts_with(p) {
+            return true;
+        }
+    }
+    if host.ends_with("paypal.com")
+        && [
+            "/v1/checkout/orders",
+            "/v2/checkout/orders",
+            "/v1/payments",
+            "/v2/payments",
+        ]
+        .iter()
+        .any(|p| path.starts_with(p))
+    {
+        return true;
+    }
+    let purchase_seg = segs.iter().any(|s| {
+        matches!(
+            *s,
+            "purchase"
+                | "purchases"
+                | "checkout"
+                | "top-up"
+                | "topup"
+                | "buy-credits"
+                | "buy_credits"
+        )
+    });
+    let label = host.split('.').next().unwrap_or("");
+    let money_host = matches!(
+        label,
+        "api"
+            | "checkout"
+            | "pay"
+            | "payments"
+            | "billing"
+            | "commerce"
+            | "shop"
+            | "store"
+            | "secure"
+    );
+    let api_path = path.starts_with("/api/")
+        || segs.first().is_some_and(|s| {
+            s.len() >= 2 && s.starts_with('v') && s[1..].bytes().all(|c| c.is_ascii_digit())
+        });
+    purchase_seg && (money_host || api_path)
+}
+
+/// Upstream rule 15: PowerShell `Verb-Noun` cmdlets, case-insensitively.
+pub(crate) fn powershell_intent(name: &str) -> Option<Intent> {
+    let lower = name.to_ascii_lowercase();
+    match lower.as_str() {
+        "invoke-webrequest" | "invoke-restmethod" | "test-connection" | "test-netconnection" => {
+            return Some(Intent::Network)
+        }
+        "start-sleep" => return Some(Intent::Readonly),
+        _ => {}
+    }
+    let (verb, noun) = lower.split_once('-')?;
+    if noun.is_empty() || !noun.bytes().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    Some(match verb {
+        "get" | "select" | "measure" | "test" | "compare" | "format" | "sort" | "group"
+        | "resolve" | "convertto" | "convertfrom" | "split" | "join" | "where" | "show"
+        | "find" | "search" => Intent::Readonly,
+        "set" | "new" | "add" | "copy" | "move" | "rename" | "write" | "out" | "export"
+        | "import" | "update" | "register" | "unregister" | "publish" => Intent::Write,
+        "remove" | "clear" | "uninstall" | "reset" | "revoke" => Intent::Destructive,
+        "stop" | "start" | "restart" | "suspend" | "resume" | "wait" => Intent::ProcessManagement,
+        "install" => Intent::PackageManagement,
+        "invoke" => Intent::Interpreter,
+        "enter" | "enable" | "disable" => Intent::SystemAdmin,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql() {
+        assert_eq!(sql_danger("DROP TABLE users"), Some(Danger::Drop));
+        assert!(matches!(
+            sql_danger("delete from users"),
+            Some(Danger::Wipe(_))
+        ));
+        assert_eq!(sql_danger("DELETE FROM users WHERE id = 3"), None);
+        assert!(matches!(
+            sql_danger("select 1; TRUNCATE t"),
+            Some(Danger::Wipe(_))
+        ));
+        assert_eq!(sql_danger("SELECT * FROM drop_log"), None);
+        assert!(matches!(
+            sql_danger("UPDATE t SET a=1"),
+            Some(Danger::Wipe(_))
+        ));
+        assert_eq!(sql_danger("db.users.drop()"), Some(Danger::Drop));
+    }
+
+    #[test]
+    fn urls() {
+        for u in [
+            "https://api.stripe.com/v1/charges",
+            "https://api.example.com/v2/checkout",
+            "https://x.com/api/domains/foo.com/buy",
+            "https://api.paypal.com/v2/checkout/orders",
+            "https://shop.example.com/purchase",
+        ] {
+            assert!(is_purchase_url(u), "{u}");
+        }
+        for u in [
+            "https://example.com/checkout",
+            "https://docs.stripe.com/api/charges",
+            "https://x.com/registrar/availability",
+        ] {
+            assert!(!is_purchase_url(u), "{u}");
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Self-protection: the locations an agent must not change to switch its guard off.
+//!
+//! Two sources: what the daemon knows for certain (`ClassifyContext::protected_dirs`,
+//! `agent_settings`, `dashclaw_bins`) and built-in patterns that hold wherever the files live
+//! (`.claude/settings*.json`, `.codex/config.toml`, a binary named `dashclawd`, ...). Matching
+//! is lexical on the resolved path, so a file that does not exist yet is still protected.
+
+use super::paths::{normalize, resolve};
+use super::ClassifyContext;
+
+/// Why a path is protected, for the finding's reason.
+pub(crate) type What = &'static str;
+
+const CLAUDE: What = "Claude Code's hook settings";
+const CODEX: What = "Codex's hook configuration";
+const HERMES: What = "Hermes's hook configuration";
+const BIN: What = "a DashClaw binary";
+const STATE: What = "DashClaw's state or configuration";
+const LEDGER: What = "the DashClaw audit ledger";
+
+fn parent_and_base(norm: &str) -> (&str, &str) {
+    let t = norm.trim_end_matches('/');
+    match t.rsplit_once('/') {
+        Some((dir, base)) => (dir.rsplit('/').next().unwrap_or(dir), base),
+        None => ("", t),
+    }
+}
+
+/// Built-in file patterns, independent of where home is.
+fn file_pattern(norm: &str) -> Option<What> {
+    let (parent, base) = parent_and_base(norm);
+    let json = base.ends_with(".json");
+    match parent {
+        ".claude" if base.starts_with("settings") && json => return Some(CLAUDE),
+        "claude-code" | "ClaudeCode" if base == "managed-settings.json" => return Some(CLAUDE),
+        ".codex" if matches!(base, "config.toml" | "hooks.json") => return Some(CODEX),
+        "codex" if norm.starts_with("/etc/") && base == "config.toml" => return Some(CODEX),
+        ".hermes" if matches!(base, "config.yaml" | "config.yml") => return Some(HERMES),
+        _ => {}
+    }
+    if base == "managed-settings.json" {
+        return Some(CLAUDE);
+    }
+    if matches!(base, "dashclawd" | "dashclaw-hook") {
+        return Some(BIN);
+    }
+    if base.starts_with("ledger.db") && norm.contains("dashclaw") {
+        return Some(LEDGER);
+    }
+    None
+}
+
+/// Directories whose contents are protected, built in from `home`.
+fn builtin_dirs(home: Option<&str>) -> [Option<String>; 7] {
+    let h = |rel: &str| home.map(|h| normalize(&format!("{h}/{rel}")));
+    [
+        h(".local/state/dashclaw"),
+        h(".local/share/dashclaw"),
+        h(".config/dashclaw"),
+        h("Library/Application Support/dev.dashclaw.dashclaw"),
+        h("Library/Preferences/dev.dashclaw.dashclaw"),
+        h(".claude"),
+        h(".codex"),
+    ]
+}
+
+fn inside(path: &str, dir: &str) -> bool {
+    super::paths::is_inside(path, dir) && !dir.is_empty()
+}
+
+/// A protected location named by `raw` (as the agent wrote it), resolved against `cwd`.
+///
+/// `subtree`: the operation also affects everything below the path (`rm -r`, `mv`, `chmod -R`),
+/// so a directory that contains a protected location counts too.
+pub(crate) fn check(raw: &str, cwd: &str, ctx: &ClassifyContext, subtree: bool) -> Option<What> {
+    if raw.is_empty() {
+        return None;
+    }
+    if raw.contains("CLAUDE_CONFIG_DIR") {
+        return Some(CLAUDE);
+    }
+    if raw.contains("DASHCLAW_HOME") {
+        return Some(STATE);
+    }
+    let norm = resolve(raw, cwd, ctx.home);
+    if let Some(w) = file_pattern(&norm) {
+        return Some(w);
+    }
+    for p in ctx.agent_settings {
+        let p = normalize(&p.to_string_lossy());
+        if norm == p || (subtree && inside(&p, &norm)) {
+            return Some(CLAUDE);
+        }
+    }
+    for p in ctx.dashclaw_bins {
+        let p = normalize(&p.to_string_lossy());
+        if norm == p || (subtree && inside(&p, &norm)) {
+            return Some(BIN);
+        }
+    }
+    for d in ctx.protected_dirs {
+        let d = normalize(&d.to_string_lossy());
+        if inside(&norm, &d) || (subtree && inside(&d, &norm)) {
+            return Some(STATE);
+        }
+    }
+    let dirs = builtin_dirs(ctx.home);
+    for (i, d) in dirs.iter().enumerate() {
+        let Some(d) = d else { continue };
+        // `~/.claude` and `~/.codex` hold much more than settings: only the directory itself
+        // (removing or moving it drops the hooks) counts, the files are matched by pattern.
+        let agent_dir = i >= 5;
+        if (!agent_dir && inside(&norm, d)) || (subtree && inside(d, &norm)) {
+            return Some(if agent_dir { CLAUDE } else { STATE });
+        }
+    }
+    if subtree {
+        for d in ["/etc/claude-code", "/etc/codex"] {
+            if inside(d, &norm) {
+                return Some(CLAUDE);
+            }
+        }
+        let ws_claude = normalize(&format!("{}/.claude", ctx.workspace));
+        if inside(&ws_claude, &norm) && norm != "/" {
+            return Some(CLAUDE);
+        }
+    }
+    None
+}
+
+/// A process name or pattern that names the guard (`pkill dashclawd`, `killall dashclaw-hook`).
+pub(crate) fn names_guard_process(text: &str) -> bool {
+    text.contains("dashclaw")
+}
+
+/// Fragments that suggest a dynamic path may land on a protected file.
+pub(crate) fn looks_protected(text: &str) -> bool {
+    [
+        "settings",
+        ".claude",
+        ".codex",
+        ".hermes",
+        "dashclaw",
+        "CLAUDE_CONFIG",
+        "hooks.json",
+    ]
+    .iter()
+    .any(|k| text.contains(k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        let ctx = ClassifyContext::new("/w", Some("/home/u"));
+        for p in [
+            "~/.claude/settings.json",
+            ".claude/settings.local.json",
+            "/w/.claude/settings.json",
+            "/etc/claude-code/managed-settings.json",
+            "~/.codex/config.toml",
+            "/etc/codex/config.toml",
+            "/home/u/.codex/hooks.json",
+            "~/.hermes/config.yaml",
+            "/usr/local/bin/dashclawd",
+            "~/.local/state/dashclaw/ledger.db",
+            "$CLAUDE_CONFIG_DIR/settings.json",
+        ] {
+            assert!(check(p, "/w", &ctx, false).is_some(), "{p}");
+        }
+        for p in [
+            "src/settings.json",
+            "~/.claude/CLAUDE.md",
+            "config.toml",
+            "/tmp/x",
+        ] {
+            assert!(check(p, "/w", &ctx, false).is_none(), "{p}");
+        }
+        assert!(check("~/.claude", "/w", &ctx, true).is_some());
+        assert!(check(".claude", "/w", &ctx, true).is_some());
+        assert!(check("~/.claude/projects", "/w", &ctx, true).is_none());
+    }
+}

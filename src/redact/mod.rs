@@ -1,0 +1,995 @@
+//! Secret redaction applied before anything reaches the local ledger, a log or the server.
+//!
+//! # How it finds secrets
+//!
+//! The catalogue (`rules.rs`, 200+ formats) is a table of rules: id, keywords, a bytes regex,
+//! an optional entropy floor and placeholder allowlists. Every keyword of every rule goes into
+//! one ASCII-case-insensitive Aho-Corasick automaton, so text without any keyword costs one
+//! linear scan and comes back borrowed. Each keyword hit runs only the rules owning that keyword,
+//! as an *anchored* search starting at the hit (every pattern starts with one of its keywords;
+//! the few that cannot declare a `lead`, a bounded distance back to start from), so a failed
+//! candidate costs a handful of bytes and a match never reads more than the rule's `max_len`.
+//! Regexes are compiled lazily, per rule, on the first hit of one of their keywords.
+//!
+//! # What it replaces
+//!
+//! Only the secret part (a capture group named `s…`, else the whole match) becomes
+//! `[REDACTED:<rule-id>]`: the password of a URL, the value of `password=…`, the credential
+//! after `Bearer`. Overlapping hits merge into one marker so no byte of a detected secret
+//! survives; spans are widened to UTF-8 boundaries. Candidates touching an earlier marker are
+//! rejected, which makes redaction idempotent.
+//!
+//! Because a match depends only on the bytes from one before its start to one after its end,
+//! [`StreamRedactor`] gives exactly the whole-input result as long as it keeps a carry-over of
+//! the longest possible match ([`MAX_WINDOW`]).
+
+mod rules;
+#[cfg(test)]
+mod tests;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::{LazyLock, OnceLock};
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex_automata::util::syntax;
+use regex_automata::{meta, Anchored, Input};
+use serde_json::Value;
+
+use rules::{Builtin, Check, BUILTINS};
+
+/// Start of every replacement; no candidate touching it is ever accepted.
+const MARKER_PREFIX: &[u8] = b"[REDACTED:";
+
+/// Longest match any rule may produce (and so the streaming carry-over).
+pub const MAX_WINDOW: usize = 64 * 1024;
+/// Bytes of already-emitted text a stream keeps for look-behind (`\b`, key names).
+const LEFT_CONTEXT: usize = 256;
+
+/// Rule id used for JSON values that are secret because of their key.
+const GENERIC_ID: &str = "generic-secret";
+/// Rule id used for JSON `Authorization` header values.
+const AUTH_HEADER_ID: &str = "authorization-header";
+
+/// Errors from building an [`Engine`] with a user configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("redact rule {id:?}: invalid pattern: {message}")]
+    BadPattern { id: String, message: String },
+    #[error("redact rule {id:?}: {message}")]
+    BadRule { id: String, message: String },
+    #[error("redact: unknown rule id {0:?} in `disabled`")]
+    UnknownDisabled(String),
+}
+
+/// The `[redact]` table of `config.toml`.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedactConfig {
+    /// Ids of built-in (or user) rules to switch off.
+    pub disabled: Vec<String>,
+    /// Extra rules, checked after the built-ins.
+    pub rules: Vec<UserRule>,
+}
+
+/// A rule from the configuration.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserRule {
+    /// Used in the marker; `[a-z0-9._-]+`, not the id of a built-in.
+    pub id: String,
+    #[serde(default)]
+    pub description: String,
+    /// ASCII literals; the rule runs where one occurs (case-insensitively). The match must start
+    /// at most `lead` bytes before the keyword.
+    pub keywords: Vec<String>,
+    /// Bytes regex (Unicode classes off unless enabled with `(?u)`). A capture group whose name
+    /// starts with `s` is the secret; otherwise the whole match is.
+    pub pattern: String,
+    /// Minimum Shannon entropy (bits per byte) of the secret; 0 = no floor.
+    #[serde(default)]
+    pub entropy: f32,
+    /// How far before a keyword the match may start (default 0: at the keyword).
+    #[serde(default)]
+    pub lead: usize,
+}
+
+/// What a caller may learn about a rule (never anything matched).
+#[derive(Debug, Clone)]
+pub struct RuleInfo {
+    pub id: String,
+    pub family: String,
+    pub description: String,
+    pub keywords: Vec<String>,
+    pub entropy: f32,
+    pub builtin: bool,
+    /// Test template (`«…»` around the secret, `{h:32}` for generated parts); built-ins only.
+    #[doc(hidden)]
+    pub sample: &'static str,
+    /// Near-miss template that must not be reported by this rule; may be empty.
+    #[doc(hidden)]
+    pub near: &'static str,
+}
+
+/// One detection: the byte range of the secret and the rule that named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub range: Range<usize>,
+    pub rule: String,
+}
+
+struct Rule {
+    id: Cow<'static, str>,
+    family: Cow<'static, str>,
+    description: Cow<'static, str>,
+    keywords: Vec<Cow<'static, str>>,
+    pattern: Cow<'static, str>,
+    entropy: f32,
+    check: Check,
+    lead: usize,
+    max_len: usize,
+    /// Extra placeholders for this rule (lowercase).
+    allow: &'static [&'static str],
+    builtin: Option<&'static Builtin>,
+    compiled: OnceLock<Option<Compiled>>,
+}
+
+struct Compiled {
+    regex: meta::Regex,
+    /// Groups holding the secret, in priority order; empty: whole match.
+    secret_groups: Vec<usize>,
+    bare_group: Option<usize>,
+}
+
+fn compile(pattern: &str) -> Result<Compiled, String> {
+    let regex = meta::Builder::new()
+        .configure(
+            meta::Config::new()
+                .utf8_empty(false)
+                // Searches are anchored at keywords; a prefilter would only cost build time.
+                .auto_prefilter(false)
+                .nfa_size_limit(Some(4 << 20)),
+        )
+        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .build(pattern)
+        .map_err(|e| e.to_string())?;
+    let names: Vec<(usize, String)> = regex
+        .group_info()
+        .pattern_names(regex_automata::PatternID::ZERO)
+        .enumerate()
+        .filter_map(|(i, n)| n.map(|n| (i, n.to_owned())))
+        .collect();
+    let secret_groups = names
+        .iter()
+        .filter(|(_, n)| n.starts_with('s'))
+        .map(|(i, _)| *i)
+        .collect();
+    let bare_group = names.iter().find(|(_, n)| n == "sb").map(|(i, _)| *i);
+    Ok(Compiled {
+        regex,
+        secret_groups,
+        bare_group,
+    })
+}
+
+impl Rule {
+    fn from_builtin(b: &'static Builtin) -> Self {
+        Rule {
+            id: Cow::Borrowed(b.id),
+            family: Cow::Borrowed(b.family),
+            description: Cow::Borrowed(b.description),
+            keywords: b.keywords.iter().map(|k| Cow::Borrowed(*k)).collect(),
+            pattern: Cow::Borrowed(b.pattern),
+            entropy: b.entropy,
+            check: b.check,
+            lead: b.lead,
+            max_len: b.max_len,
+            allow: b.allow,
+            builtin: Some(b),
+            compiled: OnceLock::new(),
+        }
+    }
+
+    fn compiled(&self) -> Option<&Compiled> {
+        self.compiled
+            .get_or_init(|| compile(&self.pattern).ok())
+            .as_ref()
+    }
+
+    fn info(&self) -> RuleInfo {
+        RuleInfo {
+            id: self.id.to_string(),
+            family: self.family.to_string(),
+            description: self.description.to_string(),
+            keywords: self.keywords.iter().map(|k| k.to_string()).collect(),
+            entropy: self.entropy,
+            builtin: self.builtin.is_some(),
+            sample: self.builtin.map_or("", |b| b.sample),
+            near: self.builtin.map_or("", |b| b.near),
+        }
+    }
+}
+
+/// A compiled rule set. Cheap to share; searches take `&self`.
+pub struct Engine {
+    rules: Vec<Rule>,
+    keywords: AhoCorasick,
+    /// Aho-Corasick pattern id → rules owning that keyword.
+    keyword_rules: Vec<Vec<u32>>,
+    /// Longest `lead + max_len` of any rule: what a stream must carry over.
+    carry: usize,
+}
+
+static DEFAULT: LazyLock<Engine> = LazyLock::new(Engine::new);
+
+/// The engine with the built-in catalogue, built on first use.
+pub fn default_engine() -> &'static Engine {
+    &DEFAULT
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Engine {
+    /// The built-in catalogue. Regexes compile lazily (see [`Engine::compile_all`]).
+    pub fn new() -> Self {
+        let rules = BUILTINS.iter().map(Rule::from_builtin).collect();
+        // Built-in keywords are checked by tests, so this cannot fail.
+        Self::assemble(rules).unwrap_or_else(|_| Self::empty())
+    }
+
+    fn empty() -> Self {
+        Engine {
+            rules: Vec::new(),
+            keywords: AhoCorasick::new(["\u{0}never"]).expect("trivial automaton"),
+            keyword_rules: vec![Vec::new()],
+            carry: 0,
+        }
+    }
+
+    /// Built-ins minus `disabled`, plus the user's rules (compiled now, so errors surface here).
+    pub fn with_config(config: &RedactConfig) -> Result<Self, Error> {
+        let mut rules: Vec<Rule> = BUILTINS.iter().map(Rule::from_builtin).collect();
+        for user in &config.rules {
+            let fail = |message: String| Error::BadRule {
+                id: user.id.clone(),
+                message,
+            };
+            if user.id.is_empty()
+                || !user
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+            {
+                return Err(fail("id must be non-empty [a-z0-9._-]".into()));
+            }
+            if rules.iter().any(|r| r.id == user.id) {
+                return Err(fail("id already used by another rule".into()));
+            }
+            if user.keywords.is_empty() {
+                return Err(fail("needs at least one keyword".into()));
+            }
+            if let Some(k) = user.keywords.iter().find(|k| k.is_empty() || !k.is_ascii()) {
+                return Err(fail(format!("keyword {k:?} must be non-empty ASCII")));
+            }
+            if !(0.0..=8.0).contains(&user.entropy) {
+                return Err(fail("entropy must be between 0 and 8 bits".into()));
+            }
+            if user.lead > 1024 {
+                return Err(fail("lead must be at most 1024 bytes".into()));
+            }
+            let compiled = compile(&user.pattern).map_err(|message| Error::BadPattern {
+                id: user.id.clone(),
+                message,
+            })?;
+            let lock = OnceLock::new();
+            let _ = lock.set(Some(compiled));
+            rules.push(Rule {
+                id: Cow::Owned(user.id.clone()),
+                family: Cow::Borrowed("user"),
+                description: Cow::Owned(user.description.clone()),
+                keywords: user
+                    .keywords
+                    .iter()
+                    .map(|k| Cow::Owned(k.to_ascii_lowercase()))
+                    .collect(),
+                pattern: Cow::Owned(user.pattern.clone()),
+                entropy: user.entropy,
+                check: Check::Plain,
+                lead: user.lead,
+                max_len: 4096,
+                allow: &[],
+                builtin: None,
+                compiled: lock,
+            });
+        }
+        for id in &config.disabled {
+            if !rules.iter().any(|r| r.id == *id) {
+                return Err(Error::UnknownDisabled(id.clone()));
+            }
+        }
+        rules.retain(|r| !config.disabled.iter().any(|d| *d == r.id));
+        Self::assemble(rules)
+    }
+
+    fn assemble(rules: Vec<Rule>) -> Result<Self, Error> {
+        if rules.is_empty() {
+            return Ok(Self::empty());
+        }
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut patterns: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<u32>> = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            for kw in &rule.keywords {
+                let kw = kw.to_ascii_lowercase();
+                let slot = *index.entry(kw.clone()).or_insert_with(|| {
+                    patterns.push(kw);
+                    keyword_rules.push(Vec::new());
+                    patterns.len() - 1
+                });
+                if !keyword_rules[slot].contains(&(i as u32)) {
+                    keyword_rules[slot].push(i as u32);
+                }
+            }
+        }
+        let keywords = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&patterns)
+            .map_err(|e| Error::BadRule {
+                id: "<keywords>".into(),
+                message: e.to_string(),
+            })?;
+        let carry = rules
+            .iter()
+            .map(|r| r.lead + r.max_len + 2)
+            .max()
+            .unwrap_or(0)
+            .min(MAX_WINDOW + 2048);
+        Ok(Engine {
+            rules,
+            keywords,
+            keyword_rules,
+            carry,
+        })
+    }
+
+    /// Compiles every rule now (the daemon may call this at start to keep first hits fast).
+    /// Returns the ids of rules whose pattern does not compile (none for the built-ins).
+    pub fn compile_all(&self) -> Vec<&str> {
+        self.rules
+            .iter()
+            .filter(|r| r.compiled().is_none())
+            .map(|r| &*r.id)
+            .collect()
+    }
+
+    /// The active rules, in priority order.
+    pub fn rules(&self) -> Vec<RuleInfo> {
+        self.rules.iter().map(Rule::info).collect()
+    }
+
+    /// Secret spans, sorted, merged, each with the index of the rule naming it.
+    fn spans(&self, hay: &[u8]) -> Vec<(Range<usize>, usize)> {
+        let mut attempts: Vec<(usize, u32)> = Vec::new();
+        for m in self.keywords.find_overlapping_iter(hay) {
+            for &rule in &self.keyword_rules[m.pattern().as_usize()] {
+                attempts.push((m.start(), rule));
+            }
+        }
+        if attempts.is_empty() {
+            return Vec::new();
+        }
+        attempts.sort_unstable();
+        attempts.dedup();
+        let mut hits = Vec::new();
+        for (at, rule) in attempts {
+            if let Some(secret) = self.try_rule(rule as usize, hay, at) {
+                hits.push((secret, rule as usize));
+            }
+        }
+        merge(hits)
+    }
+
+    /// Runs one rule at one keyword hit; the accepted secret span.
+    fn try_rule(&self, index: usize, hay: &[u8], at: usize) -> Option<Range<usize>> {
+        let rule = &self.rules[index];
+        let compiled = rule.compiled()?;
+        let start = at.saturating_sub(rule.lead);
+        let end = hay.len().min(at + rule.max_len);
+        if start >= end {
+            return None;
+        }
+        let anchored = if rule.lead == 0 {
+            Anchored::Yes
+        } else {
+            Anchored::No
+        };
+        let input = Input::new(hay).span(start..end).anchored(anchored);
+        let (whole, secret, bare) = if compiled.secret_groups.is_empty() {
+            let m = compiled.regex.search(&input)?;
+            (m.range(), m.range(), false)
+        } else {
+            let mut caps = compiled.regex.create_captures();
+            compiled.regex.search_captures(&input, &mut caps);
+            let whole = caps.get_match()?.range();
+            let (group, span) = compiled
+                .secret_groups
+                .iter()
+                .find_map(|&g| caps.get_group(g).map(|s| (g, s)))?;
+            (whole, span.range(), Some(group) == compiled.bare_group)
+        };
+        // A lead rule's match must contain the keyword that triggered it; others find their own.
+        if whole.start > at {
+            return None;
+        }
+        let secret = widen_to_chars(hay, secret);
+        if secret.is_empty()
+            || touches_marker(
+                hay,
+                whole.start.min(secret.start),
+                whole.end.max(secret.end),
+            )
+        {
+            return None;
+        }
+        let value = &hay[secret.clone()];
+        if rule.entropy > 0.0 && entropy(value) < rule.entropy {
+            return None;
+        }
+        if rule.check != Check::NoPlaceholders && is_placeholder(value, rule.allow) {
+            return None;
+        }
+        if rule.check == Check::Generic && !generic_value(hay, &secret, bare) {
+            return None;
+        }
+        if rule.check == Check::Token && !token_like(value) {
+            return None;
+        }
+        Some(secret)
+    }
+
+    /// All findings in `text`, in order (secret ranges are byte offsets into `text`).
+    pub fn find(&self, text: &[u8]) -> Vec<Finding> {
+        self.spans(text)
+            .into_iter()
+            .map(|(range, rule)| Finding {
+                range,
+                rule: self.rules[rule].id.to_string(),
+            })
+            .collect()
+    }
+
+    /// Ids of the rules that named a finding, each once, in rule order.
+    pub fn find_rules(&self, text: &str) -> Vec<&str> {
+        let mut seen = vec![false; self.rules.len()];
+        for (_, rule) in self.spans(text.as_bytes()) {
+            seen[rule] = true;
+        }
+        self.rules
+            .iter()
+            .zip(seen)
+            .filter(|(_, s)| *s)
+            .map(|(r, _)| &*r.id)
+            .collect()
+    }
+
+    /// Replaces every secret with `[REDACTED:<rule-id>]`; borrowed when nothing matched.
+    pub fn redact_str<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        match self.redact_bytes(text.as_bytes()) {
+            Cow::Borrowed(_) => Cow::Borrowed(text),
+            // Spans are widened to char boundaries and markers are ASCII.
+            Cow::Owned(bytes) => Cow::Owned(
+                String::from_utf8(bytes)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            ),
+        }
+    }
+
+    /// [`Engine::redact_str`] for bytes that may not be UTF-8.
+    pub fn redact_bytes<'t>(&self, text: &'t [u8]) -> Cow<'t, [u8]> {
+        let spans = self.spans(text);
+        if spans.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        let mut out = Vec::with_capacity(text.len());
+        self.write_redacted(text, 0..text.len(), &spans, &mut out);
+        Cow::Owned(out)
+    }
+
+    fn write_redacted(
+        &self,
+        text: &[u8],
+        range: Range<usize>,
+        spans: &[(Range<usize>, usize)],
+        out: &mut Vec<u8>,
+    ) {
+        let mut last = range.start;
+        for (span, rule) in spans {
+            if span.end <= range.start || span.start >= range.end {
+                continue;
+            }
+            let (s, e) = (span.start.max(range.start), span.end.min(range.end));
+            out.extend_from_slice(&text[last..s]);
+            out.extend_from_slice(MARKER_PREFIX);
+            out.extend_from_slice(self.rules[*rule].id.as_bytes());
+            out.push(b']');
+            last = e;
+        }
+        out.extend_from_slice(&text[last..range.end]);
+    }
+
+    /// Redacts inside every string value and object key of a JSON document, in place.
+    ///
+    /// Besides the text rules, a value is secret because of its key: `{"password": "..."}`
+    /// and `{"Authorization": "Bearer ..."}` are redacted even when the value alone looks
+    /// harmless. The document stays valid: only string contents change.
+    pub fn redact_json(&self, value: &mut Value) {
+        self.redact_json_at(value, &mut |_, _| {});
+    }
+
+    /// [`Engine::redact_json`] that also reports each redaction as (JSON pointer, rule id).
+    pub fn redact_json_report(&self, value: &mut Value) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        let mut report = |path: &str, rule: &str| found.push((path.to_owned(), rule.to_owned()));
+        self.walk(value, &mut String::new(), &mut report);
+        found
+    }
+
+    fn redact_json_at(&self, value: &mut Value, report: &mut dyn FnMut(&str, &str)) {
+        self.walk(value, &mut String::new(), report);
+    }
+
+    fn walk(&self, value: &mut Value, path: &mut String, report: &mut dyn FnMut(&str, &str)) {
+        match value {
+            Value::String(s) => self.redact_string(None, s, path, report),
+            Value::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("/{i}"));
+                    self.walk(item, path, report);
+                    path.truncate(len);
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map.iter_mut() {
+                    let len = path.len();
+                    path.push('/');
+                    path.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                    match item {
+                        Value::String(s) => self.redact_string(Some(key), s, path, report),
+                        other => self.walk(other, path, report),
+                    }
+                    path.truncate(len);
+                }
+                if map.keys().any(|k| !self.spans(k.as_bytes()).is_empty()) {
+                    let old = std::mem::take(map);
+                    for (key, item) in old {
+                        let spans = self.spans(key.as_bytes());
+                        for (_, rule) in &spans {
+                            report(path, &self.rules[*rule].id);
+                        }
+                        let base = self.redact_str(&key).into_owned();
+                        // Two secret keys may collapse to the same marker; keep both.
+                        let mut new_key = base.clone();
+                        let mut n = 2;
+                        while map.contains_key(&new_key) {
+                            new_key = format!("{base}#{n}");
+                            n += 1;
+                        }
+                        map.insert(new_key, item);
+                    }
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+
+    /// Redacts one string value, using its object key (if any) as context.
+    fn redact_string(
+        &self,
+        key: Option<&str>,
+        s: &mut String,
+        path: &str,
+        report: &mut dyn FnMut(&str, &str),
+    ) {
+        let spans = self.spans(s.as_bytes());
+        if !spans.is_empty() {
+            for (_, rule) in &spans {
+                report(path, &self.rules[*rule].id);
+            }
+            let mut out = Vec::with_capacity(s.len());
+            self.write_redacted(s.as_bytes(), 0..s.len(), &spans, &mut out);
+            *s = String::from_utf8(out)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            return;
+        }
+        let Some(key) = key else { return };
+        if is_auth_header_name(key) {
+            if let Some(range) = auth_header_credential(s) {
+                report(path, AUTH_HEADER_ID);
+                s.replace_range(range, &marker(AUTH_HEADER_ID));
+            }
+        } else if is_secret_key_name(key)
+            && s.chars().count() >= 8
+            && !is_placeholder(s.as_bytes(), &[])
+            && !s
+                .as_bytes()
+                .windows(MARKER_PREFIX.len())
+                .any(|w| w == MARKER_PREFIX)
+        {
+            report(path, GENERIC_ID);
+            *s = marker(GENERIC_ID);
+        }
+    }
+
+    /// A streaming redactor over this engine.
+    pub fn stream(&self) -> StreamRedactor<'_> {
+        StreamRedactor::new(self)
+    }
+}
+
+fn marker(id: &str) -> String {
+    format!("[REDACTED:{id}]")
+}
+
+/// Merges overlapping hits so that no byte of any secret survives. The merged span is named
+/// after its widest hit (ties: earlier rule), e.g. a GitHub token inside a quoted `password`
+/// value stays `generic-secret`, while `password=ghp_...` (equal spans) is `github-pat`.
+fn merge(mut hits: Vec<(Range<usize>, usize)>) -> Vec<(Range<usize>, usize)> {
+    hits.sort_by_key(|(r, i)| (r.start, std::cmp::Reverse(r.end), *i));
+    let mut out: Vec<(Range<usize>, usize, usize)> = Vec::new();
+    for (range, rule) in hits {
+        let width = range.len();
+        match out.last_mut() {
+            Some((cur, cur_rule, cur_width)) if range.start < cur.end => {
+                cur.end = cur.end.max(range.end);
+                if width > *cur_width || (width == *cur_width && rule < *cur_rule) {
+                    *cur_rule = rule;
+                    *cur_width = width;
+                }
+            }
+            _ => out.push((range, rule, width)),
+        }
+    }
+    out.into_iter().map(|(r, rule, _)| (r, rule)).collect()
+}
+
+fn is_continuation(b: u8) -> bool {
+    b & 0xC0 == 0x80
+}
+
+/// Widens a span outwards so it never cuts a UTF-8 sequence (at most 3 bytes each side).
+fn widen_to_chars(hay: &[u8], mut r: Range<usize>) -> Range<usize> {
+    for _ in 0..3 {
+        if r.start > 0 && r.start < hay.len() && is_continuation(hay[r.start]) {
+            r.start -= 1;
+        }
+    }
+    for _ in 0..3 {
+        if r.end < hay.len() && is_continuation(hay[r.end]) {
+            r.end += 1;
+        }
+    }
+    r
+}
+
+/// The candidate overlaps or touches an earlier marker. Markers end in `]`, which is a word
+/// boundary the original text did not have; refusing matches next to markers keeps a second
+/// pass from finding what the first could not (idempotence).
+fn touches_marker(hay: &[u8], lo: usize, hi: usize) -> bool {
+    let from = lo.saturating_sub(80);
+    let to = (hi + MARKER_PREFIX.len()).min(hay.len());
+    let window = &hay[from..to];
+    window
+        .windows(MARKER_PREFIX.len())
+        .enumerate()
+        .any(|(i, w)| {
+            if w != MARKER_PREFIX {
+                return false;
+            }
+            let start = from + i;
+            if start > hi {
+                return false;
+            }
+            // Where does this marker end (one past its `]`)?
+            hay[start..]
+                .iter()
+                .position(|&b| b == b']')
+                .is_none_or(|close| start + close + 1 >= lo)
+        })
+}
+
+/// Shannon entropy in bits per byte.
+pub fn entropy(value: &[u8]) -> f32 {
+    if value.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in value {
+        counts[b as usize] += 1;
+    }
+    let n = value.len() as f32;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f32 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+fn contains_ci(hay: &[u8], needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    hay.len() >= needle.len()
+        && hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Placeholders and masked values, which must stay readable: `${VAR}`, `$VAR`, `%VAR%`,
+/// `{{ var }}`, `<your-key>`, `your_api_key`, `xxxx…`, `****`, `…EXAMPLE…`, `changeme`.
+fn is_placeholder(value: &[u8], extra: &[&str]) -> bool {
+    let v = value.trim_ascii();
+    let Some(&first) = v.first() else {
+        return true;
+    };
+    if matches!(first, b'$' | b'%' | b'<') || v.starts_with(b"{{") || v.starts_with(b"#{") {
+        return true;
+    }
+    if first == b'{' && v.last() == Some(&b'}') {
+        return true;
+    }
+    if v.iter().all(|&b| b == first) {
+        return true;
+    }
+    if v.len() >= 5 && v[..5].eq_ignore_ascii_case(b"your ") {
+        return true;
+    }
+    const MARKS: &[&str] = &[
+        "xxxx",
+        "your_",
+        "your-",
+        "_here",
+        "-here",
+        "****",
+        "...",
+        "\u{2026}",
+        "\u{2022}\u{2022}",
+        "example",
+        "changeme",
+        "change_me",
+        "change-me",
+        "replace_me",
+        "replaceme",
+        "placeholder",
+        "redacted",
+        "dummy",
+        "0000000000",
+        "1234567890",
+        "abcdefgh",
+    ];
+    MARKS.iter().chain(extra).any(|m| contains_ci(v, m))
+}
+
+/// Checks for `key = value` assignments that a regex cannot express. In code
+/// `token = read_token()` or `secret: SecretString` are expressions and types, not secrets, so
+/// a bare value must contain a digit or a symbol, unless it is assigned to an upper-case name as
+/// in `.env` files.
+fn generic_value(hay: &[u8], secret: &Range<usize>, bare: bool) -> bool {
+    let value = &hay[secret.clone()];
+    let chars = value.iter().filter(|&&b| !is_continuation(b)).count();
+    if chars < 8 {
+        return false;
+    }
+    if !bare {
+        return true;
+    }
+    let next = hay.get(secret.end).copied();
+    if matches!(next, Some(b'(' | b'[' | b'<' | b'{'))
+        || contains_ci(value, "://")
+        || value.starts_with(b"/")
+        || value.starts_with(b"./")
+        || value.starts_with(b"~/")
+        || is_code_path(value)
+    {
+        return false;
+    }
+    is_env_assignment(hay, secret.start)
+        || value.iter().any(|&b| {
+            b.is_ascii_digit()
+                || !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'='))
+        })
+}
+
+/// Credentials in headers are random strings, not words: besides the first character there is
+/// an upper-case letter, a digit or a base64 symbol (`Basic authentication` is prose).
+fn token_like(value: &[u8]) -> bool {
+    value
+        .iter()
+        .skip(1)
+        .any(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"+/=".contains(b))
+}
+
+/// `NAME=value` with an upper-case name (`.env` files, shells).
+fn is_env_assignment(hay: &[u8], value_start: usize) -> bool {
+    let Some(before) = hay[..value_start].strip_suffix(b"=") else {
+        return false;
+    };
+    let name_len = before
+        .iter()
+        .rev()
+        .take(64)
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    let name = &before[before.len() - name_len..];
+    name.iter().any(u8::is_ascii_uppercase) && !name.iter().any(u8::is_ascii_lowercase)
+}
+
+/// `a.b`, `a::b`, `a->b` chains of identifiers: member access, not a value.
+fn is_code_path(value: &[u8]) -> bool {
+    let Ok(s) = std::str::from_utf8(value) else {
+        return false;
+    };
+    let normalized = s.replace("::", ".").replace("->", ".");
+    let is_ident = |p: &str| {
+        let mut chars = p.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+    };
+    normalized.contains('.') && normalized.split('.').all(is_ident)
+}
+
+/// JSON keys naming a secret: `DB_PASSWORD`, `client_secret`, `apiKey`, `x-api-key`,
+/// `GITHUB_TOKEN`, `auth`, `cookie`. The word must end the name (optionally followed by `key`),
+/// so `max_tokens`, `token_count`, `author` or `authorization` do not count.
+fn is_secret_key_name(key: &str) -> bool {
+    static NAME: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(concat!(
+            r"(?i-u)^[a-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key",
+            r"|access[_-]?key|auth|credentials?|private[_-]?key|cookie)(?:[_.-]?key)?$"
+        ))
+        .expect("static regex")
+    });
+    NAME.is_match(key)
+}
+
+fn is_auth_header_name(key: &str) -> bool {
+    key.eq_ignore_ascii_case("authorization") || key.eq_ignore_ascii_case("proxy-authorization")
+}
+
+/// `Bearer <credential>` / `Basic …` / `Token …`: the credential's range.
+fn auth_header_credential(s: &str) -> Option<Range<usize>> {
+    let trimmed_start = s.len() - s.trim_start().len();
+    let rest = &s[trimmed_start..];
+    let (scheme, after) = rest.split_once(char::is_whitespace)?;
+    if !["bearer", "basic", "token", "digest", "apikey"]
+        .iter()
+        .any(|w| scheme.eq_ignore_ascii_case(w))
+    {
+        return None;
+    }
+    let cred = after.trim();
+    if cred.chars().count() < 8 || cred.contains(char::is_whitespace) && scheme != "Digest" {
+        return None;
+    }
+    if is_placeholder(cred.as_bytes(), &[]) {
+        return None;
+    }
+    let start = s.len() - s[trimmed_start + scheme.len()..].trim_start().len();
+    Some(start..start + cred.len())
+}
+
+/// Streaming redaction with a carry-over: the concatenated output of [`StreamRedactor::push`]
+/// and [`StreamRedactor::finish`] equals [`Engine::redact_bytes`] on the whole input, for any
+/// chunking. It holds back at most about `2 × MAX_WINDOW` bytes.
+pub struct StreamRedactor<'e> {
+    engine: &'e Engine,
+    /// Unredacted bytes: `buf[..emitted]` is already-written look-behind context.
+    buf: Vec<u8>,
+    emitted: usize,
+    /// Absolute offset of `buf[0]` in the whole input.
+    base: usize,
+    findings: Vec<Finding>,
+}
+
+impl<'e> StreamRedactor<'e> {
+    pub fn new(engine: &'e Engine) -> Self {
+        StreamRedactor {
+            engine,
+            buf: Vec::new(),
+            emitted: 0,
+            base: 0,
+            findings: Vec::new(),
+        }
+    }
+
+    /// Adds input; returns the redacted output that is final so far (maybe empty).
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
+        self.buf.extend_from_slice(chunk);
+        let carry = self.engine.carry.max(1);
+        // Scan only once enough has accumulated, so each byte is searched a few times at most.
+        if self.buf.len() < self.emitted + 2 * carry {
+            return Vec::new();
+        }
+        let spans = self.engine.spans(&self.buf);
+        let safe = self.buf.len() - carry;
+        let mut cut = safe;
+        for (span, _) in spans.iter().rev() {
+            if span.start < cut && span.end > cut {
+                cut = span.start;
+            }
+        }
+        // Never end a chunk inside a UTF-8 sequence.
+        for _ in 0..3 {
+            if cut > self.emitted && cut < self.buf.len() && is_continuation(self.buf[cut]) {
+                cut -= 1;
+            }
+        }
+        if cut <= self.emitted {
+            return Vec::new();
+        }
+        let out = self.emit(&spans, cut);
+        let keep_from = cut.saturating_sub(LEFT_CONTEXT);
+        self.buf.drain(..keep_from);
+        self.base += keep_from;
+        self.emitted = cut - keep_from;
+        out
+    }
+
+    /// Ends the input; returns the rest of the output.
+    pub fn finish(&mut self) -> Vec<u8> {
+        let spans = self.engine.spans(&self.buf);
+        let end = self.buf.len();
+        let out = self.emit(&spans, end);
+        self.base += end;
+        self.buf.clear();
+        self.emitted = 0;
+        out
+    }
+
+    fn emit(&mut self, spans: &[(Range<usize>, usize)], cut: usize) -> Vec<u8> {
+        for (span, rule) in spans {
+            if span.start >= self.emitted && span.start < cut {
+                self.findings.push(Finding {
+                    range: self.base + span.start..self.base + span.end,
+                    rule: self.engine.rules[*rule].id.to_string(),
+                });
+            }
+        }
+        let mut out = Vec::with_capacity(cut - self.emitted);
+        self.engine
+            .write_redacted(&self.buf, self.emitted..cut, spans, &mut out);
+        out
+    }
+
+    /// Findings so far, with byte offsets into the whole input; drains them.
+    pub fn take_findings(&mut self) -> Vec<Finding> {
+        std::mem::take(&mut self.findings)
+    }
+}
+
+/// Replace every secret in `text` with `[REDACTED:<rule-id>]`; returns Cow::Borrowed when nothing matched.
+pub fn redact_str(text: &str) -> Cow<'_, str> {
+    DEFAULT.redact_str(text)
+}
+
+/// Rule ids that matched, for reports and tests (never the secret itself).
+///
+/// These are the ids that [`redact_str`] writes into its markers, each once, in rule order.
+pub fn find_rules(text: &str) -> Vec<&'static str> {
+    default_engine().find_rules(text)
+}
+
+/// Redact inside every string value (and object key) of a JSON document, in place; the document stays valid.
+pub fn redact_json(value: &mut Value) {
+    DEFAULT.redact_json(value);
+}

@@ -1,0 +1,174 @@
+//! `dashclawd doctor` catches the installs that are silently off: a millisecond-sized timeout,
+//! a missing fail-closed flag, a missing hook binary, an untrusted Codex hook; and its liveness
+//! probe sees a healthy hook hold a destructive call.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Home, HOOK};
+use serde_json::{json, Value};
+
+fn doctor(home: &Home, args: &[&str]) -> (bool, Value) {
+    let out = home.dashclawd(&[&["doctor", "--json"], args].concat());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "doctor --json: {e}\n{}{}",
+            common::stdout(&out),
+            common::stderr(&out)
+        )
+    });
+    (out.status.success(), v)
+}
+
+fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id}: {report:#}"))
+}
+
+fn claude_settings(home: &Home, command: &str, timeout: u64, on_failure: Option<&str>) -> PathBuf {
+    let mut h = json!({ "type": "command", "command": command, "timeout": timeout });
+    if let Some(f) = on_failure {
+        h["onFailure"] = json!(f);
+    }
+    let path = home.path().join("settings.json");
+    let doc = json!({ "hooks": { "PreToolUse": [ { "matcher": "*", "hooks": [h] } ] } });
+    std::fs::write(&path, doc.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn a_healthy_claude_install_holds_the_probe() {
+    let home = Home::new();
+    let settings = home.path().join("settings.json");
+    let out = home.dashclawd(&[
+        "install",
+        "claude",
+        "--settings",
+        settings.to_str().unwrap(),
+        "--hook-bin",
+        HOOK,
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let (ok, r) = doctor(&home, &["--claude-settings", settings.to_str().unwrap()]);
+    assert!(ok, "{r:#}");
+    assert_eq!(check(&r, "agent.claude.timeout")["status"], "ok");
+    assert_eq!(check(&r, "agent.claude.fail_closed")["status"], "ok");
+    let probe = check(&r, "agent.claude.probe");
+    assert_eq!(probe["status"], "ok", "{probe}");
+    assert!(
+        probe["detail"].as_str().unwrap().starts_with("held"),
+        "{probe}"
+    );
+}
+
+#[test]
+fn a_millisecond_timeout_and_no_fail_closed_flag_are_failures() {
+    let home = Home::new();
+    let cmd = format!("{HOOK} claude pre-tool-use");
+    let settings = claude_settings(&home, &cmd, 3_600_000, None);
+    let (ok, r) = doctor(
+        &home,
+        &[
+            "--no-probe",
+            "--claude-settings",
+            settings.to_str().unwrap(),
+        ],
+    );
+    assert!(!ok, "{r:#}");
+    let t = check(&r, "agent.claude.timeout");
+    assert_eq!(t["status"], "fail");
+    assert!(
+        t["detail"].as_str().unwrap().contains("milliseconds"),
+        "{t}"
+    );
+    assert_eq!(check(&r, "agent.claude.fail_closed")["status"], "fail");
+}
+
+#[test]
+fn a_missing_hook_binary_is_a_failure() {
+    let home = Home::new();
+    let settings = claude_settings(
+        &home,
+        "/nonexistent/dashclaw-hook claude pre-tool-use",
+        30,
+        Some("block"),
+    );
+    let (ok, r) = doctor(&home, &["--claude-settings", settings.to_str().unwrap()]);
+    assert!(!ok, "{r:#}");
+    let b = check(&r, "agent.claude.binary");
+    assert_eq!(b["status"], "fail", "{b}");
+    assert!(b["detail"]
+        .as_str()
+        .unwrap()
+        .contains("/nonexistent/dashclaw-hook"));
+}
+
+#[test]
+fn an_untrusted_codex_hook_is_a_failure_and_fix_trusts_it() {
+    let codex = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/agents/node_modules/.bin/codex");
+    let codex = match std::env::var_os("DASHCLAW_CODEX_BIN") {
+        Some(c) => PathBuf::from(c),
+        None => codex,
+    };
+    if !codex.is_file() {
+        assert!(
+            std::env::var("DASHCLAW_SKIP_E2E").as_deref() == Ok("1"),
+            "codex not found at {}; run .ci/install-codex.sh or set DASHCLAW_SKIP_E2E=1",
+            codex.display()
+        );
+        eprintln!("skipping: no codex binary");
+        return;
+    }
+    let home = Home::new();
+    let codex_home = home.path().join("codex");
+    std::fs::create_dir_all(&codex_home).unwrap();
+    let config = codex_home.join("config.toml");
+    let c = config.to_str().unwrap();
+    let codex_s = codex.to_str().unwrap();
+    let out = home.dashclawd(&[
+        "install",
+        "codex",
+        "--config",
+        c,
+        "--hook-bin",
+        HOOK,
+        "--codex-bin",
+        codex_s,
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    // Drop the trust the installer persisted, as a hand edit of the hook would.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, &text[..text.find("[hooks.state.").unwrap()]).unwrap();
+
+    let args = ["--no-probe", "--codex-config", c, "--codex-bin", codex_s];
+    let (ok, r) = doctor(&home, &args);
+    assert!(!ok, "{r:#}");
+    let t = check(&r, "agent.codex.trust");
+    assert_eq!(t["status"], "fail", "{t}");
+    assert!(t["detail"].as_str().unwrap().contains("untrusted"), "{t}");
+
+    let (ok, r) = doctor(&home, &[&args[..], &["--fix"]].concat());
+    assert!(ok, "{r:#}");
+    assert_eq!(check(&r, "agent.codex.trust")["status"], "ok");
+}
+
+#[test]
+fn loose_socket_directory_permissions_are_reported_and_fixed() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::new();
+    let run = home.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (ok, r) = doctor(&home, &["--no-probe"]);
+    assert!(!ok);
+    assert_eq!(check(&r, "permissions.run_dir")["status"], "fail");
+    let (_, r) = doctor(&home, &["--no-probe", "--fix"]);
+    assert_eq!(check(&r, "permissions.run_dir")["status"], "warn");
+    let mode = std::fs::metadata(&run).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+}
