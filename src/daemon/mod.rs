@@ -69,6 +69,10 @@ pub fn run(opts: RunOptions) -> Result<()> {
         );
     }
 
+    if let Ok(Some(engine)) = config::redact_engine(&loaded.config) {
+        let _ = crate::redact::install_default(engine);
+    }
+
     let lock = fs::OpenOptions::new()
         .create(true)
         .truncate(false)

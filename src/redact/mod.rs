@@ -222,10 +222,18 @@ pub struct Engine {
 }
 
 static DEFAULT: LazyLock<Engine> = LazyLock::new(Engine::new);
+static CONFIGURED: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
 
-/// The engine with the built-in catalogue, built on first use.
+/// The engine behind the free functions: the one installed with [`install_default`] (the
+/// daemon's, with the user's `[redact]` rules), else the built-in catalogue, built on first use.
 pub fn default_engine() -> &'static Engine {
-    &DEFAULT
+    CONFIGURED.get().unwrap_or(&DEFAULT)
+}
+
+/// Makes `engine` the one behind the free functions, once per process (at daemon start, before
+/// anything is redacted). Returns the engine back if one was already installed.
+pub fn install_default(engine: Engine) -> Result<(), Engine> {
+    CONFIGURED.set(engine)
 }
 
 impl Default for Engine {
