@@ -2,6 +2,7 @@
 //! adapter renders, plus the ledger record describing it. Pure: no I/O, so the daemon and
 //! `dashclawd check` run exactly the same code.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,6 +12,7 @@ use crate::agents::{adapter_for, HookContext, RenderOptions};
 use crate::classify::{self, ClassifyContext};
 use crate::event::{Agent, Classification, Decision, EventKind, HookEvent, Verdict};
 use crate::ledger::Record;
+use crate::paths::Paths;
 use crate::policy::{default_agent_id, Evaluation, PolicyStore};
 use crate::protocol::{field, Rendered, Request};
 use crate::redact::redact_str;
@@ -22,6 +24,38 @@ pub struct EngineState {
     pub config_error: Option<String>,
     /// The built-in pack plus the user's policy file (hot-reloaded by the store).
     pub policies: Arc<PolicyStore>,
+    /// Our own files, which no agent may change (self-protection).
+    pub protected: Protected,
+}
+
+/// What self-protection guards beyond the classifier's built-in patterns.
+#[derive(Debug, Clone, Default)]
+pub struct Protected {
+    /// Config, state and run directories (ledger, approvals, socket, policies).
+    pub dirs: Vec<PathBuf>,
+    /// The installed `dashclawd` and `dashclaw-hook`.
+    pub bins: Vec<PathBuf>,
+}
+
+impl Protected {
+    /// The locations of this installation: its directories and the binaries beside this one.
+    pub fn of(paths: &Paths) -> Protected {
+        let mut dirs = vec![paths.state_dir.clone(), paths.run_dir.clone()];
+        if let Some(config_dir) = paths.config_file.parent() {
+            dirs.push(config_dir.to_path_buf());
+        }
+        if let Some(sock_dir) = paths.socket.parent() {
+            dirs.push(sock_dir.to_path_buf());
+        }
+        dirs.sort();
+        dirs.dedup();
+        let bins = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|d| d.to_path_buf()))
+            .map(|d| vec![d.join("dashclawd"), d.join("dashclaw-hook")])
+            .unwrap_or_default();
+        Protected { dirs, bins }
+    }
 }
 
 impl Default for EngineState {
@@ -29,6 +63,7 @@ impl Default for EngineState {
         EngineState {
             config_error: None,
             policies: Arc::new(PolicyStore::builtin_only()),
+            protected: Protected::default(),
         }
     }
 }
@@ -81,7 +116,11 @@ pub fn evaluate(req: &Request, state: &EngineState, received_us: u64) -> Result<
                     .unwrap_or(&ev.cwd);
                 classify::classify(
                     &ev,
-                    &ClassifyContext::new(workspace, ctx.env("HOME")),
+                    &ClassifyContext {
+                        protected_dirs: &state.protected.dirs,
+                        dashclaw_bins: &state.protected.bins,
+                        ..ClassifyContext::new(workspace, ctx.env("HOME"))
+                    },
                 )
             });
             let decision = match (&state.config_error, &classification) {

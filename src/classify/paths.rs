@@ -236,7 +236,8 @@ pub fn is_risk_sensitive(path: &str) -> bool {
     if path.contains(char::is_whitespace) || is_placeholder(basename(path)) {
         return false;
     }
-    let lower = path.to_ascii_lowercase();
+    // Case-insensitive substring search without allocating (this runs for every argument).
+    let hay = path.as_bytes();
     [
         ".env",
         "secret",
@@ -247,7 +248,10 @@ pub fn is_risk_sensitive(path: &str) -> bool {
         ".key",
     ]
     .iter()
-    .any(|k| lower.contains(k))
+    .any(|k| {
+        let k = k.as_bytes();
+        hay.len() >= k.len() && hay.windows(k.len()).any(|w| w.eq_ignore_ascii_case(k))
+    })
 }
 
 /// `/dev/null` and other `/dev` nodes that are safe to write to (redirecting there is not a

@@ -82,6 +82,19 @@ pub(crate) fn check(raw: &str, cwd: &str, ctx: &ClassifyContext, subtree: bool) 
     if raw.contains("DASHCLAW_HOME") {
         return Some(STATE);
     }
+    // Hot path: a plain file name (`out/a`, `build.log`) that names nothing of the guard, in a
+    // directory that is not the guard's, needs no resolution. Only configured locations and
+    // subtree operations (a parent of a protected directory) need the full check.
+    let configured = !(ctx.agent_settings.is_empty()
+        && ctx.protected_dirs.is_empty()
+        && ctx.dashclaw_bins.is_empty());
+    if !subtree
+        && !configured
+        && !mentions_guard(raw)
+        && (raw.starts_with('/') || !mentions_guard(cwd))
+    {
+        return None;
+    }
     let norm = resolve(raw, cwd, ctx.home);
     if let Some(w) = file_pattern(&norm) {
         return Some(w);
@@ -126,6 +139,20 @@ pub(crate) fn check(raw: &str, cwd: &str, ctx: &ClassifyContext, subtree: bool) 
         }
     }
     None
+}
+
+/// Every built-in protected location has one of these in its path.
+fn mentions_guard(t: &str) -> bool {
+    [
+        "claude",
+        "codex",
+        "hermes",
+        "Claude",
+        "dashclaw",
+        "managed-settings",
+    ]
+    .iter()
+    .any(|k| t.contains(k))
 }
 
 /// A process name or pattern that names the guard (`pkill dashclawd`, `killall dashclaw-hook`).

@@ -246,6 +246,50 @@ const SHELLS: &[&str] = &["sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fi
 const DOWNLOADERS: &[&str] = &["curl", "wget", "fetch", "http", "https", "xh"];
 const SQL_CLIENTS: &[&str] = &["psql", "mysql", "mariadb", "sqlite3", "clickhouse-client"];
 
+/// Which upstream list a program is on (the first list wins, in upstream order), built once:
+/// one hash lookup per command instead of scanning ~250 names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listed {
+    Package,
+    Interpreter,
+    Destructive,
+    SystemAdmin,
+    Process,
+    Network,
+    Write,
+    /// On upstream's READONLY list (its targets are not noted).
+    Readonly,
+    /// Read-only by our extension lists (shell builtins, filters).
+    ReadonlyExtra,
+}
+
+fn listed(name: &str) -> Option<Listed> {
+    static TABLE: std::sync::LazyLock<std::collections::HashMap<&'static str, Listed>> =
+        std::sync::LazyLock::new(|| {
+            let mut m = std::collections::HashMap::new();
+            let lists: [(&[&'static str], Listed); 11] = [
+                (PACKAGE, Listed::Package),
+                (INTERPRETER, Listed::Interpreter),
+                (DESTRUCTIVE, Listed::Destructive),
+                (DESTRUCTIVE_EXTRA, Listed::Destructive),
+                (SYSTEM_ADMIN, Listed::SystemAdmin),
+                (PROCESS, Listed::Process),
+                (NETWORK, Listed::Network),
+                (WRITE, Listed::Write),
+                (READONLY, Listed::Readonly),
+                (SHELL_READONLY, Listed::ReadonlyExtra),
+                (READONLY_EXTRA, Listed::ReadonlyExtra),
+            ];
+            for (list, kind) in lists {
+                for n in list {
+                    m.entry(*n).or_insert(kind);
+                }
+            }
+            m
+        });
+    TABLE.get(name).copied()
+}
+
 /// What a pipeline stage does with data, for the cross-stage rules.
 #[derive(Debug, Default, Clone, Copy)]
 struct Traits {
@@ -1056,13 +1100,14 @@ impl<'a> Walker<'a> {
                 | "brew"
                 | "systemctl"
         );
+        let upstream_readonly = listed(name) == Some(Listed::Readonly);
         for (i, a) in positionals(args).enumerate() {
             if (skip_sub && i == 0) || a.text.contains(char::is_whitespace) {
                 continue;
             }
             facts.sensitive |= paths::is_risk_sensitive(&a.text);
             facts.dotdot |= paths::has_dotdot(&a.text);
-            if !READONLY.contains(&name) {
+            if !upstream_readonly {
                 self.note_target(&a.text);
             }
         }
@@ -1320,7 +1365,7 @@ impl<'a> Walker<'a> {
                 traits.sql = args.iter().any(|a| infra::is_sql_danger(&a.text));
             }
             _ if DOWNLOADERS.contains(&name) => traits.downloads = true,
-            _ if INTERPRETER.contains(&name) || is_versioned_python(name) || name == "python" => {
+            _ if listed(name) == Some(Listed::Interpreter) || is_versioned_python(name) => {
                 self.interpreter(name, args, stdin, depth, &mut facts, &mut traits);
             }
             "git" => self.git(args, &mut intent),
@@ -1353,7 +1398,7 @@ impl<'a> Walker<'a> {
             infra::spend_cli(name, &pos)
         };
         if spend_cli
-            || (!READONLY.contains(&name)
+            || (!upstream_readonly
                 && args
                     .iter()
                     .any(|a| a.text.contains("://") && infra::is_purchase_url(&a.text)))
@@ -1394,11 +1439,16 @@ impl<'a> Walker<'a> {
                 | "find"
         );
         if !guarded && !handled && intent != Intent::Readonly {
-            if let Some(w) = positionals(args).find(|w| {
-                !w.dynamic && protect::check(&w.text, &self.cwd, self.ctx, false).is_some()
+            // A literal guard file handed to a program that is not read-only: we cannot tell
+            // what the program does with it, and nothing legitimate needs to change it.
+            if let Some((w, what)) = positionals(args).find_map(|w| {
+                if w.dynamic {
+                    return None;
+                }
+                protect::check(&w.text, &self.cwd, self.ctx, false).map(|what| (w, what))
             }) {
-                self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
-                    "`{}` is given `{}`, a file that configures or runs the guard.",
+                self.push(p::GUARD_TAMPER.finding(format!(
+                    "`{}` is given `{}` ({what}); changing it would disable or bypass the guard.",
                     clip(name, 40),
                     clip(&w.text, 80)
                 )));
@@ -1435,29 +1485,21 @@ impl<'a> Walker<'a> {
             Intent::Destructive
         } else if name == "git" {
             git_intent(args)
-        } else if PACKAGE.contains(&name) {
-            promoted(Intent::PackageManagement)
-        } else if INTERPRETER.contains(&name) || is_versioned_python(name) {
+        } else if is_versioned_python(name) {
             promoted(Intent::Interpreter)
-        } else if DESTRUCTIVE.contains(&name) || DESTRUCTIVE_EXTRA.contains(&name) {
-            Intent::Destructive
-        } else if SYSTEM_ADMIN.contains(&name) {
-            Intent::SystemAdmin
-        } else if PROCESS.contains(&name) {
-            Intent::ProcessManagement
-        } else if NETWORK.contains(&name) {
-            Intent::Network
-        } else if WRITE.contains(&name) {
-            Intent::Write
-        } else if READONLY.contains(&name)
-            || SHELL_READONLY.contains(&name)
-            || READONLY_EXTRA.contains(&name)
-        {
-            Intent::Readonly
-        } else if sudo {
-            Intent::SystemAdmin
         } else {
-            Intent::Unknown
+            match listed(name) {
+                Some(Listed::Package) => promoted(Intent::PackageManagement),
+                Some(Listed::Interpreter) => promoted(Intent::Interpreter),
+                Some(Listed::Destructive) => Intent::Destructive,
+                Some(Listed::SystemAdmin) => Intent::SystemAdmin,
+                Some(Listed::Process) => Intent::ProcessManagement,
+                Some(Listed::Network) => Intent::Network,
+                Some(Listed::Write) => Intent::Write,
+                Some(Listed::Readonly | Listed::ReadonlyExtra) => Intent::Readonly,
+                None if sudo => Intent::SystemAdmin,
+                None => Intent::Unknown,
+            }
         }
     }
 

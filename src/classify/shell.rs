@@ -766,7 +766,7 @@ impl<'s> Parser<'s> {
     /// One shell word starting at the cursor; empty when the cursor is at a metacharacter.
     fn parse_word(&mut self) -> PResult<Word> {
         let mut w = Word::default();
-        let mut buf: Vec<u8> = Vec::new();
+        let mut buf: Vec<u8> = Vec::with_capacity(16);
         let mut plain = true;
         let word_start = self.pos;
         if matches!(self.peek(), Some(b'<' | b'>')) && self.peek_at(1) == Some(b'(') {

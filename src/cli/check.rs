@@ -14,6 +14,7 @@ use crate::engine::{self, EngineState};
 use crate::paths::Paths;
 use crate::policy::{PolicyStore, StoreOptions};
 use crate::protocol::{self, field, Request};
+use crate::redact::redact_str;
 
 #[derive(clap::Args)]
 pub struct CheckArgs {
@@ -78,6 +79,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 ..StoreOptions::default()
             },
         )),
+        protected: crate::engine::Protected::of(&paths),
     };
     let out = engine::evaluate(&req, &state, engine::now_us()).map_err(anyhow::Error::msg)?;
     let c = out.classification.as_ref();
@@ -92,6 +94,8 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         "suggestion": out.decision.suggestion,
         "summary": out.record.summary,
         "targets": c.map(|c| &c.targets),
+        "commands": c.map(|c| c.commands.iter().map(|x| redact_str(x).into_owned()).collect::<Vec<_>>()),
+        "risk_factors": c.map(|c| &c.risk_factors),
         "findings": c.map(|c| &c.findings),
         "matched_policies": out.evaluation.as_ref().map(|e| &e.matched_policies),
         "warnings": out.evaluation.as_ref().map(|e| &e.warnings),

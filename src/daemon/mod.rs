@@ -121,6 +121,7 @@ pub fn run(opts: RunOptions) -> Result<()> {
             engine: EngineState {
                 config_error: loaded.error.clone(),
                 policies: Arc::new(PolicyStore::open(&paths.policy_file)),
+                protected: engine::Protected::of(&paths),
             },
             opts,
             idle_timeout,
