@@ -1,7 +1,7 @@
 //! Daemon logging: `tracing` into daily-rolled files under the state directory's `logs/`.
 //!
-//! Log lines never carry hook payloads, only ids, verdicts and errors; anything free-form that
-//! might hold a secret goes through `redact` first.
+//! Log lines never carry hook payloads, only ids, verdicts and errors; and every line passes
+//! through the secret redactor on its way out, in case an error message quotes one.
 
 use anyhow::{Context, Result};
 use tracing_appender::non_blocking::WorkerGuard;
@@ -20,7 +20,7 @@ pub fn init(paths: &Paths, config: &Config, to_stderr: bool) -> Result<WorkerGua
         .max_log_files(config.log_keep_days.max(1))
         .build(&paths.log_dir)
         .with_context(|| format!("opening the log directory {}", paths.log_dir.display()))?;
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let (writer, guard) = tracing_appender::non_blocking(RedactingWriter(appender));
     let filter = || {
         EnvFilter::try_from_env("DASHCLAW_LOG")
             .or_else(|_| EnvFilter::try_new(&config.log_level))
@@ -32,7 +32,7 @@ pub fn init(paths: &Paths, config: &Config, to_stderr: bool) -> Result<WorkerGua
         .with_filter(filter());
     let stderr_layer = to_stderr.then(|| {
         tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
+            .with_writer(|| RedactingWriter(std::io::stderr()))
             .with_filter(filter())
     });
     tracing_subscriber::registry()
@@ -41,4 +41,43 @@ pub fn init(paths: &Paths, config: &Config, to_stderr: bool) -> Result<WorkerGua
         .try_init()
         .ok();
     Ok(guard)
+}
+
+/// Redacts each formatted log line before it reaches the file or stderr: a secret that slips into
+/// an error message (a URL with a password, a token echoed back by a tool) is never written.
+struct RedactingWriter<W>(W);
+
+impl<W: std::io::Write> std::io::Write for RedactingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // tracing's fmt layer writes one whole event per call, so a secret is not split.
+        self.0
+            .write_all(&crate::redact::default_engine().redact_bytes(buf))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    #[test]
+    fn log_lines_are_redacted() {
+        let mut out = Vec::new();
+        let token = format!("ghp_{}", "a1B2c3D4e5".repeat(4).get(..36).unwrap());
+        write!(
+            super::RedactingWriter(&mut out),
+            "ERROR cannot reach https://user:hunter2hunter2@example.com token={token}\n"
+        )
+        .unwrap();
+        let line = String::from_utf8(out).unwrap();
+        assert!(
+            !line.contains("hunter2hunter2") && !line.contains(&token),
+            "{line}"
+        );
+        assert!(line.contains("[REDACTED:"), "{line}");
+    }
 }
