@@ -68,9 +68,9 @@ mod tests {
     fn log_lines_are_redacted() {
         let mut out = Vec::new();
         let token = format!("ghp_{}", "a1B2c3D4e5".repeat(4).get(..36).unwrap());
-        write!(
+        writeln!(
             super::RedactingWriter(&mut out),
-            "ERROR cannot reach https://user:hunter2hunter2@example.com token={token}\n"
+            "ERROR cannot reach https://user:hunter2hunter2@example.com token={token}"
         )
         .unwrap();
         let line = String::from_utf8(out).unwrap();
