@@ -651,3 +651,51 @@ fn kill_minus_nine_loses_nothing_acknowledged() {
     }
     assert!(home.dashclawd(&["log", "verify"]).status.success());
 }
+
+/// Under systemd socket activation the daemon adopts the listener it is handed (fd 3) and
+/// leaves the socket file in place when it exits, so the next hook starts it again.
+#[test]
+fn socket_activation_adopts_the_inherited_listener() {
+    let Ok(activate) = which("systemd-socket-activate") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs systemd (systemd-socket-activate)"
+        );
+        eprintln!("skipped: systemd-socket-activate not installed");
+        return;
+    };
+    let home = Home::new();
+    let run = home.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut activator = std::process::Command::new(activate)
+        .arg("-l")
+        .arg(home.socket())
+        // The activator passes only the variables named with -E to the daemon.
+        .arg(format!("--setenv=DASHCLAW_HOME={}", home.path().display()))
+        .args([DAEMON, "run", "--quiet"])
+        .env("DASHCLAW_HOME", home.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    home.wait_for_socket();
+    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(home
+        .log_text()
+        .contains("using the socket passed by systemd"));
+    assert!(home.dashclawd(&["stop"]).status.success());
+    let _ = activator.wait();
+    assert!(
+        home.socket().exists(),
+        "the activated socket is not ours to remove"
+    );
+}
+
+fn which(name: &str) -> Result<std::path::PathBuf, ()> {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .ok_or(())
+}

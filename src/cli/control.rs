@@ -86,9 +86,10 @@ pub fn stop() -> Result<ExitCode> {
     let paths = Paths::from_env()?;
     match request(&paths, "stop") {
         Ok(_) => {
-            // Wait for the socket to go away so a following start does not race the old daemon.
+            // Wait for the daemon to be gone (its pid file is removed last; with socket
+            // activation the socket itself stays) so a following start does not race it.
             for _ in 0..200 {
-                if !paths.socket.exists() {
+                if !paths.pid_file.exists() {
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(25));

@@ -91,8 +91,15 @@ pub fn run(opts: RunOptions) -> Result<()> {
             paths.socket.display()
         );
     }
+    // Socket activation: systemd owns the socket file; we only adopt the listener.
+    let inherited = inherited_listener(&paths);
     // We hold the lock, so any socket or pid file left behind belongs to a dead daemon.
-    for stale in [&paths.socket, &paths.pid_file] {
+    let stale_files: &[&std::path::PathBuf] = if inherited.is_some() {
+        &[&paths.pid_file]
+    } else {
+        &[&paths.socket, &paths.pid_file]
+    };
+    for stale in stale_files.iter().copied() {
         match fs::remove_file(stale) {
             Ok(()) => tracing::info!("removed stale {}", stale.display()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -133,7 +140,12 @@ pub fn run(opts: RunOptions) -> Result<()> {
         // Spooled events are older than anything a client sends now: record them first, before
         // the socket exists, so the ledger stays in arrival order.
         let drained = spool::drain(&shared.paths, &shared.ledger, &shared.engine).await;
-        let listener = bind(&paths)?;
+        let socket_activated = inherited.is_some();
+        let listener = match inherited {
+            Some(std_listener) => UnixListener::from_std(std_listener)
+                .context("adopting the socket systemd passed in")?,
+            None => bind(&paths)?,
+        };
         fs::write(&paths.pid_file, format!("{}\n", std::process::id()))
             .with_context(|| format!("writing {}", paths.pid_file.display()))?;
         // Events spooled while we were running (a hook that gave up waiting) are picked up too.
@@ -153,13 +165,51 @@ pub fn run(opts: RunOptions) -> Result<()> {
             spooled_events_recorded = drained,
             "dashclawd ready"
         );
-        serve(listener, shared).await
+        serve(listener, shared).await.map(|()| socket_activated)
     });
-    let _ = fs::remove_file(&paths.socket);
+    // A socket systemd passed in stays: it keeps listening and starts us again on demand.
+    if !matches!(result, Ok(true)) {
+        let _ = fs::remove_file(&paths.socket);
+    }
     let _ = fs::remove_file(&paths.pid_file);
     tracing::info!("dashclawd stopped");
     drop(lock);
-    result
+    result.map(|_| ())
+}
+
+/// The listening socket systemd passes with socket activation (`LISTEN_PID`/`LISTEN_FDS`, the
+/// first fd is 3), if it is meant for us and is the socket we would bind ourselves.
+fn inherited_listener(paths: &Paths) -> Option<std::os::unix::net::UnixListener> {
+    use std::os::fd::FromRawFd;
+    let for_us = std::env::var("LISTEN_PID").ok()?.parse::<u32>().ok()? == std::process::id();
+    let fds = std::env::var("LISTEN_FDS").ok()?.parse::<u32>().ok()?;
+    // SAFETY: removing variables before any other thread exists (the runtime starts later).
+    unsafe {
+        std::env::remove_var("LISTEN_PID");
+        std::env::remove_var("LISTEN_FDS");
+        std::env::remove_var("LISTEN_FDNAMES");
+    }
+    if !for_us || fds < 1 {
+        return None;
+    }
+    // SAFETY: systemd guarantees fd 3 is an open listening socket owned by this process.
+    let listener = unsafe { std::os::unix::net::UnixListener::from_raw_fd(3) };
+    let addr = listener.local_addr().ok()?;
+    if addr.as_pathname() != Some(paths.socket.as_path()) {
+        tracing::error!(
+            "systemd passed a socket at {:?}, not {}; ignoring it and binding our own",
+            addr.as_pathname(),
+            paths.socket.display()
+        );
+        return None;
+    }
+    // SAFETY: fd 3 is ours; mark it close-on-exec so children do not inherit it.
+    unsafe {
+        libc::fcntl(3, libc::F_SETFD, libc::FD_CLOEXEC);
+    }
+    listener.set_nonblocking(true).ok()?;
+    tracing::info!("using the socket passed by systemd");
+    Some(listener)
 }
 
 fn bind(paths: &Paths) -> Result<UnixListener> {
