@@ -5,6 +5,7 @@
 #   PREFIX=~/.local (default)        install to $PREFIX/bin
 #   CLAUDE_CONFIG_DIR=...            edit that Claude Code settings.json instead of ~/.claude's
 #   DASHCLAW_HOME=...                keep all DashClaw state beneath one directory
+#   DASHCLAW_NO_SERVICE=1            do not install a systemd/launchd service (hooks start the daemon)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 prefix="${PREFIX:-$HOME/.local}"
@@ -19,9 +20,18 @@ install -m 0755 "$repo/target/release/dashclaw-hook" "$repo/target/release/dashc
 
 echo "==> wiring Claude Code hooks"
 "$prefix/bin/dashclawd" install claude --hook-bin "$prefix/bin/dashclaw-hook"
+if command -v codex >/dev/null 2>&1; then
+  echo "==> wiring Codex hooks (and trusting them)"
+  "$prefix/bin/dashclawd" install codex --hook-bin "$prefix/bin/dashclaw-hook" ||
+    echo "warning: Codex hooks are NOT active; see the message above and run 'dashclawd doctor'"
+fi
 
 echo "==> starting dashclawd"
-if ! "$prefix/bin/dashclawd" status >/dev/null 2>&1; then
+if { [ "$(uname)" = Darwin ] || systemctl --user show-environment >/dev/null 2>&1; } &&
+   [ "${DASHCLAW_NO_SERVICE:-}" != 1 ]; then
+  # Under the user's service manager: restarted on failure, started at login.
+  "$prefix/bin/dashclawd" service install
+elif ! "$prefix/bin/dashclawd" status >/dev/null 2>&1; then
   # Detached and not "auto-started", so it does not idle out; hooks restart it if it dies.
   setsid "$prefix/bin/dashclawd" run --quiet </dev/null >/dev/null 2>&1 &
   for _ in $(seq 50); do
