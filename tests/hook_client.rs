@@ -28,6 +28,42 @@ fn read_request(stream: &mut std::os::unix::net::UnixStream) -> Request {
     Request::read_from(stream).unwrap()
 }
 
+/// A fake daemon that reads the hook's request and then does `then` with the connection.
+fn fake_daemon_after_request(
+    home: &Home,
+    then: impl FnOnce(std::os::unix::net::UnixStream) + Send + 'static,
+) {
+    fake_daemon(home, |mut s| {
+        let _ = read_request(&mut s);
+        then(s);
+    });
+}
+
+/// `dashclaw-hook claude pre-tool-use` for a harmless `ls`.
+fn hook_ls(home: &Home) -> std::process::Output {
+    home.hook("claude", "pre-tool-use", &bash_event("ls"))
+}
+
+/// Whether the test runs as root; otherwise says it is skipped because it needs root `to`.
+fn root(to: &str) -> bool {
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        eprintln!("skipped: needs root {to}");
+    }
+    root
+}
+
+/// The hook allowed the call (exit 0).
+fn assert_allowed(out: &std::process::Output) {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+}
+
+/// The hook denied the call (exit 2) and its stderr says `why`.
+fn assert_denied(out: &std::process::Output, why: &str) {
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(out));
+    assert!(stderr(out).contains(why), "{}", stderr(out));
+}
+
 #[test]
 fn readonly_call_is_allowed_silently_and_auto_starts_the_daemon() {
     let home = Home::new();
@@ -85,8 +121,7 @@ fn destructive_call_is_denied_with_a_reason_for_the_model() {
 fn garbage_stdin_is_a_deny() {
     let home = Home::new();
     let out = home.hook("claude", "pre-tool-use", b"{not json");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("could not parse"), "{}", stderr(&out));
+    assert_denied(&out, "could not parse");
     // And it is on record as a block.
     assert_eq!(home.ledger()[0]["verdict"], "block");
 }
@@ -96,8 +131,7 @@ fn empty_stdin_is_a_deny_without_asking_the_daemon() {
     let home = Home::new();
     for input in [&b""[..], b"  \n"] {
         let out = home.hook("claude", "pre-tool-use", input);
-        assert_eq!(out.status.code(), Some(2));
-        assert!(stderr(&out).contains("empty payload"), "{}", stderr(&out));
+        assert_denied(&out, "empty payload");
     }
     assert!(!home.socket().exists(), "no daemon was needed");
 }
@@ -108,8 +142,7 @@ fn oversize_stdin_is_a_deny() {
     let mut big = bash_event("ls");
     big.resize(protocol::MAX_BODY + 1, b' ');
     let out = home.hook("claude", "pre-tool-use", &big);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("exceeds 16 MiB"), "{}", stderr(&out));
+    assert_denied(&out, "exceeds 16 MiB");
 }
 
 #[test]
@@ -135,18 +168,12 @@ fn no_daemon_binary_means_deny_with_the_fix() {
 #[test]
 fn daemon_that_hangs_past_the_deadline_means_deny() {
     let home = Home::new().env("DASHCLAW_HOOK_DEADLINE_MS", "300");
-    fake_daemon(&home, |mut s| {
-        let _ = read_request(&mut s);
+    fake_daemon_after_request(&home, |_s| {
         std::thread::sleep(Duration::from_secs(5)); // never answers in time
     });
     let start = Instant::now();
-    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("did not answer within the hook deadline"),
-        "{}",
-        stderr(&out)
-    );
+    let out = hook_ls(&home);
+    assert_denied(&out, "did not answer within the hook deadline");
     assert!(
         start.elapsed() < Duration::from_secs(3),
         "deadline enforced"
@@ -173,50 +200,27 @@ fn stdin_that_never_closes_is_cut_off_by_the_deadline() {
 #[test]
 fn daemon_dying_mid_request_means_deny() {
     let home = Home::new();
-    fake_daemon(&home, |mut s| {
-        let _ = read_request(&mut s);
-        drop(s); // like a kill -9 after reading
-    });
-    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("closed the connection before answering"),
-        "{}",
-        stderr(&out)
-    );
+    fake_daemon_after_request(&home, drop); // like a kill -9 after reading
+    assert_denied(&hook_ls(&home), "closed the connection before answering");
 }
 
 #[test]
 fn malformed_reply_means_deny() {
     let home = Home::new();
-    fake_daemon(&home, |mut s| {
-        let _ = read_request(&mut s);
+    fake_daemon_after_request(&home, |mut s| {
         let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\nallow");
     });
-    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("bad reply from dashclawd"),
-        "{}",
-        stderr(&out)
-    );
+    assert_denied(&hook_ls(&home), "bad reply from dashclawd");
 }
 
 #[test]
 fn reply_in_another_protocol_version_means_deny() {
     let home = Home::new();
-    fake_daemon(&home, |mut s| {
-        let _ = read_request(&mut s);
+    fake_daemon_after_request(&home, |mut s| {
         let allow = Response::Final(Rendered::default()).encode(protocol::VERSION + 1);
         let _ = s.write_all(&allow);
     });
-    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("protocol version mismatch"),
-        "{}",
-        stderr(&out)
-    );
+    assert_denied(&hook_ls(&home), "protocol version mismatch");
 }
 
 #[test]
@@ -238,8 +242,7 @@ fn daemon_rejects_a_newer_client_with_instructions() {
 #[test]
 fn a_hold_extends_the_deadline_until_the_final_answer() {
     let home = Home::new().env("DASHCLAW_HOOK_DEADLINE_MS", "300");
-    fake_daemon(&home, |mut s| {
-        let _ = read_request(&mut s);
+    fake_daemon_after_request(&home, |mut s| {
         let hold = Response::Hold {
             extend_ms: 5_000,
             message: "waiting for approval".into(),
@@ -248,24 +251,22 @@ fn a_hold_extends_the_deadline_until_the_final_answer() {
         std::thread::sleep(Duration::from_millis(800)); // longer than the 300 ms deadline
         let _ = s.write_all(&Response::Final(Rendered::default()).encode(protocol::VERSION));
     });
-    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
+    let out = hook_ls(&home);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("waiting for approval"));
 }
 
 #[test]
 fn socket_directory_of_another_user_is_refused() {
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root to give a directory to another uid");
+    if !root("to give a directory to another uid") {
         return;
     }
     let home = Home::new();
-    fake_daemon(&home, |mut s| {
-        let _ = read_request(&mut s);
+    fake_daemon_after_request(&home, |mut s| {
         let _ = s.write_all(&Response::Final(Rendered::default()).encode(protocol::VERSION));
     });
     std::os::unix::fs::chown(home.path().join("run"), Some(65534), Some(65534)).unwrap();
-    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
+    let out = hook_ls(&home);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -277,8 +278,7 @@ fn socket_directory_of_another_user_is_refused() {
 /// The client identifies the process behind the socket by SO_PEERCRED, not by file ownership.
 #[test]
 fn peer_credentials_name_the_connecting_user() {
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root to connect as another uid");
+    if !root("to connect as another uid") {
         return;
     }
     let home = Home::new();
@@ -314,19 +314,12 @@ fn socket_directory_others_can_enter_is_refused() {
         std::fs::Permissions::from_mode(0o777),
     )
     .unwrap();
-    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("is not private to you"),
-        "{}",
-        stderr(&out)
-    );
+    assert_denied(&hook_ls(&home), "is not private to you");
 }
 
 #[test]
 fn daemon_refuses_peers_of_another_uid() {
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root to run the daemon as another uid");
+    if !root("to run the daemon as another uid") {
         return;
     }
     // The daemon runs as nobody in a home nobody owns; we (root) connect to it directly.
@@ -393,12 +386,7 @@ fn record_events_never_block_and_are_spooled_then_drained() {
 #[test]
 fn killed_daemon_leaves_a_stale_socket_that_the_next_hook_recovers_from() {
     let home = Home::new();
-    assert_eq!(
-        home.hook("claude", "pre-tool-use", &bash_event("ls"))
-            .status
-            .code(),
-        Some(0)
-    );
+    assert_allowed(&hook_ls(&home));
     let pid = home.daemon_pid().unwrap();
     unsafe {
         libc::kill(pid, libc::SIGKILL);
@@ -438,12 +426,7 @@ fn fifty_concurrent_hooks_start_one_daemon() {
 fn auto_started_daemon_exits_when_idle() {
     let home = Home::new();
     std::fs::write(home.path().join("config.toml"), "idle_timeout_secs = 1\n").unwrap();
-    assert_eq!(
-        home.hook("claude", "pre-tool-use", &bash_event("ls"))
-            .status
-            .code(),
-        Some(0)
-    );
+    assert_allowed(&hook_ls(&home));
     let start = Instant::now();
     while home.socket().exists() {
         assert!(
@@ -519,12 +502,7 @@ fn second_daemon_refuses_to_start() {
 fn log_follow_prints_new_records() {
     let home = Home::new();
     let _daemon = home.spawn_daemon();
-    assert_eq!(
-        home.hook("claude", "pre-tool-use", &bash_event("ls"))
-            .status
-            .code(),
-        Some(0)
-    );
+    assert_allowed(&hook_ls(&home));
     let mut follow = std::process::Command::new(DAEMON)
         .args(["log", "--follow", "--json"])
         .env("DASHCLAW_HOME", home.path())
@@ -563,20 +541,14 @@ fn bash_event_with_id(command: &str, id: &str) -> Vec<u8> {
 #[test]
 fn real_daemon_stopped_mid_request_means_deny_then_recovery() {
     let home = Home::new().env("DASHCLAW_HOOK_DEADLINE_MS", "500");
-    assert_eq!(
-        home.hook("claude", "pre-tool-use", &bash_event("ls"))
-            .status
-            .code(),
-        Some(0)
-    );
+    assert_allowed(&hook_ls(&home));
     let pid = home.daemon_pid().unwrap();
     unsafe { libc::kill(pid, libc::SIGSTOP) }; // hung: accepts nothing, answers nothing
     let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     unsafe { libc::kill(pid, libc::SIGKILL) };
     std::thread::sleep(Duration::from_millis(100));
-    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_allowed(&hook_ls(&home));
 }
 
 /// Hooks run while the daemon is killed with SIGKILL over and over: every call the agent was
@@ -584,12 +556,7 @@ fn real_daemon_stopped_mid_request_means_deny_then_recovery() {
 #[test]
 fn kill_minus_nine_loses_nothing_acknowledged() {
     let home = Home::new().env("DASHCLAW_HOOK_DEADLINE_MS", "5000");
-    assert_eq!(
-        home.hook("claude", "pre-tool-use", &bash_event("ls"))
-            .status
-            .code(),
-        Some(0)
-    );
+    assert_allowed(&hook_ls(&home));
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let killer = {
         let stop = stop.clone();
@@ -680,8 +647,7 @@ fn socket_activation_adopts_the_inherited_listener() {
         .spawn()
         .unwrap();
     home.wait_for_socket();
-    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_allowed(&hook_ls(&home));
     assert!(home
         .log_text()
         .contains("using the socket passed by systemd"));

@@ -7,34 +7,23 @@
 //! the turn echoing that output. Every request is kept so a test can read what Codex told the
 //! model (the function_call_output after a hook denial, for instance).
 //!
-//! HTTP/1.1 by hand with std only: one thread per connection, `Content-Length` bodies, one
-//! response per connection (`connection: close`).
+//! The HTTP side is the shared fake server of http.rs.
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::Duration;
+#[path = "http.rs"]
+mod http;
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{json, Value};
+
+pub use http::Request;
+use http::{FakeHttp, Response};
 
 const RUN_OPEN: &str = "RUN<<";
 const PATCH_OPEN: &str = "PATCH<<";
 const MARKER_CLOSE: &str = ">>";
-const MAX_BODY: usize = 64 << 20;
-
-#[derive(Debug, Clone)]
-pub struct LoggedRequest {
-    pub method: String,
-    /// Without the query string.
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    /// The body parsed as JSON; `Value::Null` when it is empty or not JSON.
-    pub body: Value,
-}
 
 /// A tool output Codex sent back to the model.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,50 +35,35 @@ pub struct ToolOutput {
 }
 
 pub struct FakeOpenAi {
-    port: u16,
-    log: Arc<Mutex<Vec<LoggedRequest>>>,
-    stopping: Arc<AtomicBool>,
-    acceptor: Option<JoinHandle<()>>,
+    http: FakeHttp,
 }
 
 impl FakeOpenAi {
     /// Binds an ephemeral port and serves until dropped.
     pub fn start() -> FakeOpenAi {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let port = listener.local_addr().expect("local addr").port();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let stopping = Arc::new(AtomicBool::new(false));
-        let acceptor = {
-            let log = Arc::clone(&log);
-            let stopping = Arc::clone(&stopping);
-            std::thread::spawn(move || {
-                let ids = Arc::new(AtomicU64::new(1));
-                for conn in listener.incoming() {
-                    if stopping.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(conn) = conn else { continue };
-                    let log = Arc::clone(&log);
-                    let ids = Arc::clone(&ids);
-                    std::thread::spawn(move || serve(conn, &log, &ids));
-                }
-            })
-        };
-        FakeOpenAi {
-            port,
-            log,
-            stopping,
-            acceptor: Some(acceptor),
-        }
+        let ids = AtomicU64::new(1);
+        let http = FakeHttp::start(
+            |msg| {
+                let body = json!({"error": {"message": msg, "type": "invalid_request_error"}});
+                Response::json(400, body.to_string())
+            },
+            move |req| route(req, &ids),
+        );
+        FakeOpenAi { http }
     }
 
     /// The provider `base_url` for Codex's config.
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}/v1", self.port)
+        format!("http://127.0.0.1:{}/v1", self.http.port())
     }
 
-    pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    pub fn requests(&self) -> Vec<Request> {
+        self.http.requests()
+    }
+
+    /// Sends raw HTTP to the server and returns the whole reply; for the server's own tests.
+    pub fn raw(&self, request: &str) -> String {
+        self.http.raw(request)
     }
 
     /// Bodies of the model turns (`POST /v1/responses`), in arrival order.
@@ -97,7 +71,7 @@ impl FakeOpenAi {
         self.requests()
             .into_iter()
             .filter(|r| r.method == "POST" && r.path == "/v1/responses")
-            .map(|r| r.body)
+            .map(|r| json_body(&r))
             .collect()
     }
 
@@ -123,13 +97,32 @@ impl FakeOpenAi {
     }
 }
 
-impl Drop for FakeOpenAi {
-    fn drop(&mut self) {
-        // `incoming()` blocks in accept; a throwaway connection lets the thread see the flag.
-        self.stopping.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(t) = self.acceptor.take() {
-            let _ = t.join();
+/// The body parsed as JSON; `Value::Null` when it is empty or not JSON.
+fn json_body(req: &Request) -> Value {
+    serde_json::from_slice(&req.body).unwrap_or(Value::Null)
+}
+
+fn route(req: &Request, ids: &AtomicU64) -> Response {
+    match (req.method.as_str(), req.path.as_str()) {
+        ("POST", "/v1/responses") => {
+            let body = json_body(req);
+            let n = ids.fetch_add(1, Ordering::SeqCst);
+            let output = model_turn(&body, n);
+            let response = json!({
+                "id": format!("resp_{n:024x}"),
+                "object": "response",
+                "model": body["model"].as_str().unwrap_or("gpt-fake"),
+            });
+            Response::sse(sse(&response, &output))
+        }
+        ("GET", p) if p.ends_with("/models") => {
+            let reply = json!({"object": "list", "data": [], "models": []});
+            Response::json(200, reply.to_string())
+        }
+        _ => {
+            let msg = format!("no route for {} {}", req.method, req.path);
+            let body = json!({"error": {"message": msg, "type": "not_found"}});
+            Response::json(404, body.to_string())
         }
     }
 }
@@ -153,143 +146,6 @@ fn output_text(v: &Value) -> String {
             .unwrap_or_else(|| v.to_string()),
         _ => String::new(),
     }
-}
-
-struct Request {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-fn serve(conn: TcpStream, log: &Mutex<Vec<LoggedRequest>>, ids: &AtomicU64) {
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut out = match conn.try_clone() {
-        Ok(c) => c,
-        Err(_) => return,
-    };
-    let req = match read_request(BufReader::new(conn)) {
-        Ok(Some(r)) => r,
-        Ok(None) => return,
-        Err(msg) => {
-            let body = json!({"error": {"message": msg, "type": "invalid_request_error"}});
-            let _ = respond(
-                &mut out,
-                400,
-                "application/json",
-                body.to_string().as_bytes(),
-            );
-            return;
-        }
-    };
-    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-    log.lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(LoggedRequest {
-            method: req.method.clone(),
-            path: req.path.clone(),
-            headers: req.headers.clone(),
-            body: body.clone(),
-        });
-    let _ = match (req.method.as_str(), req.path.as_str()) {
-        ("POST", "/v1/responses") => {
-            let n = ids.fetch_add(1, Ordering::SeqCst);
-            let output = model_turn(&body, n);
-            let response = json!({
-                "id": format!("resp_{n:024x}"),
-                "object": "response",
-                "model": body["model"].as_str().unwrap_or("gpt-fake"),
-            });
-            respond(
-                &mut out,
-                200,
-                "text/event-stream",
-                sse(&response, &output).as_bytes(),
-            )
-        }
-        ("GET", p) if p.ends_with("/models") => {
-            let reply = json!({"object": "list", "data": [], "models": []}).to_string();
-            respond(&mut out, 200, "application/json", reply.as_bytes())
-        }
-        _ => {
-            let msg = format!("no route for {} {}", req.method, req.path);
-            let body = json!({"error": {"message": msg, "type": "not_found"}}).to_string();
-            respond(&mut out, 404, "application/json", body.as_bytes())
-        }
-    };
-    let _ = out.flush();
-    let _ = out.shutdown(Shutdown::Write);
-}
-
-fn read_request(mut r: impl BufRead) -> Result<Option<Request>, String> {
-    let mut line = String::new();
-    if r.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
-        return Ok(None);
-    }
-    let mut parts = line.split_whitespace();
-    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-        return Err(format!("bad request line {line:?}"));
-    };
-    let path = target.split('?').next().unwrap_or("").to_string();
-    let method = method.to_string();
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        if r.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
-            return Err("connection closed inside the headers".into());
-        }
-        let l = line.trim_end_matches(['\r', '\n']);
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    let len = match headers.iter().find(|(k, _)| k == "content-length") {
-        Some((_, v)) => v
-            .parse::<usize>()
-            .map_err(|_| format!("bad content-length {v:?}"))?,
-        None => 0,
-    };
-    if len > MAX_BODY {
-        return Err(format!("body of {len} bytes is too large"));
-    }
-    let mut body = vec![0; len];
-    r.read_exact(&mut body).map_err(|e| e.to_string())?;
-    if headers
-        .iter()
-        .any(|(k, v)| k == "content-encoding" && v != "identity")
-    {
-        return Err("compressed request bodies are not supported".into());
-    }
-    Ok(Some(Request {
-        method,
-        path,
-        headers,
-        body,
-    }))
-}
-
-fn respond(
-    out: &mut TcpStream,
-    status: u16,
-    content_type: &str,
-    body: &[u8],
-) -> std::io::Result<()> {
-    let reason = match status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        _ => "Status",
-    };
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\
-         cache-control: no-cache\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    out.write_all(head.as_bytes())?;
-    out.write_all(body)
 }
 
 /// All user text of the request, in order.
@@ -415,13 +271,4 @@ fn sse(response: &Value, output: &[Value]) -> String {
     });
     event("response.completed", json!({ "response": done }));
     out
-}
-
-/// Sends raw HTTP to the server; for the server's own tests.
-pub fn raw_http(server: &FakeOpenAi, request: &str) -> String {
-    let mut conn = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
-    conn.write_all(request.as_bytes()).expect("write");
-    let mut reply = String::new();
-    let _ = conn.read_to_string(&mut reply);
-    reply
 }
