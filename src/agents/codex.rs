@@ -376,6 +376,7 @@ mod tests {
         let held = RenderOptions {
             observe: false,
             held: Some("apr_1".into()),
+            redact_tool_results: false,
         };
         let r = Codex.render(
             EventKind::PreToolUse,
@@ -391,6 +392,7 @@ mod tests {
         let observe = RenderOptions {
             observe: true,
             held: None,
+            redact_tool_results: false,
         };
         let r = Codex.render(
             EventKind::PreToolUse,

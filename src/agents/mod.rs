@@ -4,6 +4,8 @@
 mod claude;
 mod codex;
 mod generic;
+pub mod hermes;
+mod openclaw;
 
 use serde_json::{Map, Value};
 
@@ -13,6 +15,8 @@ use crate::protocol::Rendered;
 pub use claude::Claude;
 pub use codex::Codex;
 pub use generic::ExitCodeAgent;
+pub use hermes::Hermes;
+pub use openclaw::Openclaw;
 
 /// What the hook process told us besides its stdin.
 #[derive(Debug, Clone, Default)]
@@ -55,6 +59,9 @@ pub struct RenderOptions {
     pub observe: bool,
     /// Require-approval only: the local approvals queue holds the call under this id.
     pub held: Option<String>,
+    /// `DASHCLAW_REDACT_TOOL_RESULTS=1`: on a post-tool event whose result the agent lets a hook
+    /// rewrite, answer with the redacted result (Hermes only).
+    pub redact_tool_results: bool,
 }
 
 pub trait Adapter: Sync {
@@ -85,13 +92,11 @@ pub trait Adapter: Sync {
 
 pub fn adapter_for(agent: Agent) -> &'static dyn Adapter {
     static CLAUDE: Claude = Claude;
-    static HERMES: ExitCodeAgent = ExitCodeAgent(Agent::Hermes);
-    static OPENCLAW: ExitCodeAgent = ExitCodeAgent(Agent::Openclaw);
     match agent {
         Agent::Claude => &CLAUDE,
         Agent::Codex => &Codex,
-        Agent::Hermes => &HERMES,
-        Agent::Openclaw => &OPENCLAW,
+        Agent::Hermes => &Hermes,
+        Agent::Openclaw => &Openclaw,
     }
 }
 

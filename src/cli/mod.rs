@@ -72,13 +72,13 @@ enum Command {
     Service(service::ServiceArgs),
     /// Wire the hooks into an agent's settings.
     Install {
-        /// claude or codex.
+        /// claude, codex, hermes or openclaw.
         agent: String,
         /// Which configuration layer to write.
         #[arg(long, value_enum, default_value_t = Scope::User)]
         scope: Scope,
         /// Configuration file to edit instead of the scope's default (claude: settings.json,
-        /// codex: config.toml).
+        /// codex: config.toml, hermes: config.yaml; openclaw: the plugin directory).
         #[arg(long, visible_alias = "config")]
         settings: Option<PathBuf>,
         /// Print a diff of the change instead of writing it.

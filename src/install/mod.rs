@@ -7,6 +7,8 @@
 
 mod claude;
 pub mod codex;
+pub mod hermes;
+pub mod openclaw;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -53,8 +55,12 @@ pub fn run(args: InstallArgs) -> Result<ExitCode> {
     match args.agent.as_str() {
         "claude" | "claude-code" => claude::run(&args),
         "codex" => codex::run(&args),
+        "hermes" => hermes::run(&args),
+        "openclaw" => openclaw::run(&args),
         other => {
-            bail!("installing into '{other}' is not supported; supported: claude, codex")
+            bail!(
+                "installing into '{other}' is not supported; supported: claude, codex, hermes, openclaw"
+            )
         }
     }
 }

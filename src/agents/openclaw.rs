@@ -1,0 +1,255 @@
+//! OpenClaw (agent-hooks.md §4), through our plugin in `hooks/openclaw/`.
+//!
+//! OpenClaw can only block a tool from inside a TypeScript plugin, so the plugin's
+//! `before_tool_call` runs `dashclaw-hook openclaw pre-tool-use` and sends a small JSON object we
+//! designed: `{tool_name, tool_input, session_id, cwd, tool_use_id}` (plus `agent_id` and `run_id`
+//! when OpenClaw has them). The plugin treats exit 0 as allow and everything else (exit 2, any
+//! other exit, a crash, its own deadline) as a block whose reason is our stderr, so rendering is
+//! the plain exit-code protocol: allow = exit 0 with empty stdout, block = exit 2 with the reason.
+//!
+//! Tool names are OpenClaw's own: `exec` (and `bash`, `process`) run shell commands; `write`,
+//! `edit` and `apply_patch` change files; `read`, `ls`, `grep`, `find` read; `web_fetch` and
+//! `web_search` fetch; `sessions_spawn` starts a sub-agent.
+
+use serde_json::{json, Map, Value};
+
+use super::{
+    approval_message, block_message, claude_style_action, observe_message, parse_object, str_field,
+    warn_message, Adapter, AdapterError, HookContext, RenderOptions,
+};
+use crate::event::{
+    Agent, Decision, EventKind, HookEvent, Subagent, ToolAction, ToolCall, Verdict,
+};
+use crate::protocol::Rendered;
+
+pub struct Openclaw;
+
+impl Adapter for Openclaw {
+    fn agent(&self) -> Agent {
+        Agent::Openclaw
+    }
+
+    fn normalize(
+        &self,
+        kind: EventKind,
+        body: &[u8],
+        ctx: &HookContext,
+    ) -> Result<HookEvent, AdapterError> {
+        let obj = parse_object(body)?;
+        let tool = if matches!(kind, EventKind::PreToolUse | EventKind::PostToolUse) {
+            Some(tool_call(&obj)?)
+        } else {
+            None
+        };
+        Ok(HookEvent {
+            agent: Agent::Openclaw,
+            kind,
+            session_id: str_field(&obj, "session_id").or_else(|| str_field(&obj, "run_id")),
+            cwd: str_field(&obj, "cwd")
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| ctx.cwd.clone()),
+            transcript_path: None,
+            permission_mode: None,
+            subagent: str_field(&obj, "agent_id").map(|id| Subagent {
+                id: Some(id),
+                agent_type: None,
+            }),
+            tool,
+            tool_response: obj.get("tool_response").filter(|v| !v.is_null()).cloned(),
+            prompt: str_field(&obj, "prompt"),
+            headless: true,
+        })
+    }
+
+    fn can_ask(&self, _event: &HookEvent) -> bool {
+        false
+    }
+
+    fn render(
+        &self,
+        kind: EventKind,
+        event: Option<&HookEvent>,
+        decision: &Decision,
+        opts: &RenderOptions,
+    ) -> Rendered {
+        if kind != EventKind::PreToolUse {
+            return Rendered::default();
+        }
+        let (exit_code, stderr) = match decision.verdict {
+            _ if opts.observe && decision.verdict >= Verdict::RequireApproval => {
+                (0, observe_message(decision))
+            }
+            Verdict::Allow => (0, String::new()),
+            Verdict::Warn => (0, warn_message(decision)),
+            Verdict::RequireApproval => (
+                2,
+                approval_message(
+                    decision,
+                    opts,
+                    "The DashClaw OpenClaw plugin cannot ask, so it was blocked.",
+                ),
+            ),
+            Verdict::Block => (2, block_message(event, decision)),
+        };
+        Rendered {
+            exit_code,
+            stdout: Vec::new(),
+            stderr: stderr.into_bytes(),
+        }
+    }
+}
+
+fn tool_call(obj: &Map<String, Value>) -> Result<ToolCall, AdapterError> {
+    let name = match obj.get("tool_name") {
+        Some(Value::String(n)) if !n.is_empty() => n.clone(),
+        Some(Value::String(_)) | Some(Value::Null) | None => {
+            return Err(AdapterError::Missing("tool_name"))
+        }
+        Some(_) => {
+            return Err(AdapterError::WrongType {
+                field: "tool_name",
+                expected: "a string",
+            })
+        }
+    };
+    let input = match obj.get("tool_input") {
+        None | Some(Value::Null) => json!({}),
+        Some(v @ Value::Object(_)) => v.clone(),
+        Some(_) => {
+            return Err(AdapterError::WrongType {
+                field: "tool_input",
+                expected: "an object",
+            })
+        }
+    };
+    Ok(ToolCall {
+        action: openclaw_action(&name, &input)?,
+        name,
+        input,
+        tool_use_id: str_field(obj, "tool_use_id"),
+    })
+}
+
+fn openclaw_action(name: &str, input: &Value) -> Result<ToolAction, AdapterError> {
+    let s = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_owned);
+    let path = || {
+        ["path", "file_path", "file"]
+            .iter()
+            .find_map(|k| s(k))
+            .unwrap_or_default()
+    };
+    Ok(match name {
+        "exec" | "bash" | "process" => ToolAction::Shell {
+            command: match input.get("command").or_else(|| input.get("cmd")) {
+                Some(Value::String(c)) => c.clone(),
+                Some(_) => {
+                    return Err(AdapterError::WrongType {
+                        field: "tool_input.command",
+                        expected: "a string",
+                    })
+                }
+                None => return Err(AdapterError::Missing("tool_input.command")),
+            },
+        },
+        "write" => ToolAction::WriteFile {
+            path: path(),
+            content: s("content"),
+        },
+        "edit" => ToolAction::WriteFile {
+            path: path(),
+            content: s("newText").or_else(|| s("new_string")),
+        },
+        "apply_patch" => ToolAction::WriteFile {
+            path: path(),
+            content: s("input").or_else(|| s("patch")),
+        },
+        "read" => ToolAction::ReadFile { path: path() },
+        "ls" | "grep" | "find" => ToolAction::ReadFile {
+            path: s("path").unwrap_or_else(|| ".".into()),
+        },
+        "web_fetch" => ToolAction::Fetch { url: s("url") },
+        "web_search" => ToolAction::Fetch { url: None },
+        "sessions_spawn" => ToolAction::Subagent,
+        _ => claude_style_action(name, input)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pre(tool: &str, input: Value) -> Result<HookEvent, AdapterError> {
+        let body = json!({"tool_name": tool, "tool_input": input, "session_id": "s",
+                          "cwd": "/w", "tool_use_id": "c1"})
+        .to_string();
+        Openclaw.normalize(
+            EventKind::PreToolUse,
+            body.as_bytes(),
+            &HookContext::default(),
+        )
+    }
+
+    #[test]
+    fn openclaw_tool_names_map_to_actions() {
+        let a = |t: &str, i: Value| pre(t, i).unwrap().tool.unwrap().action;
+        assert_eq!(
+            a("exec", json!({"command": "rm -rf ~"})),
+            ToolAction::Shell {
+                command: "rm -rf ~".into()
+            }
+        );
+        assert_eq!(
+            a("write", json!({"path": "a", "content": "x"})),
+            ToolAction::WriteFile {
+                path: "a".into(),
+                content: Some("x".into())
+            }
+        );
+        assert_eq!(
+            a("edit", json!({"path": "a", "oldText": "x", "newText": "y"})),
+            ToolAction::WriteFile {
+                path: "a".into(),
+                content: Some("y".into())
+            }
+        );
+        assert_eq!(
+            a("read", json!({"path": "a"})),
+            ToolAction::ReadFile { path: "a".into() }
+        );
+        assert_eq!(a("sessions_spawn", json!({})), ToolAction::Subagent);
+        assert_eq!(a("canvas", json!({})), ToolAction::Other);
+        let ev = pre("exec", json!({"command": "ls"})).unwrap();
+        assert_eq!(ev.cwd, "/w");
+        assert_eq!(ev.tool.unwrap().tool_use_id.as_deref(), Some("c1"));
+    }
+
+    #[test]
+    fn bad_payloads_are_errors() {
+        assert!(pre("exec", json!({})).is_err());
+        assert!(pre("", json!({})).is_err());
+        for body in [
+            &b"nope"[..],
+            b"[]",
+            br#"{"tool_name":"exec","tool_input":"x"}"#,
+        ] {
+            assert!(Openclaw
+                .normalize(EventKind::PreToolUse, body, &HookContext::default())
+                .is_err());
+        }
+    }
+
+    #[test]
+    fn render_is_the_exit_code_protocol() {
+        let opts = RenderOptions::default();
+        let r = Openclaw.render(EventKind::PreToolUse, None, &Decision::allow(), &opts);
+        assert_eq!((r.exit_code, r.stdout.len(), r.stderr.len()), (0, 0, 0));
+        let r = Openclaw.render(
+            EventKind::PreToolUse,
+            None,
+            &Decision::block("no", None),
+            &opts,
+        );
+        assert_eq!(r.exit_code, 2);
+        assert!(!r.stderr.is_empty() && r.stdout.is_empty());
+    }
+}
