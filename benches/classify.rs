@@ -108,6 +108,37 @@ fn pct(sorted: &[u64], p: f64) -> u64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// Per-input split of the 4 KiB rows: classify alone, then `policy::decide` alone.
+fn breakdown(mix: &[(&'static str, HookEvent)], ctx: &ClassifyContext) {
+    println!("\n| 4 KiB input | classify median µs | classify p99 µs | decide median µs | decide p99 µs |");
+    println!("|---|---|---|---|---|");
+    for (i, (_, e)) in mix.iter().filter(|(k, _)| *k == "4 KiB").enumerate() {
+        let mut cv = Vec::with_capacity(1000);
+        let mut dv = Vec::with_capacity(1000);
+        for _ in 0..1000 {
+            let t = Instant::now();
+            let c = black_box(classify(e, ctx));
+            cv.push(t.elapsed().as_nanos() as u64);
+            let t = Instant::now();
+            black_box(policy::decide(e, &c));
+            dv.push(t.elapsed().as_nanos() as u64);
+        }
+        cv.sort_unstable();
+        dv.sort_unstable();
+        let name = ["chain", "heredoc script", "long quoted arg"]
+            .get(i)
+            .copied()
+            .unwrap_or("?");
+        println!(
+            "| {name} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            pct(&cv, 0.5) as f64 / 1e3,
+            pct(&cv, 0.99) as f64 / 1e3,
+            pct(&dv, 0.5) as f64 / 1e3,
+            pct(&dv, 0.99) as f64 / 1e3
+        );
+    }
+}
+
 fn main() {
     let ctx = ClassifyContext::new("/w/proj", Some("/home/u"));
     let mix = mix();
@@ -154,4 +185,5 @@ fn main() {
         calls as f64 / wall.as_secs_f64(),
         wall.as_secs_f64()
     );
+    breakdown(&mix, &ctx);
 }

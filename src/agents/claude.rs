@@ -5,7 +5,8 @@
 //! Require-approval becomes Claude's own `permissionDecision: "ask"` prompt, except where nobody
 //! can answer (`-p`/SDK runs, `dontAsk`, `bypassPermissions`): there it is a deny saying so.
 
-use serde_json::{json, Value};
+use super::{tool_input, tool_name};
+use serde_json::json;
 
 use super::{
     approval_message, block_message, claude_style_action, observe_message, parse_object, str_field,
@@ -29,26 +30,8 @@ impl Adapter for Claude {
     ) -> Result<HookEvent, AdapterError> {
         let obj = parse_object(body)?;
         let tool = if matches!(kind, EventKind::PreToolUse | EventKind::PostToolUse) {
-            let name = match obj.get("tool_name") {
-                Some(Value::String(n)) if !n.is_empty() => n.clone(),
-                Some(Value::String(_)) | None => return Err(AdapterError::Missing("tool_name")),
-                Some(_) => {
-                    return Err(AdapterError::WrongType {
-                        field: "tool_name",
-                        expected: "a string",
-                    })
-                }
-            };
-            let input = match obj.get("tool_input") {
-                None | Some(Value::Null) => json!({}),
-                Some(v @ Value::Object(_)) => v.clone(),
-                Some(_) => {
-                    return Err(AdapterError::WrongType {
-                        field: "tool_input",
-                        expected: "an object",
-                    })
-                }
-            };
+            let name = tool_name(&obj)?;
+            let input = tool_input(obj.get("tool_input"))?;
             Some(ToolCall {
                 action: claude_style_action(&name, &input)?,
                 name,
@@ -164,6 +147,8 @@ fn is_headless(ctx: &HookContext, permission_mode: Option<&str>) -> bool {
 mod tests {
     use super::*;
     use crate::event::ToolAction;
+    #[allow(unused_imports)]
+    use serde_json::{json, Value};
 
     fn ctx(entrypoint: Option<&str>) -> HookContext {
         HookContext {

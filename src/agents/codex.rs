@@ -8,15 +8,13 @@
 //! Shell calls arrive as `Bash` with `tool_input.command`; file edits as `apply_patch` with the
 //! whole patch text in `tool_input.command`; MCP tools as `mcp__<server>__<tool>`.
 
-use serde_json::{json, Map, Value};
+use super::{exit_code_verdict, tool_input, tool_name};
+use serde_json::{Map, Value};
 
 use super::{
-    approval_message, block_message, claude_style_action, observe_message, parse_object, str_field,
-    warn_message, Adapter, AdapterError, HookContext, RenderOptions,
+    claude_style_action, parse_object, str_field, Adapter, AdapterError, HookContext, RenderOptions,
 };
-use crate::event::{
-    Agent, Decision, EventKind, HookEvent, Subagent, ToolAction, ToolCall, Verdict,
-};
+use crate::event::{Agent, Decision, EventKind, HookEvent, Subagent, ToolAction, ToolCall};
 use crate::protocol::Rendered;
 
 pub struct Codex;
@@ -74,22 +72,14 @@ impl Adapter for Codex {
         decision: &Decision,
         opts: &RenderOptions,
     ) -> Rendered {
-        if kind != EventKind::PreToolUse {
-            // Records never block: exit 2 on Stop would force the turn to continue.
+        let Some((exit_code, stderr)) = exit_code_verdict(
+            kind,
+            event,
+            decision,
+            opts,
+            "Codex hooks cannot ask, so it was blocked.",
+        ) else {
             return Rendered::default();
-        }
-        let (exit_code, stderr) = match decision.verdict {
-            _ if opts.observe && decision.verdict >= Verdict::RequireApproval => {
-                (0, observe_message(decision))
-            }
-            Verdict::Allow => (0, String::new()),
-            // Exit 0 stderr is not shown to the model; it lands in Codex's log for the user.
-            Verdict::Warn => (0, warn_message(decision)),
-            Verdict::RequireApproval => (
-                2,
-                approval_message(decision, opts, "Codex hooks cannot ask, so it was blocked."),
-            ),
-            Verdict::Block => (2, block_message(event, decision)),
         };
         Rendered {
             exit_code,
@@ -101,26 +91,8 @@ impl Adapter for Codex {
 }
 
 fn tool_call(obj: &Map<String, Value>) -> Result<ToolCall, AdapterError> {
-    let name = match obj.get("tool_name") {
-        Some(Value::String(n)) if !n.is_empty() => n.clone(),
-        Some(Value::String(_)) | None => return Err(AdapterError::Missing("tool_name")),
-        Some(_) => {
-            return Err(AdapterError::WrongType {
-                field: "tool_name",
-                expected: "a string",
-            })
-        }
-    };
-    let input = match obj.get("tool_input") {
-        None | Some(Value::Null) => json!({}),
-        Some(v @ Value::Object(_)) => v.clone(),
-        Some(_) => {
-            return Err(AdapterError::WrongType {
-                field: "tool_input",
-                expected: "an object",
-            })
-        }
-    };
+    let name = tool_name(obj)?;
+    let input = tool_input(obj.get("tool_input"))?;
     let action = if name == APPLY_PATCH {
         let patch = match input.get("command").or_else(|| input.get("patch")) {
             Some(Value::String(p)) => p.as_str(),
@@ -199,6 +171,8 @@ fn patch_action(patch: &str) -> ToolAction {
 mod tests {
     use super::*;
     use crate::event::Verdict;
+    #[allow(unused_imports)]
+    use serde_json::{json, Value};
 
     fn pre(tool: &str, input: Value) -> Vec<u8> {
         json!({

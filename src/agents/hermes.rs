@@ -17,15 +17,13 @@
 //! as `{"result": …}` for the hooks that may rewrite a result (`transform_tool_result`). With
 //! nothing to redact, nothing is printed and Hermes keeps the original.
 
+use super::{command_of, exit_code_verdict, tool_name};
 use serde_json::{json, Map, Value};
 
 use super::{
-    approval_message, block_message, claude_style_action, observe_message, parse_object, str_field,
-    warn_message, Adapter, AdapterError, HookContext, RenderOptions,
+    claude_style_action, parse_object, str_field, Adapter, AdapterError, HookContext, RenderOptions,
 };
-use crate::event::{
-    Agent, Decision, EventKind, HookEvent, Subagent, ToolAction, ToolCall, Verdict,
-};
+use crate::event::{Agent, Decision, EventKind, HookEvent, Subagent, ToolAction, ToolCall};
 use crate::protocol::Rendered;
 
 pub struct Hermes;
@@ -114,24 +112,14 @@ impl Adapter for Hermes {
         if kind == EventKind::PostToolUse && opts.redact_tool_results {
             return redacted_result(event);
         }
-        if kind != EventKind::PreToolUse {
+        let Some((exit_code, stderr)) = exit_code_verdict(
+            kind,
+            event,
+            decision,
+            opts,
+            "Hermes shell hooks cannot ask, so it was blocked.",
+        ) else {
             return Rendered::default();
-        }
-        let (exit_code, stderr) = match decision.verdict {
-            _ if opts.observe && decision.verdict >= Verdict::RequireApproval => {
-                (0, observe_message(decision))
-            }
-            Verdict::Allow => (0, String::new()),
-            Verdict::Warn => (0, warn_message(decision)),
-            Verdict::RequireApproval => (
-                2,
-                approval_message(
-                    decision,
-                    opts,
-                    "Hermes shell hooks cannot ask, so it was blocked.",
-                ),
-            ),
-            Verdict::Block => (2, block_message(event, decision)),
         };
         let stdout = if exit_code == 2 {
             let mut out = json!({"action": "block", "message": stderr}).to_string();
@@ -188,18 +176,7 @@ fn tool_call(
     obj: &Map<String, Value>,
     extra: &Map<String, Value>,
 ) -> Result<ToolCall, AdapterError> {
-    let name = match obj.get("tool_name") {
-        Some(Value::String(n)) if !n.is_empty() => n.clone(),
-        Some(Value::String(_)) | Some(Value::Null) | None => {
-            return Err(AdapterError::Missing("tool_name"))
-        }
-        Some(_) => {
-            return Err(AdapterError::WrongType {
-                field: "tool_name",
-                expected: "a string",
-            })
-        }
-    };
+    let name = tool_name(obj)?;
     // `tool_input` is null when Hermes passed the arguments under another name.
     let input = match ["tool_input"]
         .iter()
@@ -247,16 +224,7 @@ fn hermes_action(name: &str, input: &Value) -> Result<ToolAction, AdapterError> 
     };
     Ok(match name {
         "terminal" => ToolAction::Shell {
-            command: match input.get("command") {
-                Some(Value::String(c)) => c.clone(),
-                Some(_) => {
-                    return Err(AdapterError::WrongType {
-                        field: "tool_input.command",
-                        expected: "a string",
-                    })
-                }
-                None => return Err(AdapterError::Missing("tool_input.command")),
-            },
+            command: command_of(input, &["command"])?,
         },
         "write_file" | "create_file" => ToolAction::WriteFile {
             path: path(),
@@ -312,6 +280,10 @@ fn mcp_parts(name: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[allow(unused_imports)]
+    use crate::event::Verdict;
+    #[allow(unused_imports)]
+    use serde_json::{json, Value};
 
     fn payload(event: &str, tool: &str, input: Value) -> Vec<u8> {
         json!({

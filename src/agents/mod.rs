@@ -3,7 +3,6 @@
 
 mod claude;
 mod codex;
-mod generic;
 pub mod hermes;
 mod openclaw;
 
@@ -14,7 +13,6 @@ use crate::protocol::Rendered;
 
 pub use claude::Claude;
 pub use codex::Codex;
-pub use generic::ExitCodeAgent;
 pub use hermes::Hermes;
 pub use openclaw::Openclaw;
 
@@ -112,22 +110,77 @@ pub(crate) fn str_field(obj: &Map<String, Value>, key: &str) -> Option<String> {
     obj.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
+/// `tool_name`: required, a non-empty string.
+pub(crate) fn tool_name(obj: &Map<String, Value>) -> Result<String, AdapterError> {
+    match obj.get("tool_name") {
+        Some(Value::String(n)) if !n.is_empty() => Ok(n.clone()),
+        Some(Value::String(_)) | Some(Value::Null) | None => {
+            Err(AdapterError::Missing("tool_name"))
+        }
+        Some(_) => Err(AdapterError::WrongType {
+            field: "tool_name",
+            expected: "a string",
+        }),
+    }
+}
+
+/// A tool input: an object; absent or null is `{}`; anything else is malformed.
+pub(crate) fn tool_input(value: Option<&Value>) -> Result<Value, AdapterError> {
+    match value {
+        None | Some(Value::Null) => Ok(Value::Object(Map::new())),
+        Some(v @ Value::Object(_)) => Ok(v.clone()),
+        Some(_) => Err(AdapterError::WrongType {
+            field: "tool_input",
+            expected: "an object",
+        }),
+    }
+}
+
+/// A shell tool's command line: the first of `keys` present, which must be a string.
+pub(crate) fn command_of(input: &Value, keys: &[&str]) -> Result<String, AdapterError> {
+    match keys.iter().find_map(|k| input.get(*k)) {
+        Some(Value::String(c)) => Ok(c.clone()),
+        Some(_) => Err(AdapterError::WrongType {
+            field: "tool_input.command",
+            expected: "a string",
+        }),
+        None => Err(AdapterError::Missing("tool_input.command")),
+    }
+}
+
+/// The verdict in the exit-code protocol every command-hook agent honours (exit 2 plus a
+/// non-empty reason on stderr blocks; exit 0 allows), for agents that cannot ask the user.
+/// `None` for events that never gate.
+pub(crate) fn exit_code_verdict(
+    kind: EventKind,
+    event: Option<&HookEvent>,
+    decision: &Decision,
+    opts: &RenderOptions,
+    cannot_ask: &str,
+) -> Option<(u8, String)> {
+    if kind != EventKind::PreToolUse {
+        // Records never block: exit 2 on a Stop would force the turn to continue.
+        return None;
+    }
+    Some(match decision.verdict {
+        _ if opts.observe && decision.verdict >= crate::event::Verdict::RequireApproval => {
+            (0, observe_message(decision))
+        }
+        crate::event::Verdict::Allow => (0, String::new()),
+        // On exit 0 the agents do not show stderr to the model; it reaches the user's log.
+        crate::event::Verdict::Warn => (0, warn_message(decision)),
+        crate::event::Verdict::RequireApproval => (2, approval_message(decision, opts, cannot_ask)),
+        crate::event::Verdict::Block => (2, block_message(event, decision)),
+    })
+}
+
 /// Maps the common Claude-style tool vocabulary (also used by Codex) to a [`ToolAction`].
 pub(crate) fn claude_style_action(name: &str, input: &Value) -> Result<ToolAction, AdapterError> {
     let s = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_owned);
     let path = |keys: &[&'static str]| keys.iter().find_map(|k| s(k)).unwrap_or_default();
     Ok(match name {
         "Bash" => ToolAction::Shell {
-            command: match input.get("command") {
-                Some(Value::String(c)) => c.clone(),
-                Some(_) => {
-                    return Err(AdapterError::WrongType {
-                        field: "tool_input.command",
-                        expected: "a string",
-                    })
-                }
-                None => return Err(AdapterError::Missing("tool_input.command")),
-            },
+            command: command_of(input, &["command"])?,
         },
         "Write" => ToolAction::WriteFile {
             path: path(&["file_path", "path"]),

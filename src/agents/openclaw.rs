@@ -11,15 +11,13 @@
 //! `edit` and `apply_patch` change files; `read`, `ls`, `grep`, `find` read; `web_fetch` and
 //! `web_search` fetch; `sessions_spawn` starts a sub-agent.
 
-use serde_json::{json, Map, Value};
+use super::{command_of, exit_code_verdict, tool_input, tool_name};
+use serde_json::{Map, Value};
 
 use super::{
-    approval_message, block_message, claude_style_action, observe_message, parse_object, str_field,
-    warn_message, Adapter, AdapterError, HookContext, RenderOptions,
+    claude_style_action, parse_object, str_field, Adapter, AdapterError, HookContext, RenderOptions,
 };
-use crate::event::{
-    Agent, Decision, EventKind, HookEvent, Subagent, ToolAction, ToolCall, Verdict,
-};
+use crate::event::{Agent, Decision, EventKind, HookEvent, Subagent, ToolAction, ToolCall};
 use crate::protocol::Rendered;
 
 pub struct Openclaw;
@@ -72,24 +70,14 @@ impl Adapter for Openclaw {
         decision: &Decision,
         opts: &RenderOptions,
     ) -> Rendered {
-        if kind != EventKind::PreToolUse {
+        let Some((exit_code, stderr)) = exit_code_verdict(
+            kind,
+            event,
+            decision,
+            opts,
+            "The DashClaw OpenClaw plugin cannot ask, so it was blocked.",
+        ) else {
             return Rendered::default();
-        }
-        let (exit_code, stderr) = match decision.verdict {
-            _ if opts.observe && decision.verdict >= Verdict::RequireApproval => {
-                (0, observe_message(decision))
-            }
-            Verdict::Allow => (0, String::new()),
-            Verdict::Warn => (0, warn_message(decision)),
-            Verdict::RequireApproval => (
-                2,
-                approval_message(
-                    decision,
-                    opts,
-                    "The DashClaw OpenClaw plugin cannot ask, so it was blocked.",
-                ),
-            ),
-            Verdict::Block => (2, block_message(event, decision)),
         };
         Rendered {
             exit_code,
@@ -100,28 +88,8 @@ impl Adapter for Openclaw {
 }
 
 fn tool_call(obj: &Map<String, Value>) -> Result<ToolCall, AdapterError> {
-    let name = match obj.get("tool_name") {
-        Some(Value::String(n)) if !n.is_empty() => n.clone(),
-        Some(Value::String(_)) | Some(Value::Null) | None => {
-            return Err(AdapterError::Missing("tool_name"))
-        }
-        Some(_) => {
-            return Err(AdapterError::WrongType {
-                field: "tool_name",
-                expected: "a string",
-            })
-        }
-    };
-    let input = match obj.get("tool_input") {
-        None | Some(Value::Null) => json!({}),
-        Some(v @ Value::Object(_)) => v.clone(),
-        Some(_) => {
-            return Err(AdapterError::WrongType {
-                field: "tool_input",
-                expected: "an object",
-            })
-        }
-    };
+    let name = tool_name(obj)?;
+    let input = tool_input(obj.get("tool_input"))?;
     Ok(ToolCall {
         action: openclaw_action(&name, &input)?,
         name,
@@ -140,16 +108,7 @@ fn openclaw_action(name: &str, input: &Value) -> Result<ToolAction, AdapterError
     };
     Ok(match name {
         "exec" | "bash" | "process" => ToolAction::Shell {
-            command: match input.get("command").or_else(|| input.get("cmd")) {
-                Some(Value::String(c)) => c.clone(),
-                Some(_) => {
-                    return Err(AdapterError::WrongType {
-                        field: "tool_input.command",
-                        expected: "a string",
-                    })
-                }
-                None => return Err(AdapterError::Missing("tool_input.command")),
-            },
+            command: command_of(input, &["command", "cmd"])?,
         },
         "write" => ToolAction::WriteFile {
             path: path(),
@@ -177,6 +136,10 @@ fn openclaw_action(name: &str, input: &Value) -> Result<ToolAction, AdapterError
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[allow(unused_imports)]
+    use crate::event::Verdict;
+    #[allow(unused_imports)]
+    use serde_json::{json, Value};
 
     fn pre(tool: &str, input: Value) -> Result<HookEvent, AdapterError> {
         let body = json!({"tool_name": tool, "tool_input": input, "session_id": "s",

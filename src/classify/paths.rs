@@ -237,20 +237,19 @@ pub fn is_risk_sensitive(path: &str) -> bool {
         return false;
     }
     // Case-insensitive substring search without allocating (this runs for every argument).
+    // One pass, dispatching on the first byte of each keyword: `.env`, `secret`, `credential`,
+    // `private_key`, `.pem`, `id_rsa`, `.key`.
     let hay = path.as_bytes();
-    [
-        ".env",
-        "secret",
-        "credential",
-        "private_key",
-        ".pem",
-        "id_rsa",
-        ".key",
-    ]
-    .iter()
-    .any(|k| {
-        let k = k.as_bytes();
-        hay.len() >= k.len() && hay.windows(k.len()).any(|w| w.eq_ignore_ascii_case(k))
+    let at = |i: usize, k: &[u8]| {
+        hay.len() - i >= k.len() && hay[i..i + k.len()].eq_ignore_ascii_case(k)
+    };
+    (0..hay.len()).any(|i| match hay[i].to_ascii_lowercase() {
+        b'.' => at(i, b".env") || at(i, b".pem") || at(i, b".key"),
+        b's' => at(i, b"secret"),
+        b'c' => at(i, b"credential"),
+        b'p' => at(i, b"private_key"),
+        b'i' => at(i, b"id_rsa"),
+        _ => false,
     })
 }
 
@@ -271,6 +270,10 @@ fn is_harmless_dev(norm: &str) -> bool {
 
 /// A block device or other raw `/dev` node (not `/dev/null` and friends).
 pub fn is_device(path: &str) -> bool {
+    // Normalizing keeps a relative path relative, so it can never be under `/dev/`.
+    if !path.starts_with('/') {
+        return false;
+    }
     let norm = normalize(path);
     norm.starts_with("/dev/") && !is_harmless_dev(&norm)
 }

@@ -143,16 +143,18 @@ pub(crate) fn check(raw: &str, cwd: &str, ctx: &ClassifyContext, subtree: bool) 
 
 /// Every built-in protected location has one of these in its path.
 fn mentions_guard(t: &str) -> bool {
-    [
-        "claude",
-        "codex",
-        "hermes",
-        "Claude",
-        "dashclaw",
-        "managed-settings",
-    ]
-    .iter()
-    .any(|k| t.contains(k))
+    // One pass over `t` for `claude`, `codex`, `hermes`, `Claude`, `dashclaw`,
+    // `managed-settings` (this runs for every path a command changes).
+    let b = t.as_bytes();
+    let at = |i: usize, k: &[u8]| b[i..].starts_with(k);
+    (0..b.len()).any(|i| match b[i] {
+        b'c' => at(i, b"claude") || at(i, b"codex"),
+        b'h' => at(i, b"hermes"),
+        b'C' => at(i, b"Claude"),
+        b'd' => at(i, b"dashclaw"),
+        b'm' => at(i, b"managed-settings"),
+        _ => false,
+    })
 }
 
 /// A process name or pattern that names the guard (`pkill dashclawd`, `killall dashclaw-hook`).

@@ -263,30 +263,54 @@ enum Listed {
     ReadonlyExtra,
 }
 
+/// FNV-1a: the program table is static and small, so SipHash's DoS resistance buys nothing.
+#[derive(Default, Clone, Copy)]
+struct Fnv;
+
+struct FnvHasher(u64);
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 fn listed(name: &str) -> Option<Listed> {
-    static TABLE: std::sync::LazyLock<std::collections::HashMap<&'static str, Listed>> =
-        std::sync::LazyLock::new(|| {
-            let mut m = std::collections::HashMap::new();
-            let lists: [(&[&'static str], Listed); 11] = [
-                (PACKAGE, Listed::Package),
-                (INTERPRETER, Listed::Interpreter),
-                (DESTRUCTIVE, Listed::Destructive),
-                (DESTRUCTIVE_EXTRA, Listed::Destructive),
-                (SYSTEM_ADMIN, Listed::SystemAdmin),
-                (PROCESS, Listed::Process),
-                (NETWORK, Listed::Network),
-                (WRITE, Listed::Write),
-                (READONLY, Listed::Readonly),
-                (SHELL_READONLY, Listed::ReadonlyExtra),
-                (READONLY_EXTRA, Listed::ReadonlyExtra),
-            ];
-            for (list, kind) in lists {
-                for n in list {
-                    m.entry(*n).or_insert(kind);
-                }
+    type Table = std::collections::HashMap<&'static str, Listed, Fnv>;
+    static TABLE: std::sync::LazyLock<Table> = std::sync::LazyLock::new(|| {
+        let mut m = Table::default();
+        let lists: [(&[&'static str], Listed); 11] = [
+            (PACKAGE, Listed::Package),
+            (INTERPRETER, Listed::Interpreter),
+            (DESTRUCTIVE, Listed::Destructive),
+            (DESTRUCTIVE_EXTRA, Listed::Destructive),
+            (SYSTEM_ADMIN, Listed::SystemAdmin),
+            (PROCESS, Listed::Process),
+            (NETWORK, Listed::Network),
+            (WRITE, Listed::Write),
+            (READONLY, Listed::Readonly),
+            (SHELL_READONLY, Listed::ReadonlyExtra),
+            (READONLY_EXTRA, Listed::ReadonlyExtra),
+        ];
+        for (list, kind) in lists {
+            for n in list {
+                m.entry(*n).or_insert(kind);
             }
-            m
-        });
+        }
+        m
+    });
     TABLE.get(name).copied()
 }
 
@@ -345,12 +369,41 @@ impl Factor {
     }
 }
 
+/// The factors of one segment, inline (a segment has at most 14; no allocation per command).
+#[derive(Debug, Clone, Copy)]
+struct Factors {
+    len: usize,
+    items: [Factor; 16],
+}
+
+impl Default for Factors {
+    fn default() -> Factors {
+        Factors {
+            len: 0,
+            items: [Factor::Add("", 0); 16],
+        }
+    }
+}
+
+impl Factors {
+    fn push(&mut self, f: Factor) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = f;
+            self.len += 1;
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Factor> {
+        self.items[..self.len].iter()
+    }
+}
+
 #[derive(Debug)]
 struct Segment {
     intent: Intent,
     score: i32,
     cleanup: bool,
-    factors: Vec<Factor>,
+    factors: Factors,
     /// Index into `Walker::commands` of the command graded.
     cmd: Option<usize>,
 }
@@ -396,6 +449,16 @@ struct Walker<'a> {
     written: Vec<(String, String)>,
     scripts: usize,
     budget: usize,
+}
+
+/// "`name`" plus a suffix, rendered only when a finding is actually raised.
+#[derive(Clone, Copy)]
+struct Via<'a>(&'a str, &'static str);
+
+impl std::fmt::Display for Via<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}`{}", self.0, self.1)
+    }
 }
 
 fn command_name(text: &str) -> &str {
@@ -577,11 +640,14 @@ impl<'a> Walker<'a> {
             self.cur_cmd = self.commands.len().checked_sub(1);
             return;
         }
-        let mut s = String::new();
+        use std::fmt::Write as _;
+        let mut s = String::with_capacity(64);
         for o in &self.origin {
             s.push('[');
             match o {
-                Origin::Pipe(n) => s.push_str(&format!("pipe {n}")),
+                Origin::Pipe(n) => {
+                    let _ = write!(s, "pipe {n}");
+                }
                 Origin::Fixed(l) => s.push_str(l),
                 Origin::Named(l) => s.push_str(l),
             }
@@ -597,10 +663,12 @@ impl<'a> Walker<'a> {
             }
             s.push_str(clip(&w.text, 120));
         }
-        let s: String = s
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
+        if s.chars().any(char::is_control) {
+            s = s
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+        }
         self.cur_cmd = Some(self.commands.len());
         self.commands.push(s);
     }
@@ -608,15 +676,16 @@ impl<'a> Walker<'a> {
     /// Grades one command from its intent, facts and the findings raised since `first`.
     fn segment(&mut self, intent: Intent, facts: Facts, first: usize) {
         let base = i32::from(intent.base_risk());
-        let mut f = vec![Factor::Base(intent, base)];
+        let mut f = Factors::default();
+        f.push(Factor::Base(intent, base));
         let mut s = base;
-        let cap = |s: &mut i32, f: &mut Vec<Factor>, v: i32, l: &'static str| {
+        let cap = |s: &mut i32, f: &mut Factors, v: i32, l: &'static str| {
             if *s > v {
                 *s = v;
                 f.push(Factor::Cap(l, v));
             }
         };
-        let floor = |s: &mut i32, f: &mut Vec<Factor>, v: i32, l: &'static str| {
+        let floor = |s: &mut i32, f: &mut Factors, v: i32, l: &'static str| {
             if *s < v {
                 *s = v;
                 f.push(Factor::Floor(l, v));
@@ -958,22 +1027,22 @@ impl<'a> Walker<'a> {
                 None
             };
             let dynamic = r.target.dynamic && resolved.is_none();
-            let t = resolved.as_deref().unwrap_or(&r.target.text).to_owned();
-            if paths::is_discard(&t) {
+            let t = resolved.as_deref().unwrap_or(&r.target.text);
+            if paths::is_discard(t) {
                 continue;
             }
             facts.write_redirect = true;
-            self.check_write_target(&t, "A redirection");
-            self.guard_target(&t, dynamic, false, "A redirection to", false);
-            facts.system_redirect |= paths::is_system_path(&t);
-            facts.dotdot |= paths::has_dotdot(&t);
-            facts.sensitive |= paths::is_risk_sensitive(&t);
-            self.note_target(&t);
+            self.check_write_target(t, "A redirection");
+            self.guard_target(t, dynamic, false, "A redirection to", false);
+            facts.system_redirect |= paths::is_system_path(t);
+            facts.dotdot |= paths::has_dotdot(t);
+            facts.sensitive |= paths::is_risk_sensitive(t);
+            self.note_target(t);
         }
     }
 
     /// Blocks writes into raw devices and secret files.
-    fn check_write_target(&mut self, t: &str, via: &str) {
+    fn check_write_target(&mut self, t: &str, via: impl std::fmt::Display) {
         if paths::is_device(t) {
             self.push(r::DEVICE_WRITE.finding(format!(
                 "{via} writes to the raw device `{}`, destroying its data.",
@@ -989,7 +1058,14 @@ impl<'a> Walker<'a> {
 
     /// Self-protection for a path the command changes. `dynamic`: the path is computed at run
     /// time; `strict` makes any computed path an approval (`sed -i $F`).
-    fn guard_target(&mut self, t: &str, dynamic: bool, subtree: bool, via: &str, strict: bool) {
+    fn guard_target(
+        &mut self,
+        t: &str,
+        dynamic: bool,
+        subtree: bool,
+        via: impl std::fmt::Display,
+        strict: bool,
+    ) {
         // A computed path that still names a guard file (`$D/.claude/settings.json`,
         // `$CLAUDE_CONFIG_DIR/…`) is as good as literal.
         if let Some(what) = protect::check(t, &self.cwd, self.ctx, subtree) {
@@ -1005,7 +1081,13 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn guard_words(&mut self, ws: &[&Word], subtree: bool, via: &str, strict: bool) {
+    fn guard_words(
+        &mut self,
+        ws: &[&Word],
+        subtree: bool,
+        via: impl std::fmt::Display + Copy,
+        strict: bool,
+    ) {
         for w in ws {
             self.guard_target(&w.text, w.dynamic, subtree, via, strict);
         }
@@ -1230,7 +1312,7 @@ impl<'a> Walker<'a> {
                         )));
                     }
                 }
-                self.guard_words(&ts, false, &format!("`{name}` of"), false);
+                self.guard_words(&ts, false, Via(name, " of"), false);
             }
             "chmod" | "chown" | "chgrp" | "chattr" | "setfacl" => {
                 let recursive = args
@@ -1249,7 +1331,7 @@ impl<'a> Walker<'a> {
                 }
                 // Modes (`755`, `u+x`, `-x`) never look like guard paths, so all positionals do.
                 let ts: Vec<&Word> = positionals(args).collect();
-                self.guard_words(&ts, false, &format!("`{name}` of"), false);
+                self.guard_words(&ts, false, Via(name, " of"), false);
             }
             "cat" | "head" | "tail" | "less" | "more" | "bat" | "strings" | "xxd" | "od"
             | "base64" | "grep" | "rg" | "cp" | "scp" | "rsync" | "awk" | "sed" | "tac" | "nl" => {
@@ -1287,7 +1369,7 @@ impl<'a> Walker<'a> {
             "mv" | "install" | "ln" => self.copy_like(name, args),
             "touch" | "mkdir" => {
                 let ts: Vec<&Word> = positionals(args).collect();
-                self.guard_words(&ts, false, &format!("`{name}` of"), false);
+                self.guard_words(&ts, false, Via(name, " of"), false);
             }
             "kill" | "pkill" | "killall" | "skill" | "pkill.sh" => self.kill(name, args),
             "systemctl" | "launchctl" | "service" | "sv" | "rc-service" => {
@@ -1948,14 +2030,8 @@ impl<'a> Walker<'a> {
     /// `cp`, `mv`, `install`, `ln`, `rsync`: the destination (and for `mv` the sources).
     fn copy_like(&mut self, name: &str, args: &[Word]) {
         if let Some(dest) = copy_destination(args) {
-            self.check_write_target(&dest.text, &format!("`{name}`"));
-            self.guard_target(
-                &dest.text,
-                dest.dynamic,
-                false,
-                &format!("`{name}` to"),
-                false,
-            );
+            self.check_write_target(&dest.text, Via(name, ""));
+            self.guard_target(&dest.text, dest.dynamic, false, Via(name, " to"), false);
         }
         if name == "mv" {
             let pos: Vec<&Word> = positionals(args).collect();
@@ -2137,7 +2213,7 @@ impl<'a> Walker<'a> {
             )));
             return;
         }
-        self.guard_words(&targets, recursive, &format!("`{name}` of"), false);
+        self.guard_words(&targets, recursive, Via(name, " of"), false);
         let literal = targets.iter().all(|t| !t.dynamic && !has_glob(&t.text));
         facts.bounded_rm = !recursive && (1..=3).contains(&targets.len()) && literal;
         facts.regenerable_rm = !targets.is_empty()
@@ -2411,17 +2487,22 @@ pub(crate) fn has_escape_hatch(code: &str) -> bool {
 
 /// The destination of `cp`/`mv`/`install`/`ln`: `-t DIR`, `--target-directory=DIR`, or the last
 /// positional when there are at least two.
-fn copy_destination(args: &[Word]) -> Option<Word> {
+fn copy_destination(args: &[Word]) -> Option<Cow<'_, Word>> {
     for (i, a) in args.iter().enumerate() {
         if a.text == "-t" || a.text == "--target-directory" {
-            return args.get(i + 1).cloned();
+            return args.get(i + 1).map(Cow::Borrowed);
         }
         if let Some(d) = a.text.strip_prefix("--target-directory=") {
-            return Some(Word::literal(d));
+            return Some(Cow::Owned(Word::literal(d)));
         }
     }
-    let pos: Vec<&Word> = positionals(args).collect();
-    (pos.len() >= 2).then(|| pos[pos.len() - 1].clone())
+    let mut count = 0usize;
+    let mut last = None;
+    for w in positionals(args) {
+        count += 1;
+        last = Some(w);
+    }
+    last.filter(|_| count >= 2).map(Cow::Borrowed)
 }
 
 /// A word whose substitutions run a downloader (`"$(curl …)"`, `<(wget …)`).

@@ -381,7 +381,18 @@ impl<'s> Parser<'s> {
     fn parse_command(&mut self) -> PResult<Option<Command>> {
         loop {
             self.skip_blanks();
-            if let Some(kw) = PREFIX_KEYWORDS.iter().find(|kw| self.at_word(kw)) {
+            // Only a word starting like a keyword can be one (saves ~13 compares per command).
+            let c0 = self.peek();
+            let maybe_prefix = matches!(
+                c0,
+                Some(b'i' | b't' | b'e' | b'w' | b'u' | b'd' | b'!' | b'c')
+            );
+            let maybe_end = matches!(c0, Some(b'f' | b'd' | b'e'));
+            if let Some(kw) = PREFIX_KEYWORDS
+                .iter()
+                .filter(|_| maybe_prefix)
+                .find(|kw| self.at_word(kw))
+            {
                 self.pos += kw.len();
                 if *kw == "time" {
                     self.skip_blanks();
@@ -391,7 +402,11 @@ impl<'s> Parser<'s> {
                 }
                 continue;
             }
-            if let Some(kw) = END_KEYWORDS.iter().find(|kw| self.at_word(kw)) {
+            if let Some(kw) = END_KEYWORDS
+                .iter()
+                .filter(|_| maybe_end)
+                .find(|kw| self.at_word(kw))
+            {
                 self.pos += kw.len();
                 // `done < file`, `fi > log`: keep the redirects, they still open files.
                 let redirects = self.parse_trailing_redirects()?;
@@ -823,8 +838,15 @@ impl<'s> Parser<'s> {
                     plain = false;
                 }
                 _ => {
-                    buf.push(c);
-                    self.pos += 1;
+                    // A run of ordinary bytes in one copy.
+                    let run = self.src[self.pos..]
+                        .iter()
+                        .position(|&c| {
+                            is_meta(c) || matches!(c, b'\\' | b'\'' | b'"' | b'$' | b'`')
+                        })
+                        .unwrap_or(self.src.len() - self.pos);
+                    buf.extend_from_slice(&self.src[self.pos..self.pos + run]);
+                    self.pos += run;
                 }
             }
             if plain {
