@@ -8,7 +8,7 @@
 //! Shell calls arrive as `Bash` with `tool_input.command`; file edits as `apply_patch` with the
 //! whole patch text in `tool_input.command`; MCP tools as `mcp__<server>__<tool>`.
 
-use super::{exit_code_verdict, tool_input, tool_name};
+use super::{exit_code_render, tool_input, tool_name};
 use serde_json::{Map, Value};
 
 use super::{
@@ -72,21 +72,13 @@ impl Adapter for Codex {
         decision: &Decision,
         opts: &RenderOptions,
     ) -> Rendered {
-        let Some((exit_code, stderr)) = exit_code_verdict(
+        exit_code_render(
             kind,
             event,
             decision,
             opts,
             "Codex hooks cannot ask, so it was blocked.",
-        ) else {
-            return Rendered::default();
-        };
-        Rendered {
-            exit_code,
-            // Never JSON: one stray field turns a Codex deny into an allow.
-            stdout: Vec::new(),
-            stderr: stderr.into_bytes(),
-        }
+        )
     }
 }
 

@@ -148,6 +148,24 @@ pub(crate) fn command_of(input: &Value, keys: &[&str]) -> Result<String, Adapter
     }
 }
 
+/// [`exit_code_verdict`] as the whole answer: stderr only, never a byte on stdout (on Codex one
+/// stray JSON field turns a deny into an allow).
+pub(crate) fn exit_code_render(
+    kind: EventKind,
+    event: Option<&HookEvent>,
+    decision: &Decision,
+    opts: &RenderOptions,
+    cannot_ask: &str,
+) -> Rendered {
+    exit_code_verdict(kind, event, decision, opts, cannot_ask)
+        .map(|(exit_code, stderr)| Rendered {
+            exit_code,
+            stdout: Vec::new(),
+            stderr: stderr.into_bytes(),
+        })
+        .unwrap_or_default()
+}
+
 /// The verdict in the exit-code protocol every command-hook agent honours (exit 2 plus a
 /// non-empty reason on stderr blocks; exit 0 allows), for agents that cannot ask the user.
 /// `None` for events that never gate.

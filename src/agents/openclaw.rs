@@ -11,7 +11,7 @@
 //! `edit` and `apply_patch` change files; `read`, `ls`, `grep`, `find` read; `web_fetch` and
 //! `web_search` fetch; `sessions_spawn` starts a sub-agent.
 
-use super::{command_of, exit_code_verdict, tool_input, tool_name};
+use super::{command_of, exit_code_render, tool_input, tool_name};
 use serde_json::{Map, Value};
 
 use super::{
@@ -70,20 +70,13 @@ impl Adapter for Openclaw {
         decision: &Decision,
         opts: &RenderOptions,
     ) -> Rendered {
-        let Some((exit_code, stderr)) = exit_code_verdict(
+        exit_code_render(
             kind,
             event,
             decision,
             opts,
             "The DashClaw OpenClaw plugin cannot ask, so it was blocked.",
-        ) else {
-            return Rendered::default();
-        };
-        Rendered {
-            exit_code,
-            stdout: Vec::new(),
-            stderr: stderr.into_bytes(),
-        }
+        )
     }
 }
 
