@@ -301,7 +301,7 @@ async fn handle(mut stream: UnixStream, shared: &Shared) -> Result<()> {
         None => hook(&req, shared, received_us).await,
     };
     stream.write_all(&reply.encode(req.version)).await?;
-    stream.shutdown().await.ok();
+
     Ok(())
 }
 
