@@ -195,9 +195,17 @@ enum Answer {
 fn exchange(paths: &Paths, frame: &[u8], max_hold_ms: u64) -> Result<Answer, String> {
     let mut stream = connect(paths)?;
     let _ = stream.set_write_timeout(Some(remaining()));
-    protocol::write_frame(&mut stream, frame).map_err(|e| {
-        format!("sending the event to dashclawd failed ({e}); see `dashclawd status` and its log")
-    })?;
+    if let Err(e) = protocol::write_frame(&mut stream, frame) {
+        // A daemon that refuses us answers and hangs up without reading: its reason is still
+        // in the socket, and it says more than the broken pipe.
+        let _ = stream.set_read_timeout(Some(remaining().min(Duration::from_millis(200))));
+        if let Ok(Response::Reject(msg)) = Response::read_from(&mut &stream, protocol::VERSION) {
+            return Ok(Answer::Reject(msg));
+        }
+        return Err(format!(
+            "sending the event to dashclawd failed ({e}); see `dashclawd status` and its log"
+        ));
+    }
     let hold_cap = now_ms() + max_hold_ms;
     // Buffered: a frame is several small fields, one recv instead of five.
     let mut reader = io::BufReader::with_capacity(16 * 1024, &stream);

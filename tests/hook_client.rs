@@ -340,7 +340,8 @@ fn daemon_refuses_peers_of_another_uid() {
     let mut req = Request::new(bash_event("ls"));
     req.set("agent", "claude");
     req.set("event", "pre-tool-use");
-    s.write_all(&req.encode()).unwrap();
+    // The daemon may answer and hang up before reading: the write can fail, the answer stays.
+    let _ = s.write_all(&req.encode());
     let resp = Response::read_from(&mut s, protocol::VERSION);
     let _ = child.kill();
     let _ = child.wait();
