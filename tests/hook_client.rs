@@ -541,11 +541,14 @@ fn bash_event_with_id(command: &str, id: &str) -> Vec<u8> {
 
 #[test]
 fn real_daemon_stopped_mid_request_means_deny_then_recovery() {
-    let home = Home::new().env("DASHCLAW_HOOK_DEADLINE_MS", "500");
+    let home = Home::new();
     assert_allowed(&hook_ls(&home));
     let pid = home.daemon_pid().unwrap();
     unsafe { libc::kill(pid, libc::SIGSTOP) }; // hung: accepts nothing, answers nothing
-    let out = home.hook("claude", "pre-tool-use", &bash_event("ls"));
+                                               // Only this call gets a short deadline: starting a daemon on a busy CI box may take longer.
+    let out = home.hook_with("claude", "pre-tool-use", &bash_event("ls"), |cmd| {
+        cmd.env("DASHCLAW_HOOK_DEADLINE_MS", "500");
+    });
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     unsafe { libc::kill(pid, libc::SIGKILL) };
     std::thread::sleep(Duration::from_millis(100));
