@@ -61,10 +61,6 @@ impl Adapter for Codex {
         })
     }
 
-    fn can_ask(&self, _event: &HookEvent) -> bool {
-        false
-    }
-
     fn render(
         &self,
         kind: EventKind,

@@ -98,10 +98,6 @@ impl Adapter for Hermes {
         })
     }
 
-    fn can_ask(&self, _event: &HookEvent) -> bool {
-        false
-    }
-
     fn render(
         &self,
         kind: EventKind,

@@ -75,7 +75,11 @@ pub trait Adapter: Sync {
 
     /// Whether the agent itself can put a require-approval verdict to the user (Claude Code's
     /// `ask`). When it cannot, the daemon holds the call in the local approvals queue.
-    fn can_ask(&self, event: &HookEvent) -> bool;
+    fn can_ask(&self, event: &HookEvent) -> bool {
+        // Only Claude Code has an ask; every other agent's hook can just allow or block.
+        let _ = event;
+        false
+    }
 
     /// Renders the decision for `kind` in the agent's protocol. `event` is `None` when the
     /// payload could not be normalized.

@@ -59,10 +59,6 @@ impl Adapter for Openclaw {
         })
     }
 
-    fn can_ask(&self, _event: &HookEvent) -> bool {
-        false
-    }
-
     fn render(
         &self,
         kind: EventKind,
