@@ -25,6 +25,8 @@ pub struct Config {
     pub log_keep_days: usize,
     /// Secret redaction: `disabled = [rule ids]` and extra `[[redact.rules]]`.
     pub redact: RedactConfig,
+    /// The DashClaw server (`[server]`); the upstream environment variables override it.
+    pub server: crate::remote::ServerSection,
 }
 
 impl Default for Config {
@@ -35,6 +37,7 @@ impl Default for Config {
             log_level: "info".into(),
             log_keep_days: 7,
             redact: RedactConfig::default(),
+            server: crate::remote::ServerSection::default(),
         }
     }
 }

@@ -28,6 +28,7 @@ use crate::ledger::Ledger;
 use crate::paths::{self, Paths};
 use crate::policy::PolicyStore;
 use crate::protocol::{self, field, Request, Response};
+use crate::remote::{self, Remote};
 
 /// How long a client may take to send its request once connected.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,6 +47,10 @@ pub struct RunOptions {
 
 struct Shared {
     paths: Paths,
+    /// The DashClaw server, when one is configured.
+    remote: Option<Arc<Remote>>,
+    /// Why the server part is unusable (half-configured, a key file others can read), if so.
+    server_error: Option<String>,
     ledger: Ledger,
     approvals: Arc<Approvals>,
     engine: EngineState,
@@ -108,6 +113,14 @@ pub fn run(opts: RunOptions) -> Result<()> {
     }
 
     let ledger = Ledger::start(&paths.ledger_db, loaded.config.ledger_sync)?;
+    let server = remote::Settings::resolve(&loaded.config.server, &|k| std::env::var(k).ok());
+    let (settings, server_error) = match server {
+        Ok(s) => (s, None),
+        Err(e) => {
+            tracing::error!("DashClaw server configuration: {e}; gating events will be denied");
+            (None, Some(e))
+        }
+    };
     let approvals = Arc::new(Approvals::open(&paths.state_dir.join("approvals.db"))?);
     let idle_secs = opts
         .idle_timeout_secs
@@ -121,13 +134,42 @@ pub fn run(opts: RunOptions) -> Result<()> {
         .context("starting the async runtime")?;
     let result = rt.block_on(async {
         let (shutdown, _) = watch::channel(false);
+        let policies = Arc::new(PolicyStore::open(&paths.policy_file));
+        let remote = match settings {
+            Some(settings) => {
+                let outbox = crate::outbox::Outbox::open(
+                    &paths.state_dir.join("outbox.db"),
+                    loaded.config.ledger_sync,
+                )?;
+                outbox.set_budget(settings.outbox_budget_bytes);
+                let r = Remote::new(
+                    settings,
+                    Arc::new(outbox),
+                    policies.clone(),
+                    paths.state_dir.join("server-policies.json"),
+                )
+                .map_err(anyhow::Error::msg)?;
+                tracing::info!(
+                    base_url = r.api.base_url(),
+                    key = %r.settings.api_key_source,
+                    "governing through the DashClaw server"
+                );
+                Some(Arc::new(r))
+            }
+            None => None,
+        };
+        if let Some(r) = &remote {
+            start_remote_tasks(r.clone());
+        }
         let shared = Arc::new(Shared {
             paths: paths.clone(),
+            remote,
+            server_error,
             ledger,
             approvals,
             engine: EngineState {
                 config_error: loaded.error.clone(),
-                policies: Arc::new(PolicyStore::open(&paths.policy_file)),
+                policies,
                 protected: engine::Protected::of(&paths),
             },
             opts,
@@ -139,7 +181,13 @@ pub fn run(opts: RunOptions) -> Result<()> {
         });
         // Spooled events are older than anything a client sends now: record them first, before
         // the socket exists, so the ledger stays in arrival order.
-        let drained = spool::drain(&shared.paths, &shared.ledger, &shared.engine).await;
+        let drained = spool::drain(
+            &shared.paths,
+            &shared.ledger,
+            &shared.engine,
+            shared.remote.as_deref(),
+        )
+        .await;
         let socket_activated = inherited.is_some();
         let listener = match inherited {
             Some(std_listener) => UnixListener::from_std(std_listener)
@@ -155,7 +203,13 @@ pub fn run(opts: RunOptions) -> Result<()> {
             tick.tick().await;
             loop {
                 tick.tick().await;
-                spool::drain(&background.paths, &background.ledger, &background.engine).await;
+                spool::drain(
+                    &background.paths,
+                    &background.ledger,
+                    &background.engine,
+                    background.remote.as_deref(),
+                )
+                .await;
             }
         });
         tracing::info!(
@@ -298,18 +352,21 @@ async fn handle(mut stream: UnixStream, shared: &Shared) -> Result<()> {
     }
     let reply = match req.field("control") {
         Some(cmd) => control(cmd, shared),
-        None => hook(&req, shared, received_us).await,
+        None => hook(&req, shared, received_us, &stream).await,
     };
     stream.write_all(&reply.encode(req.version)).await?;
 
     Ok(())
 }
 
-async fn hook(req: &Request, shared: &Shared, received_us: u64) -> Response {
+async fn hook(req: &Request, shared: &Shared, received_us: u64, stream: &UnixStream) -> Response {
     let mut outcome = match engine::evaluate(req, &shared.engine, received_us) {
         Ok(o) => o,
         Err(msg) => return Response::Reject(msg),
     };
+    if outcome.kind.is_gating() && shared.engine.config_error.is_none() {
+        server_gate(req, shared, &mut outcome, stream).await;
+    }
     if outcome.needs_local_approval() {
         let store = shared.approvals.clone();
         outcome = match tokio::task::spawn_blocking(move || {
@@ -328,8 +385,21 @@ async fn hook(req: &Request, shared: &Shared, received_us: u64) -> Response {
         .map(|e| e.kind.is_gating())
         .unwrap_or_else(|| req.field(field::EVENT) == Some("pre-tool-use"));
     // The answer waits for the commit: nothing acknowledged may be lost.
+    let event_id = outcome.record.event_id.clone();
     match shared.ledger.append(outcome.record).await {
         Ok(_) => {
+            if let (Some(remote), Some(ev)) = (&shared.remote, &outcome.event) {
+                if !gating {
+                    // Durable in the outbox before the hook returns; delivered in the background.
+                    if let Err(e) = remote::deliver::enqueue_event(remote, ev, &event_id).await {
+                        tracing::error!("outbox: {e:#}");
+                        return Response::Reject(format!(
+                            "the outbox could not keep this event for the server ({e:#}); check disk space of {}",
+                            shared.paths.state_dir.display()
+                        ));
+                    }
+                }
+            }
             shared.served.fetch_add(1, Ordering::Relaxed);
             Response::Final(outcome.rendered)
         }
@@ -346,6 +416,152 @@ async fn hook(req: &Request, shared: &Shared, received_us: u64) -> Response {
             }
         }
     }
+}
+
+/// The server's part of a gating decision: a configuration mismatch denies, otherwise the
+/// guard (and any approval wait) runs and the stricter of its verdict and ours wins.
+async fn server_gate(
+    req: &Request,
+    shared: &Shared,
+    outcome: &mut engine::Outcome,
+    stream: &UnixStream,
+) {
+    if let Some(msg) = server_mismatch(req, shared) {
+        outcome.set_decision(
+            crate::event::Decision {
+                suggestion: Some(
+                    "ask the user to run `dashclawd stop` (the next hook starts it with the hook's environment) or to set [server] in config.toml".into(),
+                ),
+                ..crate::event::Decision::block(msg, Some("dashclaw:server_config".into()))
+            },
+            None,
+        );
+        return;
+    }
+    let Some(remote) = &shared.remote else {
+        return;
+    };
+    let (Some(ev), Some(c)) = (outcome.event.clone(), outcome.classification.clone()) else {
+        return;
+    };
+    let env = request_env(req);
+    let version = req.version;
+    let mut hold = |n: remote::HoldNotice| {
+        let frame = Response::Hold {
+            extend_ms: n.extend.as_millis().min(u32::MAX as u128) as u32,
+            message: n.message,
+        }
+        .encode(version);
+        // A Hold frame is far smaller than the socket buffer: one non-blocking write.
+        if let Err(e) = stream.try_write(&frame) {
+            tracing::warn!("cannot tell the hook about the wait: {e}");
+        }
+    };
+    let gate = remote.gate(&ev, &c, &env, &mut hold).await;
+    outcome.record.outcome = match std::mem::take(&mut outcome.record.outcome) {
+        serde_json::Value::Null => json!({ "server": gate.ledger }),
+        mut other => {
+            other["server"] = gate.ledger;
+            other
+        }
+    };
+    if let Some(server) = gate.decision {
+        let local = outcome.decision.clone();
+        let merged = stricter(local, server);
+        outcome.set_decision(merged, None);
+    }
+    if !gate.notes.is_empty() {
+        let mut notes = gate.notes.join("\n").into_bytes();
+        if !outcome.rendered.stderr.is_empty() {
+            notes.push(b'\n');
+        }
+        notes.extend_from_slice(&outcome.rendered.stderr);
+        outcome.rendered.stderr = notes;
+    }
+}
+
+/// The stricter of two decisions; on a tie the server's, with our suggestion if it has none.
+fn stricter(
+    local: crate::event::Decision,
+    server: crate::event::Decision,
+) -> crate::event::Decision {
+    if local.verdict > server.verdict {
+        return local;
+    }
+    let mut d = server;
+    if local.verdict == d.verdict && d.suggestion.is_none() {
+        d.suggestion = local.suggestion;
+    }
+    d
+}
+
+/// The hook's environment says DashClaw governs it, but this daemon cannot: deny rather than
+/// run ungoverned (the upstream hooks' half-configured hole).
+fn server_mismatch(req: &Request, shared: &Shared) -> Option<String> {
+    if let Some(e) = &shared.server_error {
+        return Some(format!(
+            "the DashClaw server configuration is unusable: {e}"
+        ));
+    }
+    let wanted = req
+        .env("DASHCLAW_BASE_URL")
+        .or(req.env("DASHCLAW_URL"))
+        .filter(|u| !u.trim().is_empty())?;
+    let wanted_norm =
+        remote::config::normalize_base_url(wanted).unwrap_or_else(|_| wanted.to_owned());
+    match &shared.remote {
+        None => Some(format!(
+            "this hook is set up for DashClaw at {wanted} (DASHCLAW_BASE_URL), but dashclawd runs without a server (it was started without DASHCLAW_BASE_URL and an API key), so the call cannot be governed"
+        )),
+        Some(r) if r.api.base_url() != wanted_norm => Some(format!(
+            "this hook is set up for DashClaw at {wanted}, but dashclawd governs through {}; they must agree",
+            r.api.base_url()
+        )),
+        Some(_) => None,
+    }
+}
+
+/// The governance settings the hook's environment carries.
+fn request_env(req: &Request) -> remote::RequestEnv {
+    let truthy = |v: Option<&str>| matches!(v.map(str::trim), Some("1" | "true" | "yes"));
+    remote::RequestEnv {
+        agent_id: req
+            .env("DASHCLAW_AGENT_ID")
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned),
+        observe: req.env("DASHCLAW_HOOK_MODE") == Some("observe"),
+        unavailable: req
+            .env("DASHCLAW_GUARD_UNAVAILABLE_POLICY")
+            .filter(|v| !v.trim().is_empty())
+            .map(remote::Unavailable::parse),
+        approval_timeout: req
+            .env("DASHCLAW_APPROVAL_TIMEOUT")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map(|s| {
+                Duration::from_secs_f64(s)
+                    .clamp(Duration::from_secs(5), remote::config::MAX_APPROVAL_TIMEOUT)
+            }),
+        provenance: req.env("DASHCLAW_SUBAGENT_IDENTITY") == Some("provenance"),
+        governed_categories: req.env("DASHCLAW_GOVERNED_CATEGORIES").map(str::to_owned),
+        require_claims: truthy(req.env("DASHCLAW_REQUIRE_EXECUTION_CLAIMS")),
+    }
+}
+
+/// The server's background work: version detection first, then the stream, the policy
+/// cache, the heartbeat and the outbox delivery.
+fn start_remote_tasks(r: Arc<Remote>) {
+    tokio::spawn(async move {
+        r.detect_line().await;
+        if r.settings.event_stream {
+            tokio::spawn(remote::sync::event_stream(r.clone()));
+        }
+        tokio::spawn(remote::sync::policy_sync(r.clone()));
+        if let Some(every) = r.settings.heartbeat {
+            tokio::spawn(remote::sync::heartbeat(r.clone(), every));
+        }
+        remote::deliver::run(r).await;
+    });
 }
 
 fn control(cmd: &str, shared: &Shared) -> Response {
@@ -366,6 +582,7 @@ fn control(cmd: &str, shared: &Shared) -> Response {
                 "config_error": shared.engine.config_error,
                 "policies": shared.engine.policies.status(),
                 "spool_pending": spool::pending(&shared.paths.spool_dir),
+                "server": server_status(shared),
             });
             Response::Final(protocol::Rendered {
                 exit_code: 0,
@@ -423,4 +640,37 @@ async fn fill(stream: &mut UnixStream, buf: &mut Vec<u8>, want: usize) -> Result
         }
     }
     Ok(())
+}
+
+/// The server part of `dashclawd status`.
+fn server_status(shared: &Shared) -> serde_json::Value {
+    let Some(r) = &shared.remote else {
+        return json!({"configured": false, "error": shared.server_error});
+    };
+    let s = &r.stats;
+    let outbox = r.outbox.stats().ok();
+    json!({
+        "configured": true,
+        "base_url": r.api.base_url(),
+        "api_key": r.settings.api_key_source,
+        "line": r.line().as_str(),
+        "unavailable_policy": r.settings.unavailable.as_str(),
+        "approval_timeout_secs": r.settings.approval_timeout.as_secs(),
+        "guard_calls": s.guard_calls.load(Ordering::Relaxed),
+        "guard_failures": s.guard_failures.load(Ordering::Relaxed),
+        "last_guard_ms": s.last_guard_us.load(Ordering::Relaxed) as f64 / 1000.0,
+        "approvals_waited": s.approvals_waited.load(Ordering::Relaxed),
+        "event_stream_connected": s.stream_connected.load(Ordering::Relaxed),
+        "policies_synced_at_ms": s.policies_synced_at_ms.load(Ordering::Relaxed),
+        "server_policies_cached": r.policies.has_server_policies(),
+        "delivered": s.delivered.load(Ordering::Relaxed),
+        "outbox": outbox.map(|o| json!({
+            "pending": o.pending,
+            "pending_bytes": o.pending_bytes,
+            "oldest_created_ms": o.oldest_created_ms,
+            "parked": o.dead,
+            "by_kind": o.by_kind,
+        })),
+        "last_error": s.last_error.lock().map(|e| e.clone()).unwrap_or_default(),
+    })
 }

@@ -32,10 +32,15 @@ fn list(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Records every spooled event; returns how many were recorded.
-pub async fn drain(dir_paths: &crate::paths::Paths, ledger: &Ledger, state: &EngineState) -> usize {
+pub async fn drain(
+    dir_paths: &crate::paths::Paths,
+    ledger: &Ledger,
+    state: &EngineState,
+    remote: Option<&crate::remote::Remote>,
+) -> usize {
     let mut recorded = 0;
     for path in list(&dir_paths.spool_dir) {
-        match drain_one(&path, ledger, state).await {
+        match drain_one(&path, ledger, state, remote).await {
             Ok(()) => {
                 recorded += 1;
                 if let Err(e) = fs::remove_file(&path) {
@@ -68,15 +73,27 @@ enum DrainError {
     Ledger(anyhow::Error),
 }
 
-async fn drain_one(path: &Path, ledger: &Ledger, state: &EngineState) -> Result<(), DrainError> {
+async fn drain_one(
+    path: &Path,
+    ledger: &Ledger,
+    state: &EngineState,
+    remote: Option<&crate::remote::Remote>,
+) -> Result<(), DrainError> {
     let bytes = fs::read(path).map_err(|e| DrainError::Unreadable(e.to_string()))?;
     let mut req = Request::decode(&bytes).map_err(|e| DrainError::Unreadable(e.to_string()))?;
     req.set(field::SPOOLED, "1");
     let outcome =
         engine::evaluate(&req, state, engine::now_us()).map_err(DrainError::Unreadable)?;
-    let mut record = outcome.record;
+    let mut record = outcome.record.clone();
     // The client-side latency of a spooled event measures the outage, not the hook.
     record.client_us = None;
+    let event_id = record.event_id.clone();
     ledger.append(record).await.map_err(DrainError::Ledger)?;
+    // The server's share: outcomes and Stop attribution (deduplicated by the event id).
+    if let (Some(remote), Some(ev)) = (remote, &outcome.event) {
+        crate::remote::deliver::enqueue_event(remote, ev, &event_id)
+            .await
+            .map_err(DrainError::Ledger)?;
+    }
     Ok(())
 }

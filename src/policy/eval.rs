@@ -19,6 +19,10 @@ pub struct EvalEnv<'a> {
     pub now_ms: u64,
     /// Where `rate_limit` counts come from; `None` counts nothing (tests, `decide`).
     pub rate: Option<&'a RateLimiter>,
+    /// Whether cached server policies take part. Normally not: the server evaluates them
+    /// itself, and evaluating them here too would undo its grants and approvals. Only when the
+    /// server is unreachable and the user opted into the `local` fallback.
+    pub include_server: bool,
 }
 
 /// The full outcome, for `check`, the ledger and `policy test`.
@@ -120,7 +124,8 @@ pub fn evaluate(
         FileState::Absent | FileState::Loaded => {}
     }
 
-    let applies = |p: &LoadedPolicy| p.policy.active && p.scope.applies_to(agent);
+    let in_play = |p: &LoadedPolicy| env.include_server || p.policy.origin != Origin::Server;
+    let applies = |p: &LoadedPolicy| in_play(p) && p.policy.active && p.scope.applies_to(agent);
     let has_pack = set
         .policies
         .iter()
@@ -168,7 +173,11 @@ pub fn evaluate(
     }
 
     // Local policies in load order.
-    for p in set.policies.iter().filter(|p| p.policy.active) {
+    for p in set
+        .policies
+        .iter()
+        .filter(|p| in_play(p) && p.policy.active)
+    {
         if let Scope::Malformed(why) = &p.scope {
             // The server skips it; we skip it too, but never quietly.
             cannot.push((p.policy.id.clone(), p.cannot_enforce(why)));

@@ -291,6 +291,7 @@ pub fn decide(event: &HookEvent, c: &Classification) -> Decision {
     let env = EvalEnv {
         now_ms: 0,
         rate: None,
+        include_server: false,
     };
     evaluate(&BUILTIN, &ctx, &c.findings, &env).decision
 }

@@ -236,14 +236,32 @@ impl PolicyStore {
         self.evaluate_context(&ctx, &c.findings)
     }
 
-    /// Evaluates a guard context directly (counts toward `rate_limit`).
+    /// Evaluates a guard context directly (counts toward `rate_limit`). Cached server policies
+    /// are left to the server.
     pub fn evaluate_context(&self, ctx: &GuardContext, findings: &[Finding]) -> Evaluation {
+        self.evaluate_context_with(ctx, findings, false)
+    }
+
+    /// As [`evaluate_context`](Self::evaluate_context); `include_server` also applies the
+    /// cached server policies (the `local` fallback while the server is unreachable).
+    pub fn evaluate_context_with(
+        &self,
+        ctx: &GuardContext,
+        findings: &[Finding],
+        include_server: bool,
+    ) -> Evaluation {
         let set = self.current();
         let env = EvalEnv {
             now_ms: self.shared.clock.now_ms(),
             rate: Some(&self.shared.limiter),
+            include_server,
         };
         evaluate(&set, ctx, findings, &env)
+    }
+
+    /// Whether any server policies are cached.
+    pub fn has_server_policies(&self) -> bool {
+        !self.shared.lock_state().server.is_empty()
     }
 
     /// [`evaluate`](Self::evaluate)'s decision only.

@@ -108,7 +108,11 @@ impl TestReport {
 
 /// Runs every policy's `rules.tests` and every `[[example]]` of a parsed file.
 pub fn run_tests(parsed: &ParsedFile, now_ms: u64) -> TestReport {
-    let env = EvalEnv { now_ms, rate: None };
+    let env = EvalEnv {
+        now_ms,
+        rate: None,
+        include_server: true,
+    };
     let mut report = TestReport::default();
     for p in &parsed.policies {
         let line = match &p.origin {

@@ -63,6 +63,7 @@ fn run_with(set: &PolicySet, ctx: &GuardContext, findings: &[Finding]) -> Evalua
         &EvalEnv {
             now_ms: now(),
             rate: None,
+            include_server: true,
         },
     )
 }
@@ -310,6 +311,7 @@ fn rate_limit_counts_prior_evaluations_in_a_sliding_window() {
             &EvalEnv {
                 now_ms: clock.now_ms(),
                 rate: Some(&rate),
+                include_server: true,
             },
         )
     };

@@ -237,7 +237,24 @@ fn manual_reload_server_policies_and_rate_counts() {
     let (policies, issues) = crate::policy::parse_server_policies(body).unwrap();
     store.set_server_policies(policies, issues);
     assert_eq!(names(&store), ["rl", "srv"], "file first, then server");
-    assert_eq!(verdict(&store, "deploy"), Verdict::Block);
+    assert_eq!(
+        verdict(&store, "deploy"),
+        Verdict::Allow,
+        "server policies are the server's to evaluate"
+    );
+    let ctx = GuardContext {
+        action_type: "deploy".into(),
+        agent_id: Some("claude-code".into()),
+        ..GuardContext::default()
+    };
+    assert_eq!(
+        store
+            .evaluate_context_with(&ctx, &[], true)
+            .decision
+            .verdict,
+        Verdict::Block,
+        "the local fallback applies them"
+    );
 
     std::fs::write(&file, "nope =").unwrap();
     assert!(store.reload().is_err());

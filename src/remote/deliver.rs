@@ -1,0 +1,710 @@
+//! Delivery of the outbox to the server: everything recorded after the fact (action records
+//! the guard did not make, orphans, outcomes, Stop token attribution, observe-mode stamps).
+//!
+//! Each kind knows which answers mean "delivered" (including the server's own duplicate
+//! signals: idempotent replays, 409 on a duplicate id or an outcome already set), which mean
+//! "try again later" (network trouble, 5xx, 429 with its `Retry-After`, a bad key that may be
+//! fixed) and which can never succeed (parked, kept for inspection). Items of one action
+//! share a FIFO group, so an outcome never overtakes the record it belongs to.
+
+use std::io::{BufRead, Seek};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::{guard, iso_now, now_ms, ApiError, Line, Remote};
+use crate::event::{EventKind, HookEvent};
+use crate::outbox::{Item, NewItem};
+use crate::redact::redact_str;
+
+/// What happened to one item.
+#[derive(Debug)]
+enum Step {
+    Done,
+    Retry(Duration, String),
+    Park(String),
+}
+
+/// Items that keep failing transiently are retried at most this often, forever: nothing
+/// acknowledged is dropped except by the disk budget.
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
+/// After this many attempts a permanent-looking server error (5xx that never heals, such as
+/// the v2.0 PATCH schema drift) is parked instead of retried.
+const MAX_SERVER_ERRORS: u32 = 12;
+
+/// The delivery loop: due items in order, then sleep until the next is due or one is added.
+pub async fn run(remote: Arc<Remote>) {
+    loop {
+        let outbox = remote.outbox.clone();
+        let due = tokio::task::spawn_blocking(move || outbox.due(now_ms(), 64)).await;
+        let items = match due {
+            Ok(Ok(items)) => items,
+            Ok(Err(e)) => {
+                tracing::error!("outbox: {e:#}");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                continue;
+            }
+            Err(_) => return,
+        };
+        for item in &items {
+            let step = deliver(&remote, item).await;
+            let outbox = remote.outbox.clone();
+            let id = item.id;
+            let attempts = item.attempts;
+            let kind = item.kind.clone();
+            let res = tokio::task::spawn_blocking(move || match step {
+                Step::Done => outbox.complete(id).map(|_| "done".to_string()),
+                Step::Retry(after, why) => {
+                    let after = if attempts >= MAX_SERVER_ERRORS * 4 {
+                        MAX_BACKOFF
+                    } else {
+                        after
+                    };
+                    outbox
+                        .retry(id, now_ms() + after.as_millis() as u64, &why)
+                        .map(|_| format!("retry in {}s: {why}", after.as_secs()))
+                }
+                Step::Park(why) => outbox.park(id, &why).map(|_| format!("parked: {why}")),
+            })
+            .await;
+            match res {
+                Ok(Ok(what)) if what == "done" => {
+                    remote.stats.delivered.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(Ok(what)) => tracing::info!(item = id, kind, "{what}"),
+                Ok(Err(e)) => tracing::error!("outbox: {e:#}"),
+                Err(_) => return,
+            }
+        }
+        if items.len() == 64 {
+            continue;
+        }
+        let outbox = remote.outbox.clone();
+        let next = tokio::task::spawn_blocking(move || outbox.next_due_ms())
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .flatten();
+        let sleep = match next {
+            Some(at) => Duration::from_millis(at.saturating_sub(now_ms()).clamp(10, 60_000)),
+            None => Duration::from_secs(60),
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            _ = remote.wake.notified() => {}
+        }
+    }
+}
+
+fn backoff(attempts: u32) -> Duration {
+    let secs = 1u64 << attempts.min(10);
+    Duration::from_secs(secs).min(MAX_BACKOFF)
+}
+
+/// The common reading of a failure.
+fn on_error(e: &ApiError, attempts: u32) -> Step {
+    match e {
+        ApiError::RateLimited(after) => Step::Retry(
+            after
+                .unwrap_or(Duration::from_secs(60))
+                .max(Duration::from_secs(1)),
+            e.to_string(),
+        ),
+        ApiError::Server { .. } if attempts >= MAX_SERVER_ERRORS => Step::Park(e.to_string()),
+        // A bad key may be fixed; keep everything until it is.
+        ApiError::Unauthorized(_) | ApiError::Forbidden(_) => Step::Retry(
+            backoff(attempts).max(Duration::from_secs(30)),
+            e.to_string(),
+        ),
+        e if e.is_transient() => Step::Retry(backoff(attempts), e.to_string()),
+        e => Step::Park(e.to_string()),
+    }
+}
+
+async fn deliver(remote: &Remote, item: &Item) -> Step {
+    let p = &item.payload;
+    let action_id = p.get("action_id").and_then(Value::as_str).unwrap_or("");
+    match item.kind.as_str() {
+        "record" | "orphan" => {
+            let mut body = p.get("body").cloned().unwrap_or(Value::Null);
+            if remote.line() == Line::V2 {
+                if let Some(t) = body.get("action_type").and_then(Value::as_str) {
+                    let t = guard::v2_action_type(t).to_owned();
+                    body["action_type"] = json!(t);
+                }
+            }
+            match remote
+                .api
+                .call(
+                    Method::POST,
+                    "/api/actions",
+                    Some(&body),
+                    Duration::from_secs(10),
+                )
+                .await
+            {
+                // Created, pending, replayed, blocked (the row exists), duplicate id (v2.0).
+                Ok(r) if matches!(r.status, 200 | 201 | 202 | 403 | 409) => Step::Done,
+                Ok(r) => Step::Park(format!(
+                    "HTTP {}: {}",
+                    r.status,
+                    guard::truncate(&r.body.to_string(), 300)
+                )),
+                Err(e) => on_error(&e, item.attempts),
+            }
+        }
+        "outcome" => deliver_outcome(remote, action_id, p, item.attempts).await,
+        "close" | "despite" => {
+            let body = p.get("body").cloned().unwrap_or(Value::Null);
+            match remote
+                .api
+                .call(
+                    Method::PATCH,
+                    &format!("/api/actions/{action_id}"),
+                    Some(&body),
+                    Duration::from_secs(10),
+                )
+                .await
+            {
+                // 409: terminal or already stamped; the row has its final word already.
+                Ok(r) if matches!(r.status, 200 | 409) => Step::Done,
+                Ok(r) if r.status == 404 && item.attempts < 5 => {
+                    Step::Retry(backoff(item.attempts), "action not found yet".into())
+                }
+                Ok(r) => Step::Park(format!(
+                    "HTTP {}: {}",
+                    r.status,
+                    guard::truncate(&r.body.to_string(), 300)
+                )),
+                Err(e) => on_error(&e, item.attempts),
+            }
+        }
+        "assumption" => {
+            let body = p.get("body").cloned().unwrap_or(Value::Null);
+            match remote
+                .api
+                .call(
+                    Method::POST,
+                    "/api/assumptions",
+                    Some(&body),
+                    Duration::from_secs(10),
+                )
+                .await
+            {
+                Ok(r) if matches!(r.status, 200 | 201 | 409) => Step::Done,
+                Ok(r) if r.status == 404 && item.attempts < 5 => {
+                    Step::Retry(backoff(item.attempts), "parent action not found yet".into())
+                }
+                Ok(r) => Step::Park(format!("HTTP {}", r.status)),
+                // v2.0 has no assumptions route: nothing to deliver to.
+                Err(ApiError::NoRoute) => Step::Done,
+                Err(e) => on_error(&e, item.attempts),
+            }
+        }
+        other => Step::Park(format!("unknown outbox item kind {other:?}")),
+    }
+}
+
+/// Newest servers: the one-shot `POST …/outcome` (first writer wins, so a replay is a 409
+/// "outcome already set"). v2.0 (HTML 404): the legacy `PATCH` with a status.
+async fn deliver_outcome(remote: &Remote, action_id: &str, p: &Value, attempts: u32) -> Step {
+    let status = p
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("completed");
+    let summary = p.get("summary").and_then(Value::as_str).unwrap_or("");
+    if remote.line() != Line::V2 {
+        let mut body = json!({"status": status, "summary": summary});
+        if status == "failed" {
+            body["error_message"] = json!(p
+                .get("error")
+                .and_then(Value::as_str)
+                .filter(|e| !e.is_empty())
+                .unwrap_or(summary));
+        }
+        match remote
+            .api
+            .call(
+                Method::POST,
+                &format!("/api/actions/{action_id}/outcome"),
+                Some(&body),
+                Duration::from_secs(10),
+            )
+            .await
+        {
+            Ok(r) if matches!(r.status, 200 | 409) => return Step::Done,
+            Ok(r) if r.status == 404 && attempts < 5 => {
+                return Step::Retry(backoff(attempts), "action not found yet".into())
+            }
+            Ok(r) if r.status == 400 => {}
+            Ok(r) => return Step::Park(format!("HTTP {}", r.status)),
+            Err(ApiError::NoRoute) => remote.set_line(Line::V2),
+            Err(e) => return on_error(&e, attempts),
+        }
+    }
+    let mut body = json!({
+        "status": status,
+        "output_summary": summary,
+        "timestamp_end": p.get("at").cloned().unwrap_or_else(|| json!(iso_now())),
+    });
+    if let Some(m) = p.get("metadata").filter(|m| m.is_object()) {
+        body["outcome_metadata"] = m.clone();
+    }
+    if status == "failed" {
+        if let Some(e) = p.get("error").and_then(Value::as_str) {
+            body["error_message"] = json!(e);
+        }
+    }
+    match remote
+        .api
+        .call(
+            Method::PATCH,
+            &format!("/api/actions/{action_id}"),
+            Some(&body),
+            Duration::from_secs(10),
+        )
+        .await
+    {
+        Ok(r) if matches!(r.status, 200 | 409) => Step::Done,
+        Ok(r) if r.status == 404 && attempts < 5 => {
+            Step::Retry(backoff(attempts), "action not found yet".into())
+        }
+        Ok(r) => Step::Park(format!("HTTP {}", r.status)),
+        Err(e) => on_error(&e, attempts),
+    }
+}
+
+/// Turns a record event into outbox items (durable when this returns). The hook is answered
+/// only afterwards.
+pub async fn enqueue_event(remote: &Remote, ev: &HookEvent, event_id: &str) -> anyhow::Result<()> {
+    let items = match ev.kind {
+        EventKind::PostToolUse => outcome_items(remote, ev, event_id).await?,
+        EventKind::Stop | EventKind::SessionEnd => stop_items(remote, ev, event_id).await?,
+        _ => Vec::new(),
+    };
+    if items.is_empty() {
+        return Ok(());
+    }
+    let outbox = remote.outbox.clone();
+    let dropped = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+        let mut dropped = Vec::new();
+        for item in items {
+            let e = outbox.enqueue(item, now_ms())?;
+            dropped.extend(e.dropped.into_iter().map(|d| d.summary));
+        }
+        Ok(dropped)
+    })
+    .await??;
+    for d in dropped {
+        tracing::warn!("outbox over its disk budget: dropped {d}");
+    }
+    remote.wake.notify_one();
+    Ok(())
+}
+
+async fn lookup(remote: &Remote, key: String) -> Option<String> {
+    let outbox = remote.outbox.clone();
+    tokio::task::spawn_blocking(move || outbox.action_for(&key))
+        .await
+        .ok()
+        .and_then(|r| r.ok())
+        .flatten()
+}
+
+async fn outcome_items(
+    remote: &Remote,
+    ev: &HookEvent,
+    event_id: &str,
+) -> anyhow::Result<Vec<NewItem>> {
+    let Some(tu) = ev.tool.as_ref().and_then(|t| t.tool_use_id.clone()) else {
+        return Ok(Vec::new());
+    };
+    // Only calls the server knows about have a row to attach to.
+    let Some(action_id) = lookup(remote, tu.clone()).await else {
+        return Ok(Vec::new());
+    };
+    let mut items = Vec::new();
+    if let Some(despite) = lookup(remote, format!("despite:{tu}")).await {
+        if let Some((id, verdict)) = despite.split_once('|') {
+            items.push(NewItem {
+                kind: "despite".into(),
+                dedupe_key: Some(format!("despite:{event_id}")),
+                payload: json!({"action_id": id, "body": {"executed_despite": verdict}}),
+                not_before_ms: 0,
+                group: Some(id.to_owned()),
+            });
+        }
+    }
+    let o = extract_outcome(ev.tool_response.as_ref());
+    items.push(NewItem {
+        kind: "outcome".into(),
+        dedupe_key: Some(format!("outcome:{event_id}")),
+        payload: json!({
+            "action_id": action_id,
+            "status": o.status,
+            "summary": o.summary,
+            "error": o.error,
+            "metadata": o.metadata,
+            "at": iso_now(),
+        }),
+        not_before_ms: 0,
+        group: Some(action_id),
+    });
+    Ok(items)
+}
+
+struct Outcome {
+    status: &'static str,
+    summary: String,
+    error: Option<String>,
+    metadata: Value,
+}
+
+/// Upstream's `_extract_outcome` (upstream-python-hooks.md §3.1 step 5), redacted.
+fn extract_outcome(resp: Option<&Value>) -> Outcome {
+    let resp = match resp {
+        None | Some(Value::Null) => json!({}),
+        Some(Value::Array(list)) => json!({"content": list}),
+        Some(v @ Value::Object(_)) => v.clone(),
+        Some(Value::String(s)) => json!({"output": s}),
+        Some(other) => json!({"output": other.to_string()}),
+    };
+    let text_of = |v: &Value| -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            Value::Array(blocks) => blocks
+                .iter()
+                .filter_map(|b| b.get("text").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    };
+    let output = resp
+        .get("output")
+        .or(resp.get("stdout"))
+        .or(resp.get("content"))
+        .map(text_of)
+        .unwrap_or_default();
+    let error = resp
+        .get("error")
+        .map(text_of)
+        .filter(|e| !e.is_empty())
+        .or_else(|| {
+            (resp.get("isError") == Some(&Value::Bool(true))
+                || resp.get("is_error") == Some(&Value::Bool(true))
+                || resp.get("interrupted") == Some(&Value::Bool(true))
+                || resp.get("success") == Some(&Value::Bool(false)))
+            .then(|| {
+                resp.get("stderr")
+                    .map(text_of)
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| output.clone())
+            })
+        });
+    let exit_code = resp
+        .get("exit_code")
+        .or(resp.get("exitCode"))
+        .and_then(Value::as_i64);
+    let mut metadata = serde_json::Map::new();
+    if let Some(c) = exit_code {
+        metadata.insert("exit_code".into(), json!(c));
+    }
+    let cut = |s: &str| redact_str(&guard::truncate(s, 500)).into_owned();
+    let (status, summary, error) = match (&error, exit_code) {
+        (Some(e), _) => ("failed", cut(e), Some(cut(e))),
+        (None, Some(c)) if c != 0 => {
+            let s = if output.is_empty() {
+                format!("Process exited with code {c}")
+            } else {
+                cut(&output)
+            };
+            ("failed", s.clone(), Some(s))
+        }
+        _ => ("completed", cut(&output), None),
+    };
+    if let Some(e) = &error {
+        let l = e.to_lowercase();
+        let kind = if l.contains("timeout") || l.contains("timed out") {
+            "timeout"
+        } else if l.contains("permission") || l.contains("denied") {
+            "permission"
+        } else if l.contains("not found") || l.contains("no such file") {
+            "not_found"
+        } else {
+            "runtime"
+        };
+        metadata.insert("error_type".into(), json!(kind));
+    }
+    Outcome {
+        status,
+        summary,
+        error,
+        metadata: Value::Object(metadata),
+    }
+}
+
+/// Stop: close the turn's actions that are still running and split the turn's tokens over
+/// them, as upstream's Stop hook does (§3.2 step 6), reading only the transcript's new part.
+async fn stop_items(
+    remote: &Remote,
+    ev: &HookEvent,
+    event_id: &str,
+) -> anyhow::Result<Vec<NewItem>> {
+    let Some(session) = ev.session_id.clone() else {
+        return Ok(Vec::new());
+    };
+    let outbox = remote.outbox.clone();
+    let transcript = ev.transcript_path.clone();
+    let event_id = event_id.to_owned();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<NewItem>> {
+        let since = outbox
+            .action_for(&format!("stop-at:{session}"))?
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let offset = outbox
+            .action_for(&format!("stop-offset:{session}"))?
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let now = now_ms();
+        let actions: Vec<String> = outbox
+            .session_actions(&session, since)?
+            .into_iter()
+            .map(|(_, id)| id)
+            .filter(|id| id.starts_with("act_"))
+            .fold(Vec::new(), |mut acc, id| {
+                if !acc.contains(&id) {
+                    acc.push(id);
+                }
+                acc
+            });
+        let usage = match &transcript {
+            Some(path) => turn_usage(std::path::Path::new(path), offset).unwrap_or_default(),
+            None => Usage::default(),
+        };
+        outbox.map_action(&format!("stop-at:{session}"), &now.to_string(), None, now)?;
+        if let Some(end) = usage.end_offset {
+            outbox.map_action(
+                &format!("stop-offset:{session}"),
+                &end.to_string(),
+                None,
+                now,
+            )?;
+        }
+        let n = actions.len() as u64;
+        let mut items = Vec::new();
+        for (i, id) in actions.iter().enumerate() {
+            let share = |total: u64| total / n + u64::from((i as u64) < total % n);
+            let mut body = json!({
+                "close_if_running": true,
+                "status": "completed",
+                "output_summary": "Auto-closed by Stop hook",
+                "timestamp_end": iso_now(),
+            });
+            if usage.tokens_in + usage.tokens_out > 0 {
+                body["tokens_in"] = json!(share(usage.tokens_in));
+                body["tokens_out"] = json!(share(usage.tokens_out));
+            }
+            if let Some(m) = &usage.model {
+                body["model"] = json!(m);
+            }
+            items.push(NewItem {
+                kind: "close".into(),
+                dedupe_key: Some(format!("close:{event_id}:{id}")),
+                payload: json!({"action_id": id, "body": body}),
+                not_before_ms: 0,
+                group: Some(id.clone()),
+            });
+        }
+        if let Some(first) = actions.first() {
+            for a in usage.assumptions.iter().take(5) {
+                let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+                    format!("{first}\0{a}").as_bytes(),
+                ));
+                items.push(NewItem {
+                    kind: "assumption".into(),
+                    dedupe_key: Some(format!("assumption:{digest}")),
+                    payload: json!({"action_id": first, "body": {
+                        "action_id": first,
+                        "assumption": redact_str(a),
+                        "basis": "auto-extracted from session transcript",
+                    }}),
+                    not_before_ms: 0,
+                    group: Some(first.clone()),
+                });
+            }
+        }
+        Ok(items)
+    })
+    .await?
+}
+
+/// Token usage of a turn, from a Claude Code transcript's new lines.
+#[derive(Debug, Default, PartialEq)]
+pub struct Usage {
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    pub model: Option<String>,
+    /// `ASSUMPTIONS I'M MAKING:` items of the turn's assistant text.
+    pub assumptions: Vec<String>,
+    /// Where the next turn starts (after the last complete line).
+    pub end_offset: Option<u64>,
+}
+
+/// Reads complete lines from `offset` (bounded by the file, never the whole file again).
+/// A message's usage is counted once even when the transcript repeats it per content block.
+pub fn turn_usage(path: &std::path::Path, offset: u64) -> std::io::Result<Usage> {
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let start = if offset > len { 0 } else { offset };
+    f.seek(std::io::SeekFrom::Start(start))?;
+    let mut reader = std::io::BufReader::new(f);
+    let mut usage = Usage::default();
+    let mut seen = std::collections::HashSet::new();
+    let mut pos = start;
+    let mut line = Vec::new();
+    let (mut input, mut cache_create, mut cache_read, mut output) = (0u64, 0u64, 0u64, 0u64);
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            break; // an incomplete last line belongs to the next turn
+        }
+        pos += n as u64;
+        let Ok(v) = serde_json::from_slice::<Value>(&line) else {
+            continue;
+        };
+        if v.get("type").and_then(Value::as_str) != Some("assistant") {
+            continue;
+        }
+        let Some(msg) = v.get("message") else {
+            continue;
+        };
+        if usage.model.is_none() {
+            usage.model = msg
+                .get("model")
+                .and_then(Value::as_str)
+                .filter(|m| !m.is_empty() && *m != "<synthetic>")
+                .map(str::to_owned);
+        }
+        if let Some(blocks) = msg.get("content").and_then(Value::as_array) {
+            for b in blocks {
+                if let Some(t) = b.get("text").and_then(Value::as_str) {
+                    usage.assumptions.extend(assumptions_in(t));
+                }
+            }
+        }
+        let id = msg.get("id").and_then(Value::as_str).map(str::to_owned);
+        if let Some(id) = id {
+            if !seen.insert(id) {
+                continue;
+            }
+        }
+        if let Some(u) = msg.get("usage") {
+            let g = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
+            input += g("input_tokens");
+            cache_create += g("cache_creation_input_tokens");
+            cache_read += g("cache_read_input_tokens");
+            output += g("output_tokens");
+        }
+    }
+    // Upstream: cache reads count a tenth, rounded half up.
+    usage.tokens_in = input + cache_create + (cache_read + 5) / 10;
+    usage.tokens_out = output;
+    usage.end_offset = Some(pos);
+    Ok(usage)
+}
+
+/// The `N. item` lines after an exact `ASSUMPTIONS I'M MAKING:` header (at most 5).
+fn assumptions_in(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut lines = text.lines();
+    while let Some(l) = lines.next() {
+        if l.trim() != "ASSUMPTIONS I'M MAKING:" {
+            continue;
+        }
+        for item in lines.by_ref() {
+            let t = item.trim();
+            let Some((num, rest)) = t.split_once(". ") else {
+                break;
+            };
+            if num.is_empty() || !num.chars().all(|c| c.is_ascii_digit()) {
+                break;
+            }
+            out.push(rest.trim().to_owned());
+            if out.len() == 5 {
+                return out;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_follow_upstream() {
+        let o = extract_outcome(Some(&json!({"stdout": "ok", "exit_code": 0})));
+        assert_eq!((o.status, o.summary.as_str()), ("completed", "ok"));
+        let o = extract_outcome(Some(&json!({"stdout": "", "exit_code": 3})));
+        assert_eq!(o.status, "failed");
+        assert_eq!(o.summary, "Process exited with code 3");
+        let o = extract_outcome(Some(&json!({"error": "open x: permission denied"})));
+        assert_eq!(o.metadata["error_type"], "permission");
+        let o = extract_outcome(Some(
+            &json!([{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]),
+        ));
+        assert_eq!(o.summary, "a\nb");
+        let secret = "ghp_16C7e42F292c6912E7710c838347Ae178B4a";
+        let o = extract_outcome(Some(&json!({"stdout": format!("key {secret}")})));
+        assert!(!o.summary.contains(secret), "{}", o.summary);
+    }
+
+    #[test]
+    fn turn_usage_reads_only_the_new_complete_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.jsonl");
+        let a = |id: &str, i: u64, o: u64| {
+            format!(
+                "{}\n",
+                json!({"type":"assistant","message":{"id":id,"model":"claude-x","content":[{"type":"text","text":"hi"}],
+                    "usage":{"input_tokens":i,"output_tokens":o,"cache_read_input_tokens":15,"cache_creation_input_tokens":0}}})
+            )
+        };
+        let first = a("m1", 10, 5);
+        std::fs::write(
+            &p,
+            format!("{first}{}{}", a("m1", 10, 5), "{\"type\":\"user\"}\n"),
+        )
+        .unwrap();
+        let u = turn_usage(&p, 0).unwrap();
+        assert_eq!(
+            u.tokens_in,
+            10 + 2,
+            "repeated message counted once; cache read a tenth, half up"
+        );
+        assert_eq!(u.tokens_out, 5);
+        assert_eq!(u.model.as_deref(), Some("claude-x"));
+        let end = u.end_offset.unwrap();
+        let mut text = std::fs::read_to_string(&p).unwrap();
+        text.push_str(&a("m2", 100, 50));
+        text.push_str("{\"type\":\"assistant\",\"partial");
+        std::fs::write(&p, text).unwrap();
+        let u = turn_usage(&p, end).unwrap();
+        assert_eq!((u.tokens_in, u.tokens_out), (102, 50));
+    }
+
+    #[test]
+    fn assumptions_are_extracted() {
+        let t =
+            "Plan:\nASSUMPTIONS I'M MAKING:\n1. the db is staging\n2. tests are green\nThen more";
+        assert_eq!(assumptions_in(t), ["the db is staging", "tests are green"]);
+        assert!(assumptions_in("ASSUMPTIONS:\n1. x").is_empty());
+    }
+}

@@ -1,0 +1,870 @@
+//! The daemon as the agent side of a DashClaw server (dashclaw-server-api.md): the guard call
+//! on every governed pre-tool event, approvals, and everything recorded afterwards.
+//!
+//! - [`config`]: where the server is, the key, the upstream environment variables.
+//! - [`http`]: one pooled client and the failure taxonomy.
+//! - [`guard`]: the guard request body and the reading of its answer.
+//! - [`approval`]: waiting for a human on the right action id (event stream + polling).
+//! - [`deliver`]: the outbox delivery loop (outcomes, token attribution, orphans, heartbeats).
+//! - [`sync`]: the event stream, policy sync and the presence heartbeat.
+//!
+//! The server is authoritative, local policies still apply: the stricter verdict wins. When
+//! the server cannot give a verdict, the call is denied (or handled per
+//! `DASHCLAW_GUARD_UNAVAILABLE_POLICY`) with a reason naming the cause, and the call is kept
+//! as an orphan in the outbox until the server takes it.
+
+pub mod approval;
+pub mod config;
+pub mod deliver;
+pub mod guard;
+pub mod http;
+pub mod sync;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio::sync::{broadcast, Notify};
+
+use crate::event::{Classification, Decision, HookEvent, Verdict};
+use crate::outbox::{NewItem, Outbox};
+use crate::policy::PolicyStore;
+
+pub use config::{ApiKey, ServerSection, Settings, Unavailable};
+use guard::{GuardAnswer, GuardInputs, ServerVerdict};
+pub use http::{Api, ApiError};
+
+/// Which server line we talk to (§13); learned from `/api/health` and from answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Line {
+    Unknown = 0,
+    Newest = 1,
+    V2 = 2,
+}
+
+impl Line {
+    fn from_u8(v: u8) -> Line {
+        match v {
+            1 => Line::Newest,
+            2 => Line::V2,
+            _ => Line::Unknown,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Line::Unknown => "unknown",
+            Line::Newest => "newest",
+            Line::V2 => "v2.0",
+        }
+    }
+}
+
+/// Counters for `dashclawd status`.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub guard_calls: AtomicU64,
+    pub guard_failures: AtomicU64,
+    pub last_guard_us: AtomicU64,
+    pub approvals_waited: AtomicU64,
+    pub stream_connected: AtomicBool,
+    pub policies_synced_at_ms: AtomicU64,
+    pub delivered: AtomicU64,
+    pub last_error: Mutex<Option<String>>,
+}
+
+/// The connection to one DashClaw server, shared by every request.
+#[derive(Debug)]
+pub struct Remote {
+    pub settings: Settings,
+    pub api: Api,
+    line: AtomicU8,
+    pub outbox: Arc<Outbox>,
+    pub policies: Arc<PolicyStore>,
+    /// `action.updated` rows from the event stream, for approval waiters.
+    pub events: broadcast::Sender<Value>,
+    /// Wakes the delivery loop after an enqueue.
+    pub wake: Notify,
+    /// Wakes the policy sync (a `policy.updated` event).
+    pub policy_changed: Notify,
+    pub stats: Stats,
+    /// Agent ids seen recently, for the presence heartbeat.
+    pub active_agents: Mutex<BTreeSet<String>>,
+    pub cache_file: std::path::PathBuf,
+}
+
+/// What the per-request environment says about governance (the hook's own env vars).
+#[derive(Debug, Clone, Default)]
+pub struct RequestEnv {
+    pub agent_id: Option<String>,
+    pub observe: bool,
+    pub unavailable: Option<Unavailable>,
+    pub approval_timeout: Option<Duration>,
+    pub provenance: bool,
+    pub governed_categories: Option<String>,
+    pub require_claims: bool,
+}
+
+/// The server's part in one gating decision.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    /// `None`: the call is not governed by the server (search tools and the like).
+    pub decision: Option<Decision>,
+    /// Extra stderr lines for the agent (warnings, secret-scan notes, degraded notes).
+    pub notes: Vec<String>,
+    /// For the ledger: what the server said or why it could not.
+    pub ledger: Value,
+}
+
+/// A wait the client must be told about before it starts.
+pub struct HoldNotice {
+    pub extend: Duration,
+    pub message: String,
+}
+
+impl Remote {
+    pub fn new(
+        settings: Settings,
+        outbox: Arc<Outbox>,
+        policies: Arc<PolicyStore>,
+        cache_file: std::path::PathBuf,
+    ) -> Result<Remote, String> {
+        let api = Api::new(&settings)?;
+        let (events, _) = broadcast::channel(256);
+        Ok(Remote {
+            settings,
+            api,
+            line: AtomicU8::new(Line::Unknown as u8),
+            outbox,
+            policies,
+            events,
+            wake: Notify::new(),
+            policy_changed: Notify::new(),
+            stats: Stats::default(),
+            active_agents: Mutex::new(BTreeSet::new()),
+            cache_file,
+        })
+    }
+
+    pub fn line(&self) -> Line {
+        Line::from_u8(self.line.load(Ordering::Relaxed))
+    }
+
+    pub fn set_line(&self, line: Line) {
+        if self.line() != line {
+            tracing::info!("DashClaw server line: {}", line.as_str());
+        }
+        self.line.store(line as u8, Ordering::Relaxed);
+    }
+
+    /// Reads `/api/health` (public) to tell a v2.0 server from a newer one.
+    pub async fn detect_line(&self) {
+        let url = self.api.url("/api/health");
+        let resp = self
+            .api
+            .client()
+            .get(url)
+            .timeout(self.settings.guard_timeout)
+            .send()
+            .await;
+        let Ok(resp) = resp else { return };
+        let Ok(bytes) = resp.bytes().await else {
+            return;
+        };
+        let Ok(body) = serde_json::from_slice::<Value>(&bytes) else {
+            return;
+        };
+        match body.get("version").and_then(Value::as_str) {
+            Some(v) if v.starts_with("2.") => self.set_line(Line::V2),
+            Some(_) => self.set_line(Line::Newest),
+            None => {}
+        }
+        if body.get("mode").and_then(Value::as_str) == Some("demo") {
+            tracing::warn!(
+                "DASHCLAW_BASE_URL points to a demo-mode instance ({}); decisions there are not real governance",
+                self.api.base_url()
+            );
+        }
+    }
+
+    fn note_error(&self, msg: String) {
+        *self
+            .stats
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(msg);
+    }
+
+    /// The guard call for one classified gating event, including the approval wait when the
+    /// server asks for one. `hold` is called before any long wait so the hook client extends
+    /// its deadline.
+    pub async fn gate(
+        &self,
+        ev: &HookEvent,
+        c: &Classification,
+        env: &RequestEnv,
+        hold: &mut (dyn FnMut(HoldNotice) + Send),
+    ) -> Gate {
+        let Some(tool) = &ev.tool else {
+            return Gate::skipped();
+        };
+        let (category, _) = guard::category(tool);
+        if !category.governed(env.governed_categories.as_deref()) {
+            return Gate::skipped();
+        }
+        let agent_id = env
+            .agent_id
+            .clone()
+            .or_else(|| self.settings.agent_id.clone())
+            .unwrap_or_else(|| crate::policy::default_agent_id(ev.agent).to_owned());
+        self.active_agents
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(agent_id.clone());
+        let approval_timeout = env
+            .approval_timeout
+            .unwrap_or(self.settings.approval_timeout)
+            .min(approval_cap(ev.agent));
+        let ungoverned = ungoverned_categories(env.governed_categories.as_deref());
+        let body = guard::body(
+            ev,
+            c,
+            &GuardInputs {
+                agent_id: &agent_id,
+                provenance: env.provenance,
+                observe: env.observe,
+                approval_wait_secs: approval_timeout.as_secs(),
+                ungoverned,
+            },
+        );
+        let started = Instant::now();
+        let answer = self.guard_call(&body, env).await;
+        self.stats
+            .last_guard_us
+            .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.stats.guard_calls.fetch_add(1, Ordering::Relaxed);
+        let answer = match answer {
+            Ok(a) => a,
+            Err(failure) => {
+                self.stats.guard_failures.fetch_add(1, Ordering::Relaxed);
+                self.note_error(failure.clone());
+                return self
+                    .unavailable(ev, c, &body, env, &agent_id, failure)
+                    .await;
+            }
+        };
+        self.after_answer(ev, &body, env, answer, approval_timeout, hold)
+            .await
+    }
+
+    /// One guard exchange with the configured retries. `Err` is the cause, worded for the
+    /// agent ("guard at <BASE> is unauthorized - …").
+    async fn guard_call(&self, body: &Value, env: &RequestEnv) -> Result<GuardAnswer, String> {
+        let path = if self.line() == Line::V2 {
+            "/api/guard"
+        } else {
+            "/api/guard?record=true"
+        };
+        let attempts = self.settings.guard_retries + 1;
+        let mut last = None;
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(400 << (attempt - 1).min(4))).await;
+            }
+            match self
+                .api
+                .call(Method::POST, path, Some(body), self.settings.guard_timeout)
+                .await
+            {
+                Ok(resp)
+                    if resp.status == 200
+                        || (resp.status == 403 && resp.body.get("decision").is_some()) =>
+                {
+                    if resp.status == 403 {
+                        self.set_line(Line::V2);
+                    }
+                    let sent_attempt = body.get("attempt_id").and_then(Value::as_str);
+                    let parsed = guard::parse_answer(
+                        &resp.body,
+                        sent_attempt,
+                        env.require_claims,
+                        !env.observe,
+                    );
+                    return parsed.map_err(|e| self.cause(&format!("answered, but {e}")));
+                }
+                Ok(resp) if resp.status == 403 => {
+                    let msg = resp
+                        .body
+                        .get("error")
+                        .and_then(Value::as_str)
+                        .unwrap_or("forbidden")
+                        .to_owned();
+                    return Err(self.cause(&ApiError::Forbidden(msg).to_string()));
+                }
+                Ok(resp) if resp.status == 400 => {
+                    let msg = resp.body.get("error").and_then(Value::as_str).unwrap_or("");
+                    if msg.starts_with("Input rejected") {
+                        // The server's prompt-injection scan: a verdict, not a failure.
+                        return Ok(GuardAnswer {
+                            verdict: ServerVerdict::Block,
+                            reasons: vec![msg.to_owned()],
+                            warnings: Vec::new(),
+                            matched_policies: vec!["builtin:prompt_injection_scan".into()],
+                            action_id: None,
+                            decision_id: None,
+                            record_supported: false,
+                            risk_score: None,
+                            degraded: false,
+                            recovery: None,
+                            secret_labels: Vec::new(),
+                            claim: Ok(false),
+                            idempotent_replay: false,
+                        });
+                    }
+                    return Err(self.cause(
+                        &ApiError::Rejected {
+                            status: 400,
+                            message: format!(
+                                "{msg} {}",
+                                resp.body
+                                    .get("details")
+                                    .map(|d| d.to_string())
+                                    .unwrap_or_default()
+                            )
+                            .trim()
+                            .to_owned(),
+                        }
+                        .to_string(),
+                    ));
+                }
+                Ok(resp) => {
+                    return Err(self.cause(&format!(
+                        "answered HTTP {} where a verdict was expected",
+                        resp.status
+                    )))
+                }
+                Err(e) if e.is_transient() && !matches!(e, ApiError::RateLimited(_)) => {
+                    last = Some(e);
+                }
+                Err(e) => return Err(self.cause_of(&e, attempt + 1)),
+            }
+        }
+        let e = last.unwrap_or(ApiError::Unreachable("no attempt".into()));
+        Err(self.cause_of(&e, attempts))
+    }
+
+    fn cause(&self, what: &str) -> String {
+        format!("guard at {} {what}", self.api.base_url())
+    }
+
+    fn cause_of(&self, e: &ApiError, attempts: u32) -> String {
+        match e {
+            ApiError::Unauthorized(_) | ApiError::Forbidden(_) => self.cause(&e.to_string()),
+            _ => self.cause(&format!("{e} after {attempts} attempt(s)")),
+        }
+    }
+
+    /// The guard gave no verdict: apply the unavailable policy, keep the call as an orphan.
+    async fn unavailable(
+        &self,
+        ev: &HookEvent,
+        c: &Classification,
+        body: &Value,
+        env: &RequestEnv,
+        agent_id: &str,
+        failure: String,
+    ) -> Gate {
+        let policy = env.unavailable.unwrap_or(self.settings.unavailable);
+        let reason_tag =
+            if failure.contains("unauthorized") || failure.contains("refused the API key") {
+                "guard_unauthorized"
+            } else {
+                "guard_unreachable"
+            };
+        let (decision, notes, degraded) = if env.observe {
+            (
+                Decision {
+                    reasons: vec![failure.clone()],
+                    ..Decision::allow()
+                },
+                vec![format!(
+                    "[DashClaw] [observe] {failure}; not governed by the server"
+                )],
+                "observe",
+            )
+        } else {
+            match policy {
+                Unavailable::Block => (
+                    Decision {
+                        verdict: Verdict::Block,
+                        reasons: vec![failure.clone()],
+                        policy: Some(format!("dashclaw:{reason_tag}")),
+                        suggestion: Some(
+                            "wait and retry, or ask the user to check `dashclawd status` (DASHCLAW_GUARD_UNAVAILABLE_POLICY=block is in force)".into(),
+                        ),
+                    },
+                    Vec::new(),
+                    "block",
+                ),
+                Unavailable::Warn | Unavailable::Allow => (
+                    Decision {
+                        verdict: if policy == Unavailable::Warn { Verdict::Warn } else { Verdict::Allow },
+                        reasons: vec![format!("{failure}; proceeding anyway (DASHCLAW_GUARD_UNAVAILABLE_POLICY={})", policy.as_str())],
+                        policy: Some(format!("dashclaw:{reason_tag}")),
+                        suggestion: None,
+                    },
+                    vec![format!("[DashClaw] ⚠ {failure}; proceeding anyway (DASHCLAW_GUARD_UNAVAILABLE_POLICY={})", policy.as_str())],
+                    policy.as_str(),
+                ),
+                Unavailable::Local => {
+                    // Tighten-only: the cached server policies on top of the local ones.
+                    let ctx = crate::policy::GuardContext::from_event(ev, c, agent_id);
+                    let e = self.policies.evaluate_context_with(&ctx, &c.findings, true);
+                    let mut d = e.decision;
+                    if !self.policies.has_server_policies() && d.verdict < Verdict::Block {
+                        d = Decision {
+                            verdict: Verdict::Block,
+                            reasons: vec![format!("{failure}, and no server policies are cached for the local fallback")],
+                            policy: Some(format!("dashclaw:{reason_tag}")),
+                            suggestion: Some("retry when the server is back".into()),
+                        };
+                    } else {
+                        d.reasons.push(format!("decided locally from cached server policies: {failure}"));
+                    }
+                    (d, vec![format!("[DashClaw] ⚠ {failure}; decided from cached server policies (degraded)")], "local")
+                }
+            }
+        };
+        // Kept until the server takes it: what was asked and what we did.
+        let status = match decision.verdict {
+            Verdict::Block | Verdict::RequireApproval if !env.observe => "blocked",
+            _ => "running",
+        };
+        let action_id = format!("act_{}", uuid::Uuid::new_v4());
+        let mut record = body.clone();
+        strip_claims(&mut record);
+        if let Value::Object(m) = &mut record {
+            m.insert("action_id".into(), json!(action_id));
+            m.insert("status".into(), json!(status));
+            m.insert("trigger".into(), json!(format!("orphan:{reason_tag}")));
+            m.insert("timestamp_start".into(), json!(iso_now()));
+        }
+        let key = body
+            .get("idempotency_key")
+            .and_then(Value::as_str)
+            .map(|k| format!("orphan:{k}"));
+        self.enqueue_record("orphan", &action_id, key, record, ev)
+            .await;
+        Gate {
+            decision: Some(decision),
+            notes,
+            ledger: json!({"unavailable": failure, "policy": degraded, "orphan": action_id}),
+        }
+    }
+
+    /// Maps the server's verdict, records the action when the server did not, waits for an
+    /// approval when asked.
+    async fn after_answer(
+        &self,
+        ev: &HookEvent,
+        body: &Value,
+        env: &RequestEnv,
+        answer: GuardAnswer,
+        approval_timeout: Duration,
+        hold: &mut (dyn FnMut(HoldNotice) + Send),
+    ) -> Gate {
+        if !answer.record_supported && self.line() == Line::Unknown {
+            self.set_line(Line::V2);
+        } else if answer.record_supported {
+            self.set_line(Line::Newest);
+        }
+        let mut notes = Vec::new();
+        if !answer.secret_labels.is_empty() && answer.verdict != ServerVerdict::Block {
+            notes.push(format!(
+                "[DashClaw] ⚠ Possible secret in this content ({}); the server flagged it",
+                answer.secret_labels.join(", ")
+            ));
+        }
+        if answer.degraded {
+            notes.push(
+                "[DashClaw] ⚠ the server answered in degraded mode (its own evaluation fallback)"
+                    .into(),
+            );
+        }
+        let mut ledger = json!({
+            "verdict": answer.verdict.as_str(),
+            "decision_id": answer.decision_id,
+            "matched_policies": answer.matched_policies,
+            "risk_score": answer.risk_score,
+            "degraded": answer.degraded,
+            "replay": answer.idempotent_replay,
+        });
+        let reason_text = answer.reasons.first().or(answer.warnings.first()).cloned();
+        let mut decision = Decision {
+            verdict: answer.verdict.verdict(),
+            reasons: match &answer.verdict {
+                ServerVerdict::Allow => Vec::new(),
+                ServerVerdict::Warn => vec![reason_text.clone().unwrap_or_else(|| "Policy warning".into())],
+                ServerVerdict::Unknown(v) => vec![format!(
+                    "Verdict '{v}' is not one this hook understands — treating it as require_approval"
+                )],
+                ServerVerdict::AllowContained => vec![
+                    "the server offered containment, which this runtime does not stage — treating it as require_approval".into(),
+                ],
+                _ => vec![reason_text.clone().unwrap_or_else(|| "blocked by policy".into())],
+            },
+            policy: answer
+                .matched_policies
+                .first()
+                .map(|p| format!("server:{p}")),
+            suggestion: answer.recovery.clone(),
+        };
+        let tool_use = ev.tool.as_ref().and_then(|t| t.tool_use_id.clone());
+        // The action record: the server's when it made one, else ours (via the outbox).
+        let mut action_id = answer.action_id.clone();
+        let gated = decision.verdict == Verdict::RequireApproval && !env.observe;
+        if action_id.is_none() && !gated {
+            let id = format!("act_{}", uuid::Uuid::new_v4());
+            let mut record = body.clone();
+            strip_claims(&mut record);
+            if let Value::Object(m) = &mut record {
+                m.insert("action_id".into(), json!(id));
+                m.insert(
+                    "status".into(),
+                    json!(match decision.verdict {
+                        Verdict::Block => "blocked",
+                        _ => "running",
+                    }),
+                );
+                if let Some(d) = &answer.decision_id {
+                    m.insert("guard_decision_id".into(), json!(d));
+                }
+                m.insert("timestamp_start".into(), json!(iso_now()));
+            }
+            let key = body
+                .get("idempotency_key")
+                .and_then(Value::as_str)
+                .map(|k| format!("record:{k}"));
+            self.enqueue_record("record", &id, key, record, ev).await;
+            action_id = Some(id);
+        } else if let Some(id) = &action_id {
+            self.map_action(ev, id).await;
+        }
+        if env.observe && answer.verdict.verdict() >= Verdict::RequireApproval {
+            if let (Some(id), Some(tu)) = (&action_id, &tool_use) {
+                // PostToolUse stamps `executed_despite` on the row.
+                let key = format!("despite:{tu}");
+                let verdict = if answer.verdict == ServerVerdict::Block {
+                    "block"
+                } else {
+                    "require_approval"
+                };
+                let outbox = self.outbox.clone();
+                let id = id.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    outbox.map_action(&key, &format!("{id}|{verdict}"), None, now_ms())
+                })
+                .await;
+            }
+        }
+        if gated {
+            let id = match action_id.clone() {
+                Some(id) => id,
+                None => match self.create_pending(body).await {
+                    Ok(Created::Pending(id)) => {
+                        self.map_action(ev, &id).await;
+                        id
+                    }
+                    Ok(Created::Running(id)) => {
+                        // The server's authoritative re-evaluation allowed it after all.
+                        self.map_action(ev, &id).await;
+                        ledger["action_id"] = json!(id);
+                        decision = Decision::allow();
+                        return Gate {
+                            decision: Some(decision),
+                            notes,
+                            ledger,
+                        };
+                    }
+                    Ok(Created::Blocked(reason)) => {
+                        ledger["create"] = json!("blocked");
+                        return Gate {
+                            decision: Some(Decision::block(reason, decision.policy.clone())),
+                            notes,
+                            ledger,
+                        };
+                    }
+                    Err(e) => {
+                        ledger["create_error"] = json!(e);
+                        return Gate {
+                            decision: Some(Decision {
+                                verdict: Verdict::Block,
+                                reasons: vec![format!(
+                                    "approval required, but the approval request could not be created: {e}"
+                                )],
+                                policy: decision.policy.clone(),
+                                suggestion: Some("retry later or ask the user to check `dashclawd status`".into()),
+                            }),
+                            notes,
+                            ledger,
+                        };
+                    }
+                },
+            };
+            ledger["action_id"] = json!(id);
+            let reason = decision.reasons.first().cloned().unwrap_or_default();
+            hold(HoldNotice {
+                extend: approval_timeout + Duration::from_secs(5),
+                message: format!(
+                    "Approval required: {reason}. Action ID: {id}. Approve at {}/replay/{id} or with `dashclaw approve {id}`. Waiting for approval... ({}s timeout, then blocking)",
+                    self.api.base_url(),
+                    approval_timeout.as_secs()
+                ),
+            });
+            self.stats.approvals_waited.fetch_add(1, Ordering::Relaxed);
+            let outcome = approval::wait(self, &id, approval_timeout).await;
+            ledger["approval"] = json!(outcome.tag());
+            decision = outcome.decision(&id, &decision, approval_timeout);
+            if decision.verdict == Verdict::Allow && matches!(answer.claim, Ok(true)) {
+                if let Err(e) = self.claim(&id, body).await {
+                    decision = Decision::block(e, decision.policy.clone());
+                }
+            }
+            return Gate {
+                decision: Some(decision),
+                notes,
+                ledger,
+            };
+        }
+        if decision.verdict <= Verdict::Warn && !env.observe {
+            match &answer.claim {
+                Err(e) => decision = Decision::block(e.clone(), Some("dashclaw:execution_claim".into())),
+                Ok(true) => match &answer.action_id {
+                    Some(id) => {
+                        if let Err(e) = self.claim(id, body).await {
+                            decision = Decision::block(e, Some("dashclaw:execution_claim".into()));
+                        }
+                    }
+                    None => {
+                        decision = Decision::block(
+                            "the governed action response contained no action_id, so execution cannot be claimed",
+                            Some("dashclaw:execution_claim".into()),
+                        )
+                    }
+                },
+                Ok(false) => {}
+            }
+        }
+        if let Some(id) = &action_id {
+            ledger["action_id"] = json!(id);
+        }
+        Gate {
+            decision: Some(decision),
+            notes,
+            ledger,
+        }
+    }
+
+    /// `POST /api/actions` with `status: pending_approval`, synchronously: the approval wait
+    /// needs the record's id (never the guard decision id).
+    async fn create_pending(&self, body: &Value) -> Result<Created, String> {
+        let mut record = body.clone();
+        strip_claims(&mut record);
+        if let Value::Object(m) = &mut record {
+            m.insert("status".into(), json!("pending_approval"));
+            if self.line() == Line::V2 {
+                if let Some(t) = m.get("action_type").and_then(Value::as_str) {
+                    let t = guard::v2_action_type(t).to_owned();
+                    m.insert("action_type".into(), json!(t));
+                }
+            }
+        }
+        let resp = self
+            .api
+            .call(
+                Method::POST,
+                "/api/actions",
+                Some(&record),
+                self.settings.guard_timeout,
+            )
+            .await
+            .map_err(|e| format!("the server {e}"))?;
+        let id = resp
+            .body
+            .get("action_id")
+            .or_else(|| resp.body.get("action").and_then(|a| a.get("action_id")))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        match (resp.status, id) {
+            (202, Some(id)) => Ok(Created::Pending(id)),
+            (200 | 201, Some(id)) => {
+                let status = resp
+                    .body
+                    .get("action")
+                    .and_then(|a| a.get("status"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("running");
+                if status == "pending_approval" {
+                    Ok(Created::Pending(id))
+                } else {
+                    Ok(Created::Running(id))
+                }
+            }
+            (403, _) => Ok(Created::Blocked(
+                resp.body
+                    .get("decision")
+                    .and_then(|d| d.get("reasons"))
+                    .and_then(Value::as_array)
+                    .and_then(|r| r.first())
+                    .and_then(Value::as_str)
+                    .unwrap_or("Action blocked by policy")
+                    .to_owned(),
+            )),
+            (status, _) => Err(format!(
+                "the server answered HTTP {status} without an action id: {}",
+                guard::truncate(&resp.body.to_string(), 200)
+            )),
+        }
+    }
+
+    /// Claim protocol 1 without a folded result: exactly one `PATCH … {claim_execution}`.
+    async fn claim(&self, action_id: &str, body: &Value) -> Result<(), String> {
+        let attempt = uuid::Uuid::new_v4().to_string();
+        let mut patch = json!({
+            "claim_execution": true,
+            "attempt_id": attempt,
+            "agent_id": body.get("agent_id"),
+        });
+        if let Some(act) = body.get("act") {
+            patch["act"] = act.clone();
+        }
+        let resp = self
+            .api
+            .call(
+                Method::PATCH,
+                &format!("/api/actions/{action_id}"),
+                Some(&patch),
+                self.settings.guard_timeout,
+            )
+            .await;
+        match resp {
+            Ok(r)
+                if r.body.get("claimed") == Some(&Value::Bool(true))
+                    && r.body.get("attempt_id").and_then(Value::as_str) == Some(&attempt) =>
+            {
+                Ok(())
+            }
+            _ => Err("execution claim failed or returned an ambiguous response; do not retry automatically".into()),
+        }
+    }
+
+    /// Puts an action record (or an orphan) in the outbox, mapped for later outcomes.
+    async fn enqueue_record(
+        &self,
+        kind: &str,
+        action_id: &str,
+        dedupe: Option<String>,
+        mut record: Value,
+        ev: &HookEvent,
+    ) {
+        if self.line() == Line::V2 {
+            if let Some(t) = record.get("action_type").and_then(Value::as_str) {
+                let t = guard::v2_action_type(t).to_owned();
+                record["action_type"] = json!(t);
+            }
+        }
+        self.map_action(ev, action_id).await;
+        let item = NewItem {
+            kind: kind.to_owned(),
+            dedupe_key: dedupe,
+            payload: json!({"action_id": action_id, "body": record}),
+            not_before_ms: 0,
+            group: Some(action_id.to_owned()),
+        };
+        let outbox = self.outbox.clone();
+        match tokio::task::spawn_blocking(move || outbox.enqueue(item, now_ms())).await {
+            Ok(Ok(_)) => self.wake.notify_one(),
+            Ok(Err(e)) => {
+                tracing::error!("outbox: cannot keep the action record {action_id}: {e:#}")
+            }
+            Err(e) => tracing::error!("outbox task: {e}"),
+        }
+    }
+
+    async fn map_action(&self, ev: &HookEvent, action_id: &str) {
+        let Some(tu) = ev.tool.as_ref().and_then(|t| t.tool_use_id.clone()) else {
+            return;
+        };
+        let outbox = self.outbox.clone();
+        let session = ev.session_id.clone();
+        let id = action_id.to_owned();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Err(e) = outbox.map_action(&tu, &id, session.as_deref(), now_ms()) {
+                tracing::error!("outbox: cannot map {tu} to {id}: {e:#}");
+            }
+        })
+        .await;
+    }
+}
+
+enum Created {
+    Pending(String),
+    Running(String),
+    Blocked(String),
+}
+
+impl Gate {
+    fn skipped() -> Gate {
+        Gate {
+            decision: None,
+            notes: Vec::new(),
+            ledger: json!({"governed": false}),
+        }
+    }
+}
+
+/// The claim fields belong to the guard exchange only.
+fn strip_claims(v: &mut Value) {
+    if let Value::Object(m) = v {
+        for k in ["claim_execution", "attempt_id", "client_capabilities"] {
+            m.remove(k);
+        }
+    }
+}
+
+/// The longest approval wait an agent's hook timeout allows (the installer's values), minus
+/// a margin for the guard call itself.
+pub fn approval_cap(agent: crate::event::Agent) -> Duration {
+    match agent {
+        // Hermes clamps hook timeouts to 300 s.
+        crate::event::Agent::Hermes => Duration::from_secs(280),
+        _ => config::MAX_APPROVAL_TIMEOUT,
+    }
+}
+
+fn ungoverned_categories(setting: Option<&str>) -> Vec<&'static str> {
+    use guard::Category::*;
+    if setting.is_none_or(|s| s.trim().is_empty()) {
+        return Vec::new();
+    }
+    [Execution, Orchestration, FileIo, Interactive, Mcp]
+        .into_iter()
+        .filter(|c| !c.governed(setting))
+        .map(|c| c.as_str())
+        .collect()
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Now as ISO-8601 UTC with milliseconds, as the server stores timestamps.
+pub fn iso_now() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
