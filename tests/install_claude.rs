@@ -51,11 +51,11 @@ fn fresh_and_user_settings_round_trip() {
 fn user_edited_entry_is_replaced_not_duplicated() {
     let once = edit(USER_SETTINGS, false);
     // A ms-sized timeout (fails open, agent-hooks.md §1.5) typed over ours is repaired.
-    let edited = once.replacen("\"timeout\": 30", "\"timeout\": 3600000", 1);
+    let edited = once.replacen("\"timeout\": 3660", "\"timeout\": 3600000", 1);
     let repaired: Value = serde_json::from_str(&edit(&edited, false)).unwrap();
     let pre = repaired["hooks"]["PreToolUse"].as_array().unwrap();
     assert_eq!(pre.len(), 2);
-    assert_eq!(pre[1]["hooks"][0]["timeout"], 30);
+    assert_eq!(pre[1]["hooks"][0]["timeout"], 3660);
 }
 
 #[test]

@@ -164,7 +164,7 @@ mod tests {
             pre[1]["hooks"][0]["command"],
             "/opt/dc/bin/dashclaw-hook claude pre-tool-use"
         );
-        assert_eq!(pre[1]["hooks"][0]["timeout"], 30);
+        assert_eq!(pre[1]["hooks"][0]["timeout"], 3660);
         assert_eq!(pre[1]["hooks"][0]["onFailure"], "block");
 
         edit_claude_settings(&mut doc, bin, None, true).unwrap();

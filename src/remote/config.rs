@@ -127,8 +127,8 @@ pub struct Settings {
 
 /// Upstream's default is 30 s, which the spec calls short; the SDKs wait 300 s.
 pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(300);
-/// The longest approval wait we accept (the hook client's own hold cap is one hour).
-pub const MAX_APPROVAL_TIMEOUT: Duration = Duration::from_secs(3600);
+/// The longest approval wait we accept: below the hook client's one-hour hold cap.
+pub const MAX_APPROVAL_TIMEOUT: Duration = Duration::from_secs(3500);
 
 impl Settings {
     /// Resolves the settings from config.toml's section and an environment lookup (the
