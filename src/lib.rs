@@ -21,3 +21,4 @@ pub mod policy;
 pub mod protocol;
 pub mod redact;
 pub mod remote;
+pub mod transcript;

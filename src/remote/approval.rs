@@ -71,9 +71,13 @@ impl Approval {
     }
 }
 
-/// What a row says, if anything final.
-fn judge(row: &Value, approved_on_running: bool) -> Option<Approval> {
+/// What a row says, if anything final. `was_pending`: the row is known to have been pending,
+/// so on a v2.0 server `running` can only mean an approval. A row that was never pending and
+/// runs was not approved by anyone: that is no answer (an unknown verdict must not turn into
+/// an allow without a human).
+fn judge(row: &Value, approved_on_running: bool, was_pending: bool) -> Option<Approval> {
     let row = row.get("action").unwrap_or(row);
+    let approved_on_running = approved_on_running && was_pending;
     let s = |k: &str| row.get(k).and_then(Value::as_str).filter(|v| !v.is_empty());
     if let Some(by) = s("approved_by") {
         return Some(Approval::Approved { by: by.to_owned() });
@@ -94,13 +98,14 @@ fn judge(row: &Value, approved_on_running: bool) -> Option<Approval> {
 }
 
 /// Waits up to `timeout` for the row `id` to be decided.
-pub async fn wait(remote: &Remote, id: &str, timeout: Duration) -> Approval {
+pub async fn wait(remote: &Remote, id: &str, timeout: Duration, known_pending: bool) -> Approval {
+    let mut was_pending = known_pending;
     let deadline = Instant::now() + timeout;
     // Subscribe before the first read so an event between the two is not lost.
     let mut events = remote.events.subscribe();
     let approved_on_running = remote.settings.approved_on_running;
     loop {
-        if let Some(result) = poll(remote, id, approved_on_running).await {
+        if let Some(result) = poll(remote, id, approved_on_running, &mut was_pending).await {
             return result;
         }
         let interval = if remote
@@ -129,8 +134,11 @@ pub async fn wait(remote: &Remote, id: &str, timeout: Duration) -> Approval {
                     }
                     // Outcome-shaped events carry an outcome status, not the lifecycle one:
                     // only trust what a fresh read says.
-                    if let Some(result) =
-                        judge(&row, approved_on_running).filter(|_| row.get("outcome_at").is_none())
+                    if row.get("status").and_then(Value::as_str) == Some("pending_approval") {
+                        was_pending = true;
+                    }
+                    if let Some(result) = judge(&row, approved_on_running, was_pending)
+                        .filter(|_| row.get("outcome_at").is_none())
                     {
                         return result;
                     }
@@ -145,14 +153,19 @@ pub async fn wait(remote: &Remote, id: &str, timeout: Duration) -> Approval {
         }
         if Instant::now() >= deadline {
             // One last look: an approval that landed at the wire counts.
-            return poll(remote, id, approved_on_running)
+            return poll(remote, id, approved_on_running, &mut was_pending)
                 .await
                 .unwrap_or(Approval::TimedOut);
         }
     }
 }
 
-async fn poll(remote: &Remote, id: &str, approved_on_running: bool) -> Option<Approval> {
+async fn poll(
+    remote: &Remote,
+    id: &str,
+    approved_on_running: bool,
+    was_pending: &mut bool,
+) -> Option<Approval> {
     match remote
         .api
         .call(
@@ -163,7 +176,13 @@ async fn poll(remote: &Remote, id: &str, approved_on_running: bool) -> Option<Ap
         )
         .await
     {
-        Ok(resp) if resp.status == 200 => judge(&resp.body, approved_on_running),
+        Ok(resp) if resp.status == 200 => {
+            let row = resp.body.get("action").unwrap_or(&resp.body);
+            if row.get("status").and_then(Value::as_str) == Some("pending_approval") {
+                *was_pending = true;
+            }
+            judge(&resp.body, approved_on_running, *was_pending)
+        }
         Ok(resp) => {
             tracing::warn!("approval poll of {id}: HTTP {}", resp.status);
             None
@@ -185,23 +204,34 @@ mod tests {
     fn rows_are_judged_on_both_lines() {
         let newest = json!({"action": {"status": "running", "approved_by": "alice"}});
         assert_eq!(
-            judge(&newest, false),
+            judge(&newest, false, false),
             Some(Approval::Approved { by: "alice".into() })
         );
         let v2 = json!({"action": {"status": "running"}});
-        assert!(matches!(judge(&v2, true), Some(Approval::Approved { .. })));
-        assert_eq!(judge(&v2, false), None);
+        assert!(matches!(
+            judge(&v2, true, true),
+            Some(Approval::Approved { .. })
+        ));
+        assert_eq!(judge(&v2, false, true), None);
+        assert_eq!(
+            judge(&v2, true, false),
+            None,
+            "never pending: nobody approved it"
+        );
         let denied = json!({"action": {"status": "failed", "error_message": "not on a Friday"}});
         assert_eq!(
-            judge(&denied, true),
+            judge(&denied, true, true),
             Some(Approval::Denied {
                 reason: "not on a Friday".into()
             })
         );
         assert_eq!(
-            judge(&json!({"status": "expired"}), true),
+            judge(&json!({"status": "expired"}), true, true),
             Some(Approval::Expired)
         );
-        assert_eq!(judge(&json!({"status": "pending_approval"}), true), None);
+        assert_eq!(
+            judge(&json!({"status": "pending_approval"}), true, true),
+            None
+        );
     }
 }

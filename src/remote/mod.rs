@@ -571,10 +571,13 @@ impl Remote {
             }
         }
         if gated {
+            // A row the server made for a plain require_approval is pending by construction.
+            let mut known_pending = answer.verdict == ServerVerdict::RequireApproval;
             let id = match action_id.clone() {
                 Some(id) => id,
                 None => match self.create_pending(body).await {
                     Ok(Created::Pending(id)) => {
+                        known_pending = true;
                         self.map_action(ev, &id).await;
                         id
                     }
@@ -625,7 +628,7 @@ impl Remote {
                 ),
             });
             self.stats.approvals_waited.fetch_add(1, Ordering::Relaxed);
-            let outcome = approval::wait(self, &id, approval_timeout).await;
+            let outcome = approval::wait(self, &id, approval_timeout, known_pending).await;
             ledger["approval"] = json!(outcome.tag());
             decision = outcome.decision(&id, &decision, approval_timeout);
             if decision.verdict == Verdict::Allow && matches!(answer.claim, Ok(true)) {

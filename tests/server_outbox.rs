@@ -1,0 +1,222 @@
+//! What happens after a governed call (outcomes, Stop's token attribution) goes through the
+//! durable outbox: the hook returns once the event is on disk, delivery survives outages and
+//! `kill -9`, honours 429, and the server ends up with each record exactly once.
+
+mod common;
+#[path = "support/fake_dashclaw.rs"]
+mod fake_dashclaw;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use fake_dashclaw::{FakeDashClaw, Flavor};
+use serde_json::{json, Value};
+
+fn governed(fake: &FakeDashClaw) -> Home {
+    Home::new()
+        .env("DASHCLAW_BASE_URL", &fake.url())
+        .env("DASHCLAW_API_KEY", &fake.api_key())
+}
+
+fn pre(command: &str, tu: &str) -> Vec<u8> {
+    json!({"session_id": "sess-o", "cwd": "/tmp", "tool_name": "Bash",
+           "tool_input": {"command": command}, "tool_use_id": tu})
+    .to_string()
+    .into_bytes()
+}
+
+fn post(tu: &str, response: Value) -> Vec<u8> {
+    json!({"session_id": "sess-o", "cwd": "/tmp", "tool_name": "Bash",
+           "tool_input": {"command": "x"}, "tool_response": response, "tool_use_id": tu})
+    .to_string()
+    .into_bytes()
+}
+
+fn eventually(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn the_action(fake: &FakeDashClaw) -> Value {
+    let actions = fake.actions();
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    actions[0].clone()
+}
+
+#[test]
+fn outcomes_are_delivered_once_even_when_the_hook_fires_twice() {
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    let home = governed(&fake);
+    assert_eq!(
+        home.hook("claude", "pre-tool-use", &pre("make test", "o1"))
+            .status
+            .code(),
+        Some(0)
+    );
+    let response = json!({"stdout": "", "stderr": "boom", "exit_code": 2});
+    for _ in 0..2 {
+        let out = home.hook("claude", "post-tool-use", &post("o1", response.clone()));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    eventually(10, "the outcome", || {
+        the_action(&fake)["outcome_status"] == "failed"
+    });
+    eventually(10, "both deliveries attempted", || {
+        fake.requests_to("/api/actions/")
+            .iter()
+            .filter(|r| r.path.ends_with("/outcome"))
+            .count()
+            == 2
+    });
+    let outcomes: Vec<_> = fake
+        .requests_to("/api/actions/")
+        .into_iter()
+        .filter(|r| r.path.ends_with("/outcome"))
+        .collect();
+    assert_eq!(outcomes[0].body_json.as_ref().unwrap()["status"], "failed");
+    // First writer wins; the second got 409 and was counted as delivered, not retried.
+    std::thread::sleep(Duration::from_millis(500));
+    let status = home.dashclawd(&["status", "--json"]);
+    let s: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(s["server"]["outbox"]["pending"], 0, "{s}");
+    assert_eq!(s["server"]["outbox"]["parked"], 0, "{s}");
+}
+
+#[test]
+fn outcomes_wait_out_an_outage_and_a_kill_9() {
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    let home = governed(&fake);
+    assert_eq!(
+        home.hook("claude", "pre-tool-use", &pre("make", "k1"))
+            .status
+            .code(),
+        Some(0)
+    );
+    let id = the_action(&fake)["action_id"].as_str().unwrap().to_owned();
+    fake.stop();
+    let start = Instant::now();
+    let out = home.hook(
+        "claude",
+        "post-tool-use",
+        &post("k1", json!({"stdout": "built"})),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "the hook does not wait for the server"
+    );
+    // The daemon dies with the event only in its outbox.
+    let pid = home.daemon_pid().unwrap();
+    kill_9(pid);
+    fake.restart();
+    // The next hook starts a new daemon, which delivers what the old one had kept.
+    let out = home.hook(
+        "claude",
+        "session-start",
+        br#"{"session_id":"sess-o","cwd":"/tmp"}"#,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    eventually(20, "the outcome after restart", || {
+        fake.action(&id)
+            .is_some_and(|a| a["outcome_status"] == "completed")
+    });
+}
+
+fn kill_9(pid: i32) {
+    std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+}
+
+#[test]
+fn rate_limits_are_waited_out_with_retry_after() {
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    let home = governed(&fake);
+    assert_eq!(
+        home.hook("claude", "pre-tool-use", &pre("make", "r1"))
+            .status
+            .code(),
+        Some(0)
+    );
+    fake.set_retry_after(1);
+    fake.rate_limit(2);
+    assert_eq!(
+        home.hook(
+            "claude",
+            "post-tool-use",
+            &post("r1", json!({"stdout": "ok"}))
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+    eventually(15, "the outcome after the 429s", || {
+        the_action(&fake)["outcome_status"] == "completed"
+    });
+}
+
+#[test]
+fn v2_servers_get_outcomes_by_patch_and_stop_closes_with_tokens() {
+    let fake = FakeDashClaw::start(Flavor::V2);
+    let home = governed(&fake);
+    let transcript = home.path().join("t.jsonl");
+    let usage = |id: &str| json!({"type":"assistant","sessionId":"sess-o","message":{"id":id,"model":"claude-test","content":[{"type":"text","text":"done\nASSUMPTIONS I'M MAKING:\n1. staging only"}],"usage":{"input_tokens":100,"output_tokens":40,"cache_read_input_tokens":0,"cache_creation_input_tokens":0}}});
+    std::fs::write(&transcript, format!("{}\n", usage("m1"))).unwrap();
+    for tu in ["s1", "s2"] {
+        assert_eq!(
+            home.hook("claude", "pre-tool-use", &pre("make", tu))
+                .status
+                .code(),
+            Some(0)
+        );
+    }
+    assert_eq!(
+        home.hook(
+            "claude",
+            "post-tool-use",
+            &post("s1", json!({"stdout": "ok"}))
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+    let stop = json!({"session_id": "sess-o", "cwd": "/tmp", "transcript_path": transcript, "hook_event_name": "Stop"});
+    assert_eq!(
+        home.hook("claude", "stop", stop.to_string().as_bytes())
+            .status
+            .code(),
+        Some(0)
+    );
+    eventually(15, "both rows closed", || {
+        let a = fake.actions();
+        a.len() == 2 && a.iter().all(|r| r["status"] == "completed")
+    });
+    let patches = fake.requests_to("/api/actions/");
+    assert!(patches
+        .iter()
+        .all(|r| !r.path.ends_with("/outcome") || r.method == "POST"));
+    let closes: Vec<Value> = patches
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .filter_map(|r| r.body_json.clone())
+        .filter(|b| b["close_if_running"] == true)
+        .collect();
+    assert_eq!(closes.len(), 2, "{closes:?}");
+    let tokens: u64 = closes
+        .iter()
+        .map(|b| b["tokens_in"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        tokens, 100,
+        "the turn's tokens are split across its actions"
+    );
+    assert!(closes.iter().all(|b| b["model"] == "claude-test"));
+}
