@@ -52,13 +52,17 @@ fn run(row: &Row, i: usize, payload: &[u8]) -> Result<Duration, String> {
             c
         }
     };
-    cmd.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     let start = Instant::now();
     let mut child = cmd.spawn().map_err(|e| e.to_string())?;
     if row.home.is_some() {
         let mut stdin = child.stdin.take().unwrap();
         let body = String::from_utf8_lossy(payload).replace("TOOLU", &format!("toolu_{i}"));
-        stdin.write_all(body.as_bytes()).map_err(|e| e.to_string())?;
+        stdin
+            .write_all(body.as_bytes())
+            .map_err(|e| e.to_string())?;
     }
     drop(child.stdin.take());
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
@@ -83,10 +87,16 @@ fn main() -> ExitCode {
     let n = env_usize("BENCH_N", 1000);
     let warmup = env_usize("BENCH_WARMUP", 100);
     let fake = FakeDashClaw::start(Flavor::Newest);
-    let governed_home = tempfile::Builder::new().prefix("dcg").tempdir_in("/tmp").unwrap();
-    let offline_home = tempfile::Builder::new().prefix("dco").tempdir_in("/tmp").unwrap();
+    let governed_home = tempfile::Builder::new()
+        .prefix("dcg")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let offline_home = tempfile::Builder::new()
+        .prefix("dco")
+        .tempdir_in("/tmp")
+        .unwrap();
     let payload = br#"{"session_id":"bench","cwd":"/tmp","permission_mode":"default","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"git status --short"},"tool_use_id":"TOOLU"}"#;
-    let mut rows = vec![
+    let mut rows = [
         Row {
             name: "governed (guard on loopback)",
             home: Some(governed_home.path().to_path_buf()),

@@ -78,8 +78,47 @@ pub fn status(json: bool) -> Result<ExitCode> {
             Some(err) => println!("  config:   BROKEN, gating events are denied: {err}"),
             None => println!("  config:   {} (ok)", v["config"].as_str().unwrap_or("")),
         }
+        print_server(&v["server"]);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The server lines of the human status.
+fn print_server(s: &Value) {
+    if s["configured"] != Value::Bool(true) {
+        match s["error"].as_str() {
+            Some(e) => println!("  server:   UNUSABLE, gating events are denied: {e}"),
+            None => println!("  server:   none (offline: local policies, local approvals)"),
+        }
+        return;
+    }
+    println!(
+        "  server:   {} ({} line, key from {}, unavailable policy {})",
+        s["base_url"].as_str().unwrap_or("?"),
+        s["line"].as_str().unwrap_or("?"),
+        s["api_key"].as_str().unwrap_or("?"),
+        s["unavailable_policy"].as_str().unwrap_or("?"),
+    );
+    println!(
+        "  guard:    {} calls, {} failed, last {:.1} ms; {} approval waits; event stream {}",
+        s["guard_calls"],
+        s["guard_failures"],
+        s["last_guard_ms"].as_f64().unwrap_or(0.0),
+        s["approvals_waited"],
+        if s["event_stream_connected"] == Value::Bool(true) {
+            "connected"
+        } else {
+            "down"
+        },
+    );
+    let o = &s["outbox"];
+    println!(
+        "  outbox:   {} pending ({} bytes), {} parked, {} delivered",
+        o["pending"], o["pending_bytes"], o["parked"], s["delivered"]
+    );
+    if let Some(e) = s["last_error"].as_str() {
+        println!("  last server error: {e}");
+    }
 }
 
 pub fn stop() -> Result<ExitCode> {
