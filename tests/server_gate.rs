@@ -445,3 +445,18 @@ fn half_configured_and_world_readable_keys_deny() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
 }
+
+#[test]
+fn doctor_checks_the_server_and_the_key() {
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    let home = governed(&fake);
+    let out = home.dashclawd(&["doctor", "--json", "--no-probe"]);
+    let report = stdout(&out);
+    assert!(report.contains("answers with this key"), "{report}");
+    let bad = Home::new()
+        .env("DASHCLAW_BASE_URL", &fake.url())
+        .env("DASHCLAW_API_KEY", "oc_live_nope");
+    let report = stdout(&bad.dashclawd(&["doctor", "--json", "--no-probe"]));
+    assert!(report.contains("invalid or missing API key"), "{report}");
+    assert!(!report.contains("oc_live_nope"), "{report}");
+}

@@ -94,6 +94,7 @@ pub fn run(args: DoctorArgs) -> Result<ExitCode> {
     check_config(&mut r, &paths);
     check_permissions(&mut r, &paths, args.fix);
     let daemon_version = check_daemon(&mut r, &paths);
+    check_server(&mut r, &paths);
 
     let claude_path = match &args.claude_settings {
         Some(p) => Some(p.clone()),
@@ -211,6 +212,88 @@ fn check_permissions(r: &mut Report, paths: &Paths, fix: bool) {
 }
 
 /// Asks the daemon for its status; returns its version.
+/// The DashClaw server of this environment: configuration, reachability, and the key.
+fn check_server(r: &mut Report, paths: &Paths) {
+    use crate::remote::{Api, ApiError, Settings};
+    let loaded = crate::config::load(&paths.config_file);
+    let settings = match Settings::resolve(&loaded.config.server, &|k| std::env::var(k).ok()) {
+        Ok(None) => {
+            r.add(
+                "server",
+                Status::Ok,
+                "no server configured: offline governance",
+            );
+            return;
+        }
+        Ok(Some(s)) => s,
+        Err(e) => {
+            r.add("server", Status::Fail, e);
+            return;
+        }
+    };
+    let api = match Api::new(&settings) {
+        Ok(a) => a,
+        Err(e) => {
+            r.add("server", Status::Fail, e);
+            return;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            r.add(
+                "server",
+                Status::Fail,
+                format!("cannot start a runtime: {e}"),
+            );
+            return;
+        }
+    };
+    let timeout = settings.guard_timeout;
+    let result = rt.block_on(async {
+        let started = std::time::Instant::now();
+        let policies = api
+            .call(reqwest::Method::GET, "/api/policies", None, timeout)
+            .await;
+        (policies, started.elapsed())
+    });
+    let base = settings.base_url.as_str();
+    match result {
+        (Ok(resp), took) if resp.status == 200 => r.add(
+            "server",
+            Status::Ok,
+            format!(
+                "{base} answers with this key ({} policies, {:.0} ms; key from {})",
+                resp.body["policies"]
+                    .as_array()
+                    .map(|a| a.len())
+                    .unwrap_or(0),
+                took.as_secs_f64() * 1000.0,
+                settings.api_key_source
+            ),
+        ),
+        (Ok(resp), _) => r.add(
+            "server",
+            Status::Fail,
+            format!("{base} answered HTTP {} to GET /api/policies", resp.status),
+        ),
+        (Err(e @ (ApiError::Unauthorized(_) | ApiError::Forbidden(_))), _) => {
+            r.add("server", Status::Fail, format!("{base} {e}"))
+        }
+        (Err(e), _) => r.add(
+            "server",
+            Status::Fail,
+            format!(
+                "{base} {e}; governed calls are denied (DASHCLAW_GUARD_UNAVAILABLE_POLICY={})",
+                settings.unavailable.as_str()
+            ),
+        ),
+    }
+}
+
 fn check_daemon(r: &mut Report, paths: &Paths) -> Option<String> {
     // Through `dashclawd status --json`, the same path a person would use.
     let answer = std::env::current_exe()
