@@ -12,6 +12,8 @@
 mod agent_e2e;
 #[path = "support/fake_anthropic.rs"]
 mod fake_anthropic;
+#[path = "support/fake_dashclaw.rs"]
+mod fake_dashclaw;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -56,6 +58,110 @@ fn a_destructive_bash_call_is_denied_and_never_runs() {
             .is_some_and(|d| !d.is_empty()),
         "claude reports the denial in permission_denials\n{run}"
     );
+}
+
+#[test]
+fn the_dashclaw_server_blocks_a_call_the_local_policies_allow() {
+    let Some(claude) = CLAUDE.find() else { return };
+    let _one_at_a_time = one_at_a_time();
+    let server = fake_dashclaw::FakeDashClaw::start(fake_dashclaw::Flavor::Newest);
+    server.set_guard(|b| {
+        if b["declared_goal"]
+            .as_str()
+            .unwrap_or("")
+            .contains("tool-output-ok")
+        {
+            fake_dashclaw::GuardAnswer::block("Org policy: no shell in this repo")
+                .policy("gp_noshell")
+        } else {
+            fake_dashclaw::GuardAnswer::allow()
+        }
+    });
+    let tmp = scratch_dir("dce2e");
+    let dc = DashClaw::new(tmp.path().join("dc"));
+    let session = Session::new(tmp.path().join("s"), &dc, Path::new(HOOK));
+    let (url, key) = (server.url(), server.api_key());
+    let env = [
+        ("DASHCLAW_BASE_URL", url.as_str()),
+        ("DASHCLAW_API_KEY", key.as_str()),
+    ];
+
+    let run = session.run_claude(&claude, &harmless_command(&session), &env);
+
+    assert!(!session.tool_ran(), "the server's block must hold\n{run}");
+    let result = run.first_tool_result();
+    assert!(result.is_error, "{result:?}");
+    assert!(
+        result.content.contains("Org policy: no shell in this repo"),
+        "the model reads the server's reason: {result:?}"
+    );
+    let guard = server.requests_to("/api/guard");
+    assert!(!guard.is_empty(), "the hook asked the server");
+    assert_eq!(
+        guard[0].body_json.as_ref().unwrap()["harness"],
+        "claude-code"
+    );
+}
+
+#[test]
+fn a_call_approved_on_the_server_runs_after_the_wait() {
+    let Some(claude) = CLAUDE.find() else { return };
+    let _one_at_a_time = one_at_a_time();
+    let server = fake_dashclaw::FakeDashClaw::start(fake_dashclaw::Flavor::Newest);
+    server.set_guard(|b| {
+        if b["declared_goal"]
+            .as_str()
+            .unwrap_or("")
+            .contains("tool-output-ok")
+        {
+            fake_dashclaw::GuardAnswer::require_approval("Needs a human")
+        } else {
+            fake_dashclaw::GuardAnswer::allow()
+        }
+    });
+    let tmp = scratch_dir("dce2e");
+    let dc = DashClaw::new(tmp.path().join("dc"));
+    let session = Session::new(tmp.path().join("s"), &dc, Path::new(HOOK));
+    let (url, key) = (server.url(), server.api_key());
+    // The hook's own deadline is shorter than the wait: the daemon's Hold must extend it.
+    let env = [
+        ("DASHCLAW_BASE_URL", url.as_str()),
+        ("DASHCLAW_API_KEY", key.as_str()),
+        ("DASHCLAW_HOOK_DEADLINE_MS", "3000"),
+    ];
+
+    let run = std::thread::scope(|s| {
+        let operator = s.spawn(|| {
+            let start = std::time::Instant::now();
+            loop {
+                if let Some(a) = server
+                    .actions()
+                    .into_iter()
+                    .find(|a| a["status"] == "pending_approval")
+                {
+                    std::thread::sleep(std::time::Duration::from_secs(4));
+                    server
+                        .approve(a["action_id"].as_str().unwrap(), "alice")
+                        .unwrap();
+                    return;
+                }
+                if start.elapsed() > std::time::Duration::from_secs(60) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
+        let run = session.run_claude(&claude, &harmless_command(&session), &env);
+        operator.join().unwrap();
+        run
+    });
+
+    assert!(
+        session.tool_ran(),
+        "approved on the server, the command runs\n{run}"
+    );
+    let result = run.first_tool_result();
+    assert!(result.content.contains("tool-output-ok"), "{result:?}");
 }
 
 #[test]

@@ -460,3 +460,23 @@ fn doctor_checks_the_server_and_the_key() {
     assert!(report.contains("invalid or missing API key"), "{report}");
     assert!(!report.contains("oc_live_nope"), "{report}");
 }
+
+#[test]
+fn a_local_block_does_not_wait_for_a_server_approval() {
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    fake.set_decision("require_approval");
+    let home = governed(&fake).env("DASHCLAW_APPROVAL_TIMEOUT", "60");
+    let start = Instant::now();
+    let out = home.hook("claude", "pre-tool-use", &pre("rm -rf /", "lb1"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        fake.requests_to("/api/guard").len(),
+        1,
+        "the server still hears of it"
+    );
+}

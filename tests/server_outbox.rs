@@ -220,3 +220,24 @@ fn v2_servers_get_outcomes_by_patch_and_stop_closes_with_tokens() {
     );
     assert!(closes.iter().all(|b| b["model"] == "claude-test"));
 }
+
+#[test]
+fn session_end_reports_the_agent_offline_through_the_lazy_presence_table() {
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    fake.set_heartbeat_needs_init(true);
+    let home = governed(&fake).env("DASHCLAW_AGENT_ID", "ci-bot");
+    let end = json!({"session_id": "sess-o", "cwd": "/tmp", "hook_event_name": "SessionEnd", "reason": "exit"});
+    assert_eq!(
+        home.hook("claude", "session-end", end.to_string().as_bytes())
+            .status
+            .code(),
+        Some(0)
+    );
+    eventually(10, "the offline heartbeat after the 503 RETRY", || {
+        fake.requests_to("/api/agents/heartbeat").len() == 2
+    });
+    let beats = fake.requests_to("/api/agents/heartbeat");
+    let body = beats[1].body_json.clone().unwrap();
+    assert_eq!(body["agent_id"], "ci-bot");
+    assert_eq!(body["status"], "offline");
+}

@@ -391,7 +391,11 @@ async fn hook(req: &Request, shared: &Shared, received_us: u64, stream: &UnixStr
             if let (Some(remote), Some(ev)) = (&shared.remote, &outcome.event) {
                 if !gating {
                     // Durable in the outbox before the hook returns; delivered in the background.
-                    if let Err(e) = remote::deliver::enqueue_event(remote, ev, &event_id).await {
+                    let agent_id = request_env(req).agent_id;
+                    if let Err(e) =
+                        remote::deliver::enqueue_event(remote, ev, &event_id, agent_id.as_deref())
+                            .await
+                    {
                         tracing::error!("outbox: {e:#}");
                         return Response::Reject(format!(
                             "the outbox could not keep this event for the server ({e:#}); check disk space of {}",
@@ -444,7 +448,8 @@ async fn server_gate(
     let (Some(ev), Some(c)) = (outcome.event.clone(), outcome.classification.clone()) else {
         return;
     };
-    let env = request_env(req);
+    let mut env = request_env(req);
+    env.local_block = outcome.decision.verdict == crate::event::Verdict::Block;
     let version = req.version;
     let mut hold = |n: remote::HoldNotice| {
         let frame = Response::Hold {
@@ -545,6 +550,7 @@ fn request_env(req: &Request) -> remote::RequestEnv {
         provenance: req.env("DASHCLAW_SUBAGENT_IDENTITY") == Some("provenance"),
         governed_categories: req.env("DASHCLAW_GOVERNED_CATEGORIES").map(str::to_owned),
         require_claims: truthy(req.env("DASHCLAW_REQUIRE_EXECUTION_CLAIMS")),
+        local_block: false,
     }
 }
 

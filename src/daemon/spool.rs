@@ -91,7 +91,8 @@ async fn drain_one(
     ledger.append(record).await.map_err(DrainError::Ledger)?;
     // The server's share: outcomes and Stop attribution (deduplicated by the event id).
     if let (Some(remote), Some(ev)) = (remote, &outcome.event) {
-        crate::remote::deliver::enqueue_event(remote, ev, &event_id)
+        let agent_id = req.env("DASHCLAW_AGENT_ID").filter(|a| !a.is_empty());
+        crate::remote::deliver::enqueue_event(remote, ev, &event_id, agent_id)
             .await
             .map_err(DrainError::Ledger)?;
     }

@@ -34,6 +34,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(600);
 /// After this many attempts a permanent-looking server error (5xx that never heals, such as
 /// the v2.0 PATCH schema drift) is parked instead of retried.
 const MAX_SERVER_ERRORS: u32 = 12;
+/// Presence reports older than this are dropped instead of sent.
+const STALE_PRESENCE: Duration = Duration::from_secs(600);
 
 /// The delivery loop: due items in order, then sleep until the next is due or one is added.
 pub async fn run(remote: Arc<Remote>) {
@@ -182,6 +184,32 @@ async fn deliver(remote: &Remote, item: &Item) -> Step {
                 Err(e) => on_error(&e, item.attempts),
             }
         }
+        "heartbeat" => {
+            // Presence is about now: a report that waited out a long outage would lie.
+            let created = p.get("created_ms").and_then(Value::as_u64).unwrap_or(0);
+            if now_ms().saturating_sub(created) > STALE_PRESENCE.as_millis() as u64 {
+                return Step::Done;
+            }
+            let body = p.get("body").cloned().unwrap_or(Value::Null);
+            match remote
+                .api
+                .call(
+                    Method::POST,
+                    "/api/agents/heartbeat",
+                    Some(&body),
+                    Duration::from_secs(10),
+                )
+                .await
+            {
+                Ok(r) if r.status == 200 => Step::Done,
+                Ok(r) => Step::Park(format!("HTTP {}", r.status)),
+                // The presence table is created lazily: the first call asks for a retry.
+                Err(ApiError::Server { status: 503, .. }) => {
+                    Step::Retry(Duration::from_secs(1), "presence table initialising".into())
+                }
+                Err(e) => on_error(&e, item.attempts),
+            }
+        }
         "assumption" => {
             let body = p.get("body").cloned().unwrap_or(Value::Null);
             match remote
@@ -279,12 +307,43 @@ async fn deliver_outcome(remote: &Remote, action_id: &str, p: &Value, attempts: 
 
 /// Turns a record event into outbox items (durable when this returns). The hook is answered
 /// only afterwards.
-pub async fn enqueue_event(remote: &Remote, ev: &HookEvent, event_id: &str) -> anyhow::Result<()> {
-    let items = match ev.kind {
+///
+/// `agent_id` is the hook environment's `DASHCLAW_AGENT_ID`, if any.
+pub async fn enqueue_event(
+    remote: &Remote,
+    ev: &HookEvent,
+    event_id: &str,
+    agent_id: Option<&str>,
+) -> anyhow::Result<()> {
+    let agent_id = agent_id
+        .map(str::to_owned)
+        .or_else(|| remote.settings.agent_id.clone())
+        .unwrap_or_else(|| crate::policy::default_agent_id(ev.agent).to_owned());
+    let mut items = match ev.kind {
         EventKind::PostToolUse => outcome_items(remote, ev, event_id).await?,
         EventKind::Stop | EventKind::SessionEnd => stop_items(remote, ev, event_id).await?,
         _ => Vec::new(),
     };
+    match ev.kind {
+        EventKind::SessionStart | EventKind::PostToolUse => {
+            remote
+                .active_agents
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(agent_id);
+        }
+        EventKind::SessionEnd => items.push(NewItem {
+            kind: "heartbeat".into(),
+            dedupe_key: Some(format!("heartbeat:{event_id}")),
+            payload: json!({"created_ms": now_ms(), "body": {
+                "agent_id": agent_id, "status": "offline",
+                "metadata": {"source": "dashclawd", "session_id": ev.session_id},
+            }}),
+            not_before_ms: 0,
+            group: None,
+        }),
+        _ => {}
+    }
     if items.is_empty() {
         return Ok(());
     }

@@ -106,6 +106,9 @@ pub struct RequestEnv {
     pub provenance: bool,
     pub governed_categories: Option<String>,
     pub require_claims: bool,
+    /// The local decision already blocks: the server is still asked (its audit trail), but a
+    /// server approval is not waited for, since no approval could make the call run.
+    pub local_block: bool,
 }
 
 /// The server's part in one gating decision.
@@ -525,7 +528,8 @@ impl Remote {
         let tool_use = ev.tool.as_ref().and_then(|t| t.tool_use_id.clone());
         // The action record: the server's when it made one, else ours (via the outbox).
         let mut action_id = answer.action_id.clone();
-        let gated = decision.verdict == Verdict::RequireApproval && !env.observe;
+        let gated =
+            decision.verdict == Verdict::RequireApproval && !env.observe && !env.local_block;
         if action_id.is_none() && !gated {
             let id = format!("act_{}", uuid::Uuid::new_v4());
             let mut record = body.clone();
@@ -536,6 +540,7 @@ impl Remote {
                     "status".into(),
                     json!(match decision.verdict {
                         Verdict::Block => "blocked",
+                        _ if env.local_block => "blocked",
                         _ => "running",
                     }),
                 );
