@@ -10,6 +10,8 @@
 
 #[path = "support/agent_e2e.rs"]
 mod agent_e2e;
+#[path = "support/fake_dashclaw.rs"]
+mod fake_dashclaw;
 #[path = "support/fake_openai.rs"]
 mod fake_openai;
 
@@ -61,6 +63,50 @@ fn a_harmless_command_runs_and_its_output_reaches_the_model() {
         out.output.contains("tool-output-ok") && !out.output.contains("blocked"),
         "the model sees the command's output: {out:?}"
     );
+}
+
+#[test]
+fn the_dashclaw_server_blocks_a_command_the_local_policies_allow() {
+    let Some(codex) = CODEX.find() else { return };
+    let _one = one_at_a_time();
+    let server = fake_dashclaw::FakeDashClaw::start(fake_dashclaw::Flavor::V2);
+    server.set_guard(|b| {
+        if b["declared_goal"]
+            .as_str()
+            .unwrap_or("")
+            .contains("tool-output-ok")
+        {
+            fake_dashclaw::GuardAnswer::block("Org policy: no shell in this repo")
+        } else {
+            fake_dashclaw::GuardAnswer::allow()
+        }
+    });
+    let tmp = scratch_dir("dcx");
+    let dc = DashClaw::new(tmp.path().join("dc"));
+    let session = Session::new(tmp.path().join("s"), &dc, &codex);
+    let (url, key) = (server.url(), server.api_key());
+    let env = [
+        ("DASHCLAW_BASE_URL", url.as_str()),
+        ("DASHCLAW_API_KEY", key.as_str()),
+    ];
+
+    let run = session.run_env(
+        &codex,
+        &format!("please RUN<<{}>>", harmless(&session)),
+        &env,
+    );
+
+    assert!(
+        !session.tool_ran(),
+        "the server's block (a v2.0 403) must hold\n{run}"
+    );
+    let out = run.first_output();
+    assert!(
+        out.output.contains("Org policy: no shell in this repo"),
+        "the model reads the server's reason: {out:?}"
+    );
+    let guard = server.requests_to("/api/guard");
+    assert_eq!(guard[0].body_json.as_ref().unwrap()["harness"], "codex");
 }
 
 #[test]
@@ -277,8 +323,14 @@ impl Session {
 
     /// `codex exec --json <prompt>` with a scrubbed environment and no trust bypass.
     fn run(&self, codex: &Path, prompt: &str) -> CodexRun {
+        self.run_env(codex, prompt, &[])
+    }
+
+    /// [`run`](Self::run) with extra environment for Codex (and so for its hooks).
+    fn run_env(&self, codex: &Path, prompt: &str, env: &[(&str, &str)]) -> CodexRun {
         let mut cmd = Command::new(codex);
         cmd.env_clear()
+            .envs(env.iter().copied())
             .env("PATH", AGENT_PATH)
             .env("HOME", self.home())
             .env("CODEX_HOME", self.codex_home())
