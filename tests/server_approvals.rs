@@ -179,3 +179,28 @@ fn nobody_answers_the_call_is_denied_at_the_approval_timeout() {
     assert!(err.contains("retried within 15 minutes"), "{err}");
     assert!(start.elapsed() >= Duration::from_secs(5));
 }
+
+#[test]
+fn a_hook_that_gives_up_stops_the_wait_and_the_ledger_says_why() {
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    approval_required(&fake);
+    // The hook's hold cap is shorter than the approval wait: it gives up first.
+    let home = governed(&fake).env("DASHCLAW_HOOK_MAX_HOLD_MS", "1000");
+    let out = home.hook("claude", "pre-tool-use", &pre("terraform apply", "g1"));
+    assert_eq!(out.status.code(), Some(2));
+    let start = Instant::now();
+    loop {
+        let gave_up = home
+            .ledger()
+            .into_iter()
+            .any(|r| r["event"] == "pre-tool-use" && r["policy"] == "dashclaw:client_gone");
+        if gave_up {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the daemon kept waiting"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

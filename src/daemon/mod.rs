@@ -462,7 +462,19 @@ async fn server_gate(
             tracing::warn!("cannot tell the hook about the wait: {e}");
         }
     };
-    let gate = remote.gate(&ev, &c, &env, &mut hold).await;
+    // A hook that went away (its deadline, the agent's timeout, the user's Ctrl-C) has denied
+    // the call already; stop waiting for it, and record why.
+    let gate = tokio::select! {
+        gate = remote.gate(&ev, &c, &env, &mut hold) => gate,
+        () = client_gone(stream) => remote::Gate {
+            decision: Some(crate::event::Decision::block(
+                "the hook stopped waiting before the server decided (its deadline or the agent's hook timeout)",
+                Some("dashclaw:client_gone".into()),
+            )),
+            notes: Vec::new(),
+            ledger: json!({"client_gone": true}),
+        },
+    };
     outcome.record.outcome = match std::mem::take(&mut outcome.record.outcome) {
         serde_json::Value::Null => json!({ "server": gate.ledger }),
         mut other => {
@@ -482,6 +494,23 @@ async fn server_gate(
         }
         notes.extend_from_slice(&outcome.rendered.stderr);
         outcome.rendered.stderr = notes;
+    }
+}
+
+/// Resolves when the hook closed its end of the socket. It sends nothing after its request,
+/// so readability means end of file.
+async fn client_gone(stream: &UnixStream) {
+    let mut buf = [0u8; 64];
+    loop {
+        if stream.readable().await.is_err() {
+            return;
+        }
+        match stream.try_read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => {} // nothing is expected; ignore it
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => return,
+        }
     }
 }
 
