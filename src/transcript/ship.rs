@@ -775,37 +775,28 @@ impl LiveLoop {
                             s.acked = Cursor::start();
                         }
                     }
-                    let dropped = u64::from(chunk.invalid_utf8 + chunk.oversized);
-                    let mut pushed = 0usize;
-                    let mut bad = 0u64;
-                    for raw in &chunk.lines {
-                        // Lines inside a chunk have no exact cursor; only the chunk's last
-                        // kept line carries the chunk's end (see `advance`).
-                        match prepare(s.meta.agent, raw, mode, MARKER) {
-                            Some(l) => {
-                                s.pending_bytes += l.text.len() + 1;
-                                s.pending.push_back(l);
-                                pushed += 1;
-                            }
-                            None => bad += 1,
-                        }
-                    }
-                    if bad + dropped > 0 {
+                    let mut skip = None;
+                    let bad = push_chunk(
+                        s.meta.agent,
+                        mode,
+                        &chunk,
+                        &mut s.pending,
+                        &mut s.pending_bytes,
+                        &mut skip,
+                    );
+                    if bad > 0 {
                         self.up
                             .stats
                             .dropped_malformed
-                            .fetch_add(bad + dropped, Ordering::Relaxed);
-                        tracing::warn!(path = %s.meta.path.display(), malformed = bad, unreadable = dropped, "transcripts: dropped lines that are not JSON objects");
+                            .fetch_add(bad, Ordering::Relaxed);
+                        tracing::warn!(path = %s.meta.path.display(), dropped = bad, "transcripts: dropped lines that are not JSON objects (or not UTF-8, or too long)");
                     }
-                    if !chunk.lines.is_empty() || dropped > 0 {
+                    if !chunk.lines.is_empty() || bad > 0 {
                         s.last_new = Instant::now();
-                        match s.pending.back_mut() {
-                            // The last pending line is followed only by dropped lines, if any.
-                            Some(last) => last.end = chunk.next,
-                            None => s.acked_skip(chunk.next),
-                        }
                     }
-                    let _ = pushed;
+                    if let Some(c) = skip {
+                        s.acked_skip(c);
+                    }
                     if !chunk.more {
                         s.dirty = false;
                         return;
@@ -866,19 +857,9 @@ impl LiveLoop {
     }
 
     fn advance(&mut self, s: &mut Session, n: usize) {
-        let mut end = None;
-        for _ in 0..n {
-            if let Some(l) = s.pending.pop_front() {
-                s.pending_bytes = s.pending_bytes.saturating_sub(l.text.len() + 1);
-                if l.end.is_marker() {
-                    continue;
-                }
-                end = Some(l.end);
-            }
-        }
         // Lines inside a chunk carry no exact cursor; the acked cursor only moves to a chunk's
         // end, so a partly acked chunk is resent from its start (the server skips duplicates).
-        if let Some(c) = end {
+        if let Some(c) = pop_front(&mut s.pending, &mut s.pending_bytes, n) {
             s.acked = c;
             s.last_ack = Some(Instant::now());
             if let Err(e) = tokio::task::block_in_place(|| {
@@ -924,8 +905,54 @@ impl Session {
     }
 }
 
+/// Removes the first `n` lines; returns the cursor to persist: the end of the last removed
+/// line that ends a chunk, if any.
+pub fn pop_front(pending: &mut VecDeque<Line>, bytes: &mut usize, n: usize) -> Option<Cursor> {
+    let mut end = None;
+    for _ in 0..n {
+        if let Some(l) = pending.pop_front() {
+            *bytes = bytes.saturating_sub(l.text.len() + 1);
+            if !l.end.is_marker() {
+                end = Some(l.end);
+            }
+        }
+    }
+    end
+}
+
+/// Appends a chunk's lines (sanitized) to `pending`; returns how many were malformed or
+/// unreadable. The chunk's end goes on the last pending line (or is returned in `skip` when
+/// nothing is pending, for the caller to move its cursor past dropped lines).
+pub fn push_chunk(
+    agent: Agent,
+    mode: Mode,
+    chunk: &super::Chunk,
+    pending: &mut VecDeque<Line>,
+    bytes: &mut usize,
+    skip: &mut Option<Cursor>,
+) -> u64 {
+    let mut bad = u64::from(chunk.invalid_utf8 + chunk.oversized);
+    let had = !chunk.lines.is_empty() || bad > 0;
+    for raw in &chunk.lines {
+        match prepare(agent, raw, mode, MARKER) {
+            Some(l) => {
+                *bytes += l.text.len() + 1;
+                pending.push_back(l);
+            }
+            None => bad += 1,
+        }
+    }
+    if had {
+        match pending.back_mut() {
+            Some(last) => last.end = chunk.next,
+            None => *skip = Some(chunk.next),
+        }
+    }
+    bad
+}
+
 /// The `end` of a line that is not the last of its chunk (see [`LiveLoop::advance`]).
-const MARKER: Cursor = Cursor {
+pub const MARKER: Cursor = Cursor {
     offset: u64::MAX,
     dev: 0,
     ino: 0,
