@@ -76,7 +76,10 @@ impl Drop for Killed {
 /// Returns sorted latencies in ms, or an error when lines went missing.
 fn latency_run(quiet_ms: Option<usize>, n: usize) -> Result<Vec<f64>, String> {
     let fake = FakeDashClaw::start(Flavor::Newest);
-    let home = tempfile::Builder::new().prefix("dcb").tempdir_in("/tmp").unwrap();
+    let home = tempfile::Builder::new()
+        .prefix("dcb")
+        .tempdir_in("/tmp")
+        .unwrap();
     let extra: Vec<(&str, String)> = quiet_ms
         .map(|q| vec![("DASHCLAW_TRANSCRIPT_QUIET_MS", q.to_string())])
         .unwrap_or_default();
@@ -91,7 +94,10 @@ fn latency_run(quiet_ms: Option<usize>, n: usize) -> Result<Vec<f64>, String> {
     let sock = home.path().join("run/dashclawd.sock");
     let t0 = Instant::now();
     while std::os::unix::net::UnixStream::connect(&sock).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(10), "daemon did not start");
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "daemon did not start"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     let session = "be4c0000-0000-4000-8000-000000000001";
@@ -147,7 +153,10 @@ fn latency_run(quiet_ms: Option<usize>, n: usize) -> Result<Vec<f64>, String> {
 /// (MB/s, peak RSS MiB, lines).
 fn backfill_run(mb: usize) -> Result<(f64, f64, usize), String> {
     let fake = FakeDashClaw::start(Flavor::Newest);
-    let home = tempfile::Builder::new().prefix("dcb").tempdir_in("/tmp").unwrap();
+    let home = tempfile::Builder::new()
+        .prefix("dcb")
+        .tempdir_in("/tmp")
+        .unwrap();
     let session = "bacf0000-0000-4000-8000-000000000002";
     let path = transcript(home.path(), session);
     let mut w = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
@@ -160,6 +169,8 @@ fn backfill_run(mb: usize) -> Result<(f64, f64, usize), String> {
     }
     drop(w);
     let start = Instant::now();
+    // Reaped by `wait4` below (for its rusage), which clippy cannot see.
+    #[allow(clippy::zombie_processes)]
     let child = command(home.path(), &fake, DAEMON, &[])
         .args(["ingest", "backfill", "--quiet"])
         .stdout(Stdio::null())
@@ -185,7 +196,9 @@ fn main() -> ExitCode {
     let quiet = env_num("BENCH_QUIET_MS", 20);
     let mb = env_num("BENCH_BACKFILL_MB", 100);
     println!("# Transcript ingest\n");
-    println!("| delta latency (line written → server has it) | p50 ms | p90 ms | p99 ms | max ms |");
+    println!(
+        "| delta latency (line written → server has it) | p50 ms | p90 ms | p99 ms | max ms |"
+    );
     println!("|---|---|---|---|---|");
     let mut ok = true;
     for (label, q) in [
@@ -208,9 +221,9 @@ fn main() -> ExitCode {
     }
     println!();
     match backfill_run(mb) {
-        Ok((rate, rss, lines)) => println!(
-            "backfill: {mb} MiB ({lines} lines): {rate:.1} MB/s, peak RSS {rss:.1} MiB"
-        ),
+        Ok((rate, rss, lines)) => {
+            println!("backfill: {mb} MiB ({lines} lines): {rate:.1} MB/s, peak RSS {rss:.1} MiB")
+        }
         Err(e) => {
             println!("backfill FAILED: {e}");
             ok = false;

@@ -210,7 +210,9 @@ fn kill_9_mid_stream_then_restart_loses_nothing() {
         t.line(&line(SESSION, i));
         expected.push(sanitized(&line(SESSION, i)));
         if i == 150 {
-            eventually(10, "some lines", || !fake.ingested_lines(SESSION).is_empty());
+            eventually(10, "some lines", || {
+                !fake.ingested_lines(SESSION).is_empty()
+            });
             d.0.kill().unwrap(); // SIGKILL
             let _ = d.0.wait();
         }
@@ -385,7 +387,11 @@ fn backfill_uploads_a_big_transcript_with_bounded_memory_and_resumes() {
     // Dry run: says how much, sends nothing.
     let out = home.dashclawd(&["ingest", "backfill", "--dry-run"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains(&written.to_string()), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(&written.to_string()),
+        "{}",
+        stdout(&out)
+    );
     assert!(fake.requests_to("/api/code-sessions/").is_empty());
 
     let start = Instant::now();
@@ -410,6 +416,10 @@ fn backfill_uploads_a_big_transcript_with_bounded_memory_and_resumes() {
     let before = fake.requests_to("/api/code-sessions/").len();
     let out = home.dashclawd(&["ingest", "backfill"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("nothing to upload"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("nothing to upload"),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(fake.requests_to("/api/code-sessions/").len(), before);
 }

@@ -316,8 +316,8 @@ async fn one_file(
         }
         let mut attempts = 0;
         while !pending.is_empty() && (bytes >= up.tuning.flush_bytes || eof) {
-            let carrier = meta.agent != Agent::Claude
-                || pending.iter().any(|l| l.session_uuid.is_some());
+            let carrier =
+                meta.agent != Agent::Claude || pending.iter().any(|l| l.session_uuid.is_some());
             if !carrier && !eof {
                 break;
             }

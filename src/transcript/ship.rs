@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
-use super::{sanitize_value, CursorStore, Cursor, Mode, Tailer, Watcher};
+use super::{sanitize_value, Cursor, CursorStore, Mode, Tailer, Watcher};
 use crate::event::{Agent, EventKind, HookEvent};
 use crate::outbox::Outbox;
 use crate::remote::http::{Api, ApiError};
@@ -108,7 +108,9 @@ impl Tuning {
 /// `DASHCLAW_CODE_SESSIONS_ENABLED=0` turns transcript shipping off (as upstream).
 pub fn enabled(get: &dyn Fn(&str) -> Option<String>) -> bool {
     !matches!(
-        get("DASHCLAW_CODE_SESSIONS_ENABLED").as_deref().map(str::trim),
+        get("DASHCLAW_CODE_SESSIONS_ENABLED")
+            .as_deref()
+            .map(str::trim),
         Some("0" | "false" | "no" | "off")
     )
 }
@@ -128,7 +130,11 @@ pub fn prepare(agent: Agent, raw: &str, mode: Mode, end: Cursor) -> Option<Line>
     let mut v: Value = serde_json::from_str(raw).ok()?;
     // Read what we need before sanitizing: ids survive metadata mode but this is cheaper.
     let session_uuid = (v.get("type").and_then(Value::as_str) == Some("assistant"))
-        .then(|| v.get("sessionId").and_then(Value::as_str).map(str::to_owned))
+        .then(|| {
+            v.get("sessionId")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
         .flatten();
     let mut tool_use_ids = Vec::new();
     if let Some(blocks) = v.pointer("/message/content").and_then(Value::as_array) {
@@ -299,8 +305,7 @@ impl Uploader {
             bytes += cost;
             n += 1;
         }
-        if meta.agent == Agent::Claude && !lines.iter().take(n).any(|l| l.session_uuid.is_some())
-        {
+        if meta.agent == Agent::Claude && !lines.iter().take(n).any(|l| l.session_uuid.is_some()) {
             if let Some(i) = lines.iter().position(|l| l.session_uuid.is_some()) {
                 n = n.max(i + 1);
             }
@@ -972,10 +977,7 @@ impl IsMarker for Cursor {
 
 /// The daemon's transcript shipper for `remote`, unless `DASHCLAW_CODE_SESSIONS_ENABLED=0`.
 /// Must run inside the daemon's (multi-threaded) runtime.
-pub fn start_for_daemon(
-    state_dir: &Path,
-    remote: &crate::remote::Remote,
-) -> Option<Arc<Shipper>> {
+pub fn start_for_daemon(state_dir: &Path, remote: &crate::remote::Remote) -> Option<Arc<Shipper>> {
     let env = |k: &str| std::env::var(k).ok();
     if !enabled(&env) {
         tracing::info!("transcripts: shipping is off (DASHCLAW_CODE_SESSIONS_ENABLED=0)");
