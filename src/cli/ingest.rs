@@ -360,3 +360,32 @@ async fn one_file(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_and_session_names() {
+        let week = parse_since("7d").unwrap();
+        let age = SystemTime::now().duration_since(week).unwrap();
+        assert!(age >= Duration::from_secs(7 * 86400 - 5));
+        assert!(parse_since("2026-11-01").is_ok());
+        assert!(parse_since("2026-11-01T10:00:00Z").is_ok());
+        assert!(parse_since("last tuesday").is_err());
+        let u = "019a2b3c-1111-7222-8333-444455556666";
+        assert_eq!(
+            session_of(
+                Path::new(&format!(
+                    "/c/sessions/2026/11/29/rollout-2026-11-29T16-50-36-{u}.jsonl"
+                )),
+                Agent::Codex
+            ),
+            u
+        );
+        assert_eq!(
+            session_of(Path::new(&format!("/p/x/{u}.jsonl")), Agent::Claude),
+            u
+        );
+    }
+}

@@ -998,3 +998,121 @@ pub fn start_for_daemon(state_dir: &Path, remote: &crate::remote::Remote) -> Opt
     };
     Some(Arc::new(Shipper::start(up, store)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcript::Chunk;
+
+    fn at(offset: u64) -> Cursor {
+        Cursor {
+            offset,
+            dev: 1,
+            ino: 2,
+            ..Cursor::default()
+        }
+    }
+
+    const ASSISTANT: &str = r#"{"type":"assistant","uuid":"a","sessionId":"S","message":{"role":"assistant","content":[{"type":"text","text":"secret reply"},{"type":"tool_use","id":"toolu_1","name":"Bash","input":{"command":"rm -rf x"}}]}}"#;
+    const USER: &str =
+        r#"{"type":"user","uuid":"b","sessionId":"S","message":{"role":"user","content":"hi"}}"#;
+
+    #[test]
+    fn prepare_finds_the_session_and_tool_ids_and_strips_content() {
+        let l = prepare(Agent::Claude, ASSISTANT, Mode::Metadata, at(9)).unwrap();
+        assert_eq!(l.session_uuid.as_deref(), Some("S"));
+        assert_eq!(l.tool_use_ids, ["toolu_1"]);
+        assert!(!l.text.contains("secret reply") && !l.text.contains("rm -rf"));
+        let u = prepare(Agent::Claude, USER, Mode::Metadata, at(9)).unwrap();
+        assert_eq!(u.session_uuid, None);
+        assert!(prepare(Agent::Claude, "nope", Mode::Metadata, at(9)).is_none());
+        assert!(prepare(Agent::Claude, "[1]", Mode::Metadata, at(9)).is_none());
+    }
+
+    #[test]
+    fn only_chunk_ends_move_the_cursor() {
+        let mut pending = VecDeque::new();
+        let (mut bytes, mut skip) = (0, None);
+        let chunk = Chunk {
+            lines: vec![USER.into(), "garbage".into(), ASSISTANT.into()],
+            next: at(300),
+            ..Chunk::default()
+        };
+        let bad = push_chunk(
+            Agent::Claude,
+            Mode::Metadata,
+            &chunk,
+            &mut pending,
+            &mut bytes,
+            &mut skip,
+        );
+        assert_eq!((bad, pending.len(), skip), (1, 2, None));
+        // Only dropped lines: the cursor rides on the last pending line.
+        let dropped = Chunk {
+            lines: vec!["junk".into()],
+            next: at(400),
+            ..Chunk::default()
+        };
+        push_chunk(
+            Agent::Claude,
+            Mode::Metadata,
+            &dropped,
+            &mut pending,
+            &mut bytes,
+            &mut skip,
+        );
+        assert_eq!(pop_front(&mut pending, &mut bytes, 1), None);
+        assert_eq!(pop_front(&mut pending, &mut bytes, 1), Some(at(400)));
+        assert_eq!(bytes, 0);
+        // Nothing pending: the caller is told where to skip to.
+        push_chunk(
+            Agent::Claude,
+            Mode::Metadata,
+            &Chunk {
+                lines: vec!["x".into()],
+                next: at(500),
+                ..Chunk::default()
+            },
+            &mut pending,
+            &mut bytes,
+            &mut skip,
+        );
+        assert_eq!(skip, Some(at(500)));
+    }
+
+    #[test]
+    fn claude_project_slug_is_the_transcript_directory() {
+        let m = Meta {
+            path: "/h/.claude/projects/-work-app/S.jsonl".into(),
+            session: "S".into(),
+            agent: Agent::Claude,
+            cwd: Some("/work/app".into()),
+        };
+        assert_eq!(
+            m.project("hook"),
+            json!({"slug": "-work-app", "cwd": "/work/app", "source_host": "hook"})
+        );
+        let c = Meta {
+            agent: Agent::Codex,
+            cwd: None,
+            ..m
+        };
+        assert_eq!(c.project("jsonl"), json!({"source_host": "jsonl"}));
+    }
+
+    #[test]
+    fn env_settings() {
+        let env = |k: &str| match k {
+            "DASHCLAW_CODE_SESSIONS_CONTENT" => Some("full".to_string()),
+            "DASHCLAW_TRANSCRIPT_QUIET_MS" => Some("40".to_string()),
+            "DASHCLAW_CODE_SESSIONS_ENABLED" => Some("0".to_string()),
+            _ => None,
+        };
+        let t = Tuning::from_env(&env);
+        assert_eq!(t.mode, Mode::Full);
+        assert_eq!(t.quiet, Duration::from_millis(40));
+        assert!(!enabled(&env));
+        assert!(enabled(&|_| None));
+        assert!(!gzip(b"").is_empty());
+    }
+}
