@@ -4,6 +4,7 @@ mod approvals;
 mod check;
 mod control;
 mod doctor;
+mod ingest;
 mod log;
 mod policy;
 mod redact;
@@ -70,6 +71,8 @@ enum Command {
     Redact(redact::RedactArgs),
     /// Run the daemon under the user's service manager (systemd user unit / launchd agent).
     Service(service::ServiceArgs),
+    /// Transcript upload to the DashClaw server (`ingest backfill`).
+    Ingest(ingest::IngestArgs),
     /// Wire the hooks into an agent's settings.
     Install {
         /// claude, codex, hermes or openclaw.
@@ -120,6 +123,7 @@ pub fn main() -> ExitCode {
         Command::Doctor(args) => doctor::run(args),
         Command::Policy(args) => policy::run(args),
         Command::Redact(args) => redact::run(args),
+        Command::Ingest(args) => ingest::run(args),
         Command::Install {
             agent,
             scope,

@@ -60,6 +60,8 @@ struct Shared {
     last_activity_ms: AtomicU64,
     served: AtomicU64,
     shutdown: watch::Sender<bool>,
+    /// Transcript shipping (issue 6), when a server is configured.
+    transcripts: Option<Arc<crate::transcript::ship::Shipper>>,
 }
 
 /// Runs the daemon until it is stopped, idles out or receives SIGTERM/SIGINT.
@@ -161,6 +163,9 @@ pub fn run(opts: RunOptions) -> Result<()> {
         if let Some(r) = &remote {
             start_remote_tasks(r.clone());
         }
+        let transcripts = remote
+            .as_ref()
+            .and_then(|r| crate::transcript::ship::start_for_daemon(&paths.state_dir, r));
         let shared = Arc::new(Shared {
             paths: paths.clone(),
             remote,
@@ -178,6 +183,7 @@ pub fn run(opts: RunOptions) -> Result<()> {
             last_activity_ms: AtomicU64::new(0),
             served: AtomicU64::new(0),
             shutdown,
+            transcripts,
         });
         // Spooled events are older than anything a client sends now: record them first, before
         // the socket exists, so the ledger stays in arrival order.
@@ -388,6 +394,9 @@ async fn hook(req: &Request, shared: &Shared, received_us: u64, stream: &UnixStr
     let event_id = outcome.record.event_id.clone();
     match shared.ledger.append(outcome.record).await {
         Ok(_) => {
+            if let (Some(t), Some(ev)) = (&shared.transcripts, &outcome.event) {
+                t.observe(ev);
+            }
             if let (Some(remote), Some(ev)) = (&shared.remote, &outcome.event) {
                 if !gating {
                     // Durable in the outbox before the hook returns; delivered in the background.
@@ -618,6 +627,7 @@ fn control(cmd: &str, shared: &Shared) -> Response {
                 "policies": shared.engine.policies.status(),
                 "spool_pending": spool::pending(&shared.paths.spool_dir),
                 "server": server_status(shared),
+                "transcripts": shared.transcripts.as_ref().map(|t| t.status()),
             });
             Response::Final(protocol::Rendered {
                 exit_code: 0,

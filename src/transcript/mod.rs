@@ -29,6 +29,7 @@
 
 pub mod cursor_store;
 pub mod sanitize;
+pub mod ship;
 pub mod tail;
 pub mod watch;
 

@@ -1,0 +1,391 @@
+//! `dashclawd ingest backfill`: upload the transcripts already on disk that the server has not
+//! seen (by the acknowledged cursors in `state/transcripts.db`), without the daemon.
+//!
+//! Each file is read in bounded chunks from its cursor, sanitized, batched and sent as the
+//! daemon does (gzip envelope, `source_host: "jsonl"`); the cursor is persisted after every
+//! acknowledged batch, so an interrupted backfill resumes where it stopped.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::event::Agent;
+use crate::paths::Paths;
+use crate::transcript::ship::{self, Meta, Sent, Tuning, Uploader};
+use crate::transcript::{Cursor, CursorStore, Mode, Tailer};
+
+#[derive(Args)]
+pub struct IngestArgs {
+    #[command(subcommand)]
+    command: IngestCommand,
+}
+
+#[derive(Subcommand)]
+enum IngestCommand {
+    /// Upload the Claude Code and Codex transcripts on disk that the server has not seen.
+    Backfill(BackfillArgs),
+}
+
+#[derive(Args)]
+pub struct BackfillArgs {
+    /// Only this agent's transcripts: claude or codex.
+    #[arg(long)]
+    agent: Option<String>,
+    /// Only files modified since: a duration ago (`7d`, `12h`) or a date (`2026-11-01`).
+    #[arg(long)]
+    since: Option<String>,
+    /// List what would be uploaded, and how much, without sending anything.
+    #[arg(long)]
+    dry_run: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub fn run(args: IngestArgs) -> Result<ExitCode> {
+    match args.command {
+        IngestCommand::Backfill(a) => backfill(a),
+    }
+}
+
+/// `--since`: a humantime duration before now, or a `YYYY-MM-DD` / RFC 3339 time.
+fn parse_since(s: &str) -> Result<SystemTime> {
+    let s = s.trim();
+    if let Ok(d) = humantime::parse_duration(s) {
+        return Ok(SystemTime::now() - d);
+    }
+    if let Ok(t) = humantime::parse_rfc3339_weak(s) {
+        return Ok(t);
+    }
+    if let Ok(t) = humantime::parse_rfc3339_weak(&format!("{s} 00:00:00")) {
+        return Ok(t);
+    }
+    bail!("--since {s:?}: expected a duration (7d, 12h) or a date (2026-11-01)")
+}
+
+/// `*.jsonl` files under `dir` whose name satisfies `keep`, recursively (symlinks not followed).
+fn walk(dir: &Path, keep: &dyn Fn(&str) -> bool, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let Ok(ft) = e.file_type() else { continue };
+        let p = e.path();
+        if ft.is_dir() {
+            walk(&p, keep, out);
+        } else if ft.is_file() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".jsonl") && keep(&name) {
+                out.push(p);
+            }
+        }
+    }
+}
+
+/// Every transcript of the chosen agents: `(path, agent, session id)`.
+fn discover(agents: &[Agent], env: &dyn Fn(&str) -> Option<String>) -> Vec<(PathBuf, Agent)> {
+    let home = env("HOME").map(PathBuf::from).unwrap_or_default();
+    let mut out = Vec::new();
+    for agent in agents {
+        let mut files = Vec::new();
+        match agent {
+            Agent::Claude => {
+                let root = env("CLAUDE_CONFIG_DIR")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| home.join(".claude"));
+                walk(&root.join("projects"), &|_| true, &mut files);
+            }
+            Agent::Codex => {
+                let root = env("CODEX_HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| home.join(".codex"));
+                walk(
+                    &root.join("sessions"),
+                    &|n| n.starts_with("rollout-"),
+                    &mut files,
+                );
+            }
+            _ => {}
+        }
+        files.sort();
+        out.extend(files.into_iter().map(|p| (p, *agent)));
+    }
+    out
+}
+
+/// The session id a file name carries: Claude `<uuid>.jsonl`, Codex `rollout-<ts>-<uuid>.jsonl`.
+fn session_of(path: &Path, agent: Agent) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match agent {
+        Agent::Codex if stem.len() >= 36 => stem[stem.len() - 36..].to_owned(),
+        _ => stem,
+    }
+}
+
+/// Bytes of `path` after `cursor` (all of it when the cursor belongs to another file).
+fn remaining(path: &Path, cursor: &Cursor) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(m) = std::fs::metadata(path) else {
+        return 0;
+    };
+    if (cursor.dev, cursor.ino) == (m.dev(), m.ino()) && cursor.offset <= m.len() {
+        m.len() - cursor.offset
+    } else {
+        m.len()
+    }
+}
+
+fn backfill(args: BackfillArgs) -> Result<ExitCode> {
+    let env = |k: &str| std::env::var(k).ok();
+    let agents = match args.agent.as_deref() {
+        None => vec![Agent::Claude, Agent::Codex],
+        Some(a) => match Agent::parse(a) {
+            Some(a @ (Agent::Claude | Agent::Codex)) => vec![a],
+            _ => bail!("--agent must be claude or codex"),
+        },
+    };
+    let since = args.since.as_deref().map(parse_since).transpose()?;
+    let paths = Paths::from_env().context("resolving the DashClaw directories")?;
+    paths.ensure_dirs()?;
+    let store = CursorStore::open(&paths.state_dir.join("transcripts.db"))?;
+
+    let mut todo = Vec::new();
+    for (path, agent) in discover(&agents, &env) {
+        if let Some(since) = since {
+            let mtime = std::fs::metadata(&path).and_then(|m| m.modified());
+            if mtime.map(|t| t < since).unwrap_or(true) {
+                continue;
+            }
+        }
+        let cursor = store.get(&path)?.map(|s| s.cursor).unwrap_or_default();
+        let left = remaining(&path, &cursor);
+        if left > 0 {
+            todo.push((path, agent, cursor, left));
+        }
+    }
+    let total: u64 = todo.iter().map(|t| t.3).sum();
+    if args.dry_run {
+        for (path, agent, _, left) in &todo {
+            println!("{left:>12}  {:<6}  {}", agent.as_str(), path.display());
+        }
+        println!(
+            "{} file(s), {total} byte(s) not yet on the server (dry run: nothing sent)",
+            todo.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if todo.is_empty() {
+        println!("nothing to upload: the server has every transcript found");
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let loaded = crate::config::load(&paths.config_file);
+    let settings = match crate::remote::Settings::resolve(&loaded.config.server, &env) {
+        Ok(Some(s)) => s,
+        Ok(None) => bail!(
+            "no DashClaw server is configured (set DASHCLAW_BASE_URL and DASHCLAW_API_KEY, or [server] in {})",
+            paths.config_file.display()
+        ),
+        Err(e) => bail!("DashClaw server configuration: {e}"),
+    };
+    let api = crate::remote::http::Api::new(&settings).map_err(anyhow::Error::msg)?;
+    let outbox_db = paths.state_dir.join("outbox.db");
+    let outbox = outbox_db
+        .exists()
+        .then(|| crate::outbox::Outbox::open(&outbox_db, loaded.config.ledger_sync).ok())
+        .flatten()
+        .map(Arc::new);
+    let mode = env("DASHCLAW_CODE_SESSIONS_CONTENT")
+        .and_then(|v| Mode::parse(&v))
+        .unwrap_or_default();
+    let up = Uploader {
+        api,
+        outbox,
+        tuning: Tuning::backfill(mode),
+        stats: Arc::default(),
+    };
+
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut failed = 0usize;
+    for (path, agent, cursor, _) in &todo {
+        bar.set_message(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        let meta = Meta {
+            path: path.clone(),
+            session: session_of(path, *agent),
+            agent: *agent,
+            cwd: None,
+        };
+        if let Err(e) = rt.block_on(one_file(&up, &store, &meta, *cursor, &bar)) {
+            failed += 1;
+            bar.suspend(|| eprintln!("dashclawd: {}: {e:#}", path.display()));
+            if e.to_string().contains("no transcript ingest") {
+                break;
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let st = &up.stats;
+    use std::sync::atomic::Ordering::Relaxed;
+    println!(
+        "uploaded {} line(s) ({} bytes sanitized) in {} request(s) from {} file(s); {} malformed line(s) dropped, {} refused by the server",
+        st.lines_shipped.load(Relaxed),
+        st.bytes_shipped.load(Relaxed),
+        st.requests.load(Relaxed),
+        todo.len() - failed,
+        st.dropped_malformed.load(Relaxed),
+        st.rejected_lines.load(Relaxed),
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// How large a piece of the file is read at a time.
+const READ_CHUNK: usize = 1024 * 1024;
+/// Attempts per batch on transient failures before giving up on the file.
+const MAX_ATTEMPTS: u32 = 8;
+
+async fn one_file(
+    up: &Uploader,
+    store: &CursorStore,
+    meta: &Meta,
+    cursor: Cursor,
+    bar: &ProgressBar,
+) -> Result<()> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut tailer = Tailer::new(meta.path.clone(), cursor);
+    let mut pending: VecDeque<ship::Line> = VecDeque::new();
+    let mut bytes = 0usize;
+    let mut offset = cursor.offset;
+    let persist = |c: Cursor| {
+        tokio::task::block_in_place(|| store.put(&meta.path, &c, &meta.session, meta.agent))
+    };
+    loop {
+        let chunk = tokio::task::block_in_place(|| tailer.read_lines(READ_CHUNK))?;
+        if chunk.reset.is_some() {
+            offset = 0;
+        }
+        bar.inc(chunk.next.offset.saturating_sub(offset));
+        offset = chunk.next.offset;
+        let eof = !chunk.more;
+        let mut skip = None;
+        let bad = tokio::task::block_in_place(|| {
+            ship::push_chunk(
+                meta.agent,
+                up.tuning.mode,
+                &chunk,
+                &mut pending,
+                &mut bytes,
+                &mut skip,
+            )
+        });
+        up.stats.dropped_malformed.fetch_add(bad, Relaxed);
+        if let Some(c) = skip {
+            persist(c)?;
+        }
+        let mut attempts = 0;
+        while !pending.is_empty() && (bytes >= up.tuning.flush_bytes || eof) {
+            let carrier =
+                meta.agent != Agent::Claude || pending.iter().any(|l| l.session_uuid.is_some());
+            if !carrier && !eof {
+                break;
+            }
+            match up.send(meta, &pending, usize::MAX).await {
+                Sent::Acked { lines, bytes: b } => {
+                    attempts = 0;
+                    up.stats.lines_shipped.fetch_add(lines as u64, Relaxed);
+                    up.stats.bytes_shipped.fetch_add(b as u64, Relaxed);
+                    if let Some(c) = ship::pop_front(&mut pending, &mut bytes, lines) {
+                        persist(c)?;
+                    }
+                }
+                Sent::Rejected { lines, why } => {
+                    up.stats.rejected_lines.fetch_add(lines as u64, Relaxed);
+                    bar.suspend(|| {
+                        eprintln!(
+                            "dashclawd: {}: the server refused {lines} line(s); skipped: {why}",
+                            meta.path.display()
+                        )
+                    });
+                    if let Some(c) = ship::pop_front(&mut pending, &mut bytes, lines) {
+                        persist(c)?;
+                    }
+                }
+                Sent::Retry { after, why } => {
+                    attempts += 1;
+                    if attempts >= MAX_ATTEMPTS {
+                        bail!("giving up after {attempts} attempts: {why} (run again to resume)");
+                    }
+                    let wait = after.unwrap_or(Duration::from_millis(250 << attempts.min(7)));
+                    tokio::time::sleep(wait).await;
+                }
+                Sent::NoRoute => {
+                    bail!("this DashClaw server has no transcript ingest (v2.0: HTML 404)")
+                }
+            }
+        }
+        if eof {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_and_session_names() {
+        let week = parse_since("7d").unwrap();
+        let age = SystemTime::now().duration_since(week).unwrap();
+        assert!(age >= Duration::from_secs(7 * 86400 - 5));
+        assert!(parse_since("2026-11-01").is_ok());
+        assert!(parse_since("2026-11-01T10:00:00Z").is_ok());
+        assert!(parse_since("last tuesday").is_err());
+        let u = "019a2b3c-1111-7222-8333-444455556666";
+        assert_eq!(
+            session_of(
+                Path::new(&format!(
+                    "/c/sessions/2026/11/29/rollout-2026-11-29T16-50-36-{u}.jsonl"
+                )),
+                Agent::Codex
+            ),
+            u
+        );
+        assert_eq!(
+            session_of(Path::new(&format!("/p/x/{u}.jsonl")), Agent::Claude),
+            u
+        );
+    }
+}
