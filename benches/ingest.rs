@@ -2,7 +2,7 @@
 //!
 //! 1. Delta latency: a line appended to a live Claude transcript → the fake server has it
 //!    (the real daemon, notify watcher, batching, gzip, HTTP), with the default quiet window
-//!    (250 ms) and with `DASHCLAW_TRANSCRIPT_QUIET_MS=BENCH_QUIET_MS` (default 20).
+//!    (100 ms) and with `DASHCLAW_TRANSCRIPT_QUIET_MS=BENCH_QUIET_MS` (default 20).
 //! 2. `dashclawd ingest backfill` throughput (MB/s of transcript) and its peak RSS (`wait4`).
 //!
 //! Knobs: `BENCH_LINES` (150 lines per latency run), `BENCH_BACKFILL_MB` (100),
@@ -202,7 +202,7 @@ fn main() -> ExitCode {
     println!("|---|---|---|---|---|");
     let mut ok = true;
     for (label, q) in [
-        ("default quiet window (250 ms)".to_string(), None),
+        ("default quiet window (100 ms)".to_string(), None),
         (format!("DASHCLAW_TRANSCRIPT_QUIET_MS={quiet}"), Some(quiet)),
     ] {
         match latency_run(q, n) {

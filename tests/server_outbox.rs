@@ -241,3 +241,41 @@ fn session_end_reports_the_agent_offline_through_the_lazy_presence_table() {
     assert_eq!(body["agent_id"], "ci-bot");
     assert_eq!(body["status"], "offline");
 }
+
+#[test]
+fn the_outbox_budget_drops_the_oldest_and_the_ledger_names_each() {
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    let home = governed(&fake).env("DASHCLAW_GUARD_UNAVAILABLE_POLICY", "allow");
+    std::fs::write(
+        home.path().join("config.toml"),
+        "[server]\noutbox_budget_mib = 0.01\n",
+    )
+    .unwrap();
+    fake.stop();
+    // Each call the server missed is an orphan of about 1.5 KB: 10 KiB hold a handful.
+    for i in 0..15 {
+        let out = home.hook("claude", "pre-tool-use", &pre("make", &format!("b{i}")));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let dropped: Vec<Value> = home
+        .ledger()
+        .into_iter()
+        .filter(|r| r["event"] == "outbox-dropped")
+        .collect();
+    assert!(!dropped.is_empty(), "nothing dropped");
+    assert!(
+        dropped[0]["summary"].as_str().unwrap().contains("orphan"),
+        "{}",
+        dropped[0]
+    );
+    // What was kept is delivered when the server is back; what was dropped is not.
+    fake.restart();
+    eventually(20, "the kept orphans", || {
+        let dropped = home
+            .ledger()
+            .into_iter()
+            .filter(|r| r["event"] == "outbox-dropped")
+            .count();
+        fake.actions().len() == 15 - dropped
+    });
+}

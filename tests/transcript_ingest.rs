@@ -442,3 +442,77 @@ fn backfill_uploads_a_big_transcript_with_bounded_memory_and_resumes() {
     );
     assert_eq!(fake.requests_to("/api/code-sessions/").len(), before);
 }
+
+#[test]
+fn sessions_seen_without_a_server_are_shipped_once_one_is_configured() {
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    let offline = Home::new();
+    let mut t = Transcript::create(&offline, SESSION);
+    let lines: Vec<String> = (0..6).map(|i| line(SESSION, i)).collect();
+    for l in &lines {
+        t.line(l);
+    }
+    register(&offline, &t, SESSION);
+    assert!(fake.ingested_lines(SESSION).is_empty());
+    // The same home, now with a server: the daemon started by the next hook resumes it.
+    assert_eq!(offline.dashclawd(&["stop"]).status.code(), Some(0));
+    let home = offline
+        .env("DASHCLAW_BASE_URL", &fake.url())
+        .env("DASHCLAW_API_KEY", &fake.api_key());
+    let out = home.hook(
+        "claude",
+        "user-prompt-submit",
+        br#"{"session_id":"other","cwd":"/tmp","prompt":"x"}"#,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let want: Vec<String> = lines.iter().map(|l| sanitized(l)).collect();
+    eventually(15, "the offline session shipped", || {
+        deduped(&fake.ingested_lines(SESSION)) == want
+    });
+}
+
+#[test]
+fn a_transcript_deleted_before_delivery_is_a_ledger_entry_naming_the_bytes() {
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    let home = governed(&fake);
+    let mut t = Transcript::create(&home, SESSION);
+    t.line(&line(SESSION, 0));
+    register(&home, &t, SESSION);
+    eventually(10, "the first line", || {
+        fake.ingested_lines(SESSION).len() == 1
+    });
+    let acked = std::fs::metadata(&t.path).unwrap().len();
+    // With no daemon watching, the agent writes more and the transcript is deleted.
+    assert_eq!(home.dashclawd(&["stop"]).status.code(), Some(0));
+    t.line(&line(SESSION, 2));
+    std::fs::remove_file(&t.path).unwrap();
+    let out = home.hook(
+        "claude",
+        "user-prompt-submit",
+        br#"{"session_id":"other","cwd":"/tmp","prompt":"x"}"#,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let start = Instant::now();
+    let lost = loop {
+        if let Some(r) = home
+            .ledger()
+            .into_iter()
+            .find(|r| r["event"] == "transcript-lost")
+        {
+            break r;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no ledger entry for the loss"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let summary = lost["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(&format!(
+            "was deleted before the server had anything after byte {acked}"
+        )),
+        "{summary}"
+    );
+    assert_eq!(lost["session_id"], SESSION);
+}

@@ -60,8 +60,10 @@ struct Shared {
     last_activity_ms: AtomicU64,
     served: AtomicU64,
     shutdown: watch::Sender<bool>,
-    /// Transcript shipping (issue 6), when a server is configured.
+    /// Transcript shipping, when a server is configured.
     transcripts: Option<Arc<crate::transcript::ship::Shipper>>,
+    /// Without a server: the sessions' transcripts, remembered for when one is configured.
+    offline_transcripts: Option<crate::transcript::ship::OfflineRegistry>,
 }
 
 /// Runs the daemon until it is stopped, idles out or receives SIGTERM/SIGINT.
@@ -163,9 +165,14 @@ pub fn run(opts: RunOptions) -> Result<()> {
         if let Some(r) = &remote {
             start_remote_tasks(r.clone());
         }
+        let (lost_tx, lost_rx) = tokio::sync::mpsc::unbounded_channel();
         let transcripts = remote
             .as_ref()
-            .and_then(|r| crate::transcript::ship::start_for_daemon(&paths.state_dir, r));
+            .and_then(|r| crate::transcript::ship::start_for_daemon(&paths.state_dir, r, lost_tx));
+        let offline_transcripts = match remote {
+            None => crate::transcript::ship::OfflineRegistry::open(&paths.state_dir),
+            Some(_) => None,
+        };
         let shared = Arc::new(Shared {
             paths: paths.clone(),
             remote,
@@ -184,7 +191,12 @@ pub fn run(opts: RunOptions) -> Result<()> {
             served: AtomicU64::new(0),
             shutdown,
             transcripts,
+            offline_transcripts,
         });
+        tokio::spawn(record_lost_transcripts(shared.clone(), lost_rx));
+        if let Some(rx) = shared.remote.as_ref().and_then(|r| r.take_dropped()) {
+            tokio::spawn(record_dropped(shared.clone(), rx));
+        }
         // Spooled events are older than anything a client sends now: record them first, before
         // the socket exists, so the ledger stays in arrival order.
         let drained = spool::drain(
@@ -394,8 +406,12 @@ async fn hook(req: &Request, shared: &Shared, received_us: u64, stream: &UnixStr
     let event_id = outcome.record.event_id.clone();
     match shared.ledger.append(outcome.record).await {
         Ok(_) => {
-            if let (Some(t), Some(ev)) = (&shared.transcripts, &outcome.event) {
-                t.observe(ev);
+            if let Some(ev) = &outcome.event {
+                if let Some(t) = &shared.transcripts {
+                    t.observe(ev);
+                } else if let Some(t) = &shared.offline_transcripts {
+                    t.observe(ev);
+                }
             }
             if let (Some(remote), Some(ev)) = (&shared.remote, &outcome.event) {
                 if !gating {
@@ -503,6 +519,90 @@ async fn server_gate(
         }
         notes.extend_from_slice(&outcome.rendered.stderr);
         outcome.rendered.stderr = notes;
+    }
+}
+
+/// Transcript bytes deleted before the server had them: the ledger says exactly what was lost.
+async fn record_lost_transcripts(
+    shared: Arc<Shared>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<crate::transcript::ship::Lost>,
+) {
+    while let Some(l) = rx.recv().await {
+        let record = crate::ledger::Record {
+            event_id: format!("transcript-lost-{}-{}", l.session, l.from),
+            agent: l.agent.as_str().into(),
+            event: "transcript-lost".into(),
+            session_id: Some(l.session.clone()),
+            tool: None,
+            tool_use_id: None,
+            cwd: None,
+            summary: crate::redact::redact_str(&match l.to {
+                Some(to) => format!(
+                    "transcript {} bytes {}..{to} ({} bytes) were deleted before the server had them",
+                    l.path.display(),
+                    l.from,
+                    to - l.from
+                ),
+                None => format!(
+                    "transcript {} was deleted before the server had anything after byte {} (its final size is unknown)",
+                    l.path.display(),
+                    l.from
+                ),
+            })
+            .into_owned(),
+            verdict: None,
+            enforced: false,
+            intent: None,
+            risk_score: None,
+            action_type: None,
+            reasons: Vec::new(),
+            policy: None,
+            outcome: json!({"path": l.path, "from": l.from, "to": l.to}),
+            client_us: None,
+            daemon_us: 0,
+            spooled: false,
+        };
+        if let Err(e) = shared.ledger.append(record).await {
+            tracing::error!("ledger: cannot record a transcript loss: {e:#}");
+        }
+    }
+}
+
+/// Outbox items dropped by the disk budget: the ledger says exactly which.
+async fn record_dropped(
+    shared: Arc<Shared>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<crate::outbox::Dropped>,
+) {
+    while let Some(d) = rx.recv().await {
+        tracing::warn!("outbox over its disk budget: dropped {}", d.summary);
+        let record = crate::ledger::Record {
+            event_id: format!("outbox-dropped-{}", d.id),
+            agent: "dashclawd".into(),
+            event: "outbox-dropped".into(),
+            session_id: None,
+            tool: None,
+            tool_use_id: None,
+            cwd: None,
+            summary: crate::redact::redact_str(&format!(
+                "undelivered {} ({} bytes, queued at {} ms) dropped to stay within the outbox disk budget",
+                d.summary, d.bytes, d.created_ms
+            ))
+            .into_owned(),
+            verdict: None,
+            enforced: false,
+            intent: None,
+            risk_score: None,
+            action_type: None,
+            reasons: Vec::new(),
+            policy: None,
+            outcome: json!({"kind": d.kind, "dedupe_key": d.dedupe_key, "group": d.group, "bytes": d.bytes}),
+            client_us: None,
+            daemon_us: 0,
+            spooled: false,
+        };
+        if let Err(e) = shared.ledger.append(record).await {
+            tracing::error!("ledger: cannot record a dropped outbox item: {e:#}");
+        }
     }
 }
 

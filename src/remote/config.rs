@@ -38,7 +38,7 @@ pub struct ServerSection {
     /// Presence heartbeat interval while agents are active (seconds; 0 disables).
     pub heartbeat_secs: Option<u64>,
     /// Disk budget of the outbox (MiB); the oldest undelivered events are dropped beyond it.
-    pub outbox_budget_mib: Option<u64>,
+    pub outbox_budget_mib: Option<f64>,
     /// Use the server's event stream (SSE) for approvals and policy changes.
     pub event_stream: Option<bool>,
 }
@@ -237,7 +237,11 @@ impl Settings {
                 0 => None,
                 s => Some(Duration::from_secs(s.max(10))),
             },
-            outbox_budget_bytes: section.outbox_budget_mib.unwrap_or(256).max(1) << 20,
+            outbox_budget_bytes: (section
+                .outbox_budget_mib
+                .filter(|m| m.is_finite() && *m > 0.0)
+                .unwrap_or(256.0)
+                * 1048576.0) as u64,
             event_stream: section.event_stream.unwrap_or(true),
         }))
     }

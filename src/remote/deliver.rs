@@ -348,17 +348,18 @@ pub async fn enqueue_event(
         return Ok(());
     }
     let outbox = remote.outbox.clone();
-    let dropped = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
-        let mut dropped = Vec::new();
-        for item in items {
-            let e = outbox.enqueue(item, now_ms())?;
-            dropped.extend(e.dropped.into_iter().map(|d| d.summary));
-        }
-        Ok(dropped)
-    })
-    .await??;
+    let dropped =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<crate::outbox::Dropped>> {
+            let mut dropped = Vec::new();
+            for item in items {
+                let e = outbox.enqueue(item, now_ms())?;
+                dropped.extend(e.dropped);
+            }
+            Ok(dropped)
+        })
+        .await??;
     for d in dropped {
-        tracing::warn!("outbox over its disk budget: dropped {d}");
+        let _ = remote.dropped.send(d);
     }
     remote.wake.notify_one();
     Ok(())

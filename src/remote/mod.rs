@@ -94,6 +94,10 @@ pub struct Remote {
     /// Agent ids seen recently, for the presence heartbeat.
     pub active_agents: Mutex<BTreeSet<String>>,
     pub cache_file: std::path::PathBuf,
+    /// Items the outbox dropped to stay within its disk budget; the daemon records each in the
+    /// ledger.
+    pub dropped: tokio::sync::mpsc::UnboundedSender<crate::outbox::Dropped>,
+    dropped_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<crate::outbox::Dropped>>>,
 }
 
 /// What the per-request environment says about governance (the hook's own env vars).
@@ -137,7 +141,10 @@ impl Remote {
     ) -> Result<Remote, String> {
         let api = Api::new(&settings)?;
         let (events, _) = broadcast::channel(256);
+        let (dropped, dropped_rx) = tokio::sync::mpsc::unbounded_channel();
         Ok(Remote {
+            dropped,
+            dropped_rx: Mutex::new(Some(dropped_rx)),
             settings,
             api,
             line: AtomicU8::new(Line::Unknown as u8),
@@ -150,6 +157,16 @@ impl Remote {
             active_agents: Mutex::new(BTreeSet::new()),
             cache_file,
         })
+    }
+
+    /// The receiver of dropped-item notices (once).
+    pub fn take_dropped(
+        &self,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<crate::outbox::Dropped>> {
+        self.dropped_rx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     pub fn line(&self) -> Line {
@@ -794,7 +811,12 @@ impl Remote {
         };
         let outbox = self.outbox.clone();
         match tokio::task::spawn_blocking(move || outbox.enqueue(item, now_ms())).await {
-            Ok(Ok(_)) => self.wake.notify_one(),
+            Ok(Ok(e)) => {
+                for d in e.dropped {
+                    let _ = self.dropped.send(d);
+                }
+                self.wake.notify_one()
+            }
             Ok(Err(e)) => {
                 tracing::error!("outbox: cannot keep the action record {action_id}: {e:#}")
             }

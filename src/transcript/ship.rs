@@ -48,6 +48,8 @@ pub struct Tuning {
     pub mode: Mode,
     /// Flush after this long without new lines.
     pub quiet: Duration,
+    /// Flush at the latest this long after the oldest waiting line arrived.
+    pub max_delay: Duration,
     /// Flush once this many (sanitized) bytes wait.
     pub flush_bytes: usize,
     /// Largest compressed request (the server's middleware caps bodies at 2 MiB).
@@ -63,7 +65,10 @@ impl Default for Tuning {
     fn default() -> Tuning {
         Tuning {
             mode: Mode::Metadata,
-            quiet: Duration::from_millis(250),
+            // Lines of one model response arrive within a few ms of each other; 100 ms of quiet
+            // ends a burst without holding a turn back (p50 delta latency ~110 ms).
+            quiet: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
             flush_bytes: 256 * 1024,
             max_request_bytes: 1536 * 1024,
             max_decoded: 8 * 1024 * 1024,
@@ -492,7 +497,11 @@ impl Shipper {
 
     /// Starts the shipper task on the current runtime: resumes the stored sessions, then
     /// follows what hooks report.
-    pub fn start(uploader: Uploader, store: CursorStore) -> Shipper {
+    pub fn start(
+        uploader: Uploader,
+        store: CursorStore,
+        lost: Option<mpsc::UnboundedSender<Lost>>,
+    ) -> Shipper {
         let stats = uploader.stats.clone();
         let (tx, rx) = mpsc::unbounded_channel();
         let (ctx, crx) = mpsc::unbounded_channel();
@@ -500,6 +509,7 @@ impl Shipper {
         let live = LiveLoop {
             up: uploader,
             store,
+            lost,
             watcher,
             sessions: HashMap::new(),
             disabled: false,
@@ -509,6 +519,17 @@ impl Shipper {
     }
 }
 
+/// Transcript bytes that were deleted before the server had them, for the ledger.
+#[derive(Debug, Clone)]
+pub struct Lost {
+    pub agent: Agent,
+    pub session: String,
+    pub path: PathBuf,
+    pub from: u64,
+    /// `None`: the file was already gone when we looked (at start), its final size unknown.
+    pub to: Option<u64>,
+}
+
 struct Session {
     meta: Meta,
     tailer: Tailer,
@@ -516,6 +537,8 @@ struct Session {
     pending: VecDeque<Line>,
     pending_bytes: usize,
     last_new: Instant,
+    /// When the oldest pending line arrived: a steady trickle must not defer a flush for ever.
+    waiting_since: Option<Instant>,
     dirty: bool,
     ended: bool,
     retry_at: Option<Instant>,
@@ -528,6 +551,7 @@ struct Session {
 struct LiveLoop {
     up: Uploader,
     store: CursorStore,
+    lost: Option<mpsc::UnboundedSender<Lost>>,
     watcher: Watcher,
     sessions: HashMap<PathBuf, Session>,
     disabled: bool,
@@ -587,7 +611,27 @@ impl LiveLoop {
             }
         };
         for s in stored {
-            if now - s.updated_at > RESUME_WITHIN_SECS || !s.path.exists() {
+            if now - s.updated_at > RESUME_WITHIN_SECS {
+                continue;
+            }
+            if !s.path.exists() {
+                // Deleted while no daemon watched it: whatever followed the acknowledged
+                // position never reached the server.
+                tracing::warn!(
+                    path = %s.path.display(), session = %s.session_id,
+                    "transcripts: the transcript is gone; anything after byte {} was never delivered",
+                    s.cursor.offset
+                );
+                if let Some(tx) = &self.lost {
+                    let _ = tx.send(Lost {
+                        agent: s.agent,
+                        session: s.session_id.clone(),
+                        path: s.path.clone(),
+                        from: s.cursor.offset,
+                        to: None,
+                    });
+                }
+                let _ = self.store.remove(&s.path);
                 continue;
             }
             let meta = Meta {
@@ -654,6 +698,7 @@ impl LiveLoop {
                 pending: VecDeque::new(),
                 pending_bytes: 0,
                 last_new: Instant::now(),
+                waiting_since: None,
                 dirty: true,
                 ended: false,
                 retry_at: None,
@@ -726,6 +771,15 @@ impl LiveLoop {
                     "transcripts: the transcript disappeared; bytes {}..{} ({lost} bytes) were never delivered to the server",
                     s.acked.offset, s.file_size.max(s.acked.offset)
                 );
+                if let Some(tx) = &self.lost {
+                    let _ = tx.send(Lost {
+                        agent: s.meta.agent,
+                        session: s.meta.session.clone(),
+                        path: s.meta.path.clone(),
+                        from: s.acked.offset,
+                        to: Some(s.file_size.max(s.acked.offset)),
+                    });
+                }
                 let _ = self.store.remove(&s.meta.path);
                 return false;
             }
@@ -738,8 +792,14 @@ impl LiveLoop {
             s.meta.agent != Agent::Claude || s.pending.iter().any(|l| l.session_uuid.is_some());
         let full = s.pending_bytes >= self.up.tuning.flush_bytes;
         let forced = s.ended || full || s.missing_since.is_some();
+        if s.pending.is_empty() {
+            s.waiting_since = None;
+        }
+        let overdue = s
+            .waiting_since
+            .is_some_and(|t| t.elapsed() >= self.up.tuning.max_delay);
         let due = !s.pending.is_empty()
-            && (full || s.ended || s.last_new.elapsed() >= self.up.tuning.quiet)
+            && (full || s.ended || overdue || s.last_new.elapsed() >= self.up.tuning.quiet)
             && (has_carrier || forced);
         if due {
             self.flush(s).await;
@@ -781,6 +841,9 @@ impl LiveLoop {
                         }
                     }
                     let mut skip = None;
+                    if s.pending.is_empty() {
+                        s.waiting_since = Some(Instant::now());
+                    }
                     let bad = push_chunk(
                         s.meta.agent,
                         mode,
@@ -977,7 +1040,11 @@ impl IsMarker for Cursor {
 
 /// The daemon's transcript shipper for `remote`, unless `DASHCLAW_CODE_SESSIONS_ENABLED=0`.
 /// Must run inside the daemon's (multi-threaded) runtime.
-pub fn start_for_daemon(state_dir: &Path, remote: &crate::remote::Remote) -> Option<Arc<Shipper>> {
+pub fn start_for_daemon(
+    state_dir: &Path,
+    remote: &crate::remote::Remote,
+    lost: mpsc::UnboundedSender<Lost>,
+) -> Option<Arc<Shipper>> {
     let env = |k: &str| std::env::var(k).ok();
     if !enabled(&env) {
         tracing::info!("transcripts: shipping is off (DASHCLAW_CODE_SESSIONS_ENABLED=0)");
@@ -996,7 +1063,63 @@ pub fn start_for_daemon(state_dir: &Path, remote: &crate::remote::Remote) -> Opt
         tuning: Tuning::from_env(&env),
         stats: Arc::default(),
     };
-    Some(Arc::new(Shipper::start(up, store)))
+    Some(Arc::new(Shipper::start(up, store, Some(lost))))
+}
+
+/// Without a server: remembers each session's transcript (acknowledged cursor at the start),
+/// so a daemon that later has a server ships it from the beginning (sessions of the last
+/// seven days are resumed at start).
+pub struct OfflineRegistry {
+    store: CursorStore,
+    seen: Mutex<HashSet<PathBuf>>,
+}
+
+impl OfflineRegistry {
+    pub fn open(state_dir: &Path) -> Option<OfflineRegistry> {
+        let env = |k: &str| std::env::var(k).ok();
+        if !enabled(&env) {
+            return None;
+        }
+        match CursorStore::open(&state_dir.join("transcripts.db")) {
+            Ok(store) => Some(OfflineRegistry {
+                store,
+                seen: Mutex::new(HashSet::new()),
+            }),
+            Err(e) => {
+                tracing::error!("transcripts: cannot open the cursor store: {e:#}");
+                None
+            }
+        }
+    }
+
+    /// Records the event's transcript once (later events of the session change nothing).
+    pub fn observe(&self, ev: &HookEvent) {
+        let (Some(path), Some(session)) = (&ev.transcript_path, &ev.session_id) else {
+            return;
+        };
+        if path.is_empty() || session.is_empty() {
+            return;
+        }
+        let path = PathBuf::from(path);
+        if !self
+            .seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(path.clone())
+        {
+            return;
+        }
+        let store = &self.store;
+        match store.get(&path) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                if let Err(e) = store.put(&path, &Cursor::start(), session, ev.agent) {
+                    tracing::warn!("transcripts: cannot remember {}: {e:#}", path.display());
+                }
+            }
+            Err(e) => tracing::warn!("transcripts: {e:#}"),
+        }
+    }
 }
 
 #[cfg(test)]
