@@ -4,6 +4,8 @@
 //!    (the real daemon, notify watcher, batching, gzip, HTTP), with the default quiet window
 //!    (100 ms) and with `DASHCLAW_TRANSCRIPT_QUIET_MS=BENCH_QUIET_MS` (default 20).
 //! 2. `dashclawd ingest backfill` throughput (MB/s of transcript) and its peak RSS (`wait4`).
+//! 3. Daemon RSS while following `BENCH_SESSIONS` (100) live sessions, each growing by a line
+//!    every 250 ms for 10 s.
 //!
 //! Knobs: `BENCH_LINES` (150 lines per latency run), `BENCH_BACKFILL_MB` (100),
 //! `BENCH_QUIET_MS` (20). Prints a report; fails only if lines go missing.
@@ -150,6 +152,96 @@ fn latency_run(quiet_ms: Option<usize>, n: usize) -> Result<Vec<f64>, String> {
     Ok(lat)
 }
 
+/// The daemon's resident memory while it follows `sessions` live transcripts, each growing by
+/// a line every `tick`: (VmRSS MiB, VmHWM MiB, lines delivered, lines written).
+fn sessions_run(sessions: usize, secs: u64) -> Result<(f64, f64, usize, usize), String> {
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    let home = tempfile::Builder::new()
+        .prefix("dcb")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let daemon = Killed(
+        command(home.path(), &fake, DAEMON, &[])
+            .args(["run", "--quiet"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let sock = home.path().join("run/dashclawd.sock");
+    let t0 = Instant::now();
+    while std::os::unix::net::UnixStream::connect(&sock).is_err() {
+        if t0.elapsed() > Duration::from_secs(10) {
+            return Err("daemon did not start".into());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut files = Vec::new();
+    for k in 0..sessions {
+        let session = format!("5e551000-0000-4000-8000-{k:012}");
+        let path = transcript(home.path(), &session);
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        writeln!(f, "{}", line(&session, 0, 200)).unwrap();
+        let ev = json!({"session_id": session, "transcript_path": path, "cwd": "/bench",
+                        "hook_event_name": "SessionStart", "source": "startup"});
+        let mut hook = command(home.path(), &fake, HOOK, &[])
+            .args(["claude", "session-start"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        hook.stdin
+            .take()
+            .unwrap()
+            .write_all(ev.to_string().as_bytes())
+            .unwrap();
+        hook.wait().unwrap();
+        files.push((session, f));
+    }
+    // Every session writes a line about every 250 ms, as busy agents do.
+    let mut written = sessions;
+    let end = Instant::now() + Duration::from_secs(secs);
+    let mut i = 1;
+    while Instant::now() < end {
+        for (session, f) in files.iter_mut() {
+            writeln!(f, "{}", line(session, i, 200)).unwrap();
+            written += 1;
+        }
+        i += 1;
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let delivered = |files: &[(String, std::fs::File)]| {
+        files
+            .iter()
+            .map(|(s, _)| fake.ingested_lines(s).len())
+            .sum::<usize>()
+    };
+    let t1 = Instant::now();
+    while delivered(&files) < written && t1.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", daemon.0.id()))
+        .map_err(|e| format!("reading the daemon's /proc status: {e}"))?;
+    let kib = |key: &str| -> f64 {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    Ok((
+        kib("VmRSS:") / 1024.0,
+        kib("VmHWM:") / 1024.0,
+        delivered(&files),
+        written,
+    ))
+}
+
 /// (MB/s, peak RSS MiB, lines).
 fn backfill_run(mb: usize) -> Result<(f64, f64, usize), String> {
     let fake = FakeDashClaw::start(Flavor::Newest);
@@ -220,6 +312,16 @@ fn main() -> ExitCode {
         }
     }
     println!();
+    let sessions = env_num("BENCH_SESSIONS", 100);
+    match sessions_run(sessions, 10) {
+        Ok((rss, hwm, delivered, written)) => println!(
+            "{sessions} live sessions for 10 s: daemon RSS {rss:.1} MiB (peak {hwm:.1} MiB), {delivered}/{written} lines delivered\n"
+        ),
+        Err(e) => {
+            println!("{sessions} live sessions FAILED: {e}\n");
+            ok = false;
+        }
+    }
     match backfill_run(mb) {
         Ok((rate, rss, lines)) => {
             println!("backfill: {mb} MiB ({lines} lines): {rate:.1} MB/s, peak RSS {rss:.1} MiB")

@@ -279,3 +279,59 @@ fn the_outbox_budget_drops_the_oldest_and_the_ledger_names_each() {
         fake.actions().len() == 15 - dropped
     });
 }
+
+#[test]
+fn a_codex_turn_goes_to_ingest_live_and_its_tokens_to_the_turns_actions() {
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    let home = governed(&fake);
+    let session = "019ac0de-0000-7000-8000-000000000001";
+    let rollout = home.path().join("rollout.jsonl");
+    let codex = |event: &str, extra: Value| {
+        let mut v = json!({"session_id": session, "turn_id": "t1", "cwd": "/work/proj",
+                           "transcript_path": rollout, "hook_event_name": event, "model": "gpt-test"});
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v.to_string().into_bytes()
+    };
+    let pre = codex(
+        "PreToolUse",
+        json!({"tool_name": "Bash", "tool_input": {"command": "make"}, "tool_use_id": "call_1"}),
+    );
+    assert_eq!(
+        home.hook("codex", "pre-tool-use", &pre).status.code(),
+        Some(0)
+    );
+    let lines = [
+        json!({"timestamp":"2026-11-29T10:00:00Z","type":"turn_context","payload":{"model":"gpt-test","cwd":"/work/proj"}}),
+        json!({"timestamp":"2026-11-29T10:00:01Z","type":"response_item","payload":{"type":"function_call","name":"shell","call_id":"call_1","arguments":"{\"command\":[\"make\"],\"workdir\":\"/work/proj\"}"}}),
+        json!({"timestamp":"2026-11-29T10:00:02Z","type":"event_msg","payload":{"type":"token_count","info":{"last_token_usage":{"input_tokens":1000,"cached_input_tokens":800,"output_tokens":50,"reasoning_output_tokens":0}}}}),
+        json!({"timestamp":"2026-11-29T10:00:03Z","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"built it, secret ghp_16C7e42F292c6912E7710c838347Ae178B4a"}]}}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&rollout, text).unwrap();
+    let stop = codex("Stop", json!({"stop_hook_active": false}));
+    assert_eq!(home.hook("codex", "stop", &stop).status.code(), Some(0));
+    eventually(10, "the turn", || fake.live_turns(session).len() == 1);
+    let turn = &fake.live_turns(session)[0];
+    let all = turn.to_string();
+    assert!(all.contains("gpt-test"), "{turn}");
+    assert!(all.contains("call_1"), "{turn}");
+    assert!(!all.contains("built it"), "metadata only: {turn}");
+    // The close of the turn's action carries its tokens: input less cache, plus a tenth of it.
+    eventually(10, "the close", || {
+        fake.requests_to("/api/actions/").iter().any(|r| {
+            r.method == "PATCH" && r.body_json.as_ref().is_some_and(|b| b["tokens_in"] == 280)
+        })
+    });
+    let end = codex("SessionEnd", json!({"reason": "exit"}));
+    assert_eq!(
+        home.hook("codex", "session-end", &end).status.code(),
+        Some(0)
+    );
+    eventually(10, "the finalize", || {
+        fake.requests_to("/api/code-sessions/ingest-live")
+            .iter()
+            .any(|r| r.body_json.as_ref().is_some_and(|b| b["finalize"] == true))
+    });
+}

@@ -516,3 +516,47 @@ fn a_transcript_deleted_before_delivery_is_a_ledger_entry_naming_the_bytes() {
     );
     assert_eq!(lost["session_id"], SESSION);
 }
+
+#[test]
+fn codex_rollouts_are_backfilled_as_one_live_turn_each_and_finalized() {
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    let home = governed(&fake);
+    let uuid = "019ac0de-1111-7222-8333-444455556666";
+    let dir = home.path().join(".codex/sessions/2026/11/29");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("rollout-2026-11-29T10-00-00-{uuid}.jsonl"));
+    let turn = |n: u64| {
+        [
+            json!({"timestamp":"2026-11-29T10:00:00Z","type":"turn_context","payload":{"model":"gpt-test","cwd":"/work/proj"}}),
+            json!({"timestamp":"2026-11-29T10:00:01Z","type":"response_item","payload":{"type":"function_call","name":"shell","call_id":format!("call_{n}"),"arguments":"{\"command\":[\"ls\"]}"}}),
+            json!({"timestamp":"2026-11-29T10:00:02Z","type":"event_msg","payload":{"type":"token_count","info":{"last_token_usage":{"input_tokens":100*n,"cached_input_tokens":0,"output_tokens":n}}}}),
+        ]
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect::<String>()
+    };
+    let meta = json!({"timestamp":"2026-11-29T10:00:00Z","type":"session_meta","payload":{"id":uuid,"cwd":"/work/proj"}});
+    std::fs::write(&path, format!("{meta}\n{}{}", turn(1), turn(2))).unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let out = home.dashclawd(&["ingest", "backfill", "--agent", "codex", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let turns = fake.live_turns(uuid);
+    assert_eq!(turns.len(), 2, "{turns:?}");
+    assert!(turns[1].to_string().contains("call_2"), "{turns:?}");
+    let finalized = fake
+        .requests_to("/api/code-sessions/ingest-live")
+        .iter()
+        .filter(|r| r.body_json.as_ref().is_some_and(|b| b["finalize"] == true))
+        .count();
+    assert_eq!(finalized, 1);
+    // A second run finds nothing new.
+    let out = home.dashclawd(&["ingest", "backfill", "--agent", "codex", "--quiet"]);
+    assert!(out.status.success());
+    assert_eq!(fake.live_turns(uuid).len(), 2);
+}

@@ -79,6 +79,21 @@ pub fn status(json: bool) -> Result<ExitCode> {
             None => println!("  config:   {} (ok)", v["config"].as_str().unwrap_or("")),
         }
         print_server(&v["server"]);
+        let t = &v["transcripts"];
+        if t.is_object() {
+            let lag = t["sessions"]
+                .as_array()
+                .and_then(|s| s.iter().filter_map(|x| x["ms_since_ack"].as_u64()).max());
+            println!(
+                "  transcripts: {} sessions watched, {} lines / {} bytes shipped, backlog {} bytes{}{}",
+                t["sessions_watched"],
+                t["lines_shipped"],
+                t["bytes_shipped"],
+                t["backlog_bytes"],
+                lag.map(|ms| format!(", oldest ack {ms} ms ago")).unwrap_or_default(),
+                if t["enabled"] == Value::Bool(false) { " (the server has no ingest: off)" } else { "" },
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -244,7 +244,19 @@ fn backfill(args: BackfillArgs) -> Result<ExitCode> {
             agent: *agent,
             cwd: None,
         };
-        if let Err(e) = rt.block_on(one_file(&up, &store, &meta, *cursor, &bar)) {
+        let result = match agent {
+            // Codex rollouts are not a format ingest-jsonl reads: each turn goes to
+            // ingest-live as a summary, as the daemon does at a live Codex Stop.
+            Agent::Codex => rt
+                .block_on(codex_file(&up, &store, &meta, *cursor, &bar))
+                .map(|turns| {
+                    up.stats
+                        .requests
+                        .fetch_add(turns as u64, std::sync::atomic::Ordering::Relaxed);
+                }),
+            _ => rt.block_on(one_file(&up, &store, &meta, *cursor, &bar)),
+        };
+        if let Err(e) = result {
             failed += 1;
             bar.suspend(|| eprintln!("dashclawd: {}: {e:#}", path.display()));
             if e.to_string().contains("no transcript ingest") {
@@ -357,6 +369,128 @@ async fn one_file(
         }
         if eof {
             return Ok(());
+        }
+    }
+}
+
+/// Sessions whose rollout has not changed for this long are finished: backfill finalizes them.
+const FINISHED_AFTER: Duration = Duration::from_secs(3600);
+
+/// Uploads a Codex rollout as one `ingest-live` call per turn (a turn starts at each
+/// `turn_context`), persisting the cursor after each acknowledged turn; a finished session is
+/// finalized. Returns the number of turns sent.
+async fn codex_file(
+    up: &Uploader,
+    store: &CursorStore,
+    meta: &Meta,
+    cursor: Cursor,
+    bar: &ProgressBar,
+) -> Result<usize> {
+    use crate::remote::deliver::{live_project, CodexTurn};
+    use std::io::{BufRead, Seek};
+    use std::os::unix::fs::MetadataExt;
+    let file = std::fs::File::open(&meta.path)?;
+    let m = file.metadata()?;
+    let start = if (cursor.dev, cursor.ino) == (m.dev(), m.ino()) && cursor.offset <= m.len() {
+        cursor.offset
+    } else {
+        0
+    };
+    let full = up.tuning.mode == Mode::Full;
+    let mut reader = std::io::BufReader::new(&file);
+    // The first line (session_meta) names the working directory.
+    let mut first = Vec::new();
+    reader.read_until(b'\n', &mut first)?;
+    let cwd = serde_json::from_slice::<serde_json::Value>(&first)
+        .ok()
+        .and_then(|v| v["payload"]["cwd"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let mut project = live_project(&cwd);
+    project["source_host"] = serde_json::json!("jsonl");
+    reader.seek(std::io::SeekFrom::Start(start))?;
+    let send = |turn: CodexTurn| {
+        let mut body = turn.finish(full).live.unwrap_or_default();
+        body["session_uuid"] = serde_json::json!(meta.session);
+        body["project"] = project.clone();
+        body
+    };
+    let ack = |end: u64| -> Result<()> {
+        let c = Cursor::at(&file, end)?;
+        tokio::task::block_in_place(|| store.put(&meta.path, &c, &meta.session, meta.agent))
+    };
+    let mut turn = CodexTurn::default();
+    let mut pos = start;
+    let mut turn_end = start;
+    let mut turns = 0;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            break;
+        }
+        pos += n as u64;
+        bar.inc(n as u64);
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&line) else {
+            up.stats
+                .dropped_malformed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            continue;
+        };
+        if CodexTurn::starts_turn(&v) && !turn.is_empty() {
+            post_live(up, &send(std::mem::take(&mut turn))).await?;
+            ack(turn_end)?;
+            turns += 1;
+        }
+        turn.push(&v);
+        turn_end = pos;
+    }
+    if !turn.is_empty() {
+        post_live(up, &send(turn)).await?;
+        ack(turn_end)?;
+        turns += 1;
+    }
+    let idle = m.modified().ok().and_then(|t| t.elapsed().ok());
+    if turns > 0 && idle.is_some_and(|d| d >= FINISHED_AFTER) {
+        let body = serde_json::json!({"session_uuid": meta.session, "project": project,
+                                      "finalize": true, "completed": true});
+        post_live(up, &body).await?;
+    }
+    Ok(turns)
+}
+
+/// One `ingest-live` call with the backfill's retry rules.
+async fn post_live(up: &Uploader, body: &serde_json::Value) -> Result<()> {
+    use crate::remote::ApiError;
+    let mut attempts = 0;
+    loop {
+        match up
+            .api
+            .call(
+                reqwest::Method::POST,
+                ship::INGEST_LIVE,
+                Some(body),
+                Duration::from_secs(20),
+            )
+            .await
+        {
+            Ok(r) if r.status == 200 => return Ok(()),
+            Ok(r) => bail!("the server refused a turn: HTTP {}: {}", r.status, r.body),
+            Err(ApiError::NoRoute) => {
+                bail!("this DashClaw server has no transcript ingest (v2.0: HTML 404)")
+            }
+            Err(e) if e.is_transient() || matches!(e, ApiError::RateLimited(_)) => {
+                attempts += 1;
+                if attempts >= MAX_ATTEMPTS {
+                    bail!("giving up after {attempts} attempts: {e} (run again to resume)");
+                }
+                let wait = match e {
+                    ApiError::RateLimited(Some(d)) => d,
+                    _ => Duration::from_millis(250 << attempts.min(7)),
+                };
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => bail!("{e}"),
         }
     }
 }

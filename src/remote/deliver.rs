@@ -210,6 +210,29 @@ async fn deliver(remote: &Remote, item: &Item) -> Step {
                 Err(e) => on_error(&e, item.attempts),
             }
         }
+        "ingest-live" => {
+            let body = p.get("body").cloned().unwrap_or(Value::Null);
+            match remote
+                .api
+                .call(
+                    Method::POST,
+                    "/api/code-sessions/ingest-live",
+                    Some(&body),
+                    Duration::from_secs(20),
+                )
+                .await
+            {
+                Ok(r) if r.status == 200 => Step::Done,
+                Ok(r) => Step::Park(format!(
+                    "HTTP {}: {}",
+                    r.status,
+                    guard::truncate(&r.body.to_string(), 300)
+                )),
+                // v2.0 has no Code Sessions: nothing to deliver to.
+                Err(ApiError::NoRoute) => Step::Done,
+                Err(e) => on_error(&e, item.attempts),
+            }
+        }
         "assumption" => {
             let body = p.get("body").cloned().unwrap_or(Value::Null);
             match remote
@@ -521,6 +544,15 @@ async fn stop_items(
     let outbox = remote.outbox.clone();
     let transcript = ev.transcript_path.clone();
     let event_id = event_id.to_owned();
+    let agent = ev.agent;
+    let ended = ev.kind == EventKind::SessionEnd;
+    let cwd = ev.cwd.clone();
+    let full_content = std::env::var("DASHCLAW_CODE_SESSIONS_CONTENT").is_ok_and(|v| v == "full");
+    let agent_id = remote
+        .settings
+        .agent_id
+        .clone()
+        .unwrap_or_else(|| crate::policy::default_agent_id(ev.agent).to_owned());
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<NewItem>> {
         let since = outbox
             .action_for(&format!("stop-at:{session}"))?
@@ -543,6 +575,9 @@ async fn stop_items(
                 acc
             });
         let usage = match &transcript {
+            Some(path) if agent == crate::event::Agent::Codex => {
+                codex_turn(std::path::Path::new(path), offset, full_content).unwrap_or_default()
+            }
             Some(path) => turn_usage(std::path::Path::new(path), offset).unwrap_or_default(),
             None => Usage::default(),
         };
@@ -557,6 +592,35 @@ async fn stop_items(
         }
         let n = actions.len() as u64;
         let mut items = Vec::new();
+        // Codex rollouts are not a format the server's transcript parser reads: the turn goes
+        // to ingest-live as a summary instead (the Claude transcript streams to ingest-jsonl).
+        if agent == crate::event::Agent::Codex {
+            if let Some(body) = usage.live.clone() {
+                let mut body = body;
+                body["session_uuid"] = json!(session);
+                body["agent_id"] = json!(agent_id);
+                body["project"] = live_project(&cwd);
+                items.push(NewItem {
+                    kind: "ingest-live".into(),
+                    dedupe_key: Some(format!("live:{event_id}")),
+                    payload: json!({"body": body}),
+                    not_before_ms: 0,
+                    group: Some(format!("live:{session}")),
+                });
+            }
+            if ended {
+                items.push(NewItem {
+                    kind: "ingest-live".into(),
+                    dedupe_key: Some(format!("finalize:{event_id}")),
+                    payload: json!({"body": {
+                        "session_uuid": session, "agent_id": agent_id, "finalize": true,
+                        "completed": true, "ended_at": iso_now(), "project": live_project(&cwd),
+                    }}),
+                    not_before_ms: 0,
+                    group: Some(format!("live:{session}")),
+                });
+            }
+        }
         for (i, id) in actions.iter().enumerate() {
             let share = |total: u64| total / n + u64::from((i as u64) < total % n);
             let mut body = json!({
@@ -613,6 +677,8 @@ pub struct Usage {
     pub assumptions: Vec<String>,
     /// Where the next turn starts (after the last complete line).
     pub end_offset: Option<u64>,
+    /// The turn as an `ingest-live` body (Codex), without session and project.
+    pub live: Option<Value>,
 }
 
 /// Reads complete lines from `offset` (bounded by the file, never the whole file again).
@@ -677,6 +743,168 @@ pub fn turn_usage(path: &std::path::Path, offset: u64) -> std::io::Result<Usage>
     usage.tokens_out = output;
     usage.end_offset = Some(pos);
     Ok(usage)
+}
+
+/// One Codex turn from its rollout's new complete lines: token usage (each `token_count`
+/// event's `last_token_usage` is one model call), the model, the tool calls, and (only with
+/// `full` content) a preview of the reply.
+pub fn codex_turn(
+    path: &std::path::Path,
+    offset: u64,
+    full_content: bool,
+) -> std::io::Result<Usage> {
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let start = if offset > len { 0 } else { offset };
+    f.seek(std::io::SeekFrom::Start(start))?;
+    let mut reader = std::io::BufReader::new(f);
+    let mut turn = CodexTurn::default();
+    let mut pos = start;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            break;
+        }
+        pos += n as u64;
+        if let Ok(v) = serde_json::from_slice::<Value>(&line) {
+            turn.push(&v);
+        }
+    }
+    let mut usage = turn.finish(full_content);
+    usage.end_offset = Some(pos);
+    Ok(usage)
+}
+
+/// Accumulates one Codex turn, line by line.
+#[derive(Debug, Default)]
+pub struct CodexTurn {
+    lines: usize,
+    model: Option<String>,
+    input: u64,
+    cached: u64,
+    output: u64,
+    tool_calls: Vec<Value>,
+    preview: Option<String>,
+    last_ts: Option<String>,
+    assumptions: Vec<String>,
+}
+
+impl CodexTurn {
+    /// Whether `v` opens a new turn (Codex writes a `turn_context` at each turn's start).
+    pub fn starts_turn(v: &Value) -> bool {
+        v["type"] == "turn_context"
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines == 0
+    }
+
+    pub fn push(&mut self, v: &Value) {
+        if v["type"] == "session_meta" {
+            return; // the session's header, part of no turn
+        }
+        self.lines += 1;
+        if let Some(t) = v.get("timestamp").and_then(Value::as_str) {
+            self.last_ts = Some(t.to_owned());
+        }
+        let p = &v["payload"];
+        match (v["type"].as_str(), p["type"].as_str()) {
+            (Some("turn_context"), _) => {
+                if let Some(m) = p["model"].as_str() {
+                    self.model = Some(m.to_owned());
+                }
+            }
+            (Some("event_msg"), Some("token_count")) => {
+                let u = &p["info"]["last_token_usage"];
+                let g = |k: &str| u[k].as_u64().unwrap_or(0);
+                self.input += g("input_tokens");
+                self.cached += g("cached_input_tokens");
+                self.output += g("output_tokens") + g("reasoning_output_tokens");
+            }
+            (Some("response_item"), Some("function_call" | "custom_tool_call")) => {
+                let name = p["name"].as_str().unwrap_or("tool");
+                let args: Value = p["arguments"]
+                    .as_str()
+                    .and_then(|a| serde_json::from_str(a).ok())
+                    .unwrap_or(Value::Null);
+                let target = ["file_path", "path", "workdir"]
+                    .iter()
+                    .find_map(|k| args[*k].as_str())
+                    .map(|t| redact_str(t).into_owned());
+                // The server takes at most 64 per turn.
+                if self.tool_calls.len() < 64 {
+                    self.tool_calls
+                        .push(json!({"name": name, "tool_use_id": p["call_id"], "target": target}));
+                }
+            }
+            (Some("response_item"), Some("message")) if p["role"] == "assistant" => {
+                let text: String = p["content"]
+                    .as_array()
+                    .map(|blocks| {
+                        blocks
+                            .iter()
+                            .filter_map(|b| b["text"].as_str())
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                    .unwrap_or_default();
+                self.assumptions.extend(assumptions_in(&text));
+                if !text.is_empty() {
+                    self.preview = Some(text);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The turn's usage and its `ingest-live` body (without session and project).
+    pub fn finish(self, full_content: bool) -> Usage {
+        let mut usage = Usage {
+            // Codex's input includes the cached part; cached input counts a tenth, as
+            // Claude's cache reads do upstream.
+            tokens_in: self.input.saturating_sub(self.cached) + (self.cached + 5) / 10,
+            tokens_out: self.output,
+            model: self.model.clone(),
+            assumptions: self.assumptions,
+            ..Usage::default()
+        };
+        if self.lines > 0 {
+            let mut body = json!({
+                "usage": {"input_tokens": self.input.saturating_sub(self.cached), "output_tokens": self.output,
+                          "cache_read_input_tokens": self.cached, "cache_creation_input_tokens": 0},
+                "tool_calls": self.tool_calls,
+                "turn_timestamp": self.last_ts,
+            });
+            if let Some(m) = &self.model {
+                body["model"] = json!(m);
+            }
+            if let (true, Some(p)) = (full_content, self.preview) {
+                body["assistant_text_preview"] = json!(redact_str(&guard::truncate(&p, 500)));
+            }
+            usage.live = Some(body);
+        }
+        usage
+    }
+}
+
+/// The server's project for a working directory (§11.1): the last path segment, `[A-Za-z0-9_.-]`
+/// kept, others `-`, at most 80 characters.
+pub fn live_project(cwd: &str) -> Value {
+    let last = cwd.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    let slug: String = last
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(80)
+        .collect();
+    json!({"slug": if slug.is_empty() { "unknown".to_owned() } else { slug }, "cwd": redact_str(cwd), "source_host": "hook"})
 }
 
 /// The `N. item` lines after an exact `ASSUMPTIONS I'M MAKING:` header (at most 5).
@@ -758,6 +986,36 @@ mod tests {
         std::fs::write(&p, text).unwrap();
         let u = turn_usage(&p, end).unwrap();
         assert_eq!((u.tokens_in, u.tokens_out), (102, 50));
+    }
+
+    #[test]
+    fn a_codex_turn_is_summarised_for_ingest_live() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("rollout.jsonl");
+        let lines = [
+            json!({"timestamp":"t1","type":"turn_context","payload":{"model":"gpt-test","cwd":"/w"}}),
+            json!({"timestamp":"t2","type":"response_item","payload":{"type":"function_call","name":"shell","call_id":"call_1","arguments":"{\"command\":[\"ls\"],\"workdir\":\"/w\"}"}}),
+            json!({"timestamp":"t3","type":"event_msg","payload":{"type":"token_count","info":{"last_token_usage":{"input_tokens":1000,"cached_input_tokens":800,"output_tokens":50,"reasoning_output_tokens":10}}}}),
+            json!({"timestamp":"t4","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Done. ASSUMPTIONS I'M MAKING:\n1. x"}]}}),
+        ];
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(&p, text).unwrap();
+        let u = codex_turn(&p, 0, false).unwrap();
+        assert_eq!(u.tokens_in, 200 + 80);
+        assert_eq!(u.tokens_out, 60);
+        let live = u.live.unwrap();
+        assert_eq!(live["model"], "gpt-test");
+        assert_eq!(live["tool_calls"][0]["name"], "shell");
+        assert_eq!(live["tool_calls"][0]["tool_use_id"], "call_1");
+        assert_eq!(live["tool_calls"][0]["target"], "/w");
+        assert_eq!(live["usage"]["cache_read_input_tokens"], 800);
+        assert!(
+            live.get("assistant_text_preview").is_none(),
+            "metadata only by default"
+        );
+        assert_eq!(live["turn_timestamp"], "t4");
+        let again = codex_turn(&p, u.end_offset.unwrap(), false).unwrap();
+        assert!(again.live.is_none(), "nothing new");
     }
 
     #[test]

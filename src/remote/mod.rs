@@ -266,6 +266,7 @@ impl Remote {
             .last_guard_us
             .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         self.stats.guard_calls.fetch_add(1, Ordering::Relaxed);
+        let guard_ms = started.elapsed().as_secs_f64() * 1000.0;
         let answer = match answer {
             Ok(a) => a,
             Err(failure) => {
@@ -276,8 +277,11 @@ impl Remote {
                     .await;
             }
         };
-        self.after_answer(ev, &body, env, answer, approval_timeout, hold)
-            .await
+        let mut gate = self
+            .after_answer(ev, &body, env, answer, approval_timeout, hold)
+            .await;
+        gate.ledger["guard_ms"] = json!((guard_ms * 100.0).round() / 100.0);
+        gate
     }
 
     /// One guard exchange with the configured retries. `Err` is the cause, worded for the

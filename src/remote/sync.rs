@@ -69,7 +69,9 @@ async fn follow(remote: &Remote, last_id: &mut Option<String>) -> Result<(), Str
 
 fn dispatch(remote: &Remote, event: &str, data: &str) {
     match event {
-        "action.updated" | "action.created" => {
+        // Only approval waiters care, and only about updates; the stream carries every event of
+        // the org, so skip the parse when nobody waits.
+        "action.updated" if remote.events.receiver_count() > 0 => {
             if let Ok(v) = serde_json::from_str::<Value>(data) {
                 let _ = remote.events.send(v);
             }

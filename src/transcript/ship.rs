@@ -473,6 +473,11 @@ pub struct Shipper {
 impl Shipper {
     /// Learns a session's transcript from a hook event (never blocks).
     pub fn observe(&self, ev: &HookEvent) {
+        // Codex rollouts are not a format the server's JSONL parser reads (it needs Claude's
+        // assistant records); their turns go to ingest-live at Stop (remote/deliver.rs).
+        if ev.agent == Agent::Codex {
+            return;
+        }
         let (Some(path), Some(session)) = (&ev.transcript_path, &ev.session_id) else {
             return;
         };
@@ -1094,6 +1099,11 @@ impl OfflineRegistry {
 
     /// Records the event's transcript once (later events of the session change nothing).
     pub fn observe(&self, ev: &HookEvent) {
+        // Codex rollouts are not a format the server's JSONL parser reads (it needs Claude's
+        // assistant records); their turns go to ingest-live at Stop (remote/deliver.rs).
+        if ev.agent == Agent::Codex {
+            return;
+        }
         let (Some(path), Some(session)) = (&ev.transcript_path, &ev.session_id) else {
             return;
         };

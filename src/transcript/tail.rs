@@ -44,6 +44,20 @@ impl Cursor {
         Cursor::default()
     }
 
+    /// A cursor bound to `file` at `offset` (a position found by another reader).
+    pub fn at(file: &File, offset: u64) -> io::Result<Cursor> {
+        use std::os::unix::fs::MetadataExt;
+        let m = file.metadata()?;
+        let head_len = offset.min(HEAD_LEN as u64) as usize;
+        Ok(Cursor {
+            offset,
+            dev: m.dev(),
+            ino: m.ino(),
+            head: head_hash(file, head_len)?.unwrap_or(0),
+            head_len: head_len as u32,
+        })
+    }
+
     fn is_bound(&self) -> bool {
         self.dev != 0 || self.ino != 0
     }
