@@ -2,6 +2,8 @@
 //! agent (pipes) would run them, against a private `DASHCLAW_HOME`.
 
 mod common;
+#[path = "support/fake_dashclaw.rs"]
+mod fake_dashclaw;
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -364,5 +366,62 @@ fn approvals_lists_pending_requests_as_a_table_and_as_json() {
         "force push",
     ] {
         assert!(line.contains(col), "{col} missing in {line}");
+    }
+}
+
+#[test]
+fn a_person_approves_a_server_held_call_from_the_terminal_for_both_server_lines() {
+    for flavor in [fake_dashclaw::Flavor::Newest, fake_dashclaw::Flavor::V2] {
+        let fake = fake_dashclaw::FakeDashClaw::start(flavor);
+        fake.set_decision("require_approval");
+        let home = Home::new()
+            .env("DASHCLAW_BASE_URL", &fake.url())
+            .env("DASHCLAW_API_KEY", &fake.api_key())
+            .env("DASHCLAW_APPROVAL_TIMEOUT", "30");
+        let event = json!({"session_id":"s","cwd":"/tmp","tool_name":"Bash",
+                           "tool_input":{"command":"terraform apply"},"tool_use_id":"t1"});
+        std::thread::scope(|scope| {
+            let hook =
+                scope.spawn(|| home.hook("claude", "pre-tool-use", event.to_string().as_bytes()));
+            let start = Instant::now();
+            let id = loop {
+                if let Some(a) = fake
+                    .actions()
+                    .into_iter()
+                    .find(|a| a["status"] == "pending_approval")
+                {
+                    break a["action_id"].as_str().unwrap().to_owned();
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "no pending action"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            let mut cmd = dashclawd_cmd(&home, &["approve", &id]);
+            cmd.env("DASHCLAW_BASE_URL", fake.url())
+                .env("DASHCLAW_API_KEY", fake.api_key());
+            let (status, out) = run_in_pty(cmd, challenge);
+            assert_eq!(status.code(), Some(0), "{flavor:?}: {out}");
+            assert!(out.contains("goal:   Bash: terraform apply"), "{out}");
+            assert!(
+                out.contains(&format!("approved {id} on the server as alice")),
+                "{out}"
+            );
+            let hook = hook.join().unwrap();
+            assert_eq!(hook.status.code(), Some(0), "{flavor:?}: {}", stderr(&hook));
+            // v2.0 fails without a reasoning: one is always sent.
+            let sent = fake
+                .requests()
+                .into_iter()
+                .filter(|r| r.path.ends_with("/approve") || r.path.starts_with("/api/approvals/"))
+                .filter_map(|r| r.body_json)
+                .last()
+                .unwrap();
+            assert!(
+                sent["reasoning"].as_str().unwrap().contains("alice"),
+                "{sent}"
+            );
+        });
     }
 }

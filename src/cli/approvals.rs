@@ -127,6 +127,10 @@ fn decide(args: DecideArgs, to: Status) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
+    if args.id.trim().starts_with("act_") {
+        // A DashClaw server's pending action (the id a governed call's hold message names).
+        return server_decide(&args, to == Status::Approved);
+    }
     let path = store_path()?;
     let now = unix_now();
     let missing = |e: DecideError| -> Result<ExitCode> {
@@ -217,6 +221,124 @@ fn decide(args: DecideArgs, to: Status) -> Result<ExitCode> {
         Err(e) => return missing(e),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `dashclawd approve|deny act_…`: decides a pending action on the DashClaw server, after the
+/// same typed confirmation as a local request. Newest servers take `POST /api/approvals/:id`;
+/// v2.0 only `POST /api/actions/:id/approve`, and fails without a `reasoning`, so one is always
+/// sent.
+fn server_decide(args: &DecideArgs, allow: bool) -> Result<ExitCode> {
+    use crate::remote::{Api, ApiError, Settings};
+    let verb = if allow { "approve" } else { "deny" };
+    let paths = crate::paths::Paths::from_env()?;
+    let loaded = crate::config::load(&paths.config_file);
+    let settings = match Settings::resolve(&loaded.config.server, &|k| std::env::var(k).ok()) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            eprintln!("dashclawd: {} is a DashClaw server action, but no server is configured (DASHCLAW_BASE_URL, DASHCLAW_API_KEY)", safe(&args.id));
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => {
+            eprintln!("dashclawd: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let api = Api::new(&settings).map_err(anyhow::Error::msg)?;
+    let id = args.id.trim().to_owned();
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        eprintln!("dashclawd: {} is not an action id", safe(&id));
+        return Ok(ExitCode::FAILURE);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let timeout = std::time::Duration::from_secs(10);
+    let row = match rt.block_on(api.call(
+        reqwest::Method::GET,
+        &format!("/api/actions/{id}"),
+        None,
+        timeout,
+    )) {
+        Ok(r) if r.status == 200 => r.body.get("action").cloned().unwrap_or(r.body),
+        Ok(r) => {
+            eprintln!(
+                "dashclawd: the server has no action {id} (HTTP {})",
+                r.status
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => {
+            eprintln!("dashclawd: the server at {} {e}", api.base_url());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let text =
+        |k: &str| safe(row.get(k).and_then(serde_json::Value::as_str).unwrap_or("")).into_owned();
+    if text("status") != "pending_approval" {
+        eprintln!(
+            "dashclawd: {id} is not pending approval (status {})",
+            text("status")
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let mut err = std::io::stderr().lock();
+    writeln!(err, "{id} on {}", api.base_url())?;
+    writeln!(err, "  agent:  {}", text("agent_id"))?;
+    writeln!(err, "  action: {}", text("action_type"))?;
+    writeln!(err, "  goal:   {}", cut(&text("declared_goal"), 300))?;
+    let code = random_code(4)?;
+    write!(err, "To {verb} it on the server, type the code {code} and press Enter (anything else cancels): ")?;
+    err.flush()?;
+    drop(err);
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .take(256)
+        .read_line(&mut answer)
+        .context("reading the confirmation")?;
+    if !answer.trim().eq_ignore_ascii_case(&code) {
+        eprintln!("not confirmed: {id} left pending");
+        return Ok(ExitCode::FAILURE);
+    }
+    let approver = approver();
+    let reasoning = args
+        .reason
+        .as_deref()
+        .map(clean_reason)
+        .unwrap_or_else(|| format!("{verb}d with dashclawd by {approver}"));
+    let body = serde_json::json!({"decision": if allow { "allow" } else { "deny" }, "reasoning": reasoning});
+    let post =
+        |path: String| rt.block_on(api.call(reqwest::Method::POST, &path, Some(&body), timeout));
+    let result = match post(format!("/api/approvals/{id}")) {
+        Err(ApiError::NoRoute) => post(format!("/api/actions/{id}/approve")),
+        other => other,
+    };
+    match result {
+        Ok(r) if r.status == 200 => {
+            println!("{verb}d {id} on the server as {}", safe(&approver));
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(r) => {
+            let why = r
+                .body
+                .get("error")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("refused");
+            eprintln!(
+                "dashclawd: the server refused to {verb} {id} (HTTP {}): {}",
+                r.status,
+                safe(why)
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => {
+            eprintln!("dashclawd: the server at {} {e}", api.base_url());
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// Why this process does not look like a person at a terminal, if it does not.

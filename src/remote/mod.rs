@@ -648,7 +648,7 @@ impl Remote {
             hold(HoldNotice {
                 extend: approval_timeout + Duration::from_secs(5),
                 message: format!(
-                    "Approval required: {reason}. Action ID: {id}. Approve at {}/replay/{id} or with `dashclaw approve {id}`. Waiting for approval... ({}s timeout, then blocking)",
+                    "Approval required: {reason}. Action ID: {id}. Approve at {}/replay/{id} or with `dashclawd approve {id}` in a terminal. Waiting for approval... ({}s timeout, then blocking)",
                     self.api.base_url(),
                     approval_timeout.as_secs()
                 ),
