@@ -416,7 +416,7 @@ fn a_person_approves_a_server_held_call_from_the_terminal_for_both_server_lines(
                 .into_iter()
                 .filter(|r| r.path.ends_with("/approve") || r.path.starts_with("/api/approvals/"))
                 .filter_map(|r| r.body_json)
-                .last()
+                .next_back()
                 .unwrap();
             assert!(
                 sent["reasoning"].as_str().unwrap().contains("alice"),
