@@ -138,51 +138,23 @@ async fn deliver(remote: &Remote, item: &Item) -> Step {
                     body["action_type"] = json!(t);
                 }
             }
-            match remote
-                .api
-                .call(
-                    Method::POST,
-                    "/api/actions",
-                    Some(&body),
-                    Duration::from_secs(10),
-                )
-                .await
-            {
-                // Created, pending, replayed, blocked (the row exists), duplicate id (v2.0).
-                Ok(r) if matches!(r.status, 200 | 201 | 202 | 403 | 409) => Step::Done,
-                Ok(r) => Step::Park(format!(
-                    "HTTP {}: {}",
-                    r.status,
-                    guard::truncate(&r.body.to_string(), 300)
-                )),
-                Err(e) => on_error(&e, item.attempts),
-            }
+            // Created, pending, replayed, blocked (the row exists), duplicate id (v2.0).
+            let expect = Expect {
+                done: &[200, 201, 202, 403, 409],
+                ..Expect::default()
+            };
+            send(remote, item, Method::POST, "/api/actions", &body, expect).await
         }
         "outcome" => deliver_outcome(remote, action_id, p, item.attempts).await,
+        // 409: terminal or already stamped; the row has its final word already.
         "close" | "despite" => {
-            let body = p.get("body").cloned().unwrap_or(Value::Null);
-            match remote
-                .api
-                .call(
-                    Method::PATCH,
-                    &format!("/api/actions/{action_id}"),
-                    Some(&body),
-                    Duration::from_secs(10),
-                )
-                .await
-            {
-                // 409: terminal or already stamped; the row has its final word already.
-                Ok(r) if matches!(r.status, 200 | 409) => Step::Done,
-                Ok(r) if r.status == 404 && item.attempts < 5 => {
-                    Step::Retry(backoff(item.attempts), "action not found yet".into())
-                }
-                Ok(r) => Step::Park(format!(
-                    "HTTP {}: {}",
-                    r.status,
-                    guard::truncate(&r.body.to_string(), 300)
-                )),
-                Err(e) => on_error(&e, item.attempts),
-            }
+            let expect = Expect {
+                done: &[200, 409],
+                retry_missing: true,
+                ..Expect::default()
+            };
+            let path = format!("/api/actions/{action_id}");
+            send(remote, item, Method::PATCH, &path, &p["body"], expect).await
         }
         "heartbeat" => {
             // Presence is about now: a report that waited out a long outage would lie.
@@ -190,72 +162,94 @@ async fn deliver(remote: &Remote, item: &Item) -> Step {
             if now_ms().saturating_sub(created) > STALE_PRESENCE.as_millis() as u64 {
                 return Step::Done;
             }
-            let body = p.get("body").cloned().unwrap_or(Value::Null);
-            match remote
-                .api
-                .call(
-                    Method::POST,
-                    "/api/agents/heartbeat",
-                    Some(&body),
-                    Duration::from_secs(10),
-                )
-                .await
-            {
-                Ok(r) if r.status == 200 => Step::Done,
-                Ok(r) => Step::Park(format!("HTTP {}", r.status)),
-                // The presence table is created lazily: the first call asks for a retry.
-                Err(ApiError::Server { status: 503, .. }) => {
-                    Step::Retry(Duration::from_secs(1), "presence table initialising".into())
-                }
-                Err(e) => on_error(&e, item.attempts),
-            }
+            // The first call's 503 RETRY (lazy presence table) is a transient 5xx: retried in 1 s.
+            let path = "/api/agents/heartbeat";
+            send(
+                remote,
+                item,
+                Method::POST,
+                path,
+                &p["body"],
+                Expect::default(),
+            )
+            .await
         }
+        // v2.0 has no Code Sessions and no assumptions: nothing to deliver to.
         "ingest-live" => {
-            let body = p.get("body").cloned().unwrap_or(Value::Null);
-            match remote
-                .api
-                .call(
-                    Method::POST,
-                    "/api/code-sessions/ingest-live",
-                    Some(&body),
-                    Duration::from_secs(20),
-                )
-                .await
-            {
-                Ok(r) if r.status == 200 => Step::Done,
-                Ok(r) => Step::Park(format!(
-                    "HTTP {}: {}",
-                    r.status,
-                    guard::truncate(&r.body.to_string(), 300)
-                )),
-                // v2.0 has no Code Sessions: nothing to deliver to.
-                Err(ApiError::NoRoute) => Step::Done,
-                Err(e) => on_error(&e, item.attempts),
-            }
+            let expect = Expect {
+                no_route_done: true,
+                ..Expect::default()
+            };
+            let path = "/api/code-sessions/ingest-live";
+            send(remote, item, Method::POST, path, &p["body"], expect).await
         }
         "assumption" => {
-            let body = p.get("body").cloned().unwrap_or(Value::Null);
-            match remote
-                .api
-                .call(
-                    Method::POST,
-                    "/api/assumptions",
-                    Some(&body),
-                    Duration::from_secs(10),
-                )
-                .await
-            {
-                Ok(r) if matches!(r.status, 200 | 201 | 409) => Step::Done,
-                Ok(r) if r.status == 404 && item.attempts < 5 => {
-                    Step::Retry(backoff(item.attempts), "parent action not found yet".into())
-                }
-                Ok(r) => Step::Park(format!("HTTP {}", r.status)),
-                // v2.0 has no assumptions route: nothing to deliver to.
-                Err(ApiError::NoRoute) => Step::Done,
-                Err(e) => on_error(&e, item.attempts),
-            }
+            let expect = Expect {
+                done: &[200, 201, 409],
+                retry_missing: true,
+                no_route_done: true,
+            };
+            send(
+                remote,
+                item,
+                Method::POST,
+                "/api/assumptions",
+                &p["body"],
+                expect,
+            )
+            .await
         }
         other => Step::Park(format!("unknown outbox item kind {other:?}")),
+    }
+}
+
+/// How one kind of write reads the server's answers.
+struct Expect {
+    /// Statuses that mean the server has it, its own duplicate signals included.
+    done: &'static [u16],
+    /// A JSON 404 (the row the write refers to is not there yet) is retried a few times.
+    retry_missing: bool,
+    /// An HTML 404 (no such route on this server line) means there is nothing to deliver to.
+    no_route_done: bool,
+}
+
+impl Default for Expect {
+    fn default() -> Expect {
+        Expect {
+            done: &[200],
+            retry_missing: false,
+            no_route_done: false,
+        }
+    }
+}
+
+/// One write and what its answer means for the item.
+async fn send(
+    remote: &Remote,
+    item: &Item,
+    method: Method,
+    path: &str,
+    body: &Value,
+    expect: Expect,
+) -> Step {
+    // Ingest may take the server a while (it allows itself 20 s).
+    let timeout = Duration::from_secs(if path.contains("/code-sessions/") {
+        20
+    } else {
+        10
+    });
+    match remote.api.call(method, path, Some(body), timeout).await {
+        Ok(r) if expect.done.contains(&r.status) => Step::Done,
+        Ok(r) if r.status == 404 && expect.retry_missing && item.attempts < 5 => {
+            Step::Retry(backoff(item.attempts), "not found (yet)".into())
+        }
+        Ok(r) => Step::Park(format!(
+            "HTTP {}: {}",
+            r.status,
+            guard::truncate(&r.body.to_string(), 300)
+        )),
+        Err(ApiError::NoRoute) if expect.no_route_done => Step::Done,
+        Err(e) => on_error(&e, item.attempts),
     }
 }
 
