@@ -3,7 +3,8 @@
 //! moves on a 200, so kills, outages, truncation and replacement lose nothing. Plus
 //! `dashclawd ingest backfill` on a big generated transcript with bounded memory.
 //!
-//! `DASHCLAW_TEST_BACKFILL_MB` sets the backfill transcript's size (default 20).
+//! `DASHCLAW_TEST_BACKFILL_MB` sets the backfill transcript's size (default 200, as the issue asks;
+//! about a minute in a debug build).
 
 mod common;
 #[path = "support/fake_dashclaw.rs"]
@@ -379,7 +380,7 @@ fn backfill_uploads_a_big_transcript_with_bounded_memory_and_resumes() {
     let mb: usize = std::env::var("DASHCLAW_TEST_BACKFILL_MB")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+        .unwrap_or(200);
     let fake = FakeDashClaw::start(Flavor::Newest);
     let home = governed(&fake);
     let session = "b0b0b0b0-0000-4000-8000-000000000002";
@@ -429,7 +430,8 @@ fn backfill_uploads_a_big_transcript_with_bounded_memory_and_resumes() {
         assert!(r.raw_len <= 1536 * 1024, "{}", r.raw_len);
         assert_eq!(r.body_json.unwrap()["project"]["source_host"], "jsonl");
     }
-    assert!(rss_mib < 150, "peak RSS {rss_mib} MiB");
+    // Bounded: far below the file's size (1 MiB reads, 8 MiB batches), whatever that size is.
+    assert!(rss_mib < 100, "peak RSS {rss_mib} MiB for a {mb} MiB transcript");
 
     // Everything is acknowledged: a second run sends nothing.
     let before = fake.requests_to("/api/code-sessions/").len();
