@@ -480,3 +480,89 @@ fn a_local_block_does_not_wait_for_a_server_approval() {
         "the server still hears of it"
     );
 }
+
+#[test]
+fn sub_agents_hermes_and_concurrent_calls_are_governed_alike() {
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    fake.set_guard(|b| {
+        if b["declared_goal"].as_str().unwrap_or("").contains("deploy") {
+            GuardAnswer::block("No deploys from agents")
+        } else {
+            GuardAnswer::allow()
+        }
+    });
+    let home = governed(&fake).env("DASHCLAW_AGENT_ID", "ci-bot");
+
+    // A Claude Code sub-agent's call carries upstream's composed identity.
+    let sub = json!({"session_id":"sess-1","cwd":"/tmp","tool_name":"Bash","tool_input":{"command":"ls"},
+                     "tool_use_id":"sub1","agent_id":"a-77","agent_type":"Explore"});
+    assert_eq!(
+        home.hook("claude", "pre-tool-use", sub.to_string().as_bytes())
+            .status
+            .code(),
+        Some(0)
+    );
+    let b = fake
+        .requests_to("/api/guard")
+        .last()
+        .unwrap()
+        .body_json
+        .clone()
+        .unwrap();
+    assert_eq!(b["agent_id"], "ci-bot:explore");
+    assert_eq!(b["agent_name"], "ci-bot/Explore");
+    assert_eq!(b["subagent_uuid"], "a-77");
+    assert_eq!(b["swarm_id"], "sess-1");
+
+    // Hermes gets the server's block in its own protocol.
+    let hermes = json!({"hook_event_name":"pre_tool_call","tool_name":"terminal",
+                        "tool_input":{"command":"./deploy prod"},"session_id":"h","cwd":"/tmp",
+                        "extra":{"tool_call_id":"c1"}});
+    let out = home.hook("hermes", "pre-tool-use", hermes.to_string().as_bytes());
+    assert_eq!(out.status.code(), Some(2));
+    let said: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(said["action"], "block");
+    assert!(
+        stderr(&out).contains("No deploys from agents"),
+        "{}",
+        stderr(&out)
+    );
+    let b = fake
+        .requests_to("/api/guard")
+        .last()
+        .unwrap()
+        .body_json
+        .clone()
+        .unwrap();
+    assert_eq!(b["harness"], "hermes");
+
+    // Sixteen hooks at once: each answered, each decided once by the server and once in the ledger.
+    let before = fake.requests_to("/api/guard").len();
+    std::thread::scope(|s| {
+        let hooks: Vec<_> = (0..16)
+            .map(|i| {
+                let home = &home;
+                s.spawn(move || {
+                    let cmd = if i % 4 == 0 { "./deploy prod" } else { "ls" };
+                    home.hook("claude", "pre-tool-use", &pre(cmd, &format!("par{i}")))
+                })
+            })
+            .collect();
+        for (i, h) in hooks.into_iter().enumerate() {
+            let out = h.join().unwrap();
+            let want = if i % 4 == 0 { 2 } else { 0 };
+            assert_eq!(out.status.code(), Some(want), "call {i}: {}", stderr(&out));
+        }
+    });
+    assert_eq!(fake.requests_to("/api/guard").len(), before + 16);
+    let par = home
+        .ledger()
+        .into_iter()
+        .filter(|r| {
+            r["tool_use_id"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("par"))
+        })
+        .count();
+    assert_eq!(par, 16);
+}

@@ -431,7 +431,10 @@ fn backfill_uploads_a_big_transcript_with_bounded_memory_and_resumes() {
         assert_eq!(r.body_json.unwrap()["project"]["source_host"], "jsonl");
     }
     // Bounded: far below the file's size (1 MiB reads, 8 MiB batches), whatever that size is.
-    assert!(rss_mib < 100, "peak RSS {rss_mib} MiB for a {mb} MiB transcript");
+    assert!(
+        rss_mib < 100,
+        "peak RSS {rss_mib} MiB for a {mb} MiB transcript"
+    );
 
     // Everything is acknowledged: a second run sends nothing.
     let before = fake.requests_to("/api/code-sessions/").len();
