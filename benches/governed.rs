@@ -155,20 +155,28 @@ fn main() -> ExitCode {
         .env("HOME", governed_home.path())
         .output();
     if let Ok(log) = log {
-        let mut guard_ms: Vec<f64> = String::from_utf8_lossy(&log.stdout)
+        let records: Vec<serde_json::Value> = String::from_utf8_lossy(&log.stdout)
             .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter_map(|r| r["outcome"]["server"]["guard_ms"].as_f64())
+            .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
-        guard_ms.sort_by(f64::total_cmp);
-        if !guard_ms.is_empty() {
-            let at = |p: f64| guard_ms[((guard_ms.len() - 1) as f64 * p).round() as usize];
-            println!(
-                "guard round trip inside the daemon (ledger `guard_ms`): median {:.2} ms, p90 {:.2} ms, p99 {:.2} ms",
-                at(0.5),
-                at(0.9),
-                at(0.99)
-            );
+        for (key, what) in [
+            ("guard_ms", "guard round trip"),
+            ("gate_ms", "whole server part (guard, action mapping)"),
+        ] {
+            let mut ms: Vec<f64> = records
+                .iter()
+                .filter_map(|r| r["outcome"]["server"][key].as_f64())
+                .collect();
+            ms.sort_by(f64::total_cmp);
+            if !ms.is_empty() {
+                let at = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
+                println!(
+                    "{what} inside the daemon (ledger `{key}`): median {:.2} ms, p90 {:.2} ms, p99 {:.2} ms",
+                    at(0.5),
+                    at(0.9),
+                    at(0.99)
+                );
+            }
         }
     }
     for home in [governed_home.path(), offline_home.path()] {

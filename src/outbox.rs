@@ -474,23 +474,21 @@ impl Outbox {
         session_id: Option<&str>,
         now_ms: u64,
     ) -> Result<()> {
-        self.conn().execute(
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
             "INSERT INTO actions (key, action_id, session_id, created_ms) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (key) DO UPDATE SET action_id = excluded.action_id,
                  session_id = COALESCE(excluded.session_id, session_id),
                  created_ms = excluded.created_ms",
-            params![key, action_id, session_id, ms_to_sql(now_ms)],
         )?;
+        stmt.execute(params![key, action_id, session_id, ms_to_sql(now_ms)])?;
         Ok(())
     }
 
     pub fn action_for(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn()
-            .query_row("SELECT action_id FROM actions WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
-            .optional()?)
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT action_id FROM actions WHERE key = ?1")?;
+        Ok(stmt.query_row([key], |r| r.get(0)).optional()?)
     }
 
     /// `(key, action_id)` of a session's actions mapped at or after `since_ms`, in the order

@@ -487,9 +487,10 @@ async fn server_gate(
             tracing::warn!("cannot tell the hook about the wait: {e}");
         }
     };
+    let started = Instant::now();
     // A hook that went away (its deadline, the agent's timeout, the user's Ctrl-C) has denied
     // the call already; stop waiting for it, and record why.
-    let gate = tokio::select! {
+    let mut gate = tokio::select! {
         gate = remote.gate(&ev, &c, &env, &mut hold) => gate,
         () = client_gone(stream) => remote::Gate {
             decision: Some(crate::event::Decision::block(
@@ -500,6 +501,7 @@ async fn server_gate(
             ledger: json!({"client_gone": true}),
         },
     };
+    gate.ledger["gate_ms"] = json!((started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0);
     outcome.record.outcome = match std::mem::take(&mut outcome.record.outcome) {
         serde_json::Value::Null => json!({ "server": gate.ledger }),
         mut other => {

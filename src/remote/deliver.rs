@@ -399,9 +399,17 @@ async fn outcome_items(
     let Some(tu) = ev.tool.as_ref().and_then(|t| t.tool_use_id.clone()) else {
         return Ok(Vec::new());
     };
-    // Only calls the server knows about have a row to attach to.
-    let Some(action_id) = lookup(remote, tu.clone()).await else {
-        return Ok(Vec::new());
+    // Only calls the server knows about have a row to attach to. The mapping is written off
+    // the pre-tool-use hot path; a tool that finished within microseconds gets a second look.
+    let action_id = match lookup(remote, tu.clone()).await {
+        Some(id) => id,
+        None => {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            match lookup(remote, tu.clone()).await {
+                Some(id) => id,
+                None => return Ok(Vec::new()),
+            }
+        }
     };
     let mut items = Vec::new();
     if let Some(despite) = lookup(remote, format!("despite:{tu}")).await {
