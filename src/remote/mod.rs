@@ -840,11 +840,12 @@ impl Remote {
         let outbox = self.outbox.clone();
         let session = ev.session_id.clone();
         let id = action_id.to_owned();
-        let _ = tokio::task::spawn_blocking(move || {
+        // Detached: dropping the handle does not cancel the write.
+        drop(tokio::task::spawn_blocking(move || {
             if let Err(e) = outbox.map_action(&tu, &id, session.as_deref(), now_ms()) {
                 tracing::error!("outbox: cannot map {tu} to {id}: {e:#}");
             }
-        });
+        }));
     }
 }
 
