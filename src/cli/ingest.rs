@@ -206,9 +206,11 @@ fn backfill(args: BackfillArgs) -> Result<ExitCode> {
         .then(|| crate::outbox::Outbox::open(&outbox_db, loaded.config.ledger_sync).ok())
         .flatten()
         .map(Arc::new);
-    let mode = env("DASHCLAW_CODE_SESSIONS_CONTENT")
-        .and_then(|v| Mode::parse(&v))
-        .unwrap_or_default();
+    let mode = if settings.code_sessions_full {
+        Mode::Full
+    } else {
+        Mode::Metadata
+    };
     let up = Uploader {
         api,
         outbox,

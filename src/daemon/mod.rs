@@ -170,7 +170,13 @@ pub fn run(opts: RunOptions) -> Result<()> {
             .as_ref()
             .and_then(|r| crate::transcript::ship::start_for_daemon(&paths.state_dir, r, lost_tx));
         let offline_transcripts = match remote {
-            None => crate::transcript::ship::OfflineRegistry::open(&paths.state_dir),
+            None => crate::transcript::ship::OfflineRegistry::open(
+                &paths.state_dir,
+                loaded
+                    .config
+                    .server
+                    .code_sessions_enabled(&|k| std::env::var(k).ok()),
+            ),
             Some(_) => None,
         };
         let shared = Arc::new(Shared {

@@ -41,6 +41,28 @@ pub struct ServerSection {
     pub outbox_budget_mib: Option<f64>,
     /// Use the server's event stream (SSE) for approvals and policy changes.
     pub event_stream: Option<bool>,
+    /// Stream session transcripts to Code Sessions (env `DASHCLAW_CODE_SESSIONS_ENABLED`).
+    pub code_sessions: Option<bool>,
+    /// `metadata` (default) or `full` transcript content (env `DASHCLAW_CODE_SESSIONS_CONTENT`).
+    pub code_sessions_content: Option<String>,
+}
+
+impl ServerSection {
+    /// Whether transcripts are streamed: the environment, else the file, else on.
+    pub fn code_sessions_enabled(&self, env: &dyn Fn(&str) -> Option<String>) -> bool {
+        match env("DASHCLAW_CODE_SESSIONS_ENABLED").map(|v| v.trim().to_ascii_lowercase()) {
+            Some(v) if !v.is_empty() => !matches!(v.as_str(), "0" | "false" | "no" | "off"),
+            _ => self.code_sessions.unwrap_or(true),
+        }
+    }
+
+    /// Whether transcript content is sent in full (`full`) rather than metadata only.
+    pub fn code_sessions_full(&self, env: &dyn Fn(&str) -> Option<String>) -> bool {
+        env("DASHCLAW_CODE_SESSIONS_CONTENT")
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| self.code_sessions_content.clone())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("full"))
+    }
 }
 
 /// The API key. Debug and Display print a placeholder, so it cannot leak through a log line.
@@ -123,6 +145,10 @@ pub struct Settings {
     pub heartbeat: Option<Duration>,
     pub outbox_budget_bytes: u64,
     pub event_stream: bool,
+    /// Stream transcripts to Code Sessions.
+    pub code_sessions: bool,
+    /// Send transcript content in full, not metadata only.
+    pub code_sessions_full: bool,
 }
 
 /// Upstream's default is 30 s, which the spec calls short; the SDKs wait 300 s.
@@ -243,6 +269,8 @@ impl Settings {
                 .unwrap_or(256.0)
                 * 1048576.0) as u64,
             event_stream: section.event_stream.unwrap_or(true),
+            code_sessions: section.code_sessions_enabled(env),
+            code_sessions_full: section.code_sessions_full(env),
         }))
     }
 }

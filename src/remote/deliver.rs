@@ -549,7 +549,7 @@ async fn stop_items(
     let agent = ev.agent;
     let ended = ev.kind == EventKind::SessionEnd;
     let cwd = ev.cwd.clone();
-    let full_content = std::env::var("DASHCLAW_CODE_SESSIONS_CONTENT").is_ok_and(|v| v == "full");
+    let full_content = remote.settings.code_sessions_full;
     let agent_id = remote
         .settings
         .agent_id

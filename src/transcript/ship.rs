@@ -110,16 +110,6 @@ impl Tuning {
     }
 }
 
-/// `DASHCLAW_CODE_SESSIONS_ENABLED=0` turns transcript shipping off (as upstream).
-pub fn enabled(get: &dyn Fn(&str) -> Option<String>) -> bool {
-    !matches!(
-        get("DASHCLAW_CODE_SESSIONS_ENABLED")
-            .as_deref()
-            .map(str::trim),
-        Some("0" | "false" | "no" | "off")
-    )
-}
-
 /// One sanitized line and where the file continues after it.
 #[derive(Debug, Clone)]
 pub struct Line {
@@ -1051,8 +1041,10 @@ pub fn start_for_daemon(
     lost: mpsc::UnboundedSender<Lost>,
 ) -> Option<Arc<Shipper>> {
     let env = |k: &str| std::env::var(k).ok();
-    if !enabled(&env) {
-        tracing::info!("transcripts: shipping is off (DASHCLAW_CODE_SESSIONS_ENABLED=0)");
+    if !remote.settings.code_sessions {
+        tracing::info!(
+            "transcripts: shipping is off (DASHCLAW_CODE_SESSIONS_ENABLED / code_sessions)"
+        );
         return None;
     }
     let store = match CursorStore::open(&state_dir.join("transcripts.db")) {
@@ -1065,7 +1057,14 @@ pub fn start_for_daemon(
     let up = Uploader {
         api: remote.api.clone(),
         outbox: Some(remote.outbox.clone()),
-        tuning: Tuning::from_env(&env),
+        tuning: Tuning {
+            mode: if remote.settings.code_sessions_full {
+                Mode::Full
+            } else {
+                Mode::Metadata
+            },
+            ..Tuning::from_env(&env)
+        },
         stats: Arc::default(),
     };
     Some(Arc::new(Shipper::start(up, store, Some(lost))))
@@ -1080,9 +1079,9 @@ pub struct OfflineRegistry {
 }
 
 impl OfflineRegistry {
-    pub fn open(state_dir: &Path) -> Option<OfflineRegistry> {
-        let env = |k: &str| std::env::var(k).ok();
-        if !enabled(&env) {
+    /// `enabled`: the configuration's `code_sessions` (see `ServerSection`).
+    pub fn open(state_dir: &Path, enabled: bool) -> Option<OfflineRegistry> {
+        if !enabled {
             return None;
         }
         match CursorStore::open(&state_dir.join("transcripts.db")) {
@@ -1244,8 +1243,14 @@ mod tests {
         let t = Tuning::from_env(&env);
         assert_eq!(t.mode, Mode::Full);
         assert_eq!(t.quiet, Duration::from_millis(40));
-        assert!(!enabled(&env));
-        assert!(enabled(&|_| None));
+        let section = crate::remote::ServerSection {
+            code_sessions_content: Some("metadata".into()),
+            ..Default::default()
+        };
+        assert!(!section.code_sessions_enabled(&env), "the environment wins");
+        assert!(section.code_sessions_enabled(&|_| None), "on by default");
+        assert!(section.code_sessions_full(&env), "the environment wins");
+        assert!(!section.code_sessions_full(&|_| None));
         assert!(!gzip(b"").is_empty());
     }
 }
