@@ -110,6 +110,68 @@ fn the_dashclaw_server_blocks_a_command_the_local_policies_allow() {
 }
 
 #[test]
+fn a_command_approved_on_the_server_runs_after_the_wait() {
+    let Some(codex) = CODEX.find() else { return };
+    let _one = one_at_a_time();
+    let server = fake_dashclaw::FakeDashClaw::start(fake_dashclaw::Flavor::Newest);
+    server.set_guard(|b| {
+        if b["declared_goal"]
+            .as_str()
+            .unwrap_or("")
+            .contains("tool-output-ok")
+        {
+            fake_dashclaw::GuardAnswer::require_approval("Needs a human")
+        } else {
+            fake_dashclaw::GuardAnswer::allow()
+        }
+    });
+    let tmp = scratch_dir("dcx");
+    let dc = DashClaw::new(tmp.path().join("dc"));
+    let session = Session::new(tmp.path().join("s"), &dc, &codex);
+    let (url, key) = (server.url(), server.api_key());
+    // The hook's own deadline is shorter than the wait: only the daemon's Hold keeps it alive.
+    let env = [
+        ("DASHCLAW_BASE_URL", url.as_str()),
+        ("DASHCLAW_API_KEY", key.as_str()),
+        ("DASHCLAW_HOOK_DEADLINE_MS", "3000"),
+    ];
+
+    let run = std::thread::scope(|s| {
+        let operator = s.spawn(|| {
+            let start = std::time::Instant::now();
+            while start.elapsed() < std::time::Duration::from_secs(60) {
+                if let Some(a) = server
+                    .actions()
+                    .into_iter()
+                    .find(|a| a["status"] == "pending_approval")
+                {
+                    std::thread::sleep(std::time::Duration::from_secs(4));
+                    server
+                        .approve(a["action_id"].as_str().unwrap(), "alice")
+                        .unwrap();
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
+        let run = session.run_env(
+            &codex,
+            &format!("please RUN<<{}>>", harmless(&session)),
+            &env,
+        );
+        operator.join().unwrap();
+        run
+    });
+
+    assert!(
+        session.tool_ran(),
+        "approved on the server, the command runs\n{run}"
+    );
+    let out = run.first_output();
+    assert!(out.output.contains("tool-output-ok"), "{out:?}");
+}
+
+#[test]
 fn the_ledger_records_the_block_and_the_allow() {
     let Some(codex) = CODEX.find() else { return };
     let _one = one_at_a_time();

@@ -566,3 +566,28 @@ fn sub_agents_hermes_and_concurrent_calls_are_governed_alike() {
         .count();
     assert_eq!(par, 16);
 }
+
+#[test]
+fn a_policy_change_on_the_server_reaches_the_cache_through_the_event_stream() {
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    let home = governed(&fake);
+    assert_eq!(
+        home.hook("claude", "pre-tool-use", &pre("ls", "p0"))
+            .status
+            .code(),
+        Some(0)
+    );
+    let cache = home.path().join("state/server-policies.json");
+    eventually(10, "the first sync", || cache.exists());
+    // The periodic refresh is a minute away: only the stream's policy.updated can bring it now.
+    std::thread::sleep(Duration::from_millis(300));
+    fake.add_policy(
+        "no pushes",
+        "block_action_type",
+        json!({"action_types": ["deploy"]}),
+        None,
+    );
+    eventually(5, "the new policy in the cache", || {
+        std::fs::read_to_string(&cache).is_ok_and(|t| t.contains("no pushes"))
+    });
+}
