@@ -63,6 +63,20 @@ export function payload(event, ctx) {
 }
 
 /**
+ * The hook's environment: ours, with a server approval wait that ends 5 s before this plugin
+ * would kill the hook (never longer than the user asked for).
+ * @param {NodeJS.ProcessEnv} env
+ * @param {number} timeoutMs
+ * @returns {NodeJS.ProcessEnv}
+ */
+export function hookEnv(env, timeoutMs) {
+  const fits = Math.max(5, Math.floor((timeoutMs - 5000) / 1000));
+  const asked = Number(env.DASHCLAW_APPROVAL_TIMEOUT);
+  const wait = Number.isFinite(asked) && asked > 0 ? Math.min(asked, fits) : fits;
+  return { ...env, DASHCLAW_APPROVAL_TIMEOUT: String(wait) };
+}
+
+/**
  * Runs the hook once. Never rejects: every failure is described in the result.
  * @param {string} hookBin
  * @param {string} hookEvent our event name (`pre-tool-use`, `post-tool-use`)
@@ -88,7 +102,7 @@ export function runHook(hookBin, hookEvent, body, timeoutMs) {
         stdio: ["pipe", "pipe", "pipe"],
         // Own process group, so a deadline kills whatever the hook started too.
         detached: true,
-        env: process.env,
+        env: hookEnv(process.env, timeoutMs),
       });
     } catch (err) {
       resolve({ ...run, error: `cannot start ${hookBin}: ${errText(err)}` });

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import plugin, { beforeToolCall, forwardAfter, register, resolveConfig } from "../index.js";
+import plugin, { beforeToolCall, forwardAfter, hookEnv, register, resolveConfig } from "../index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FAKE = join(here, "fake-hook.sh");
@@ -123,4 +123,12 @@ test("the real dashclaw-hook blocks a destructive exec and allows a harmless rea
   assert.match(denied.blockReason, /^\[DashClaw\]/);
   const allowed = await guard({ toolName: "read", params: { path: "/tmp/x" } }, CTX);
   assert.equal(allowed, undefined);
+});
+
+test("a server approval wait ends before the plugin's own deadline", () => {
+  assert.equal(hookEnv({}, 15000).DASHCLAW_APPROVAL_TIMEOUT, "10");
+  assert.equal(hookEnv({ DASHCLAW_APPROVAL_TIMEOUT: "300" }, 600000).DASHCLAW_APPROVAL_TIMEOUT, "300");
+  assert.equal(hookEnv({ DASHCLAW_APPROVAL_TIMEOUT: "300" }, 60000).DASHCLAW_APPROVAL_TIMEOUT, "55");
+  assert.equal(hookEnv({}, 100).DASHCLAW_APPROVAL_TIMEOUT, "5");
+  assert.equal(hookEnv({ PATH: "/bin" }, 15000).PATH, "/bin");
 });
