@@ -13,9 +13,7 @@ use fake_dashclaw::{FakeDashClaw, Flavor, GuardAnswer};
 use serde_json::json;
 
 fn governed(fake: &FakeDashClaw) -> Home {
-    Home::new()
-        .env("DASHCLAW_BASE_URL", &fake.url())
-        .env("DASHCLAW_API_KEY", &fake.api_key())
+    Home::for_server(&fake.url(), &fake.api_key())
         .env("DASHCLAW_APPROVAL_TIMEOUT", "20")
         // Shorter than the approval wait: only the daemon's Hold frame keeps the hook alive.
         .env("DASHCLAW_HOOK_DEADLINE_MS", "3000")

@@ -14,10 +14,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 fn governed(fake: &FakeDashClaw) -> Home {
-    Home::new()
-        .env("DASHCLAW_BASE_URL", &fake.url())
-        .env("DASHCLAW_API_KEY", &fake.api_key())
-        .env("DASHCLAW_GUARD_TIMEOUT", "2")
+    Home::for_server(&fake.url(), &fake.api_key()).env("DASHCLAW_GUARD_TIMEOUT", "2")
 }
 
 fn pre(command: &str, tool_use_id: &str) -> Vec<u8> {
@@ -28,18 +25,6 @@ fn pre(command: &str, tool_use_id: &str) -> Vec<u8> {
     })
     .to_string()
     .into_bytes()
-}
-
-/// Polls `cond` for up to `secs`.
-fn eventually(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
 }
 
 fn last_gate(home: &Home) -> Value {

@@ -13,9 +13,7 @@ use fake_dashclaw::{FakeDashClaw, Flavor};
 use serde_json::{json, Value};
 
 fn governed(fake: &FakeDashClaw) -> Home {
-    Home::new()
-        .env("DASHCLAW_BASE_URL", &fake.url())
-        .env("DASHCLAW_API_KEY", &fake.api_key())
+    Home::for_server(&fake.url(), &fake.api_key())
 }
 
 fn pre(command: &str, tu: &str) -> Vec<u8> {
@@ -30,17 +28,6 @@ fn post(tu: &str, response: Value) -> Vec<u8> {
            "tool_input": {"command": "x"}, "tool_response": response, "tool_use_id": tu})
     .to_string()
     .into_bytes()
-}
-
-fn eventually(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
 }
 
 fn the_action(fake: &FakeDashClaw) -> Value {

@@ -24,20 +24,7 @@ use serde_json::{json, Value};
 const SESSION: &str = "5e55a0e1-0000-4000-8000-000000000001";
 
 fn governed(fake: &FakeDashClaw) -> Home {
-    Home::new()
-        .env("DASHCLAW_BASE_URL", &fake.url())
-        .env("DASHCLAW_API_KEY", &fake.api_key())
-}
-
-fn eventually(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
+    Home::for_server(&fake.url(), &fake.api_key())
 }
 
 /// Line `i` of a Claude Code transcript: mostly assistant records (they name the session),

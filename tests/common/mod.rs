@@ -42,6 +42,13 @@ impl Home {
         self.path().join("state/spool")
     }
 
+    /// A home whose hooks (and the daemon they start) govern through the server at `url`.
+    pub fn for_server(url: &str, api_key: &str) -> Home {
+        Home::new()
+            .env("DASHCLAW_BASE_URL", url)
+            .env("DASHCLAW_API_KEY", api_key)
+    }
+
     pub fn env(mut self, k: &str, v: &str) -> Home {
         self.extra_env.push((k.into(), v.into()));
         self
@@ -221,4 +228,16 @@ pub fn post_event(command: &str) -> Vec<u8> {
     })
     .to_string()
     .into_bytes()
+}
+
+/// Polls `cond` every 25 ms until it holds; fails the test after `secs` naming `what`.
+pub fn eventually(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
 }
