@@ -383,21 +383,9 @@ fn a_person_approves_a_server_held_call_from_the_terminal_for_both_server_lines(
         std::thread::scope(|scope| {
             let hook =
                 scope.spawn(|| home.hook("claude", "pre-tool-use", event.to_string().as_bytes()));
-            let start = Instant::now();
-            let id = loop {
-                if let Some(a) = fake
-                    .actions()
-                    .into_iter()
-                    .find(|a| a["status"] == "pending_approval")
-                {
-                    break a["action_id"].as_str().unwrap().to_owned();
-                }
-                assert!(
-                    start.elapsed() < Duration::from_secs(10),
-                    "no pending action"
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            };
+            let id = fake
+                .wait_pending(Duration::from_secs(10))
+                .expect("no pending action");
             let mut cmd = dashclawd_cmd(&home, &["approve", &id]);
             cmd.env("DASHCLAW_BASE_URL", fake.url())
                 .env("DASHCLAW_API_KEY", fake.api_key());

@@ -138,20 +138,9 @@ fn a_command_approved_on_the_server_runs_after_the_wait() {
 
     let run = std::thread::scope(|s| {
         let operator = s.spawn(|| {
-            let start = std::time::Instant::now();
-            while start.elapsed() < std::time::Duration::from_secs(60) {
-                if let Some(a) = server
-                    .actions()
-                    .into_iter()
-                    .find(|a| a["status"] == "pending_approval")
-                {
-                    std::thread::sleep(std::time::Duration::from_secs(4));
-                    server
-                        .approve(a["action_id"].as_str().unwrap(), "alice")
-                        .unwrap();
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(50));
+            if let Some(id) = server.wait_pending(std::time::Duration::from_secs(60)) {
+                std::thread::sleep(std::time::Duration::from_secs(4));
+                server.approve(&id, "alice").unwrap();
             }
         });
         let run = session.run_env(

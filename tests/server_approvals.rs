@@ -39,17 +39,9 @@ fn with_operator(
     let start = Instant::now();
     let out = std::thread::scope(|s| {
         let hook = s.spawn(|| home.hook("claude", "pre-tool-use", &pre(command, tu)));
-        let id = loop {
-            if let Some(a) = fake
-                .actions()
-                .into_iter()
-                .find(|a| a["status"] == "pending_approval")
-            {
-                break a["action_id"].as_str().unwrap().to_owned();
-            }
-            assert!(start.elapsed() < Duration::from_secs(10), "no pending row");
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let id = fake
+            .wait_pending(Duration::from_secs(10))
+            .expect("no pending row");
         assert!(id.starts_with("act_") && !id.starts_with("act_gd_"), "{id}");
         // Past the hook's own 3 s deadline: the Hold must have moved it.
         std::thread::sleep(Duration::from_millis(3500));

@@ -541,6 +541,22 @@ impl FakeDashClaw {
 
     // --- operator side ---------------------------------------------------------------------
 
+    /// Waits up to `limit` for an action to be pending approval; returns its id.
+    pub fn wait_pending(&self, limit: Duration) -> Option<String> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(a) = self
+                .actions()
+                .into_iter()
+                .find(|a| a["status"] == "pending_approval")
+            {
+                return a["action_id"].as_str().map(str::to_owned);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// Approves a pending action as an operator would (newest: `approved_by = by`).
     pub fn approve(&self, id: &str, by: &str) -> Result<Value, String> {
         self.resolve(id, "allow", None, by)
