@@ -243,6 +243,10 @@ fn fail_closed_matrix_names_each_cause() {
         (Fault::Close, "guard at"),
         (Fault::Hang, "did not answer within 0.5s"),
         (Fault::Html404, "HTTP 404"),
+        (
+            Fault::Status(200, "x".repeat(17 << 20)),
+            "an answer over 16 MiB",
+        ),
     ];
     for (i, (fault, cause)) in rows.into_iter().enumerate() {
         fake.clear_faults();

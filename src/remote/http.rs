@@ -16,6 +16,8 @@ use super::config::Settings;
 
 /// The longest error or body excerpt we keep for messages.
 const EXCERPT: usize = 200;
+/// The largest answer we read (policy lists are the biggest legitimate ones, far below this).
+const MAX_RESPONSE: usize = 16 << 20;
 
 /// A successful exchange: any status the caller handles itself, with a JSON body.
 #[derive(Debug, Clone)]
@@ -244,13 +246,25 @@ impl Api {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.contains("text/html"));
-        let bytes = resp.bytes().await.map_err(|e| {
-            if e.is_timeout() {
-                ApiError::Timeout(timeout)
-            } else {
-                ApiError::Truncated(chain(&e))
+        // Read in pieces with a cap: a broken or hostile server must not fill our memory.
+        let mut bytes = Vec::new();
+        let mut resp = resp;
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if bytes.len() + chunk.len() > MAX_RESPONSE {
+                        return Err(ApiError::Garbage {
+                            status: status.as_u16(),
+                            excerpt: format!("an answer over {} MiB", MAX_RESPONSE >> 20),
+                        });
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) if e.is_timeout() => return Err(ApiError::Timeout(timeout)),
+                Err(e) => return Err(ApiError::Truncated(chain(&e))),
             }
-        })?;
+        }
         interpret(status, retry_after, is_html, &bytes)
     }
 }
