@@ -5,6 +5,7 @@
 
 pub mod agents;
 pub mod approvals;
+pub mod catalog;
 pub mod classify;
 pub mod cli;
 pub mod client;

@@ -36,220 +36,19 @@ pub use testing::{run_tests, TestOutcome, TestReport};
 
 use serde_json::json;
 
-use crate::event::{Classification, Decision, Finding, HookEvent, Verdict};
+use crate::event::{Classification, Decision, HookEvent};
 
-/// One built-in rule of the default pack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BuiltinRule {
-    pub id: &'static str,
-    pub verdict: Verdict,
-    /// What the model should do instead, shown with the verdict.
-    pub suggestion: Option<&'static str>,
-}
+/// One built-in rule of the default pack: the catalog's rule type.
+pub use crate::catalog::Rule as BuiltinRule;
 
-impl BuiltinRule {
-    /// A finding of this rule with a call-specific reason.
-    pub fn finding(&self, reason: impl Into<String>) -> Finding {
-        Finding {
-            rule: self.id,
-            verdict: self.verdict,
-            reason: reason.into(),
-            suggestion: self.suggestion.map(str::to_owned),
-        }
-    }
-}
-
-const fn rule(id: &'static str, verdict: Verdict, suggestion: &'static str) -> BuiltinRule {
-    BuiltinRule {
-        id,
-        verdict,
-        suggestion: Some(suggestion),
-    }
-}
-
-/// The default pack, by rule.
+/// The default pack, by rule: every rule of the catalog (`crate::catalog`), one policy each.
 pub mod rules {
-    use super::{rule, BuiltinRule};
-    use crate::event::Verdict::{Block, RequireApproval, Warn};
-
-    pub const UNPARSEABLE: BuiltinRule = rule(
-        "unparseable",
-        RequireApproval,
-        "Rewrite the command as plain shell with balanced quotes and little nesting.",
-    );
-    pub const DYNAMIC_COMMAND: BuiltinRule = rule(
-        "dynamic-command",
-        RequireApproval,
-        "Call the program by its literal name instead of computing it at run time.",
-    );
-    pub const RM_ROOT: BuiltinRule = rule(
-        "rm-root",
-        Block,
-        "Delete only specific paths inside the workspace, e.g. `rm -r ./build`.",
-    );
-    pub const RM_RECURSIVE: BuiltinRule = rule(
-        "rm-recursive",
-        Warn,
-        "Prefer deleting named paths; check the target list before removing trees.",
-    );
-    pub const RM_UNBOUNDED: BuiltinRule = rule(
-        "rm-unbounded",
-        Warn,
-        "Name the files to delete explicitly instead of using globs or variables.",
-    );
-    pub const MKFS: BuiltinRule = rule(
-        "mkfs",
-        Block,
-        "Do not format filesystems from an agent; ask the user to do it.",
-    );
-    pub const DD_DEVICE: BuiltinRule = rule(
-        "dd-device",
-        Block,
-        "Write to an image file instead of a device, e.g. `dd of=./disk.img`.",
-    );
-    pub const DEVICE_WRITE: BuiltinRule = rule(
-        "device-write",
-        Block,
-        "Redirect output to a regular file, never to a raw device.",
-    );
-    pub const FORK_BOMB: BuiltinRule = rule(
-        "fork-bomb",
-        Block,
-        "Do not define self-replicating functions; run the intended command directly.",
-    );
-    pub const CURL_PIPE_SHELL: BuiltinRule = rule(
-        "curl-pipe-shell",
-        Block,
-        "Download the script to a file, inspect it, then run it explicitly.",
-    );
-    pub const DECODE_PIPE_SHELL: BuiltinRule = rule(
-        "decode-pipe-shell",
-        Block,
-        "Run the decoded command as plain text so it can be reviewed.",
-    );
-    pub const PIPE_TO_SHELL: BuiltinRule = rule(
-        "pipe-to-shell",
-        RequireApproval,
-        "Run the commands directly instead of piping text into a shell or interpreter.",
-    );
-    pub const EVAL_DYNAMIC: BuiltinRule = rule(
-        "eval-dynamic",
-        Block,
-        "Run the command directly instead of through `eval` of a computed string.",
-    );
-    pub const GIT_FORCE_PUSH: BuiltinRule = rule(
-        "git-force-push",
-        Block,
-        "Use `git push --force-with-lease`, or push to a new branch.",
-    );
-    pub const GIT_FORCE_WITH_LEASE: BuiltinRule = rule(
-        "git-force-with-lease",
-        Warn,
-        "Make sure the remote branch is yours before rewriting its history.",
-    );
-    pub const GIT_RESET_HARD: BuiltinRule = rule(
-        "git-reset-hard",
-        Warn,
-        "Run `git stash` first, or use `git reset --keep`, to keep uncommitted work.",
-    );
-    pub const GIT_CLEAN: BuiltinRule = rule(
-        "git-clean",
-        Warn,
-        "Preview with `git clean -n` first; untracked files cannot be recovered.",
-    );
-    pub const PERM_SYSTEM: BuiltinRule = rule(
-        "recursive-perm-system",
-        Block,
-        "Change permissions only on specific paths inside the workspace.",
-    );
-    pub const DESTROY_SENSITIVE: BuiltinRule = rule(
-        "destroy-sensitive",
-        Block,
-        "Leave credentials and system files alone; ask the user if they must change.",
-    );
-    pub const SENSITIVE_WRITE: BuiltinRule = rule(
-        "sensitive-write",
-        Block,
-        "Ask the user to edit secrets themselves; document variable names in `.env.example`.",
-    );
-    pub const WRITE_OUTSIDE_WORKSPACE: BuiltinRule = rule(
-        "write-outside-workspace",
-        Warn,
-        "Keep changes inside the workspace unless the user asked otherwise.",
-    );
-    pub const SENSITIVE_READ: BuiltinRule = rule(
-        "sensitive-read",
-        Warn,
-        "Avoid reading secrets into the conversation; refer to variables by name.",
-    );
-    pub const FIND_DELETE: BuiltinRule = rule(
-        "find-delete",
-        Warn,
-        "Run the same `find` without `-delete`/`-exec rm` first to review the matches.",
-    );
-    pub const DESTRUCTIVE: BuiltinRule = rule(
-        "destructive",
-        Warn,
-        "Make sure the data is backed up or regenerable before destroying it.",
-    );
-    pub const KUBECTL_DELETE: BuiltinRule = rule(
-        "kubectl-delete",
-        RequireApproval,
-        "Use `kubectl delete --dry-run=client` to preview, and let a human confirm.",
-    );
-    pub const TERRAFORM_DESTROY: BuiltinRule = rule(
-        "terraform-destroy",
-        RequireApproval,
-        "Run `terraform plan -destroy` and let a human review it.",
-    );
-    pub const DOCKER_PRUNE: BuiltinRule = rule(
-        "docker-prune",
-        Warn,
-        "Remove specific containers, images or volumes by name instead.",
-    );
-    pub const SQL_DROP: BuiltinRule = rule(
-        "sql-drop",
-        RequireApproval,
-        "Dropping tables or databases needs a human; prefer a migration that can be reviewed.",
-    );
-    pub const INLINE_CODE_ESCAPE: BuiltinRule = rule(
-        "inline-code-escape",
-        Warn,
-        "Write the script to a file in the workspace so it can be reviewed, then run it.",
-    );
+    pub use crate::catalog::rules::*;
 
     /// Every rule of the pack, for listing and for checks that ids are unique.
-    pub const ALL: &[BuiltinRule] = &[
-        UNPARSEABLE,
-        DYNAMIC_COMMAND,
-        RM_ROOT,
-        RM_RECURSIVE,
-        RM_UNBOUNDED,
-        MKFS,
-        DD_DEVICE,
-        DEVICE_WRITE,
-        FORK_BOMB,
-        CURL_PIPE_SHELL,
-        DECODE_PIPE_SHELL,
-        PIPE_TO_SHELL,
-        EVAL_DYNAMIC,
-        GIT_FORCE_PUSH,
-        GIT_FORCE_WITH_LEASE,
-        GIT_RESET_HARD,
-        GIT_CLEAN,
-        PERM_SYSTEM,
-        DESTROY_SENSITIVE,
-        SENSITIVE_WRITE,
-        WRITE_OUTSIDE_WORKSPACE,
-        SENSITIVE_READ,
-        FIND_DELETE,
-        DESTRUCTIVE,
-        KUBECTL_DELETE,
-        TERRAFORM_DESTROY,
-        DOCKER_PRUNE,
-        SQL_DROP,
-        INLINE_CODE_ESCAPE,
-    ];
+    pub fn all() -> impl Iterator<Item = &'static super::BuiltinRule> {
+        crate::catalog::all()
+    }
 }
 
 /// Built-in rules a grant may not lower: we cannot say what such a command does, so a grant
@@ -259,8 +58,7 @@ const UNGRANTABLE: &[&str] = &["unparseable", "dynamic-command"];
 /// The built-in pack as DashClaw-shaped policies (type `builtin_finding`, id `builtin:<rule>`),
 /// for listing and as the first entries of every [`PolicySet`].
 pub fn builtin_policies() -> Vec<Policy> {
-    rules::ALL
-        .iter()
+    rules::all()
         .map(|r| Policy {
             id: format!("builtin:{}", r.id),
             name: r.id.to_owned(),
@@ -269,6 +67,7 @@ pub fn builtin_policies() -> Vec<Policy> {
                 "rule": r.id,
                 "action": r.verdict.as_str(),
                 "suggestion": r.suggestion,
+                "family": r.family.as_str(),
                 "ungrantable": UNGRANTABLE.contains(&r.id),
             }),
             agent_ids: serde_json::Value::Null,
@@ -300,6 +99,7 @@ pub fn decide(event: &HookEvent, c: &Classification) -> Decision {
 mod tests {
     use super::rules::*;
     use super::*;
+    use crate::event::{Finding, Verdict};
     use crate::classify::{classify_command, ClassifyContext};
     use crate::event::{Agent, EventKind, Intent};
 
@@ -351,7 +151,7 @@ mod tests {
         assert_eq!(d.verdict, Verdict::Block);
         assert_eq!(d.reasons, ["b1", "b2"]);
         assert_eq!(d.policy.as_deref(), Some("builtin:git-force-push"));
-        assert_eq!(d.suggestion.as_deref(), GIT_FORCE_PUSH.suggestion);
+        assert_eq!(d.suggestion.as_deref(), Some(GIT_FORCE_PUSH.suggestion));
 
         let c = classification(vec![RM_RECURSIVE.finding("w1"), DESTRUCTIVE.finding("w2")]);
         let d = decide(&event(), &c);
@@ -361,9 +161,10 @@ mod tests {
 
     #[test]
     fn rule_ids_are_unique_and_suggested() {
-        for (i, r) in ALL.iter().enumerate() {
-            assert!(ALL[i + 1..].iter().all(|o| o.id != r.id), "{}", r.id);
-            assert!(r.suggestion.is_some_and(|s| !s.is_empty()), "{}", r.id);
+        let all: Vec<_> = rules::all().collect();
+        for (i, r) in all.iter().enumerate() {
+            assert!(all[i + 1..].iter().all(|o| o.id != r.id), "{}", r.id);
+            assert!(!r.suggestion.is_empty(), "{}", r.id);
         }
     }
 

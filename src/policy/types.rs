@@ -349,7 +349,7 @@ pub fn compile(policy: &Policy) -> Compiled {
         _ => {
             let rule = f.required_string("rule");
             if let Some(r) = &rule {
-                if !super::rules::ALL.iter().any(|b| b.id == r.as_str()) {
+                if !crate::catalog::by_id(r.as_str()).is_some() {
                     f.error(
                         "rule",
                         &format!("no built-in rule \"{r}\" (see `dashclawd policy list`)"),

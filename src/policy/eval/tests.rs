@@ -458,7 +458,7 @@ mod combining {
         );
         assert_eq!(
             e.decision.suggestion.as_deref(),
-            builtin::RM_ROOT.suggestion
+            Some(builtin::RM_ROOT.suggestion)
         );
     }
 

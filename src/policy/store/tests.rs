@@ -58,7 +58,7 @@ fn created_later_broken_fixed_replaced_deleted() {
     assert!(names(&store).is_empty());
     assert_eq!(
         store.current().policies.len(),
-        crate::policy::rules::ALL.len()
+        crate::catalog::all().count()
     );
 
     // Created after the daemon started.

@@ -1,0 +1,88 @@
+//! The machine itself: services, firewalls, power, processes, accounts, mounts, the kernel.
+
+use super::{Family::System as F, Rule};
+use crate::event::Verdict::{Block, RequireApproval};
+
+pub const SERVICE_DISABLE: Rule = Rule {
+    id: "service-disable",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "Stopping, disabling or masking remote access, networking or firewall services (`sshd`, `NetworkManager`, `firewalld`, …) can lock everyone out of the machine.",
+    suggestion: "Leave system services alone; ask the user to change them.",
+    fires: &["systemctl stop sshd", "sudo systemctl disable ssh", "systemctl mask firewalld", "service networking stop"],
+    near_misses: &["systemctl status sshd", "systemctl restart nginx", "systemctl --user stop myapp"],
+};
+pub const FIREWALL_DISABLE: Rule = Rule {
+    id: "firewall-disable",
+    family: F,
+    verdict: Block,
+    explanation: "Flushing or disabling the firewall (`iptables -F`, `nft flush ruleset`, `ufw disable`, `pfctl -d`) opens the machine to the network.",
+    suggestion: "Add a specific rule instead, and let the user apply firewall changes.",
+    fires: &["iptables -F", "sudo iptables --flush", "nft flush ruleset", "ufw disable", "iptables -P INPUT ACCEPT"],
+    near_misses: &["iptables -L", "ufw status", "nft list ruleset"],
+};
+pub const POWER_STATE: Rule = Rule {
+    id: "power-state",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "Shutting down, rebooting or halting the machine ends every session on it.",
+    suggestion: "Ask the user to reboot or shut down the machine themselves.",
+    fires: &["shutdown -h now", "reboot", "sudo halt", "poweroff", "init 0", "systemctl reboot"],
+    near_misses: &["shutdown --help", "uptime"],
+};
+pub const KILL_ALL: Rule = Rule {
+    id: "kill-all",
+    family: F,
+    verdict: Block,
+    explanation: "Signalling init (pid 1) or every process (`kill -1`, `kill -9 -1`, `killall5`), or `pkill`/`killall` of system daemons.",
+    suggestion: "Stop only processes you started, by their pid.",
+    fires: &["kill -9 1", "kill -9 -1", "kill -KILL -1", "killall5 -9", "pkill -9 sshd", "killall systemd"],
+    near_misses: &["kill 12345", "kill -9 4242", "pkill -f 'node server.js'"],
+};
+pub const CRONTAB_REMOVE: Rule = Rule {
+    id: "crontab-remove",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "`crontab -r` deletes every scheduled job of the user without a backup.",
+    suggestion: "Edit the specific entry with `crontab -l > cron.bak` first.",
+    fires: &["crontab -r", "crontab -r -u bob"],
+    near_misses: &["crontab -l"],
+};
+pub const ACCOUNT_CHANGE: Rule = Rule {
+    id: "account-change",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "Adding, deleting or changing user accounts, passwords or sudo rights (`userdel`, `passwd`, `chpasswd`, `visudo`, `usermod`).",
+    suggestion: "Account and sudo changes need the user; describe the change instead.",
+    fires: &["userdel bob", "passwd root", "chpasswd < users.txt", "visudo", "usermod -aG sudo bob"],
+    near_misses: &["id", "whoami", "getent passwd bob"],
+};
+pub const MOUNT_SYSTEM: Rule = Rule {
+    id: "mount-system",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "Mounting, unmounting or swapping off system storage.",
+    suggestion: "Leave mounts alone; ask the user to change storage.",
+    fires: &["mount /dev/sdb1 /mnt", "umount /", "swapoff -a", "umount -l /home"],
+    near_misses: &["mount", "findmnt", "df -h"],
+};
+pub const KERNEL_CHANGE: Rule = Rule {
+    id: "kernel-change",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "Changing the running kernel: `sysctl -w`, loading or removing modules.",
+    suggestion: "Kernel settings need the user; describe the change instead.",
+    fires: &["sysctl -w kernel.panic=1", "modprobe evil", "insmod ./x.ko", "rmmod e1000"],
+    near_misses: &["sysctl -a", "lsmod", "sysctl kernel.hostname"],
+};
+
+pub const SYSTEM_RULES: &[Rule] = &[
+    SERVICE_DISABLE,
+    FIREWALL_DISABLE,
+    POWER_STATE,
+    KILL_ALL,
+    CRONTAB_REMOVE,
+    ACCOUNT_CHANGE,
+    MOUNT_SYSTEM,
+    KERNEL_CHANGE,
+];
