@@ -238,6 +238,18 @@ pub struct Finding {
     /// A safer alternative, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suggestion: Option<String>,
+    /// For exfiltration rules: what flowed from where to where (kept in the ledger).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow: Option<Flow>,
+}
+
+/// A data flow off the machine: the secret source (if any), the sink, the destination.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flow {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub sink: String,
+    pub destination: String,
 }
 
 /// What the classifier understood of a tool call.

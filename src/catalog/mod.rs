@@ -79,6 +79,7 @@ impl Rule {
             verdict: self.verdict,
             reason: reason.into(),
             suggestion: Some(self.suggestion.to_owned()),
+            flow: None,
         }
     }
 }

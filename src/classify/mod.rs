@@ -11,6 +11,7 @@
 //! existing parent is canonicalized to catch symlinks out of the workspace. Nothing else.
 
 mod code;
+mod exfil;
 mod fold;
 mod infra;
 pub mod pack;
@@ -44,6 +45,9 @@ pub struct ClassifyContext<'a> {
     pub agent_settings: &'a [PathBuf],
     /// The installed `dashclawd` and `dashclaw-hook` binaries, beyond any file with those names.
     pub dashclaw_bins: &'a [PathBuf],
+    /// Hosts (or `*.suffix` globs) always fine to send data to, beyond localhost, package
+    /// registries and the repository's remotes: the DashClaw server, `egress_allow` policies.
+    pub egress_allow: &'a [String],
 }
 
 impl<'a> ClassifyContext<'a> {
@@ -56,6 +60,7 @@ impl<'a> ClassifyContext<'a> {
             protected_dirs: &[],
             agent_settings: &[],
             dashclaw_bins: &[],
+            egress_allow: &[],
         }
     }
 

@@ -212,3 +212,85 @@ mod tests {
         assert!(check("~/.claude/projects", "/w", &ctx, true).is_none());
     }
 }
+
+/// Files a login or interactive shell reads at start: a line added there runs in every later
+/// shell, including the agent's next one.
+const STARTUP_FILES: &[&str] = &[
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".bash_logout",
+    ".profile",
+    ".zshrc",
+    ".zshenv",
+    ".zprofile",
+    ".zlogin",
+    ".kshrc",
+    ".mkshrc",
+    ".cshrc",
+    ".tcshrc",
+    ".pam_environment",
+    ".envrc",
+];
+
+/// A shell start-up file (`~/.bashrc`, fish's `config.fish`, `/etc/environment`, …).
+pub(crate) fn is_startup_file(norm: &str) -> bool {
+    let base = norm.rsplit('/').next().unwrap_or(norm);
+    STARTUP_FILES.contains(&base)
+        || (norm.contains("/fish/") && base.ends_with(".fish"))
+        || matches!(
+            norm,
+            "/etc/environment" | "/etc/profile" | "/etc/bash.bashrc" | "/etc/bashrc" | "/etc/zshenv"
+                | "/etc/zshrc" | "/etc/zsh/zshenv" | "/etc/zsh/zshrc"
+        )
+        || norm.starts_with("/etc/profile.d/")
+}
+
+/// What a line added to a start-up file would change about the guard or the agents, if
+/// anything: their settings, `PATH`, or an alias/function shadowing their programs.
+pub(crate) fn startup_tamper(content: &str) -> Option<&'static str> {
+    const SETTINGS: &[(&str, &str)] = &[
+        ("DASHCLAW", "a DashClaw setting"),
+        ("CLAUDE_", "a Claude Code setting"),
+        ("ANTHROPIC_", "a Claude Code setting"),
+        ("CODEX_", "a Codex setting"),
+        ("HERMES_", "a Hermes setting"),
+        ("OPENCLAW", "an OpenClaw setting"),
+        ("LD_PRELOAD", "a preloaded library"),
+        ("DYLD_INSERT_LIBRARIES", "a preloaded library"),
+        ("BASH_ENV", "a script every shell runs"),
+        ("PROMPT_COMMAND", "a command every prompt runs"),
+    ];
+    if let Some((_, what)) = SETTINGS.iter().find(|(k, _)| content.contains(k)) {
+        return Some(what);
+    }
+    let path_change = content.lines().any(|l| {
+        let l = l.trim_start();
+        let l = l.strip_prefix("export ").unwrap_or(l);
+        l.starts_with("PATH=")
+            || l.starts_with("PATH+=")
+            || l.starts_with("path=(")
+            || l.starts_with("path+=")
+            || l.contains("fish_add_path")
+            || l.contains("set -x PATH")
+            || l.contains("set -gx PATH")
+            || l.contains("set -Ux PATH")
+    });
+    if path_change {
+        return Some("a `PATH` change");
+    }
+    const SHADOWED: &[&str] = &["dashclaw", "claude", "codex", "hermes", "openclaw", "node", "bash", "sh"];
+    let shadows = content.lines().any(|l| {
+        let l = l.trim_start();
+        let name = l
+            .strip_prefix("alias ")
+            .map(|r| r.split('=').next().unwrap_or(""))
+            .or_else(|| l.strip_prefix("function ").map(|r| r.split(['(', ' ', '{']).next().unwrap_or("")))
+            .or_else(|| l.split_once("()").map(|(n, _)| n.trim()));
+        name.is_some_and(|n| {
+            let n = n.trim().trim_matches(['\'', '"']);
+            SHADOWED.iter().any(|s| n == *s || n.starts_with("dashclaw"))
+        })
+    });
+    shadows.then_some("an alias or function shadowing the agent or the guard")
+}

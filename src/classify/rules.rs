@@ -1247,6 +1247,42 @@ impl<'a> Walker<'a> {
         if !words.is_empty() {
             self.record_command(words);
         }
+        // What arrives on stdin, when it is known: a here-string or heredoc literal, or the
+        // folded output of the previous pipeline stage.
+        let input: Option<String> = match stdin {
+            Some(r) if r.feeds_stdin() && !r.target.dynamic => Some(r.target.text.clone()),
+            Some(_) => None,
+            None => self.stdin_text.take(),
+        };
+        if let (Some(x), Some(text)) = (&stripped.xargs, &input) {
+            // `echo / | xargs rm -rf`: the items become arguments, as xargs would make them.
+            let argv = &words[stripped.start..];
+            if !argv.is_empty() {
+                let items: Vec<&str> = if x.lines {
+                    text.split(['\n', '\0']).filter(|l| !l.is_empty()).take(8).collect()
+                } else {
+                    text.split_ascii_whitespace().take(64).collect()
+                };
+                let base: Vec<String> = argv.iter().map(|w| quote(&w.text)).collect();
+                let lines: Vec<String> = match &x.replace {
+                    Some(r) => items
+                        .iter()
+                        .map(|it| base.iter().map(|b| b.replace(r.as_str(), &quote(it))).collect::<Vec<_>>().join(" "))
+                        .collect(),
+                    None => vec![format!(
+                        "{} {}",
+                        base.join(" "),
+                        items.iter().map(|i| quote(i)).collect::<Vec<_>>().join(" ")
+                    )],
+                };
+                let mut t = Traits::default();
+                for line in lines {
+                    t |= self.text(&line, depth + 1, Some("xargs".to_owned()));
+                }
+                self.segment(Intent::Readonly, facts, first);
+                return t;
+            }
+        }
         if let Some((text, label)) = stripped.reparse {
             // `env -S 'rm -rf /'`, `su -c '…'`: the wrapper hands a string to a parser.
             let mut text = text.to_owned();
@@ -1267,6 +1303,23 @@ impl<'a> Walker<'a> {
         if stripped.lookup_only {
             self.segment(Intent::Readonly, facts, first);
             return Traits::default();
+        }
+        if cmd.dynamic && argv[0].subs.iter().any(|sub| script_downloads(sub, depth)) {
+            // `$(curl -s https://x)`: a downloaded text run as a command.
+            self.push(r::CURL_PIPE_SHELL.finding(
+                "The command to run is downloaded at run time (remote code execution).",
+            ));
+            self.segment(Intent::Destructive, facts, first);
+            return Traits::default();
+        }
+        if cmd.dynamic && self.reparsed == 0 && !looks_destructive(&argv[1..], self.ctx.home) {
+            // `$PYTHON -m pytest`, `$EDITOR notes.md`: a configurable program with harmless
+            // arguments. Its own substitutions were graded already.
+            self.segment(Intent::Unknown, facts, first);
+            return Traits {
+                runs_stdin: input.is_none() && stdin.is_none(),
+                ..Traits::default()
+            };
         }
         if cmd.dynamic {
             let intent = if self.reparsed > 0 {
@@ -1335,7 +1388,7 @@ impl<'a> Walker<'a> {
         };
         match name {
             _ if SHELLS.contains(&name) => {
-                match self.shell(args, stdin, depth, &mut facts) {
+                match self.shell(args, stdin, input.as_deref(), depth, &mut facts) {
                     Some(i) => intent = i,
                     None => traits.runs_stdin = stdin.is_none(),
                 }
@@ -1580,8 +1633,34 @@ impl<'a> Walker<'a> {
                 traits.sql = args.iter().any(|a| infra::is_sql_danger(&a.text));
             }
             _ if DOWNLOADERS.contains(&name) => traits.downloads = true,
-            _ if listed(name) == Some(Listed::Interpreter) || is_versioned_python(name) => {
-                self.interpreter(name, args, stdin, depth, &mut facts, &mut traits);
+            "pwsh" | "powershell" => {
+                // `pwsh -Command "…"`: PowerShell text, graded with the cmdlet table.
+                let at = args.iter().position(|a| {
+                    let l = a.text.to_ascii_lowercase();
+                    matches!(l.as_str(), "-command" | "-c" | "/c" | "-encodedcommand" | "-e" | "-ec")
+                });
+                if let Some(code) = at.and_then(|i| args.get(i + 1)) {
+                    let encoded = args[at.unwrap_or(0)].text.to_ascii_lowercase().starts_with("-e");
+                    if encoded || code.dynamic {
+                        self.push(p::INTERPRETER_DYNAMIC.finding(
+                            "PowerShell runs an encoded or computed command that cannot be read.",
+                        ));
+                    } else {
+                        let text = code.text.replace('\\', "/");
+                        let saved = self.powershell;
+                        self.powershell = true;
+                        self.reparsed += 1;
+                        self.text(&text, depth + 1, Some("pwsh -Command".to_owned()));
+                        self.reparsed -= 1;
+                        self.powershell = saved;
+                    }
+                }
+            }
+            _ if listed(name) == Some(Listed::Interpreter)
+                || is_versioned_python(name)
+                || matches!(name, "lua" | "luajit" | "osascript" | "irb" | "pypy" | "pypy3") =>
+            {
+                self.interpreter(name, args, stdin, input.as_deref(), depth, &mut facts, &mut traits);
             }
             "git" => self.git(args, &mut intent),
             _ => {}
@@ -1679,6 +1758,11 @@ impl<'a> Walker<'a> {
                 clip(name, 40)
             )));
         }
+        // The static output of a data command, for the next pipeline stage.
+        if argv.iter().all(|w| !w.dynamic) {
+            let texts: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
+            self.out_text = super::fold::output(name, &texts, input.as_deref());
+        }
         self.segment(intent, facts, first);
         traits
     }
@@ -1731,6 +1815,7 @@ impl<'a> Walker<'a> {
         &mut self,
         args: &[Word],
         stdin: Option<&Redirect>,
+        input: Option<&str>,
         depth: usize,
         facts: &mut Facts,
     ) -> Option<Intent> {
@@ -1768,10 +1853,7 @@ impl<'a> Walker<'a> {
             if code.dynamic {
                 // A computed program text (`bash -c "$CMD"`) is obfuscated execution.
                 let first = self.findings.len();
-                if let Some(t) = (code.subs.is_empty())
-                    .then(|| self.substitute(&code.text))
-                    .flatten()
-                {
+                if let Some(t) = self.fold_word(code, 0) {
                     self.reparsed += 1;
                     self.text(&t, depth + 1, Some("bash -c".to_owned()));
                     self.reparsed -= 1;
@@ -1790,6 +1872,19 @@ impl<'a> Walker<'a> {
             return Some(Intent::Readonly);
         }
         if let Some(script) = operand.filter(|o| !from_stdin && o.text != "-") {
+            if script.text.starts_with("<(") && !word_downloads(script, depth) {
+                // `bash <(echo …)`: the script is the substitution's output.
+                if let Some(sub) = script.subs.first() {
+                    if let Some(text) = self.fold_script(sub, 0) {
+                        self.text(&text, depth + 1, Some("bash <( )".to_owned()));
+                        return Some(Intent::Readonly);
+                    }
+                }
+                self.push(r::PIPE_TO_SHELL.finding(
+                    "The shell runs a script produced at run time by a process substitution.",
+                ));
+                return Some(Intent::Unknown);
+            }
             if word_downloads(script, depth) {
                 self.push(r::CURL_PIPE_SHELL.finding(
                     "Running a downloaded script through a shell executes unreviewed remote code.",
@@ -1799,13 +1894,18 @@ impl<'a> Walker<'a> {
             self.exec_script(script, ScriptKind::Shell, depth, facts, false);
             return Some(Intent::Unknown);
         }
-        match stdin {
-            Some(r) if r.feeds_stdin() => {
+        match (stdin, input) {
+            (Some(r), _) if r.feeds_stdin() => {
                 self.text(&r.target.text, depth + 1, Some("heredoc".to_owned()));
                 Some(Intent::Readonly)
             }
-            Some(_) => Some(Intent::Unknown),
-            None => None,
+            (None, Some(text)) => {
+                // `printf 'rm -rf ~' | sh`: the folded text is the script.
+                self.text(text, depth + 1, Some("stdin".to_owned()));
+                Some(Intent::Readonly)
+            }
+            (Some(_), _) => Some(Intent::Unknown),
+            (None, None) => None,
         }
     }
 
@@ -1821,13 +1921,11 @@ impl<'a> Walker<'a> {
         }
         let mut joined = String::new();
         for a in args {
-            let text = if a.dynamic && a.subs.is_empty() {
-                self.substitute(&a.text)
-            } else if a.dynamic {
-                None
-            } else {
-                Some(a.text.clone())
-            };
+            if a.subs.len() == 1 && is_env_generator(&a.subs[0]) {
+                // `eval "$(ssh-agent -s)"`: the output of an environment set-up tool.
+                continue;
+            }
+            let text = self.fold_word(a, 0);
             let Some(text) = text else {
                 self.push(r::EVAL_DYNAMIC.finding(format!(
                     "`eval` of the computed string `{}` hides the command that runs.",
@@ -1945,11 +2043,13 @@ impl<'a> Walker<'a> {
         self.origin.pop();
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn interpreter(
         &mut self,
         name: &str,
         args: &[Word],
         stdin: Option<&Redirect>,
+        input: Option<&str>,
         depth: usize,
         facts: &mut Facts,
         traits: &mut Traits,
@@ -1967,29 +2067,151 @@ impl<'a> Walker<'a> {
             return;
         }
         let (inline, reads_stdin) = interpreter_mode(name, args);
+        let fed = match stdin {
+            Some(r) if r.feeds_stdin() => Some(r.target.text.as_str()),
+            Some(_) => None,
+            None => input,
+        };
         if let Some(code) = inline {
             facts.inline_eval = true;
-            if has_escape_hatch(code) {
-                self.push(r::INLINE_CODE_ESCAPE.finding(format!(
-                    "Inline `{name}` code runs shell commands or deletes files."
-                )));
-            }
             if name == "perl" && args.iter().any(|a| short_has(a, &['i'])) {
                 facts.sed_inplace = true;
                 let files: Vec<&Word> = positionals(args).skip(1).collect();
                 self.guard_words(&files, false, "`perl -i` on", true);
             }
+            let code = code.to_owned();
+            self.grade_code(name, &code, depth, facts);
+        } else if let (true, Some(code)) = (reads_stdin, fed) {
+            let code = code.to_owned();
+            self.grade_code(name, &code, depth, facts);
         } else if let Some(script) = interpreter_script(name, args) {
             self.exec_script(script, ScriptKind::Interpreter, depth, facts, false);
         }
-        traits.runs_stdin = reads_stdin && stdin.is_none();
-        if let Some(r) = stdin.filter(|r| r.feeds_stdin()) {
-            if reads_stdin && has_escape_hatch(&r.target.text) {
+        traits.runs_stdin = reads_stdin && stdin.is_none() && input.is_none();
+    }
+
+    /// A write into a shell start-up file: blocked when it changes the guard's or the agents'
+    /// settings, `PATH`, or shadows the hook; a change whose content is unknown needs approval.
+    fn startup_write(&mut self, target: &str, content: Option<&str>, via: impl std::fmt::Display) {
+        let resolved = paths::resolve(target, &self.cwd, self.ctx.home);
+        if !protect::is_startup_file(&resolved) {
+            return;
+        }
+        match content {
+            Some(c) => {
+                if let Some(what) = protect::startup_tamper(c) {
+                    self.push(p::SHELL_STARTUP_TAMPER.finding(format!(
+                        "{via} `{}` and adds {what}, which would switch the guard off in later shells.",
+                        clip(target, 80)
+                    )));
+                }
+            }
+            None => self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
+                "{via} `{}`, a shell start-up file, with content that cannot be read.",
+                clip(target, 80)
+            ))),
+        }
+    }
+
+    /// Exfiltration facts from interpreter code: a read source and a network send in the same
+    /// program is a flow.
+    fn code_flow(&mut self, program: &str, f: &super::code::CodeFacts) {
+        if f.sends.is_empty() {
+            return;
+        }
+        let source = f
+            .reads
+            .iter()
+            .find(|r| super::exfil::secret_path(&paths::resolve(r, &self.cwd, self.ctx.home), self.ctx.home))
+            .map(|r| format!("`{}`", clip(r, 60)))
+            .or_else(|| f.env_dump.then(|| "the environment".to_owned()));
+        let dest = f.sends.first().map(String::as_str).unwrap_or("?");
+        match source {
+            Some(src) => self.push(super::exfil::flow_finding(
+                &src,
+                &format!("`{program}` code"),
+                dest,
+            )),
+            None if !f.reads.is_empty() && !super::exfil::allowed_destination(dest, self.ctx) => {
+                self.push(super::exfil::upload_finding(
+                    &format!("`{}`", clip(&f.reads[0], 60)),
+                    &format!("`{program}` code"),
+                    dest,
+                ))
+            }
+            None => {}
+        }
+    }
+
+    /// Grades interpreter code as if its effects were written in shell (see `code.rs`).
+    fn grade_code(&mut self, program: &str, code: &str, depth: usize, facts: &mut Facts) {
+        let Some(lang) = super::code::Lang::of(program) else {
+            if has_escape_hatch(code) {
                 self.push(r::INLINE_CODE_ESCAPE.finding(format!(
-                    "The `{name}` program fed on stdin runs shell commands or deletes files."
+                    "Inline `{program}` code runs shell commands or deletes files."
+                )));
+            }
+            return;
+        };
+        if depth + 2 > shell::MAX_DEPTH {
+            return;
+        }
+        let f = super::code::scan(lang, code);
+        let label = format!("{program} code");
+        let before = self.findings.len();
+        for cmd in f.shell.iter().take(8) {
+            self.reparsed += 1;
+            self.text(cmd, depth + 1, Some(label.clone()));
+            self.reparsed -= 1;
+        }
+        for (target, recursive) in f.deletes.iter().take(8) {
+            let flags = if *recursive { "-rf" } else { "-f" };
+            let cmd = format!("rm {flags} -- {}", quote_path(target));
+            self.text(&cmd, depth + 1, Some(label.clone()));
+        }
+        for target in f.writes.iter().take(8) {
+            let via = Via(program, " code writes");
+            self.check_write_target(target, via);
+            self.guard_target(target, false, false, via, false);
+            self.startup_write(target, Some(code), via);
+            if paths::is_system_path(target) {
+                self.push(p::SYSTEM_WRITE.finding(format!(
+                    "`{program}` code writes `{}`, a system file.",
+                    clip(target, 80)
                 )));
             }
         }
+        // A raw client of the guard's own socket or database.
+        if let Some(lit) = f.literals.iter().find(|l| {
+            l.len() < 4096 && protect::check(l, &self.cwd, self.ctx, false).is_some()
+        }) {
+            if !f.sends.is_empty() || code.contains("socket") || code.contains("connect") || code.contains("sqlite") {
+                self.push(p::GUARD_TAMPER.finding(format!(
+                    "`{program}` code opens `{}`, the guard's own socket or records.",
+                    clip(lit, 80)
+                )));
+            }
+        }
+        if let Some(why) = f.reflection {
+            self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                "Inline `{program}` code uses {why}, so what it does cannot be read."
+            )));
+        } else if f.dynamic_shell {
+            self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                "Inline `{program}` code runs a shell command built at run time."
+            )));
+        } else if f.dynamic_delete {
+            self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                "Inline `{program}` code deletes a path computed at run time."
+            )));
+        }
+        self.code_flow(program, &f);
+        if self.findings.len() == before && has_escape_hatch(code) {
+            self.push(r::INLINE_CODE_ESCAPE.finding(format!(
+                "Inline `{program}` code runs shell commands or deletes files."
+            )));
+        }
+        let _ = facts;
     }
 
     /// Grades a script the command runs, from its content (upstream §4.5).
@@ -2526,6 +2748,7 @@ fn interpreter_mode<'w>(name: &str, args: &'w [Word]) -> (Option<&'w str>, bool)
         "ruby" => &["-e"],
         "perl" => &["-e", "-E"],
         "php" => &["-r"],
+        "lua" | "luajit" | "osascript" => &["-e"],
         _ => &["-c"],
     };
     for (i, a) in args.iter().enumerate() {
@@ -2680,6 +2903,83 @@ fn count_self_calls(c: &Command, name: &str, acc: &mut (usize, bool), depth: usi
             }
         }
     }
+}
+
+/// Single-quotes a path for a synthesized command, leaving `~` and globs active.
+fn quote_path(t: &str) -> String {
+    if !t.is_empty()
+        && t.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_./=:,+@%~*".contains(&c))
+    {
+        return t.to_owned();
+    }
+    format!("'{}'", t.replace('\'', "'\\''"))
+}
+
+/// Arguments that would make an unknown program dangerous: force/recursive flags, or a
+/// root, system or home path (`$x -rf ~`, `$(cat c) --force /etc`).
+fn looks_destructive(args: &[Word], home: Option<&str>) -> bool {
+    args.iter().any(|a| {
+        let t = a.text.as_str();
+        matches!(
+            t,
+            "--force" | "--recursive" | "--no-preserve-root" | "-delete" | "--delete" | "--hard"
+        ) || (is_flag(a) && !t.starts_with("--") && t[1..].contains(['r', 'R', 'f']) && t.len() <= 4)
+            || t.starts_with("of=/dev/")
+            || (!a.dynamic && paths::is_root_or_system_dir(t, home))
+            || t == "~"
+            || t.starts_with("~/")
+            || t.starts_with("$HOME")
+    })
+}
+
+/// Environment set-up tools whose output is meant for `eval` (`eval "$(ssh-agent -s)"`).
+const ENV_GENERATORS: &[(&str, &[&str])] = &[
+    ("ssh-agent", &[]),
+    ("gpg-agent", &[]),
+    ("keychain", &[]),
+    ("direnv", &["hook", "export"]),
+    ("pyenv", &["init", "virtualenv-init"]),
+    ("rbenv", &["init"]),
+    ("nodenv", &["init"]),
+    ("goenv", &["init"]),
+    ("jenv", &["init"]),
+    ("brew", &["shellenv"]),
+    ("conda", &["shell.bash", "shell.zsh", "shell.posix"]),
+    ("starship", &["init"]),
+    ("zoxide", &["init"]),
+    ("fnm", &["env"]),
+    ("mise", &["activate", "env"]),
+    ("rtx", &["activate"]),
+    ("opam", &["env", "config"]),
+    ("dircolors", &[]),
+    ("thefuck", &["--alias"]),
+    ("luarocks", &["path"]),
+    ("npm", &["completion"]),
+    ("kubectl", &["completion"]),
+    ("gh", &["completion"]),
+    ("register-python-argcomplete", &[]),
+    ("pipenv", &["--completion"]),
+    ("atuin", &["init"]),
+];
+
+fn is_env_generator(s: &Script) -> bool {
+    let [item] = s.items.as_slice() else {
+        return false;
+    };
+    let [Command::Simple(sc)] = item.pipeline.stages.as_slice() else {
+        return false;
+    };
+    let Some((first, rest)) = sc.words.split_first() else {
+        return false;
+    };
+    if first.dynamic || rest.iter().any(|w| w.dynamic) || !sc.redirects.iter().all(|r| r.fd == Some(2)) {
+        return false;
+    }
+    let name = command_name(&first.text);
+    ENV_GENERATORS.iter().any(|(n, subs)| {
+        *n == name && (subs.is_empty() || rest.first().is_some_and(|a| subs.contains(&a.text.as_str())))
+    })
 }
 
 struct Stripped<'w> {
