@@ -13,6 +13,7 @@
 mod code;
 mod exfil;
 mod fold;
+mod git;
 mod infra;
 pub mod pack;
 mod patch;
@@ -20,6 +21,7 @@ mod paths;
 mod protect;
 mod rules;
 mod script;
+mod system;
 pub mod shell;
 
 use std::path::{Path, PathBuf};
@@ -48,6 +50,10 @@ pub struct ClassifyContext<'a> {
     /// Hosts (or `*.suffix` globs) always fine to send data to, beyond localhost, package
     /// registries and the repository's remotes: the DashClaw server, `egress_allow` policies.
     pub egress_allow: &'a [String],
+    /// Files this session wrote from a secret source in earlier calls (taint memory).
+    pub tainted_files: &'a [String],
+    /// A tool result in this session contained a secret recently (`tainted-egress`).
+    pub session_tainted: bool,
 }
 
 impl<'a> ClassifyContext<'a> {
@@ -61,6 +67,8 @@ impl<'a> ClassifyContext<'a> {
             agent_settings: &[],
             dashclaw_bins: &[],
             egress_allow: &[],
+            tainted_files: &[],
+            session_tainted: false,
         }
     }
 

@@ -323,6 +323,8 @@ struct Traits {
     runs_stdin: bool,
     /// Prints destructive SQL (`echo "DROP TABLE t"`), for a SQL client further on.
     sql: bool,
+    /// Its output carries a secret (a credentials file, a store, the environment).
+    secret: bool,
 }
 
 impl std::ops::BitOrAssign for Traits {
@@ -331,6 +333,7 @@ impl std::ops::BitOrAssign for Traits {
         self.decodes |= o.decodes;
         self.runs_stdin |= o.runs_stdin;
         self.sql |= o.sql;
+        self.secret |= o.secret;
     }
 }
 
@@ -458,6 +461,22 @@ struct Walker<'a> {
     arrays: Vec<(String, Vec<String>)>,
     /// `declare -n ref=target`.
     namerefs: Vec<(String, String)>,
+    /// `git remote add NAME URL` earlier in this command.
+    git_remotes_added: Vec<(String, String)>,
+    /// The command being graded gets its arguments from `xargs`/`parallel`/`find -exec`.
+    xargs_context: bool,
+    /// `npm pkg set scripts.NAME=…` earlier in this command.
+    npm_scripts: Vec<(String, String)>,
+    /// Words of the command being graded that carry a secret (see `secret_words`).
+    secret_args: Vec<String>,
+    /// Variables assigned from a secret source in this command line.
+    tainted_vars: Vec<String>,
+    /// Files written from a secret source in this command line (or earlier in the session).
+    pub(crate) tainted_files: Vec<String>,
+    /// The last secret source seen, for the ledger.
+    last_source: Option<String>,
+    /// The command being graded is a later pipeline stage (its stdin is the pipe).
+    in_pipe: bool,
 }
 
 /// "`name`" plus a suffix, rendered only when a finding is actually raised.
@@ -568,6 +587,14 @@ impl<'a> Walker<'a> {
             out_text: None,
             arrays: Vec::new(),
             namerefs: Vec::new(),
+            git_remotes_added: Vec::new(),
+            xargs_context: false,
+            npm_scripts: Vec::new(),
+            secret_args: Vec::new(),
+            tainted_vars: Vec::new(),
+            tainted_files: ctx.tainted_files.to_vec(),
+            last_source: None,
+            in_pipe: false,
         }
     }
 
@@ -795,7 +822,10 @@ impl<'a> Walker<'a> {
                 }
                 self.stdin_text = carry.take();
                 self.out_text = None;
+                let was_in_pipe = self.in_pipe;
+                self.in_pipe = i > 0;
                 let t = self.command(stage, depth, upstream);
+                self.in_pipe = was_in_pipe;
                 carry = self.out_text.take();
                 self.stdin_text = None;
                 if i > 0 {
@@ -921,7 +951,113 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        self.argv(&words, false, facts, first, stdin, depth, pipe_in)
+        let secret_args = self.secret_words(sc, depth);
+        self.secret_args = secret_args;
+        let traits = self.argv(&words, false, facts, first, stdin, depth, pipe_in);
+        self.secret_args.clear();
+        self.after_redirects(sc, &words, traits, pipe_in);
+        traits
+    }
+
+    /// Texts of the words whose substitutions read a secret (`"$(cat ~/.ssh/id_rsa)"`), and
+    /// variables assigned from one (taint).
+    fn secret_words(&mut self, sc: &SimpleCommand, depth: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        for w in sc.assigns.iter().chain(&sc.words) {
+            let direct = w.subs.iter().any(|sub| self.script_reads_secret(sub, depth));
+            let tainted = self.tainted_vars.iter().any(|v| w.text.contains(&format!("${v}")) || w.text.contains(&format!("${{{v}}}")));
+            if direct || tainted {
+                out.push(w.text.clone());
+                if sc.words.is_empty() || std::ptr::eq(w, sc.assigns.iter().last().unwrap_or(w)) || sc.assigns.iter().any(|a| std::ptr::eq(a, w)) {
+                    if let Some((name, _)) = w.text.split_once('=') {
+                        if valid_name(name) && self.tainted_vars.len() < 32 {
+                            self.tainted_vars.push(name.to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// A substitution's script reads a secret source (a file, a store, the environment).
+    fn script_reads_secret(&self, s: &Script, depth: usize) -> bool {
+        if depth > shell::MAX_DEPTH {
+            return false;
+        }
+        let mut found = false;
+        shell::for_each_simple(s, &mut |sc| {
+            if found {
+                return;
+            }
+            let words = &sc.words[strip_wrappers(&sc.words).start.min(sc.words.len())..];
+            let Some((first, rest)) = words.split_first() else {
+                return;
+            };
+            let name = command_name(&first.text);
+            let texts: Vec<&str> = rest.iter().map(|w| w.text.as_str()).collect();
+            found = super::exfil::secret_command(name, &texts).is_some()
+                || rest.iter().any(|w| {
+                    let r = paths::resolve(&w.text, &self.cwd, self.ctx.home);
+                    super::exfil::secret_path(&r, self.ctx.home)
+                        || super::exfil::metadata_endpoint(&w.text)
+                        || super::exfil::secret_vars_in(&w.text).is_some()
+                        || self.tainted_files.contains(&r)
+                })
+                || sc.redirects.iter().any(|r| {
+                    r.kind == RedirKind::Input
+                        && super::exfil::secret_path(&paths::resolve(&r.target.text, &self.cwd, self.ctx.home), self.ctx.home)
+                });
+        });
+        found
+    }
+
+    /// Checks that depend on what a command writes through its redirections: emptying
+    /// important files, start-up files, system files, and secret taint on files.
+    fn after_redirects(&mut self, sc: &SimpleCommand, words: &[Word], traits: Traits, pipe_in: Traits) {
+        let content = self.out_text.clone();
+        let bare = words.is_empty() || matches!(words.first().map(|w| w.text.as_str()), Some(":" | "true" | "echo" | "printf")) && content.as_deref().is_none_or(|c| c.trim().is_empty());
+        for r in sc.redirects.iter().filter(|r| r.writes_file() && !r.target.dynamic) {
+            let t = r.target.text.as_str();
+            if paths::is_discard(t) {
+                continue;
+            }
+            let resolved = paths::resolve(t, &self.cwd, self.ctx.home);
+            if resolved.starts_with("/dev/tcp/") || resolved.starts_with("/dev/udp/") {
+                let dest = resolved.trim_start_matches("/dev/tcp/").trim_start_matches("/dev/udp/").replace('/', ":");
+                if traits.secret || pipe_in.secret {
+                    let src = self.last_source.clone().unwrap_or_else(|| "a secret".into());
+                    self.push(super::exfil::flow_finding(&src, "a `/dev/tcp` redirection", &dest));
+                } else if !super::exfil::allowed_destination(&dest, self.ctx) {
+                    self.push(super::exfil::upload_finding("the command's output", "a `/dev/tcp` redirection", &dest));
+                }
+                continue;
+            }
+            let overwrite = matches!(r.kind, RedirKind::Output | RedirKind::OutErr);
+            let important = paths::is_system_path(&resolved)
+                || protect::is_startup_file(&resolved)
+                || super::exfil::secret_path(&resolved, self.ctx.home);
+            if overwrite && bare && important {
+                self.push(r::DESTROY_SENSITIVE.finding(format!(
+                    "Emptying `{}` destroys a system, credentials or shell start-up file.",
+                    clip(t, 80)
+                )));
+                self.segment(Intent::Destructive, Facts::default(), self.findings.len().saturating_sub(1));
+                continue;
+            }
+            self.startup_write(t, content.as_deref(), "A redirection writes");
+            if !paths::is_secret_path(t) {
+                self.system_write(t, "A redirection");
+            }
+            if traits.secret && self.tainted_files.len() < 32 {
+                self.tainted_files.push(resolved.clone());
+            }
+            if let Some(c) = &content {
+                if self.written.len() < 8 {
+                    self.written.push((resolved, c.clone()));
+                }
+            }
+        }
     }
 
     /// Static value of `$NAME` / `${NAME}` references in `text`, or `None` when any is unknown.
@@ -1295,6 +1431,10 @@ impl<'a> Walker<'a> {
             self.reparsed -= 1;
             return t;
         }
+        if stripped.xargs.is_some() {
+            // `xargs rm -rf` with unknown input: the targets arrive at run time.
+            self.xargs_context = true;
+        }
         let argv = &words[stripped.start..];
         let Some(cmd) = argv.first() else {
             self.segment(Intent::Readonly, facts, first);
@@ -1381,6 +1521,7 @@ impl<'a> Walker<'a> {
         }
 
         let own = self.findings.len();
+        self.exfil(name, args, stdin, pipe_in, &mut traits);
         let mut intent = if self.functions.iter().any(|f| f == name) {
             Intent::Readonly
         } else {
@@ -1549,10 +1690,54 @@ impl<'a> Walker<'a> {
                 let ts: Vec<&Word> = positionals(args).collect();
                 for t in &ts {
                     self.check_write_target(&t.text, "`tee`");
+                    self.startup_write(&t.text, input.as_deref(), "`tee` writes");
+                    self.system_write(&t.text, "`tee`");
                 }
                 self.guard_words(&ts, false, "`tee` to", false);
             }
             "mv" | "install" | "ln" => self.copy_like(name, args),
+            "tar" | "bsdtar" | "gtar" | "unzip" | "7z" | "cpio" => {
+                // Extraction into a directory that holds the guard's or the agents' settings
+                // (`tar -xf x.tar -C ~`) can overwrite them with anything.
+                let extracting = name != "tar" && name != "gtar" && name != "bsdtar"
+                    || args.iter().any(|a| {
+                        a.text == "--extract" || a.text == "--get" || (!a.text.starts_with("--") && a.text.trim_start_matches('-').starts_with(['x']) && a.text.len() < 8 && !a.text.contains('c'))
+                            || (a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('x'))
+                    });
+                let dest = args
+                    .iter()
+                    .position(|a| matches!(a.text.as_str(), "-C" | "--directory" | "-d" | "-o"))
+                    .and_then(|i| args.get(i + 1))
+                    .map(|w| w.text.clone())
+                    .or_else(|| args.iter().find_map(|a| a.text.strip_prefix("--directory=").map(str::to_owned)));
+                if extracting {
+                    if let Some(d) = dest {
+                        self.guard_target(&d, false, true, Via(name, " extracts into"), false);
+                        let r = paths::resolve(&d, &self.cwd, self.ctx.home);
+                        if paths::is_home(&r, self.ctx.home) || r == "/" || paths::is_system_path(&r) {
+                            self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
+                                "`{name}` extracts into `{}`, where it can overwrite shell start-up files and agent settings.",
+                                clip(&d, 80)
+                            )));
+                        }
+                    }
+                }
+            }
+            "awk" | "gawk" if args.iter().any(|a| a.text == "inplace" || a.text == "-iinplace" || a.text.contains("inplace")) => {
+                let files: Vec<&Word> = positionals(args).skip(1).filter(|w| w.text != "inplace").collect();
+                for f in &files {
+                    self.check_write_target(&f.text, "`awk -i inplace`");
+                    self.startup_write(&f.text, None, "`awk -i inplace` edits");
+                }
+                self.guard_words(&files, false, "`awk -i inplace` on", true);
+                intent = Intent::Write;
+            }
+            "parallel" | "sem" => {
+                intent = self.parallel(args, depth);
+            }
+            "make" | "gmake" | "npm" | "pnpm" | "yarn" | "bun" | "just" | "task" => {
+                self.scripts_run(name, args, depth);
+            }
             "touch" | "mkdir" => {
                 let ts: Vec<&Word> = positionals(args).collect();
                 self.guard_words(&ts, false, Via(name, " of"), false);
@@ -1662,8 +1847,18 @@ impl<'a> Walker<'a> {
             {
                 self.interpreter(name, args, stdin, input.as_deref(), depth, &mut facts, &mut traits);
             }
-            "git" => self.git(args, &mut intent),
+            "git" => self.git(args, &mut intent, depth),
             _ => {}
+        }
+        // System rules (services, firewalls, power, signals, accounts, mounts, the kernel).
+        {
+            let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+            if let Some((rule, why)) = super::system::check(name, &texts) {
+                self.push(rule.finding(why));
+                if intent != Intent::Destructive {
+                    intent = Intent::SystemAdmin;
+                }
+            }
         }
         // Infrastructure and data rules (databases, containers, clusters, IaC, clouds).
         if infra::is_infra_name(name) {
@@ -1757,6 +1952,9 @@ impl<'a> Walker<'a> {
                 "`{}` destroys data that cannot be recovered.",
                 clip(name, 40)
             )));
+        }
+        if stripped.xargs.is_some() {
+            self.xargs_context = false;
         }
         // The static output of a data command, for the next pipeline stage.
         if argv.iter().all(|w| !w.dynamic) {
@@ -2088,6 +2286,211 @@ impl<'a> Walker<'a> {
             self.exec_script(script, ScriptKind::Interpreter, depth, facts, false);
         }
         traits.runs_stdin = reads_stdin && stdin.is_none() && input.is_none();
+    }
+
+    /// Sources and sinks of one command (see `exfil.rs`): a secret reaching a sink is a flow
+    /// (block); a sink sending files or stdin outside the allowlist needs approval.
+    fn exfil(&mut self, name: &str, args: &[Word], stdin: Option<&Redirect>, pipe_in: Traits, traits: &mut Traits) {
+        let home = self.ctx.home;
+        let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+        let secret_file = |w: &str, this: &Self| -> Option<String> {
+            let r = paths::resolve(w, &this.cwd, home);
+            if super::exfil::secret_path(&r, home) {
+                Some(format!("`{}`", clip(w, 60)))
+            } else if this.tainted_files.contains(&r) {
+                Some(format!("`{}` (written from a secret)", clip(w, 60)))
+            } else {
+                None
+            }
+        };
+        let redirect_in = stdin
+            .filter(|r| r.kind == RedirKind::Input && !r.target.dynamic)
+            .and_then(|r| secret_file(&r.target.text, self));
+        let mut source = super::exfil::secret_command(name, &texts)
+            .map(str::to_owned)
+            .or_else(|| {
+                args.iter()
+                    .filter(|a| !a.dynamic)
+                    .find_map(|a| {
+                        let t = a.text.split_once('=').map(|(_, v)| v).filter(|_| a.text.starts_with('-')).unwrap_or(&a.text);
+                        secret_file(t.trim_start_matches('@'), self)
+                    })
+            })
+            .or_else(|| {
+                texts.iter().any(|t| super::exfil::metadata_endpoint(t)).then(|| "the cloud metadata endpoint".to_owned())
+            })
+            .or_else(|| redirect_in.clone());
+        if source.is_none() && matches!(name, "echo" | "printf" | "printenv" | "print") {
+            source = texts.iter().find_map(|t| super::exfil::secret_vars_in(t));
+        }
+        if matches!(name, "printenv") && !texts.is_empty() && texts.iter().all(|t| super::exfil::secret_var(t)) {
+            source = Some(format!("`${}`", texts[0]));
+        }
+        let stdin_fed = self.in_pipe || stdin.is_some_and(|r| r.kind == RedirKind::Input || r.feeds_stdin());
+        if let Some(sink) = super::exfil::sink(name, &texts, stdin_fed) {
+            let dest = if sink.dest.is_empty() { "?".to_owned() } else { sink.dest.clone() };
+            let via = format!("`{name}`");
+            let flow_src: Option<String> = if sink.stdin && self.in_pipe && pipe_in.secret {
+                Some(self.last_source.clone().unwrap_or_else(|| "a secret".into()))
+            } else if sink.stdin && redirect_in.is_some() {
+                redirect_in.clone()
+            } else if let Some(f) = sink.files.iter().find_map(|f| secret_file(f, self)) {
+                Some(f)
+            } else if let Some(v) = sink.inline.iter().find_map(|t| super::exfil::secret_vars_in(t)) {
+                Some(format!("`{v}`"))
+            } else if let Some(w) = self.secret_args.iter().find(|w| texts.iter().any(|t| t == w) || sink.inline.iter().any(|i| i == *w)) {
+                Some(format!("`{}`", clip(w, 60)))
+            } else if let Some(w) = self.secret_args.first() {
+                Some(format!("`{}`", clip(w, 60)))
+            } else {
+                None
+            };
+            let payload = !sink.files.is_empty() || (sink.stdin && stdin_fed);
+            if let Some(src) = flow_src {
+                self.push(super::exfil::flow_finding(&src, &via, &dest));
+            } else if payload && !super::exfil::allowed_destination(&dest, self.ctx) {
+                let what = sink
+                    .files
+                    .first()
+                    .map(|f| format!("`{}`", clip(f, 60)))
+                    .unwrap_or_else(|| "its input".to_owned());
+                self.push(super::exfil::upload_finding(&what, &via, &dest));
+            } else if self.ctx.session_tainted && (payload || !sink.inline.is_empty()) && !super::exfil::allowed_destination(&dest, self.ctx) {
+                let mut f = p::TAINTED_EGRESS.finding(format!(
+                    "A secret was shown earlier in this session; {via} sends data to `{}`.",
+                    clip(&dest, 80)
+                ));
+                f.flow = Some(crate::event::Flow { source: Some("this session's earlier tool results".into()), sink: via, destination: dest });
+                self.push(f);
+            }
+        }
+        if let Some(src) = source {
+            traits.secret = true;
+            self.last_source = Some(src);
+        }
+    }
+
+    /// A write into a system location (`/etc`, `/usr`, …) needs approval.
+    fn system_write(&mut self, target: &str, via: impl std::fmt::Display) {
+        let r = paths::resolve(target, &self.cwd, self.ctx.home);
+        if paths::is_system_path(&r) && !paths::is_device(&r) && !paths::is_discard(&r) && !r.starts_with("/tmp") && !r.starts_with("/var/tmp") && !r.starts_with("/dev/") {
+            self.push(p::SYSTEM_WRITE.finding(format!(
+                "{via} writes `{}`, a system file.",
+                clip(target, 80)
+            )));
+        }
+    }
+
+    /// GNU `parallel CMD ::: ARGS…`: each argument is put into the command (at `{}` or at the
+    /// end) and graded; without `:::` the arguments come from stdin, as with `xargs`.
+    fn parallel(&mut self, args: &[Word], depth: usize) -> Intent {
+        const VALUED: &[&str] = &["-j", "--jobs", "-S", "--sshlogin", "--joblog", "-a", "--arg-file", "--delay", "--timeout", "--results", "-d", "--delimiter", "-n", "-N", "--colsep", "-I"];
+        let mut i = 0;
+        while let Some(a) = args.get(i).filter(|a| is_flag(a)) {
+            i += if VALUED.contains(&a.text.as_str()) { 2 } else { 1 };
+        }
+        let rest = args.get(i..).unwrap_or(&[]);
+        let sep = rest.iter().position(|w| matches!(w.text.as_str(), ":::" | "::::" | ":::+"));
+        let (cmd, items) = match sep {
+            Some(k) => (&rest[..k], rest[k + 1..].iter().filter(|w| !w.text.starts_with(":::")).take(8).collect::<Vec<_>>()),
+            None => (rest, Vec::new()),
+        };
+        if cmd.is_empty() {
+            return Intent::Unknown;
+        }
+        let base: Vec<String> = cmd.iter().map(|w| quote(&w.text)).collect();
+        let lines: Vec<String> = if items.is_empty() {
+            vec![base.join(" ").replace("{}", "")]
+        } else {
+            items
+                .iter()
+                .map(|it| {
+                    let q = quote(&it.text);
+                    if base.iter().any(|b| b.contains("{}")) {
+                        base.iter().map(|b| b.replace("{}", &q)).collect::<Vec<_>>().join(" ")
+                    } else {
+                        format!("{} {q}", base.join(" "))
+                    }
+                })
+                .collect()
+        };
+        self.xargs_context = items.is_empty();
+        for l in lines {
+            self.text(&l, depth + 1, Some("parallel".to_owned()));
+        }
+        self.xargs_context = false;
+        Intent::Readonly
+    }
+
+    /// `make x`, `npm run x` right after the Makefile or the script was written in the same
+    /// command line: the recipe is what runs.
+    fn scripts_run(&mut self, name: &str, args: &[Word], depth: usize) {
+        let pos: Vec<&str> = positionals(args).map(|w| w.text.as_str()).collect();
+        let recipe: Option<String> = match name {
+            "make" | "gmake" | "just" | "task" => {
+                let file = args
+                    .iter()
+                    .position(|a| a.text == "-f" || a.text == "--file")
+                    .and_then(|i| args.get(i + 1))
+                    .map(|w| w.text.clone());
+                let names: Vec<String> = match file {
+                    Some(f) => vec![f],
+                    None => ["Makefile", "makefile", "GNUmakefile", "justfile", "Justfile", "Taskfile.yml"].iter().map(|s| s.to_string()).collect(),
+                };
+                let written = names.iter().find_map(|n| {
+                    let p = paths::resolve(n, &self.cwd, self.ctx.home);
+                    self.written.iter().find(|(w, _)| *w == p).map(|(_, c)| c.clone())
+                });
+                written.map(|text| {
+                    // Recipe lines: after a `target:` (the rest of the line) and tab-indented lines.
+                    text.lines()
+                        .filter_map(|l| {
+                            if let Some(r) = l.strip_prefix('\t') {
+                                Some(r.trim_start_matches(['@', '-', '+']).to_owned())
+                            } else {
+                                // `target: prereqs ; recipe`
+                                l.split_once(':')
+                                    .and_then(|(_, r)| r.split_once(';'))
+                                    .map(|(_, recipe)| recipe.trim().to_owned())
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+            }
+            _ => {
+                let script = match pos.as_slice() {
+                    ["run" | "run-script", s, ..] => Some(*s),
+                    [s, ..] if name == "yarn" || name == "pnpm" || name == "bun" => Some(*s),
+                    _ => None,
+                };
+                script.and_then(|sn| {
+                    self.npm_scripts.iter().find(|(n, _)| n == sn).map(|(_, v)| v.clone()).or_else(|| {
+                        let p = paths::resolve("package.json", &self.cwd, self.ctx.home);
+                        self.written
+                            .iter()
+                            .find(|(w, _)| *w == p)
+                            .and_then(|(_, c)| serde_json::from_str::<serde_json::Value>(c).ok())
+                            .and_then(|v| v.get("scripts")?.get(sn)?.as_str().map(str::to_owned))
+                    })
+                })
+            }
+        };
+        if let Some(text) = recipe.filter(|t| !t.trim().is_empty()) {
+            self.text(&text, depth + 1, Some(format!("{name} script")));
+        }
+        // `npm pkg set scripts.x='…'` defines a script for a later `npm run x`.
+        if name == "npm" && pos.first() == Some(&"pkg") && pos.get(1) == Some(&"set") {
+            for kv in pos.iter().skip(2) {
+                if let Some((k, v)) = kv.split_once('=') {
+                    if let Some(sn) = k.strip_prefix("scripts.") {
+                        if self.npm_scripts.len() < 8 {
+                            self.npm_scripts.push((sn.to_owned(), v.to_owned()));
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// A write into a shell start-up file: blocked when it changes the guard's or the agents'
@@ -2498,16 +2901,46 @@ impl<'a> Walker<'a> {
             .collect();
         if deletes {
             *intent = Intent::Destructive;
-            if let Some(root) = roots
-                .iter()
-                .find(|a| paths::is_root_or_system_dir(&a.text, self.ctx.home))
-            {
-                self.push(r::RM_ROOT.finding(format!(
-                    "`find {} … -delete` would delete system or home files.",
-                    clip(&root.text, 80)
-                )));
+            // What narrows the match: a name pattern that is not everything, an age, a size.
+            let mut narrowed = false;
+            let mut artifacts_only = true;
+            let mut k = 0;
+            while let Some(a) = args.get(k) {
+                let t = a.text.as_str();
+                if matches!(t, "-name" | "-iname" | "-path" | "-ipath" | "-regex" | "-iregex" | "-wholename") {
+                    let pat = args.get(k + 1).map_or("*", |v| v.text.as_str());
+                    if !matches!(pat, "*" | ".*" | "*.*" | "**") {
+                        narrowed = true;
+                    }
+                    artifacts_only &= FIND_ARTIFACTS.contains(&pat);
+                    k += 1;
+                } else if matches!(t, "-newer" | "-mtime" | "-mmin" | "-atime" | "-ctime" | "-size" | "-empty" | "-user" | "-inum" | "-samefile" | "-links") {
+                    narrowed = true;
+                    artifacts_only = false;
+                }
+                k += 1;
+            }
+            let roots_or_cwd: Vec<Word> = if roots.is_empty() {
+                vec![Word::literal(".")]
             } else {
-                self.push(r::FIND_DELETE.finding("`find` deletes every file it matches."));
+                roots.iter().map(|w| (*w).clone()).collect()
+            };
+            let reaches: Vec<Reach> = roots_or_cwd.iter().map(|w| self.delete_reach(w)).collect();
+            let worst = reaches.iter().copied().find(|r| *r == Reach::Root).or(reaches.iter().copied().find(|r| *r == Reach::Tree));
+            let shown = roots_or_cwd.first().map_or(".", |w| clip(&w.text, 80)).to_owned();
+            match worst {
+                Some(Reach::Root) if !narrowed => self.push(r::RM_ROOT.finding(format!(
+                    "`find {shown} … -delete` would delete everything under `{shown}`."
+                ))),
+                Some(Reach::Root) if !artifacts_only && roots_or_cwd.iter().any(|w| paths::is_root_or_system_dir(&w.text, self.ctx.home)) => {
+                    self.push(r::RM_RECURSIVE.finding(format!(
+                        "`find {shown} … -delete` deletes matching files across system or home directories."
+                    )))
+                }
+                Some(_) if !artifacts_only => {
+                    self.push(r::FIND_DELETE.finding("`find` deletes every file it matches."))
+                }
+                _ => {}
             }
             // A tree containing guard files counts, except the working directory itself
             // (`find . -name '*.o' -delete` does not touch `.claude/`).
@@ -2522,9 +2955,25 @@ impl<'a> Walker<'a> {
                 );
             }
         }
+        let name_pat = args
+            .iter()
+            .position(|a| matches!(a.text.as_str(), "-name" | "-iname"))
+            .and_then(|i| args.get(i + 1))
+            .filter(|p| FIND_ARTIFACTS.contains(&p.text.as_str()))
+            .map(|p| p.text.clone());
         for inner in execs {
             let first = self.findings.len();
             self.origin.push(Origin::Fixed("find -exec"));
+            // `-exec rm -rf {} +` on `-name __pycache__` deletes what the name matched.
+            let replaced: Vec<Word> = inner
+                .iter()
+                .map(|w| match (&name_pat, w.text.as_str()) {
+                    (Some(p), "{}") => Word::literal(p),
+                    _ => w.clone(),
+                })
+                .collect();
+            let inner: &[Word] = &replaced;
+            self.xargs_context = true;
             self.argv(
                 inner,
                 sudo,
@@ -2534,8 +2983,72 @@ impl<'a> Walker<'a> {
                 depth + 1,
                 Traits::default(),
             );
+            self.xargs_context = false;
             self.origin.pop();
         }
+    }
+
+    /// What a delete of `t` reaches, with paths normalised and resolved against the tracked
+    /// working directory: `Root` (the system, a home or its top folders, the workspace),
+    /// `Scratch` (temp or regenerable, and only while the effective cwd is in the workspace),
+    /// or `Tree` (anything else).
+    fn delete_reach(&self, t: &Word) -> Reach {
+        let ctx = self.ctx;
+        let p = t.text.as_str();
+        if t.dynamic {
+            return match p {
+                "$PWD" | "${PWD}" | "$PWD/" | "$(pwd)" | "$PWD/*" => Reach::Root,
+                _ if paths::is_home(p.trim_end_matches("/*"), ctx.home) => Reach::Root,
+                _ => Reach::Tree,
+            };
+        }
+        if paths::is_root_or_system_dir(p, ctx.home) || paths::is_cwd_or_parent(p) {
+            // `.`/`..` only matter relative to where the command runs.
+            if paths::is_cwd_or_parent(p) {
+                let r = paths::resolve(p.trim_end_matches("/*"), &self.cwd, ctx.home);
+                let in_scratch = paths::is_regenerable(&format!("{r}/x")) && r != "/tmp" && r != "/var/tmp";
+                if in_scratch {
+                    return Reach::Scratch;
+                }
+            }
+            return Reach::Root;
+        }
+        let r = paths::resolve(p, &self.cwd, ctx.home);
+        let bare = r.trim_end_matches("/*").trim_end_matches("/.*");
+        let ws = paths::normalize(ctx.workspace);
+        if paths::is_root_or_system_dir(bare, ctx.home) || bare == ws || (bare.is_empty()) {
+            return Reach::Root;
+        }
+        // `*` and `./*` with the cwd at the workspace are the workspace.
+        if matches!(p, "*" | "./*" | ".*" | "./.*") && paths::normalize(&self.cwd) == ws {
+            return Reach::Root;
+        }
+        // A home directory's top folders (`~/.ssh`, `~/Documents`), unless the workspace.
+        if let Some(h) = ctx.home.map(paths::normalize) {
+            if let Some(rest) = bare.strip_prefix(&format!("{h}/")) {
+                if !rest.contains('/') && !paths::is_inside(&ws, bare) && !paths::is_inside(bare, &ws) {
+                    return Reach::Root;
+                }
+            }
+            if paths::is_inside(&ws, bare) {
+                // Deleting a parent of the workspace.
+                return Reach::Root;
+            }
+        }
+        if ["/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/boot", "/sys", "/proc", "/dev", "/System", "/Library", "/Applications", "/root", "/snap", "/nix"]
+            .iter()
+            .any(|d| paths::is_inside(bare, d))
+        {
+            return Reach::Root;
+        }
+        let in_ws = paths::is_inside(&r, &ws);
+        let cwd_in_ws = paths::is_inside(&paths::normalize(&self.cwd), &ws);
+        let scratch_abs = paths::is_regenerable(&r) && r.starts_with('/') && !has_glob(p);
+        let regenerable_rel = !p.starts_with('/') && paths::is_regenerable(p) && cwd_in_ws;
+        if scratch_abs || regenerable_rel || (in_ws && paths::is_regenerable(r.strip_prefix(&format!("{ws}/")).unwrap_or(""))) {
+            return Reach::Scratch;
+        }
+        Reach::Tree
     }
 
     fn rm(&mut self, name: &str, args: &[Word], facts: &mut Facts) {
@@ -2545,23 +3058,12 @@ impl<'a> Walker<'a> {
                 .take_while(|a| a.text != "--")
                 .any(|a| a.text == "--recursive" || short_has(a, &['r', 'R']));
         let targets: Vec<&Word> = positionals(args).collect();
-        let ctx = self.ctx;
-        let cwd = &self.cwd;
-        let moved = self.cwd_moved;
-        let root = targets.iter().find(|t| {
-            let p = t.text.as_str();
-            paths::is_root_or_system_dir(p, ctx.home)
-                || paths::is_cwd_or_parent(p)
-                || matches!(p, "$PWD" | "${PWD}" | "$PWD/" | "$(pwd)")
-                || (p.starts_with('/') && paths::normalize(p) == paths::normalize(ctx.workspace))
-                || (moved && !t.dynamic && {
-                    let r = paths::resolve(p, cwd, ctx.home);
-                    paths::is_root_or_system_dir(&r, ctx.home)
-                        || paths::normalize(r.trim_end_matches("/*"))
-                            == paths::normalize(ctx.workspace)
-                })
+        let reaches: Vec<Reach> = targets.iter().map(|t| self.delete_reach(t)).collect();
+        // A glob at the top of the system or a home is as bad recursive or not (`rm -f ~/*`).
+        let root = targets.iter().zip(&reaches).find(|(t, r)| {
+            **r == Reach::Root && (recursive || name == "rmdir" || has_glob(&t.text) && !t.text.starts_with("./") || t.text.ends_with("/*"))
         });
-        if let (true, Some(t)) = (recursive, root) {
+        if let Some((t, _)) = root {
             self.push(r::RM_ROOT.finding(format!(
                 "`rm -r {}` would delete the system, a home directory or the whole workspace.",
                 clip(&t.text, 80)
@@ -2569,16 +3071,33 @@ impl<'a> Walker<'a> {
             return;
         }
         self.guard_words(&targets, recursive, Via(name, " of"), false);
+        for t in &targets {
+            let resolved = paths::resolve(&t.text, &self.cwd, self.ctx.home);
+            if !t.dynamic
+                && (paths::is_secret_path(&resolved)
+                    || super::exfil::secret_path(&resolved, self.ctx.home)
+                    || paths::is_system_path(&resolved)
+                    || protect::is_startup_file(&resolved))
+            {
+                self.push(r::DESTROY_SENSITIVE.finding(format!(
+                    "`{name}` would delete `{}`, a credentials, system or shell start-up file.",
+                    clip(&t.text, 80)
+                )));
+                return;
+            }
+        }
         let literal = targets.iter().all(|t| !t.dynamic && !has_glob(&t.text));
         facts.bounded_rm = !recursive && (1..=3).contains(&targets.len()) && literal;
-        facts.regenerable_rm = !targets.is_empty()
-            && targets
-                .iter()
-                .all(|t| !t.dynamic && paths::is_regenerable(&t.text));
+        facts.regenerable_rm = !targets.is_empty() && reaches.iter().all(|r| *r == Reach::Scratch);
         if facts.regenerable_rm || facts.bounded_rm {
             return;
         }
-        let shown = targets.first().map_or("", |t| clip(&t.text, 80));
+        if targets.is_empty() && !self.xargs_context {
+            // Bare `rm` (an error, or `--help`/`--version`): nothing is deleted.
+            facts.bounded_rm = true;
+            return;
+        }
+        let shown = targets.first().map_or("(its input)", |t| clip(&t.text, 80));
         if recursive {
             self.push(r::RM_RECURSIVE.finding(format!("Recursive delete of `{shown}`.")));
         } else {
@@ -2588,97 +3107,77 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn git(&mut self, args: &[Word], intent: &mut Intent) {
-        let Some(i) = git_subcommand(args) else {
-            return;
-        };
-        let sub = &args[i];
-        let rest = &args[i + 1..];
-        let flag = |long: &str, short: char| {
-            rest.iter()
-                .any(|a| a.text == long || short_has(a, &[short]))
-        };
-        match sub.text.as_str() {
-            "reset" if rest.iter().any(|a| a.text == "--hard") => {
-                *intent = Intent::Destructive;
-                self.push(
-                    r::GIT_RESET_HARD
-                        .finding("`git reset --hard` discards uncommitted changes for good."),
-                );
+    fn git(&mut self, args: &[Word], intent: &mut Intent, depth: usize) {
+        let texts: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
+        let f = super::git::read(&texts);
+        if f.destructive {
+            *intent = Intent::Destructive;
+        }
+        for (rule, why) in f.findings {
+            self.push(rule.finding(why));
+        }
+        for (key, value) in &f.exec_settings {
+            let first = self.findings.len();
+            if value != "$ENV" {
+                // The program the setting runs is graded as if run now.
+                let text = value.trim_start_matches('!');
+                self.reparsed += 1;
+                self.text(text, depth + 1, Some(format!("git {key}")));
+                self.reparsed -= 1;
             }
-            "clean" if flag("--force", 'f') => {
-                *intent = Intent::Destructive;
-                let ignored = if flag("-x", 'x') {
-                    " (ignored files too)"
-                } else {
-                    ""
-                };
-                self.push(r::GIT_CLEAN.finding(format!(
-                    "`git clean -f` deletes untracked files{ignored} for good."
+            let raised = self.findings.len() > first;
+            if raised || !super::git::benign_setting(key, value) {
+                self.push(p::GIT_CONFIG_EXEC.finding(format!(
+                    "Git setting `{key}` would run `{}` whenever git reaches it.",
+                    clip(value, 80)
                 )));
+                *intent = Intent::Destructive;
             }
-            "push" => {
-                let force = rest.iter().any(|a| {
-                    a.text == "--force"
-                        || a.text == "--mirror"
-                        || short_has(a, &['f'])
-                        || (!is_flag(a) && a.text.starts_with('+'))
-                });
-                let lease = rest.iter().any(|a| {
-                    a.text.starts_with("--force-with-lease")
-                        || a.text.starts_with("--force-if-includes")
-                });
-                let delete = flag("--delete", 'd')
-                    || rest
-                        .iter()
-                        .any(|a| !is_flag(a) && a.text.starts_with(':') && a.text.len() > 1);
-                if force {
-                    *intent = Intent::Destructive;
-                    self.push(r::GIT_FORCE_PUSH.finding(
-                        "`git push --force`/`--mirror` can overwrite commits others pushed.",
-                    ));
-                } else if delete {
-                    *intent = Intent::Destructive;
-                    self.push(
-                        p::GIT_PUSH_DELETE
-                            .finding("`git push --delete` removes a remote branch or tag."),
-                    );
-                } else if lease {
-                    *intent = Intent::Destructive;
-                    self.push(r::GIT_FORCE_WITH_LEASE.finding(
-                        "`git push --force-with-lease` rewrites the remote branch history.",
+        }
+        if let Some((name, url)) = f.remote_added {
+            if self.git_remotes_added.len() < 8 {
+                self.git_remotes_added.push((name, url));
+            }
+        }
+        if let Some(to) = f.push_to {
+            let configured = super::exfil::git_remotes(&self.cwd);
+            let url = if to.contains("://") || to.contains('@') || (to.contains(':') && !to.starts_with('/')) {
+                Some(to.clone())
+            } else if configured.iter().any(|(n, _)| *n == to) {
+                None
+            } else {
+                self.git_remotes_added
+                    .iter()
+                    .find(|(n, _)| *n == to)
+                    .map(|(_, u)| u.clone())
+            };
+            if let Some(url) = url {
+                let known = configured.iter().any(|(_, u)| *u == url);
+                if !known && !super::exfil::allowed_destination(&url, self.ctx) {
+                    self.push(super::exfil::upload_finding(
+                        "the repository",
+                        "`git push`",
+                        &url,
                     ));
                 }
             }
-            "branch" => {
-                let force_delete = rest.iter().any(|a| a.text == "-D")
-                    || (flag("--delete", 'd') && flag("--force", 'f'));
-                if force_delete {
-                    *intent = Intent::Destructive;
-                    self.push(p::GIT_BRANCH_FORCE_DELETE.finding(
-                        "`git branch -D` deletes a branch even if its commits are not merged.",
-                    ));
-                } else if flag("--delete", 'd') || flag("--move", 'm') {
-                    *intent = Intent::Write;
-                }
-            }
-            "filter-repo" | "filter-branch" => {
-                *intent = Intent::Destructive;
-                self.push(p::GIT_HISTORY_REWRITE.finding(format!(
-                    "`git {}` rewrites the whole repository history.",
-                    sub.text
-                )));
-            }
-            "stash"
-                if rest
-                    .first()
-                    .is_some_and(|a| matches!(a.text.as_str(), "drop" | "clear")) =>
-            {
-                *intent = Intent::Destructive;
-            }
-            _ => {}
         }
     }
+}
+
+/// `find -name` patterns that only match build and editor leftovers.
+const FIND_ARTIFACTS: &[&str] = &[
+    "*.pyc", "*.pyo", "__pycache__", "*.o", "*.obj", "*.class", ".DS_Store", "*.tmp", "*~",
+    "*.swp", "*.swo", "Thumbs.db", ".pytest_cache", ".mypy_cache", "node_modules", "*.tsbuildinfo",
+    "*.log", "*.egg-info", ".ruff_cache", "*.d", "target", "dist", "build", ".cache", "*.bak~",
+];
+
+/// How far a delete reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    Root,
+    Scratch,
+    Tree,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,236 @@
+//! System rules as a table: services, firewalls, power, signals, accounts, mounts, the kernel.
+//! Each entry names the programs, when it fires, and the catalog rule it raises.
+
+use crate::catalog::rules as r;
+use crate::catalog::Rule;
+
+/// When an entry fires, from the command's arguments (flags included, in order).
+#[derive(Clone, Copy)]
+enum When {
+    /// Any invocation with at least one argument, except `--help`/`--version`.
+    WithArgs,
+    /// Any invocation at all, except `--help`/`--version`.
+    Always,
+    /// One of these arguments is present.
+    AnyArg(&'static [&'static str]),
+    /// A verb and an object are both present (`systemctl stop sshd`, `service ssh stop`).
+    VerbAndObject(&'static [&'static str], &'static [&'static str]),
+    /// Signals aimed at pid 1 or every process.
+    KillTargets,
+}
+
+struct Entry {
+    programs: &'static [&'static str],
+    when: When,
+    rule: Rule,
+    what: &'static str,
+}
+
+/// Services whose loss locks people out of the machine or blinds it.
+const CRITICAL_SERVICES: &[&str] = &[
+    "ssh", "sshd", "openssh-server", "networking", "network", "NetworkManager",
+    "systemd-networkd", "systemd-resolved", "firewalld", "ufw", "iptables", "ip6tables",
+    "nftables", "netfilter-persistent", "auditd", "apparmor", "fail2ban", "wpa_supplicant",
+    "dbus", "systemd-journald", "rsyslog", "syslog", "crowdstrike", "falcon-sensor", "osqueryd",
+    "wazuh-agent", "sshd.socket", "ssh.socket",
+];
+const STOP_VERBS: &[&str] = &["stop", "disable", "mask", "kill", "unload", "bootout", "remove", "--now"];
+const SYSTEM_DAEMONS: &[&str] = &[
+    "sshd", "systemd", "init", "dockerd", "containerd", "kubelet", "Xorg", "gdm", "sddm",
+    "NetworkManager", "dbus-daemon", "systemd-journald", "launchd", "auditd",
+];
+
+const TABLE: &[Entry] = &[
+    Entry {
+        programs: &["systemctl", "service", "rc-service", "sv", "launchctl", "rc-update", "update-rc.d", "chkconfig"],
+        when: When::VerbAndObject(STOP_VERBS, CRITICAL_SERVICES),
+        rule: r::SERVICE_DISABLE,
+        what: "stops or disables a service the machine's access or safety depends on",
+    },
+    Entry {
+        programs: &["systemctl", "loginctl"],
+        when: When::AnyArg(&["reboot", "poweroff", "halt", "kexec", "suspend", "hibernate", "rescue", "emergency", "isolate", "soft-reboot", "default"]),
+        rule: r::POWER_STATE,
+        what: "changes the machine's power state",
+    },
+    Entry {
+        programs: &["shutdown", "reboot", "halt", "poweroff"],
+        when: When::Always,
+        rule: r::POWER_STATE,
+        what: "shuts down or restarts the machine",
+    },
+    Entry {
+        programs: &["init", "telinit"],
+        when: When::AnyArg(&["0", "6", "1", "s", "S", "single"]),
+        rule: r::POWER_STATE,
+        what: "changes the runlevel (halt, reboot or single-user)",
+    },
+    Entry {
+        programs: &["iptables", "ip6tables", "iptables-legacy", "iptables-nft", "ip6tables-legacy", "ebtables", "arptables"],
+        when: When::AnyArg(&["-F", "--flush", "-X", "--delete-chain", "-P", "--policy"]),
+        rule: r::FIREWALL_DISABLE,
+        what: "flushes the firewall or opens its default policy",
+    },
+    Entry {
+        programs: &["nft"],
+        when: When::AnyArg(&["flush", "delete"]),
+        rule: r::FIREWALL_DISABLE,
+        what: "flushes or deletes firewall rules",
+    },
+    Entry {
+        programs: &["ufw"],
+        when: When::AnyArg(&["disable", "reset"]),
+        rule: r::FIREWALL_DISABLE,
+        what: "disables the firewall",
+    },
+    Entry {
+        programs: &["pfctl"],
+        when: When::AnyArg(&["-d", "-F"]),
+        rule: r::FIREWALL_DISABLE,
+        what: "disables or flushes the packet filter",
+    },
+    Entry {
+        programs: &["firewall-cmd"],
+        when: When::AnyArg(&["--panic-off", "--set-default-zone=trusted", "--complete-reload"]),
+        rule: r::FIREWALL_DISABLE,
+        what: "opens the firewall",
+    },
+    Entry {
+        programs: &["kill"],
+        when: When::KillTargets,
+        rule: r::KILL_ALL,
+        what: "signals init or every process",
+    },
+    Entry {
+        programs: &["killall5"],
+        when: When::Always,
+        rule: r::KILL_ALL,
+        what: "signals every process",
+    },
+    Entry {
+        programs: &["pkill", "killall"],
+        when: When::AnyArg(SYSTEM_DAEMONS),
+        rule: r::KILL_ALL,
+        what: "kills a system daemon",
+    },
+    Entry {
+        programs: &["crontab"],
+        when: When::AnyArg(&["-r", "-ir", "-ri"]),
+        rule: r::CRONTAB_REMOVE,
+        what: "deletes every scheduled job",
+    },
+    Entry {
+        programs: &[
+            "userdel", "useradd", "usermod", "groupdel", "groupmod", "deluser", "adduser", "delgroup",
+            "chpasswd", "chage", "gpasswd", "vipw", "vigr", "pwconv", "dscl",
+        ],
+        when: When::WithArgs,
+        rule: r::ACCOUNT_CHANGE,
+        what: "changes user accounts",
+    },
+    Entry {
+        programs: &["passwd", "visudo", "chpasswd", "sudoedit"],
+        when: When::Always,
+        rule: r::ACCOUNT_CHANGE,
+        what: "changes passwords or sudo rights",
+    },
+    Entry {
+        programs: &["mount", "umount", "losetup", "cryptsetup", "mdadm", "lvremove", "vgremove", "pvremove", "zpool", "zfs"],
+        when: When::WithArgs,
+        rule: r::MOUNT_SYSTEM,
+        what: "changes mounts or storage",
+    },
+    Entry {
+        programs: &["swapoff", "swapon"],
+        when: When::Always,
+        rule: r::MOUNT_SYSTEM,
+        what: "changes swap",
+    },
+    Entry {
+        programs: &["sysctl"],
+        when: When::AnyArg(&["-w", "--write", "-p", "--load", "--system"]),
+        rule: r::KERNEL_CHANGE,
+        what: "changes kernel settings",
+    },
+    Entry {
+        programs: &["modprobe", "insmod", "rmmod", "kexec", "kldload", "kldunload", "kextload"],
+        when: When::WithArgs,
+        rule: r::KERNEL_CHANGE,
+        what: "loads or removes kernel code",
+    },
+];
+
+/// The system rule `name args…` trips, with its reason.
+pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, String)> {
+    if args.iter().any(|a| matches!(*a, "--help" | "-h" | "--version" | "-V" | "-n" | "--dry-run" | "--show" | "-l" | "--list" | "status" | "show" | "-L"))
+        && !matches!(name, "iptables" | "ip6tables" | "kill" | "crontab")
+    {
+        return None;
+    }
+    for e in TABLE.iter().filter(|e| e.programs.contains(&name)) {
+        let fires = match e.when {
+            When::Always => true,
+            When::WithArgs => !args.is_empty(),
+            When::AnyArg(set) => args.iter().any(|a| set.contains(a)),
+            When::VerbAndObject(verbs, objects) => {
+                args.iter().any(|a| verbs.contains(a))
+                    && args.iter().any(|a| {
+                        let unit = a.trim_end_matches(".service");
+                        objects.contains(&unit)
+                    })
+                    && !args.contains(&"--user")
+            }
+            When::KillTargets => kill_targets(args),
+        };
+        if fires {
+            return Some((e.rule, format!("`{name}` {}.", e.what)));
+        }
+    }
+    None
+}
+
+/// `kill [-SIG | -s SIG | -n N] pid…` aimed at pid 1 or at -1 (every process).
+fn kill_targets(args: &[&str]) -> bool {
+    let mut i = 0;
+    let mut targets = Vec::new();
+    let mut after_dd = false;
+    while let Some(a) = args.get(i) {
+        if after_dd {
+            targets.push(*a);
+        } else if *a == "--" {
+            after_dd = true;
+        } else if matches!(*a, "-s" | "-n" | "--signal") {
+            i += 1;
+        } else if a.starts_with('-') && targets.is_empty() && !(*a == "-1" && i > 0 && args[..i].iter().any(|p| p.starts_with('-'))) {
+            // A signal (`-9`, `-KILL`); `-1` after a signal is a target.
+            if *a == "-1" && i + 1 >= args.len() {
+                targets.push(*a);
+            }
+        } else {
+            targets.push(*a);
+        }
+        i += 1;
+    }
+    targets.iter().any(|t| matches!(*t, "1" | "-1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check;
+
+    #[test]
+    fn table() {
+        assert!(check("kill", &["-9", "1"]).is_some());
+        assert!(check("kill", &["-9", "-1"]).is_some());
+        assert!(check("kill", &["-1"]).is_some());
+        assert!(check("kill", &["-9", "4242"]).is_none());
+        assert!(check("kill", &["12345"]).is_none());
+        assert!(check("systemctl", &["stop", "sshd"]).is_some());
+        assert!(check("systemctl", &["restart", "nginx"]).is_none());
+        assert!(check("systemctl", &["status", "sshd"]).is_none());
+        assert!(check("service", &["networking", "stop"]).is_some());
+        assert!(check("mount", &[]).is_none());
+        assert!(check("sysctl", &["-a"]).is_none());
+        assert!(check("shutdown", &["--help"]).is_none());
+    }
+}
