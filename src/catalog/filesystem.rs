@@ -13,7 +13,7 @@ pub const RM_ROOT: Rule = Rule {
         "rm -rf /",
         "rm -rf ~",
         "rm -rf ~/.ssh",
-        "rm -rf /var/tmp/../etc",
+        "rm -rf /tmp/../etc",
         "rm -rf $HOME/Documents",
         "cd / && rm -rf *",
         "rm -rf ./*",
@@ -28,7 +28,7 @@ pub const RM_RECURSIVE: Rule = Rule {
     verdict: RequireApproval,
     explanation: "A recursive delete of a tree that is neither a regenerable artifact (`node_modules`, `target`, `dist`, …) nor under a temp directory: it may hold uncommitted work.",
     suggestion: "Delete regenerable artifacts only (e.g. `rm -rf ./build`), or ask the user before removing source trees.",
-    fires: &["rm -rf src", "rm -r docs/old", "rm -rf /opt/app/data", "echo x | xargs rm -rf"],
+    fires: &["rm -rf src", "rm -r docs/old", "rm -rf ../sibling-project", "xargs rm -rf"],
     near_misses: &["rm -rf node_modules", "rm -rf /tmp/cache", "rm notes.txt", "rm -rf target dist"],
 };
 pub const RM_UNBOUNDED: Rule = Rule {
@@ -38,7 +38,7 @@ pub const RM_UNBOUNDED: Rule = Rule {
     explanation: "A non-recursive delete whose targets are globs, variables or more than three files.",
     suggestion: "Name the files to delete explicitly instead of using globs or variables.",
     fires: &["rm -f *.log", "rm a b c d e"],
-    near_misses: &["rm a.log", "rm -f build/*.o"],
+    near_misses: &["rm a.log", "rm -f build/app.o", "rm --help"],
 };
 pub const FIND_DELETE: Rule = Rule {
     id: "find-delete",

@@ -77,6 +77,15 @@ const MAX_CODE: usize = 64 * 1024;
 /// Scans `code` written in `lang`.
 pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
     let code = clip(code, MAX_CODE);
+    // Perl and Ruby call without parentheses (`unlink glob("~/*")`, `system "rm -rf /"`):
+    // read `name ARGS` as `name(ARGS`.
+    let owned;
+    let code = if matches!(lang, Lang::Perl | Lang::Ruby) {
+        owned = paren_calls(code);
+        owned.as_str()
+    } else {
+        code
+    };
     let lits = literals(lang, code);
     let mut f = CodeFacts {
         literals: lits.iter().map(|l| l.text.clone()).take(64).collect(),
@@ -169,6 +178,37 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
         f.reflection = reflective_text(code);
     }
     f
+}
+
+/// Calls written without parentheses, made explicit for the call scanner.
+fn paren_calls(code: &str) -> String {
+    const WORDS: &[&str] = &[
+        "system", "exec", "unlink", "rmtree", "remove_tree", "rm_rf", "rm_r", "spawn", "open",
+        "require", "eval", "rmdir", "qx",
+    ];
+    let b = code.as_bytes();
+    let mut out = String::with_capacity(code.len() + 8);
+    let mut i = 0;
+    while i < b.len() {
+        let rest = &code[i..];
+        let boundary = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'.' || b[i - 1] == b':');
+        if boundary {
+            if let Some(w) = WORDS.iter().find(|w| {
+                rest.starts_with(**w)
+                    && rest[w.len()..].starts_with([' ', '\t'])
+                    && rest[w.len()..].trim_start().starts_with(['"', '\'', '(', '$', '@', 'g', '`', '['])
+            }) {
+                out.push_str(w);
+                out.push('(');
+                i += w.len();
+                continue;
+            }
+        }
+        let c = rest.chars().next().unwrap_or(' ');
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
 }
 
 fn merge(into: &mut CodeFacts, from: CodeFacts) {
@@ -408,7 +448,7 @@ fn exec_kind(lang: Lang, name: &str) -> Option<Exec> {
         (Lang::JavaScript, "exec") if name.contains("child_process") || name.contains("cp.") || name == "exec" => {
             Some(Exec::Shell)
         }
-        (Lang::JavaScript, "eval" | "Function") => Some(Exec::Code),
+        (Lang::JavaScript, "eval") => Some(Exec::Code),
         (Lang::JavaScript, "Command" | "run") if name.starts_with("Deno") => Some(Exec::Shell),
         (Lang::JavaScript, "spawn" | "spawnSync" | "$") if name.starts_with("Bun") => Some(Exec::Shell),
         (Lang::Ruby | Lang::Perl | Lang::Php, "exec") => Some(Exec::Shell),
@@ -582,7 +622,8 @@ fn reflection_kind(name: &str, args: &Args) -> Option<&'static str> {
         "getattr" | "setattr" if !args.only_literals || args.lits.len() < 2 => {
             Some("getattr with a computed attribute")
         }
-        "__import__" | "import_module" if !args.only_literals => Some("a module chosen at run time"),
+        "__import__" | "import_module" => Some("a module imported by name at run time"),
+        "Function" => Some("code built from a string (`Function`)"),
         "send" | "public_send" | "__send__" | "const_get" | "constantize" | "method" => {
             Some("a method chosen by name at run time")
         }

@@ -196,6 +196,13 @@ fn grade_file(
     } else if paths::is_device(&resolved) {
         findings
             .push(r::DEVICE_WRITE.finding(format!("`{tool}` targets the raw device `{path}`.")));
+    } else if let Some(what) = content
+        .filter(|_| protect::is_startup_file(&resolved))
+        .and_then(protect::startup_tamper)
+    {
+        findings.push(pack::SHELL_STARTUP_TAMPER.finding(format!(
+            "`{tool}` would add {what} to `{path}`, a shell start-up file, switching the guard off in later shells."
+        )));
     } else if paths::is_secret_path(path) || paths::is_secret_path(&resolved) {
         findings.push(r::SENSITIVE_WRITE.finding(format!(
             "`{tool}` would change `{path}`, a secrets or credentials file."

@@ -1403,7 +1403,12 @@ impl<'a> Walker<'a> {
                 let lines: Vec<String> = match &x.replace {
                     Some(r) => items
                         .iter()
-                        .map(|it| base.iter().map(|b| b.replace(r.as_str(), &quote(it))).collect::<Vec<_>>().join(" "))
+                        .map(|it| {
+                            argv.iter()
+                                .map(|w| quote(&w.text.replace(r.as_str(), it)))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        })
                         .collect(),
                     None => vec![format!(
                         "{} {}",
@@ -1520,6 +1525,11 @@ impl<'a> Walker<'a> {
             }
         }
 
+        if !args.is_empty() && args.iter().all(|a| matches!(a.text.as_str(), "--help" | "--version")) {
+            // `rm --help`, `dd --version`: documentation, nothing runs.
+            self.segment(Intent::Readonly, facts, first);
+            return traits;
+        }
         let own = self.findings.len();
         self.exfil(name, args, stdin, pipe_in, &mut traits);
         let mut intent = if self.functions.iter().any(|f| f == name) {
@@ -1629,6 +1639,17 @@ impl<'a> Walker<'a> {
                     }
                 }
             }
+            "wipefs" | "blkdiscard" | "sgdisk" | "sfdisk" | "fdisk" | "parted" | "gdisk" | "cfdisk" | "hdparm" | "nvme" | "badblocks"
+                if positionals(args).any(|t| paths::is_device(&t.text))
+                    && !args.iter().any(|a| matches!(a.text.as_str(), "-l" | "--list" | "-n" | "--no-act" | "-p" | "--print" | "list" | "print" | "-I")) =>
+            {
+                let dev = positionals(args).find(|t| paths::is_device(&t.text)).map_or("", |t| t.text.as_str()).to_owned();
+                self.push(r::DEVICE_WRITE.finding(format!(
+                    "`{name}` rewrites the disk device `{}`, destroying its data.",
+                    clip(&dev, 80)
+                )));
+                intent = Intent::Destructive;
+            }
             "shred" | "truncate" | "wipe" => {
                 let ts: Vec<&Word> = positionals(args).collect();
                 for t in &ts {
@@ -1735,7 +1756,7 @@ impl<'a> Walker<'a> {
             "parallel" | "sem" => {
                 intent = self.parallel(args, depth);
             }
-            "make" | "gmake" | "npm" | "pnpm" | "yarn" | "bun" | "just" | "task" => {
+            "make" | "gmake" | "npm" | "pnpm" | "yarn" | "just" | "task" => {
                 self.scripts_run(name, args, depth);
             }
             "touch" | "mkdir" => {
@@ -2787,9 +2808,46 @@ impl<'a> Walker<'a> {
 
     /// `cp`, `mv`, `install`, `ln`, `rsync`: the destination (and for `mv` the sources).
     fn copy_like(&mut self, name: &str, args: &[Word]) {
+        let recursive = args.iter().take_while(|a| a.text != "--").any(|a| {
+            matches!(a.text.as_str(), "--recursive" | "--archive") || short_has(a, &['r', 'R', 'a'])
+        });
+        let pos: Vec<&Word> = positionals(args).collect();
         if let Some(dest) = copy_destination(args) {
+            let d = paths::resolve(&dest.text, &self.cwd, self.ctx.home);
+            let srcs = &pos[..pos.len().saturating_sub(1)];
+            if name == "mv" && paths::is_discard(&d) || (name == "mv" && srcs.iter().any(|s| self.delete_reach(s) == Reach::Root)) {
+                self.push(p::MOVE_TO_NULL.finding(format!(
+                    "`mv` to `{}` throws away or breaks `{}`.",
+                    clip(&dest.text, 80),
+                    srcs.first().map_or("", |s| clip(&s.text, 80))
+                )));
+            }
+            if srcs.iter().any(|s| s.text == "/dev/null" || s.text == "/dev/zero")
+                && (paths::is_system_path(&d) || protect::is_startup_file(&d) || super::exfil::secret_path(&d, self.ctx.home))
+            {
+                self.push(r::DESTROY_SENSITIVE.finding(format!(
+                    "`{name}` empties `{}`, a system, credentials or start-up file.",
+                    clip(&dest.text, 80)
+                )));
+            }
+            if name == "rsync" && args.iter().any(|a| a.text.starts_with("--delete") || a.text.starts_with("--remove-source"))
+                && !args.iter().any(|a| a.text == "--dry-run" || short_has(a, &['n']))
+                && !paths::is_regenerable(&dest.text)
+            {
+                self.push(p::RSYNC_DELETE.finding(format!(
+                    "`rsync --delete` removes whatever in `{}` the source lacks.",
+                    clip(&dest.text, 80)
+                )));
+            }
             self.check_write_target(&dest.text, Via(name, ""));
-            self.guard_target(&dest.text, dest.dynamic, false, Via(name, " to"), false);
+            if !paths::is_secret_path(&d) && !d.contains(':') {
+                self.system_write(&dest.text, Via(name, " to"));
+            }
+            if srcs.len() == 1 && !dest.dynamic {
+                self.startup_write(&dest.text, None, Via(name, " overwrites"));
+            }
+            // Copying a tree into a directory can land on any file inside it.
+            self.guard_target(&dest.text, dest.dynamic, recursive, Via(name, " to"), false);
         }
         if name == "mv" {
             let pos: Vec<&Word> = positionals(args).collect();

@@ -162,9 +162,12 @@ const TABLE: &[Entry] = &[
 
 /// The system rule `name args…` trips, with its reason.
 pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, String)> {
-    if args.iter().any(|a| matches!(*a, "--help" | "-h" | "--version" | "-V" | "-n" | "--dry-run" | "--show" | "-l" | "--list" | "status" | "show" | "-L"))
+    if args.iter().any(|a| matches!(*a, "--help" | "--version" | "-V" | "-n" | "--dry-run" | "--show" | "--list" | "status" | "show"))
         && !matches!(name, "iptables" | "ip6tables" | "kill" | "crontab")
     {
+        return None;
+    }
+    if name == "mount" && args.iter().all(|a| matches!(*a, "-l" | "-a" | "--show-labels" | "-t") || !a.contains('/')) && args.len() <= 2 && !args.iter().any(|a| a.starts_with('/')) {
         return None;
     }
     for e in TABLE.iter().filter(|e| e.programs.contains(&name)) {
