@@ -84,7 +84,10 @@ fn every_rule_has_examples_that_fire_and_near_misses_that_do_not() {
         for ex in rule.fires {
             let got = rules_raised(ex);
             if !got.contains(&rule.id) {
-                failures.push(format!("{}: `{ex}` does not fire it (got {got:?})", rule.id));
+                failures.push(format!(
+                    "{}: `{ex}` does not fire it (got {got:?})",
+                    rule.id
+                ));
             }
         }
         for ex in rule.near_misses {

@@ -117,7 +117,8 @@ pub const NPX_AUTO_INSTALL: Rule = Rule {
     family: F,
     verdict: Warn,
     explanation: "`npx -y` downloads and runs a package without asking.",
-    suggestion: "Add the package as a dev dependency, or run `npx` without `-y` so installs are confirmed.",
+    suggestion:
+        "Add the package as a dev dependency, or run `npx` without `-y` so installs are confirmed.",
     fires: &["npx -y cowsay hi"],
     near_misses: &["npx tsc --noEmit"],
 };

@@ -35,7 +35,8 @@ pub const RM_UNBOUNDED: Rule = Rule {
     id: "rm-unbounded",
     family: F,
     verdict: Warn,
-    explanation: "A non-recursive delete whose targets are globs, variables or more than three files.",
+    explanation:
+        "A non-recursive delete whose targets are globs, variables or more than three files.",
     suggestion: "Name the files to delete explicitly instead of using globs or variables.",
     fires: &["rm -f *.log", "rm a b c d e"],
     near_misses: &["rm a.log", "rm -f build/app.o", "rm --help"],
@@ -46,7 +47,10 @@ pub const FIND_DELETE: Rule = Rule {
     verdict: Warn,
     explanation: "`find … -delete` or `-exec rm` narrowed by a predicate, inside the workspace.",
     suggestion: "Run the same `find` without `-delete`/`-exec rm` first to review the matches.",
-    fires: &["find src -name '*.orig' -delete", "find . -name '*.bak' -exec rm {} +"],
+    fires: &[
+        "find src -name '*.orig' -delete",
+        "find . -name '*.bak' -exec rm {} +",
+    ],
     near_misses: &["find . -name '*.bak'", "find . -name '*.pyc' -delete"],
 };
 pub const MKFS: Rule = Rule {
@@ -64,7 +68,10 @@ pub const DD_DEVICE: Rule = Rule {
     verdict: Block,
     explanation: "`dd of=` a raw disk device overwrites it.",
     suggestion: "Write to an image file instead of a device, e.g. `dd of=./disk.img`.",
-    fires: &["dd if=/dev/zero of=/dev/sda", "dd if=x.iso of=/dev/nvme0n1 bs=4M"],
+    fires: &[
+        "dd if=/dev/zero of=/dev/sda",
+        "dd if=x.iso of=/dev/nvme0n1 bs=4M",
+    ],
     near_misses: &["dd if=/dev/zero of=./test.img bs=1M count=10"],
 };
 pub const DEVICE_WRITE: Rule = Rule {
@@ -73,7 +80,11 @@ pub const DEVICE_WRITE: Rule = Rule {
     verdict: Block,
     explanation: "A redirection, `tee` or file tool writing to a raw disk device.",
     suggestion: "Redirect output to a regular file, never to a raw device.",
-    fires: &["echo x > /dev/sda", "cat img | tee /dev/nvme0n1", "wipefs -a /dev/sda"],
+    fires: &[
+        "echo x > /dev/sda",
+        "cat img | tee /dev/nvme0n1",
+        "wipefs -a /dev/sda",
+    ],
     near_misses: &["echo x > /dev/null", "echo x > /dev/stderr"],
 };
 pub const DESTROY_SENSITIVE: Rule = Rule {
@@ -89,7 +100,8 @@ pub const PERM_SYSTEM: Rule = Rule {
     id: "recursive-perm-system",
     family: F,
     verdict: Block,
-    explanation: "A recursive `chmod`/`chown`/`chgrp` on `/`, a system directory or a home directory.",
+    explanation:
+        "A recursive `chmod`/`chown`/`chgrp` on `/`, a system directory or a home directory.",
     suggestion: "Change permissions only on specific paths inside the workspace.",
     fires: &["chmod -R 777 /", "chown -R u:u /usr", "chmod -R 000 ~"],
     near_misses: &["chmod -R u+w ./build", "chmod +x script.sh"],
@@ -109,7 +121,10 @@ pub const RSYNC_DELETE: Rule = Rule {
     verdict: RequireApproval,
     explanation: "`rsync --delete` removes everything in the destination that the source lacks.",
     suggestion: "Run `rsync --delete --dry-run` first and let the user confirm.",
-    fires: &["rsync -a --delete src/ backup/", "rsync -a --delete-after x/ /srv/www/"],
+    fires: &[
+        "rsync -a --delete src/ backup/",
+        "rsync -a --delete-after x/ /srv/www/",
+    ],
     near_misses: &["rsync -a src/ backup/", "rsync -an --delete src/ backup/"],
 };
 pub const SYSTEM_WRITE: Rule = Rule {
@@ -135,7 +150,8 @@ pub const SYMLINK_ESCAPE: Rule = Rule {
     family: F,
     verdict: RequireApproval,
     explanation: "A file tool writing through a symlink that leads out of the workspace.",
-    suggestion: "The path leads outside the workspace through a symlink; write to the real path inside it.",
+    suggestion:
+        "The path leads outside the workspace through a symlink; write to the real path inside it.",
     fires: &[],
     near_misses: &["@Write /w/proj/src/a.rs|x"],
 };

@@ -54,7 +54,11 @@ pub const GIT_STASH_DESTROY: Rule = Rule {
     verdict: RequireApproval,
     explanation: "`git stash drop` / `clear` deletes stashed work that exists nowhere else.",
     suggestion: "Keep the stash, or turn it into a branch with `git stash branch <name>`.",
-    fires: &["git stash drop", "git stash clear", "git stash drop stash@{2}"],
+    fires: &[
+        "git stash drop",
+        "git stash clear",
+        "git stash drop stash@{2}",
+    ],
     near_misses: &["git stash", "git stash pop", "git stash list"],
 };
 pub const GIT_BRANCH_FORCE_DELETE: Rule = Rule {
@@ -72,7 +76,11 @@ pub const GIT_PUSH_DELETE: Rule = Rule {
     verdict: RequireApproval,
     explanation: "`git push --delete` or `git push origin :ref` removes a remote branch or tag.",
     suggestion: "Deleting a remote branch or tag affects everyone; ask the user.",
-    fires: &["git push origin --delete feature", "git push origin :feature", "git push -d origin v1.0"],
+    fires: &[
+        "git push origin --delete feature",
+        "git push origin :feature",
+        "git push -d origin v1.0",
+    ],
     near_misses: &["git push origin feature", "git tag -d local-only"],
 };
 pub const GIT_HISTORY_REWRITE: Rule = Rule {

@@ -31,7 +31,11 @@ pub const VOLUME_DESTROY: Rule = Rule {
     verdict: RequireApproval,
     explanation: "Removing volumes deletes the data they hold.",
     suggestion: "Volumes hold data; back them up and let a human confirm removing them.",
-    fires: &["docker volume rm pgdata", "docker compose down -v", "docker system prune --volumes"],
+    fires: &[
+        "docker volume rm pgdata",
+        "docker compose down -v",
+        "docker system prune --volumes",
+    ],
     near_misses: &["docker volume ls", "docker compose down"],
 };
 pub const KUBECTL_DELETE: Rule = Rule {
@@ -41,7 +45,10 @@ pub const KUBECTL_DELETE: Rule = Rule {
     explanation: "`kubectl delete` of a resource, or `drain` of a node.",
     suggestion: "Use `kubectl delete --dry-run=client` to preview, and let a human confirm.",
     fires: &["kubectl delete pod web-1", "kubectl drain node-1"],
-    near_misses: &["kubectl get pods", "kubectl delete pod web-1 --dry-run=client"],
+    near_misses: &[
+        "kubectl get pods",
+        "kubectl delete pod web-1 --dry-run=client",
+    ],
 };
 pub const KUBECTL_DELETE_BULK: Rule = Rule {
     id: "kubectl-delete-bulk",
@@ -92,9 +99,14 @@ pub const CLOUD_DELETE: Rule = Rule {
     id: "cloud-delete",
     family: Cloud,
     verdict: RequireApproval,
-    explanation: "Deleting cloud resources (buckets, instances, databases, projects) with a cloud CLI.",
+    explanation:
+        "Deleting cloud resources (buckets, instances, databases, projects) with a cloud CLI.",
     suggestion: "Deleting cloud resources needs a human; list what would be removed instead.",
-    fires: &["aws s3 rb s3://bucket --force", "gcloud projects delete p1", "aws ec2 terminate-instances --instance-ids i-1"],
+    fires: &[
+        "aws s3 rb s3://bucket --force",
+        "gcloud projects delete p1",
+        "aws ec2 terminate-instances --instance-ids i-1",
+    ],
     near_misses: &["aws s3 ls", "gcloud projects list"],
 };
 pub const SPEND: Rule = Rule {
@@ -103,16 +115,24 @@ pub const SPEND: Rule = Rule {
     verdict: RequireApproval,
     explanation: "Buying, paying or subscribing (purchase CLIs and purchase URLs).",
     suggestion: "Purchases and payments need a human; describe what you would buy instead.",
-    fires: &["vercel domains buy example.com", "stripe charges create --amount 100"],
+    fires: &[
+        "vercel domains buy example.com",
+        "stripe charges create --amount 100",
+    ],
     near_misses: &["vercel domains ls"],
 };
 pub const SQL_DROP: Rule = Rule {
     id: "sql-drop",
     family: Data,
     verdict: RequireApproval,
-    explanation: "`DROP TABLE/DATABASE/SCHEMA/…` or Mongo `dropDatabase()` through a database client.",
-    suggestion: "Dropping tables or databases needs a human; prefer a migration that can be reviewed.",
-    fires: &["psql -c 'DROP DATABASE prod'", "mysql -e 'drop table users'"],
+    explanation:
+        "`DROP TABLE/DATABASE/SCHEMA/…` or Mongo `dropDatabase()` through a database client.",
+    suggestion:
+        "Dropping tables or databases needs a human; prefer a migration that can be reviewed.",
+    fires: &[
+        "psql -c 'DROP DATABASE prod'",
+        "mysql -e 'drop table users'",
+    ],
     near_misses: &["psql -c 'SELECT 1'"],
 };
 pub const SQL_DESTRUCTIVE: Rule = Rule {
@@ -122,7 +142,10 @@ pub const SQL_DESTRUCTIVE: Rule = Rule {
     explanation: "`TRUNCATE`, `DELETE`/`UPDATE` without `WHERE`, `deleteMany({})`, `FLUSHALL`.",
     suggestion: "Add a WHERE clause or back the data up; bulk deletes need a human.",
     fires: &["psql -c 'DELETE FROM users'", "redis-cli FLUSHALL"],
-    near_misses: &["psql -c 'DELETE FROM users WHERE id = 1'", "redis-cli GET k"],
+    near_misses: &[
+        "psql -c 'DELETE FROM users WHERE id = 1'",
+        "redis-cli GET k",
+    ],
 };
 
 pub const INFRA_RULES: &[Rule] = &[

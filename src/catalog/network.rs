@@ -68,7 +68,8 @@ pub const SECRET_IN_CONTENT: Rule = Rule {
     family: F,
     verdict: RequireApproval,
     explanation: "A file tool writing a credential (a known token format) into a file.",
-    suggestion: "Read secrets from the environment or a secrets manager instead of writing them into files.",
+    suggestion:
+        "Read secrets from the environment or a secrets manager instead of writing them into files.",
     fires: &["@Write /w/proj/a.py|key = 'AKIAIOSFODNN7EXAMPLF'"],
     near_misses: &["@Write /w/proj/a.py|key = os.environ['AWS_KEY']"],
 };

@@ -23,7 +23,8 @@ pub const GUARD_TAMPER_SUSPECT: Rule = Rule {
     id: "guard-tamper-suspect",
     family: F,
     verdict: RequireApproval,
-    explanation: "A write whose target is computed at run time and could be the guard's own settings.",
+    explanation:
+        "A write whose target is computed at run time and could be the guard's own settings.",
     suggestion: "Name the exact file or process literally so it can be checked.",
     fires: &["sed -i 's/x/y/' $F"],
     near_misses: &["sed -i 's/x/y/' src/a.rs"],
@@ -51,4 +52,9 @@ pub const SENSITIVE_WRITE: Rule = Rule {
     near_misses: &["echo KEY= >> .env.example", "@Write /w/proj/.env.example|A="],
 };
 
-pub const SELF_PROTECTION_RULES: &[Rule] = &[GUARD_TAMPER, GUARD_TAMPER_SUSPECT, SHELL_STARTUP_TAMPER, SENSITIVE_WRITE];
+pub const SELF_PROTECTION_RULES: &[Rule] = &[
+    GUARD_TAMPER,
+    GUARD_TAMPER_SUSPECT,
+    SHELL_STARTUP_TAMPER,
+    SENSITIVE_WRITE,
+];

@@ -27,7 +27,14 @@ pub const POWER_STATE: Rule = Rule {
     verdict: RequireApproval,
     explanation: "Shutting down, rebooting or halting the machine ends every session on it.",
     suggestion: "Ask the user to reboot or shut down the machine themselves.",
-    fires: &["shutdown -h now", "reboot", "sudo halt", "poweroff", "init 0", "systemctl reboot"],
+    fires: &[
+        "shutdown -h now",
+        "reboot",
+        "sudo halt",
+        "poweroff",
+        "init 0",
+        "systemctl reboot",
+    ],
     near_misses: &["shutdown --help", "uptime"],
 };
 pub const KILL_ALL: Rule = Rule {
@@ -63,7 +70,12 @@ pub const MOUNT_SYSTEM: Rule = Rule {
     verdict: RequireApproval,
     explanation: "Mounting, unmounting or swapping off system storage.",
     suggestion: "Leave mounts alone; ask the user to change storage.",
-    fires: &["mount /dev/sdb1 /mnt", "umount /", "swapoff -a", "umount -l /home"],
+    fires: &[
+        "mount /dev/sdb1 /mnt",
+        "umount /",
+        "swapoff -a",
+        "umount -l /home",
+    ],
     near_misses: &["mount", "findmnt", "df -h"],
 };
 pub const KERNEL_CHANGE: Rule = Rule {
@@ -72,7 +84,12 @@ pub const KERNEL_CHANGE: Rule = Rule {
     verdict: RequireApproval,
     explanation: "Changing the running kernel: `sysctl -w`, loading or removing modules.",
     suggestion: "Kernel settings need the user; describe the change instead.",
-    fires: &["sysctl -w kernel.panic=1", "modprobe evil", "insmod ./x.ko", "rmmod e1000"],
+    fires: &[
+        "sysctl -w kernel.panic=1",
+        "modprobe evil",
+        "insmod ./x.ko",
+        "rmmod e1000",
+    ],
     near_misses: &["sysctl -a", "lsmod", "sysctl kernel.hostname"],
 };
 

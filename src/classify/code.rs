@@ -115,7 +115,8 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
                             merge(&mut f, inner);
                         }
                     } else if args.any {
-                        f.reflection.get_or_insert("code built at run time is executed");
+                        f.reflection
+                            .get_or_insert("code built at run time is executed");
                     }
                 }
             }
@@ -183,20 +184,37 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
 /// Calls written without parentheses, made explicit for the call scanner.
 fn paren_calls(code: &str) -> String {
     const WORDS: &[&str] = &[
-        "system", "exec", "unlink", "rmtree", "remove_tree", "rm_rf", "rm_r", "spawn", "open",
-        "require", "eval", "rmdir", "qx",
+        "system",
+        "exec",
+        "unlink",
+        "rmtree",
+        "remove_tree",
+        "rm_rf",
+        "rm_r",
+        "spawn",
+        "open",
+        "require",
+        "eval",
+        "rmdir",
+        "qx",
     ];
     let b = code.as_bytes();
     let mut out = String::with_capacity(code.len() + 8);
     let mut i = 0;
     while i < b.len() {
         let rest = &code[i..];
-        let boundary = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'.' || b[i - 1] == b':');
+        let boundary = i == 0
+            || !(b[i - 1].is_ascii_alphanumeric()
+                || b[i - 1] == b'_'
+                || b[i - 1] == b'.'
+                || b[i - 1] == b':');
         if boundary {
             if let Some(w) = WORDS.iter().find(|w| {
                 rest.starts_with(**w)
                     && rest[w.len()..].starts_with([' ', '\t'])
-                    && rest[w.len()..].trim_start().starts_with(['"', '\'', '(', '$', '@', 'g', '`', '['])
+                    && rest[w.len()..]
+                        .trim_start()
+                        .starts_with(['"', '\'', '(', '$', '@', 'g', '`', '['])
             }) {
                 out.push_str(w);
                 out.push('(');
@@ -300,7 +318,9 @@ fn literals(lang: Lang, code: &str) -> Vec<Lit> {
                 (Lang::JavaScript, b'`') => b[j] == b'$' && b.get(j + 1) == Some(&b'{'),
                 (Lang::Ruby, b'"' | b'`') => b[j] == b'#' && b.get(j + 1) == Some(&b'{'),
                 (Lang::Perl | Lang::Php, b'"' | b'`') => {
-                    b[j] == b'$' && b.get(j + 1).is_some_and(|n| n.is_ascii_alphabetic() || *n == b'{' || *n == b'_')
+                    b[j] == b'$'
+                        && b.get(j + 1)
+                            .is_some_and(|n| n.is_ascii_alphabetic() || *n == b'{' || *n == b'_')
                 }
                 (Lang::Python, _) => prefix_f && b[j] == b'{' && b.get(j + 1) != Some(&b'{'),
                 _ => false,
@@ -337,7 +357,9 @@ fn calls(code: &str) -> Vec<Call<'_>> {
     let mut out = Vec::new();
     for (open, _) in code.match_indices('(') {
         let mut s = open;
-        while s > 0 && (b[s - 1].is_ascii_alphanumeric() || matches!(b[s - 1], b'_' | b'.' | b':' | b'$')) {
+        while s > 0
+            && (b[s - 1].is_ascii_alphanumeric() || matches!(b[s - 1], b'_' | b'.' | b':' | b'$'))
+        {
             s -= 1;
         }
         // `Path('x').unlink()`: keep the method with its dot so it can be told from `unlink(`.
@@ -397,7 +419,10 @@ fn call_args(code: &str, open: usize, lits: &[Lit]) -> Args {
             break;
         }
     }
-    let inside: Vec<&Lit> = lits.iter().filter(|l| l.start > open && l.end <= end).collect();
+    let inside: Vec<&Lit> = lits
+        .iter()
+        .filter(|l| l.start > open && l.end <= end)
+        .collect();
     // What is left once literals are removed: separators only means literal-only arguments.
     let mut rest = String::new();
     let mut k = open + 1;
@@ -430,11 +455,38 @@ enum Exec {
 fn exec_kind(lang: Lang, name: &str) -> Option<Exec> {
     let last = name.rsplit(['.', ':']).next().unwrap_or(name);
     const SHELL_ANY: &[&str] = &[
-        "system", "popen", "spawn", "spawnSync", "execSync", "execFile", "execFileSync",
-        "execvp", "execv", "execve", "execl", "execlp", "spawnv", "spawnvp", "spawnl",
-        "check_output", "check_call", "getoutput", "getstatusoutput", "Popen", "shell_exec",
-        "passthru", "proc_open", "pcntl_exec", "capture2", "capture2e", "capture3",
-        "popen2", "popen3", "posix_spawn", "posix_spawnp", "spawn_detached",
+        "system",
+        "popen",
+        "spawn",
+        "spawnSync",
+        "execSync",
+        "execFile",
+        "execFileSync",
+        "execvp",
+        "execv",
+        "execve",
+        "execl",
+        "execlp",
+        "spawnv",
+        "spawnvp",
+        "spawnl",
+        "check_output",
+        "check_call",
+        "getoutput",
+        "getstatusoutput",
+        "Popen",
+        "shell_exec",
+        "passthru",
+        "proc_open",
+        "pcntl_exec",
+        "capture2",
+        "capture2e",
+        "capture3",
+        "popen2",
+        "popen3",
+        "posix_spawn",
+        "posix_spawnp",
+        "spawn_detached",
     ];
     if SHELL_ANY.contains(&last) {
         return Some(Exec::Shell);
@@ -445,12 +497,16 @@ fn exec_kind(lang: Lang, name: &str) -> Option<Exec> {
         }
         (Lang::Python, "exec" | "eval" | "compile") if !name.contains('.') => Some(Exec::Code),
         (Lang::Python, "spawn") if name.contains("pty") => Some(Exec::Shell),
-        (Lang::JavaScript, "exec") if name.contains("child_process") || name.contains("cp.") || name == "exec" => {
+        (Lang::JavaScript, "exec")
+            if name.contains("child_process") || name.contains("cp.") || name == "exec" =>
+        {
             Some(Exec::Shell)
         }
         (Lang::JavaScript, "eval") => Some(Exec::Code),
         (Lang::JavaScript, "Command" | "run") if name.starts_with("Deno") => Some(Exec::Shell),
-        (Lang::JavaScript, "spawn" | "spawnSync" | "$") if name.starts_with("Bun") => Some(Exec::Shell),
+        (Lang::JavaScript, "spawn" | "spawnSync" | "$") if name.starts_with("Bun") => {
+            Some(Exec::Shell)
+        }
         (Lang::Ruby | Lang::Perl | Lang::Php, "exec") => Some(Exec::Shell),
         (Lang::Ruby, "instance_eval" | "class_eval" | "eval") => Some(Exec::Code),
         (Lang::Perl | Lang::Php, "eval") => Some(Exec::Code),
@@ -506,7 +562,9 @@ fn delete_kind(name: &str, args: &Args) -> Option<bool> {
     Some(match last {
         "rmtree" | "rm_rf" | "rm_r" | "remove_tree" | "removedirs" | "rimraf" | "emptyDir"
         | "emptyDirSync" | "remove_dir_all" | "deleteRecursively" => true,
-        "rm" | "rmSync" | "rmdir" | "rmdirSync" | "remove" | "removeSync" if !name.starts_with("os.path") => {
+        "rm" | "rmSync" | "rmdir" | "rmdirSync" | "remove" | "removeSync"
+            if !name.starts_with("os.path") =>
+        {
             recursive_flag
         }
         "unlink" | "unlinkSync" | "delete" | "rm_f" | "safe_unlink" | "remove_file" => false,
@@ -518,9 +576,27 @@ fn delete_kind(name: &str, args: &Args) -> Option<bool> {
         let recv = name.rsplit_once(['.', ':']).map(|(r, _)| r).unwrap_or("");
         recv.is_empty()
             || [
-                "os", "shutil", "fs", "fsp", "fs.promises", "promises", "FileUtils", "File",
-                "Dir", "Deno", "Path", "pathlib", "rimraf", "fse", "File::Path", "std::fs",
-                "Pathname", "FileUtils:", "Files", "unlink", ")",
+                "os",
+                "shutil",
+                "fs",
+                "fsp",
+                "fs.promises",
+                "promises",
+                "FileUtils",
+                "File",
+                "Dir",
+                "Deno",
+                "Path",
+                "pathlib",
+                "rimraf",
+                "fse",
+                "File::Path",
+                "std::fs",
+                "Pathname",
+                "FileUtils:",
+                "Files",
+                "unlink",
+                ")",
             ]
             .iter()
             .any(|k| recv.ends_with(k))
@@ -549,18 +625,31 @@ fn write_kind(name: &str, code: &str, open: usize, args: &Args) -> Option<usize>
         "open" | "fopen" | "File.open" => {
             // The mode decides: `w`, `a`, `x`, `+`, or Perl's `>`.
             let mode = args.lits.get(1).map(String::as_str).unwrap_or("");
-            let perl = args.lits.first().is_some_and(|m| m.starts_with('>') || m.starts_with("+<"));
+            let perl = args
+                .lits
+                .first()
+                .is_some_and(|m| m.starts_with('>') || m.starts_with("+<"));
             if perl {
-                return if args.lits.len() >= 2 { Some(1) } else { Some(0) };
+                return if args.lits.len() >= 2 {
+                    Some(1)
+                } else {
+                    Some(0)
+                };
             }
-            (mode.contains(['w', 'a', 'x', '+']) || args.raw.contains("'w") || args.raw.contains("\"w"))
-                .then_some(0)
+            (mode.contains(['w', 'a', 'x', '+'])
+                || args.raw.contains("'w")
+                || args.raw.contains("\"w"))
+            .then_some(0)
         }
         "write_text" | "write_bytes" => None,
         "writeFileSync" | "writeFile" | "appendFileSync" | "appendFile" | "file_put_contents"
-        | "writeTextFile" | "writeTextFileSync" | "writeFileStr" | "binwrite" | "outputFileSync"
-        | "outputFile" | "createWriteStream" | "truncateSync" | "truncate" => Some(0),
-        "write" if name.starts_with("File") || name.starts_with("IO") || name.contains("fs.") => Some(0),
+        | "writeTextFile" | "writeTextFileSync" | "writeFileStr" | "binwrite"
+        | "outputFileSync" | "outputFile" | "createWriteStream" | "truncateSync" | "truncate" => {
+            Some(0)
+        }
+        "write" if name.starts_with("File") || name.starts_with("IO") || name.contains("fs.") => {
+            Some(0)
+        }
         "copy" | "copy2" | "copyfile" | "copytree" | "move" | "rename" | "replace"
         | "copyFileSync" | "copyFile" | "renameSync" | "cp" | "cpSync" | "mv" | "symlink"
         | "symlinkSync" | "link" | "linkSync" | "copySync" | "moveSync" => {
@@ -597,18 +686,62 @@ fn is_read_call(name: &str) -> bool {
 
 fn is_network_call(name: &str) -> bool {
     const SENDERS: &[&str] = &[
-        "urlopen", "Request", "post", "put", "patch", "request", "fetch", "HTTPConnection",
-        "HTTPSConnection", "create_connection", "sendto", "sendall", "send_request", "post_form",
-        "curl_init", "curl_exec", "fsockopen", "stream_socket_client", "Socket", "TCPSocket",
-        "UDPSocket", "connect", "IO::Socket::INET", "LWP::UserAgent", "Net::HTTP", "axios",
-        "urlretrieve", "upload", "sendmail", "SMTP",
+        "urlopen",
+        "Request",
+        "post",
+        "put",
+        "patch",
+        "request",
+        "fetch",
+        "HTTPConnection",
+        "HTTPSConnection",
+        "create_connection",
+        "sendto",
+        "sendall",
+        "send_request",
+        "post_form",
+        "curl_init",
+        "curl_exec",
+        "fsockopen",
+        "stream_socket_client",
+        "Socket",
+        "TCPSocket",
+        "UDPSocket",
+        "connect",
+        "IO::Socket::INET",
+        "LWP::UserAgent",
+        "Net::HTTP",
+        "axios",
+        "urlretrieve",
+        "upload",
+        "sendmail",
+        "SMTP",
     ];
     let last = name.rsplit(['.', ':']).next().unwrap_or(name);
     let network_receiver = [
-        "requests", "httpx", "urllib", "http", "https", "axios", "socket", "aiohttp", "session",
-        "client", "Net::HTTP", "HTTP", "smtplib", "ftplib", "got", "superagent", "net", "dgram",
+        "requests",
+        "httpx",
+        "urllib",
+        "http",
+        "https",
+        "axios",
+        "socket",
+        "aiohttp",
+        "session",
+        "client",
+        "Net::HTTP",
+        "HTTP",
+        "smtplib",
+        "ftplib",
+        "got",
+        "superagent",
+        "net",
+        "dgram",
     ];
-    if matches!(last, "fetch" | "urlopen" | "curl_exec" | "fsockopen" | "stream_socket_client") {
+    if matches!(
+        last,
+        "fetch" | "urlopen" | "curl_exec" | "fsockopen" | "stream_socket_client"
+    ) {
         return true;
     }
     SENDERS.contains(&last)
@@ -627,7 +760,9 @@ fn reflection_kind(name: &str, args: &Args) -> Option<&'static str> {
         "send" | "public_send" | "__send__" | "const_get" | "constantize" | "method" => {
             Some("a method chosen by name at run time")
         }
-        "call_user_func" | "call_user_func_array" | "create_function" => Some("a function chosen by name"),
+        "call_user_func" | "call_user_func_array" | "create_function" => {
+            Some("a function chosen by name")
+        }
         "runInNewContext" | "runInThisContext" | "runInContext" => Some("code run in a VM context"),
         "require" if !args.only_literals && args.any => Some("a module chosen at run time"),
         "loads" if name.contains("pickle") || name.contains("marshal") => Some("deserialized code"),
@@ -656,16 +791,24 @@ fn env_dump(lang: Lang, code: &str) -> bool {
     let whole = |needle: &str| {
         code.match_indices(needle).any(|(i, _)| {
             let next = code[i + needle.len()..].chars().next();
-            !matches!(next, Some('[' | '.' | '(')) || code[i + needle.len()..].starts_with(".items")
+            !matches!(next, Some('[' | '.' | '('))
+                || code[i + needle.len()..].starts_with(".items")
                 || code[i + needle.len()..].starts_with(".copy")
         })
     };
     match lang {
         Lang::Python => whole("os.environ") || code.contains("printenv"),
         Lang::JavaScript => whole("process.env") || code.contains("Deno.env.toObject"),
-        Lang::Ruby => whole("ENV") && (code.contains("ENV.to_h") || code.contains("ENV.each") || code.contains("ENV.inspect")),
+        Lang::Ruby => {
+            whole("ENV")
+                && (code.contains("ENV.to_h")
+                    || code.contains("ENV.each")
+                    || code.contains("ENV.inspect"))
+        }
         Lang::Perl => code.contains("%ENV"),
-        Lang::Php => code.contains("getenv()") || code.contains("$_ENV") || code.contains("$_SERVER"),
+        Lang::Php => {
+            code.contains("getenv()") || code.contains("$_ENV") || code.contains("$_SERVER")
+        }
         Lang::Lua | Lang::AppleScript => false,
     }
 }
@@ -678,7 +821,10 @@ mod tests {
     fn python_shell_strings_and_argv_lists() {
         let f = scan(Lang::Python, "import os; os.system('rm -rf /')");
         assert_eq!(f.shell, vec!["rm -rf /"]);
-        let f = scan(Lang::Python, "import subprocess; subprocess.run(['rm','-rf','/'])");
+        let f = scan(
+            Lang::Python,
+            "import subprocess; subprocess.run(['rm','-rf','/'])",
+        );
         assert_eq!(f.shell, vec!["rm -rf /"]);
         let f = scan(Lang::Python, "import os,sys; os.system(sys.argv[1])");
         assert!(f.dynamic_shell);
@@ -688,9 +834,15 @@ mod tests {
     fn deletes_and_receivers() {
         let f = scan(Lang::Python, "import shutil; shutil.rmtree('/')");
         assert_eq!(f.deletes, vec![("/".to_owned(), true)]);
-        let f = scan(Lang::Python, "import pathlib; pathlib.Path('/home/u').rmdir()");
+        let f = scan(
+            Lang::Python,
+            "import pathlib; pathlib.Path('/home/u').rmdir()",
+        );
         assert_eq!(f.deletes, vec![("/home/u".to_owned(), false)]);
-        let f = scan(Lang::JavaScript, "require('fs').rmSync('/', {recursive: true})");
+        let f = scan(
+            Lang::JavaScript,
+            "require('fs').rmSync('/', {recursive: true})",
+        );
         assert_eq!(f.deletes, vec![("/".to_owned(), true)]);
         let f = scan(Lang::Python, "x = [1]; x.remove(1)");
         assert!(f.deletes.is_empty());
@@ -698,12 +850,16 @@ mod tests {
 
     #[test]
     fn reflection_and_built_strings() {
-        assert!(scan(Lang::Python, "getattr(__import__('os'), 'sys'+'tem')('id')")
-            .reflection
-            .is_some());
-        assert!(scan(Lang::Python, "exec('import os; os.sys' + 'tem(\"ls\")')")
-            .reflection
-            .is_some());
+        assert!(
+            scan(Lang::Python, "getattr(__import__('os'), 'sys'+'tem')('id')")
+                .reflection
+                .is_some()
+        );
+        assert!(
+            scan(Lang::Python, "exec('import os; os.sys' + 'tem(\"ls\")')")
+                .reflection
+                .is_some()
+        );
         assert!(scan(Lang::Python, "print(1+1)").reflection.is_none());
         let f = scan(Lang::Python, "exec('import os; os.system(\"rm -rf ~\")')");
         assert_eq!(f.shell, vec!["rm -rf ~"]);
@@ -711,13 +867,19 @@ mod tests {
 
     #[test]
     fn templated_strings_are_not_literals() {
-        let f = scan(Lang::JavaScript, "require('child_process').execSync(`rm -rf ${d}`)");
+        let f = scan(
+            Lang::JavaScript,
+            "require('child_process').execSync(`rm -rf ${d}`)",
+        );
         assert!(f.dynamic_shell && f.shell.is_empty());
     }
 
     #[test]
     fn writes_and_network() {
-        let f = scan(Lang::Python, "open('/home/u/.claude/settings.json','w').write('{}')");
+        let f = scan(
+            Lang::Python,
+            "open('/home/u/.claude/settings.json','w').write('{}')",
+        );
         assert_eq!(f.writes, vec!["/home/u/.claude/settings.json"]);
         let f = scan(
             Lang::Python,

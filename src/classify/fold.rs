@@ -20,7 +20,9 @@ pub(crate) fn output(name: &str, args: &[&str], input: Option<&str>) -> Option<S
             let bytes = if name == "base64" {
                 base64::engine::general_purpose::STANDARD
                     .decode(text.as_bytes())
-                    .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.as_bytes()))
+                    .or_else(|_| {
+                        base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.as_bytes())
+                    })
                     .ok()?
             } else {
                 return None;
@@ -48,7 +50,8 @@ fn echo(args: &[&str]) -> String {
     let mut escapes = false;
     let mut i = 0;
     while let Some(a) = args.get(i) {
-        if a.len() > 1 && a.starts_with('-') && a[1..].chars().all(|c| matches!(c, 'n' | 'e' | 'E')) {
+        if a.len() > 1 && a.starts_with('-') && a[1..].chars().all(|c| matches!(c, 'n' | 'e' | 'E'))
+        {
             newline &= !a.contains('n');
             escapes = a.contains('e') || (escapes && !a.contains('E'));
             i += 1;
@@ -85,20 +88,34 @@ fn unescape(s: &str) -> String {
             b'a' => out.push(7),
             b'e' => out.push(27),
             b'x' => {
-                let hex: Vec<u8> = b[i..].iter().take(2).take_while(|c| c.is_ascii_hexdigit()).copied().collect();
+                let hex: Vec<u8> = b[i..]
+                    .iter()
+                    .take(2)
+                    .take_while(|c| c.is_ascii_hexdigit())
+                    .copied()
+                    .collect();
                 if hex.is_empty() {
                     out.extend_from_slice(b"\\x");
                 } else {
                     i += hex.len();
-                    out.push(u8::from_str_radix(std::str::from_utf8(&hex).unwrap_or("0"), 16).unwrap_or(0));
+                    out.push(
+                        u8::from_str_radix(std::str::from_utf8(&hex).unwrap_or("0"), 16)
+                            .unwrap_or(0),
+                    );
                 }
             }
             b'0'..=b'7' => {
                 // `\0NNN` (echo) or `\NNN` (printf).
                 let start = if e == b'0' { i } else { i - 1 };
-                let digits: Vec<u8> = b[start..].iter().take(3).take_while(|c| (b'0'..=b'7').contains(c)).copied().collect();
+                let digits: Vec<u8> = b[start..]
+                    .iter()
+                    .take(3)
+                    .take_while(|c| (b'0'..=b'7').contains(c))
+                    .copied()
+                    .collect();
                 i = start + digits.len();
-                let v = u32::from_str_radix(std::str::from_utf8(&digits).unwrap_or("0"), 8).unwrap_or(0);
+                let v = u32::from_str_radix(std::str::from_utf8(&digits).unwrap_or("0"), 8)
+                    .unwrap_or(0);
                 out.push((v & 0xff) as u8);
             }
             other => {
@@ -207,20 +224,35 @@ mod tests {
 
     #[test]
     fn folds_the_data_commands() {
-        assert_eq!(output("printf", &["\\x72\\x6d"], None).as_deref(), Some("rm"));
-        assert_eq!(output("printf", &["%s -rf %s", "rm", "/"], None).as_deref(), Some("rm -rf /"));
+        assert_eq!(
+            output("printf", &["\\x72\\x6d"], None).as_deref(),
+            Some("rm")
+        );
+        assert_eq!(
+            output("printf", &["%s -rf %s", "rm", "/"], None).as_deref(),
+            Some("rm -rf /")
+        );
         assert_eq!(output("echo", &["-n", "rm"], None).as_deref(), Some("rm"));
-        assert_eq!(output("echo", &["-e", "\\0162m"], None).as_deref(), Some("rm\n"));
+        assert_eq!(
+            output("echo", &["-e", "\\0162m"], None).as_deref(),
+            Some("rm\n")
+        );
         assert_eq!(
             output("base64", &["-d"], Some("cm0gLXJmIH4=")).as_deref(),
             Some("rm -rf ~")
         );
-        assert_eq!(output("rev", &[], Some("~ fr- mr")).as_deref(), Some("rm -rf ~"));
+        assert_eq!(
+            output("rev", &[], Some("~ fr- mr")).as_deref(),
+            Some("rm -rf ~")
+        );
         assert_eq!(
             output("tr", &["a-z", "n-za-m"], Some("ez -es /")).as_deref(),
             Some("rm -rf /")
         );
-        assert_eq!(output("xxd", &["-r", "-p"], Some("726d")).as_deref(), Some("rm"));
+        assert_eq!(
+            output("xxd", &["-r", "-p"], Some("726d")).as_deref(),
+            Some("rm")
+        );
         assert_eq!(output("curl", &["x"], None), None);
     }
 }

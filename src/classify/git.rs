@@ -17,24 +17,62 @@ pub(crate) struct GitFacts {
     pub push_to: Option<String>,
     /// `git remote add NAME URL` in this command.
     pub remote_added: Option<(String, String)>,
+    /// Changes refs without destroying work (`branch -d`, `branch -m`).
+    pub writes: bool,
 }
 
 /// Global options that take a value.
 const VALUED_GLOBAL: &[&str] = &[
-    "-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path", "--config-env",
-    "--super-prefix", "--list-cmds",
+    "-C",
+    "-c",
+    "--git-dir",
+    "--work-tree",
+    "--namespace",
+    "--exec-path",
+    "--config-env",
+    "--super-prefix",
+    "--list-cmds",
 ];
 
 /// Settings whose value is a program git runs (lower-cased keys; `*` matches one segment).
 const EXEC_KEYS: &[&str] = &[
-    "core.fsmonitor", "core.hookspath", "core.pager", "core.sshcommand", "core.editor",
-    "core.askpass", "core.gitproxy", "diff.external", "diff.*.textconv", "diff.*.command",
-    "filter.*.clean", "filter.*.smudge", "filter.*.process", "merge.*.driver",
-    "credential.helper", "alias.*", "sequence.editor", "gpg.program", "gpg.ssh.program",
-    "gpg.x509.program", "pager.*", "uploadpack.packobjectshook", "remote.*.receivepack",
-    "remote.*.uploadpack", "include.path", "includeif.*.path", "protocol.ext.allow",
-    "core.worktree", "http.proxy", "url.*.insteadof", "difftool.*.cmd", "mergetool.*.cmd",
-    "web.browser", "browser.*.cmd", "sendemail.smtpserver", "ssh.variant", "core.sshcommand",
+    "core.fsmonitor",
+    "core.hookspath",
+    "core.pager",
+    "core.sshcommand",
+    "core.editor",
+    "core.askpass",
+    "core.gitproxy",
+    "diff.external",
+    "diff.*.textconv",
+    "diff.*.command",
+    "filter.*.clean",
+    "filter.*.smudge",
+    "filter.*.process",
+    "merge.*.driver",
+    "credential.helper",
+    "alias.*",
+    "sequence.editor",
+    "gpg.program",
+    "gpg.ssh.program",
+    "gpg.x509.program",
+    "pager.*",
+    "uploadpack.packobjectshook",
+    "remote.*.receivepack",
+    "remote.*.uploadpack",
+    "include.path",
+    "includeif.*.path",
+    "protocol.ext.allow",
+    "core.worktree",
+    "http.proxy",
+    "url.*.insteadof",
+    "difftool.*.cmd",
+    "mergetool.*.cmd",
+    "web.browser",
+    "browser.*.cmd",
+    "sendemail.smtpserver",
+    "ssh.variant",
+    "core.sshcommand",
 ];
 
 fn key_matches(pattern: &str, key: &str) -> bool {
@@ -80,9 +118,19 @@ pub(crate) fn read(args: &[&str]) -> GitFacts {
         return f;
     };
     let rest = &args[i + 1..];
-    let short = |c: char| rest.iter().any(|a| a.starts_with('-') && !a.starts_with("--") && a[1..].contains(c));
-    let long = |l: &str| rest.iter().any(|a| *a == l || a.starts_with(&format!("{l}=")));
-    let pos: Vec<&str> = rest.iter().copied().filter(|a| !a.starts_with('-')).collect();
+    let short = |c: char| {
+        rest.iter()
+            .any(|a| a.starts_with('-') && !a.starts_with("--") && a[1..].contains(c))
+    };
+    let long = |l: &str| {
+        rest.iter()
+            .any(|a| *a == l || a.starts_with(&format!("{l}=")))
+    };
+    let pos: Vec<&str> = rest
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let after_dd: Option<usize> = rest.iter().position(|a| *a == "--");
     let mut hit = |rule: Rule, why: String, destructive: bool, f: &mut GitFacts| {
         f.destructive |= destructive;
@@ -90,77 +138,215 @@ pub(crate) fn read(args: &[&str]) -> GitFacts {
     };
     match *sub {
         "checkout" | "co" => {
-            let creates = long("-b") || rest.iter().any(|a| matches!(*a, "-b" | "-B" | "--orphan" | "-t" | "--track" | "--detach"));
+            let creates = long("-b")
+                || rest.iter().any(|a| {
+                    matches!(*a, "-b" | "-B" | "--orphan" | "-t" | "--track" | "--detach")
+                });
             let paths_after = after_dd.is_some_and(|d| d + 1 < rest.len());
-            let pathish = pos.iter().any(|p| *p == "." || p.ends_with('/') || p.contains('*') || p.starts_with("./") || p.starts_with(':'));
+            let pathish = pos.iter().any(|p| {
+                *p == "."
+                    || p.ends_with('/')
+                    || p.contains('*')
+                    || p.starts_with("./")
+                    || p.starts_with(':')
+            });
             if long("--force") || short('f') && !creates || paths_after || (pathish && !creates) {
-                hit(r::GIT_DISCARD, format!("`git {sub}` overwrites uncommitted changes in the worktree."), true, &mut f);
+                hit(
+                    r::GIT_DISCARD,
+                    format!("`git {sub}` overwrites uncommitted changes in the worktree."),
+                    true,
+                    &mut f,
+                );
             }
         }
         "restore" => {
-            let staged_only = (long("--staged") || short('S')) && !(long("--worktree") || short('W'));
+            let staged_only =
+                (long("--staged") || short('S')) && !(long("--worktree") || short('W'));
             if !staged_only && !pos.is_empty() {
-                hit(r::GIT_DISCARD, "`git restore` throws away uncommitted changes in the worktree.".into(), true, &mut f);
+                hit(
+                    r::GIT_DISCARD,
+                    "`git restore` throws away uncommitted changes in the worktree.".into(),
+                    true,
+                    &mut f,
+                );
             }
         }
         "switch" | "sw" if long("--discard-changes") || long("--force") || rest.contains(&"-f") => {
-            hit(r::GIT_DISCARD, "`git switch -f` throws away uncommitted changes.".into(), true, &mut f);
+            hit(
+                r::GIT_DISCARD,
+                "`git switch -f` throws away uncommitted changes.".into(),
+                true,
+                &mut f,
+            );
         }
         "reset" if long("--hard") || long("--merge") => {
-            hit(r::GIT_RESET_HARD, "`git reset --hard` discards uncommitted changes for good.".into(), true, &mut f);
+            hit(
+                r::GIT_RESET_HARD,
+                "`git reset --hard` discards uncommitted changes for good.".into(),
+                true,
+                &mut f,
+            );
         }
-        "clean" if (long("--force") || short('f')) && !(long("--dry-run") || short('n') || long("--interactive") || short('i')) => {
-            let ignored = if short('x') || short('X') { " (ignored files too)" } else { "" };
-            hit(r::GIT_CLEAN, format!("`git clean -f` deletes untracked files{ignored} for good."), true, &mut f);
+        "clean"
+            if (long("--force") || short('f'))
+                && !(long("--dry-run") || short('n') || long("--interactive") || short('i')) =>
+        {
+            let ignored = if short('x') || short('X') {
+                " (ignored files too)"
+            } else {
+                ""
+            };
+            hit(
+                r::GIT_CLEAN,
+                format!("`git clean -f` deletes untracked files{ignored} for good."),
+                true,
+                &mut f,
+            );
         }
         "stash" if pos.first().is_some_and(|p| matches!(*p, "drop" | "clear")) => {
-            hit(r::GIT_STASH_DESTROY, format!("`git stash {}` deletes stashed work.", pos[0]), true, &mut f);
+            hit(
+                r::GIT_STASH_DESTROY,
+                format!("`git stash {}` deletes stashed work.", pos[0]),
+                true,
+                &mut f,
+            );
         }
         "worktree" if pos.first() == Some(&"remove") && (long("--force") || short('f')) => {
-            hit(r::GIT_DISCARD, "`git worktree remove --force` deletes a worktree with its uncommitted changes.".into(), true, &mut f);
+            hit(
+                r::GIT_DISCARD,
+                "`git worktree remove --force` deletes a worktree with its uncommitted changes."
+                    .into(),
+                true,
+                &mut f,
+            );
         }
         "branch" => {
-            let force_delete = rest.iter().any(|a| a.starts_with('-') && !a.starts_with("--") && (a.contains('D') || a.contains('M')))
-                || ((long("--delete") || short('d')) && (long("--force") || short('f')))
+            let force_delete = rest.iter().any(|a| {
+                a.starts_with('-') && !a.starts_with("--") && (a.contains('D') || a.contains('M'))
+            }) || ((long("--delete") || short('d'))
+                && (long("--force") || short('f')))
                 || ((long("--force") || rest.contains(&"-f")) && pos.len() >= 2);
             if force_delete {
-                hit(r::GIT_BRANCH_FORCE_DELETE, "`git branch -D`/`-f` drops commits that may not be merged anywhere.".into(), true, &mut f);
+                hit(
+                    r::GIT_BRANCH_FORCE_DELETE,
+                    "`git branch -D`/`-f` drops commits that may not be merged anywhere.".into(),
+                    true,
+                    &mut f,
+                );
+            } else if long("--delete") || short('d') || long("--move") || short('m') || short('c') {
+                f.writes = true;
             }
         }
         "push" => {
-            let force = rest.iter().any(|a| *a == "--force" || *a == "--mirror" || (a.starts_with('-') && !a.starts_with("--") && a.contains('f')))
-                || pos.iter().skip(1).any(|p| p.starts_with('+'));
-            let lease = rest.iter().any(|a| a.starts_with("--force-with-lease") || a.starts_with("--force-if-includes"));
-            let delete = long("--delete") || rest.iter().any(|a| *a == "-d") || pos.iter().skip(1).any(|p| p.starts_with(':') && p.len() > 1);
+            let force = rest.iter().any(|a| {
+                *a == "--force"
+                    || *a == "--mirror"
+                    || (a.starts_with('-') && !a.starts_with("--") && a.contains('f'))
+            }) || pos.iter().skip(1).any(|p| p.starts_with('+'));
+            let lease = rest.iter().any(|a| {
+                a.starts_with("--force-with-lease") || a.starts_with("--force-if-includes")
+            });
+            let delete = long("--delete")
+                || rest.iter().any(|a| *a == "-d")
+                || pos
+                    .iter()
+                    .skip(1)
+                    .any(|p| p.starts_with(':') && p.len() > 1);
             if force && !lease {
-                hit(r::GIT_FORCE_PUSH, "`git push --force`/`--mirror` can overwrite commits others pushed.".into(), true, &mut f);
+                hit(
+                    r::GIT_FORCE_PUSH,
+                    "`git push --force`/`--mirror` can overwrite commits others pushed.".into(),
+                    true,
+                    &mut f,
+                );
             } else if delete {
-                hit(r::GIT_PUSH_DELETE, "`git push --delete` removes a remote branch or tag.".into(), true, &mut f);
+                hit(
+                    r::GIT_PUSH_DELETE,
+                    "`git push --delete` removes a remote branch or tag.".into(),
+                    true,
+                    &mut f,
+                );
             } else if lease {
-                hit(r::GIT_FORCE_WITH_LEASE, "`git push --force-with-lease` rewrites the remote branch history.".into(), true, &mut f);
+                hit(
+                    r::GIT_FORCE_WITH_LEASE,
+                    "`git push --force-with-lease` rewrites the remote branch history.".into(),
+                    true,
+                    &mut f,
+                );
             }
             f.push_to = pos.first().map(|p| (*p).to_owned());
         }
         "filter-branch" | "filter-repo" => {
-            hit(r::GIT_HISTORY_REWRITE, format!("`git {sub}` rewrites the whole repository history."), true, &mut f);
+            hit(
+                r::GIT_HISTORY_REWRITE,
+                format!("`git {sub}` rewrites the whole repository history."),
+                true,
+                &mut f,
+            );
         }
-        "reflog" if pos.first().is_some_and(|p| matches!(*p, "expire" | "delete")) => {
-            hit(r::GIT_HISTORY_REWRITE, "`git reflog expire/delete` drops the record that lets lost commits be recovered.".into(), true, &mut f);
+        "reflog"
+            if pos
+                .first()
+                .is_some_and(|p| matches!(*p, "expire" | "delete")) =>
+        {
+            hit(
+                r::GIT_HISTORY_REWRITE,
+                "`git reflog expire/delete` drops the record that lets lost commits be recovered."
+                    .into(),
+                true,
+                &mut f,
+            );
         }
-        "gc" if rest.iter().any(|a| a.starts_with("--prune=now") || a.starts_with("--prune=all")) => {
-            hit(r::GIT_HISTORY_REWRITE, "`git gc --prune=now` deletes unreachable commits at once.".into(), true, &mut f);
+        "gc" if rest
+            .iter()
+            .any(|a| a.starts_with("--prune=now") || a.starts_with("--prune=all")) =>
+        {
+            hit(
+                r::GIT_HISTORY_REWRITE,
+                "`git gc --prune=now` deletes unreachable commits at once.".into(),
+                true,
+                &mut f,
+            );
         }
         "prune" if !short('n') && !long("--dry-run") => {
-            hit(r::GIT_HISTORY_REWRITE, "`git prune` deletes unreachable objects.".into(), true, &mut f);
+            hit(
+                r::GIT_HISTORY_REWRITE,
+                "`git prune` deletes unreachable objects.".into(),
+                true,
+                &mut f,
+            );
         }
         "update-ref" if short('d') || long("--stdin") => {
-            hit(r::GIT_HISTORY_REWRITE, "`git update-ref -d` deletes a ref without any safety check.".into(), true, &mut f);
+            hit(
+                r::GIT_HISTORY_REWRITE,
+                "`git update-ref -d` deletes a ref without any safety check.".into(),
+                true,
+                &mut f,
+            );
         }
         "config" => {
             // `git config [--global] key value`, `git config set key value`, `--add`, `--replace-all`.
-            let reading = rest.iter().any(|a| matches!(*a, "--get" | "--get-all" | "--get-regexp" | "-l" | "--list" | "--unset" | "--unset-all" | "--show-origin" | "--remove-section"))
-                || pos.first().is_some_and(|p| matches!(*p, "get" | "list" | "unset"));
-            let p: Vec<&str> = if pos.first() == Some(&"set") { pos[1..].to_vec() } else { pos.clone() };
+            let reading = rest.iter().any(|a| {
+                matches!(
+                    *a,
+                    "--get"
+                        | "--get-all"
+                        | "--get-regexp"
+                        | "-l"
+                        | "--list"
+                        | "--unset"
+                        | "--unset-all"
+                        | "--show-origin"
+                        | "--remove-section"
+                )
+            }) || pos
+                .first()
+                .is_some_and(|p| matches!(*p, "get" | "list" | "unset"));
+            let p: Vec<&str> = if pos.first() == Some(&"set") {
+                pos[1..].to_vec()
+            } else {
+                pos.clone()
+            };
             if !reading && p.len() >= 2 && is_exec_key(p[0]) {
                 f.exec_settings.push((p[0].to_owned(), p[1..].join(" ")));
             }
@@ -181,17 +367,60 @@ pub(crate) fn benign_setting(key: &str, value: &str) -> bool {
     let prog = first.rsplit('/').next().unwrap_or(first);
     match k.as_str() {
         "core.fsmonitor" => matches!(v, "true" | "false" | ""),
-        "core.hookspath" => !v.starts_with('/') && !v.starts_with('~') && !v.contains("..") && !v.contains('$'),
+        "core.hookspath" => {
+            !v.starts_with('/') && !v.starts_with('~') && !v.contains("..") && !v.contains('$')
+        }
         "http.proxy" | "url.*.insteadof" => false,
         "protocol.ext.allow" => v != "always",
-        "credential.helper" => !v.starts_with('!') && !v.contains('/') && matches!(prog, "store" | "cache" | "osxkeychain" | "manager" | "manager-core" | "libsecret" | "wincred" | "" | "gh"),
+        "credential.helper" => {
+            !v.starts_with('!')
+                && !v.contains('/')
+                && matches!(
+                    prog,
+                    "store"
+                        | "cache"
+                        | "osxkeychain"
+                        | "manager"
+                        | "manager-core"
+                        | "libsecret"
+                        | "wincred"
+                        | ""
+                        | "gh"
+                )
+        }
         _ if k.starts_with("alias.") => !v.starts_with('!'),
-        _ => matches!(
-            prog,
-            "less" | "more" | "most" | "cat" | "bat" | "delta" | "diff-so-fancy" | "vim" | "vi" | "nvim"
-                | "nano" | "emacs" | "emacsclient" | "code" | "subl" | "mate" | "micro" | "hx" | "ssh"
-                | "gpg" | "gpg2" | "ssh-keygen" | "meld" | "vimdiff" | "kdiff3" | "opendiff" | "git-lfs"
-        ) && !v.contains([';', '|', '&', '`', '$', '>']),
+        _ => {
+            matches!(
+                prog,
+                "less"
+                    | "more"
+                    | "most"
+                    | "cat"
+                    | "bat"
+                    | "delta"
+                    | "diff-so-fancy"
+                    | "vim"
+                    | "vi"
+                    | "nvim"
+                    | "nano"
+                    | "emacs"
+                    | "emacsclient"
+                    | "code"
+                    | "subl"
+                    | "mate"
+                    | "micro"
+                    | "hx"
+                    | "ssh"
+                    | "gpg"
+                    | "gpg2"
+                    | "ssh-keygen"
+                    | "meld"
+                    | "vimdiff"
+                    | "kdiff3"
+                    | "opendiff"
+                    | "git-lfs"
+            ) && !v.contains([';', '|', '&', '`', '$', '>'])
+        }
     }
 }
 
@@ -223,7 +452,9 @@ mod tests {
     fn exec_settings() {
         let f = read(&["-c", "core.fsmonitor=rm -rf ~", "status"]);
         assert_eq!(f.exec_settings.len(), 1);
-        assert!(read(&["-c", "user.name=x", "commit"]).exec_settings.is_empty());
+        assert!(read(&["-c", "user.name=x", "commit"])
+            .exec_settings
+            .is_empty());
         assert!(benign_setting("core.pager", "less -R"));
         assert!(!benign_setting("core.pager", "sh -c id"));
         assert!(benign_setting("alias.lg", "log --oneline"));

@@ -273,7 +273,10 @@ fn compose(name: &str, args: &[&str], pos: &[&str], at: usize, v: &mut Verdicts)
 }
 
 fn kubectl(name: &str, args: &[&str], pos: &[&str], v: &mut Verdicts) {
-    if args.iter().any(|a| a.starts_with("--dry-run") && !a.ends_with("=none")) {
+    if args
+        .iter()
+        .any(|a| a.starts_with("--dry-run") && !a.ends_with("=none"))
+    {
         return;
     }
     let Some(i) = pos.iter().position(|a| *a == "delete") else {

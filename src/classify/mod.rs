@@ -21,8 +21,8 @@ mod paths;
 mod protect;
 mod rules;
 mod script;
-mod system;
 pub mod shell;
+mod system;
 
 use std::path::{Path, PathBuf};
 

@@ -240,8 +240,14 @@ pub(crate) fn is_startup_file(norm: &str) -> bool {
         || (norm.contains("/fish/") && base.ends_with(".fish"))
         || matches!(
             norm,
-            "/etc/environment" | "/etc/profile" | "/etc/bash.bashrc" | "/etc/bashrc" | "/etc/zshenv"
-                | "/etc/zshrc" | "/etc/zsh/zshenv" | "/etc/zsh/zshrc"
+            "/etc/environment"
+                | "/etc/profile"
+                | "/etc/bash.bashrc"
+                | "/etc/bashrc"
+                | "/etc/zshenv"
+                | "/etc/zshrc"
+                | "/etc/zsh/zshenv"
+                | "/etc/zsh/zshrc"
         )
         || norm.starts_with("/etc/profile.d/")
 }
@@ -279,17 +285,24 @@ pub(crate) fn startup_tamper(content: &str) -> Option<&'static str> {
     if path_change {
         return Some("a `PATH` change");
     }
-    const SHADOWED: &[&str] = &["dashclaw", "claude", "codex", "hermes", "openclaw", "node", "bash", "sh"];
+    const SHADOWED: &[&str] = &[
+        "dashclaw", "claude", "codex", "hermes", "openclaw", "node", "bash", "sh",
+    ];
     let shadows = content.lines().any(|l| {
         let l = l.trim_start();
         let name = l
             .strip_prefix("alias ")
             .map(|r| r.split('=').next().unwrap_or(""))
-            .or_else(|| l.strip_prefix("function ").map(|r| r.split(['(', ' ', '{']).next().unwrap_or("")))
+            .or_else(|| {
+                l.strip_prefix("function ")
+                    .map(|r| r.split(['(', ' ', '{']).next().unwrap_or(""))
+            })
             .or_else(|| l.split_once("()").map(|(n, _)| n.trim()));
         name.is_some_and(|n| {
             let n = n.trim().trim_matches(['\'', '"']);
-            SHADOWED.iter().any(|s| n == *s || n.starts_with("dashclaw"))
+            SHADOWED
+                .iter()
+                .any(|s| n == *s || n.starts_with("dashclaw"))
         })
     });
     shadows.then_some("an alias or function shadowing the agent or the guard")

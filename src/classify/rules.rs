@@ -964,11 +964,19 @@ impl<'a> Walker<'a> {
     fn secret_words(&mut self, sc: &SimpleCommand, depth: usize) -> Vec<String> {
         let mut out = Vec::new();
         for w in sc.assigns.iter().chain(&sc.words) {
-            let direct = w.subs.iter().any(|sub| self.script_reads_secret(sub, depth));
-            let tainted = self.tainted_vars.iter().any(|v| w.text.contains(&format!("${v}")) || w.text.contains(&format!("${{{v}}}")));
+            let direct = w
+                .subs
+                .iter()
+                .any(|sub| self.script_reads_secret(sub, depth));
+            let tainted = self.tainted_vars.iter().any(|v| {
+                w.text.contains(&format!("${v}")) || w.text.contains(&format!("${{{v}}}"))
+            });
             if direct || tainted {
                 out.push(w.text.clone());
-                if sc.words.is_empty() || std::ptr::eq(w, sc.assigns.iter().last().unwrap_or(w)) || sc.assigns.iter().any(|a| std::ptr::eq(a, w)) {
+                if sc.words.is_empty()
+                    || std::ptr::eq(w, sc.assigns.iter().last().unwrap_or(w))
+                    || sc.assigns.iter().any(|a| std::ptr::eq(a, w))
+                {
                     if let Some((name, _)) = w.text.split_once('=') {
                         if valid_name(name) && self.tainted_vars.len() < 32 {
                             self.tainted_vars.push(name.to_owned());
@@ -1006,7 +1014,10 @@ impl<'a> Walker<'a> {
                 })
                 || sc.redirects.iter().any(|r| {
                     r.kind == RedirKind::Input
-                        && super::exfil::secret_path(&paths::resolve(&r.target.text, &self.cwd, self.ctx.home), self.ctx.home)
+                        && super::exfil::secret_path(
+                            &paths::resolve(&r.target.text, &self.cwd, self.ctx.home),
+                            self.ctx.home,
+                        )
                 });
         });
         found
@@ -1014,22 +1025,50 @@ impl<'a> Walker<'a> {
 
     /// Checks that depend on what a command writes through its redirections: emptying
     /// important files, start-up files, system files, and secret taint on files.
-    fn after_redirects(&mut self, sc: &SimpleCommand, words: &[Word], traits: Traits, pipe_in: Traits) {
+    fn after_redirects(
+        &mut self,
+        sc: &SimpleCommand,
+        words: &[Word],
+        traits: Traits,
+        pipe_in: Traits,
+    ) {
         let content = self.out_text.clone();
-        let bare = words.is_empty() || matches!(words.first().map(|w| w.text.as_str()), Some(":" | "true" | "echo" | "printf")) && content.as_deref().is_none_or(|c| c.trim().is_empty());
-        for r in sc.redirects.iter().filter(|r| r.writes_file() && !r.target.dynamic) {
+        let bare = words.is_empty()
+            || matches!(
+                words.first().map(|w| w.text.as_str()),
+                Some(":" | "true" | "echo" | "printf")
+            ) && content.as_deref().is_none_or(|c| c.trim().is_empty());
+        for r in sc
+            .redirects
+            .iter()
+            .filter(|r| r.writes_file() && !r.target.dynamic)
+        {
             let t = r.target.text.as_str();
             if paths::is_discard(t) {
                 continue;
             }
             let resolved = paths::resolve(t, &self.cwd, self.ctx.home);
             if resolved.starts_with("/dev/tcp/") || resolved.starts_with("/dev/udp/") {
-                let dest = resolved.trim_start_matches("/dev/tcp/").trim_start_matches("/dev/udp/").replace('/', ":");
+                let dest = resolved
+                    .trim_start_matches("/dev/tcp/")
+                    .trim_start_matches("/dev/udp/")
+                    .replace('/', ":");
                 if traits.secret || pipe_in.secret {
-                    let src = self.last_source.clone().unwrap_or_else(|| "a secret".into());
-                    self.push(super::exfil::flow_finding(&src, "a `/dev/tcp` redirection", &dest));
+                    let src = self
+                        .last_source
+                        .clone()
+                        .unwrap_or_else(|| "a secret".into());
+                    self.push(super::exfil::flow_finding(
+                        &src,
+                        "a `/dev/tcp` redirection",
+                        &dest,
+                    ));
                 } else if !super::exfil::allowed_destination(&dest, self.ctx) {
-                    self.push(super::exfil::upload_finding("the command's output", "a `/dev/tcp` redirection", &dest));
+                    self.push(super::exfil::upload_finding(
+                        "the command's output",
+                        "a `/dev/tcp` redirection",
+                        &dest,
+                    ));
                 }
                 continue;
             }
@@ -1042,7 +1081,11 @@ impl<'a> Walker<'a> {
                     "Emptying `{}` destroys a system, credentials or shell start-up file.",
                     clip(t, 80)
                 )));
-                self.segment(Intent::Destructive, Facts::default(), self.findings.len().saturating_sub(1));
+                self.segment(
+                    Intent::Destructive,
+                    Facts::default(),
+                    self.findings.len().saturating_sub(1),
+                );
                 continue;
             }
             self.startup_write(t, content.as_deref(), "A redirection writes");
@@ -1087,7 +1130,13 @@ impl<'a> Walker<'a> {
                     // `${a[@]}`, `${a[*]}`, `${a[2]}`.
                     let (base, idx) = n[..n.len() - 1].split_once('[')?;
                     let base = self.resolve_ref(base);
-                    let elems = self.arrays.iter().rev().find(|(k, _)| *k == base)?.1.clone();
+                    let elems = self
+                        .arrays
+                        .iter()
+                        .rev()
+                        .find(|(k, _)| *k == base)?
+                        .1
+                        .clone();
                     match idx {
                         "@" | "*" => elems.join(" "),
                         i => elems.get(i.parse::<usize>().ok()?)?.clone(),
@@ -1161,7 +1210,11 @@ impl<'a> Walker<'a> {
             }
             let (name, args) = words.split_first()?;
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            text = Some(super::fold::output(command_name(name), &args, input.as_deref())?);
+            text = Some(super::fold::output(
+                command_name(name),
+                &args,
+                input.as_deref(),
+            )?);
         }
         let mut out = text?;
         while out.ends_with('\n') {
@@ -1395,7 +1448,10 @@ impl<'a> Walker<'a> {
             let argv = &words[stripped.start..];
             if !argv.is_empty() {
                 let items: Vec<&str> = if x.lines {
-                    text.split(['\n', '\0']).filter(|l| !l.is_empty()).take(8).collect()
+                    text.split(['\n', '\0'])
+                        .filter(|l| !l.is_empty())
+                        .take(8)
+                        .collect()
                 } else {
                     text.split_ascii_whitespace().take(64).collect()
                 };
@@ -1451,9 +1507,11 @@ impl<'a> Walker<'a> {
         }
         if cmd.dynamic && argv[0].subs.iter().any(|sub| script_downloads(sub, depth)) {
             // `$(curl -s https://x)`: a downloaded text run as a command.
-            self.push(r::CURL_PIPE_SHELL.finding(
-                "The command to run is downloaded at run time (remote code execution).",
-            ));
+            self.push(
+                r::CURL_PIPE_SHELL.finding(
+                    "The command to run is downloaded at run time (remote code execution).",
+                ),
+            );
             self.segment(Intent::Destructive, facts, first);
             return Traits::default();
         }
@@ -1525,7 +1583,11 @@ impl<'a> Walker<'a> {
             }
         }
 
-        if !args.is_empty() && args.iter().all(|a| matches!(a.text.as_str(), "--help" | "--version")) {
+        if !args.is_empty()
+            && args
+                .iter()
+                .all(|a| matches!(a.text.as_str(), "--help" | "--version"))
+        {
             // `rm --help`, `dd --version`: documentation, nothing runs.
             self.segment(Intent::Readonly, facts, first);
             return traits;
@@ -1539,7 +1601,14 @@ impl<'a> Walker<'a> {
         };
         match name {
             _ if SHELLS.contains(&name) => {
-                match self.shell(args, stdin, input.as_deref(), depth, &mut facts) {
+                match self.shell(
+                    args,
+                    stdin,
+                    input.as_deref(),
+                    pipe_in.decodes,
+                    depth,
+                    &mut facts,
+                ) {
                     Some(i) => intent = i,
                     None => traits.runs_stdin = stdin.is_none(),
                 }
@@ -1639,11 +1708,27 @@ impl<'a> Walker<'a> {
                     }
                 }
             }
-            "wipefs" | "blkdiscard" | "sgdisk" | "sfdisk" | "fdisk" | "parted" | "gdisk" | "cfdisk" | "hdparm" | "nvme" | "badblocks"
+            "wipefs" | "blkdiscard" | "sgdisk" | "sfdisk" | "fdisk" | "parted" | "gdisk"
+            | "cfdisk" | "hdparm" | "nvme" | "badblocks"
                 if positionals(args).any(|t| paths::is_device(&t.text))
-                    && !args.iter().any(|a| matches!(a.text.as_str(), "-l" | "--list" | "-n" | "--no-act" | "-p" | "--print" | "list" | "print" | "-I")) =>
+                    && !args.iter().any(|a| {
+                        matches!(
+                            a.text.as_str(),
+                            "-l" | "--list"
+                                | "-n"
+                                | "--no-act"
+                                | "-p"
+                                | "--print"
+                                | "list"
+                                | "print"
+                                | "-I"
+                        )
+                    }) =>
             {
-                let dev = positionals(args).find(|t| paths::is_device(&t.text)).map_or("", |t| t.text.as_str()).to_owned();
+                let dev = positionals(args)
+                    .find(|t| paths::is_device(&t.text))
+                    .map_or("", |t| t.text.as_str())
+                    .to_owned();
                 self.push(r::DEVICE_WRITE.finding(format!(
                     "`{name}` rewrites the disk device `{}`, destroying its data.",
                     clip(&dev, 80)
@@ -1722,20 +1807,33 @@ impl<'a> Walker<'a> {
                 // (`tar -xf x.tar -C ~`) can overwrite them with anything.
                 let extracting = name != "tar" && name != "gtar" && name != "bsdtar"
                     || args.iter().any(|a| {
-                        a.text == "--extract" || a.text == "--get" || (!a.text.starts_with("--") && a.text.trim_start_matches('-').starts_with(['x']) && a.text.len() < 8 && !a.text.contains('c'))
-                            || (a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('x'))
+                        a.text == "--extract"
+                            || a.text == "--get"
+                            || (!a.text.starts_with("--")
+                                && a.text.trim_start_matches('-').starts_with(['x'])
+                                && a.text.len() < 8
+                                && !a.text.contains('c'))
+                            || (a.text.starts_with('-')
+                                && !a.text.starts_with("--")
+                                && a.text.contains('x'))
                     });
                 let dest = args
                     .iter()
                     .position(|a| matches!(a.text.as_str(), "-C" | "--directory" | "-d" | "-o"))
                     .and_then(|i| args.get(i + 1))
                     .map(|w| w.text.clone())
-                    .or_else(|| args.iter().find_map(|a| a.text.strip_prefix("--directory=").map(str::to_owned)));
+                    .or_else(|| {
+                        args.iter()
+                            .find_map(|a| a.text.strip_prefix("--directory=").map(str::to_owned))
+                    });
                 if extracting {
                     if let Some(d) = dest {
                         self.guard_target(&d, false, true, Via(name, " extracts into"), false);
                         let r = paths::resolve(&d, &self.cwd, self.ctx.home);
-                        if paths::is_home(&r, self.ctx.home) || r == "/" || paths::is_system_path(&r) {
+                        if paths::is_home(&r, self.ctx.home)
+                            || r == "/"
+                            || paths::is_system_path(&r)
+                        {
                             self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
                                 "`{name}` extracts into `{}`, where it can overwrite shell start-up files and agent settings.",
                                 clip(&d, 80)
@@ -1744,8 +1842,15 @@ impl<'a> Walker<'a> {
                     }
                 }
             }
-            "awk" | "gawk" if args.iter().any(|a| a.text == "inplace" || a.text == "-iinplace" || a.text.contains("inplace")) => {
-                let files: Vec<&Word> = positionals(args).skip(1).filter(|w| w.text != "inplace").collect();
+            "awk" | "gawk"
+                if args.iter().any(|a| {
+                    a.text == "inplace" || a.text == "-iinplace" || a.text.contains("inplace")
+                }) =>
+            {
+                let files: Vec<&Word> = positionals(args)
+                    .skip(1)
+                    .filter(|w| w.text != "inplace")
+                    .collect();
                 for f in &files {
                     self.check_write_target(&f.text, "`awk -i inplace`");
                     self.startup_write(&f.text, None, "`awk -i inplace` edits");
@@ -1843,10 +1948,16 @@ impl<'a> Walker<'a> {
                 // `pwsh -Command "…"`: PowerShell text, graded with the cmdlet table.
                 let at = args.iter().position(|a| {
                     let l = a.text.to_ascii_lowercase();
-                    matches!(l.as_str(), "-command" | "-c" | "/c" | "-encodedcommand" | "-e" | "-ec")
+                    matches!(
+                        l.as_str(),
+                        "-command" | "-c" | "/c" | "-encodedcommand" | "-e" | "-ec"
+                    )
                 });
                 if let Some(code) = at.and_then(|i| args.get(i + 1)) {
-                    let encoded = args[at.unwrap_or(0)].text.to_ascii_lowercase().starts_with("-e");
+                    let encoded = args[at.unwrap_or(0)]
+                        .text
+                        .to_ascii_lowercase()
+                        .starts_with("-e");
                     if encoded || code.dynamic {
                         self.push(p::INTERPRETER_DYNAMIC.finding(
                             "PowerShell runs an encoded or computed command that cannot be read.",
@@ -1864,9 +1975,20 @@ impl<'a> Walker<'a> {
             }
             _ if listed(name) == Some(Listed::Interpreter)
                 || is_versioned_python(name)
-                || matches!(name, "lua" | "luajit" | "osascript" | "irb" | "pypy" | "pypy3") =>
+                || matches!(
+                    name,
+                    "lua" | "luajit" | "osascript" | "irb" | "pypy" | "pypy3"
+                ) =>
             {
-                self.interpreter(name, args, stdin, input.as_deref(), depth, &mut facts, &mut traits);
+                self.interpreter(
+                    name,
+                    args,
+                    stdin,
+                    input.as_deref(),
+                    depth,
+                    &mut facts,
+                    &mut traits,
+                );
             }
             "git" => self.git(args, &mut intent, depth),
             _ => {}
@@ -1966,7 +2088,7 @@ impl<'a> Walker<'a> {
         }
         if intent == Intent::Destructive
             && self.findings.len() == own
-            && !matches!(name, "rm" | "rmdir" | "unlink" | "srm")
+            && !matches!(name, "rm" | "rmdir" | "unlink" | "srm" | "find")
             && !(facts.bounded_rm || facts.regenerable_rm)
         {
             self.push(r::DESTRUCTIVE.finding(format!(
@@ -2035,6 +2157,7 @@ impl<'a> Walker<'a> {
         args: &[Word],
         stdin: Option<&Redirect>,
         input: Option<&str>,
+        decoded: bool,
         depth: usize,
         facts: &mut Facts,
     ) -> Option<Intent> {
@@ -2119,9 +2242,20 @@ impl<'a> Walker<'a> {
                 Some(Intent::Readonly)
             }
             (None, Some(text)) => {
-                // `printf 'rm -rf ~' | sh`: the folded text is the script.
+                // `printf 'rm -rf ~' | sh`: the folded text is the script. Decoding it first
+                // is obfuscation in itself: no honest command needs to hide its text.
+                if decoded {
+                    self.push(r::DECODE_PIPE_SHELL.finding(format!(
+                        "The shell runs text that was decoded first (`{}`), which hides the command.",
+                        clip(text.trim(), 60)
+                    )));
+                }
                 self.text(text, depth + 1, Some("stdin".to_owned()));
-                Some(Intent::Readonly)
+                Some(if decoded {
+                    Intent::Destructive
+                } else {
+                    Intent::Readonly
+                })
             }
             (Some(_), _) => Some(Intent::Unknown),
             (None, None) => None,
@@ -2311,10 +2445,20 @@ impl<'a> Walker<'a> {
 
     /// Sources and sinks of one command (see `exfil.rs`): a secret reaching a sink is a flow
     /// (block); a sink sending files or stdin outside the allowlist needs approval.
-    fn exfil(&mut self, name: &str, args: &[Word], stdin: Option<&Redirect>, pipe_in: Traits, traits: &mut Traits) {
+    fn exfil(
+        &mut self,
+        name: &str,
+        args: &[Word],
+        stdin: Option<&Redirect>,
+        pipe_in: Traits,
+        traits: &mut Traits,
+    ) {
         let home = self.ctx.home;
         let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
         let secret_file = |w: &str, this: &Self| -> Option<String> {
+            if w.is_empty() || !w.contains(['.', '/', '~', '$']) {
+                return None;
+            }
             let r = paths::resolve(w, &this.cwd, home);
             if super::exfil::secret_path(&r, home) {
                 Some(format!("`{}`", clip(w, 60)))
@@ -2330,36 +2474,62 @@ impl<'a> Walker<'a> {
         let mut source = super::exfil::secret_command(name, &texts)
             .map(str::to_owned)
             .or_else(|| {
-                args.iter()
-                    .filter(|a| !a.dynamic)
-                    .find_map(|a| {
-                        let t = a.text.split_once('=').map(|(_, v)| v).filter(|_| a.text.starts_with('-')).unwrap_or(&a.text);
-                        secret_file(t.trim_start_matches('@'), self)
-                    })
+                args.iter().filter(|a| !a.dynamic).find_map(|a| {
+                    let t = a
+                        .text
+                        .split_once('=')
+                        .map(|(_, v)| v)
+                        .filter(|_| a.text.starts_with('-'))
+                        .unwrap_or(&a.text);
+                    secret_file(t.trim_start_matches('@'), self)
+                })
             })
             .or_else(|| {
-                texts.iter().any(|t| super::exfil::metadata_endpoint(t)).then(|| "the cloud metadata endpoint".to_owned())
+                texts
+                    .iter()
+                    .any(|t| super::exfil::metadata_endpoint(t))
+                    .then(|| "the cloud metadata endpoint".to_owned())
             })
             .or_else(|| redirect_in.clone());
         if source.is_none() && matches!(name, "echo" | "printf" | "printenv" | "print") {
             source = texts.iter().find_map(|t| super::exfil::secret_vars_in(t));
         }
-        if matches!(name, "printenv") && !texts.is_empty() && texts.iter().all(|t| super::exfil::secret_var(t)) {
+        if matches!(name, "printenv")
+            && !texts.is_empty()
+            && texts.iter().all(|t| super::exfil::secret_var(t))
+        {
             source = Some(format!("`${}`", texts[0]));
         }
-        let stdin_fed = self.in_pipe || stdin.is_some_and(|r| r.kind == RedirKind::Input || r.feeds_stdin());
+        let stdin_fed =
+            self.in_pipe || stdin.is_some_and(|r| r.kind == RedirKind::Input || r.feeds_stdin());
         if let Some(sink) = super::exfil::sink(name, &texts, stdin_fed) {
-            let dest = if sink.dest.is_empty() { "?".to_owned() } else { sink.dest.clone() };
+            let dest = if sink.dest.is_empty() {
+                "?".to_owned()
+            } else {
+                sink.dest.clone()
+            };
             let via = format!("`{name}`");
             let flow_src: Option<String> = if sink.stdin && self.in_pipe && pipe_in.secret {
-                Some(self.last_source.clone().unwrap_or_else(|| "a secret".into()))
+                Some(
+                    self.last_source
+                        .clone()
+                        .unwrap_or_else(|| "a secret".into()),
+                )
             } else if sink.stdin && redirect_in.is_some() {
                 redirect_in.clone()
             } else if let Some(f) = sink.files.iter().find_map(|f| secret_file(f, self)) {
                 Some(f)
-            } else if let Some(v) = sink.inline.iter().find_map(|t| super::exfil::secret_vars_in(t)) {
+            } else if let Some(v) = sink
+                .inline
+                .iter()
+                .find_map(|t| super::exfil::secret_vars_in(t))
+            {
                 Some(format!("`{v}`"))
-            } else if let Some(w) = self.secret_args.iter().find(|w| texts.iter().any(|t| t == w) || sink.inline.iter().any(|i| i == *w)) {
+            } else if let Some(w) = self
+                .secret_args
+                .iter()
+                .find(|w| texts.iter().any(|t| t == w) || sink.inline.iter().any(|i| i == *w))
+            {
                 Some(format!("`{}`", clip(w, 60)))
             } else if let Some(w) = self.secret_args.first() {
                 Some(format!("`{}`", clip(w, 60)))
@@ -2376,12 +2546,19 @@ impl<'a> Walker<'a> {
                     .map(|f| format!("`{}`", clip(f, 60)))
                     .unwrap_or_else(|| "its input".to_owned());
                 self.push(super::exfil::upload_finding(&what, &via, &dest));
-            } else if self.ctx.session_tainted && (payload || !sink.inline.is_empty()) && !super::exfil::allowed_destination(&dest, self.ctx) {
+            } else if self.ctx.session_tainted
+                && (payload || !sink.inline.is_empty())
+                && !super::exfil::allowed_destination(&dest, self.ctx)
+            {
                 let mut f = p::TAINTED_EGRESS.finding(format!(
                     "A secret was shown earlier in this session; {via} sends data to `{}`.",
                     clip(&dest, 80)
                 ));
-                f.flow = Some(crate::event::Flow { source: Some("this session's earlier tool results".into()), sink: via, destination: dest });
+                f.flow = Some(crate::event::Flow {
+                    source: Some("this session's earlier tool results".into()),
+                    sink: via,
+                    destination: dest,
+                });
                 self.push(f);
             }
         }
@@ -2394,7 +2571,13 @@ impl<'a> Walker<'a> {
     /// A write into a system location (`/etc`, `/usr`, …) needs approval.
     fn system_write(&mut self, target: &str, via: impl std::fmt::Display) {
         let r = paths::resolve(target, &self.cwd, self.ctx.home);
-        if paths::is_system_path(&r) && !paths::is_device(&r) && !paths::is_discard(&r) && !r.starts_with("/tmp") && !r.starts_with("/var/tmp") && !r.starts_with("/dev/") {
+        if paths::is_system_path(&r)
+            && !paths::is_device(&r)
+            && !paths::is_discard(&r)
+            && !r.starts_with("/tmp")
+            && !r.starts_with("/var/tmp")
+            && !r.starts_with("/dev/")
+        {
             self.push(p::SYSTEM_WRITE.finding(format!(
                 "{via} writes `{}`, a system file.",
                 clip(target, 80)
@@ -2405,15 +2588,45 @@ impl<'a> Walker<'a> {
     /// GNU `parallel CMD ::: ARGS…`: each argument is put into the command (at `{}` or at the
     /// end) and graded; without `:::` the arguments come from stdin, as with `xargs`.
     fn parallel(&mut self, args: &[Word], depth: usize) -> Intent {
-        const VALUED: &[&str] = &["-j", "--jobs", "-S", "--sshlogin", "--joblog", "-a", "--arg-file", "--delay", "--timeout", "--results", "-d", "--delimiter", "-n", "-N", "--colsep", "-I"];
+        const VALUED: &[&str] = &[
+            "-j",
+            "--jobs",
+            "-S",
+            "--sshlogin",
+            "--joblog",
+            "-a",
+            "--arg-file",
+            "--delay",
+            "--timeout",
+            "--results",
+            "-d",
+            "--delimiter",
+            "-n",
+            "-N",
+            "--colsep",
+            "-I",
+        ];
         let mut i = 0;
         while let Some(a) = args.get(i).filter(|a| is_flag(a)) {
-            i += if VALUED.contains(&a.text.as_str()) { 2 } else { 1 };
+            i += if VALUED.contains(&a.text.as_str()) {
+                2
+            } else {
+                1
+            };
         }
         let rest = args.get(i..).unwrap_or(&[]);
-        let sep = rest.iter().position(|w| matches!(w.text.as_str(), ":::" | "::::" | ":::+"));
+        let sep = rest
+            .iter()
+            .position(|w| matches!(w.text.as_str(), ":::" | "::::" | ":::+"));
         let (cmd, items) = match sep {
-            Some(k) => (&rest[..k], rest[k + 1..].iter().filter(|w| !w.text.starts_with(":::")).take(8).collect::<Vec<_>>()),
+            Some(k) => (
+                &rest[..k],
+                rest[k + 1..]
+                    .iter()
+                    .filter(|w| !w.text.starts_with(":::"))
+                    .take(8)
+                    .collect::<Vec<_>>(),
+            ),
             None => (rest, Vec::new()),
         };
         if cmd.is_empty() {
@@ -2428,7 +2641,10 @@ impl<'a> Walker<'a> {
                 .map(|it| {
                     let q = quote(&it.text);
                     if base.iter().any(|b| b.contains("{}")) {
-                        base.iter().map(|b| b.replace("{}", &q)).collect::<Vec<_>>().join(" ")
+                        base.iter()
+                            .map(|b| b.replace("{}", &q))
+                            .collect::<Vec<_>>()
+                            .join(" ")
                     } else {
                         format!("{} {q}", base.join(" "))
                     }
@@ -2456,11 +2672,24 @@ impl<'a> Walker<'a> {
                     .map(|w| w.text.clone());
                 let names: Vec<String> = match file {
                     Some(f) => vec![f],
-                    None => ["Makefile", "makefile", "GNUmakefile", "justfile", "Justfile", "Taskfile.yml"].iter().map(|s| s.to_string()).collect(),
+                    None => [
+                        "Makefile",
+                        "makefile",
+                        "GNUmakefile",
+                        "justfile",
+                        "Justfile",
+                        "Taskfile.yml",
+                    ]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
                 };
                 let written = names.iter().find_map(|n| {
                     let p = paths::resolve(n, &self.cwd, self.ctx.home);
-                    self.written.iter().find(|(w, _)| *w == p).map(|(_, c)| c.clone())
+                    self.written
+                        .iter()
+                        .find(|(w, _)| *w == p)
+                        .map(|(_, c)| c.clone())
                 });
                 written.map(|text| {
                     // Recipe lines: after a `target:` (the rest of the line) and tab-indented lines.
@@ -2486,14 +2715,22 @@ impl<'a> Walker<'a> {
                     _ => None,
                 };
                 script.and_then(|sn| {
-                    self.npm_scripts.iter().find(|(n, _)| n == sn).map(|(_, v)| v.clone()).or_else(|| {
-                        let p = paths::resolve("package.json", &self.cwd, self.ctx.home);
-                        self.written
-                            .iter()
-                            .find(|(w, _)| *w == p)
-                            .and_then(|(_, c)| serde_json::from_str::<serde_json::Value>(c).ok())
-                            .and_then(|v| v.get("scripts")?.get(sn)?.as_str().map(str::to_owned))
-                    })
+                    self.npm_scripts
+                        .iter()
+                        .find(|(n, _)| n == sn)
+                        .map(|(_, v)| v.clone())
+                        .or_else(|| {
+                            let p = paths::resolve("package.json", &self.cwd, self.ctx.home);
+                            self.written
+                                .iter()
+                                .find(|(w, _)| *w == p)
+                                .and_then(|(_, c)| {
+                                    serde_json::from_str::<serde_json::Value>(c).ok()
+                                })
+                                .and_then(|v| {
+                                    v.get("scripts")?.get(sn)?.as_str().map(str::to_owned)
+                                })
+                        })
                 })
             }
         };
@@ -2546,7 +2783,12 @@ impl<'a> Walker<'a> {
         let source = f
             .reads
             .iter()
-            .find(|r| super::exfil::secret_path(&paths::resolve(r, &self.cwd, self.ctx.home), self.ctx.home))
+            .find(|r| {
+                super::exfil::secret_path(
+                    &paths::resolve(r, &self.cwd, self.ctx.home),
+                    self.ctx.home,
+                )
+            })
             .map(|r| format!("`{}`", clip(r, 60)))
             .or_else(|| f.env_dump.then(|| "the environment".to_owned()));
         let dest = f.sends.first().map(String::as_str).unwrap_or("?");
@@ -2606,10 +2848,16 @@ impl<'a> Walker<'a> {
             }
         }
         // A raw client of the guard's own socket or database.
-        if let Some(lit) = f.literals.iter().find(|l| {
-            l.len() < 4096 && protect::check(l, &self.cwd, self.ctx, false).is_some()
-        }) {
-            if !f.sends.is_empty() || code.contains("socket") || code.contains("connect") || code.contains("sqlite") {
+        if let Some(lit) = f
+            .literals
+            .iter()
+            .find(|l| l.len() < 4096 && protect::check(l, &self.cwd, self.ctx, false).is_some())
+        {
+            if !f.sends.is_empty()
+                || code.contains("socket")
+                || code.contains("connect")
+                || code.contains("sqlite")
+            {
                 self.push(p::GUARD_TAMPER.finding(format!(
                     "`{program}` code opens `{}`, the guard's own socket or records.",
                     clip(lit, 80)
@@ -2815,23 +3063,34 @@ impl<'a> Walker<'a> {
         if let Some(dest) = copy_destination(args) {
             let d = paths::resolve(&dest.text, &self.cwd, self.ctx.home);
             let srcs = &pos[..pos.len().saturating_sub(1)];
-            if name == "mv" && paths::is_discard(&d) || (name == "mv" && srcs.iter().any(|s| self.delete_reach(s) == Reach::Root)) {
+            if name == "mv" && paths::is_discard(&d)
+                || (name == "mv" && srcs.iter().any(|s| self.delete_reach(s) == Reach::Root))
+            {
                 self.push(p::MOVE_TO_NULL.finding(format!(
                     "`mv` to `{}` throws away or breaks `{}`.",
                     clip(&dest.text, 80),
                     srcs.first().map_or("", |s| clip(&s.text, 80))
                 )));
             }
-            if srcs.iter().any(|s| s.text == "/dev/null" || s.text == "/dev/zero")
-                && (paths::is_system_path(&d) || protect::is_startup_file(&d) || super::exfil::secret_path(&d, self.ctx.home))
+            if srcs
+                .iter()
+                .any(|s| s.text == "/dev/null" || s.text == "/dev/zero")
+                && (paths::is_system_path(&d)
+                    || protect::is_startup_file(&d)
+                    || super::exfil::secret_path(&d, self.ctx.home))
             {
                 self.push(r::DESTROY_SENSITIVE.finding(format!(
                     "`{name}` empties `{}`, a system, credentials or start-up file.",
                     clip(&dest.text, 80)
                 )));
             }
-            if name == "rsync" && args.iter().any(|a| a.text.starts_with("--delete") || a.text.starts_with("--remove-source"))
-                && !args.iter().any(|a| a.text == "--dry-run" || short_has(a, &['n']))
+            if name == "rsync"
+                && args.iter().any(|a| {
+                    a.text.starts_with("--delete") || a.text.starts_with("--remove-source")
+                })
+                && !args
+                    .iter()
+                    .any(|a| a.text == "--dry-run" || short_has(a, &['n']))
                 && !paths::is_regenerable(&dest.text)
             {
                 self.push(p::RSYNC_DELETE.finding(format!(
@@ -2922,7 +3181,11 @@ impl<'a> Walker<'a> {
         }
         let literal = targets.iter().all(|t| !t.dynamic && !has_glob(&t.text));
         facts.bounded_rm = !recursive && (1..=3).contains(&targets.len()) && literal;
-        if recursive {
+        facts.regenerable_rm = !targets.is_empty()
+            && targets
+                .iter()
+                .all(|t| self.delete_reach(t) == Reach::Scratch);
+        if recursive && !facts.regenerable_rm {
             let shown = targets.first().map_or("", |t| clip(&t.text, 80));
             self.push(r::RM_RECURSIVE.finding(format!("Recursive delete of `{shown}`.")));
         }
@@ -2933,20 +3196,25 @@ impl<'a> Walker<'a> {
         // `-exec CMD … ;` / `+` ranges, graded as commands of their own.
         let mut execs: Vec<&[Word]> = Vec::new();
         let mut deletes = false;
+        let mut asks = false;
         let mut i = 0;
         while let Some(a) = args.get(i) {
             i += 1;
             match a.text.as_str() {
                 "-delete" => deletes = true,
                 "-exec" | "-execdir" | "-ok" | "-okdir" => {
+                    let interactive = a.text.starts_with("-ok");
                     let start = i;
                     while args.get(i).is_some_and(|w| w.text != ";" && w.text != "+") {
                         i += 1;
                     }
                     let inner = &args[start..i.min(args.len())];
-                    deletes |= inner.first().is_some_and(|w| {
+                    let rm = inner.first().is_some_and(|w| {
                         matches!(command_name(&w.text), "rm" | "shred" | "unlink" | "rmdir")
                     });
+                    deletes |= rm;
+                    // `-ok` asks before each file: a person sees every deletion.
+                    asks |= rm && interactive;
                     execs.push(inner);
                     i += 1;
                 }
@@ -2960,19 +3228,35 @@ impl<'a> Walker<'a> {
         if deletes {
             *intent = Intent::Destructive;
             // What narrows the match: a name pattern that is not everything, an age, a size.
-            let mut narrowed = false;
+            let mut narrowed = asks;
             let mut artifacts_only = true;
             let mut k = 0;
             while let Some(a) = args.get(k) {
                 let t = a.text.as_str();
-                if matches!(t, "-name" | "-iname" | "-path" | "-ipath" | "-regex" | "-iregex" | "-wholename") {
+                if matches!(
+                    t,
+                    "-name" | "-iname" | "-path" | "-ipath" | "-regex" | "-iregex" | "-wholename"
+                ) {
                     let pat = args.get(k + 1).map_or("*", |v| v.text.as_str());
                     if !matches!(pat, "*" | ".*" | "*.*" | "**") {
                         narrowed = true;
                     }
                     artifacts_only &= FIND_ARTIFACTS.contains(&pat);
                     k += 1;
-                } else if matches!(t, "-newer" | "-mtime" | "-mmin" | "-atime" | "-ctime" | "-size" | "-empty" | "-user" | "-inum" | "-samefile" | "-links") {
+                } else if matches!(
+                    t,
+                    "-newer"
+                        | "-mtime"
+                        | "-mmin"
+                        | "-atime"
+                        | "-ctime"
+                        | "-size"
+                        | "-empty"
+                        | "-user"
+                        | "-inum"
+                        | "-samefile"
+                        | "-links"
+                ) {
                     narrowed = true;
                     artifacts_only = false;
                 }
@@ -2984,8 +3268,15 @@ impl<'a> Walker<'a> {
                 roots.iter().map(|w| (*w).clone()).collect()
             };
             let reaches: Vec<Reach> = roots_or_cwd.iter().map(|w| self.delete_reach(w)).collect();
-            let worst = reaches.iter().copied().find(|r| *r == Reach::Root).or(reaches.iter().copied().find(|r| *r == Reach::Tree));
-            let shown = roots_or_cwd.first().map_or(".", |w| clip(&w.text, 80)).to_owned();
+            let worst = reaches
+                .iter()
+                .copied()
+                .find(|r| *r == Reach::Root)
+                .or(reaches.iter().copied().find(|r| *r == Reach::Tree));
+            let shown = roots_or_cwd
+                .first()
+                .map_or(".", |w| clip(&w.text, 80))
+                .to_owned();
             match worst {
                 Some(Reach::Root) if !narrowed => self.push(r::RM_ROOT.finding(format!(
                     "`find {shown} … -delete` would delete everything under `{shown}`."
@@ -3064,7 +3355,8 @@ impl<'a> Walker<'a> {
             // `.`/`..` only matter relative to where the command runs.
             if paths::is_cwd_or_parent(p) {
                 let r = paths::resolve(p.trim_end_matches("/*"), &self.cwd, ctx.home);
-                let in_scratch = paths::is_regenerable(&format!("{r}/x")) && r != "/tmp" && r != "/var/tmp";
+                let in_scratch =
+                    paths::is_regenerable(&format!("{r}/x")) && r != "/tmp" && r != "/var/tmp";
                 if in_scratch {
                     return Reach::Scratch;
                 }
@@ -3084,7 +3376,10 @@ impl<'a> Walker<'a> {
         // A home directory's top folders (`~/.ssh`, `~/Documents`), unless the workspace.
         if let Some(h) = ctx.home.map(paths::normalize) {
             if let Some(rest) = bare.strip_prefix(&format!("{h}/")) {
-                if !rest.contains('/') && !paths::is_inside(&ws, bare) && !paths::is_inside(bare, &ws) {
+                if !rest.contains('/')
+                    && !paths::is_inside(&ws, bare)
+                    && !paths::is_inside(bare, &ws)
+                {
                     return Reach::Root;
                 }
             }
@@ -3093,17 +3388,39 @@ impl<'a> Walker<'a> {
                 return Reach::Root;
             }
         }
-        if ["/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/boot", "/sys", "/proc", "/dev", "/System", "/Library", "/Applications", "/root", "/snap", "/nix"]
-            .iter()
-            .any(|d| paths::is_inside(bare, d))
+        if [
+            "/etc",
+            "/usr",
+            "/bin",
+            "/sbin",
+            "/lib",
+            "/lib64",
+            "/boot",
+            "/sys",
+            "/proc",
+            "/dev",
+            "/System",
+            "/Library",
+            "/Applications",
+            "/root",
+            "/snap",
+            "/nix",
+        ]
+        .iter()
+        .any(|d| paths::is_inside(bare, d))
         {
             return Reach::Root;
         }
         let in_ws = paths::is_inside(&r, &ws);
         let cwd_in_ws = paths::is_inside(&paths::normalize(&self.cwd), &ws);
-        let scratch_abs = paths::is_regenerable(&r) && r.starts_with('/') && !has_glob(p);
-        let regenerable_rel = !p.starts_with('/') && paths::is_regenerable(p) && cwd_in_ws;
-        if scratch_abs || regenerable_rel || (in_ws && paths::is_regenerable(r.strip_prefix(&format!("{ws}/")).unwrap_or(""))) {
+        let scratch_abs = r.starts_with('/') && paths::is_regenerable(bare);
+        let regenerable_rel = !p.starts_with('/')
+            && paths::is_regenerable(p.trim_end_matches("/*").trim_end_matches("/.*"))
+            && cwd_in_ws;
+        if scratch_abs
+            || regenerable_rel
+            || (in_ws && paths::is_regenerable(r.strip_prefix(&format!("{ws}/")).unwrap_or("")))
+        {
             return Reach::Scratch;
         }
         Reach::Tree
@@ -3119,7 +3436,11 @@ impl<'a> Walker<'a> {
         let reaches: Vec<Reach> = targets.iter().map(|t| self.delete_reach(t)).collect();
         // A glob at the top of the system or a home is as bad recursive or not (`rm -f ~/*`).
         let root = targets.iter().zip(&reaches).find(|(t, r)| {
-            **r == Reach::Root && (recursive || name == "rmdir" || has_glob(&t.text) && !t.text.starts_with("./") || t.text.ends_with("/*"))
+            **r == Reach::Root
+                && (recursive
+                    || name == "rmdir"
+                    || has_glob(&t.text) && !t.text.starts_with("./")
+                    || t.text.ends_with("/*"))
         });
         if let Some((t, _)) = root {
             self.push(r::RM_ROOT.finding(format!(
@@ -3131,9 +3452,11 @@ impl<'a> Walker<'a> {
         self.guard_words(&targets, recursive, Via(name, " of"), false);
         for t in &targets {
             let resolved = paths::resolve(&t.text, &self.cwd, self.ctx.home);
+            let in_ws = paths::is_inside(&resolved, &paths::normalize(self.ctx.workspace));
             if !t.dynamic
-                && (paths::is_secret_path(&resolved)
-                    || super::exfil::secret_path(&resolved, self.ctx.home)
+                && (!in_ws
+                    && (paths::is_secret_path(&resolved)
+                        || super::exfil::secret_path(&resolved, self.ctx.home))
                     || paths::is_system_path(&resolved)
                     || protect::is_startup_file(&resolved))
             {
@@ -3170,6 +3493,8 @@ impl<'a> Walker<'a> {
         let f = super::git::read(&texts);
         if f.destructive {
             *intent = Intent::Destructive;
+        } else if f.writes {
+            *intent = Intent::Write;
         }
         for (rule, why) in f.findings {
             self.push(rule.finding(why));
@@ -3199,7 +3524,10 @@ impl<'a> Walker<'a> {
         }
         if let Some(to) = f.push_to {
             let configured = super::exfil::git_remotes(&self.cwd);
-            let url = if to.contains("://") || to.contains('@') || (to.contains(':') && !to.starts_with('/')) {
+            let url = if to.contains("://")
+                || to.contains('@')
+                || (to.contains(':') && !to.starts_with('/'))
+            {
                 Some(to.clone())
             } else if configured.iter().any(|(n, _)| *n == to) {
                 None
@@ -3225,9 +3553,31 @@ impl<'a> Walker<'a> {
 
 /// `find -name` patterns that only match build and editor leftovers.
 const FIND_ARTIFACTS: &[&str] = &[
-    "*.pyc", "*.pyo", "__pycache__", "*.o", "*.obj", "*.class", ".DS_Store", "*.tmp", "*~",
-    "*.swp", "*.swo", "Thumbs.db", ".pytest_cache", ".mypy_cache", "node_modules", "*.tsbuildinfo",
-    "*.log", "*.egg-info", ".ruff_cache", "*.d", "target", "dist", "build", ".cache", "*.bak~",
+    "*.pyc",
+    "*.pyo",
+    "__pycache__",
+    "*.o",
+    "*.obj",
+    "*.class",
+    ".DS_Store",
+    "*.tmp",
+    "*~",
+    "*.swp",
+    "*.swo",
+    "Thumbs.db",
+    ".pytest_cache",
+    ".mypy_cache",
+    "node_modules",
+    "*.tsbuildinfo",
+    "*.log",
+    "*.egg-info",
+    ".ruff_cache",
+    "*.d",
+    "target",
+    "dist",
+    "build",
+    ".cache",
+    "*.bak~",
 ];
 
 /// How far a delete reaches.
@@ -3481,7 +3831,10 @@ fn looks_destructive(args: &[Word], home: Option<&str>) -> bool {
         matches!(
             t,
             "--force" | "--recursive" | "--no-preserve-root" | "-delete" | "--delete" | "--hard"
-        ) || (is_flag(a) && !t.starts_with("--") && t[1..].contains(['r', 'R', 'f']) && t.len() <= 4)
+        ) || (is_flag(a)
+            && !t.starts_with("--")
+            && t[1..].contains(['r', 'R', 'f'])
+            && t.len() <= 4)
             || t.starts_with("of=/dev/")
             || (!a.dynamic && paths::is_root_or_system_dir(t, home))
             || t == "~"
@@ -3530,12 +3883,19 @@ fn is_env_generator(s: &Script) -> bool {
     let Some((first, rest)) = sc.words.split_first() else {
         return false;
     };
-    if first.dynamic || rest.iter().any(|w| w.dynamic) || !sc.redirects.iter().all(|r| r.fd == Some(2)) {
+    if first.dynamic
+        || rest.iter().any(|w| w.dynamic)
+        || !sc.redirects.iter().all(|r| r.fd == Some(2))
+    {
         return false;
     }
     let name = command_name(&first.text);
     ENV_GENERATORS.iter().any(|(n, subs)| {
-        *n == name && (subs.is_empty() || rest.first().is_some_and(|a| subs.contains(&a.text.as_str())))
+        *n == name
+            && (subs.is_empty()
+                || rest
+                    .first()
+                    .is_some_and(|a| subs.contains(&a.text.as_str())))
     })
 }
 
@@ -3609,8 +3969,25 @@ const WRAPPERS: &[Wrapper] = &[
     wrap(
         &["sudo", "doas", "please"],
         &[
-            "-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-U", "-T", "--user", "--group",
-            "--host", "--prompt", "--chdir", "--role", "--type", "--other-user", "--close-from",
+            "-u",
+            "-g",
+            "-h",
+            "-p",
+            "-C",
+            "-D",
+            "-r",
+            "-t",
+            "-U",
+            "-T",
+            "--user",
+            "--group",
+            "--host",
+            "--prompt",
+            "--chdir",
+            "--role",
+            "--type",
+            "--other-user",
+            "--close-from",
             "--command-timeout",
         ],
         &[],
@@ -3625,8 +4002,20 @@ const WRAPPERS: &[Wrapper] = &[
         Then::Command,
     ),
     wrap(&["pkexec"], &["--user"], &[], true, Then::Command),
-    wrap(&["gosu", "su-exec", "setuidgid", "s6-setuidgid"], &[], &[], true, Then::Operand),
-    wrap(&["chpst"], &["-u", "-U", "-e", "-n", "-l", "-L"], &[], true, Then::Command),
+    wrap(
+        &["gosu", "su-exec", "setuidgid", "s6-setuidgid"],
+        &[],
+        &[],
+        true,
+        Then::Operand,
+    ),
+    wrap(
+        &["chpst"],
+        &["-u", "-U", "-e", "-n", "-l", "-L"],
+        &[],
+        true,
+        Then::Command,
+    ),
     wrap(
         &["env"],
         &["-u", "-C", "--unset", "--chdir", "-P", "-a", "--argv0"],
@@ -3634,7 +4023,13 @@ const WRAPPERS: &[Wrapper] = &[
         false,
         Then::Command,
     ),
-    wrap(&["nice"], &["-n", "--adjustment"], &[], false, Then::Command),
+    wrap(
+        &["nice"],
+        &["-n", "--adjustment"],
+        &[],
+        false,
+        Then::Command,
+    ),
     wrap(
         &["ionice"],
         &["-c", "-n", "-p", "-P", "-u", "--class", "--classdata"],
@@ -3649,12 +4044,20 @@ const WRAPPERS: &[Wrapper] = &[
         false,
         Then::Duration,
     ),
-    wrap(&["time"], &["-f", "-o", "--format", "--output"], &[], false, Then::Command),
+    wrap(
+        &["time"],
+        &["-f", "-o", "--format", "--output"],
+        &[],
+        false,
+        Then::Command,
+    ),
     wrap(&["exec"], &["-a"], &[], false, Then::Command),
     wrap(&["stdbuf"], &["-i", "-o", "-e"], &[], false, Then::Command),
     wrap(
         &["strace", "ltrace"],
-        &["-e", "-o", "-p", "-s", "-u", "-E", "-I", "-b", "-a", "-P", "-O", "-S", "-X"],
+        &[
+            "-e", "-o", "-p", "-s", "-u", "-E", "-I", "-b", "-a", "-P", "-O", "-S", "-X",
+        ],
         &[],
         false,
         Then::Command,
@@ -3662,8 +4065,24 @@ const WRAPPERS: &[Wrapper] = &[
     wrap(
         &["xargs", "gxargs"],
         &[
-            "-n", "-I", "-P", "-d", "-L", "-l", "-s", "-E", "-a", "--max-args", "--delimiter",
-            "--max-procs", "--arg-file", "--max-lines", "--max-chars", "--eof", "-J", "-R",
+            "-n",
+            "-I",
+            "-P",
+            "-d",
+            "-L",
+            "-l",
+            "-s",
+            "-E",
+            "-a",
+            "--max-args",
+            "--delimiter",
+            "--max-procs",
+            "--arg-file",
+            "--max-lines",
+            "--max-chars",
+            "--eof",
+            "-J",
+            "-R",
         ],
         &[],
         false,
@@ -3676,31 +4095,102 @@ const WRAPPERS: &[Wrapper] = &[
         false,
         Then::Operand,
     ),
-    wrap(&["chroot"], &["--userspec", "--groups"], &[], true, Then::Operand),
-    wrap(&["taskset"], &["-c", "--cpu-list"], &[], false, Then::CpuMask),
+    wrap(
+        &["chroot"],
+        &["--userspec", "--groups"],
+        &[],
+        true,
+        Then::Operand,
+    ),
+    wrap(
+        &["taskset"],
+        &["-c", "--cpu-list"],
+        &[],
+        false,
+        Then::CpuMask,
+    ),
     wrap(&["chrt"], &["-T", "-P", "-D"], &[], false, Then::Priority),
     wrap(
         &[
-            "prlimit", "setpriv", "unshare", "nsenter", "firejail", "systemd-run", "caffeinate",
-            "cgexec", "numactl", "bwrap", "fakeroot", "catchsegv", "dbus-run-session",
-            "dbus-launch", "xvfb-run", "valgrind", "doppler", "op", "aws-vault", "direnv",
-            "with-contenv", "tini", "dumb-init",
+            "prlimit",
+            "setpriv",
+            "unshare",
+            "nsenter",
+            "firejail",
+            "systemd-run",
+            "caffeinate",
+            "cgexec",
+            "numactl",
+            "bwrap",
+            "fakeroot",
+            "catchsegv",
+            "dbus-run-session",
+            "dbus-launch",
+            "xvfb-run",
+            "valgrind",
+            "doppler",
+            "op",
+            "aws-vault",
+            "direnv",
+            "with-contenv",
+            "tini",
+            "dumb-init",
         ],
         &[
-            "-c", "--cpu-list", "-p", "-t", "-w", "-u", "-g", "-n", "--net", "--profile",
-            "--unit", "--property", "-E", "--setenv", "--uid", "--gid",
+            "-c",
+            "--cpu-list",
+            "-p",
+            "-t",
+            "-w",
+            "-u",
+            "-g",
+            "-n",
+            "--net",
+            "--profile",
+            "--unit",
+            "--property",
+            "-E",
+            "--setenv",
+            "--uid",
+            "--gid",
         ],
         &[],
         false,
         Then::Command,
     ),
     wrap(&["faketime"], &["-f"], &[], false, Then::Operand),
-    wrap(&["script"], &["-t", "--timing", "-E", "--echo", "-O", "-I", "-B", "-T"], &["-c", "--command"], false, Then::Command),
+    wrap(
+        &["script"],
+        &["-t", "--timing", "-E", "--echo", "-O", "-I", "-B", "-T"],
+        &["-c", "--command"],
+        false,
+        Then::Command,
+    ),
     wrap(
         &[
-            "nohup", "command", "builtin", "busybox", "toybox", "unbuffer", "setsid", "chronic",
-            "rtk", "sg", "proxychains", "proxychains4", "torsocks", "tsocks", "nocache",
-            "eatmydata", "ccache", "sccache", "distcc", "rlwrap", "winpty", "noglob", "nocorrect",
+            "nohup",
+            "command",
+            "builtin",
+            "busybox",
+            "toybox",
+            "unbuffer",
+            "setsid",
+            "chronic",
+            "rtk",
+            "sg",
+            "proxychains",
+            "proxychains4",
+            "torsocks",
+            "tsocks",
+            "nocache",
+            "eatmydata",
+            "ccache",
+            "sccache",
+            "distcc",
+            "rlwrap",
+            "winpty",
+            "noglob",
+            "nocorrect",
         ],
         &[],
         &[],
@@ -3708,14 +4198,37 @@ const WRAPPERS: &[Wrapper] = &[
         Then::Command,
     ),
     wrap(
-        &["uv", "poetry", "pipenv", "pdm", "hatch", "rye", "conda", "mamba", "micromamba", "pixi"],
-        &["--with", "--python", "-p", "--env-file", "--project", "--directory", "-n", "--name", "-e"],
+        &[
+            "uv",
+            "poetry",
+            "pipenv",
+            "pdm",
+            "hatch",
+            "rye",
+            "conda",
+            "mamba",
+            "micromamba",
+            "pixi",
+        ],
+        &[
+            "--with",
+            "--python",
+            "-p",
+            "--env-file",
+            "--project",
+            "--directory",
+            "-n",
+            "--name",
+            "-e",
+        ],
         &[],
         false,
         Then::Subcommand("run"),
     ),
     wrap(
-        &["bundle", "pnpm", "yarn", "bunx", "mise", "asdf", "rbenv", "pyenv", "nodenv"],
+        &[
+            "bundle", "pnpm", "yarn", "bunx", "mise", "asdf", "rbenv", "pyenv", "nodenv",
+        ],
         &["-C", "--dir", "--filter"],
         &[],
         false,
@@ -3758,7 +4271,10 @@ fn strip_wrappers(words: &[Word]) -> Stripped<'_> {
         };
         if let Then::Subcommand(sub) = spec.then {
             // `uv run`, `pnpm exec`; `uv pip install` is not a wrapper.
-            let at = words[i + 1..].iter().position(|a| !is_flag(a)).map(|p| i + 1 + p);
+            let at = words[i + 1..]
+                .iter()
+                .position(|a| !is_flag(a))
+                .map(|p| i + 1 + p);
             match at {
                 Some(a) if words[a].text == sub => i = a,
                 _ => break,
@@ -3781,7 +4297,10 @@ fn strip_wrappers(words: &[Word]) -> Stripped<'_> {
                 out.start = (i + c + 2).min(words.len());
                 return out;
             }
-            if !words[i..].iter().any(|a| a.text == "--" || a.text == "-u" || a.text == "--user") {
+            if !words[i..]
+                .iter()
+                .any(|a| a.text == "--" || a.text == "-u" || a.text == "--user")
+            {
                 // A login shell, not a command.
                 out.start = wrapper_at;
                 return out;
@@ -3793,7 +4312,10 @@ fn strip_wrappers(words: &[Word]) -> Stripped<'_> {
                 i += 1;
                 break;
             }
-            if name == "env" && !a.dynamic && (t == "-" || (!t.starts_with('-') && a.is_assignment())) {
+            if name == "env"
+                && !a.dynamic
+                && (t == "-" || (!t.starts_with('-') && a.is_assignment()))
+            {
                 i += 1;
                 continue;
             }
@@ -3837,7 +4359,9 @@ fn strip_wrappers(words: &[Word]) -> Stripped<'_> {
             Then::CpuMask | Then::Priority
                 if operand.is_some_and(|w| {
                     w.text.starts_with("0x")
-                        || w.text.bytes().all(|c| c.is_ascii_digit() || c == b',' || c == b'-')
+                        || w.text
+                            .bytes()
+                            .all(|c| c.is_ascii_digit() || c == b',' || c == b'-')
                 }) =>
             {
                 i += 1
@@ -3846,7 +4370,10 @@ fn strip_wrappers(words: &[Word]) -> Stripped<'_> {
         }
         // `flock FILE -c CMD`: the command string comes after the lock file.
         if name == "flock" {
-            if let Some(c) = words.get(i).filter(|a| a.text == "-c" || a.text == "--command") {
+            if let Some(c) = words
+                .get(i)
+                .filter(|a| a.text == "-c" || a.text == "--command")
+            {
                 let _ = c;
                 if let Some(v) = words.get(i + 1) {
                     out.reparse = Some((v.text.as_str(), "flock -c"));

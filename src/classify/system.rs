@@ -28,28 +28,86 @@ struct Entry {
 
 /// Services whose loss locks people out of the machine or blinds it.
 const CRITICAL_SERVICES: &[&str] = &[
-    "ssh", "sshd", "openssh-server", "networking", "network", "NetworkManager",
-    "systemd-networkd", "systemd-resolved", "firewalld", "ufw", "iptables", "ip6tables",
-    "nftables", "netfilter-persistent", "auditd", "apparmor", "fail2ban", "wpa_supplicant",
-    "dbus", "systemd-journald", "rsyslog", "syslog", "crowdstrike", "falcon-sensor", "osqueryd",
-    "wazuh-agent", "sshd.socket", "ssh.socket",
+    "ssh",
+    "sshd",
+    "openssh-server",
+    "networking",
+    "network",
+    "NetworkManager",
+    "systemd-networkd",
+    "systemd-resolved",
+    "firewalld",
+    "ufw",
+    "iptables",
+    "ip6tables",
+    "nftables",
+    "netfilter-persistent",
+    "auditd",
+    "apparmor",
+    "fail2ban",
+    "wpa_supplicant",
+    "dbus",
+    "systemd-journald",
+    "rsyslog",
+    "syslog",
+    "crowdstrike",
+    "falcon-sensor",
+    "osqueryd",
+    "wazuh-agent",
+    "sshd.socket",
+    "ssh.socket",
 ];
-const STOP_VERBS: &[&str] = &["stop", "disable", "mask", "kill", "unload", "bootout", "remove", "--now"];
+const STOP_VERBS: &[&str] = &[
+    "stop", "disable", "mask", "kill", "unload", "bootout", "remove", "--now",
+];
 const SYSTEM_DAEMONS: &[&str] = &[
-    "sshd", "systemd", "init", "dockerd", "containerd", "kubelet", "Xorg", "gdm", "sddm",
-    "NetworkManager", "dbus-daemon", "systemd-journald", "launchd", "auditd",
+    "sshd",
+    "systemd",
+    "init",
+    "dockerd",
+    "containerd",
+    "kubelet",
+    "Xorg",
+    "gdm",
+    "sddm",
+    "NetworkManager",
+    "dbus-daemon",
+    "systemd-journald",
+    "launchd",
+    "auditd",
 ];
 
 const TABLE: &[Entry] = &[
     Entry {
-        programs: &["systemctl", "service", "rc-service", "sv", "launchctl", "rc-update", "update-rc.d", "chkconfig"],
+        programs: &[
+            "systemctl",
+            "service",
+            "rc-service",
+            "sv",
+            "launchctl",
+            "rc-update",
+            "update-rc.d",
+            "chkconfig",
+        ],
         when: When::VerbAndObject(STOP_VERBS, CRITICAL_SERVICES),
         rule: r::SERVICE_DISABLE,
         what: "stops or disables a service the machine's access or safety depends on",
     },
     Entry {
         programs: &["systemctl", "loginctl"],
-        when: When::AnyArg(&["reboot", "poweroff", "halt", "kexec", "suspend", "hibernate", "rescue", "emergency", "isolate", "soft-reboot", "default"]),
+        when: When::AnyArg(&[
+            "reboot",
+            "poweroff",
+            "halt",
+            "kexec",
+            "suspend",
+            "hibernate",
+            "rescue",
+            "emergency",
+            "isolate",
+            "soft-reboot",
+            "default",
+        ]),
         rule: r::POWER_STATE,
         what: "changes the machine's power state",
     },
@@ -66,7 +124,15 @@ const TABLE: &[Entry] = &[
         what: "changes the runlevel (halt, reboot or single-user)",
     },
     Entry {
-        programs: &["iptables", "ip6tables", "iptables-legacy", "iptables-nft", "ip6tables-legacy", "ebtables", "arptables"],
+        programs: &[
+            "iptables",
+            "ip6tables",
+            "iptables-legacy",
+            "iptables-nft",
+            "ip6tables-legacy",
+            "ebtables",
+            "arptables",
+        ],
         when: When::AnyArg(&["-F", "--flush", "-X", "--delete-chain", "-P", "--policy"]),
         rule: r::FIREWALL_DISABLE,
         what: "flushes the firewall or opens its default policy",
@@ -91,7 +157,11 @@ const TABLE: &[Entry] = &[
     },
     Entry {
         programs: &["firewall-cmd"],
-        when: When::AnyArg(&["--panic-off", "--set-default-zone=trusted", "--complete-reload"]),
+        when: When::AnyArg(&[
+            "--panic-off",
+            "--set-default-zone=trusted",
+            "--complete-reload",
+        ]),
         rule: r::FIREWALL_DISABLE,
         what: "opens the firewall",
     },
@@ -121,8 +191,8 @@ const TABLE: &[Entry] = &[
     },
     Entry {
         programs: &[
-            "userdel", "useradd", "usermod", "groupdel", "groupmod", "deluser", "adduser", "delgroup",
-            "chpasswd", "chage", "gpasswd", "vipw", "vigr", "pwconv", "dscl",
+            "userdel", "useradd", "usermod", "groupdel", "groupmod", "deluser", "adduser",
+            "delgroup", "chpasswd", "chage", "gpasswd", "vipw", "vigr", "pwconv", "dscl",
         ],
         when: When::WithArgs,
         rule: r::ACCOUNT_CHANGE,
@@ -135,7 +205,18 @@ const TABLE: &[Entry] = &[
         what: "changes passwords or sudo rights",
     },
     Entry {
-        programs: &["mount", "umount", "losetup", "cryptsetup", "mdadm", "lvremove", "vgremove", "pvremove", "zpool", "zfs"],
+        programs: &[
+            "mount",
+            "umount",
+            "losetup",
+            "cryptsetup",
+            "mdadm",
+            "lvremove",
+            "vgremove",
+            "pvremove",
+            "zpool",
+            "zfs",
+        ],
         when: When::WithArgs,
         rule: r::MOUNT_SYSTEM,
         what: "changes mounts or storage",
@@ -153,7 +234,15 @@ const TABLE: &[Entry] = &[
         what: "changes kernel settings",
     },
     Entry {
-        programs: &["modprobe", "insmod", "rmmod", "kexec", "kldload", "kldunload", "kextload"],
+        programs: &[
+            "modprobe",
+            "insmod",
+            "rmmod",
+            "kexec",
+            "kldload",
+            "kldunload",
+            "kextload",
+        ],
         when: When::WithArgs,
         rule: r::KERNEL_CHANGE,
         what: "loads or removes kernel code",
@@ -162,12 +251,30 @@ const TABLE: &[Entry] = &[
 
 /// The system rule `name args…` trips, with its reason.
 pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, String)> {
-    if args.iter().any(|a| matches!(*a, "--help" | "--version" | "-V" | "-n" | "--dry-run" | "--show" | "--list" | "status" | "show"))
-        && !matches!(name, "iptables" | "ip6tables" | "kill" | "crontab")
+    if args.iter().any(|a| {
+        matches!(
+            *a,
+            "--help"
+                | "--version"
+                | "-V"
+                | "-n"
+                | "--dry-run"
+                | "--show"
+                | "--list"
+                | "status"
+                | "show"
+        )
+    }) && !matches!(name, "iptables" | "ip6tables" | "kill" | "crontab")
     {
         return None;
     }
-    if name == "mount" && args.iter().all(|a| matches!(*a, "-l" | "-a" | "--show-labels" | "-t") || !a.contains('/')) && args.len() <= 2 && !args.iter().any(|a| a.starts_with('/')) {
+    if name == "mount"
+        && args
+            .iter()
+            .all(|a| matches!(*a, "-l" | "-a" | "--show-labels" | "-t") || !a.contains('/'))
+        && args.len() <= 2
+        && !args.iter().any(|a| a.starts_with('/'))
+    {
         return None;
     }
     for e in TABLE.iter().filter(|e| e.programs.contains(&name)) {
@@ -204,7 +311,10 @@ fn kill_targets(args: &[&str]) -> bool {
             after_dd = true;
         } else if matches!(*a, "-s" | "-n" | "--signal") {
             i += 1;
-        } else if a.starts_with('-') && targets.is_empty() && !(*a == "-1" && i > 0 && args[..i].iter().any(|p| p.starts_with('-'))) {
+        } else if a.starts_with('-')
+            && targets.is_empty()
+            && !(*a == "-1" && i > 0 && args[..i].iter().any(|p| p.starts_with('-')))
+        {
             // A signal (`-9`, `-KILL`); `-1` after a signal is a target.
             if *a == "-1" && i + 1 >= args.len() {
                 targets.push(*a);

@@ -99,9 +99,9 @@ pub fn decide(event: &HookEvent, c: &Classification) -> Decision {
 mod tests {
     use super::rules::*;
     use super::*;
-    use crate::event::{Finding, Verdict};
     use crate::classify::{classify_command, ClassifyContext};
     use crate::event::{Agent, EventKind, Intent};
+    use crate::event::{Finding, Verdict};
 
     fn event() -> HookEvent {
         HookEvent {
@@ -153,10 +153,10 @@ mod tests {
         assert_eq!(d.policy.as_deref(), Some("builtin:git-force-push"));
         assert_eq!(d.suggestion.as_deref(), Some(GIT_FORCE_PUSH.suggestion));
 
-        let c = classification(vec![RM_RECURSIVE.finding("w1"), DESTRUCTIVE.finding("w2")]);
+        let c = classification(vec![RM_UNBOUNDED.finding("w1"), DESTRUCTIVE.finding("w2")]);
         let d = decide(&event(), &c);
         assert_eq!((d.verdict, d.reasons.len()), (Verdict::Warn, 2));
-        assert_eq!(d.policy.as_deref(), Some("builtin:rm-recursive"));
+        assert_eq!(d.policy.as_deref(), Some("builtin:rm-unbounded"));
     }
 
     #[test]
@@ -181,8 +181,13 @@ mod tests {
             ),
             (
                 "git reset --hard",
-                Verdict::Warn,
+                Verdict::RequireApproval,
                 Some("builtin:git-reset-hard"),
+            ),
+            (
+                "git push --force-with-lease",
+                Verdict::Warn,
+                Some("builtin:git-force-with-lease"),
             ),
             (
                 "echo 'open",

@@ -430,7 +430,7 @@ mod combining {
             "block_action_type",
             json!({"action_types": ["security"]}),
         )]);
-        let findings = [builtin::GIT_RESET_HARD.finding("resets the tree")];
+        let findings = [builtin::GIT_FORCE_WITH_LEASE.finding("resets the tree")];
         let e = run_with(&s, &ctx("security"), &findings);
         assert_eq!(e.decision.verdict, Verdict::Block);
         assert_eq!(e.decision.policy.as_deref(), Some("gp_bl"));
@@ -440,7 +440,10 @@ mod combining {
         );
         assert_eq!(e.decision.suggestion, None);
         assert_eq!(e.warnings, ["resets the tree"]);
-        assert_eq!(e.matched_policies, ["builtin:git-reset-hard", "gp_bl"]);
+        assert_eq!(
+            e.matched_policies,
+            ["builtin:git-force-with-lease", "gp_bl"]
+        );
 
         let s = with_pack(vec![pol(
             "wa",
