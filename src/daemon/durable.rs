@@ -356,3 +356,72 @@ fn restart_only_changes(started: &Config, new: &Config) -> [(&'static str, bool)
         ("server", ser(&started.server) != ser(&new.server)),
     ]
 }
+
+/// Starts the hook guardian: each change is recorded in the ledger and, with a server, queued
+/// for it as an action record through the outbox.
+pub fn start_guardian(
+    paths: &Paths,
+    ledger: crate::ledger::Ledger,
+    remote: Option<std::sync::Arc<crate::remote::Remote>>,
+) -> crate::guardian::Guardian {
+    crate::guardian::Guardian::start(
+        paths.state_dir.join("guardian.json"),
+        crate::guardian::default_targets(),
+        move |c| {
+            let event_id = format!("hooks-{}-{}-{}", c.kind, c.at_ms, short_hash(&c.path));
+            let record = crate::ledger::Record {
+                event_id: event_id.clone(),
+                agent: c.agent.clone(),
+                event: "hooks-changed".into(),
+                summary: crate::redact::redact_str(&c.summary).into_owned(),
+                reasons: vec![format!("hook configuration {}", c.kind)],
+                cwd: None,
+                outcome: json!({"kind": c.kind, "scope": c.scope, "path": c.path}),
+                ..Default::default()
+            };
+            if let Err(e) = ledger.append_blocking(record) {
+                tracing::error!("ledger: cannot record a hook change: {e:#}");
+            }
+            if let (Some(r), true) = (&remote, c.is_problem()) {
+                let action_id = format!("act_{}", uuid::Uuid::new_v4());
+                let agent_id = r
+                    .settings
+                    .agent_id
+                    .clone()
+                    .unwrap_or_else(|| format!("dashclawd-{}", c.agent));
+                let body = json!({
+                    "action_id": action_id,
+                    "agent_id": agent_id,
+                    "action_type": "security",
+                    "declared_goal": crate::redact::redact_str(&c.summary),
+                    "status": "completed",
+                    "risk_score": 80,
+                    "systems_touched": [c.path],
+                    "metadata": {"source": "dashclawd", "event": "hooks-changed", "kind": c.kind, "agent": c.agent, "scope": c.scope},
+                    "timestamp_start": humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+                });
+                let item = crate::outbox::NewItem {
+                    kind: "record".into(),
+                    dedupe_key: Some(format!("record:{event_id}")),
+                    payload: json!({"action_id": action_id, "body": body}),
+                    not_before_ms: 0,
+                    group: Some(action_id),
+                };
+                match r.outbox.enqueue(item, crate::engine::now_us() / 1000) {
+                    Ok(e) => {
+                        for d in e.dropped {
+                            let _ = r.dropped.send(d);
+                        }
+                        r.wake.notify_one();
+                    }
+                    Err(e) => tracing::error!("outbox: cannot queue the hook change: {e:#}"),
+                }
+            }
+        },
+    )
+}
+
+fn short_hash(p: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(p.as_os_str().as_encoded_bytes())[..6])
+}

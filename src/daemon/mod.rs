@@ -68,6 +68,8 @@ struct Shared {
     /// The configuration the daemon started with, and what the watcher made of later edits.
     started_config: config::Config,
     config_state: durable::ConfigState,
+    /// Watches the agents' hook configuration (`guardian.rs`).
+    guardian: crate::guardian::Guardian,
 }
 
 /// Runs the daemon until it is stopped, idles out or receives SIGTERM/SIGINT. A start that
@@ -206,6 +208,7 @@ fn run_daemon(opts: RunOptions) -> Result<()> {
             ),
             Some(_) => None,
         };
+        let guardian = durable::start_guardian(&paths, ledger.clone(), remote.clone());
         let shared = Arc::new(Shared {
             paths: paths.clone(),
             remote,
@@ -227,6 +230,7 @@ fn run_daemon(opts: RunOptions) -> Result<()> {
             offline_transcripts,
             started_config: loaded.config.clone(),
             config_state: durable::ConfigState::default(),
+            guardian,
         });
         tokio::spawn(durable::watch_config(shared.clone(), loaded.config.clone()));
         tokio::spawn(record_lost_transcripts(shared.clone(), lost_rx));
@@ -420,6 +424,9 @@ async fn hook(req: &Request, shared: &Shared, received_us: u64, stream: &UnixStr
         Ok(o) => o,
         Err(msg) => return Response::Reject(msg),
     };
+    if let Some(cwd) = &outcome.record.cwd {
+        shared.guardian.observe_cwd(cwd);
+    }
     if outcome.kind.is_gating() && shared.engine.config_error.is_none() {
         server_gate(req, shared, &mut outcome, stream).await;
     }
@@ -767,6 +774,7 @@ fn control(cmd: &str, shared: &Shared) -> Response {
                 "config_reload": shared.config_state.status(),
                 "ledger_health": shared.ledger.status(),
                 "last_crash": durable::last_crash(&shared.paths),
+                "guardian": shared.guardian.status(),
                 "policies": shared.engine.policies.status(),
                 "spool_pending": spool::pending(&shared.paths.spool_dir),
                 "server": server_status(shared),

@@ -79,10 +79,7 @@ fn recover_orphans(dir: &Path, min_age: std::time::Duration) {
     let Ok(rd) = fs::read_dir(dir) else { return };
     for entry in rd.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(stem) = name
-            .strip_prefix('.')
-            .and_then(|n| n.strip_suffix(".tmp"))
-        else {
+        let Some(stem) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
             continue;
         };
         let old = entry
