@@ -107,7 +107,7 @@ fn chain_hash(prev: &str, seq: i64, ts: &str, record_json: &str) -> String {
     hex::encode(h.finalize())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncMode {
     #[default]
@@ -812,7 +812,22 @@ pub fn is_disk_full(e: &anyhow::Error) -> bool {
     })
 }
 
+/// False for a file that is not (or no longer) a ledger: empty, or a database without the table.
+fn has_table(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ledger'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
 fn head(conn: &Connection) -> Result<(i64, String)> {
+    if !has_table(conn)? {
+        return Ok((0, GENESIS.to_string()));
+    }
     Ok(conn
         .query_row(
             "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
@@ -869,6 +884,9 @@ fn commit_batch<'a>(
 
 /// Reads entries with `seq > after`, oldest first, at most `limit`.
 pub fn read_after(conn: &Connection, after: i64, limit: i64) -> Result<Vec<Entry>> {
+    if !has_table(conn)? {
+        return Ok(Vec::new());
+    }
     let mut stmt = conn.prepare_cached(
         "SELECT seq, ts, record, prev_hash, hash FROM ledger WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
@@ -899,6 +917,9 @@ pub fn read_after(conn: &Connection, after: i64, limit: i64) -> Result<Vec<Entry
 
 /// The sequence number of the newest entry (0 when empty).
 pub fn last_seq(conn: &Connection) -> Result<i64> {
+    if !has_table(conn)? {
+        return Ok(0);
+    }
     Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM ledger", [], |r| r.get(0))?)
 }
 
@@ -919,6 +940,13 @@ pub enum Verification {
 
 /// Recomputes every hash from the stored bytes, in order, streaming.
 pub fn verify(conn: &Connection) -> Result<Verification> {
+    if !has_table(conn)? {
+        return Ok(Verification::Intact {
+            records: 0,
+            head: GENESIS.to_string(),
+            resets: Vec::new(),
+        });
+    }
     let mut stmt =
         conn.prepare("SELECT seq, ts, record, prev_hash, hash FROM ledger ORDER BY seq")?;
     let mut rows = stmt.query([])?;

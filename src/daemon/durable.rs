@@ -94,6 +94,11 @@ pub fn starting(paths: &Paths) {
 pub fn ready(paths: &Paths) {
     READY.store(true, Ordering::SeqCst);
     let _ = fs::remove_file(start_error_path(paths));
+    // Debug builds only: the tests' way to exercise the crash path of a real daemon.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("DASHCLAW_DEBUG_PANIC_WHEN_READY").is_some() {
+        panic!("DASHCLAW_DEBUG_PANIC_WHEN_READY is set (a test of the crash path)");
+    }
 }
 
 fn capture_stderr(paths: &Paths) -> std::io::Result<()> {
@@ -246,6 +251,8 @@ struct ConfigInner {
     /// Unix ms of the last change applied.
     applied_ms: Option<u64>,
     reloads: u64,
+    /// The live-applied settings now in force.
+    in_force: Option<Value>,
 }
 
 impl ConfigState {
@@ -256,6 +263,7 @@ impl ConfigState {
             "restart_pending": i.restart_pending,
             "applied_ms": i.applied_ms,
             "reloads": i.reloads,
+            "in_force": i.in_force,
         })
     }
 }
@@ -284,6 +292,12 @@ pub async fn watch_config(shared: std::sync::Arc<super::Shared>, started_with: C
     let mut good = started_with;
     // A broken file at start means defaults and denials; fixing it needs a restart.
     let broken_at_start = shared.engine.config_error.is_some();
+    shared
+        .config_state
+        .inner
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .in_force = Some(in_force(&good));
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         tick.tick().await;
@@ -334,8 +348,13 @@ pub async fn watch_config(shared: std::sync::Arc<super::Shared>, started_with: C
             );
         }
         st.restart_pending = pending;
+        st.in_force = Some(in_force(&new));
         good = new;
     }
+}
+
+fn in_force(c: &Config) -> Value {
+    json!({"ledger_sync": c.ledger_sync, "log_level": c.log_level})
 }
 
 /// Settings read only at start, compared with what the daemon started with.
