@@ -480,7 +480,17 @@ fn save(path: &Path, saved: &BTreeMap<PathBuf, HookState>) {
     let tmp = path.with_extension("json.tmp");
     let ok = serde_json::to_vec(saved)
         .map_err(std::io::Error::other)
-        .and_then(|b| std::fs::write(&tmp, b))
+        .and_then(|b| {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?
+                .write_all(&b)
+        })
         .and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = ok {
         let _ = std::fs::remove_file(&tmp);

@@ -518,6 +518,15 @@ impl Ledger {
         self.health.sync.store(sync as u8, Ordering::Relaxed);
     }
 
+    /// The last committed (seq, hash): what an outside anchor (the server heartbeat) carries.
+    pub fn head(&self) -> (i64, String) {
+        self.health
+            .head
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Why the writer refuses to write, if it does.
     pub fn refusing(&self) -> Option<String> {
         self.health
