@@ -67,8 +67,8 @@ pub struct Change {
     pub agent: String,
     pub scope: String,
     pub path: PathBuf,
-    /// `removed`, `disabled`, `changed`; `installed` and `enabled` are recorded but are not
-    /// problems.
+    /// `removed`, `disabled`, `changed`; `installed` and `enabled` are only logged (not
+    /// problems, not audited).
     pub kind: String,
     pub summary: String,
 }

@@ -387,6 +387,10 @@ pub fn start_guardian(
         paths.state_dir.join("guardian.json"),
         crate::guardian::default_targets(),
         move |c| {
+            // An installation or a switch back on is logged by the guardian, not audited.
+            if !c.is_problem() {
+                return;
+            }
             let event_id = format!("hooks-{}-{}-{}", c.kind, c.at_ms, short_hash(&c.path));
             let record = crate::ledger::Record {
                 event_id: event_id.clone(),
@@ -401,7 +405,7 @@ pub fn start_guardian(
             if let Err(e) = ledger.append_blocking(record) {
                 tracing::error!("ledger: cannot record a hook change: {e:#}");
             }
-            if let (Some(r), true) = (&remote, c.is_problem()) {
+            if let Some(r) = &remote {
                 let action_id = format!("act_{}", uuid::Uuid::new_v4());
                 let agent_id = r
                     .settings
