@@ -258,8 +258,9 @@ fn open_head_file(path: &Path) -> std::io::Result<std::fs::File> {
         .write(true)
         .mode(0o600)
         .open(path)?;
-    if f.metadata()?.len() < HEAD_FILE_SIZE as u64 {
-        // Real blocks now, so a later update never needs space on a full disk.
+    if f.metadata()?.len() != HEAD_FILE_SIZE as u64 {
+        // Exactly one block (a longer foreign file would leave a tail after ours), with real
+        // blocks now, so a later update never needs space on a full disk.
         f.set_len(HEAD_FILE_SIZE as u64)?;
         {
             use std::os::fd::AsRawFd;

@@ -208,6 +208,13 @@ fn a_failed_start_leaves_its_cause_and_a_good_one_removes_it() {
     let cause = std::fs::read_to_string(home.path().join("run/daemon-start-error")).unwrap();
     assert_eq!(cause.lines().count(), 1, "{cause}");
     assert!(cause.contains("ledger"), "{cause}");
+    let status = home.dashclawd(&["status"]);
+    assert_eq!(status.status.code(), Some(3));
+    assert!(
+        stderr(&status).contains("the last start failed"),
+        "{}",
+        stderr(&status)
+    );
 
     std::fs::remove_dir(ledger_db(&home)).unwrap();
     let _d = home.spawn_daemon();

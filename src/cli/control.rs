@@ -35,6 +35,17 @@ pub fn status(json: bool) -> Result<ExitCode> {
         Ok(out) => out,
         Err(e) => {
             eprintln!("dashclawd: {e:#}");
+            // Why it is not running, when a start failed or it crashed.
+            let start_error = paths.run_dir.join("daemon-start-error");
+            if let Ok(cause) = std::fs::read_to_string(&start_error) {
+                eprintln!("dashclawd: the last start failed: {}", cause.trim());
+            }
+            if let Ok(bytes) = std::fs::read(paths.state_dir.join("last-crash.json")) {
+                let crash: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                for (_, what) in findings(&serde_json::json!({ "last_crash": crash })) {
+                    eprintln!("dashclawd: {what}");
+                }
+            }
             eprintln!(
                 "hint: hooks start it on demand; to start it now run `dashclawd run` (logs in {})",
                 paths.log_dir.display()
