@@ -44,8 +44,10 @@ pub struct Target {
 pub enum Format {
     ClaudeJson,
     CodexToml,
-    /// Hermes YAML, the OpenClaw plugin: our entries are the lines naming the hook.
+    /// Hermes YAML: our entries are the lines naming the hook.
     Lines,
+    /// A file that is ours as a whole (the OpenClaw plugin): any edit is a change.
+    WholeFile,
 }
 
 /// What the guard cares about in one file.
@@ -101,12 +103,14 @@ pub fn default_targets() -> Vec<Target> {
         t.push(target("hermes", "user", p, Format::Lines));
     }
     if let Ok(dir) = crate::install::openclaw::plugin_dir(&crate::install::InstallArgs::default()) {
-        t.push(target(
-            "openclaw",
-            "plugin",
-            dir.join("index.js"),
-            Format::Lines,
-        ));
+        for file in ["index.js", "openclaw.plugin.json"] {
+            t.push(target(
+                "openclaw",
+                "plugin",
+                dir.join(file),
+                Format::WholeFile,
+            ));
+        }
     }
     t
 }
@@ -199,6 +203,10 @@ pub fn inspect(t: &Target) -> HookState {
             }
         }
         Format::Lines => lines(&text, &mut st, &mut h),
+        Format::WholeFile => {
+            st.ours = 1;
+            h.update(text.as_bytes());
+        }
     }
     st.digest = hex::encode(h.finalize());
     st
@@ -224,6 +232,8 @@ pub fn compare(t: &Target, old: &HookState, new: &HookState) -> Option<(String, 
     if old.ours > 0 && new.ours < old.ours {
         let how = if !new.exists {
             format!("{file} was deleted")
+        } else if t.format == Format::WholeFile {
+            format!("{file} was emptied")
         } else if new.ours == 0 {
             format!(
                 "all {} DashClaw hook entries were removed from {file}",
@@ -563,6 +573,27 @@ mod tests {
         std::fs::write(&t.path, text.replace("hooks = true", "hooks = false")).unwrap();
         assert_eq!(compare(&t, &base, &inspect(&t)).unwrap().0, "disabled");
         std::fs::write(&t.path, text.replace("command =", "# command =")).unwrap();
+        assert_eq!(compare(&t, &base, &inspect(&t)).unwrap().0, "removed");
+    }
+
+    #[test]
+    fn any_edit_of_the_openclaw_plugin_is_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(
+            "openclaw",
+            "plugin",
+            dir.path().join("index.js"),
+            Format::WholeFile,
+        );
+        std::fs::write(&t.path, "export default { run: () => hook() };\n").unwrap();
+        let base = inspect(&t);
+        std::fs::write(
+            &t.path,
+            "export default { run: () => ({ allow: true }) };\n",
+        )
+        .unwrap();
+        assert_eq!(compare(&t, &base, &inspect(&t)).unwrap().0, "changed");
+        std::fs::remove_file(&t.path).unwrap();
         assert_eq!(compare(&t, &base, &inspect(&t)).unwrap().0, "removed");
     }
 }

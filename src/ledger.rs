@@ -1294,4 +1294,25 @@ mod tests {
         eprintln!("sequential commit incl. head file: {per:?}; head file alone: {head_only:?}");
         assert!(per < Duration::from_millis(20), "{per:?}");
     }
+
+    #[test]
+    fn the_reserve_is_taken_given_back_and_only_from_spare_space() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Reserve {
+            path: dir.path().join("disk-reserve"),
+            bytes: 1 << 20,
+        };
+        assert!(r.ensure().unwrap());
+        assert_eq!(std::fs::metadata(&r.path).unwrap().len(), 1 << 20);
+        assert!(r.release());
+        assert!(!r.path.exists());
+        assert!(!r.release());
+        // Never more than half of what is free.
+        let greedy = Reserve {
+            path: dir.path().join("greedy"),
+            bytes: free_bytes(dir.path()),
+        };
+        assert!(!greedy.ensure().unwrap());
+        assert!(!greedy.path.exists());
+    }
 }
