@@ -89,6 +89,27 @@ pub fn status(json: bool) -> Result<ExitCode> {
             Some(err) => println!("  config:   BROKEN, gating events are denied: {err}"),
             None => println!("  config:   {} (ok)", v["config"].as_str().unwrap_or("")),
         }
+        if let Some(w) = v["guardian"]["watched"].as_array() {
+            let names: Vec<String> = w
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} {}",
+                        t["agent"].as_str().unwrap_or("?"),
+                        t["scope"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect();
+            println!(
+                "  hooks:    {} configuration files watched{}",
+                names.len(),
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", names.join(", "))
+                }
+            );
+        }
         for (level, what) in findings(&v) {
             println!(
                 "  {}: {what}",
@@ -227,6 +248,15 @@ pub fn findings(v: &Value) -> Vec<(Level, String)> {
             format!(
                 "the disk holding the ledger was FULL at {}: its reserve is used up until space is freed",
                 ms(&l["reserve_used_ms"])
+            ),
+        ));
+    }
+    if l["reserve_in_place"] == Value::Bool(false) && l["reserve_used_ms"].is_null() {
+        out.push((
+            Level::Warn,
+            format!(
+                "no disk reserve beside the ledger (less than twice its {} bytes are free): a full disk loses record events sooner",
+                l["reserve_bytes"]
             ),
         ));
     }

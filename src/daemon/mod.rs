@@ -479,7 +479,10 @@ async fn hook(req: &Request, shared: &Shared, received_us: u64, stream: &UnixStr
         }
         Err(e) => {
             tracing::error!("ledger append failed: {e:#}");
-            if gating {
+            if let (true, Some(why)) = (gating, shared.ledger.refusing()) {
+                // The ledger was deleted, replaced or changed under us: say exactly that.
+                Response::Reject(why)
+            } else if gating {
                 Response::Reject(format!(
                     "the audit ledger could not record this call ({e:#}); check disk space and permissions of {}",
                     shared.paths.ledger_db.display()
