@@ -368,6 +368,9 @@ struct Identity {
     file: std::fs::File,
     dev: u64,
     ino: u64,
+    /// The largest size seen: SQLite never shrinks the main file here (no auto-vacuum, no
+    /// VACUUM), so a smaller one was truncated by someone else.
+    len: std::cell::Cell<u64>,
 }
 
 impl Identity {
@@ -378,6 +381,7 @@ impl Identity {
         Ok(Identity {
             dev: m.dev(),
             ino: m.ino(),
+            len: std::cell::Cell::new(m.len()),
             file,
         })
     }
@@ -392,7 +396,14 @@ impl Identity {
         };
         match self.file.metadata() {
             Ok(m) if m.nlink() == 0 => return Err(gone("deleted")),
-            Ok(_) => {}
+            Ok(m) if m.len() < self.len.get() => {
+                return Err(gone(&format!(
+                    "truncated (from {} to {} bytes)",
+                    self.len.get(),
+                    m.len()
+                )))
+            }
+            Ok(m) => self.len.set(m.len()),
             Err(e) => return Err(gone(&format!("made unreadable ({e})"))),
         }
         match std::fs::metadata(path) {
@@ -1314,5 +1325,22 @@ mod tests {
         };
         assert!(!greedy.ensure().unwrap());
         assert!(!greedy.path.exists());
+    }
+
+    #[test]
+    fn a_ledger_truncated_in_place_under_the_writer_refuses_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        let ledger = Ledger::start(&path, SyncMode::Normal).unwrap();
+        ledger.append_blocking(rec("a")).unwrap();
+        // `: > ledger.db`: same file, same inode, no content.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        let err = ledger.append_blocking(rec("b")).unwrap_err().to_string();
+        assert!(err.contains("truncated"), "{err}");
     }
 }
