@@ -23,6 +23,9 @@ pub struct Config {
     pub log_level: String,
     /// How many rolled daily log files to keep.
     pub log_keep_days: usize,
+    /// MiB preallocated beside the ledger (`state/disk-reserve`) and given up when the disk is
+    /// full, so records keep landing for a while (0: none).
+    pub disk_reserve_mb: u64,
     /// Secret redaction: `disabled = [rule ids]` and extra `[[redact.rules]]`.
     pub redact: RedactConfig,
     /// The DashClaw server (`[server]`); the upstream environment variables override it.
@@ -36,6 +39,7 @@ impl Default for Config {
             ledger_sync: SyncMode::Normal,
             log_level: "info".into(),
             log_keep_days: 7,
+            disk_reserve_mb: 8,
             redact: RedactConfig::default(),
             server: crate::remote::ServerSection::default(),
         }

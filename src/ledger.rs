@@ -12,9 +12,20 @@
 //! its commit. Each row stores the record's canonical JSON and
 //! `hash = sha256(prev_hash || "\n" || record)`, so an edited, inserted or deleted row breaks the
 //! chain for `dashclawd log verify`.
+//!
+//! The chain alone cannot show a truncated tail or a ledger replaced wholesale, so the head is
+//! also anchored outside the database: `ledger.head` (seq + hash, one in-place block write) is rewritten
+//! after every commit batch. On start the daemon compares the two; a ledger that is shorter,
+//! emptied or a different chain gets a `ledger-reset` entry naming the old head, which
+//! `log verify` and `status` report. While running, the writer checks before every batch that
+//! the file it writes is still the one at the path (device/inode, not unlinked) and that nobody
+//! else moved the tail; on a mismatch it refuses every write (gating calls are denied) until
+//! the daemon is restarted.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -96,13 +107,25 @@ fn chain_hash(prev: &str, seq: i64, ts: &str, record_json: &str) -> String {
     hex::encode(h.finalize())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncMode {
     #[default]
     Normal,
     Full,
 }
+
+impl SyncMode {
+    fn pragma(self) -> &'static str {
+        match self {
+            SyncMode::Normal => "NORMAL",
+            SyncMode::Full => "FULL",
+        }
+    }
+}
+
+/// How long a store waits for another process's lock before giving up (every SQLite store).
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn open(path: &Path, sync: SyncMode) -> Result<Connection> {
     // Created private before SQLite opens it: the ledger describes everything the agent did.
@@ -117,16 +140,10 @@ pub fn open(path: &Path, sync: SyncMode) -> Result<Connection> {
     }
     let conn =
         Connection::open(path).with_context(|| format!("opening ledger {}", path.display()))?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(
-        None,
-        "synchronous",
-        match sync {
-            SyncMode::Normal => "NORMAL",
-            SyncMode::Full => "FULL",
-        },
-    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .with_context(|| format!("switching {} to WAL", path.display()))?;
+    conn.pragma_update(None, "synchronous", sync.pragma())?;
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS ledger (
             seq       INTEGER PRIMARY KEY,
@@ -154,30 +171,334 @@ pub fn open_read_only(path: &Path) -> Result<Connection> {
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .with_context(|| format!("opening ledger {}", path.display()))?;
-    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(conn)
 }
 
 type Reply = oneshot::Sender<Result<i64, String>>;
+
+/// Where the chain head is anchored outside the database: `ledger.head` beside the ledger.
+pub fn head_path(ledger: &Path) -> PathBuf {
+    ledger.with_extension("head")
+}
+
+/// The content of `ledger.head`: the last committed record as the daemon wrote it, and every
+/// reset it has found, so `status` still reports one after later restarts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct HeadFile {
+    pub seq: i64,
+    pub hash: String,
+    /// Unix ms of the write.
+    pub written_ms: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resets: Vec<ResetNote>,
+}
+
+/// A ledger found emptied, truncated or replaced when the daemon started.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ResetNote {
+    /// The `ledger-reset` entry that records it.
+    pub seq: i64,
+    pub summary: String,
+}
+
+/// Reads `ledger.head`; `None` when there is none.
+pub fn read_head_file(path: &Path) -> Result<Option<HeadFile>> {
+    match std::fs::read(path) {
+        // A head file created but never written (a crash right at the first start).
+        Ok(bytes) if bytes.iter().all(|b| *b == 0) => Ok(None),
+        Ok(bytes) => serde_json::from_slice(bytes.trim_ascii_end())
+            .map(Some)
+            .with_context(|| format!("{} is not a ledger head file", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// The head file's fixed size: every update is one `pwrite` of a whole block at offset 0 into
+/// a file kept open, because a temp file + rename per commit batch cost more than the commit
+/// itself (measured on this machine: ~0.65 ms for a rename, ~0.03 ms for the pwrite). A reader that races an
+/// update or a torn write after a power loss sees unparseable JSON, which `log verify` reports.
+const HEAD_FILE_SIZE: usize = 4096;
+/// Resets kept in the head file (the ledger holds every one).
+const HEAD_FILE_RESETS: usize = 8;
+
+/// Writes `head` into the open head file; in `full` sync mode it is fsynced, as the ledger's
+/// own commit is.
+fn write_head_file(file: &std::fs::File, head: &HeadFile, sync: SyncMode) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut head = head.clone();
+    let keep = head.resets.len().saturating_sub(HEAD_FILE_RESETS);
+    head.resets.drain(..keep);
+    let mut buf = serde_json::to_vec(&head).map_err(std::io::Error::other)?;
+    while buf.len() >= HEAD_FILE_SIZE {
+        // Only overlong reset summaries can get here: drop the oldest.
+        if head.resets.is_empty() {
+            return Err(std::io::Error::other("head record too large"));
+        }
+        head.resets.remove(0);
+        buf = serde_json::to_vec(&head).map_err(std::io::Error::other)?;
+    }
+    buf.resize(HEAD_FILE_SIZE - 1, b' ');
+    buf.push(b'\n');
+    file.write_all_at(&buf, 0)?;
+    if sync == SyncMode::Full {
+        file.sync_data()?;
+    }
+    Ok(())
+}
+
+/// Opens (creating, 0600, preallocated) the head file for in-place updates.
+fn open_head_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .open(path)?;
+    if f.metadata()?.len() != HEAD_FILE_SIZE as u64 {
+        // Exactly one block (a longer foreign file would leave a tail after ours), with real
+        // blocks now, so a later update never needs space on a full disk.
+        f.set_len(HEAD_FILE_SIZE as u64)?;
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: posix_fallocate(3) on our own open file.
+            unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, HEAD_FILE_SIZE as libc::off_t) };
+        }
+    }
+    Ok(f)
+}
+
+/// Space set aside on the ledger's file system (a preallocated file) and given back when a
+/// commit fails for lack of space, so the records of a full disk still land.
+#[derive(Debug)]
+pub struct Reserve {
+    pub path: PathBuf,
+    pub bytes: u64,
+}
+
+impl Reserve {
+    /// Creates the reserve if it is missing and the file system has room for it to spare.
+    pub fn ensure(&self) -> std::io::Result<bool> {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::OpenOptionsExt;
+        if self.bytes == 0 {
+            return Ok(false);
+        }
+        if std::fs::metadata(&self.path).is_ok_and(|m| m.len() >= self.bytes) {
+            return Ok(true);
+        }
+        // Only take space that is really free: twice the reserve, so we do not fill the disk.
+        if free_bytes(self.path.parent().unwrap_or(Path::new("."))) < self.bytes.saturating_mul(2) {
+            return Ok(false);
+        }
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&self.path)?;
+        // SAFETY: plain posix_fallocate(3) on a file we own; real blocks, not a sparse file.
+        let rc = unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, self.bytes as libc::off_t) };
+        if rc != 0 {
+            drop(f);
+            let _ = std::fs::remove_file(&self.path);
+            return Err(std::io::Error::from_raw_os_error(rc));
+        }
+        Ok(true)
+    }
+
+    /// Gives the space back; true when there was some to give.
+    pub fn release(&self) -> bool {
+        std::fs::remove_file(&self.path).is_ok()
+    }
+}
+
+/// Free bytes for an unprivileged user on the file system holding `dir`.
+pub fn free_bytes(dir: &Path) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return 0;
+    };
+    // SAFETY: statvfs(3) into a zeroed struct with a NUL-terminated path.
+    unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c.as_ptr(), &mut st) != 0 {
+            return 0;
+        }
+        (st.f_bavail as u64).saturating_mul(st.f_frsize as u64)
+    }
+}
+
+/// What the daemon knows about its ledger, for `status` and the writer.
+#[derive(Debug)]
+struct Health {
+    /// Set when the writer refuses to write (the file was replaced under it); sticky.
+    refusing: Mutex<Option<String>>,
+    /// Resets found at start, now and earlier (from the head file).
+    resets: Mutex<Vec<ResetNote>>,
+    head: Mutex<(i64, String)>,
+    sync: AtomicU8,
+    reserve: Option<Reserve>,
+    /// When the reserve was last given up for a commit (Unix ms), while it is not back.
+    reserve_used_ms: Mutex<Option<u64>>,
+    head_file_error: Mutex<Option<String>>,
+}
+
+/// Options of [`Ledger::start_with`].
+#[derive(Debug, Clone, Default)]
+pub struct LedgerOptions {
+    pub sync: SyncMode,
+    /// Bytes to preallocate beside the ledger for a full disk (0: none).
+    pub reserve_bytes: u64,
+}
 
 /// Handle to the writer thread. Cheap to clone.
 #[derive(Clone)]
 pub struct Ledger {
     tx: mpsc::Sender<(Record, Reply)>,
     pub path: PathBuf,
+    health: Arc<Health>,
+}
+
+/// The file the writer opened, to notice it being unlinked or replaced.
+struct Identity {
+    file: std::fs::File,
+    dev: u64,
+    ino: u64,
+    /// The largest size seen: SQLite never shrinks the main file here (no auto-vacuum, no
+    /// VACUUM), so a smaller one was truncated by someone else.
+    len: std::cell::Cell<u64>,
+}
+
+impl Identity {
+    fn of(path: &Path) -> Result<Identity> {
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("opening {} to watch it", path.display()))?;
+        let m = file.metadata()?;
+        Ok(Identity {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: std::cell::Cell::new(m.len()),
+            file,
+        })
+    }
+
+    /// `Err(reason)` when the path no longer names the file we write.
+    fn check(&self, path: &Path) -> std::result::Result<(), String> {
+        let gone = |what: &str| {
+            format!(
+                "the audit ledger {} was {what} while dashclawd was running, so nothing more can be recorded in it; restart the daemon (`dashclawd stop`) and check `dashclawd log verify`",
+                path.display()
+            )
+        };
+        match self.file.metadata() {
+            Ok(m) if m.nlink() == 0 => return Err(gone("deleted")),
+            Ok(m) if m.len() < self.len.get() => {
+                return Err(gone(&format!(
+                    "truncated (from {} to {} bytes)",
+                    self.len.get(),
+                    m.len()
+                )))
+            }
+            Ok(m) => self.len.set(m.len()),
+            Err(e) => return Err(gone(&format!("made unreadable ({e})"))),
+        }
+        match std::fs::metadata(path) {
+            Ok(m) if m.dev() == self.dev && m.ino() == self.ino => Ok(()),
+            Ok(_) => Err(gone("replaced by another file")),
+            Err(_) => Err(gone("deleted")),
+        }
+    }
 }
 
 impl Ledger {
     pub fn start(path: &Path, sync: SyncMode) -> Result<Ledger> {
-        let conn = open(path, sync)?;
+        Ledger::start_with(
+            path,
+            LedgerOptions {
+                sync,
+                reserve_bytes: 0,
+            },
+        )
+    }
+
+    /// Opens the ledger, checks it against its head file (recording a reset when it was
+    /// emptied, truncated or replaced), and starts the writer thread.
+    pub fn start_with(path: &Path, opts: LedgerOptions) -> Result<Ledger> {
+        let mut conn = open(path, opts.sync)?;
+        let identity = Identity::of(path)?;
+        let head_file = head_path(path);
+        let (mut known, head_file_error) = match read_head_file(&head_file) {
+            Ok(h) => (h, None),
+            // An unreadable head is itself a finding: report it and start a fresh one.
+            Err(e) => (None, Some(format!("{e:#}"))),
+        };
+        let mut current = head(&conn)?;
+        let mut resets = known.as_ref().map(|k| k.resets.clone()).unwrap_or_default();
+        if let Some(k) = known.take() {
+            if let Some(note) = compare_with_head(&conn, path, &k, &current)? {
+                let record = reset_record(&note, &k, &current);
+                let seqs = commit_batch(&mut conn, &mut current, std::iter::once(&record))
+                    .context("recording the ledger reset")?;
+                tracing::error!("{note}");
+                resets.push(ResetNote {
+                    seq: seqs[0],
+                    summary: note,
+                });
+            }
+        }
+        let reserve = (opts.reserve_bytes > 0).then(|| Reserve {
+            path: path.with_file_name("disk-reserve"),
+            bytes: opts.reserve_bytes,
+        });
+        if let Some(r) = &reserve {
+            if let Err(e) = r.ensure() {
+                tracing::warn!("cannot preallocate {}: {e}", r.path.display());
+            }
+        }
+        let health = Arc::new(Health {
+            refusing: Mutex::new(None),
+            resets: Mutex::new(resets),
+            head: Mutex::new(current.clone()),
+            sync: AtomicU8::new(opts.sync as u8),
+            reserve,
+            reserve_used_ms: Mutex::new(None),
+            head_file_error: Mutex::new(head_file_error),
+        });
+        let head_fd = match open_head_file(&head_file) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                *health
+                    .head_file_error
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) =
+                    Some(format!("writing {}: {e}", head_file.display()));
+                None
+            }
+        };
+        let writer_state = Writer {
+            conn,
+            path: path.to_path_buf(),
+            head_fd,
+            head_file,
+            identity,
+            health: health.clone(),
+            head: current,
+            sync: opts.sync,
+        };
+        writer_state.write_head();
         let (tx, rx) = mpsc::channel::<(Record, Reply)>();
         std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn(move || writer(conn, rx))
+            .spawn(move || writer_state.run(rx))
             .context("starting the ledger writer")?;
         Ok(Ledger {
             tx,
             path: path.to_path_buf(),
+            health,
         })
     }
 
@@ -203,47 +524,331 @@ impl Ledger {
             .map_err(|_| anyhow::anyhow!("the ledger writer has stopped"))?
             .map_err(|e| anyhow::anyhow!("ledger write failed: {e}"))
     }
+
+    /// Applies a changed `ledger_sync` from the next commit batch on (config reload).
+    pub fn set_sync(&self, sync: SyncMode) {
+        self.health.sync.store(sync as u8, Ordering::Relaxed);
+    }
+
+    /// The last committed (seq, hash): what an outside anchor (the server heartbeat) carries.
+    pub fn head(&self) -> (i64, String) {
+        self.health
+            .head
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Why the writer refuses to write, if it does.
+    pub fn refusing(&self) -> Option<String> {
+        self.health
+            .refusing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Puts the disk reserve back once there is room again (called periodically).
+    pub fn maintain(&self) {
+        if let Some(r) = &self.health.reserve {
+            if let Ok(true) = r.ensure() {
+                let mut used = self
+                    .health
+                    .reserve_used_ms
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                if used.take().is_some() {
+                    tracing::info!("disk space is back: the ledger's reserve is in place again");
+                }
+            }
+        }
+    }
+
+    /// The ledger part of `dashclawd status`.
+    pub fn status(&self) -> Value {
+        let h = &self.health;
+        let lock = |m: &Mutex<Option<String>>| m.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let head = h.head.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let resets = h.resets.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        serde_json::json!({
+            "path": self.path,
+            "records": head.0,
+            "head": head.1,
+            "head_file": head_path(&self.path),
+            "head_file_error": lock(&h.head_file_error),
+            "refusing": lock(&h.refusing),
+            "resets": resets,
+            "reserve_bytes": h.reserve.as_ref().map(|r| r.bytes),
+            "reserve_in_place": h.reserve.as_ref().map(|r| std::fs::metadata(&r.path).is_ok()),
+            "reserve_used_ms": *h.reserve_used_ms.lock().unwrap_or_else(|p| p.into_inner()),
+        })
+    }
 }
 
-fn writer(mut conn: Connection, rx: mpsc::Receiver<(Record, Reply)>) {
-    let mut head = match head(&conn) {
-        Ok(h) => h,
-        Err(e) => {
-            tracing::error!("cannot read the ledger head: {e:#}");
-            // Refuse every write rather than fork the chain.
-            for (_, reply) in rx {
-                let _ = reply.send(Err(format!("ledger unreadable: {e:#}")));
+/// Compares the database with the head the daemon last wrote; `Some(why)` when they disagree.
+fn compare_with_head(
+    conn: &Connection,
+    path: &Path,
+    known: &HeadFile,
+    current: &(i64, String),
+) -> Result<Option<String>> {
+    if known.seq <= 0 {
+        return Ok(None);
+    }
+    let short = |h: &str| h.get(..16).unwrap_or(h).to_string();
+    let when = humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + Duration::from_millis(known.written_ms),
+    );
+    if current.0 < known.seq {
+        let what = if current.0 == 0 {
+            "emptied or replaced by a new one".to_string()
+        } else {
+            format!(
+                "truncated: it ends at record {} but it held {} records",
+                current.0, known.seq
+            )
+        };
+        return Ok(Some(format!(
+            "the ledger {} was {what} (the last head the daemon wrote, at {when}, was record {} with hash {}…)",
+            path.display(),
+            known.seq,
+            short(&known.hash)
+        )));
+    }
+    let stored: Option<String> = conn
+        .query_row("SELECT hash FROM ledger WHERE seq = ?1", [known.seq], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if stored.as_deref() != Some(known.hash.as_str()) {
+        return Ok(Some(format!(
+            "the ledger {} was replaced: its record {} is not the one the daemon wrote at {when} (hash {}…)",
+            path.display(),
+            known.seq,
+            short(&known.hash)
+        )));
+    }
+    Ok(None)
+}
+
+/// The entry that opens a ledger found reset, naming the head it should have had.
+fn reset_record(note: &str, known: &HeadFile, found: &(i64, String)) -> Record {
+    Record {
+        event_id: format!(
+            "ledger-reset-{}-{}",
+            crate::engine::now_us(),
+            std::process::id()
+        ),
+        agent: "dashclawd".into(),
+        event: "ledger-reset".into(),
+        summary: crate::redact::redact_str(note).into_owned(),
+        enforced: false,
+        outcome: serde_json::json!({
+            "old_head": {"seq": known.seq, "hash": known.hash, "written_ms": known.written_ms},
+            "found": {"seq": found.0, "hash": found.1},
+        }),
+        ..Record::default()
+    }
+}
+
+/// The writer thread's state.
+struct Writer {
+    conn: Connection,
+    path: PathBuf,
+    head_file: PathBuf,
+    head_fd: Option<std::fs::File>,
+    identity: Identity,
+    health: Arc<Health>,
+    head: (i64, String),
+    sync: SyncMode,
+}
+
+impl Writer {
+    fn run(mut self, rx: mpsc::Receiver<(Record, Reply)>) {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(item) => batch.push(item),
+                    Err(_) => break,
+                }
             }
-            return;
-        }
-    };
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(item) => batch.push(item),
-                Err(_) => break,
+            let result = self.commit(&batch);
+            match result {
+                Ok(seqs) => {
+                    for ((_, reply), seq) in batch.into_iter().zip(seqs) {
+                        let _ = reply.send(Ok(seq));
+                    }
+                }
+                Err(e) => {
+                    for (_, reply) in batch {
+                        let _ = reply.send(Err(e.clone()));
+                    }
+                }
             }
         }
-        let before = head.clone();
-        match commit_batch(&mut conn, &mut head, &batch) {
+    }
+
+    /// One batch: identity and tail checks, the transaction, then the head file.
+    fn commit(&mut self, batch: &[(Record, Reply)]) -> std::result::Result<Vec<i64>, String> {
+        if let Some(why) = self.health.refusing.lock().ok().and_then(|r| r.clone()) {
+            return Err(why);
+        }
+        if let Err(why) = self.identity.check(&self.path) {
+            return Err(self.refuse(why));
+        }
+        let wanted = if self.health.sync.load(Ordering::Relaxed) == SyncMode::Full as u8 {
+            SyncMode::Full
+        } else {
+            SyncMode::Normal
+        };
+        if wanted != self.sync {
+            match self
+                .conn
+                .pragma_update(None, "synchronous", wanted.pragma())
+            {
+                Ok(()) => self.sync = wanted,
+                Err(e) => tracing::error!("cannot switch ledger_sync: {e}"),
+            }
+        }
+        let before = self.head.clone();
+        let mut result = self.try_commit(batch);
+        if matches!(&result, Err(e) if is_disk_full(e)) {
+            if let Some(r) = self.health.reserve.as_ref().filter(|r| r.release()) {
+                tracing::error!(
+                    "the disk holding {} is full: gave up the {}-byte reserve to keep recording",
+                    self.path.display(),
+                    r.bytes
+                );
+                *self
+                    .health
+                    .reserve_used_ms
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = Some(crate::engine::now_us() / 1000);
+                self.head = before.clone();
+                result = self.try_commit(batch);
+            }
+        }
+        match result {
             Ok(seqs) => {
-                for ((_, reply), seq) in batch.into_iter().zip(seqs) {
-                    let _ = reply.send(Ok(seq));
+                *self.health.head.lock().unwrap_or_else(|p| p.into_inner()) = self.head.clone();
+                self.write_head();
+                Ok(seqs)
+            }
+            Err(e) => {
+                self.head = before;
+                if let Some(Tampered(why)) = e.downcast_ref::<Tampered>() {
+                    return Err(self.refuse(why.clone()));
+                }
+                tracing::error!("ledger commit failed: {e:#}");
+                Err(format!("{e:#}"))
+            }
+        }
+    }
+
+    fn try_commit(&mut self, batch: &[(Record, Reply)]) -> Result<Vec<i64>> {
+        commit_batch(&mut self.conn, &mut self.head, batch.iter().map(|(r, _)| r)).map_err(|e| {
+            match e.downcast::<Tampered>() {
+                Ok(Tampered(found)) => Tampered(format!(
+                    "the audit ledger {} was changed by another process ({found}); nothing more is recorded until the daemon is restarted (`dashclawd stop`); check `dashclawd log verify`",
+                    self.path.display()
+                ))
+                .into(),
+                Err(e) => e,
+            }
+        })
+    }
+
+    fn refuse(&self, why: String) -> String {
+        let mut r = self
+            .health
+            .refusing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if r.is_none() {
+            tracing::error!("{why}");
+            *r = Some(why.clone());
+        }
+        why
+    }
+
+    fn write_head(&self) {
+        let head = HeadFile {
+            seq: self.head.0,
+            hash: self.head.1.clone(),
+            written_ms: crate::engine::now_us() / 1000,
+            resets: self
+                .health
+                .resets
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        };
+        let mut err = self
+            .health
+            .head_file_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let written = match &self.head_fd {
+            Some(f) => write_head_file(f, &head, self.sync),
+            None => Err(std::io::Error::other("not open")),
+        };
+        match written {
+            Ok(()) => {
+                // An earlier write failure is over; an unreadable file found at start stays.
+                if err.as_deref().is_some_and(|e| e.starts_with("writing")) {
+                    *err = None;
                 }
             }
             Err(e) => {
-                head = before;
-                tracing::error!("ledger commit failed: {e:#}");
-                for (_, reply) in batch {
-                    let _ = reply.send(Err(format!("{e:#}")));
+                if err.is_none() {
+                    tracing::error!("cannot write {}: {e}", self.head_file.display());
                 }
+                *err = Some(format!("writing {}: {e}", self.head_file.display()));
             }
         }
     }
 }
 
+/// The ledger was changed under the writer by someone else.
+#[derive(Debug)]
+struct Tampered(String);
+
+impl std::fmt::Display for Tampered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Tampered {}
+
+/// SQLITE_FULL, or ENOSPC from anywhere in the chain.
+pub fn is_disk_full(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        if let Some(rusqlite::Error::SqliteFailure(f, _)) = c.downcast_ref::<rusqlite::Error>() {
+            return f.code == rusqlite::ErrorCode::DiskFull;
+        }
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.raw_os_error() == Some(libc::ENOSPC))
+    })
+}
+
+/// False for a file that is not (or no longer) a ledger: empty, or a database without the table.
+fn has_table(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ledger'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
 fn head(conn: &Connection) -> Result<(i64, String)> {
+    if !has_table(conn)? {
+        return Ok((0, GENESIS.to_string()));
+    }
     Ok(conn
         .query_row(
             "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
@@ -254,19 +859,30 @@ fn head(conn: &Connection) -> Result<(i64, String)> {
         .unwrap_or((0, GENESIS.to_string())))
 }
 
-fn commit_batch(
+fn commit_batch<'a>(
     conn: &mut Connection,
     head: &mut (i64, String),
-    batch: &[(Record, Reply)],
+    batch: impl Iterator<Item = &'a Record>,
 ) -> Result<Vec<i64>> {
-    let tx = conn.transaction()?;
-    let mut seqs = Vec::with_capacity(batch.len());
+    // IMMEDIATE: take the write lock up front, so a lock held by another process is waited for
+    // (busy timeout) instead of failing at once when a read transaction tries to upgrade.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // Someone else wrote or deleted rows: the chain we hold is no longer the file's.
+    let actual = self::head(&tx)?;
+    if actual != *head {
+        return Err(Tampered(format!(
+            "its last record is #{}, this daemon wrote #{}",
+            actual.0, head.0
+        ))
+        .into());
+    }
+    let mut seqs = Vec::new();
     {
         let mut existing = tx.prepare_cached("SELECT seq FROM ledger WHERE event_id = ?1")?;
         let mut insert = tx.prepare_cached(
             "INSERT INTO ledger (seq, ts, event_id, record, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
-        for (record, _) in batch {
+        for record in batch {
             if let Some(seq) = existing
                 .query_row([&record.event_id], |r| r.get::<_, i64>(0))
                 .optional()?
@@ -289,6 +905,9 @@ fn commit_batch(
 
 /// Reads entries with `seq > after`, oldest first, at most `limit`.
 pub fn read_after(conn: &Connection, after: i64, limit: i64) -> Result<Vec<Entry>> {
+    if !has_table(conn)? {
+        return Ok(Vec::new());
+    }
     let mut stmt = conn.prepare_cached(
         "SELECT seq, ts, record, prev_hash, hash FROM ledger WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
@@ -319,24 +938,43 @@ pub fn read_after(conn: &Connection, after: i64, limit: i64) -> Result<Vec<Entry
 
 /// The sequence number of the newest entry (0 when empty).
 pub fn last_seq(conn: &Connection) -> Result<i64> {
+    if !has_table(conn)? {
+        return Ok(0);
+    }
     Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM ledger", [], |r| r.get(0))?)
 }
 
 /// Result of checking the whole chain.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verification {
-    Intact { records: i64, head: String },
-    Broken { seq: i64, problem: String },
+    /// The chain holds; `resets` are the `ledger-reset` entries in it (seq, summary).
+    Intact {
+        records: i64,
+        head: String,
+        resets: Vec<(i64, String)>,
+    },
+    Broken {
+        seq: i64,
+        problem: String,
+    },
 }
 
 /// Recomputes every hash from the stored bytes, in order, streaming.
 pub fn verify(conn: &Connection) -> Result<Verification> {
+    if !has_table(conn)? {
+        return Ok(Verification::Intact {
+            records: 0,
+            head: GENESIS.to_string(),
+            resets: Vec::new(),
+        });
+    }
     let mut stmt =
         conn.prepare("SELECT seq, ts, record, prev_hash, hash FROM ledger ORDER BY seq")?;
     let mut rows = stmt.query([])?;
     let mut prev = GENESIS.to_string();
     let mut expected_seq = 1i64;
     let mut count = 0i64;
+    let mut resets = Vec::new();
     while let Some(r) = rows.next()? {
         let seq: i64 = r.get(0)?;
         let ts: String = r.get(1)?;
@@ -363,6 +1001,13 @@ pub fn verify(conn: &Connection) -> Result<Verification> {
                 problem: "content does not match its hash (the record was altered)".into(),
             });
         }
+        // Inside a JSON string a quote is escaped, so only the field itself matches.
+        if json.contains("\"event\":\"ledger-reset\"") {
+            let summary = serde_json::from_str::<Record>(&json)
+                .map(|r| r.summary)
+                .unwrap_or_default();
+            resets.push((seq, summary));
+        }
         prev = hash;
         expected_seq += 1;
         count += 1;
@@ -370,7 +1015,18 @@ pub fn verify(conn: &Connection) -> Result<Verification> {
     Ok(Verification::Intact {
         records: count,
         head: prev,
+        resets,
     })
+}
+
+/// Compares the ledger with its head file: `Ok(None)` when the database still holds the head
+/// the daemon last wrote, `Ok(Some(problem))` when it is shorter or a different chain.
+pub fn check_head_file(conn: &Connection, ledger: &Path) -> Result<Option<String>> {
+    let Some(known) = read_head_file(&head_path(ledger))? else {
+        return Ok(None);
+    };
+    let current = head(conn)?;
+    compare_with_head(conn, ledger, &known, &current)
 }
 
 #[cfg(test)]
@@ -457,5 +1113,234 @@ mod tests {
             verify(&conn).unwrap(),
             Verification::Broken { seq: 3, .. }
         ));
+    }
+
+    fn resets(path: &Path) -> Vec<(i64, String)> {
+        match verify(&open_read_only(path).unwrap()).unwrap() {
+            Verification::Intact { resets, .. } => resets,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_head_file_follows_every_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        let ledger = Ledger::start(&path, SyncMode::Normal).unwrap();
+        ledger.append_blocking(rec("a")).unwrap();
+        ledger.append_blocking(rec("b")).unwrap();
+        let head = read_head_file(&head_path(&path)).unwrap().unwrap();
+        let conn = open_read_only(&path).unwrap();
+        let entries = read_after(&conn, 0, 10).unwrap();
+        assert_eq!(
+            (head.seq, head.hash.as_str()),
+            (2, entries[1].hash.as_str())
+        );
+        assert_eq!(check_head_file(&conn, &path).unwrap(), None);
+    }
+
+    #[test]
+    fn an_emptied_ledger_starts_with_an_entry_naming_the_old_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        let ledger = Ledger::start(&path, SyncMode::Normal).unwrap();
+        for id in ["a", "b", "c"] {
+            ledger.append_blocking(rec(id)).unwrap();
+        }
+        let old = read_head_file(&head_path(&path)).unwrap().unwrap();
+        drop(ledger);
+        std::thread::sleep(Duration::from_millis(50));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        // Before any daemon starts, verify against the head file already says so.
+        Connection::open(&path).unwrap().execute_batch("CREATE TABLE ledger (seq INTEGER PRIMARY KEY, ts TEXT, event_id TEXT, record TEXT, prev_hash TEXT, hash TEXT)").unwrap();
+        let problem = check_head_file(&open_read_only(&path).unwrap(), &path).unwrap();
+        assert!(problem.unwrap().contains("emptied"));
+        let again = Ledger::start(&path, SyncMode::Normal).unwrap();
+        assert_eq!(again.append_blocking(rec("d")).unwrap(), 2);
+        let conn = open_read_only(&path).unwrap();
+        let first = &read_after(&conn, 0, 1).unwrap()[0];
+        assert_eq!(first.record.event, "ledger-reset");
+        assert_eq!(first.record.outcome["old_head"]["seq"], 3);
+        assert_eq!(first.record.outcome["old_head"]["hash"], old.hash.as_str());
+        let r = resets(&path);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(r[0].1.contains("emptied"), "{r:?}");
+        // Remembered in the head file and in status across later restarts.
+        drop(again);
+        let third = Ledger::start(&path, SyncMode::Normal).unwrap();
+        assert_eq!(third.status()["resets"].as_array().unwrap().len(), 1);
+        assert_eq!(resets(&path).len(), 1);
+    }
+
+    #[test]
+    fn a_truncated_or_replaced_ledger_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        let ledger = Ledger::start(&path, SyncMode::Normal).unwrap();
+        for id in ["a", "b", "c", "d"] {
+            ledger.append_blocking(rec(id)).unwrap();
+        }
+        drop(ledger);
+        std::thread::sleep(Duration::from_millis(50));
+        // The tail cut off: the chain itself still verifies.
+        Connection::open(&path)
+            .unwrap()
+            .execute("DELETE FROM ledger WHERE seq > 2", [])
+            .unwrap();
+        let conn = open_read_only(&path).unwrap();
+        assert!(matches!(
+            verify(&conn).unwrap(),
+            Verification::Intact { records: 2, .. }
+        ));
+        assert!(check_head_file(&conn, &path)
+            .unwrap()
+            .unwrap()
+            .contains("truncated"));
+        let again = Ledger::start(&path, SyncMode::Normal).unwrap();
+        assert_eq!(again.append_blocking(rec("e")).unwrap(), 4);
+        assert!(resets(&path)[0].1.contains("truncated"));
+        drop(again);
+        std::thread::sleep(Duration::from_millis(50));
+        // A different chain of the same length: record 4 is not the one written.
+        let c = Connection::open(&path).unwrap();
+        c.execute("DELETE FROM ledger", []).unwrap();
+        drop(c);
+        let other = dir.path().join("other.db");
+        let forged = Ledger::start(&other, SyncMode::Normal).unwrap();
+        for id in ["x", "y", "z", "w"] {
+            forged.append_blocking(rec(id)).unwrap();
+        }
+        drop(forged);
+        std::thread::sleep(Duration::from_millis(50));
+        Connection::open(&other)
+            .unwrap()
+            .pragma_update(None, "journal_mode", "DELETE")
+            .unwrap();
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        std::fs::copy(&other, &path).unwrap();
+        let conn = open_read_only(&path).unwrap();
+        let problem = check_head_file(&conn, &path).unwrap().unwrap();
+        assert!(
+            problem.contains("replaced") || problem.contains("emptied"),
+            "{problem}"
+        );
+    }
+
+    #[test]
+    fn a_ledger_unlinked_under_the_writer_refuses_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        let ledger = Ledger::start(&path, SyncMode::Normal).unwrap();
+        ledger.append_blocking(rec("a")).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let err = ledger.append_blocking(rec("b")).unwrap_err().to_string();
+        assert!(err.contains("deleted"), "{err}");
+        // Sticky, even if a file appears again at the path.
+        std::fs::write(&path, b"").unwrap();
+        let err = ledger.append_blocking(rec("c")).unwrap_err().to_string();
+        assert!(err.contains("deleted"), "{err}");
+        assert!(ledger.refusing().is_some());
+    }
+
+    #[test]
+    fn rows_written_by_another_process_stop_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        let ledger = Ledger::start(&path, SyncMode::Normal).unwrap();
+        ledger.append_blocking(rec("a")).unwrap();
+        ledger.append_blocking(rec("b")).unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute("DELETE FROM ledger WHERE seq = 2", [])
+            .unwrap();
+        let err = ledger.append_blocking(rec("c")).unwrap_err().to_string();
+        assert!(err.contains("changed by another process"), "{err}");
+    }
+
+    #[test]
+    fn a_lock_held_by_another_connection_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        let ledger = Ledger::start(&path, SyncMode::Normal).unwrap();
+        ledger.append_blocking(rec("a")).unwrap();
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(700));
+            holder.execute_batch("ROLLBACK").unwrap();
+        });
+        let t = std::time::Instant::now();
+        assert_eq!(ledger.append_blocking(rec("b")).unwrap(), 2);
+        assert!(
+            t.elapsed() >= Duration::from_millis(600),
+            "{:?}",
+            t.elapsed()
+        );
+        release.join().unwrap();
+    }
+
+    #[test]
+    fn commits_with_the_head_file_stay_cheap() {
+        // The head file is on the hot path; one batch per call is the worst case.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        let ledger = Ledger::start(&path, SyncMode::Normal).unwrap();
+        let n = 300;
+        let t = std::time::Instant::now();
+        for i in 0..n {
+            ledger.append_blocking(rec(&format!("e{i}"))).unwrap();
+        }
+        let per = t.elapsed() / n;
+        let t = std::time::Instant::now();
+        let head = read_head_file(&head_path(&path)).unwrap().unwrap();
+        let f = open_head_file(&head_path(&path)).unwrap();
+        for _ in 0..n {
+            write_head_file(&f, &head, SyncMode::Normal).unwrap();
+        }
+        let head_only = t.elapsed() / n;
+        eprintln!("sequential commit incl. head file: {per:?}; head file alone: {head_only:?}");
+        assert!(per < Duration::from_millis(20), "{per:?}");
+    }
+
+    #[test]
+    fn the_reserve_is_taken_given_back_and_only_from_spare_space() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Reserve {
+            path: dir.path().join("disk-reserve"),
+            bytes: 1 << 20,
+        };
+        assert!(r.ensure().unwrap());
+        assert_eq!(std::fs::metadata(&r.path).unwrap().len(), 1 << 20);
+        assert!(r.release());
+        assert!(!r.path.exists());
+        assert!(!r.release());
+        // Never more than half of what is free.
+        let greedy = Reserve {
+            path: dir.path().join("greedy"),
+            bytes: free_bytes(dir.path()),
+        };
+        assert!(!greedy.ensure().unwrap());
+        assert!(!greedy.path.exists());
+    }
+
+    #[test]
+    fn a_ledger_truncated_in_place_under_the_writer_refuses_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        let ledger = Ledger::start(&path, SyncMode::Normal).unwrap();
+        ledger.append_blocking(rec("a")).unwrap();
+        // `: > ledger.db`: same file, same inode, no content.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        let err = ledger.append_blocking(rec("b")).unwrap_err().to_string();
+        assert!(err.contains("truncated"), "{err}");
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod daemon;
 pub mod engine;
 pub mod event;
+pub mod guardian;
 pub mod install;
 pub mod ledger;
 pub mod logging;

@@ -6,7 +6,7 @@
 use anyhow::{Context, Result};
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::prelude::*;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{reload, EnvFilter, Registry};
 
 use crate::config::Config;
 use crate::paths::Paths;
@@ -26,21 +26,37 @@ pub fn init(paths: &Paths, config: &Config, to_stderr: bool) -> Result<WorkerGua
             .or_else(|_| EnvFilter::try_new(&config.log_level))
             .unwrap_or_else(|_| EnvFilter::new("info"))
     };
+    // One global filter, reloadable, so a changed `log_level` applies without a restart.
+    let (filter_layer, handle) = reload::Layer::new(filter());
     let file_layer = tracing_subscriber::fmt::layer()
         .with_writer(writer)
-        .with_ansi(false)
-        .with_filter(filter());
+        .with_ansi(false);
     let stderr_layer = to_stderr.then(|| {
-        tracing_subscriber::fmt::layer()
-            .with_writer(|| RedactingWriter(std::io::stderr()))
-            .with_filter(filter())
+        tracing_subscriber::fmt::layer().with_writer(|| RedactingWriter(std::io::stderr()))
     });
+    let _ = HANDLE.set(handle);
     tracing_subscriber::registry()
+        .with(filter_layer)
         .with(file_layer)
         .with(stderr_layer)
         .try_init()
         .ok();
     Ok(guard)
+}
+
+static HANDLE: std::sync::OnceLock<reload::Handle<EnvFilter, Registry>> =
+    std::sync::OnceLock::new();
+
+/// Applies a new `log_level` (config reload). `DASHCLAW_LOG`, when set, still wins.
+pub fn set_level(level: &str) -> Result<()> {
+    if std::env::var_os("DASHCLAW_LOG").is_some() {
+        return Ok(());
+    }
+    let Some(h) = HANDLE.get() else {
+        return Ok(());
+    };
+    let f = EnvFilter::try_new(level).with_context(|| format!("log_level {level:?}"))?;
+    h.reload(f).context("applying log_level")
 }
 
 /// Redacts each formatted log line before it reaches the file or stderr: a secret that slips into

@@ -35,6 +35,17 @@ pub fn status(json: bool) -> Result<ExitCode> {
         Ok(out) => out,
         Err(e) => {
             eprintln!("dashclawd: {e:#}");
+            // Why it is not running, when a start failed or it crashed.
+            let start_error = paths.run_dir.join("daemon-start-error");
+            if let Ok(cause) = std::fs::read_to_string(&start_error) {
+                eprintln!("dashclawd: the last start failed: {}", cause.trim());
+            }
+            if let Ok(bytes) = std::fs::read(paths.state_dir.join("last-crash.json")) {
+                let crash: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                for (_, what) in findings(&serde_json::json!({ "last_crash": crash })) {
+                    eprintln!("dashclawd: {what}");
+                }
+            }
             eprintln!(
                 "hint: hooks start it on demand; to start it now run `dashclawd run` (logs in {})",
                 paths.log_dir.display()
@@ -77,6 +88,37 @@ pub fn status(json: bool) -> Result<ExitCode> {
         match v["config_error"].as_str() {
             Some(err) => println!("  config:   BROKEN, gating events are denied: {err}"),
             None => println!("  config:   {} (ok)", v["config"].as_str().unwrap_or("")),
+        }
+        if let Some(w) = v["guardian"]["watched"].as_array() {
+            let names: Vec<String> = w
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} {}",
+                        t["agent"].as_str().unwrap_or("?"),
+                        t["scope"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect();
+            println!(
+                "  hooks:    {} configuration files watched{}",
+                names.len(),
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", names.join(", "))
+                }
+            );
+        }
+        for (level, what) in findings(&v) {
+            println!(
+                "  {}: {what}",
+                if level == Level::Fail {
+                    "PROBLEM"
+                } else {
+                    "note"
+                }
+            );
         }
         print_server(&v["server"]);
         let t = &v["transcripts"];
@@ -156,4 +198,112 @@ pub fn stop() -> Result<ExitCode> {
             Ok(ExitCode::from(3))
         }
     }
+}
+
+/// How serious a finding in the daemon's status is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Warn,
+    Fail,
+}
+
+/// What in the daemon's status a person must know about: a ledger that refuses writes or was
+/// reset, a full disk, a config edit that was ignored or waits for a restart, the last crash,
+/// hooks that were changed. Shared by `status` and `doctor`.
+pub fn findings(v: &Value) -> Vec<(Level, String)> {
+    let mut out = Vec::new();
+    let ms = |x: &Value| {
+        x.as_u64()
+            .map(|ms| {
+                humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_millis(ms))
+                    .to_string()
+            })
+            .unwrap_or_else(|| "?".into())
+    };
+    let l = &v["ledger_health"];
+    if let Some(why) = l["refusing"].as_str() {
+        out.push((
+            Level::Fail,
+            format!("ledger refuses writes, gating events are denied: {why}"),
+        ));
+    }
+    if let Some(resets) = l["resets"].as_array() {
+        for r in resets.iter().rev().take(3) {
+            out.push((
+                Level::Fail,
+                format!(
+                    "ledger was RESET (record {}): {}",
+                    r["seq"],
+                    r["summary"].as_str().unwrap_or("")
+                ),
+            ));
+        }
+    }
+    if let Some(e) = l["head_file_error"].as_str() {
+        out.push((Level::Warn, format!("ledger head file: {e}")));
+    }
+    if !l["reserve_used_ms"].is_null() {
+        out.push((
+            Level::Fail,
+            format!(
+                "the disk holding the ledger was FULL at {}: its reserve is used up until space is freed",
+                ms(&l["reserve_used_ms"])
+            ),
+        ));
+    }
+    if l["reserve_in_place"] == Value::Bool(false) && l["reserve_used_ms"].is_null() {
+        out.push((
+            Level::Warn,
+            format!(
+                "no disk reserve beside the ledger (less than twice its {} bytes are free): a full disk loses record events sooner",
+                l["reserve_bytes"]
+            ),
+        ));
+    }
+    let c = &v["config_reload"];
+    if let Some(e) = c["reload_error"].as_str() {
+        out.push((
+            Level::Fail,
+            format!("config.toml edit IGNORED, the last good configuration is in force: {e}"),
+        ));
+    }
+    if let Some(p) = c["restart_pending"].as_array().filter(|p| !p.is_empty()) {
+        let keys: Vec<&str> = p.iter().filter_map(Value::as_str).collect();
+        out.push((
+            Level::Warn,
+            format!(
+                "config.toml changed {}; restart the daemon (`dashclawd stop`) to apply",
+                keys.join(", ")
+            ),
+        ));
+    }
+    let crash = &v["last_crash"];
+    if crash.is_object() {
+        out.push((
+            Level::Warn,
+            format!(
+                "last crash {}: {}{}",
+                ms(&crash["at_ms"]),
+                crash["message"].as_str().unwrap_or("?"),
+                crash["location"]
+                    .as_str()
+                    .filter(|l| !l.is_empty())
+                    .map(|l| format!(" at {l}"))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    if let Some(changes) = v["guardian"]["changes"].as_array() {
+        for c in changes.iter().rev().take(5) {
+            out.push((
+                Level::Fail,
+                format!(
+                    "hooks changed at {}: {}",
+                    ms(&c["at_ms"]),
+                    c["summary"].as_str().unwrap_or("")
+                ),
+            ));
+        }
+    }
+    out
 }

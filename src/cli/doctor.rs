@@ -325,6 +325,14 @@ fn check_daemon(r: &mut Report, paths: &Paths) -> Option<String> {
                     paths.socket.display()
                 ),
             );
+            // Ledger resets, a full disk, ignored config edits, crashes, changed hooks.
+            for (level, what) in super::control::findings(&v) {
+                let status = match level {
+                    super::control::Level::Fail => Status::Fail,
+                    super::control::Level::Warn => Status::Warn,
+                };
+                r.add("daemon.health", status, what);
+            }
             Some(version)
         }
         Err(e) => {

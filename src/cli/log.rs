@@ -1,5 +1,6 @@
 //! `dashclawd log`: read the audit ledger (`--json`, `--follow`) and `dashclawd log verify`.
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -31,36 +32,120 @@ enum LogAction {
 
 pub fn run(args: LogArgs) -> Result<ExitCode> {
     let paths = Paths::from_env()?;
+    let head_file = ledger::head_path(&paths.ledger_db);
+    if matches!(args.action, Some(LogAction::Verify))
+        && !paths.ledger_db.exists()
+        && head_file.exists()
+    {
+        println!(
+            "ledger BROKEN: {} is gone, but {} says it held records",
+            paths.ledger_db.display(),
+            head_file.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     let conn = ledger::open_read_only(&paths.ledger_db)?;
     if let Some(LogAction::Verify) = args.action {
-        return Ok(match ledger::verify(&conn)? {
-            Verification::Intact { records, head } => {
-                println!("ledger intact: {records} records, head {head}");
-                ExitCode::SUCCESS
-            }
-            Verification::Broken { seq, problem } => {
-                println!("ledger BROKEN at record {seq}: {problem}");
-                ExitCode::FAILURE
-            }
-        });
+        return verify(&conn, &paths);
     }
-    let mut cursor = (ledger::last_seq(&conn)? - args.limit.max(0)).max(0);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match print_entries(&conn, &args, &mut out) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        // `dashclawd log | head`: the reader has all it wanted; end quietly.
+        Err(e) if is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e),
+    }
+}
+
+/// Streams the newest `limit` entries page by page (all of them, oldest of the window first),
+/// then, with `--follow`, every new one.
+fn print_entries(conn: &rusqlite::Connection, args: &LogArgs, out: &mut impl Write) -> Result<()> {
+    let mut cursor = (ledger::last_seq(conn)? - args.limit.max(0)).max(0);
     loop {
-        let entries = ledger::read_after(&conn, cursor, 1000)?;
+        let entries = ledger::read_after(conn, cursor, PAGE)?;
         for e in &entries {
             if args.json {
-                println!("{}", serde_json::to_string(e)?);
+                serde_json::to_writer(&mut *out, e)?;
+                out.write_all(b"\n")?;
             } else {
-                println!("{}", human(e));
+                writeln!(out, "{}", human(e))?;
             }
             cursor = e.seq;
         }
+        if (entries.len() as i64) == PAGE {
+            continue; // more of the window to print
+        }
+        out.flush()?;
         if !args.follow {
-            break;
+            return Ok(());
         }
         if entries.is_empty() {
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+}
+
+/// Rows read per query: memory stays flat however large `-n` is.
+const PAGE: i64 = 1000;
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .map(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .or_else(|| {
+                c.downcast_ref::<serde_json::Error>()
+                    .and_then(|j| j.io_error_kind())
+                    .map(|k| k == std::io::ErrorKind::BrokenPipe)
+            })
+            .unwrap_or(false)
+    })
+}
+
+/// The chain, then the head file (a truncated or replaced ledger), then the resets the daemon
+/// found and recorded. Anything but an intact, never-reset ledger exits 1.
+fn verify(conn: &rusqlite::Connection, paths: &Paths) -> Result<ExitCode> {
+    let (records, head, resets) = match ledger::verify(conn)? {
+        Verification::Intact {
+            records,
+            head,
+            resets,
+        } => (records, head, resets),
+        Verification::Broken { seq, problem } => {
+            println!("ledger BROKEN at record {seq}: {problem}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let head_file = ledger::head_path(&paths.ledger_db);
+    match ledger::check_head_file(conn, &paths.ledger_db) {
+        Ok(None) => {}
+        Ok(Some(problem)) => {
+            println!(
+                "ledger BROKEN: {problem} (according to {})",
+                head_file.display()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => {
+            println!("ledger head file unusable: {e:#}");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    if !resets.is_empty() {
+        println!(
+            "ledger chain intact ({records} records, head {head}), but it was RESET {} time(s); what came before is not in it:",
+            resets.len()
+        );
+        for (seq, summary) in &resets {
+            println!("  record {seq}: {summary}");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    println!("ledger intact: {records} records, head {head}");
+    if !head_file.exists() {
+        println!(
+            "note: no head file ({}); a truncated tail would not show",
+            head_file.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

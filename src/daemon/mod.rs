@@ -6,6 +6,7 @@
 //! ledger record, answer. The answer is written only after the record is committed, so an
 //! acknowledged event is never lost. An auto-started daemon exits after an idle period.
 
+mod durable;
 mod hold;
 mod spool;
 
@@ -64,10 +65,23 @@ struct Shared {
     transcripts: Option<Arc<crate::transcript::ship::Shipper>>,
     /// Without a server: the sessions' transcripts, remembered for when one is configured.
     offline_transcripts: Option<crate::transcript::ship::OfflineRegistry>,
+    /// The configuration the daemon started with, and what the watcher made of later edits.
+    started_config: config::Config,
+    config_state: durable::ConfigState,
+    /// Watches the agents' hook configuration (`guardian.rs`).
+    guardian: crate::guardian::Guardian,
 }
 
-/// Runs the daemon until it is stopped, idles out or receives SIGTERM/SIGINT.
+/// Runs the daemon until it is stopped, idles out or receives SIGTERM/SIGINT. A start that
+/// fails leaves its cause for the hook (`durable.rs`).
 pub fn run(opts: RunOptions) -> Result<()> {
+    durable::before_start(opts.auto_started);
+    let result = run_daemon(opts);
+    durable::after_run(&result);
+    result
+}
+
+fn run_daemon(opts: RunOptions) -> Result<()> {
     let paths = Paths::from_env().context("resolving the DashClaw directories")?;
     paths.ensure_dirs()?;
     let loaded = config::load(&paths.config_file);
@@ -94,12 +108,15 @@ pub fn run(opts: RunOptions) -> Result<()> {
             paths.lock_file.display()
         );
         let pid = fs::read_to_string(&paths.pid_file).unwrap_or_default();
-        anyhow::bail!(
+        return Err(durable::AlreadyRunning(format!(
             "dashclawd is already running (pid {}) for {}",
             pid.trim(),
             paths.socket.display()
-        );
+        ))
+        .into());
     }
+    durable::starting(&paths);
+    let crash = durable::detect_crash(&paths);
     // Socket activation: systemd owns the socket file; we only adopt the listener.
     let inherited = inherited_listener(&paths);
     // We hold the lock, so any socket or pid file left behind belongs to a dead daemon.
@@ -116,7 +133,19 @@ pub fn run(opts: RunOptions) -> Result<()> {
         }
     }
 
-    let ledger = Ledger::start(&paths.ledger_db, loaded.config.ledger_sync)?;
+    let ledger = Ledger::start_with(
+        &paths.ledger_db,
+        crate::ledger::LedgerOptions {
+            sync: loaded.config.ledger_sync,
+            reserve_bytes: loaded.config.disk_reserve_mb.saturating_mul(1 << 20),
+        },
+    )?;
+    if let Some(crash) = &crash {
+        tracing::error!("{}", crash["message"].as_str().unwrap_or("crashed"));
+        if let Err(e) = ledger.append_blocking(durable::crash_record(crash)) {
+            tracing::error!("ledger: cannot record the crash: {e:#}");
+        }
+    }
     let server = remote::Settings::resolve(&loaded.config.server, &|k| std::env::var(k).ok());
     let (settings, server_error) = match server {
         Ok(s) => (s, None),
@@ -179,6 +208,7 @@ pub fn run(opts: RunOptions) -> Result<()> {
             ),
             Some(_) => None,
         };
+        let guardian = durable::start_guardian(&paths, ledger.clone(), remote.clone());
         let shared = Arc::new(Shared {
             paths: paths.clone(),
             remote,
@@ -198,7 +228,11 @@ pub fn run(opts: RunOptions) -> Result<()> {
             shutdown,
             transcripts,
             offline_transcripts,
+            started_config: loaded.config.clone(),
+            config_state: durable::ConfigState::default(),
+            guardian,
         });
+        tokio::spawn(durable::watch_config(shared.clone(), loaded.config.clone()));
         tokio::spawn(record_lost_transcripts(shared.clone(), lost_rx));
         if let Some(rx) = shared.remote.as_ref().and_then(|r| r.take_dropped()) {
             tokio::spawn(record_dropped(shared.clone(), rx));
@@ -220,6 +254,7 @@ pub fn run(opts: RunOptions) -> Result<()> {
         };
         fs::write(&paths.pid_file, format!("{}\n", std::process::id()))
             .with_context(|| format!("writing {}", paths.pid_file.display()))?;
+        durable::ready(&paths);
         // Events spooled while we were running (a hook that gave up waiting) are picked up too.
         let background = shared.clone();
         tokio::spawn(async move {
@@ -227,6 +262,7 @@ pub fn run(opts: RunOptions) -> Result<()> {
             tick.tick().await;
             loop {
                 tick.tick().await;
+                background.ledger.maintain();
                 spool::drain(
                     &background.paths,
                     &background.ledger,
@@ -388,6 +424,9 @@ async fn hook(req: &Request, shared: &Shared, received_us: u64, stream: &UnixStr
         Ok(o) => o,
         Err(msg) => return Response::Reject(msg),
     };
+    if let Some(cwd) = &outcome.record.cwd {
+        shared.guardian.observe_cwd(cwd);
+    }
     if outcome.kind.is_gating() && shared.engine.config_error.is_none() {
         server_gate(req, shared, &mut outcome, stream).await;
     }
@@ -440,7 +479,10 @@ async fn hook(req: &Request, shared: &Shared, received_us: u64, stream: &UnixStr
         }
         Err(e) => {
             tracing::error!("ledger append failed: {e:#}");
-            if gating {
+            if let (true, Some(why)) = (gating, shared.ledger.refusing()) {
+                // The ledger was deleted, replaced or changed under us: say exactly that.
+                Response::Reject(why)
+            } else if gating {
                 Response::Reject(format!(
                     "the audit ledger could not record this call ({e:#}); check disk space and permissions of {}",
                     shared.paths.ledger_db.display()
@@ -732,6 +774,10 @@ fn control(cmd: &str, shared: &Shared) -> Response {
                 "log_dir": shared.paths.log_dir,
                 "config": shared.paths.config_file,
                 "config_error": shared.engine.config_error,
+                "config_reload": shared.config_state.status(),
+                "ledger_health": shared.ledger.status(),
+                "last_crash": durable::last_crash(&shared.paths),
+                "guardian": shared.guardian.status(),
                 "policies": shared.engine.policies.status(),
                 "spool_pending": spool::pending(&shared.paths.spool_dir),
                 "server": server_status(shared),

@@ -38,6 +38,7 @@ pub async fn drain(
     state: &EngineState,
     remote: Option<&crate::remote::Remote>,
 ) -> usize {
+    recover_orphans(&dir_paths.spool_dir, ORPHAN_AGE);
     let mut recorded = 0;
     for path in list(&dir_paths.spool_dir) {
         match drain_one(&path, ledger, state, remote).await {
@@ -66,6 +67,44 @@ pub async fn drain(
         }
     }
     recorded
+}
+
+/// A client's temp file this old is no longer being written (clients finish in milliseconds).
+const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Temp files a client left behind (it died between write and rename, or the disk filled):
+/// a complete frame is renamed into place and recorded like any spooled event; an empty or
+/// partial one is removed, since the client that wrote it reported the failure itself.
+fn recover_orphans(dir: &Path, min_age: std::time::Duration) {
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    for entry in rd.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+            continue;
+        };
+        let old = entry
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= min_age);
+        if !old {
+            continue;
+        }
+        let path = entry.path();
+        let complete = fs::read(&path)
+            .ok()
+            .is_some_and(|b| !b.is_empty() && Request::decode(&b).is_ok());
+        if complete {
+            let to = dir.join(format!("{stem}.req"));
+            match fs::rename(&path, &to) {
+                Ok(()) => tracing::warn!("recovered an orphaned spool file as {}", to.display()),
+                Err(e) => tracing::error!("cannot recover {}: {e}", path.display()),
+            }
+        } else if fs::remove_file(&path).is_ok() {
+            tracing::warn!("removed an empty or partial spool file {}", path.display());
+        }
+    }
 }
 
 enum DrainError {
@@ -97,4 +136,30 @@ async fn drain_one(
             .map_err(DrainError::Ledger)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orphaned_temp_files_are_recovered_or_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut req = Request::new(b"{}".to_vec());
+        req.set(field::EVENT, "post-tool-use");
+        fs::write(dir.path().join(".1-2.tmp"), req.encode()).unwrap();
+        fs::write(dir.path().join(".3-4.tmp"), b"").unwrap();
+        fs::write(dir.path().join(".5-6.tmp"), &req.encode()[..7]).unwrap();
+        // Young files may still be being written: left alone.
+        recover_orphans(dir.path(), std::time::Duration::from_secs(3600));
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 3);
+        recover_orphans(dir.path(), std::time::Duration::ZERO);
+        let mut names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["1-2.req"]);
+        assert_eq!(pending(dir.path()), 1);
+    }
 }
