@@ -251,8 +251,6 @@ pub(crate) fn metadata_endpoint(text: &str) -> bool {
 /// What a network command sends, and where.
 #[derive(Debug, Default)]
 pub(crate) struct Sink {
-    /// The program, for the ledger.
-    pub program: String,
     /// Destination host (or URL) as written; `?` when it cannot be read.
     pub dest: String,
     /// Local files it sends (`@file`, `-T file`, `scp file host:`).
@@ -283,10 +281,7 @@ fn looks_like_url(t: &str) -> bool {
 
 /// `Some(sink)` when `name args…` sends data off the machine.
 pub(crate) fn sink(name: &str, args: &[&str], stdin_fed: bool) -> Option<Sink> {
-    let mut s = Sink {
-        program: name.to_owned(),
-        ..Sink::default()
-    };
+    let mut s = Sink::default();
     let val = |i: usize| args.get(i + 1).copied().unwrap_or("");
     match name {
         "curl" => {

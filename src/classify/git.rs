@@ -132,7 +132,7 @@ pub(crate) fn read(args: &[&str]) -> GitFacts {
         .filter(|a| !a.starts_with('-'))
         .collect();
     let after_dd: Option<usize> = rest.iter().position(|a| *a == "--");
-    let mut hit = |rule: Rule, why: String, destructive: bool, f: &mut GitFacts| {
+    let hit = |rule: Rule, why: String, destructive: bool, f: &mut GitFacts| {
         f.destructive |= destructive;
         f.findings.push((rule, why));
     };

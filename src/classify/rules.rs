@@ -1766,6 +1766,22 @@ impl<'a> Walker<'a> {
                 let ts: Vec<&Word> = positionals(args).collect();
                 self.guard_words(&ts, false, Via(name, " of"), false);
             }
+            "awk" | "gawk"
+                if args.iter().any(|a| {
+                    a.text == "inplace" || a.text == "-iinplace" || a.text.contains("inplace")
+                }) =>
+            {
+                let files: Vec<&Word> = positionals(args)
+                    .skip(1)
+                    .filter(|w| w.text != "inplace")
+                    .collect();
+                for f in &files {
+                    self.check_write_target(&f.text, "`awk -i inplace`");
+                    self.startup_write(&f.text, None, "`awk -i inplace` edits");
+                }
+                self.guard_words(&files, false, "`awk -i inplace` on", true);
+                intent = Intent::Write;
+            }
             "cat" | "head" | "tail" | "less" | "more" | "bat" | "strings" | "xxd" | "od"
             | "base64" | "grep" | "rg" | "cp" | "scp" | "rsync" | "awk" | "sed" | "tac" | "nl" => {
                 if let Some(t) = positionals(args).find(|t| paths::is_secret_path(&t.text)) {
@@ -1841,22 +1857,6 @@ impl<'a> Walker<'a> {
                         }
                     }
                 }
-            }
-            "awk" | "gawk"
-                if args.iter().any(|a| {
-                    a.text == "inplace" || a.text == "-iinplace" || a.text.contains("inplace")
-                }) =>
-            {
-                let files: Vec<&Word> = positionals(args)
-                    .skip(1)
-                    .filter(|w| w.text != "inplace")
-                    .collect();
-                for f in &files {
-                    self.check_write_target(&f.text, "`awk -i inplace`");
-                    self.startup_write(&f.text, None, "`awk -i inplace` edits");
-                }
-                self.guard_words(&files, false, "`awk -i inplace` on", true);
-                intent = Intent::Write;
             }
             "parallel" | "sem" => {
                 intent = self.parallel(args, depth);
