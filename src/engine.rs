@@ -26,6 +26,79 @@ pub struct EngineState {
     pub policies: Arc<PolicyStore>,
     /// Our own files, which no agent may change (self-protection).
     pub protected: Protected,
+    /// Hosts always fine to send data to beyond the built-in ones (the DashClaw server).
+    pub egress_allow: Vec<String>,
+    /// What each session did that later calls must know (secret taint).
+    pub sessions: Arc<SessionMemory>,
+}
+
+/// Per-session facts for the exfiltration rules: files written from secrets, and whether a
+/// tool result recently contained a secret. In memory: a restart forgets, which only loosens
+/// the extra `tainted-egress` gate, never the in-command flow rules.
+#[derive(Debug, Default)]
+pub struct SessionMemory {
+    inner: std::sync::Mutex<std::collections::HashMap<String, SessionFacts>>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct SessionFacts {
+    tainted_until_ms: u64,
+    files: Vec<String>,
+    touched_ms: u64,
+}
+
+/// How long a secret seen in a tool result gates network sends of the session.
+pub const TAINT_WINDOW_MS: u64 = 30 * 60 * 1000;
+const MAX_SESSIONS: usize = 1024;
+const MAX_TAINTED_FILES: usize = 64;
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl SessionMemory {
+    /// `(files written from secrets, tainted now)` for a session.
+    pub fn facts(&self, session: &str) -> (Vec<String>, bool) {
+        let map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(session)
+            .map(|f| (f.files.clone(), f.tainted_until_ms > now_ms()))
+            .unwrap_or_default()
+    }
+
+    fn with(&self, session: &str, f: impl FnOnce(&mut SessionFacts)) {
+        let mut map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_SESSIONS && !map.contains_key(session) {
+            if let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, v)| v.touched_ms)
+                .map(|(k, _)| k.clone())
+            {
+                map.remove(&oldest);
+            }
+        }
+        let e = map.entry(session.to_owned()).or_default();
+        e.touched_ms = now_ms();
+        f(e);
+    }
+
+    /// Files the session wrote from a secret source.
+    pub fn add_tainted_files(&self, session: &str, files: &[String]) {
+        self.with(session, |e| {
+            for f in files {
+                if e.files.len() < MAX_TAINTED_FILES && !e.files.contains(f) {
+                    e.files.push(f.clone());
+                }
+            }
+        });
+    }
+
+    /// A tool result of the session contained a secret.
+    pub fn taint(&self, session: &str) {
+        self.with(session, |e| e.tainted_until_ms = now_ms() + TAINT_WINDOW_MS);
+    }
 }
 
 /// What self-protection guards beyond the classifier's built-in patterns.
@@ -64,8 +137,17 @@ impl Default for EngineState {
             config_error: None,
             policies: Arc::new(PolicyStore::builtin_only()),
             protected: Protected::default(),
+            egress_allow: Vec::new(),
+            sessions: Arc::new(SessionMemory::default()),
         }
     }
+}
+
+/// The host of a URL (`https://dash.example:8443/x` → `dash.example`).
+pub fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map(|x| x.1).unwrap_or(url);
+    let host = rest.split(['/', ':', '?']).next()?;
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
 /// Everything the pipeline produced for one request.
@@ -82,6 +164,40 @@ pub struct Outcome {
     pub opts: RenderOptions,
     pub rendered: Rendered,
     pub record: Record,
+}
+
+/// Classifies an event exactly as the daemon does: self-protection locations, the egress
+/// allowlist (the server, `egress_allow` policies) and the session's taint memory. `policy
+/// test` and `check` use it too, so their verdicts are the daemon's.
+pub fn classify_event(
+    state: &EngineState,
+    ev: &HookEvent,
+    workspace: &str,
+    home: Option<&str>,
+    base_url: Option<&str>,
+) -> Classification {
+    let session = ev.session_id.as_deref().unwrap_or("");
+    let (tainted_files, session_tainted) = state.sessions.facts(session);
+    let mut egress = state.egress_allow.clone();
+    if let Some(host) = base_url.and_then(url_host) {
+        egress.push(host);
+    }
+    egress.extend(state.policies.egress_hosts());
+    let c = classify::classify(
+        ev,
+        &ClassifyContext {
+            protected_dirs: &state.protected.dirs,
+            dashclaw_bins: &state.protected.bins,
+            egress_allow: &egress,
+            tainted_files: &tainted_files,
+            session_tainted,
+            ..ClassifyContext::new(workspace, home)
+        },
+    );
+    if !c.tainted_writes.is_empty() && !session.is_empty() {
+        state.sessions.add_tainted_files(session, &c.tainted_writes);
+    }
+    c
 }
 
 /// Runs the pipeline. `Err` is a request the daemon cannot serve at all (unknown agent or event),
@@ -114,15 +230,20 @@ pub fn evaluate(req: &Request, state: &EngineState, received_us: u64) -> Result<
                     .env("DASHCLAW_WORKSPACE")
                     .or(ctx.env("CLAUDE_PROJECT_DIR"))
                     .unwrap_or(&ev.cwd);
-                classify::classify(
-                    &ev,
-                    &ClassifyContext {
-                        protected_dirs: &state.protected.dirs,
-                        dashclaw_bins: &state.protected.bins,
-                        ..ClassifyContext::new(workspace, ctx.env("HOME"))
-                    },
-                )
+                classify_event(state, &ev, workspace, ctx.env("HOME"), ctx.env("DASHCLAW_BASE_URL"))
             });
+            // A tool result that contained a secret taints the session's later network sends.
+            if kind == EventKind::PostToolUse {
+                if let (Some(sid), Some(resp)) = (ev.session_id.as_deref(), ev.tool_response.as_ref()) {
+                    let text = match resp {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    if !crate::redact::find_rules(&text).is_empty() {
+                        state.sessions.taint(sid);
+                    }
+                }
+            }
             let decision = match (&state.config_error, &classification) {
                 (Some(err), _) if kind.is_gating() => Decision {
                     suggestion: Some("fix the file (`dashclawd status` shows the error) and retry".into()),
@@ -278,6 +399,22 @@ fn build_record(
             .map(|t0| latency.received_us.saturating_sub(t0)),
         daemon_us: latency.daemon_us,
         spooled: req.field(field::SPOOLED) == Some("1"),
+        rules: c
+            .map(|c| c.findings.iter().map(|f| f.rule.to_owned()).collect())
+            .unwrap_or_default(),
+        commands: c
+            .filter(|_| gating)
+            .map(|c| c.commands.iter().take(16).map(|x| red(x)).collect())
+            .unwrap_or_default(),
+        flows: c
+            .map(|c| {
+                c.findings
+                    .iter()
+                    .filter_map(|f| f.flow.as_ref())
+                    .map(|f| json!({"source": f.source.as_deref().map(red), "sink": red(&f.sink), "destination": red(&f.destination)}))
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 

@@ -275,6 +275,10 @@ pub struct Classification {
     /// (`base destructive 90`, `bounded rm cap 55`, `sensitive target +15`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub risk_factors: Vec<String>,
+    /// Files this call writes from a secret source (`cat ~/.ssh/id_rsa > /tmp/k`): the session
+    /// remembers them, so sending one later is the same exfiltration flow.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tainted_writes: Vec<String>,
 }
 
 /// The verdict for one event with its explanation.

@@ -81,6 +81,15 @@ pub struct Record {
     /// Replayed from the client spool after the daemon was unreachable.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub spooled: bool,
+    /// Every built-in rule the classifier raised (the decision's `policy` names the winner).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+    /// The commands as graded: unwrapped and folded (`[python3 code] rm -rf /`), redacted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
+    /// Exfiltration flows: source, sink and destination.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<Value>,
 }
 
 /// A stored record with its position in the chain.

@@ -196,6 +196,97 @@ pub(crate) fn exit_code_verdict(
     })
 }
 
+/// Tool names that run a shell command whatever their input's field is called (Codex's
+/// `shell`/`exec_command`/`local_shell`/`unified_exec`, common MCP shell servers).
+const SHELL_TOOLS: &[&str] = &[
+    "shell",
+    "exec_command",
+    "local_shell",
+    "unified_exec",
+    "container.exec",
+    "run_shell_command",
+    "execute_command",
+    "run_terminal_cmd",
+    "run_command",
+    "bash",
+    "terminal",
+    "exec",
+    "process",
+    "shell_command",
+    "run_in_terminal",
+    "execute_bash",
+    "bash_tool",
+];
+
+/// The shell command a tool carries, whatever the tool is called: a `command`/`cmd`/`script`
+/// string, an argv array (`["bash", "-lc", "rm -rf /"]`), or `code` with a shell or
+/// interpreter `language`. MCP and unknown tools go through the shell walker this way, so a
+/// tool's name is never a way around the classifier.
+pub(crate) fn shell_like(name: &str, input: &Value) -> Option<String> {
+    let base = name.rsplit("__").next().unwrap_or(name);
+    let named_shell = SHELL_TOOLS.iter().any(|t| base.eq_ignore_ascii_case(t));
+    for key in [
+        "command",
+        "cmd",
+        "script",
+        "commandLine",
+        "command_line",
+        "shell_command",
+    ] {
+        match input.get(key) {
+            Some(Value::String(c)) if !c.trim().is_empty() => return Some(c.clone()),
+            Some(Value::Array(parts)) => {
+                let argv: Option<Vec<String>> =
+                    parts.iter().map(|p| p.as_str().map(shell_quote)).collect();
+                if let Some(argv) = argv.filter(|a| !a.is_empty()) {
+                    return Some(argv.join(" "));
+                }
+            }
+            _ => {}
+        }
+    }
+    if named_shell {
+        for key in ["argv", "args", "input"] {
+            if let Some(Value::Array(parts)) = input.get(key) {
+                let argv: Option<Vec<String>> =
+                    parts.iter().map(|p| p.as_str().map(shell_quote)).collect();
+                if let Some(argv) = argv.filter(|a| !a.is_empty()) {
+                    return Some(argv.join(" "));
+                }
+            }
+        }
+    }
+    let code = input.get("code").and_then(Value::as_str)?;
+    let lang = input
+        .get("language")
+        .or_else(|| input.get("lang"))
+        .and_then(Value::as_str)
+        .unwrap_or(if named_shell { "bash" } else { "" })
+        .to_ascii_lowercase();
+    let program = match lang.as_str() {
+        "bash" | "sh" | "shell" | "zsh" | "console" => return Some(code.to_owned()),
+        "python" | "python3" | "py" => "python3 -c",
+        "javascript" | "js" | "node" | "typescript" | "ts" => "node -e",
+        "ruby" | "rb" => "ruby -e",
+        "perl" => "perl -e",
+        "php" => "php -r",
+        "lua" => "lua -e",
+        "powershell" | "pwsh" => "pwsh -Command",
+        _ => return None,
+    };
+    Some(format!("{program} {}", shell_quote(code)))
+}
+
+fn shell_quote(t: &str) -> String {
+    if !t.is_empty()
+        && t.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&c))
+    {
+        return t.to_owned();
+    }
+    format!("'{}'", t.replace('\'', "'\\''"))
+}
+
 /// Maps the common Claude-style tool vocabulary (also used by Codex) to a [`ToolAction`].
 pub(crate) fn claude_style_action(name: &str, input: &Value) -> Result<ToolAction, AdapterError> {
     let s = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_owned);
@@ -235,6 +326,9 @@ pub(crate) fn claude_style_action(name: &str, input: &Value) -> Result<ToolActio
         "WebFetch" => ToolAction::Fetch { url: s("url") },
         "WebSearch" => ToolAction::Fetch { url: None },
         "Agent" | "Task" => ToolAction::Subagent,
+        _ if shell_like(name, input).is_some() => ToolAction::Shell {
+            command: shell_like(name, input).unwrap_or_default(),
+        },
         _ => match name.strip_prefix("mcp__").and_then(|r| r.split_once("__")) {
             Some((server, tool)) => ToolAction::Mcp {
                 server: server.to_owned(),

@@ -91,6 +91,7 @@ fn base(intent: Intent, risk: u8, action_type: &'static str, summary: String) ->
         summary,
         commands: Vec::new(),
         risk_factors: Vec::new(),
+        tainted_writes: Vec::new(),
     }
 }
 
@@ -159,6 +160,7 @@ fn classify_shell(label: &str, command: &str, ctx: &ClassifyContext, ps: bool) -
         summary: summary(label, command),
         commands: out.commands,
         risk_factors: out.risk_factors,
+        tainted_writes: out.tainted_writes,
     }
 }
 
@@ -298,6 +300,7 @@ fn classify_write(
         summary: summary(tool, path),
         commands: Vec::new(),
         risk_factors: g.factors,
+        tainted_writes: Vec::new(),
     }
 }
 
@@ -430,6 +433,7 @@ fn classify_read(tool: &str, path: &str, ctx: &ClassifyContext) -> Classificatio
         summary: summary(tool, path),
         commands: Vec::new(),
         risk_factors: factors,
+        tainted_writes: Vec::new(),
     }
 }
 

@@ -30,6 +30,7 @@ pub(crate) struct ShellOutcome {
     pub findings: Vec<Finding>,
     pub commands: Vec<String>,
     pub risk_factors: Vec<String>,
+    pub tainted_writes: Vec<String>,
 }
 
 /// Grades `command`. `cwd` is where it runs (relative paths, scripts); `powershell` enables
@@ -628,6 +629,7 @@ impl<'a> Walker<'a> {
             .segs
             .iter()
             .all(|s| !matches!(s.intent, Intent::Destructive | Intent::Spend));
+        let known = self.ctx.tainted_files.len();
         ShellOutcome {
             intent,
             risk,
@@ -637,6 +639,7 @@ impl<'a> Walker<'a> {
             findings: self.findings,
             commands: self.commands,
             risk_factors,
+            tainted_writes: self.tainted_files.get(known..).unwrap_or_default().to_vec(),
         }
     }
 

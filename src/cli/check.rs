@@ -30,6 +30,10 @@ pub struct CheckArgs {
     /// Working directory to assume (default: the current one).
     #[arg(long)]
     cwd: Option<String>,
+    /// Print the trace of the verdict for a person instead of JSON: the commands as graded
+    /// (unwrapped and folded), every rule with its explanation, flows, path facts and the score.
+    #[arg(long)]
+    explain: bool,
 }
 
 pub fn run(args: CheckArgs) -> Result<ExitCode> {
@@ -80,6 +84,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             },
         )),
         protected: crate::engine::Protected::of(&paths),
+        ..EngineState::default()
     };
     let out = engine::evaluate(&req, &state, engine::now_us()).map_err(anyhow::Error::msg)?;
     let c = out.classification.as_ref();
@@ -108,6 +113,99 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             "stderr": String::from_utf8_lossy(&out.rendered.stderr),
         },
     });
+    if args.explain {
+        print!("{}", explain(&out));
+        return Ok(ExitCode::SUCCESS);
+    }
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// A linter-style trace of one verdict.
+fn explain(out: &engine::Outcome) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let d = &out.decision;
+    let _ = writeln!(
+        s,
+        "verdict: {}{}",
+        d.verdict.as_str(),
+        d.policy
+            .as_deref()
+            .map(|p| format!(" ({p})"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(s, "call: {}", out.record.summary);
+    let Some(c) = out.classification.as_ref() else {
+        return s;
+    };
+    if !c.commands.is_empty() {
+        let _ = writeln!(s, "\ncommands as graded (wrappers removed, values folded; [origin] says where each came from):");
+        for cmd in &c.commands {
+            let _ = writeln!(s, "  {}", redact_str(cmd));
+        }
+    }
+    if !c.targets.is_empty() {
+        let _ = writeln!(
+            s,
+            "\npath and resource facts: {}",
+            c.targets
+                .iter()
+                .map(|t| redact_str(t).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if c.findings.is_empty() {
+        let _ = writeln!(s, "\nno rule fired.");
+    } else {
+        let _ = writeln!(s, "\nrules:");
+        for f in &c.findings {
+            let rule = crate::catalog::by_id(f.rule);
+            let _ = writeln!(
+                s,
+                "  {} [{}, {}]: {}",
+                f.rule,
+                rule.map_or("?", |r| r.family.as_str()),
+                f.verdict.as_str(),
+                redact_str(&f.reason)
+            );
+            if let Some(r) = rule {
+                let _ = writeln!(s, "    why: {}", r.explanation);
+                let _ = writeln!(s, "    instead: {}", r.suggestion);
+            }
+            if let Some(flow) = &f.flow {
+                let _ = writeln!(
+                    s,
+                    "    flow: {} -> {} -> {}",
+                    flow.source.as_deref().unwrap_or("(local data)"),
+                    flow.sink,
+                    redact_str(&flow.destination)
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\nintent {}, action type {}, risk {}: {}",
+        c.intent.as_str(),
+        c.action_type,
+        c.risk_score,
+        c.risk_factors.join("; ")
+    );
+    if let Some(e) = &out.evaluation {
+        if !e.matched_policies.is_empty() {
+            let _ = writeln!(s, "policies matched: {}", e.matched_policies.join(", "));
+        }
+    }
+    let stderr = String::from_utf8_lossy(&out.rendered.stderr);
+    if !stderr.trim().is_empty() {
+        let _ = writeln!(
+            s,
+            "\nthe agent sees (exit {}):\n{}",
+            out.rendered.exit_code,
+            stderr.trim_end()
+        );
+    }
+    s
 }

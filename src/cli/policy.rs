@@ -113,7 +113,27 @@ fn test(file: Option<PathBuf>) -> Result<ExitCode> {
         println!("{i}");
     }
     let now = crate::policy::Clock::now_ms(&SystemClock);
-    let report = policy::run_tests(&parsed, now);
+    // The examples run through the daemon's own classification: this installation's
+    // protected locations, and the file's `egress_allow` hosts.
+    let paths = crate::paths::Paths::from_env()?;
+    let state = crate::engine::EngineState {
+        protected: crate::engine::Protected::of(&paths),
+        egress_allow: parsed
+            .policies
+            .iter()
+            .filter(|p| p.policy_type == "egress_allow")
+            .filter_map(|p| crate::policy::types::rules_object(&p.rules).ok())
+            .filter_map(|r| r.get("hosts").and_then(|h| h.as_array()).cloned())
+            .flatten()
+            .filter_map(|h| h.as_str().map(str::to_ascii_lowercase))
+            .collect(),
+        ..crate::engine::EngineState::default()
+    };
+    let home = std::env::var("HOME").ok();
+    let classify = |ev: &crate::event::HookEvent| {
+        crate::engine::classify_event(&state, ev, &ev.cwd, home.as_deref(), None)
+    };
+    let report = policy::run_tests(&parsed, now, &classify);
     for o in &report.outcomes {
         let at = o.line.map(|l| format!(" (line {l})")).unwrap_or_default();
         if o.passed {

@@ -154,6 +154,12 @@ fn run_daemon(opts: RunOptions) -> Result<()> {
             (None, Some(e))
         }
     };
+    // The configured DashClaw server is always a fine destination for data.
+    let egress_allow: Vec<String> = settings
+        .as_ref()
+        .and_then(|s| crate::engine::url_host(&s.base_url))
+        .into_iter()
+        .collect();
     let approvals = Arc::new(Approvals::open(&paths.state_dir.join("approvals.db"))?);
     let idle_secs = opts
         .idle_timeout_secs
@@ -219,6 +225,8 @@ fn run_daemon(opts: RunOptions) -> Result<()> {
                 config_error: loaded.error.clone(),
                 policies,
                 protected: engine::Protected::of(&paths),
+                egress_allow,
+                sessions: Default::default(),
             },
             opts,
             idle_timeout,
@@ -611,6 +619,7 @@ async fn record_lost_transcripts(
             client_us: None,
             daemon_us: 0,
             spooled: false,
+            ..Default::default()
         };
         if let Err(e) = shared.ledger.append(record).await {
             tracing::error!("ledger: cannot record a transcript loss: {e:#}");
@@ -649,6 +658,7 @@ async fn record_dropped(
             client_us: None,
             daemon_us: 0,
             spooled: false,
+            ..Default::default()
         };
         if let Err(e) = shared.ledger.append(record).await {
             tracing::error!("ledger: cannot record a dropped outbox item: {e:#}");

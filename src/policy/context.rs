@@ -206,6 +206,7 @@ mod tests {
             summary: String::new(),
             commands: Vec::new(),
             risk_factors: Vec::new(),
+            tainted_writes: Vec::new(),
         }
     }
 

@@ -484,7 +484,7 @@ fn evaluate_rule(
             })
         }
         // Post-pass and built-in types are not raising policies of their own here.
-        Rule::AllowGrant { .. } | Rule::BuiltinFinding { .. } => None,
+        Rule::AllowGrant { .. } | Rule::BuiltinFinding { .. } | Rule::EgressAllow { .. } => None,
     }
 }
 

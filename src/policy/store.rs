@@ -231,6 +231,20 @@ impl PolicyStore {
 
     /// Evaluates one classified event. `agent_id` is the base id (`DASHCLAW_AGENT_ID`, else
     /// [`super::default_agent_id`]); a sub-agent's call becomes `parent:child`.
+    /// Hosts of the active `egress_allow` policies, for the classifier's egress allowlist.
+    pub fn egress_hosts(&self) -> Vec<String> {
+        let set = self.current();
+        set.policies
+            .iter()
+            .filter(|p| p.policy.active)
+            .filter_map(|p| match &p.rule {
+                Ok(super::types::Rule::EgressAllow { hosts }) => Some(hosts.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
     pub fn evaluate(&self, event: &HookEvent, c: &Classification, agent_id: &str) -> Evaluation {
         let ctx = GuardContext::from_event(event, c, agent_id);
         self.evaluate_context(&ctx, &c.findings)

@@ -11,7 +11,6 @@ use super::eval::{evaluate, EvalEnv};
 use super::file::{Example, ParsedFile};
 use super::model::{FileState, PolicySet, Severity};
 use crate::agents::{adapter_for, HookContext};
-use crate::classify::{self, ClassifyContext};
 use crate::event::{Agent, EventKind};
 
 /// One `rules.tests` entry.
@@ -107,7 +106,13 @@ impl TestReport {
 }
 
 /// Runs every policy's `rules.tests` and every `[[example]]` of a parsed file.
-pub fn run_tests(parsed: &ParsedFile, now_ms: u64) -> TestReport {
+/// `classify` is the daemon's own classification (`engine::classify_event` with this
+/// installation's protected locations), so an example's verdict is the one a hook would get.
+pub fn run_tests(
+    parsed: &ParsedFile,
+    now_ms: u64,
+    classify: &dyn Fn(&crate::event::HookEvent) -> crate::event::Classification,
+) -> TestReport {
     let env = EvalEnv {
         now_ms,
         rate: None,
@@ -164,14 +169,19 @@ pub fn run_tests(parsed: &ParsedFile, now_ms: u64) -> TestReport {
         all.extend(parsed.policies.iter().cloned());
         let set = PolicySet::new(all, FileState::Loaded, Vec::new());
         for ex in &parsed.examples {
-            report.outcomes.push(run_example(&set, ex, &env));
+            report.outcomes.push(run_example(&set, ex, &env, classify));
         }
     }
     report
 }
 
 /// Runs one example hook event through the real pipeline (Claude Code's adapter).
-fn run_example(set: &PolicySet, ex: &Example, env: &EvalEnv) -> TestOutcome {
+fn run_example(
+    set: &PolicySet,
+    ex: &Example,
+    env: &EvalEnv,
+    classify: &dyn Fn(&crate::event::HookEvent) -> crate::event::Classification,
+) -> TestOutcome {
     let cwd = ex.cwd.clone().unwrap_or_else(|| "/workspace".into());
     let mut body = json!({
         "session_id": "policy-test",
@@ -206,7 +216,7 @@ fn run_example(set: &PolicySet, ex: &Example, env: &EvalEnv) -> TestOutcome {
         Ok(e) => e,
         Err(e) => return fail(format!("the example is not a valid hook event: {e}")),
     };
-    let c = classify::classify(&event, &ClassifyContext::new(&cwd, None));
+    let c = classify(&event);
     let agent_id = ex
         .agent_id
         .as_deref()
@@ -222,4 +232,10 @@ fn run_example(set: &PolicySet, ex: &Example, env: &EvalEnv) -> TestOutcome {
         got: ev.decision.verdict.as_str().into(),
         detail: ev.decision.reasons.clone(),
     }
+}
+
+/// The classifier alone with built-in protected locations, for callers without an
+/// installation (unit tests).
+pub fn plain_classify(ev: &crate::event::HookEvent) -> crate::event::Classification {
+    crate::classify::classify(ev, &crate::classify::ClassifyContext::new(&ev.cwd, None))
 }

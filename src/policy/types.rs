@@ -64,6 +64,11 @@ pub enum Rule {
         rule: String,
         action: Severity,
     },
+    /// Hosts (exact, or `*.suffix`) data may be sent to without `exfil-upload` approval
+    /// (local type). Never lowers `exfil-flow`: secrets do not leave for any host.
+    EgressAllow {
+        hosts: Vec<String>,
+    },
 }
 
 /// The policy types the server knows but a local evaluator cannot reproduce (§3.2).
@@ -92,6 +97,7 @@ pub const LOCAL_TYPES: &[&str] = &[
     "branch_freshness",
     "allow_grant",
     "builtin_finding",
+    "egress_allow",
 ];
 
 /// Rule fields every type accepts.
@@ -172,6 +178,7 @@ pub fn compile(policy: &Policy) -> Compiled {
         "green_contract" => &["required_level", "action_types", "action"],
         "branch_freshness" => &["action_types", "freshness", "max_commits_behind", "action"],
         "allow_grant" => &["action_type", "target_prefix", "expires_at", "max_risk"],
+        "egress_allow" => &["hosts"],
         _ => &["rule", "action", "suggestion"],
     };
     for k in rules.keys() {
@@ -326,6 +333,26 @@ pub fn compile(policy: &Policy) -> Compiled {
                 _ => None,
             }
         }
+        "egress_allow" => f.string_list("hosts", true).and_then(|hosts| {
+            let bad = hosts.iter().find(|h| {
+                h.is_empty()
+                    || h.contains(['/', ' ', '@'])
+                    || (h.contains('*') && !(h.starts_with("*.") && !h[2..].contains('*')))
+                    || *h == "*."
+            });
+            match bad {
+                Some(h) => {
+                    f.error(
+                        "hosts",
+                        &format!("\"{h}\" is not a host or `*.domain` glob"),
+                    );
+                    None
+                }
+                None => Some(Rule::EgressAllow {
+                    hosts: hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+                }),
+            }
+        }),
         "allow_grant" => {
             let action_type = f.required_string("action_type");
             let target_prefix = f.opt_string("target_prefix", 256);

@@ -205,7 +205,7 @@ fn hostile_input_never_panics() {
     ] {
         let _ = lint(text);
         if let Ok(p) = parse_file(&path(), text) {
-            let _ = run_tests(&p, 0);
+            let _ = run_tests(&p, 0, &crate::policy::testing::plain_classify);
         }
     }
 }
@@ -213,7 +213,7 @@ fn hostile_input_never_panics() {
 #[test]
 fn policy_tests_and_examples_run() {
     let parsed = parse_file(&path(), GOOD).unwrap();
-    let report = run_tests(&parsed, 0);
+    let report = run_tests(&parsed, 0, &crate::policy::testing::plain_classify);
     let summary: Vec<(String, bool, String)> = report
         .outcomes
         .iter()
@@ -263,7 +263,11 @@ name = "deploy-ish"
 command = "rm -rf /"
 expect = "warn"
 "#;
-    let report = run_tests(&parse_file(&path(), failing).unwrap(), 0);
+    let report = run_tests(
+        &parse_file(&path(), failing).unwrap(),
+        0,
+        &crate::policy::testing::plain_classify,
+    );
     let got: Vec<(bool, &str)> = report
         .outcomes
         .iter()
