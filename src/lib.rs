@@ -15,6 +15,7 @@ pub mod event;
 pub mod install;
 pub mod ledger;
 pub mod logging;
+pub mod mcp;
 pub mod outbox;
 pub mod paths;
 pub mod policy;

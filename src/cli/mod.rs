@@ -6,6 +6,7 @@ mod control;
 mod doctor;
 mod ingest;
 mod log;
+mod mcp;
 mod policy;
 mod redact;
 mod service;
@@ -73,6 +74,8 @@ enum Command {
     Service(service::ServiceArgs),
     /// Transcript upload to the DashClaw server (`ingest backfill`).
     Ingest(ingest::IngestArgs),
+    /// Serve DashClaw's MCP tools and resources over stdio (agents start this).
+    Mcp(mcp::McpArgs),
     /// Wire the hooks into an agent's settings.
     Install {
         /// claude, codex, hermes or openclaw.
@@ -124,6 +127,7 @@ pub fn main() -> ExitCode {
         Command::Policy(args) => policy::run(args),
         Command::Redact(args) => redact::run(args),
         Command::Ingest(args) => ingest::run(args),
+        Command::Mcp(args) => mcp::run(args),
         Command::Install {
             agent,
             scope,
