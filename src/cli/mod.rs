@@ -99,6 +99,10 @@ enum Command {
         /// codex only: the codex binary used to trust and verify the hooks (default: on PATH).
         #[arg(long)]
         codex_bin: Option<PathBuf>,
+        /// Do not register `dashclawd mcp` as the agent's `dashclaw` MCP server (claude, codex,
+        /// hermes).
+        #[arg(long)]
+        no_mcp: bool,
     },
 }
 
@@ -136,6 +140,7 @@ pub fn main() -> ExitCode {
             uninstall,
             hook_bin,
             codex_bin,
+            no_mcp,
         } => crate::install::run(crate::install::InstallArgs {
             agent,
             settings,
@@ -144,6 +149,7 @@ pub fn main() -> ExitCode {
             uninstall,
             hook_bin,
             codex_bin,
+            no_mcp,
         }),
     };
     match result {
