@@ -12,6 +12,7 @@
 pub mod daemon_client;
 pub mod gate;
 mod local;
+pub mod probe;
 mod server;
 
 use std::process::ExitCode;
