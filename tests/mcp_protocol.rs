@@ -521,3 +521,40 @@ fn server_errors_and_timeouts_are_tool_errors_and_guard_failures_block() {
         .count();
     assert_eq!(blocked, 4, "every guard is in the ledger");
 }
+
+#[test]
+fn a_bad_key_is_named_and_never_printed() {
+    let Some(py) = python() else { return };
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    let wrong = "oc_live_not_the_right_key_0123456789";
+    let home = Home::for_server(&fake.url(), wrong).env("DASHCLAW_GUARD_TIMEOUT", "2");
+    let out = session(
+        &py,
+        &home,
+        json!([
+            call(
+                "dashclaw_guard",
+                json!({"action_type": "deploy", "declared_goal": "ship", "risk_score": 50})
+            ),
+            call("dashclaw_capabilities_list", json!({})),
+        ]),
+    );
+    let s = steps(&out);
+    assert_eq!(s[0]["json"]["decision"], "block");
+    assert!(
+        s[0]["text"].as_str().unwrap().contains("API key"),
+        "{}",
+        s[0]["text"]
+    );
+    assert_eq!(s[1]["isError"], true);
+    assert!(
+        s[1]["text"].as_str().unwrap().contains("unauthorized"),
+        "{}",
+        s[1]["text"]
+    );
+    assert!(!out.to_string().contains(wrong));
+    assert!(!serde_json::to_string(&home.ledger())
+        .unwrap()
+        .contains(wrong));
+    assert!(!home.log_text().contains(wrong));
+}
