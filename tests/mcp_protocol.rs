@@ -74,6 +74,9 @@ fn steps(out: &Value) -> &Vec<Value> {
     out["steps"].as_array().unwrap()
 }
 
+/// A token the redaction engine knows (never a real one).
+const SECRET: &str = "ghp_Zq8vK2mN4pL7xR1tY6wB3cD9eF0gH5jS2aQ1";
+
 const UPSTREAM_TOOLS: [&str; 29] = [
     "dashclaw_guard",
     "dashclaw_record",
@@ -355,9 +358,10 @@ fn against_the_server_the_tools_use_its_routes() {
         &home,
         json!([
             call("dashclaw_session_start", json!({"agent_id": "ignored", "workspace": "w"})),
-            call("dashclaw_guard", json!({"action_type": "research", "declared_goal": "look", "risk_score": 10,
+            call("dashclaw_guard", json!({"action_type": "research", "declared_goal": format!("look at {SECRET}"), "risk_score": 10,
                                           "systems_touched": ["docs"], "agent_id": "model-picked"})),
-            call("dashclaw_record", json!({"action_type": "deploy", "declared_goal": "shipped", "status": "completed"})),
+            call("dashclaw_record", json!({"action_type": "deploy", "declared_goal": "shipped", "status": "completed",
+                                           "output_summary": format!("used {SECRET}")})),
             call("dashclaw_policies_list", json!({})),
             call("dashclaw_decisions_recent", json!({})),
             call("dashclaw_posture", json!({})),
@@ -391,6 +395,27 @@ fn against_the_server_the_tools_use_its_routes() {
         .expect("the record reached the server");
     assert_eq!(rec["agent_id"], "mcp-agent");
     assert_eq!(rec["session_id"], sid.as_str(), "the session is stamped");
+    // Secrets never leave the machine, nor reach the ledger.
+    assert!(
+        rec["output_summary"]
+            .as_str()
+            .unwrap()
+            .contains("[REDACTED:github-pat]"),
+        "{rec}"
+    );
+    assert!(
+        body["declared_goal"]
+            .as_str()
+            .unwrap()
+            .contains("[REDACTED:github-pat]"),
+        "{body}"
+    );
+    let everything = format!(
+        "{:?}{}",
+        fake.requests(),
+        serde_json::to_string(&home.ledger()).unwrap()
+    );
+    assert!(!everything.contains(SECRET));
     assert!(s[3]["json"]["policies"]
         .as_array()
         .unwrap()

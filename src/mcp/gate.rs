@@ -428,6 +428,9 @@ async fn server_guard(
             body[k] = v.clone();
         }
     }
+    // Goals, targets, content and the act carry command lines and paths: redacted, like
+    // everything leaving the machine.
+    redact_json(&mut body);
     let resp = remote
         .api
         .call(

@@ -83,9 +83,15 @@ impl DashClawMcp {
             return Err(self.needs_server(path));
         };
         let base = conn.api.base_url();
+        // Like everything leaving the machine: secrets redacted.
+        let body = body.map(|b| {
+            let mut b = b.clone();
+            crate::redact::redact_json(&mut b);
+            b
+        });
         match conn
             .api
-            .call(method.clone(), path, body, self.inner.tool_timeout)
+            .call(method.clone(), path, body.as_ref(), self.inner.tool_timeout)
             .await
         {
             Ok(r) if (200..300).contains(&r.status) => Ok(r.body),
