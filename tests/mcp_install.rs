@@ -25,6 +25,16 @@ fn run(home: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The pinned Codex CLI, if installed (`DASHCLAW_CODEX_BIN` or `.ci/install-codex.sh`'s).
+fn codex_bin() -> Option<std::path::PathBuf> {
+    let p = std::env::var_os("DASHCLAW_CODEX_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/agents/node_modules/.bin/codex")
+        });
+    p.is_file().then_some(p)
+}
+
 fn doctor(home: &Path) -> Vec<Value> {
     let out = run(home, &["doctor", "--json", "--no-probe"]);
     let v: Value =
@@ -116,6 +126,29 @@ fn codex_and_hermes_get_the_server_in_their_config() {
         v["mcp_servers"]["dashclaw"]["args"][0].as_str(),
         Some("mcp")
     );
+
+    // The real Codex CLI reads the entry back, when it is installed (.ci/install-codex.sh).
+    if let Some(codex) = codex_bin() {
+        let out = Command::new(codex)
+            .args(["mcp", "list", "--json"])
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", home)
+            .env("CODEX_HOME", home.join("codex"))
+            .output()
+            .unwrap();
+        let listed: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("codex mcp list: {}{}", stdout(&out), stderr(&out)));
+        let e = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "dashclaw")
+            .unwrap_or_else(|| panic!("{listed:#}"));
+        assert_eq!(e["enabled"], true);
+        assert_eq!(e["transport"]["command"], DAEMON);
+        assert_eq!(e["transport"]["args"], serde_json::json!(["mcp"]));
+    }
 
     let out = run(home, &["install", "hermes", "--hook-bin", HOOK]);
     assert!(out.status.success(), "{}", stderr(&out));
