@@ -70,16 +70,37 @@ fn connect_or_start(paths: &Paths) -> Result<UnixStream, String> {
     paths
         .ensure_dirs()
         .map_err(|e| format!("cannot create the DashClaw directories: {e}"))?;
-    // A second daemon exits at once on the instance lock, so racing starts are harmless.
-    Command::new(exe)
-        .args(["run", "--auto-started"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("cannot start dashclawd: {e}"))?;
+    // The hooks' spawn lock: whoever holds it is starting the daemon; the others only wait.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&paths.spawn_lock)
+        .map_err(|e| format!("cannot open {}: {e}", paths.spawn_lock.display()))?;
+    if lock.try_lock().is_ok() && connect(paths).is_err() {
+        let mut cmd = Command::new(exe);
+        cmd.args(["run", "--auto-started"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: setsid is async-signal-safe; the daemon leaves the agent's session, so the
+        // agent stopping its MCP server does not stop the daemon the hooks share.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start dashclawd: {e}"))?;
+        // We outlive an idle daemon: reap it when it exits.
+        std::thread::spawn(move || {
+            let _ = child.wait();
+        });
+    }
     let deadline = Instant::now() + START_TIMEOUT;
+    let _lock = lock;
     loop {
         match connect(paths) {
             Ok(s) => return Ok(s),
