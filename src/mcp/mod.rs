@@ -376,6 +376,7 @@ impl DashClawMcp {
             .strip_prefix("dashclaw://code-sessions/sessions/")
             .filter(|i| !i.is_empty() && !i.contains('/'))
         {
+            let id = server::seg(&server::unescape(id));
             self.get(&format!("/api/code-sessions/sessions/{id}"), &[])
                 .await
         } else {
