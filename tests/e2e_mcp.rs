@@ -363,3 +363,182 @@ fn the_pre_tool_use_hook_still_gates_the_mcp_call_itself() {
         why()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Codex: the same, through `[mcp_servers.dashclaw]` written by `dashclawd install codex`.
+// ---------------------------------------------------------------------------------------------
+
+const CODEX: AgentCli = AgentCli {
+    name: "Codex",
+    bin: "codex",
+    version: "0.171.0",
+};
+
+/// A scripted Responses API: the first turn calls the offered tool `want` with `input`, the
+/// next ends the turn.
+fn responses_route(req: &Request, ids: &AtomicU64, want: &str, input: &Value) -> Response {
+    if req.method != "POST" || req.path != "/v1/responses" {
+        if req.path.ends_with("/models") {
+            return Response::json(
+                200,
+                json!({"object": "list", "data": [], "models": []}).to_string(),
+            );
+        }
+        return Response::json(404, json!({"error": {"message": "no route"}}).to_string());
+    }
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    let n = ids.fetch_add(1, Ordering::SeqCst);
+    let items: Vec<&Value> = body["input"].as_array().into_iter().flatten().collect();
+    let answered = items.iter().any(|i| {
+        i["type"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("_call_output"))
+    });
+    let tool = tool_names(&body).into_iter().find(|t| t == want);
+    let output = match (tool, answered) {
+        (Some(name), false) => json!({
+            "type": "function_call", "id": format!("fc_{n:024x}"), "status": "completed",
+            "name": name, "arguments": input.to_string(), "call_id": format!("call_{n:024x}"),
+        }),
+        _ => json!({
+            "type": "message", "role": "assistant", "id": format!("msg_{n:024x}"), "status": "completed",
+            "content": [{"type": "output_text", "text": "done", "annotations": []}],
+        }),
+    };
+    let resp = json!({"id": format!("resp_{n:024x}"), "object": "response", "model": "gpt-fake"});
+    let mut out = String::new();
+    let mut seq = 0u64;
+    let mut ev = |name: &str, mut data: Value| {
+        data["type"] = json!(name);
+        data["sequence_number"] = json!(seq);
+        seq += 1;
+        out.push_str(&format!("event: {name}\ndata: {data}\n\n"));
+    };
+    let mut created = resp.clone();
+    created["status"] = json!("in_progress");
+    created["output"] = json!([]);
+    ev("response.created", json!({"response": created}));
+    ev(
+        "response.output_item.added",
+        json!({"output_index": 0, "item": output}),
+    );
+    ev(
+        "response.output_item.done",
+        json!({"output_index": 0, "item": output}),
+    );
+    let mut done = resp;
+    done["status"] = json!("completed");
+    done["output"] = json!([output]);
+    done["usage"] = json!({"input_tokens": 10, "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": 5, "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 15});
+    ev("response.completed", json!({"response": done}));
+    Response::sse(out)
+}
+
+/// Tool names offered in a Responses request (function tools, and namespaced ones).
+fn tool_names(body: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in body["tools"].as_array().into_iter().flatten() {
+        if let Some(n) = t["name"].as_str() {
+            out.push(n.to_owned());
+        }
+    }
+    out
+}
+
+/// Codex 0.171 offers MCP tools only through its client-side tool search (a protocol the fake
+/// model does not speak), so the model reads a DashClaw resource with Codex's own
+/// `read_mcp_resource` tool: Codex starts the server from our `[mcp_servers.dashclaw]`, and
+/// what the server answers reaches the model.
+#[test]
+fn codex_starts_the_registered_server_and_the_model_reads_a_dashclaw_resource() {
+    let Some(codex) = CODEX.find() else { return };
+    let _one = one_at_a_time();
+    let tmp = scratch_dir("dcmcx");
+    let dc = DashClaw::new(tmp.path().join("dc"));
+    let dir = tmp.path().join("s");
+    let (home, codex_home, work) = (dir.join("home"), dir.join("codex_home"), dir.join("work"));
+    for d in [&home, &codex_home, &work] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let input = json!({"server": "dashclaw", "uri": "dashclaw://status"});
+    let ids = AtomicU64::new(1);
+    let model = FakeHttp::start(
+        |m| Response::json(400, json!({"error": {"message": m}}).to_string()),
+        move |req| responses_route(req, &ids, "read_mcp_resource", &input),
+    );
+    let config = codex_home.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "model = \"gpt-5.5-fake\"\nmodel_provider = \"fake\"\napproval_policy = \"never\"\n\
+             sandbox_mode = \"danger-full-access\"\n\n[model_providers.fake]\nname = \"fake\"\n\
+             base_url = \"http://127.0.0.1:{}/v1\"\nenv_key = \"FAKE_OPENAI_KEY\"\nwire_api = \"responses\"\n\
+             request_max_retries = 0\nstream_max_retries = 0\n",
+            model.port()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(DASHCLAWD)
+        .args(["install", "codex", "--config"])
+        .arg(&config)
+        .args(["--hook-bin", HOOK, "--codex-bin"])
+        .arg(&codex)
+        .env_clear()
+        .env("PATH", AGENT_PATH)
+        .env("HOME", &home)
+        .env("DASHCLAW_HOME", &dc.home)
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut cmd = Command::new(&codex);
+    cmd.env_clear()
+        .env("PATH", AGENT_PATH)
+        .env("HOME", &home)
+        .env("CODEX_HOME", &codex_home)
+        .env("TERM", "dumb")
+        .env("SHELL", "/bin/bash")
+        .env("FAKE_OPENAI_KEY", "dummy")
+        .args([
+            "exec",
+            "--skip-git-repo-check",
+            "--json",
+            "what does DashClaw say?",
+        ])
+        .current_dir(&work);
+    let done = run_with_timeout(cmd, "codex", &dir, "stdout.jsonl");
+    let turns: Vec<Value> = model
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/responses"))
+        .map(|r| serde_json::from_slice(&r.body).unwrap_or(Value::Null))
+        .collect();
+    let output = turns.iter().find_map(|t| {
+        t["input"].as_array().into_iter().flatten().find_map(|i| {
+            i["type"]
+                .as_str()
+                .is_some_and(|ty| ty.ends_with("_call_output"))
+                .then(|| i["output"].to_string())
+        })
+    });
+    let why = format!(
+        "offered: {:?}\noutput: {output:?}\nexit: {}\nstdout: {}\nstderr: {}",
+        turns.first().map(tool_names).unwrap_or_default(),
+        done.status,
+        done.stdout,
+        done.stderr,
+    );
+    let text = output.unwrap_or_else(|| panic!("no tool output reached the model\n{why}"));
+    // The status resource, as our server renders it: offline mode and the daemon's pid.
+    assert!(
+        text.contains("mode") && text.contains("local") && text.contains("pid"),
+        "{why}"
+    );
+}
