@@ -9,4 +9,8 @@ if [ "${DASHCLAW_SKIP_E2E:-}" != "1" ]; then
   bash .ci/install-claude.sh
   bash .ci/install-codex.sh
 fi
+# The official MCP Python SDK (pinned, in a venv) for tests/mcp_protocol.rs.
+if [ "${DASHCLAW_SKIP_E2E:-}" != "1" ]; then
+  bash .ci/install-mcp.sh
+fi
 cargo test --locked "$@"

@@ -17,6 +17,7 @@ pub mod guardian;
 pub mod install;
 pub mod ledger;
 pub mod logging;
+pub mod mcp;
 pub mod outbox;
 pub mod paths;
 pub mod policy;

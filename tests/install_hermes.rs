@@ -241,7 +241,8 @@ fn cli_dry_run_install_backup_and_uninstall() {
     std::fs::write(&config, COMMENTED).unwrap();
     let run = |extra: &[&str]| {
         Command::new(common::DAEMON)
-            .args(["install", "hermes", "--hook-bin", CMD])
+            // The hooks block byte for byte; the MCP entry is tests/mcp_install.rs's.
+            .args(["install", "hermes", "--no-mcp", "--hook-bin", CMD])
             .args(extra)
             .env_clear()
             .env("PATH", "/nonexistent")

@@ -8,7 +8,7 @@
 //! Every file names its theme; every rule has must-stop cases and must-let look-alikes.
 
 use dashclaw_sidecar::classify::{classify, ClassifyContext};
-use dashclaw_sidecar::event::{Agent, EventKind, HookEvent, ToolCall, Verdict};
+use dashclaw_sidecar::event::{Agent, EventKind, HookEvent, Verdict};
 use dashclaw_sidecar::policy;
 use serde_json::{json, Value};
 

@@ -120,6 +120,7 @@ pub fn run(args: DoctorArgs) -> Result<ExitCode> {
     if let Some(p) = hermes_path {
         check_hermes(&mut r, &p, &args, daemon_version.as_deref());
     }
+    check_mcp(&mut r, &args);
     if r.checks.iter().all(|c| !c.id.starts_with("agent.")) {
         r.add(
             "agents",
@@ -149,6 +150,48 @@ pub fn run(args: DoctorArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The `dashclaw` MCP server each agent has registered (src/install/mcp.rs): started as the
+/// agent would start it, `initialize` and `tools/list` must answer.
+fn check_mcp(r: &mut Report, args: &DoctorArgs) {
+    use crate::install::mcp::{self as m, McpAgent};
+    let codex = args
+        .codex_config
+        .clone()
+        .or_else(|| cx::config_path(install::Scope::User).ok());
+    let hermes = args
+        .hermes_config
+        .clone()
+        .or_else(|| install::hermes::config_path_default().ok());
+    let claude = m::claude_mcp_path(install::Scope::User, args.claude_settings.as_deref()).ok();
+    for (agent, id, path) in [
+        (McpAgent::Claude, "mcp.claude", claude),
+        (McpAgent::Codex, "mcp.codex", codex),
+        (McpAgent::Hermes, "mcp.hermes", hermes),
+    ] {
+        let Some(path) = path else { continue };
+        match m::configured(agent, &path) {
+            Ok(None) => {}
+            Ok(Some(cmd)) => match crate::mcp::probe::probe(&cmd) {
+                Ok(summary) => r.add(id, Status::Ok, format!("{}: {summary}", path.display())),
+                Err(e) => r.add(
+                    id,
+                    Status::Fail,
+                    format!(
+                        "{}: the `dashclaw` MCP server ({}) does not work: {e}",
+                        path.display(),
+                        cmd.command
+                    ),
+                ),
+            },
+            Err(e) => r.add(
+                id,
+                Status::Warn,
+                format!("{}: cannot read its MCP servers: {e:#}", path.display()),
+            ),
+        }
+    }
 }
 
 fn check_config(r: &mut Report, paths: &Paths) {

@@ -6,6 +6,7 @@ mod control;
 mod doctor;
 mod ingest;
 mod log;
+mod mcp;
 mod policy;
 mod redact;
 mod service;
@@ -73,6 +74,8 @@ enum Command {
     Service(service::ServiceArgs),
     /// Transcript upload to the DashClaw server (`ingest backfill`).
     Ingest(ingest::IngestArgs),
+    /// Serve DashClaw's MCP tools and resources over stdio (agents start this).
+    Mcp(mcp::McpArgs),
     /// Wire the hooks into an agent's settings.
     Install {
         /// claude, codex, hermes or openclaw.
@@ -96,6 +99,10 @@ enum Command {
         /// codex only: the codex binary used to trust and verify the hooks (default: on PATH).
         #[arg(long)]
         codex_bin: Option<PathBuf>,
+        /// Do not register `dashclawd mcp` as the agent's `dashclaw` MCP server (claude, codex,
+        /// hermes).
+        #[arg(long)]
+        no_mcp: bool,
     },
 }
 
@@ -124,6 +131,7 @@ pub fn main() -> ExitCode {
         Command::Policy(args) => policy::run(args),
         Command::Redact(args) => redact::run(args),
         Command::Ingest(args) => ingest::run(args),
+        Command::Mcp(args) => mcp::run(args),
         Command::Install {
             agent,
             scope,
@@ -132,6 +140,7 @@ pub fn main() -> ExitCode {
             uninstall,
             hook_bin,
             codex_bin,
+            no_mcp,
         } => crate::install::run(crate::install::InstallArgs {
             agent,
             settings,
@@ -140,6 +149,7 @@ pub fn main() -> ExitCode {
             uninstall,
             hook_bin,
             codex_bin,
+            no_mcp,
         }),
     };
     match result {

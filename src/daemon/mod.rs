@@ -419,6 +419,17 @@ async fn handle(mut stream: UnixStream, shared: &Shared) -> Result<()> {
         return Ok(());
     }
     let reply = match req.field("control") {
+        // The MCP server's guard and record: decided and recorded here, like a hook.
+        Some(cmd) if cmd.starts_with("mcp-") => {
+            let cx = crate::mcp::gate::DaemonCtx {
+                engine: &shared.engine,
+                ledger: &shared.ledger,
+                remote: shared.remote.as_deref(),
+                approvals: &shared.approvals,
+                server_error: shared.server_error.as_deref(),
+            };
+            crate::mcp::gate::serve(cmd, &req.body, cx).await
+        }
         Some(cmd) => control(cmd, shared),
         None => hook(&req, shared, received_us, &stream).await,
     };

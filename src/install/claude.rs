@@ -46,6 +46,7 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
     };
     let outcome = commit(&settings, original.as_deref(), &text, args.dry_run)?;
     report(&outcome, &settings, args.uninstall);
+    super::mcp::register(super::mcp::McpAgent::Claude, &settings, args)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -109,6 +109,7 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
     .with_context(|| format!("{} (nothing was changed)", path.display()))?;
     let outcome = commit(&path, original.as_deref(), &text, args.dry_run)?;
     report(&outcome, &path, args.uninstall);
+    super::mcp::register(super::mcp::McpAgent::Codex, &path, args)?;
     if args.uninstall {
         return Ok(ExitCode::SUCCESS);
     }

@@ -361,6 +361,7 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
 
     let outcome = commit(&path, original.as_deref(), &text, args.dry_run)?;
     report(&outcome, &path, args.uninstall);
+    super::mcp::register(super::mcp::McpAgent::Hermes, &path, args)?;
     if let Some(allow_text) = allow_text {
         // An allowlist that only holds what we added goes away with us.
         let empty =

@@ -8,6 +8,7 @@
 mod claude;
 pub mod codex;
 pub mod hermes;
+pub mod mcp;
 pub mod openclaw;
 
 use std::path::{Path, PathBuf};
@@ -49,6 +50,8 @@ pub struct InstallArgs {
     pub hook_bin: Option<PathBuf>,
     /// Codex only: the `codex` binary used to trust the hooks (default: `codex` on PATH).
     pub codex_bin: Option<PathBuf>,
+    /// Do not register `dashclawd mcp` as the agent's `dashclaw` MCP server.
+    pub no_mcp: bool,
 }
 
 pub fn run(args: InstallArgs) -> Result<ExitCode> {

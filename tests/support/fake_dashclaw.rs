@@ -266,6 +266,8 @@ struct State {
     schema_drift: bool,
     sse_heartbeat: Duration,
     health_mode: String,
+    /// `POST /api/sessions` rows (the MCP session tools).
+    mcp_sessions: HashMap<String, Value>,
 }
 
 struct Shared {
@@ -376,6 +378,7 @@ impl FakeDashClaw {
                 schema_drift: false,
                 sse_heartbeat: Duration::from_secs(15),
                 health_mode: "self_host".to_owned(),
+                mcp_sessions: HashMap::new(),
             }),
             events_tx,
             kill_streams,
@@ -1073,8 +1076,89 @@ fn route(sh: &Arc<Shared>, cx: &Ctx) -> Resp {
         ("POST", ["api", "agents", "heartbeat"]) => heartbeat(sh, cx),
         ("POST", ["api", "code-sessions", "ingest-live"]) if newest => ingest_live(sh, cx),
         ("POST", ["api", "code-sessions", "ingest-jsonl"]) if newest => ingest_jsonl(sh, cx),
-        _ => html_404(),
+        _ => mcp_routes(sh, cx, &segs).unwrap_or_else(html_404),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes the MCP tools use (`dashclawd mcp`, tests/mcp_protocol.rs); added by the mcp work.
+// ---------------------------------------------------------------------------------------------
+
+impl FakeDashClaw {
+    /// Sessions created through `POST /api/sessions`.
+    pub fn mcp_sessions(&self) -> Vec<Value> {
+        self.shared.lock().mcp_sessions.values().cloned().collect()
+    }
+}
+
+/// The guard decisions ledger, sessions and the operations summary, as upstream's MCP server
+/// calls them. `None`: not one of these routes.
+fn mcp_routes(sh: &Arc<Shared>, cx: &Ctx, segs: &[&str]) -> Option<Resp> {
+    Some(match (cx.method.as_str(), segs) {
+        ("GET", ["api", "guard", "decisions"]) => {
+            let st = sh.lock();
+            let want = |k: &str| cx.param(k).filter(|v| !v.is_empty());
+            let (agent, decision, kind) = (want("agent_id"), want("decision"), want("action_type"));
+            let limit = want("limit")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(20usize);
+            let mut rows: Vec<Value> = st
+                .guard_decisions
+                .values()
+                .filter(|r| {
+                    let f = |k: &str, w: &Option<String>| {
+                        w.as_deref().is_none_or(|w| r[k].as_str() == Some(w))
+                    };
+                    f("agent_id", &agent) && f("decision", &decision) && f("action_type", &kind)
+                })
+                .cloned()
+                .collect();
+            rows.sort_by(|a, b| b["created_at"].as_str().cmp(&a["created_at"].as_str()));
+            rows.truncate(limit);
+            json_resp(200, json!({ "decisions": rows }))
+        }
+        ("POST", ["api", "sessions"]) => {
+            let m = match parse_object(&cx.raw) {
+                Ok(m) => m,
+                Err(r) => return Some(*r),
+            };
+            if s(&m, "agent_id").is_none() {
+                return Some(validation(vec!["agent_id is required".into()]));
+            }
+            let id = format!("sess_{}", uuid::Uuid::new_v4().simple());
+            let mut row = m.clone();
+            row.insert("id".into(), json!(id));
+            row.insert("status".into(), json!("active"));
+            row.insert("started_at".into(), json!(iso(now_ms())));
+            sh.lock()
+                .mcp_sessions
+                .insert(id, Value::Object(row.clone()));
+            json_resp(201, json!({ "session": row }))
+        }
+        ("PATCH", ["api", "sessions", id]) => {
+            let m = match parse_object(&cx.raw) {
+                Ok(m) => m,
+                Err(r) => return Some(*r),
+            };
+            let mut st = sh.lock();
+            let Some(row) = st.mcp_sessions.get_mut(*id) else {
+                return Some(err(404, "Session not found"));
+            };
+            for (k, v) in m {
+                row[k] = v;
+            }
+            row["ended_at"] = json!(iso(now_ms()));
+            json_resp(200, json!({ "session": row.clone() }))
+        }
+        ("GET", ["api", "operations", "summary"]) => {
+            let st = sh.lock();
+            json_resp(
+                200,
+                json!({"actions": st.actions.len(), "guard_decisions": st.guard_decisions.len()}),
+            )
+        }
+        _ => return None,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
