@@ -4,6 +4,7 @@ mod approvals;
 mod check;
 mod control;
 mod doctor;
+mod identity;
 mod ingest;
 mod log;
 mod policy;
@@ -73,6 +74,8 @@ enum Command {
     Service(service::ServiceArgs),
     /// Transcript upload to the DashClaw server (`ingest backfill`).
     Ingest(ingest::IngestArgs),
+    /// Agent signing keys and their pairing with the DashClaw server (`identity pair`).
+    Identity(identity::IdentityArgs),
     /// Wire the hooks into an agent's settings.
     Install {
         /// claude, codex, hermes or openclaw.
@@ -124,6 +127,7 @@ pub fn main() -> ExitCode {
         Command::Policy(args) => policy::run(args),
         Command::Redact(args) => redact::run(args),
         Command::Ingest(args) => ingest::run(args),
+        Command::Identity(args) => identity::run(args),
         Command::Install {
             agent,
             scope,

@@ -825,5 +825,7 @@ fn server_status(shared: &Shared) -> serde_json::Value {
             "by_kind": o.by_kind,
         })),
         "last_error": s.last_error.lock().map(|e| e.clone()).unwrap_or_default(),
+        "last_error_at_ms": s.last_error_ms.load(Ordering::Relaxed),
+        "identity": remote::identity_status(r),
     })
 }
