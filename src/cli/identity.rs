@@ -139,9 +139,8 @@ fn pair(
         .enable_all()
         .build()?;
     let timeout = Duration::from_secs(10);
-    let call = |m: Method, path: &str, body: Option<&Value>| {
-        rt.block_on(api.call(m, path, body, timeout))
-    };
+    let call =
+        |m: Method, path: &str, body: Option<&Value>| rt.block_on(api.call(m, path, body, timeout));
     let mut state = identity::load_pairing(dir, agent)
         .filter(|p| p.base_url == api.base_url())
         .unwrap_or(Pairing {

@@ -187,7 +187,9 @@ impl TokenSetting {
     pub fn describe(&self) -> String {
         match self {
             TokenSetting::Fixed { source, .. } => source.clone(),
-            TokenSetting::Command(c) => format!("command {:?}", c.chars().take(80).collect::<String>()),
+            TokenSetting::Command(c) => {
+                format!("command {:?}", c.chars().take(80).collect::<String>())
+            }
         }
     }
 }

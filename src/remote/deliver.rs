@@ -151,10 +151,25 @@ async fn deliver(remote: &Remote, item: &Item) -> Step {
     match item.kind.as_str() {
         "record" | "orphan" => {
             let mut body = p.get("body").cloned().unwrap_or(Value::Null);
-            // Kept while the line was unknown: mapped now that it is known.
+            // Kept while the line was unknown (the server was away): learn it before sending.
+            if remote.line() == Line::Unknown {
+                remote.detect_line().await;
+            }
             guard::for_line(&mut body, remote.line() == Line::V2);
             // Created, pending, replayed, blocked (the row exists), duplicate id (v2.0).
-            match remote.post_action(&body, Duration::from_secs(10)).await {
+            let mut answer = remote.post_action(&body, Duration::from_secs(10)).await;
+            if let Ok(r) = &answer {
+                // Only v2.0 refuses our statuses or action types: it is one.
+                let refused = r.status == 400
+                    && r.body.to_string().contains("must be one of")
+                    && remote.line() != Line::V2;
+                if refused {
+                    remote.set_line(Line::V2);
+                    guard::for_line(&mut body, true);
+                    answer = remote.post_action(&body, Duration::from_secs(10)).await;
+                }
+            }
+            match answer {
                 Ok(r) if [200, 201, 202, 403, 409].contains(&r.status) => Step::Done,
                 Ok(r) => Step::Park(format!(
                     "HTTP {}: {}",
@@ -175,7 +190,15 @@ async fn deliver(remote: &Remote, item: &Item) -> Step {
                 ..Expect::default()
             };
             let path = format!("/api/actions/{action_id}");
-            send(remote, item.attempts, Method::PATCH, &path, &p["body"], expect).await
+            send(
+                remote,
+                item.attempts,
+                Method::PATCH,
+                &path,
+                &p["body"],
+                expect,
+            )
+            .await
         }
         "heartbeat" => {
             // Presence is about now: a report that waited out a long outage would lie.
@@ -185,7 +208,9 @@ async fn deliver(remote: &Remote, item: &Item) -> Step {
             }
             // The first call's 503 RETRY (lazy presence table) is a transient 5xx: retried in 1 s.
             let path = "/api/agents/heartbeat";
-            send(remote, item.attempts,
+            send(
+                remote,
+                item.attempts,
                 Method::POST,
                 path,
                 &p["body"],
@@ -200,7 +225,15 @@ async fn deliver(remote: &Remote, item: &Item) -> Step {
                 ..Expect::default()
             };
             let path = "/api/code-sessions/ingest-live";
-            send(remote, item.attempts, Method::POST, path, &p["body"], expect).await
+            send(
+                remote,
+                item.attempts,
+                Method::POST,
+                path,
+                &p["body"],
+                expect,
+            )
+            .await
         }
         "assumption" => {
             let expect = Expect {
@@ -208,7 +241,9 @@ async fn deliver(remote: &Remote, item: &Item) -> Step {
                 retry_missing: true,
                 no_route_done: true,
             };
-            send(remote, item.attempts,
+            send(
+                remote,
+                item.attempts,
                 Method::POST,
                 "/api/assumptions",
                 &p["body"],
@@ -300,11 +335,16 @@ async fn deliver_close(remote: &Remote, action_id: &str, p: &Value, attempts: u3
     let (close, tokens) = match p.get("body") {
         Some(b) => {
             let mut tokens = b.clone();
-            let close = b.get("close_if_running").map(|_| {
-                json!({"status": b.get("status"), "output_summary": b.get("output_summary")})
-            });
+            let close = b.get("close_if_running").map(
+                |_| json!({"status": b.get("status"), "output_summary": b.get("output_summary")}),
+            );
             if let Value::Object(m) = &mut tokens {
-                for k in ["close_if_running", "status", "output_summary", "timestamp_end"] {
+                for k in [
+                    "close_if_running",
+                    "status",
+                    "output_summary",
+                    "timestamp_end",
+                ] {
                     m.remove(k);
                 }
             }
@@ -570,8 +610,8 @@ async fn outcome_items(
     // From here on the call has its outcome: Stop must not close it over that.
     let outbox = remote.outbox.clone();
     let key = format!("state:{action_id}");
-    let _ = tokio::task::spawn_blocking(move || outbox.map_action(&key, "done", None, now_ms()))
-        .await;
+    let _ =
+        tokio::task::spawn_blocking(move || outbox.map_action(&key, "done", None, now_ms())).await;
     let o = extract_outcome(ev.tool_response.as_ref());
     items.push(NewItem {
         kind: "outcome".into(),

@@ -112,7 +112,8 @@ impl Identities {
             SignMode::Auto => {
                 self.server_requires()
                     || load_pairing(&self.dir, agent_id).is_some_and(|p| {
-                        p.base_url == base_url && matches!(p.status.as_str(), "approved" | "registered")
+                        p.base_url == base_url
+                            && matches!(p.status.as_str(), "approved" | "registered")
                     })
             }
         }
@@ -253,10 +254,7 @@ pub fn list(dir: &Path) -> Vec<(String, Option<Pairing>)> {
             let pairing = std::fs::read_to_string(dir.join(format!("{stem}.pairing.json")))
                 .ok()
                 .and_then(|t| serde_json::from_str::<Pairing>(&t).ok());
-            let id = pairing
-                .as_ref()
-                .map(|p| p.agent_id.clone())
-                .unwrap_or(stem);
+            let id = pairing.as_ref().map(|p| p.agent_id.clone()).unwrap_or(stem);
             Some((id, pairing))
         })
         .collect();
@@ -360,7 +358,8 @@ mod tests {
         assert!(public_pem(&key).contains("BEGIN PUBLIC KEY"));
         assert_ne!(key_path(&d, "a:b"), key_path(&d, "a_b"));
 
-        let body = json!({"agent_id": "claude-code", "action_type": "build", "declared_goal": "make"});
+        let body =
+            json!({"agent_id": "claude-code", "action_type": "build", "declared_goal": "make"});
         let ids = Identities::new(d.clone(), SignMode::Always);
         let mut signed = body.clone();
         ids.sign_body(&mut signed).unwrap();
@@ -384,7 +383,9 @@ mod tests {
             std::fs::Permissions::from_mode(0o644),
         )
         .unwrap();
-        assert!(load_key(&d, "claude-code").unwrap_err().contains("chmod 600"));
+        assert!(load_key(&d, "claude-code")
+            .unwrap_err()
+            .contains("chmod 600"));
     }
 
     #[test]
@@ -407,7 +408,10 @@ mod tests {
         assert!(!ids.should_sign("bot", "http://other"));
         p.public_key_sha256 = "00".into();
         save_pairing(&d, &p).unwrap();
-        assert!(!ids.should_sign("bot", "http://s"), "a pairing of another key");
+        assert!(
+            !ids.should_sign("bot", "http://s"),
+            "a pairing of another key"
+        );
         ids.set_server_requires();
         assert!(ids.should_sign("bot", "http://s"));
         assert!(!Identities::new(d, SignMode::Never).should_sign("bot", "http://s"));

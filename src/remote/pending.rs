@@ -82,15 +82,15 @@ pub fn print_server_pending(json_lines: bool) {
         return;
     };
     let loaded = crate::config::load(&paths.config_file);
-    let settings =
-        match super::Settings::resolve(&loaded.config.server, &|k| std::env::var(k).ok()) {
-            Ok(Some(s)) => s,
-            Ok(None) => return,
-            Err(e) => {
-                eprintln!("dashclawd: server approvals not listed: {e}");
-                return;
-            }
-        };
+    let settings = match super::Settings::resolve(&loaded.config.server, &|k| std::env::var(k).ok())
+    {
+        Ok(Some(s)) => s,
+        Ok(None) => return,
+        Err(e) => {
+            eprintln!("dashclawd: server approvals not listed: {e}");
+            return;
+        }
+    };
     let Ok(api) = super::Api::new(&settings) else {
         return;
     };

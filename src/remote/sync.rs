@@ -63,7 +63,12 @@ async fn follow(remote: &Remote, last_id: &mut Option<String>) -> Result<(), Str
         let idle = remote.settings.stream_idle;
         let chunk = tokio::time::timeout(idle, resp.chunk())
             .await
-            .map_err(|_| format!("no data or heartbeat for {}s: the server instance is gone", idle.as_secs()))?
+            .map_err(|_| {
+                format!(
+                    "no data or heartbeat for {}s: the server instance is gone",
+                    idle.as_secs()
+                )
+            })?
             .map_err(|e| e.to_string())?;
         let Some(chunk) = chunk else {
             return Ok(());

@@ -164,7 +164,11 @@ mod tests {
     #[test]
     fn exp_is_read_from_a_jwt_payload() {
         let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-        let t = format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64(r#"{"exp":2000000000}"#));
+        let t = format!(
+            "{}.{}.sig",
+            b64(r#"{"alg":"RS256"}"#),
+            b64(r#"{"exp":2000000000}"#)
+        );
         assert_eq!(jwt_exp(&t), Some(2_000_000_000));
         assert_eq!(jwt_exp("opaque-token"), None);
         assert_eq!(ttl_of("opaque"), OPAQUE_TTL);
