@@ -426,6 +426,7 @@ fn verification(flavor: Flavor, token: &str, want: Option<&str>) {
         .unwrap()
         .starts_with("command"));
     assert!(!s.to_string().contains(token));
+    assert!(!home.log_text().contains(token), "nor in the log");
 }
 
 #[test]

@@ -551,3 +551,29 @@ pub fn v2_action_type(t: &str) -> &str {
         "other"
     }
 }
+
+#[cfg(test)]
+mod line_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn records_are_mapped_for_v2_only_and_idempotently() {
+        let mut b = json!({"action_type": "spend", "status": "blocked"});
+        for_line(&mut b, false);
+        assert_eq!(b, json!({"action_type": "spend", "status": "blocked"}));
+        for_line(&mut b, true);
+        assert_eq!(b, json!({"action_type": "other", "status": "failed"}));
+        for_line(&mut b, true);
+        assert_eq!(b, json!({"action_type": "other", "status": "failed"}));
+        for s in V2_STATUSES {
+            assert_eq!(v2_status(s), s);
+        }
+        let mut p = json!({"action_type": "deploy", "status": "pending_approval"});
+        for_line(&mut p, true);
+        assert_eq!(
+            p,
+            json!({"action_type": "deploy", "status": "pending_approval"})
+        );
+    }
+}

@@ -502,6 +502,40 @@ mod tests {
     }
 
     #[test]
+    fn signature_refusals_are_not_a_bad_key() {
+        let sig = |body: &str| match run(401, false, body) {
+            Err(ApiError::Signature { code, .. }) => code,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            sig(r#"{"error":"Signature required","code":"SIGNATURE_REQUIRED"}"#),
+            "SIGNATURE_REQUIRED"
+        );
+        assert_eq!(
+            sig(r#"{"error":"Signature required for action records in production"}"#),
+            "SIGNATURE_REQUIRED"
+        );
+        assert_eq!(
+            sig(r#"{"error":"Invalid agent signature"}"#),
+            "INVALID_AGENT_SIGNATURE"
+        );
+        assert!(matches!(
+            run(
+                401,
+                false,
+                r#"{"error":"Unauthorized - Invalid or missing API key"}"#
+            ),
+            Err(ApiError::Unauthorized(_))
+        ));
+        let e = ApiError::Signature {
+            code: "SIGNATURE_REQUIRED".into(),
+            message: "x".into(),
+        };
+        assert!(e.is_auth() && !e.is_transient());
+        assert!(e.to_string().contains("dashclawd identity pair"));
+    }
+
+    #[test]
     fn messages_name_the_cause() {
         let unauthorized = ApiError::Unauthorized("Invalid".into()).to_string();
         assert!(unauthorized.contains("API key") && !unauthorized.contains("unreachable"));

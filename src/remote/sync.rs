@@ -91,10 +91,18 @@ async fn probe(remote: &Remote) -> Result<(), String> {
         .call(Method::GET, "/api/health", None, Duration::from_secs(5))
         .await
     {
-        Ok(_) | Err(super::ApiError::RateLimited(_)) => Ok(()),
-        Err(e) => Err(format!(
+        // Only "not serving" counts; an odd answer from a proxy is not worth a reconnect.
+        Err(
+            e @ (super::ApiError::Unreachable(_)
+            | super::ApiError::Timeout(_)
+            | super::ApiError::Dns(_)
+            | super::ApiError::Tls(_)
+            | super::ApiError::Truncated(_)
+            | super::ApiError::Server { .. }),
+        ) => Err(format!(
             "the stream is open but the server {e} (health check)"
         )),
+        Ok(_) | Err(_) => Ok(()),
     }
 }
 
