@@ -95,7 +95,7 @@ pub struct Remote {
     /// `action.updated` rows from the event stream, for approval waiters.
     pub events: broadcast::Sender<Value>,
     /// Wakes the delivery loop after an enqueue.
-    pub wake: Notify,
+    pub wake: Arc<Notify>,
     /// Wakes the policy sync (a `policy.updated` event).
     pub policy_changed: Notify,
     pub stats: Stats,
@@ -166,7 +166,7 @@ impl Remote {
             outbox,
             policies,
             events,
-            wake: Notify::new(),
+            wake: Arc::new(Notify::new()),
             policy_changed: Notify::new(),
             stats: Stats::default(),
             active_agents: Mutex::new(BTreeSet::new()),
@@ -835,7 +835,7 @@ impl Remote {
             });
             self.stats.approvals_waited.fetch_add(1, Ordering::Relaxed);
             // A hook that goes away mid-wait drops this future: the row is then cancelled too.
-            let mut left = pending::LeftPending::new(self.outbox.clone(), &id);
+            let mut left = pending::LeftPending::new(self.outbox.clone(), self.wake.clone(), &id);
             let outcome = approval::wait(self, &id, approval_timeout, known_pending).await;
             left.disarm();
             match &outcome {

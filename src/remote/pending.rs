@@ -28,14 +28,16 @@ pub fn cancel_payload(action_id: &str, waited: Duration) -> Value {
 /// Cancels the row when dropped armed: the approval wait was abandoned (the hook went away).
 pub struct LeftPending {
     outbox: Arc<Outbox>,
+    wake: Arc<tokio::sync::Notify>,
     id: String,
     armed: bool,
 }
 
 impl LeftPending {
-    pub fn new(outbox: Arc<Outbox>, id: &str) -> LeftPending {
+    pub fn new(outbox: Arc<Outbox>, wake: Arc<tokio::sync::Notify>, id: &str) -> LeftPending {
         LeftPending {
             outbox,
+            wake,
             id: id.to_owned(),
             armed: true,
         }
@@ -51,7 +53,7 @@ impl Drop for LeftPending {
         if !self.armed {
             return;
         }
-        // One small SQLite write on a rare path; the delivery loop picks it up within a minute.
+        // One small SQLite write on a rare path.
         let mut payload = cancel_payload(&self.id, Duration::ZERO);
         payload["reason"] =
             json!("the agent's hook stopped waiting for the approval; the call did not run");
@@ -70,6 +72,7 @@ impl Drop for LeftPending {
         {
             tracing::error!("outbox: cannot keep the cancel of {}: {e:#}", self.id);
         }
+        self.wake.notify_one();
     }
 }
 
