@@ -312,6 +312,11 @@ fn write_canonical(v: &Value, out: &mut String) {
             }
             out.push(']');
         }
+        // JavaScript prints an integral float without a fraction (`1`, not `1.0`).
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => out.push_str(&(f as i64).to_string()),
+            _ => out.push_str(&n.to_string()),
+        },
         other => out.push_str(&other.to_string()),
     }
 }
@@ -336,10 +341,10 @@ mod tests {
 
     #[test]
     fn canonical_json_sorts_keys_at_every_depth() {
-        let v = json!({"b": 1, "a": {"z": [1, {"y": "é\n", "x": null}], "c": true}});
+        let v = json!({"b": 1, "a": {"z": [1, {"y": "é\n", "x": null}], "c": true}, "f": 2.0, "g": 0.5});
         assert_eq!(
             canonical(&v),
-            r#"{"a":{"c":true,"z":[1,{"x":null,"y":"é\n"}]},"b":1}"#
+            r#"{"a":{"c":true,"z":[1,{"x":null,"y":"é\n"}]},"b":1,"f":2,"g":0.5}"#
         );
     }
 
