@@ -520,4 +520,53 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn identity_settings_resolve_and_the_token_never_prints() {
+        let base = [
+            ("DASHCLAW_BASE_URL", "https://x.example"),
+            ("DASHCLAW_API_KEY", "k"),
+        ];
+        let s = resolve(&base, &ServerSection::default()).unwrap().unwrap();
+        assert_eq!(s.sign_actions, SignMode::Auto);
+        assert!(s.auth_token.is_none());
+        assert_eq!(s.stream_idle, Duration::from_secs(45));
+        let section = ServerSection {
+            sign_actions: Some("sometimes".into()),
+            ..ServerSection::default()
+        };
+        assert!(resolve(&base, &section)
+            .unwrap_err()
+            .contains("sign_actions"));
+        let section = ServerSection {
+            auth_token_command: Some("print-token".into()),
+            sign_actions: Some("always".into()),
+            ..ServerSection::default()
+        };
+        let s = resolve(&base, &section).unwrap().unwrap();
+        assert_eq!(s.sign_actions, SignMode::Always);
+        assert_eq!(
+            s.auth_token,
+            Some(TokenSetting::Command("print-token".into()))
+        );
+        // The environment's token wins, and never shows.
+        let mut env = base.to_vec();
+        env.push(("DASHCLAW_AUTH_TOKEN", "eyJsecret.token.value"));
+        let s = resolve(&env, &section).unwrap().unwrap();
+        assert!(
+            matches!(&s.auth_token, Some(TokenSetting::Fixed { token, .. }) if token.expose() == "eyJsecret.token.value")
+        );
+        assert!(!format!("{s:?}").contains("eyJsecret"));
+        // A token file others can read is refused.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tok");
+        std::fs::write(&file, "t0k\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let section = ServerSection {
+            auth_token_file: Some(file),
+            ..ServerSection::default()
+        };
+        let e = resolve(&base, &section).unwrap_err();
+        assert!(e.contains("bearer token") && e.contains("chmod 600"), "{e}");
+    }
 }
