@@ -527,3 +527,29 @@ fn a_stream_that_goes_silent_is_noticed_and_reopened() {
         status(&home)["server"]["event_stream_connected"] == true
     });
 }
+
+#[test]
+fn without_a_pairing_endpoint_the_admin_is_told_how_to_register_the_key() {
+    let fake = FakeDashClaw::start(Flavor::V2);
+    fake.fault("/api/pairings", fake_dashclaw::Fault::Html404, usize::MAX);
+    let home = governed(&fake);
+    let out = home.dashclawd(&["identity", "pair", "--agent-id", "ci-bot", "--wait", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no pairing endpoint") && err.contains("/api/identities"),
+        "{err}"
+    );
+    // The key exists now; its public half is what the admin registers.
+    let out = home.dashclawd(&["identity", "public-key", "--agent-id", "ci-bot"]);
+    assert_eq!(out.status.code(), Some(0));
+    let pem = stdout(&out);
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+    assert!(!pem.contains("PRIVATE"));
+    let out = home.dashclawd(&["identity", "status"]);
+    assert!(
+        stdout(&out).contains("ci-bot: key only, not paired"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -85,6 +85,9 @@ pub fn run(args: IdentityArgs) -> Result<ExitCode> {
             } else {
                 for (id, p) in &list {
                     match p {
+                        Some(p) if p.status == "unpaired" => {
+                            println!("{id}: key only, not paired")
+                        }
                         Some(p) => println!(
                             "{id}: {} with {} ({})",
                             p.status,
@@ -151,6 +154,11 @@ fn pair(
             public_key_sha256: fingerprint.clone(),
             updated_ms: 0,
         });
+    if state.status.is_empty() {
+        // Remembers which agent id the key belongs to, before the server is asked anything.
+        state.status = "unpaired".into();
+        identity::save_pairing(dir, &state).map_err(anyhow::Error::msg)?;
+    }
     if matches!(state.status.as_str(), "approved" | "registered") {
         println!(
             "{agent} is already paired with {} ({})",
