@@ -455,10 +455,8 @@ fn v2_servers_report_no_verification_status() {
 
 // --- item 10: failing deliveries and a dead stream are visible ------------------------------
 
-#[test]
-fn status_names_the_error_while_outbox_retries_fail() {
-    let fake = FakeDashClaw::start(Flavor::V2);
-    fake.set_schema_drift(true);
+fn last_error_while_retries_fail(flavor: Flavor) {
+    let fake = FakeDashClaw::start(flavor);
     let home = governed(&fake);
     assert_eq!(
         home.hook("claude", "pre-tool-use", &pre("make e", "e1"))
@@ -468,6 +466,16 @@ fn status_names_the_error_while_outbox_retries_fail() {
     );
     eventually(10, "the record", || row_where(&fake, "make e").is_some());
     assert_eq!(status(&home)["server"]["last_error"], Value::Null);
+    // v2.0's schema drift fails every PATCH; a newest server failing its outcome route.
+    if flavor == Flavor::V2 {
+        fake.set_schema_drift(true);
+    } else {
+        fake.fault(
+            "/api/actions/",
+            fake_dashclaw::Fault::Status(500, r#"{"error":"Internal server error"}"#.into()),
+            usize::MAX,
+        );
+    }
     let out = home.hook(
         "claude",
         "post-tool-use",
@@ -482,14 +490,25 @@ fn status_names_the_error_while_outbox_retries_fail() {
             && s["server"]["last_error_at_ms"].as_u64().unwrap_or(0) > 0
     });
     fake.set_schema_drift(false);
+    fake.clear_faults();
     eventually(20, "delivered once the server heals", || {
-        row_where(&fake, "make e").is_some_and(|r| r["status"] == "completed")
+        row_where(&fake, "make e")
+            .is_some_and(|r| r["status"] == "completed" || r["outcome_status"] == "completed")
     });
 }
 
 #[test]
-fn a_stream_that_goes_silent_is_noticed_and_reopened() {
-    let fake = FakeDashClaw::start(Flavor::Newest);
+fn status_names_the_error_while_v2_patches_fail() {
+    last_error_while_retries_fail(Flavor::V2);
+}
+
+#[test]
+fn status_names_the_error_while_newest_outcomes_fail() {
+    last_error_while_retries_fail(Flavor::Newest);
+}
+
+fn silent_stream(flavor: Flavor) {
+    let fake = FakeDashClaw::start(flavor);
     fake.set_sse_heartbeat(Duration::from_millis(300));
     let home = governed(&fake);
     std::fs::write(
@@ -526,6 +545,16 @@ fn a_stream_that_goes_silent_is_noticed_and_reopened() {
     eventually(10, "connected again", || {
         status(&home)["server"]["event_stream_connected"] == true
     });
+}
+
+#[test]
+fn a_newest_stream_that_goes_silent_is_noticed_and_reopened() {
+    silent_stream(Flavor::Newest);
+}
+
+#[test]
+fn a_v2_stream_that_goes_silent_is_noticed_and_reopened() {
+    silent_stream(Flavor::V2);
 }
 
 #[test]
