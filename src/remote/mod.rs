@@ -857,6 +857,8 @@ impl Remote {
             if decision.verdict == Verdict::Allow && matches!(answer.claim, Ok(true)) {
                 if let Err(e) = self.claim(&id, body).await {
                     decision = Decision::block(e, decision.policy.clone());
+                    // Approved but not run: Stop must not close it as completed.
+                    self.set_state(&id, "blocked").await;
                 }
             }
             return Gate {
