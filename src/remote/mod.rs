@@ -874,6 +874,7 @@ impl Remote {
                     Some(id) => {
                         if let Err(e) = self.claim(id, body).await {
                             decision = Decision::block(e, Some("dashclaw:execution_claim".into()));
+                            self.set_state(id, "blocked").await;
                         }
                     }
                     None => {
