@@ -753,7 +753,8 @@ impl Remote {
                         }}),
                     )
                     .await;
-                } else {
+                } else if !matches!(answer.claim, Ok(true)) || env.observe {
+                    // With a claim to make, the state is set once the claim answered.
                     self.set_state(id, "running").await;
                 }
             }
@@ -839,7 +840,9 @@ impl Remote {
             let outcome = approval::wait(self, &id, approval_timeout, known_pending).await;
             left.disarm();
             match &outcome {
-                approval::Approval::Approved { .. } => self.set_state(&id, "running").await,
+                // Set below, once a claim (if any) says whether it runs: state writes are
+                // detached, so each action gets exactly one on this path.
+                approval::Approval::Approved { .. } => {}
                 approval::Approval::TimedOut => {
                     self.set_state(&id, "pending").await;
                     self.enqueue_for(
@@ -857,9 +860,16 @@ impl Remote {
             if decision.verdict == Verdict::Allow && matches!(answer.claim, Ok(true)) {
                 if let Err(e) = self.claim(&id, body).await {
                     decision = Decision::block(e, decision.policy.clone());
-                    // Approved but not run: Stop must not close it as completed.
-                    self.set_state(&id, "blocked").await;
                 }
+            }
+            if matches!(outcome, approval::Approval::Approved { .. }) {
+                // Approved but refused its claim: not run, so Stop must not close it.
+                let state = if decision.verdict == Verdict::Allow {
+                    "running"
+                } else {
+                    "blocked"
+                };
+                self.set_state(&id, state).await;
             }
             return Gate {
                 decision: Some(decision),
@@ -872,9 +882,15 @@ impl Remote {
                 Err(e) => decision = Decision::block(e.clone(), Some("dashclaw:execution_claim".into())),
                 Ok(true) => match &answer.action_id {
                     Some(id) => {
-                        if let Err(e) = self.claim(id, body).await {
-                            decision = Decision::block(e, Some("dashclaw:execution_claim".into()));
-                            self.set_state(id, "blocked").await;
+                        let state = match self.claim(id, body).await {
+                            Ok(()) => "running",
+                            Err(e) => {
+                                decision = Decision::block(e, Some("dashclaw:execution_claim".into()));
+                                "blocked"
+                            }
+                        };
+                        if action_id.as_deref() == Some(id.as_str()) && !env.local_block {
+                            self.set_state(id, state).await;
                         }
                     }
                     None => {
