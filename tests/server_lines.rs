@@ -79,8 +79,13 @@ fn denied_calls_reach_the_server(flavor: Flavor) {
     );
     assert_eq!(orphan["trigger"], "orphan:guard_unreachable");
     let local = row_where(&fake, "rm -rf").unwrap();
+    let why = local["error_message"].as_str().unwrap_or("");
     assert!(
-        !local["error_message"].as_str().unwrap_or("").is_empty(),
+        why.starts_with("denied by a local dashclawd policy: "),
+        "{local}"
+    );
+    assert!(
+        why.len() > "denied by a local dashclawd policy: ".len(),
         "{local}"
     );
     // Nothing parked (a refused status would have been) and nothing left over. (A record kept

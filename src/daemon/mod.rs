@@ -481,6 +481,7 @@ async fn server_gate(
     };
     let mut env = request_env(req);
     env.local_block = outcome.decision.verdict == crate::event::Verdict::Block;
+    env.local_reason = outcome.decision.reasons.first().cloned();
     let version = req.version;
     let mut hold = |n: remote::HoldNotice| {
         let frame = Response::Hold {
@@ -697,6 +698,7 @@ fn request_env(req: &Request) -> remote::RequestEnv {
         governed_categories: req.env("DASHCLAW_GOVERNED_CATEGORIES").map(str::to_owned),
         require_claims: truthy(req.env("DASHCLAW_REQUIRE_EXECUTION_CLAIMS")),
         local_block: false,
+        local_reason: None,
     }
 }
 

@@ -123,6 +123,21 @@ pub struct RequestEnv {
     /// The local decision already blocks: the server is still asked (its audit trail), but a
     /// server approval is not waited for, since no approval could make the call run.
     pub local_block: bool,
+    /// Why the local decision blocks, for the server's record of the call.
+    pub local_reason: Option<String>,
+}
+
+impl RequestEnv {
+    /// The local denial as the server may see it (secret-redacted).
+    fn local_denial(&self) -> String {
+        match &self.local_reason {
+            Some(r) => format!(
+                "denied by a local dashclawd policy: {}",
+                crate::redact::redact_str(&guard::truncate(r, 1000))
+            ),
+            None => "denied by a local dashclawd policy".into(),
+        }
+    }
 }
 
 /// The server's part in one gating decision.
@@ -719,7 +734,7 @@ impl Remote {
                     let why = if decision.verdict == Verdict::Block {
                         decision.reasons.join("; ")
                     } else {
-                        "denied by a local dashclawd policy".to_owned()
+                        env.local_denial()
                     };
                     m.insert("error_message".into(), json!(guard::truncate(&why, 4000)));
                 }
@@ -749,7 +764,7 @@ impl Remote {
                         json!({"action_id": id, "close": {
                             "status": "blocked",
                             "output_summary": "Denied before it ran",
-                            "error_message": "denied by a local dashclawd policy",
+                            "error_message": env.local_denial(),
                         }}),
                     )
                     .await;
