@@ -1040,3 +1040,133 @@ async fn bad_input_gets_json_errors_not_panics() {
         assert_eq!(api.get("/api/health").await.status, 200);
     }
 }
+
+/// base64 of RSA PKCS#1 v1.5 / SHA-256 over the body's keys in sorted order, without spaces
+/// (flat bodies only: enough for these checks, and independent of the daemon's signer).
+fn sign_flat(key: &rsa::RsaPrivateKey, body: &Value) -> String {
+    use base64::Engine;
+    use rsa::signature::{SignatureEncoding, Signer};
+    let sorted: std::collections::BTreeMap<String, Value> = body
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let text = serde_json::to_string(&sorted).unwrap();
+    let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.clone());
+    base64::engine::general_purpose::STANDARD.encode(signer.sign(text.as_bytes()).to_bytes())
+}
+
+#[tokio::test]
+async fn v2_statuses_and_signature_enforcement_with_pairing() {
+    use rsa::pkcs8::EncodePublicKey;
+    let fake = FakeDashClaw::start(Flavor::V2);
+    let api = Api::new(&fake);
+    let mut body = action_body("test");
+    body["status"] = json!("blocked");
+    let r = api.post("/api/actions", body.clone()).await;
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("status must be one of"), "{}", r.text);
+    body["status"] = json!("failed");
+    assert_eq!(api.post("/api/actions", body).await.status, 201);
+
+    fake.enforce_signatures(true);
+    let r = api.post("/api/actions", action_body("test")).await;
+    assert_eq!(
+        (r.status, r.json["code"].as_str()),
+        (401, Some("SIGNATURE_REQUIRED"))
+    );
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    let pem = key
+        .to_public_key()
+        .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+        .unwrap();
+    let mut signed = action_body("build");
+    signed["_signature"] = json!(sign_flat(&key, &signed));
+    // Not paired yet: the key is not trusted.
+    let r = api.post("/api/actions", signed.clone()).await;
+    assert_eq!(r.json["code"], "INVALID_AGENT_SIGNATURE");
+    let p = api
+        .post(
+            "/api/pairings",
+            json!({"agent_id": "agent-1", "public_key": pem, "algorithm": "RSASSA-PKCS1-v1_5"}),
+        )
+        .await;
+    let id = p.json["pairing"]["id"].as_str().unwrap().to_owned();
+    assert!(p.json["pairing"].get("public_key").is_none());
+    let r = api
+        .send("GET", &format!("/api/pairings/{id}"), None)
+        .await
+        .unwrap();
+    assert_eq!(r.json["pairing"]["status"], "pending");
+    assert_eq!(
+        api.post(&format!("/api/pairings/{id}/approve"), json!({}))
+            .await
+            .status,
+        200
+    );
+    let r = api
+        .send("GET", &format!("/api/pairings/{id}"), None)
+        .await
+        .unwrap();
+    assert_eq!(r.json["pairing"]["status"], "approved");
+    let r = api.post("/api/actions", signed.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["action"]["verified"], 1);
+    // A signature over other content does not verify.
+    let mut tampered = signed.clone();
+    tampered["declared_goal"] = json!("something else");
+    let r = api.post("/api/actions", tampered).await;
+    assert_eq!(r.json["code"], "INVALID_AGENT_SIGNATURE");
+}
+
+#[tokio::test]
+async fn newest_verifies_bearer_tokens() {
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    let client = reqwest::Client::new();
+    let guard = |token: Option<String>| {
+        let mut req = client
+            .post(format!("{}/api/guard", fake.url()))
+            .header("x-api-key", fake.api_key())
+            .header("content-type", "application/json")
+            .body(json!({"action_type": "build", "agent_id": "self-asserted"}).to_string());
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        async move {
+            let text = req.send().await.unwrap().text().await.unwrap();
+            serde_json::from_str::<Value>(&text).unwrap()
+        }
+    };
+    let r = guard(None).await;
+    assert_eq!(r["verification_status"], "unverified");
+    assert_eq!(r["agent_id"], "self-asserted");
+    let r = guard(Some(fake.mint_token(
+        fake_dashclaw::TRUSTED_ISSUER,
+        "agent-7",
+        600,
+    )))
+    .await;
+    assert_eq!(r["verification_status"], "verified");
+    assert_eq!(r["agent_id"], "agent-7", "sub overrides the body");
+    let r = guard(Some(fake.mint_token(
+        fake_dashclaw::TRUSTED_ISSUER,
+        "a",
+        -10,
+    )))
+    .await;
+    assert_eq!(r["verification_status"], "expired");
+    let r = guard(Some(fake.mint_token(
+        fake_dashclaw::TRUSTED_ISSUER,
+        "a",
+        90_000,
+    )))
+    .await;
+    assert_eq!(r["verification_status"], "exp_too_far");
+    let r = guard(Some(fake.mint_token("https://other", "a", 600))).await;
+    assert_eq!(r["verification_status"], "unknown_issuer");
+    let mut forged = fake.mint_token(fake_dashclaw::TRUSTED_ISSUER, "a", 600);
+    forged.push('A');
+    let r = guard(Some(forged)).await;
+    assert_eq!(r["verification_status"], "failed");
+}

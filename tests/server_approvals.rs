@@ -194,3 +194,30 @@ fn a_hook_that_gives_up_stops_the_wait_and_the_ledger_says_why() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn on_v2_a_wait_the_hook_gave_up_is_cancelled_on_the_server() {
+    let fake = FakeDashClaw::start(Flavor::V2);
+    approval_required(&fake);
+    let home = governed(&fake).env("DASHCLAW_HOOK_MAX_HOLD_MS", "1000");
+    let out = home.hook("claude", "pre-tool-use", &pre("terraform apply", "g2"));
+    assert_eq!(out.status.code(), Some(2));
+    // v2.0 would keep the row pending for ever; the daemon cancels it.
+    let start = Instant::now();
+    loop {
+        let rows = fake.actions();
+        if rows.len() == 1 && rows[0]["status"] == "cancelled" {
+            assert!(rows[0]["error_message"]
+                .as_str()
+                .unwrap()
+                .contains("stopped waiting"));
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "still {:?}",
+            rows.first().map(|r| r["status"].clone())
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -180,7 +180,8 @@ fn v2_servers_answer_403_verdicts_and_get_records_through_actions() {
     let out = home.hook("claude", "pre-tool-use", &pre("ls", "v2"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // v2.0 has no ?record=true: both calls go to POST /api/actions with our own ids, in the
-    // 20-value action-type enum. v2.0 keeps no row for a block (its 403 has no action).
+    // 20-value action-type enum and its six statuses. v2.0 keeps no row for a block (its 403
+    // has no action).
     eventually(10, "both records sent", || {
         fake.requests_to("/api/actions").len() == 2
     });
@@ -189,7 +190,11 @@ fn v2_servers_answer_403_verdicts_and_get_records_through_actions() {
         .into_iter()
         .map(|r| r.body_json.unwrap())
         .collect();
-    assert_eq!(sent[0]["status"], "blocked");
+    // v2.0 refuses `blocked` (400): a denied call is a `failed` record with its reason.
+    assert_eq!(sent[0]["status"], "failed");
+    assert!(sent[0]["error_message"]
+        .as_str()
+        .is_some_and(|e| e.contains("No network from agents")));
     assert_eq!(sent[1]["status"], "running");
     assert!(fake
         .requests_to("/api/guard")

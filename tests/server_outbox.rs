@@ -151,7 +151,7 @@ fn rate_limits_are_waited_out_with_retry_after() {
 }
 
 #[test]
-fn v2_servers_get_outcomes_by_patch_and_stop_closes_with_tokens() {
+fn v2_servers_get_outcomes_by_patch_and_stop_closes_only_the_running_row() {
     let fake = FakeDashClaw::start(Flavor::V2);
     let home = governed(&fake);
     let transcript = home.path().join("t.jsonl");
@@ -190,14 +190,70 @@ fn v2_servers_get_outcomes_by_patch_and_stop_closes_with_tokens() {
     assert!(patches
         .iter()
         .all(|r| !r.path.ends_with("/outcome") || r.method == "POST"));
-    let closes: Vec<Value> = patches
+    let bodies: Vec<Value> = patches
         .iter()
         .filter(|r| r.method == "PATCH")
         .filter_map(|r| r.body_json.clone())
-        .filter(|b| b["close_if_running"] == true)
         .collect();
-    assert_eq!(closes.len(), 2, "{closes:?}");
-    let tokens: u64 = closes
+    // The outcome of s1, then Stop's close of s2 only (v2.0 ignores close_if_running, so the
+    // daemon read the row first); v2.0 drops token fields, so none are sent.
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[0]["output_summary"], "ok");
+    assert_eq!(bodies[1]["output_summary"], "Auto-closed by Stop hook");
+    assert!(bodies.iter().all(|b| b.get("tokens_in").is_none()));
+    let s1 = fake
+        .actions()
+        .into_iter()
+        .find(|a| a["output_summary"] == "ok");
+    assert!(s1.is_some(), "the outcome text was kept");
+}
+
+#[test]
+fn newest_servers_get_the_turns_tokens_on_every_action_and_a_close_only_on_the_running_one() {
+    let fake = FakeDashClaw::start(Flavor::Newest);
+    let home = governed(&fake);
+    let transcript = home.path().join("t.jsonl");
+    let line = json!({"type":"assistant","sessionId":"sess-o","message":{"id":"m1","model":"claude-test","content":[],"usage":{"input_tokens":100,"output_tokens":40,"cache_read_input_tokens":0,"cache_creation_input_tokens":0}}});
+    std::fs::write(&transcript, format!("{line}\n")).unwrap();
+    for tu in ["n1", "n2"] {
+        assert_eq!(
+            home.hook("claude", "pre-tool-use", &pre("make", tu))
+                .status
+                .code(),
+            Some(0)
+        );
+    }
+    assert_eq!(
+        home.hook(
+            "claude",
+            "post-tool-use",
+            &post("n1", json!({"stdout": "ok"}))
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+    let stop = json!({"session_id": "sess-o", "cwd": "/tmp", "transcript_path": transcript, "hook_event_name": "Stop"});
+    assert_eq!(
+        home.hook("claude", "stop", stop.to_string().as_bytes())
+            .status
+            .code(),
+        Some(0)
+    );
+    eventually(15, "both token shares", || {
+        fake.requests_to("/api/actions/")
+            .iter()
+            .filter(|r| r.method == "PATCH")
+            .count()
+            == 2
+    });
+    let bodies: Vec<Value> = fake
+        .requests_to("/api/actions/")
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .filter_map(|r| r.body_json.clone())
+        .collect();
+    let tokens: u64 = bodies
         .iter()
         .map(|b| b["tokens_in"].as_u64().unwrap())
         .sum();
@@ -205,7 +261,17 @@ fn v2_servers_get_outcomes_by_patch_and_stop_closes_with_tokens() {
         tokens, 100,
         "the turn's tokens are split across its actions"
     );
-    assert!(closes.iter().all(|b| b["model"] == "claude-test"));
+    assert!(bodies.iter().all(|b| b["model"] == "claude-test"));
+    let closes: Vec<&Value> = bodies
+        .iter()
+        .filter(|b| b.get("status").is_some())
+        .collect();
+    assert_eq!(
+        closes.len(),
+        1,
+        "only the call without an outcome is closed: {bodies:?}"
+    );
+    assert_eq!(closes[0]["close_if_running"], true);
 }
 
 #[test]

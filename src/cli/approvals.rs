@@ -71,6 +71,7 @@ pub fn list(args: ListArgs) -> Result<ExitCode> {
         for row in &rows {
             println!("{}", row_json(row, now));
         }
+        crate::remote::pending::print_server_pending(true);
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
@@ -78,6 +79,7 @@ pub fn list(args: ListArgs) -> Result<ExitCode> {
             "no {}approval requests",
             if args.all { "" } else { "pending " }
         );
+        crate::remote::pending::print_server_pending(false);
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -99,6 +101,7 @@ pub fn list(args: ListArgs) -> Result<ExitCode> {
     if !args.all {
         println!("\napprove one with `dashclawd approve <id>` (or deny it with `dashclawd deny <id>`) in a terminal");
     }
+    crate::remote::pending::print_server_pending(false);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,6 +4,7 @@ mod approvals;
 mod check;
 mod control;
 mod doctor;
+mod identity;
 mod ingest;
 mod log;
 mod mcp;
@@ -76,6 +77,8 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Serve DashClaw's MCP tools and resources over stdio (agents start this).
     Mcp(mcp::McpArgs),
+    /// Agent signing keys and their pairing with the DashClaw server (`identity pair`).
+    Identity(identity::IdentityArgs),
     /// Wire the hooks into an agent's settings.
     Install {
         /// claude, codex, hermes or openclaw.
@@ -132,6 +135,7 @@ pub fn main() -> ExitCode {
         Command::Redact(args) => redact::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Mcp(args) => mcp::run(args),
+        Command::Identity(args) => identity::run(args),
         Command::Install {
             agent,
             scope,

@@ -542,6 +542,7 @@ async fn server_gate(
     };
     let mut env = request_env(req);
     env.local_block = outcome.decision.verdict == crate::event::Verdict::Block;
+    env.local_reason = outcome.decision.reasons.first().cloned();
     let version = req.version;
     let mut hold = |n: remote::HoldNotice| {
         let frame = Response::Hold {
@@ -760,6 +761,7 @@ fn request_env(req: &Request) -> remote::RequestEnv {
         governed_categories: req.env("DASHCLAW_GOVERNED_CATEGORIES").map(str::to_owned),
         require_claims: truthy(req.env("DASHCLAW_REQUIRE_EXECUTION_CLAIMS")),
         local_block: false,
+        local_reason: None,
     }
 }
 
@@ -892,5 +894,7 @@ fn server_status(shared: &Shared) -> serde_json::Value {
             "by_kind": o.by_kind,
         })),
         "last_error": s.last_error.lock().map(|e| e.clone()).unwrap_or_default(),
+        "last_error_at_ms": s.last_error_ms.load(Ordering::Relaxed),
+        "identity": remote::identity_status(r),
     })
 }

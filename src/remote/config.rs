@@ -45,6 +45,18 @@ pub struct ServerSection {
     pub code_sessions: Option<bool>,
     /// `metadata` (default) or `full` transcript content (env `DASHCLAW_CODE_SESSIONS_CONTENT`).
     pub code_sessions_content: Option<String>,
+    /// A file holding the OIDC bearer token (mode 0600; env `DASHCLAW_AUTH_TOKEN_FILE`; the
+    /// token itself only from the environment, `DASHCLAW_AUTH_TOKEN`).
+    pub auth_token_file: Option<PathBuf>,
+    /// A command printing a fresh OIDC bearer token (run with `sh -c`; env
+    /// `DASHCLAW_AUTH_TOKEN_COMMAND`); re-run before the token's `exp`.
+    pub auth_token_command: Option<String>,
+    /// Agent signatures on `POST /api/actions`: `auto` (default: once the server asks, or once
+    /// the agent's key is paired), `always`, `never`.
+    pub sign_actions: Option<String>,
+    /// The event stream is dropped after this long without a byte (the server's keep-alive is
+    /// every 15 s), seconds.
+    pub stream_idle_secs: Option<u64>,
 }
 
 impl ServerSection {
@@ -149,6 +161,66 @@ pub struct Settings {
     pub code_sessions: bool,
     /// Send transcript content in full, not metadata only.
     pub code_sessions_full: bool,
+    /// Where the bearer token comes from, if any.
+    pub auth_token: Option<TokenSetting>,
+    pub sign_actions: SignMode,
+    pub stream_idle: Duration,
+}
+
+/// The OIDC bearer token (newest servers verify it; `verification_status` in the answers).
+#[derive(Clone, PartialEq, Eq)]
+pub enum TokenSetting {
+    /// A fixed token (env `DASHCLAW_AUTH_TOKEN` or a 0600 file).
+    Fixed { token: ApiKey, source: String },
+    /// A command printing the token.
+    Command(String),
+}
+
+impl fmt::Debug for TokenSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl TokenSetting {
+    /// For `status`: where it comes from, never the token.
+    pub fn describe(&self) -> String {
+        match self {
+            TokenSetting::Fixed { source, .. } => source.clone(),
+            TokenSetting::Command(c) => {
+                format!("command {:?}", c.chars().take(80).collect::<String>())
+            }
+        }
+    }
+}
+
+/// When `POST /api/actions` carries the agent's `_signature` (§4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignMode {
+    Auto,
+    Always,
+    Never,
+}
+
+impl SignMode {
+    pub fn parse(s: &str) -> Result<SignMode, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => Ok(SignMode::Auto),
+            "always" | "true" | "on" => Ok(SignMode::Always),
+            "never" | "false" | "off" => Ok(SignMode::Never),
+            other => Err(format!(
+                "[server] sign_actions = {other:?}: expected auto, always or never"
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignMode::Auto => "auto",
+            SignMode::Always => "always",
+            SignMode::Never => "never",
+        }
+    }
 }
 
 /// Upstream's default is 30 s, which the spec calls short; the SDKs wait 300 s.
@@ -271,6 +343,32 @@ impl Settings {
             event_stream: section.event_stream.unwrap_or(true),
             code_sessions: section.code_sessions_enabled(env),
             code_sessions_full: section.code_sessions_full(env),
+            auth_token: match (
+                env_nonempty("DASHCLAW_AUTH_TOKEN"),
+                env_nonempty("DASHCLAW_AUTH_TOKEN_FILE")
+                    .map(PathBuf::from)
+                    .or_else(|| section.auth_token_file.clone()),
+                env_nonempty("DASHCLAW_AUTH_TOKEN_COMMAND").or_else(|| {
+                    section
+                        .auth_token_command
+                        .clone()
+                        .filter(|c| !c.trim().is_empty())
+                }),
+            ) {
+                (Some(t), _, _) => Some(TokenSetting::Fixed {
+                    token: ApiKey::new(t),
+                    source: "env DASHCLAW_AUTH_TOKEN".into(),
+                }),
+                (None, Some(path), _) => Some(TokenSetting::Fixed {
+                    token: read_key_file(&path)
+                        .map_err(|e| e.replace("API key", "bearer token"))?,
+                    source: path.display().to_string(),
+                }),
+                (None, None, Some(cmd)) => Some(TokenSetting::Command(cmd)),
+                (None, None, None) => None,
+            },
+            sign_actions: SignMode::parse(section.sign_actions.as_deref().unwrap_or("auto"))?,
+            stream_idle: Duration::from_secs(section.stream_idle_secs.unwrap_or(45).clamp(2, 600)),
         }))
     }
 }
@@ -421,5 +519,54 @@ mod tests {
                 "{url}"
             );
         }
+    }
+
+    #[test]
+    fn identity_settings_resolve_and_the_token_never_prints() {
+        let base = [
+            ("DASHCLAW_BASE_URL", "https://x.example"),
+            ("DASHCLAW_API_KEY", "k"),
+        ];
+        let s = resolve(&base, &ServerSection::default()).unwrap().unwrap();
+        assert_eq!(s.sign_actions, SignMode::Auto);
+        assert!(s.auth_token.is_none());
+        assert_eq!(s.stream_idle, Duration::from_secs(45));
+        let section = ServerSection {
+            sign_actions: Some("sometimes".into()),
+            ..ServerSection::default()
+        };
+        assert!(resolve(&base, &section)
+            .unwrap_err()
+            .contains("sign_actions"));
+        let section = ServerSection {
+            auth_token_command: Some("print-token".into()),
+            sign_actions: Some("always".into()),
+            ..ServerSection::default()
+        };
+        let s = resolve(&base, &section).unwrap().unwrap();
+        assert_eq!(s.sign_actions, SignMode::Always);
+        assert_eq!(
+            s.auth_token,
+            Some(TokenSetting::Command("print-token".into()))
+        );
+        // The environment's token wins, and never shows.
+        let mut env = base.to_vec();
+        env.push(("DASHCLAW_AUTH_TOKEN", "eyJsecret.token.value"));
+        let s = resolve(&env, &section).unwrap().unwrap();
+        assert!(
+            matches!(&s.auth_token, Some(TokenSetting::Fixed { token, .. }) if token.expose() == "eyJsecret.token.value")
+        );
+        assert!(!format!("{s:?}").contains("eyJsecret"));
+        // A token file others can read is refused.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tok");
+        std::fs::write(&file, "t0k\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let section = ServerSection {
+            auth_token_file: Some(file),
+            ..ServerSection::default()
+        };
+        let e = resolve(&base, &section).unwrap_err();
+        assert!(e.contains("bearer token") && e.contains("chmod 600"), "{e}");
     }
 }

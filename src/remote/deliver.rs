@@ -53,6 +53,23 @@ pub async fn run(remote: Arc<Remote>) {
         };
         for item in &items {
             let step = deliver(&remote, item).await;
+            // A write that keeps failing is visible in `status` while it is retried.
+            if let Step::Retry(_, why) | Step::Park(why) = &step {
+                let what = if matches!(step, Step::Park(_)) {
+                    "parked"
+                } else {
+                    "retrying"
+                };
+                remote.note_error(format!(
+                    "outbox {} for {}: {why} ({what}, attempt {})",
+                    item.kind,
+                    item.payload
+                        .get("action_id")
+                        .and_then(Value::as_str)
+                        .unwrap_or("-"),
+                    item.attempts + 1
+                ));
+            }
             let outbox = remote.outbox.clone();
             let id = item.id;
             let attempts = item.attempts;
@@ -116,11 +133,13 @@ fn on_error(e: &ApiError, attempts: u32) -> Step {
             e.to_string(),
         ),
         ApiError::Server { .. } if attempts >= MAX_SERVER_ERRORS => Step::Park(e.to_string()),
-        // A bad key may be fixed; keep everything until it is.
-        ApiError::Unauthorized(_) | ApiError::Forbidden(_) => Step::Retry(
-            backoff(attempts).max(Duration::from_secs(30)),
-            e.to_string(),
-        ),
+        // A bad key may be fixed, an agent paired; keep everything until it is.
+        ApiError::Unauthorized(_) | ApiError::Forbidden(_) | ApiError::Signature { .. } => {
+            Step::Retry(
+                backoff(attempts).max(Duration::from_secs(30)),
+                e.to_string(),
+            )
+        }
         e if e.is_transient() => Step::Retry(backoff(attempts), e.to_string()),
         e => Step::Park(e.to_string()),
     }
@@ -132,29 +151,54 @@ async fn deliver(remote: &Remote, item: &Item) -> Step {
     match item.kind.as_str() {
         "record" | "orphan" => {
             let mut body = p.get("body").cloned().unwrap_or(Value::Null);
-            if remote.line() == Line::V2 {
-                if let Some(t) = body.get("action_type").and_then(Value::as_str) {
-                    let t = guard::v2_action_type(t).to_owned();
-                    body["action_type"] = json!(t);
+            // Kept while the line was unknown (the server was away): learn it before sending.
+            if remote.line() == Line::Unknown {
+                remote.detect_line().await;
+            }
+            guard::for_line(&mut body, remote.line() == Line::V2);
+            // Created, pending, replayed, blocked (the row exists), duplicate id (v2.0).
+            let mut answer = remote.post_action(&body, Duration::from_secs(10)).await;
+            if let Ok(r) = &answer {
+                // Only v2.0 refuses our statuses or action types: it is one.
+                let refused = r.status == 400
+                    && r.body.to_string().contains("must be one of")
+                    && remote.line() != Line::V2;
+                if refused {
+                    remote.set_line(Line::V2);
+                    guard::for_line(&mut body, true);
+                    answer = remote.post_action(&body, Duration::from_secs(10)).await;
                 }
             }
-            // Created, pending, replayed, blocked (the row exists), duplicate id (v2.0).
-            let expect = Expect {
-                done: &[200, 201, 202, 403, 409],
-                ..Expect::default()
-            };
-            send(remote, item, Method::POST, "/api/actions", &body, expect).await
+            match answer {
+                Ok(r) if [200, 201, 202, 403, 409].contains(&r.status) => Step::Done,
+                Ok(r) => Step::Park(format!(
+                    "HTTP {}: {}",
+                    r.status,
+                    guard::truncate(&r.body.to_string(), 300)
+                )),
+                Err(e) => on_error(&e, item.attempts),
+            }
         }
         "outcome" => deliver_outcome(remote, action_id, p, item.attempts).await,
-        // 409: terminal or already stamped; the row has its final word already.
-        "close" | "despite" => {
+        "close" => deliver_close(remote, action_id, p, item.attempts).await,
+        "cancel" => deliver_cancel(remote, action_id, p, item.attempts).await,
+        // 409: already stamped; the row has its final word already.
+        "despite" => {
             let expect = Expect {
                 done: &[200, 409],
                 retry_missing: true,
                 ..Expect::default()
             };
             let path = format!("/api/actions/{action_id}");
-            send(remote, item, Method::PATCH, &path, &p["body"], expect).await
+            send(
+                remote,
+                item.attempts,
+                Method::PATCH,
+                &path,
+                &p["body"],
+                expect,
+            )
+            .await
         }
         "heartbeat" => {
             // Presence is about now: a report that waited out a long outage would lie.
@@ -166,7 +210,7 @@ async fn deliver(remote: &Remote, item: &Item) -> Step {
             let path = "/api/agents/heartbeat";
             send(
                 remote,
-                item,
+                item.attempts,
                 Method::POST,
                 path,
                 &p["body"],
@@ -181,7 +225,15 @@ async fn deliver(remote: &Remote, item: &Item) -> Step {
                 ..Expect::default()
             };
             let path = "/api/code-sessions/ingest-live";
-            send(remote, item, Method::POST, path, &p["body"], expect).await
+            send(
+                remote,
+                item.attempts,
+                Method::POST,
+                path,
+                &p["body"],
+                expect,
+            )
+            .await
         }
         "assumption" => {
             let expect = Expect {
@@ -191,7 +243,7 @@ async fn deliver(remote: &Remote, item: &Item) -> Step {
             };
             send(
                 remote,
-                item,
+                item.attempts,
                 Method::POST,
                 "/api/assumptions",
                 &p["body"],
@@ -226,7 +278,7 @@ impl Default for Expect {
 /// One write and what its answer means for the item.
 async fn send(
     remote: &Remote,
-    item: &Item,
+    attempts: u32,
     method: Method,
     path: &str,
     body: &Value,
@@ -240,8 +292,8 @@ async fn send(
     });
     match remote.api.call(method, path, Some(body), timeout).await {
         Ok(r) if expect.done.contains(&r.status) => Step::Done,
-        Ok(r) if r.status == 404 && expect.retry_missing && item.attempts < 5 => {
-            Step::Retry(backoff(item.attempts), "not found (yet)".into())
+        Ok(r) if r.status == 404 && expect.retry_missing && attempts < 5 => {
+            Step::Retry(backoff(attempts), "not found (yet)".into())
         }
         Ok(r) => Step::Park(format!(
             "HTTP {}: {}",
@@ -249,8 +301,140 @@ async fn send(
             guard::truncate(&r.body.to_string(), 300)
         )),
         Err(ApiError::NoRoute) if expect.no_route_done => Step::Done,
-        Err(e) => on_error(&e, item.attempts),
+        Err(e) => on_error(&e, attempts),
     }
+}
+
+/// A row's lifecycle status now, `None` when it is not there (yet).
+async fn row_status(remote: &Remote, action_id: &str) -> Result<Option<String>, ApiError> {
+    let r = remote
+        .api
+        .call(
+            Method::GET,
+            &format!("/api/actions/{action_id}"),
+            None,
+            Duration::from_secs(10),
+        )
+        .await?;
+    if r.status != 200 {
+        return Ok(None);
+    }
+    let row = r.body.get("action").unwrap_or(&r.body);
+    Ok(row.get("status").and_then(Value::as_str).map(str::to_owned))
+}
+
+/// Closing a row the daemon believes still running (Stop), and the turn's token attribution.
+///
+/// Newest servers apply close fields only to a running row (`close_if_running`), and always
+/// take tokens. v2.0 ignores `close_if_running` and overwrites finished rows, so there the row is
+/// read first and only a `running` one is closed; v2.0 also drops token fields silently, so a
+/// token-only write is not sent at all. A close never carries outcome text of its own over an
+/// outcome: the daemon does not queue closes for calls whose outcome it recorded.
+async fn deliver_close(remote: &Remote, action_id: &str, p: &Value, attempts: u32) -> Step {
+    // Items queued by older versions carried the PATCH body itself.
+    let (close, tokens) = match p.get("body") {
+        Some(b) => {
+            let mut tokens = b.clone();
+            let close = b.get("close_if_running").map(
+                |_| json!({"status": b.get("status"), "output_summary": b.get("output_summary")}),
+            );
+            if let Value::Object(m) = &mut tokens {
+                for k in [
+                    "close_if_running",
+                    "status",
+                    "output_summary",
+                    "timestamp_end",
+                ] {
+                    m.remove(k);
+                }
+            }
+            (close, Some(tokens))
+        }
+        None => (
+            p.get("close").filter(|c| c.is_object()).cloned(),
+            p.get("tokens").filter(|t| t.is_object()).cloned(),
+        ),
+    };
+    let tokens = tokens.filter(|t| t.as_object().is_some_and(|m| !m.is_empty()));
+    let line = remote.line();
+    let mut body = json!({});
+    if let Some(c) = &close {
+        if line == Line::Newest {
+            body["close_if_running"] = json!(true);
+        } else {
+            match row_status(remote, action_id).await {
+                Ok(Some(s)) if s == "running" => {}
+                Ok(Some(_)) => return Step::Done, // finished or pending: not ours to change
+                Ok(None) if attempts < 5 => {
+                    return Step::Retry(backoff(attempts), "not found (yet)".into())
+                }
+                Ok(None) => return Step::Park("the action is not on the server".into()),
+                Err(e) => return on_error(&e, attempts),
+            }
+        }
+        for (k, v) in c.as_object().into_iter().flatten() {
+            if !v.is_null() {
+                body[k] = v.clone();
+            }
+        }
+        if line == Line::V2 {
+            if let Some(st) = body.get("status").and_then(Value::as_str) {
+                let st = guard::v2_status(st).to_owned();
+                body["status"] = json!(st);
+            }
+        }
+        body["timestamp_end"] = json!(iso_now());
+    }
+    if line != Line::V2 {
+        for (k, v) in tokens.iter().flat_map(|t| t.as_object()).flatten() {
+            body[k] = v.clone();
+        }
+    }
+    if body.as_object().is_none_or(|m| m.is_empty()) {
+        return Step::Done;
+    }
+    let expect = Expect {
+        done: &[200, 409],
+        retry_missing: true,
+        ..Expect::default()
+    };
+    let path = format!("/api/actions/{action_id}");
+    send(remote, attempts, Method::PATCH, &path, &body, expect).await
+}
+
+/// A call nobody waits for any more is cancelled where the server would keep it pending for
+/// ever (v2.0); newest servers expire it themselves and keep a late approval meaningful.
+async fn deliver_cancel(remote: &Remote, action_id: &str, p: &Value, attempts: u32) -> Step {
+    if remote.line() == Line::Newest {
+        return Step::Done;
+    }
+    match row_status(remote, action_id).await {
+        Ok(Some(s)) if s == "pending_approval" => {}
+        Ok(Some(_)) => return Step::Done,
+        Ok(None) if attempts < 5 => {
+            return Step::Retry(backoff(attempts), "not found (yet)".into())
+        }
+        Ok(None) => return Step::Done,
+        Err(e) => return on_error(&e, attempts),
+    }
+    let body = json!({
+        "status": "cancelled",
+        "error_message": p.get("reason").and_then(Value::as_str).unwrap_or("Approval timeout"),
+        "timestamp_end": iso_now(),
+    });
+    let expect = Expect {
+        done: &[200, 409],
+        ..Expect::default()
+    };
+    send(
+        remote,
+        attempts,
+        Method::PATCH,
+        &format!("/api/actions/{action_id}"),
+        &body,
+        expect,
+    )
+    .await
 }
 
 /// Newest servers: the one-shot `POST …/outcome` (first writer wins, so a replay is a 409
@@ -423,6 +607,11 @@ async fn outcome_items(
             });
         }
     }
+    // From here on the call has its outcome: Stop must not close it over that.
+    let outbox = remote.outbox.clone();
+    let key = format!("state:{action_id}");
+    let _ =
+        tokio::task::spawn_blocking(move || outbox.map_action(&key, "done", None, now_ms())).await;
     let o = extract_outcome(ev.tool_response.as_ref());
     items.push(NewItem {
         kind: "outcome".into(),
@@ -625,23 +814,31 @@ async fn stop_items(
         }
         for (i, id) in actions.iter().enumerate() {
             let share = |total: u64| total / n + u64::from((i as u64) < total % n);
-            let mut body = json!({
-                "close_if_running": true,
-                "status": "completed",
-                "output_summary": "Auto-closed by Stop hook",
-                "timestamp_end": iso_now(),
-            });
+            let mut tokens = json!({});
             if usage.tokens_in + usage.tokens_out > 0 {
-                body["tokens_in"] = json!(share(usage.tokens_in));
-                body["tokens_out"] = json!(share(usage.tokens_out));
+                tokens["tokens_in"] = json!(share(usage.tokens_in));
+                tokens["tokens_out"] = json!(share(usage.tokens_out));
             }
             if let Some(m) = &usage.model {
-                body["model"] = json!(m);
+                tokens["model"] = json!(m);
+            }
+            // Only a call the daemon let run and has no outcome for is closed; a finished,
+            // denied or still pending one only gets its share of the tokens.
+            let state = outbox.action_for(&format!("state:{id}"))?;
+            let close = match state.as_deref() {
+                None | Some("running") => json!({
+                    "status": "completed",
+                    "output_summary": "Auto-closed by Stop hook",
+                }),
+                Some(_) => Value::Null,
+            };
+            if close.is_null() && tokens.as_object().is_some_and(|t| t.is_empty()) {
+                continue;
             }
             items.push(NewItem {
                 kind: "close".into(),
                 dedupe_key: Some(format!("close:{event_id}:{id}")),
-                payload: json!({"action_id": id, "body": body}),
+                payload: json!({"action_id": id, "close": close, "tokens": tokens}),
                 not_before_ms: 0,
                 group: Some(id.clone()),
             });

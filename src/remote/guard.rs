@@ -332,6 +332,9 @@ pub struct GuardAnswer {
     /// (`PATCH` with `claim_execution`) before the call runs; `Err` is the reason to refuse it.
     pub claim: Result<bool, String>,
     pub idempotent_replay: bool,
+    /// Newest servers: who the bearer token says we are (`verified`, `unverified`, `expired`,
+    /// `failed`, `unknown_issuer`, `exp_too_far`); absent on v2.0.
+    pub verification_status: Option<String>,
 }
 
 /// Reads a guard answer (HTTP 200, or 403 with a verdict on v2.0). `Err` is a protocol
@@ -441,6 +444,10 @@ pub fn parse_answer(
         secret_labels,
         claim,
         idempotent_replay: body.get("idempotent_replay") == Some(&Value::Bool(true)),
+        verification_status: body
+            .get("verification_status")
+            .and_then(Value::as_str)
+            .map(|v| truncate(v, 32)),
     })
 }
 
@@ -499,11 +506,74 @@ pub const V2_ACTION_TYPES: [&str; 20] = [
     "migrate", "other",
 ];
 
+/// The statuses a v2.0 server accepts on `POST /api/actions` (§13); `blocked` is newest only.
+pub const V2_STATUSES: [&str; 6] = [
+    "running",
+    "completed",
+    "failed",
+    "cancelled",
+    "pending",
+    "pending_approval",
+];
+
+/// `status` as a v2.0 server accepts it: a denied call is a `failed` record there (its reason
+/// goes in `error_message`), anything unknown too.
+pub fn v2_status(s: &str) -> &str {
+    if V2_STATUSES.contains(&s) {
+        s
+    } else {
+        "failed"
+    }
+}
+
+/// An action record body as the server line takes it: v2.0 gets the 20-value action type enum
+/// and its six statuses. Idempotent, so it can run at enqueue and again at delivery (a record
+/// kept while the line was unknown).
+pub fn for_line(body: &mut Value, v2: bool) {
+    if !v2 {
+        return;
+    }
+    if let Some(t) = body.get("action_type").and_then(Value::as_str) {
+        let t = v2_action_type(t).to_owned();
+        body["action_type"] = Value::String(t);
+    }
+    if let Some(st) = body.get("status").and_then(Value::as_str) {
+        let st = v2_status(st).to_owned();
+        body["status"] = Value::String(st);
+    }
+}
+
 /// `action_type` as a v2.0 server accepts it.
 pub fn v2_action_type(t: &str) -> &str {
     if V2_ACTION_TYPES.contains(&t) {
         t
     } else {
         "other"
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn records_are_mapped_for_v2_only_and_idempotently() {
+        let mut b = json!({"action_type": "spend", "status": "blocked"});
+        for_line(&mut b, false);
+        assert_eq!(b, json!({"action_type": "spend", "status": "blocked"}));
+        for_line(&mut b, true);
+        assert_eq!(b, json!({"action_type": "other", "status": "failed"}));
+        for_line(&mut b, true);
+        assert_eq!(b, json!({"action_type": "other", "status": "failed"}));
+        for s in V2_STATUSES {
+            assert_eq!(v2_status(s), s);
+        }
+        let mut p = json!({"action_type": "deploy", "status": "pending_approval"});
+        for_line(&mut p, true);
+        assert_eq!(
+            p,
+            json!({"action_type": "deploy", "status": "pending_approval"})
+        );
     }
 }

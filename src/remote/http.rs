@@ -39,6 +39,9 @@ pub enum ApiError {
     Timeout(Duration),
     /// 401: the key is missing, unknown or revoked.
     Unauthorized(String),
+    /// 401 `SIGNATURE_REQUIRED` / `INVALID_AGENT_SIGNATURE`: the key is fine, the action record
+    /// needs the agent's signature (or one the server can verify).
+    Signature { code: String, message: String },
     /// 403 without a verdict: a readonly key, or a policy of the auth layer.
     Forbidden(String),
     /// 413: the request body was over the server's limit.
@@ -86,6 +89,7 @@ impl ApiError {
             ApiError::Tls(_) => "tls",
             ApiError::Timeout(_) => "timeout",
             ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Signature { .. } => "signature",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::TooLarge => "too_large",
             ApiError::RateLimited(_) => "rate_limited",
@@ -99,7 +103,10 @@ impl ApiError {
 
     /// Whether the failure means "we are not allowed in" rather than "we could not talk".
     pub fn is_auth(&self) -> bool {
-        matches!(self, ApiError::Unauthorized(_) | ApiError::Forbidden(_))
+        matches!(
+            self,
+            ApiError::Unauthorized(_) | ApiError::Forbidden(_) | ApiError::Signature { .. }
+        )
     }
 }
 
@@ -113,6 +120,10 @@ impl fmt::Display for ApiError {
             ApiError::Unauthorized(m) => write!(
                 f,
                 "is unauthorized - invalid or missing API key (HTTP 401: {m}); check DASHCLAW_API_KEY"
+            ),
+            ApiError::Signature { code, message } => write!(
+                f,
+                "refused the action record's agent signature (HTTP 401 {code}: {message}); pair the agent with `dashclawd identity pair`"
             ),
             ApiError::Forbidden(m) => {
                 write!(f, "refused the API key (HTTP 403: {m}); check the key's role")
@@ -149,6 +160,8 @@ impl fmt::Display for ApiError {
 pub struct Api {
     client: reqwest::Client,
     base: String,
+    /// The OIDC bearer token, when configured (newest servers verify it).
+    token: Option<std::sync::Arc<super::token::TokenSource>>,
 }
 
 impl Api {
@@ -174,7 +187,31 @@ impl Api {
         Ok(Api {
             client,
             base: settings.base_url.clone(),
+            token: settings
+                .auth_token
+                .clone()
+                .map(|t| std::sync::Arc::new(super::token::TokenSource::new(t))),
         })
+    }
+
+    pub fn token_source(&self) -> Option<&super::token::TokenSource> {
+        self.token.as_deref()
+    }
+
+    /// Adds `Authorization: Bearer` when a token is configured (a sensitive header, so it never
+    /// shows in reqwest's debug output).
+    async fn with_token(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let Some(src) = &self.token else { return req };
+        match src.get().await {
+            Some(t) => match HeaderValue::from_str(&format!("Bearer {}", t.expose())) {
+                Ok(mut v) => {
+                    v.set_sensitive(true);
+                    req.header(reqwest::header::AUTHORIZATION, v)
+                }
+                Err(_) => req,
+            },
+            None => req,
+        }
     }
 
     pub fn base_url(&self) -> &str {
@@ -200,7 +237,9 @@ impl Api {
         body: Option<&Value>,
         timeout: Duration,
     ) -> Result<ApiResponse, ApiError> {
-        let mut req = self.client.request(method, self.url(path)).timeout(timeout);
+        let mut req = self
+            .with_token(self.client.request(method, self.url(path)).timeout(timeout))
+            .await;
         if let Some(b) = body {
             req = req
                 .header(CONTENT_TYPE, "application/json")
@@ -285,7 +324,28 @@ fn interpret(
         .map(|s| truncate(s, EXCERPT))
         .unwrap_or_else(|| excerpt(bytes));
     let error_text = || error_text.clone();
+    let body_code = json
+        .as_ref()
+        .and_then(|v| v.get("code"))
+        .and_then(Value::as_str);
     match code {
+        401 if matches!(
+            body_code,
+            Some("SIGNATURE_REQUIRED" | "INVALID_AGENT_SIGNATURE")
+        ) || error_text().to_ascii_lowercase().contains("signature") =>
+        {
+            let code = body_code.map(str::to_owned).unwrap_or_else(|| {
+                if error_text().to_ascii_lowercase().contains("invalid") {
+                    "INVALID_AGENT_SIGNATURE".into()
+                } else {
+                    "SIGNATURE_REQUIRED".into()
+                }
+            });
+            return Err(ApiError::Signature {
+                code,
+                message: error_text(),
+            });
+        }
         401 => return Err(ApiError::Unauthorized(error_text())),
         413 => return Err(ApiError::TooLarge),
         429 => return Err(ApiError::RateLimited(retry_after)),
@@ -439,6 +499,40 @@ mod tests {
             run(418, false, r#"{"error":"teapot"}"#),
             Err(ApiError::Rejected { status: 418, .. })
         ));
+    }
+
+    #[test]
+    fn signature_refusals_are_not_a_bad_key() {
+        let sig = |body: &str| match run(401, false, body) {
+            Err(ApiError::Signature { code, .. }) => code,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            sig(r#"{"error":"Signature required","code":"SIGNATURE_REQUIRED"}"#),
+            "SIGNATURE_REQUIRED"
+        );
+        assert_eq!(
+            sig(r#"{"error":"Signature required for action records in production"}"#),
+            "SIGNATURE_REQUIRED"
+        );
+        assert_eq!(
+            sig(r#"{"error":"Invalid agent signature"}"#),
+            "INVALID_AGENT_SIGNATURE"
+        );
+        assert!(matches!(
+            run(
+                401,
+                false,
+                r#"{"error":"Unauthorized - Invalid or missing API key"}"#
+            ),
+            Err(ApiError::Unauthorized(_))
+        ));
+        let e = ApiError::Signature {
+            code: "SIGNATURE_REQUIRED".into(),
+            message: "x".into(),
+        };
+        assert!(e.is_auth() && !e.is_transient());
+        assert!(e.to_string().contains("dashclawd identity pair"));
     }
 
     #[test]

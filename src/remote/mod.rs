@@ -18,7 +18,10 @@ pub mod config;
 pub mod deliver;
 pub mod guard;
 pub mod http;
+pub mod identity;
+pub mod pending;
 pub mod sync;
+pub mod token;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
@@ -74,6 +77,11 @@ pub struct Stats {
     pub policies_synced_at_ms: AtomicU64,
     pub delivered: AtomicU64,
     pub last_error: Mutex<Option<String>>,
+    /// When `last_error` was set (unix ms).
+    pub last_error_ms: AtomicU64,
+    /// `verification_status` of the guard answers (newest servers), counted per value.
+    pub verification: Mutex<std::collections::BTreeMap<String, u64>>,
+    pub last_verification: Mutex<Option<String>>,
 }
 
 /// The connection to one DashClaw server, shared by every request.
@@ -87,13 +95,15 @@ pub struct Remote {
     /// `action.updated` rows from the event stream, for approval waiters.
     pub events: broadcast::Sender<Value>,
     /// Wakes the delivery loop after an enqueue.
-    pub wake: Notify,
+    pub wake: Arc<Notify>,
     /// Wakes the policy sync (a `policy.updated` event).
     pub policy_changed: Notify,
     pub stats: Stats,
     /// Agent ids seen recently, for the presence heartbeat.
     pub active_agents: Mutex<BTreeSet<String>>,
     pub cache_file: std::path::PathBuf,
+    /// The agents' signing keys and pairings (`state/identity/`).
+    pub identities: identity::Identities,
     /// Items the outbox dropped to stay within its disk budget; the daemon records each in the
     /// ledger.
     pub dropped: tokio::sync::mpsc::UnboundedSender<crate::outbox::Dropped>,
@@ -113,6 +123,21 @@ pub struct RequestEnv {
     /// The local decision already blocks: the server is still asked (its audit trail), but a
     /// server approval is not waited for, since no approval could make the call run.
     pub local_block: bool,
+    /// Why the local decision blocks, for the server's record of the call.
+    pub local_reason: Option<String>,
+}
+
+impl RequestEnv {
+    /// The local denial as the server may see it (secret-redacted).
+    fn local_denial(&self) -> String {
+        match &self.local_reason {
+            Some(r) => format!(
+                "denied by a local dashclawd policy: {}",
+                crate::redact::redact_str(&guard::truncate(r, 1000))
+            ),
+            None => "denied by a local dashclawd policy".into(),
+        }
+    }
 }
 
 /// The server's part in one gating decision.
@@ -142,7 +167,12 @@ impl Remote {
         let api = Api::new(&settings)?;
         let (events, _) = broadcast::channel(256);
         let (dropped, dropped_rx) = tokio::sync::mpsc::unbounded_channel();
+        let identity_dir = cache_file
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join("identity");
         Ok(Remote {
+            identities: identity::Identities::new(identity_dir, settings.sign_actions),
             dropped,
             dropped_rx: Mutex::new(Some(dropped_rx)),
             settings,
@@ -151,7 +181,7 @@ impl Remote {
             outbox,
             policies,
             events,
-            wake: Notify::new(),
+            wake: Arc::new(Notify::new()),
             policy_changed: Notify::new(),
             stats: Stats::default(),
             active_agents: Mutex::new(BTreeSet::new()),
@@ -210,12 +240,129 @@ impl Remote {
         }
     }
 
-    fn note_error(&self, msg: String) {
+    pub fn note_error(&self, msg: String) {
         *self
             .stats
             .last_error
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(msg);
+        self.stats.last_error_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// Where an operator approves an action on this server line's dashboard (§13).
+    pub fn approval_link(&self, id: &str) -> String {
+        match self.line() {
+            Line::V2 => format!(
+                "{base}/actions/{id} (or {base}/approvals)",
+                base = self.api.base_url()
+            ),
+            _ => format!("{}/replay/{id}", self.api.base_url()),
+        }
+    }
+
+    /// `POST /api/actions`, signed when the agent's identity says so or the server asks for it
+    /// (a 401 `SIGNATURE_REQUIRED` is answered once more, signed, when the agent has a key).
+    pub async fn post_action(
+        &self,
+        body: &Value,
+        timeout: Duration,
+    ) -> Result<http::ApiResponse, ApiError> {
+        let mut body = body.clone();
+        let agent = body
+            .get("agent_id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let mode = self.identities.mode();
+        let mut signed = false;
+        if self.identities.should_sign(&agent, self.api.base_url()) {
+            match self.identities.sign_body(&mut body) {
+                Ok(()) => signed = true,
+                Err(e) if mode == config::SignMode::Always => {
+                    return Err(ApiError::Signature {
+                        code: "NO_SIGNING_KEY".into(),
+                        message: e,
+                    })
+                }
+                Err(e) => tracing::warn!("not signing the action record: {e}"),
+            }
+        }
+        match self
+            .api
+            .call(Method::POST, "/api/actions", Some(&body), timeout)
+            .await
+        {
+            Err(ApiError::Signature { code, message })
+                if code == "SIGNATURE_REQUIRED" && mode != config::SignMode::Never =>
+            {
+                self.identities.set_server_requires();
+                if signed {
+                    return Err(ApiError::Signature { code, message });
+                }
+                if let Err(e) = self.identities.sign_body(&mut body) {
+                    return Err(ApiError::Signature { code, message: e });
+                }
+                self.api
+                    .call(Method::POST, "/api/actions", Some(&body), timeout)
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    /// What the daemon knows of an action's life (`running`, `blocked`, `denied`, `pending`,
+    /// `done`), so Stop closes only what it knows is still running.
+    pub async fn set_state(&self, action_id: &str, state: &'static str) {
+        let outbox = self.outbox.clone();
+        let key = format!("state:{action_id}");
+        drop(tokio::task::spawn_blocking(move || {
+            if let Err(e) = outbox.map_action(&key, state, None, now_ms()) {
+                tracing::error!("outbox: cannot keep the state of {key}: {e:#}");
+            }
+        }));
+    }
+
+    /// Queues an item for one action (its FIFO group) and wakes the delivery loop.
+    async fn enqueue_for(&self, kind: &str, action_id: &str, dedupe: String, payload: Value) {
+        let item = NewItem {
+            kind: kind.to_owned(),
+            dedupe_key: Some(dedupe),
+            payload,
+            not_before_ms: 0,
+            group: Some(action_id.to_owned()),
+        };
+        let outbox = self.outbox.clone();
+        match tokio::task::spawn_blocking(move || outbox.enqueue(item, now_ms())).await {
+            Ok(Ok(e)) => {
+                for d in e.dropped {
+                    let _ = self.dropped.send(d);
+                }
+                self.wake.notify_one();
+            }
+            Ok(Err(e)) => tracing::error!("outbox: cannot keep a {kind} for {action_id}: {e:#}"),
+            Err(e) => tracing::error!("outbox task: {e}"),
+        }
+    }
+
+    fn note_verification(&self, status: Option<&str>) {
+        let Some(v) = status else { return };
+        *self
+            .stats
+            .verification
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(v.to_owned())
+            .or_default() += 1;
+        *self
+            .stats
+            .last_verification
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(v.to_owned());
+        if v == "expired" {
+            if let Some(t) = self.api.token_source() {
+                t.invalidate();
+            }
+        }
     }
 
     /// The guard call for one classified gating event, including the approval wait when the
@@ -346,6 +493,7 @@ impl Remote {
                             secret_labels: Vec::new(),
                             claim: Ok(false),
                             idempotent_replay: false,
+                            verification_status: None,
                         });
                     }
                     return Err(self.cause(
@@ -475,6 +623,12 @@ impl Remote {
             m.insert("status".into(), json!(status));
             m.insert("trigger".into(), json!(format!("orphan:{reason_tag}")));
             m.insert("timestamp_start".into(), json!(iso_now()));
+            if status == "blocked" {
+                m.insert(
+                    "error_message".into(),
+                    json!(guard::truncate(&failure, 4000)),
+                );
+            }
         }
         let key = body
             .get("idempotency_key")
@@ -482,6 +636,15 @@ impl Remote {
             .map(|k| format!("orphan:{k}"));
         self.enqueue_record("orphan", &action_id, key, record, ev)
             .await;
+        self.set_state(
+            &action_id,
+            if status == "blocked" {
+                "blocked"
+            } else {
+                "running"
+            },
+        )
+        .await;
         Gate {
             decision: Some(decision),
             notes,
@@ -526,6 +689,10 @@ impl Remote {
             "degraded": answer.degraded,
             "replay": answer.idempotent_replay,
         });
+        if let Some(v) = &answer.verification_status {
+            ledger["verification_status"] = json!(v);
+        }
+        self.note_verification(answer.verification_status.as_deref());
         let reason_text = answer.reasons.first().or(answer.warnings.first()).cloned();
         let mut decision = Decision {
             verdict: answer.verdict.verdict(),
@@ -551,6 +718,7 @@ impl Remote {
         let mut action_id = answer.action_id.clone();
         let gated =
             decision.verdict == Verdict::RequireApproval && !env.observe && !env.local_block;
+        let blocked = decision.verdict == Verdict::Block || env.local_block;
         if action_id.is_none() && !gated {
             let id = format!("act_{}", uuid::Uuid::new_v4());
             let mut record = body.clone();
@@ -559,12 +727,17 @@ impl Remote {
                 m.insert("action_id".into(), json!(id));
                 m.insert(
                     "status".into(),
-                    json!(match decision.verdict {
-                        Verdict::Block => "blocked",
-                        _ if env.local_block => "blocked",
-                        _ => "running",
-                    }),
+                    json!(if blocked { "blocked" } else { "running" }),
                 );
+                if blocked {
+                    // v2.0 takes no `blocked` record: it becomes `failed`, and says why here.
+                    let why = if decision.verdict == Verdict::Block {
+                        decision.reasons.join("; ")
+                    } else {
+                        env.local_denial()
+                    };
+                    m.insert("error_message".into(), json!(guard::truncate(&why, 4000)));
+                }
                 if let Some(d) = &answer.decision_id {
                     m.insert("guard_decision_id".into(), json!(d));
                 }
@@ -575,9 +748,31 @@ impl Remote {
                 .and_then(Value::as_str)
                 .map(|k| format!("record:{k}"));
             self.enqueue_record("record", &id, key, record, ev).await;
+            self.set_state(&id, if blocked { "blocked" } else { "running" })
+                .await;
             action_id = Some(id);
         } else if let Some(id) = &action_id {
             self.map_action(ev, id).await;
+            if !gated {
+                if blocked && !env.observe {
+                    // The server recorded a running row for a call a local policy denied.
+                    self.set_state(id, "blocked").await;
+                    self.enqueue_for(
+                        "close",
+                        id,
+                        format!("blocked:{id}"),
+                        json!({"action_id": id, "close": {
+                            "status": "blocked",
+                            "output_summary": "Denied before it ran",
+                            "error_message": env.local_denial(),
+                        }}),
+                    )
+                    .await;
+                } else if !matches!(answer.claim, Ok(true)) || env.observe {
+                    // With a claim to make, the state is set once the claim answered.
+                    self.set_state(id, "running").await;
+                }
+            }
         }
         if env.observe && answer.verdict.verdict() >= Verdict::RequireApproval {
             if let (Some(id), Some(tu)) = (&action_id, &tool_use) {
@@ -610,6 +805,7 @@ impl Remote {
                     Ok(Created::Running(id)) => {
                         // The server's authoritative re-evaluation allowed it after all.
                         self.map_action(ev, &id).await;
+                        self.set_state(&id, "running").await;
                         ledger["action_id"] = json!(id);
                         decision = Decision::allow();
                         return Gate {
@@ -648,19 +844,47 @@ impl Remote {
             hold(HoldNotice {
                 extend: approval_timeout + Duration::from_secs(5),
                 message: format!(
-                    "Approval required: {reason}. Action ID: {id}. Approve at {}/replay/{id} or with `dashclawd approve {id}` in a terminal. Waiting for approval... ({}s timeout, then blocking)",
-                    self.api.base_url(),
+                    "Approval required: {reason}. Action ID: {id}. Approve at {} or with `dashclawd approve {id}` in a terminal. Waiting for approval... ({}s timeout, then blocking)",
+                    self.approval_link(&id),
                     approval_timeout.as_secs()
                 ),
             });
             self.stats.approvals_waited.fetch_add(1, Ordering::Relaxed);
+            // A hook that goes away mid-wait drops this future: the row is then cancelled too.
+            let mut left = pending::LeftPending::new(self.outbox.clone(), self.wake.clone(), &id);
             let outcome = approval::wait(self, &id, approval_timeout, known_pending).await;
+            left.disarm();
+            match &outcome {
+                // Set below, once a claim (if any) says whether it runs: state writes are
+                // detached, so each action gets exactly one on this path.
+                approval::Approval::Approved { .. } => {}
+                approval::Approval::TimedOut => {
+                    self.set_state(&id, "pending").await;
+                    self.enqueue_for(
+                        "cancel",
+                        &id,
+                        format!("cancel:{id}"),
+                        pending::cancel_payload(&id, approval_timeout),
+                    )
+                    .await;
+                }
+                _ => self.set_state(&id, "denied").await,
+            }
             ledger["approval"] = json!(outcome.tag());
             decision = outcome.decision(&id, &decision, approval_timeout);
             if decision.verdict == Verdict::Allow && matches!(answer.claim, Ok(true)) {
                 if let Err(e) = self.claim(&id, body).await {
                     decision = Decision::block(e, decision.policy.clone());
                 }
+            }
+            if matches!(outcome, approval::Approval::Approved { .. }) {
+                // Approved but refused its claim: not run, so Stop must not close it.
+                let state = if decision.verdict == Verdict::Allow {
+                    "running"
+                } else {
+                    "blocked"
+                };
+                self.set_state(&id, state).await;
             }
             return Gate {
                 decision: Some(decision),
@@ -673,8 +897,15 @@ impl Remote {
                 Err(e) => decision = Decision::block(e.clone(), Some("dashclaw:execution_claim".into())),
                 Ok(true) => match &answer.action_id {
                     Some(id) => {
-                        if let Err(e) = self.claim(id, body).await {
-                            decision = Decision::block(e, Some("dashclaw:execution_claim".into()));
+                        let state = match self.claim(id, body).await {
+                            Ok(()) => "running",
+                            Err(e) => {
+                                decision = Decision::block(e, Some("dashclaw:execution_claim".into()));
+                                "blocked"
+                            }
+                        };
+                        if action_id.as_deref() == Some(id.as_str()) && !env.local_block {
+                            self.set_state(id, state).await;
                         }
                     }
                     None => {
@@ -704,21 +935,10 @@ impl Remote {
         strip_claims(&mut record);
         if let Value::Object(m) = &mut record {
             m.insert("status".into(), json!("pending_approval"));
-            if self.line() == Line::V2 {
-                if let Some(t) = m.get("action_type").and_then(Value::as_str) {
-                    let t = guard::v2_action_type(t).to_owned();
-                    m.insert("action_type".into(), json!(t));
-                }
-            }
         }
+        guard::for_line(&mut record, self.line() == Line::V2);
         let resp = self
-            .api
-            .call(
-                Method::POST,
-                "/api/actions",
-                Some(&record),
-                self.settings.guard_timeout,
-            )
+            .post_action(&record, self.settings.guard_timeout)
             .await
             .map_err(|e| format!("the server {e}"))?;
         let id = resp
@@ -799,12 +1019,7 @@ impl Remote {
         mut record: Value,
         ev: &HookEvent,
     ) {
-        if self.line() == Line::V2 {
-            if let Some(t) = record.get("action_type").and_then(Value::as_str) {
-                let t = guard::v2_action_type(t).to_owned();
-                record["action_type"] = json!(t);
-            }
-        }
+        guard::for_line(&mut record, self.line() == Line::V2);
         self.map_action(ev, action_id).await;
         let item = NewItem {
             kind: kind.to_owned(),
@@ -863,6 +1078,24 @@ impl Gate {
             ledger: json!({"governed": false}),
         }
     }
+}
+
+/// The identity part of `dashclawd status`: bearer token source (never the token), what the
+/// guard answers said about it, and the signing state.
+pub fn identity_status(r: &Remote) -> Value {
+    let keys = identity::list(r.identities.dir());
+    json!({
+        "auth_token": r.api.token_source().map(|t| t.describe()),
+        "auth_token_error": r.api.token_source().and_then(|t| t.last_error()),
+        "verification_status": r.stats.last_verification.lock().map(|v| v.clone()).unwrap_or_default(),
+        "verification_counts": r.stats.verification.lock().map(|v| v.clone()).unwrap_or_default(),
+        "sign_actions": r.identities.mode().as_str(),
+        "server_requires_signatures": r.identities.server_requires(),
+        "keys": keys.iter().map(|(id, p)| json!({
+            "agent_id": id,
+            "pairing": p.as_ref().map(|p| p.status.clone()),
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// The claim fields belong to the guard exchange only.

@@ -19,6 +19,9 @@ pub async fn event_stream(remote: Arc<Remote>) {
             Ok(()) => backoff = Duration::from_secs(1), // the server closed it (every 30 min)
             Err(e) => {
                 tracing::debug!("event stream: {e}");
+                if remote.stats.stream_connected.load(Ordering::Relaxed) {
+                    remote.note_error(format!("event stream: {e}"));
+                }
                 backoff = (backoff * 2).min(Duration::from_secs(60));
             }
         }
@@ -49,21 +52,57 @@ async fn follow(remote: &Remote, last_id: &mut Option<String>) -> Result<(), Str
     }
     remote.stats.stream_connected.store(true, Ordering::Relaxed);
     let mut parser = SseParser::default();
+    let mut quiet_since = tokio::time::Instant::now();
     loop {
+        // Keep-alives alone do not prove the server serves: after a quiet spell, ask it.
+        if quiet_since.elapsed() >= remote.settings.stream_idle {
+            probe(remote).await?;
+            quiet_since = tokio::time::Instant::now();
+        }
         // The server sends a heartbeat comment every 15 s; silence for longer is a dead link.
-        let chunk = tokio::time::timeout(Duration::from_secs(45), resp.chunk())
+        let idle = remote.settings.stream_idle;
+        let chunk = tokio::time::timeout(idle, resp.chunk())
             .await
-            .map_err(|_| "no data or heartbeat for 45s".to_string())?
+            .map_err(|_| {
+                format!(
+                    "no data or heartbeat for {}s: the server instance is gone",
+                    idle.as_secs()
+                )
+            })?
             .map_err(|e| e.to_string())?;
         let Some(chunk) = chunk else {
             return Ok(());
         };
         for ev in parser.push(&chunk) {
+            quiet_since = tokio::time::Instant::now();
             if let Some(id) = ev.id {
                 *last_id = Some(id);
             }
             dispatch(remote, &ev.event, &ev.data);
         }
+    }
+}
+
+/// `GET /api/health` while the stream only carries keep-alives: a server that no longer
+/// answers (while something keeps the stream's connection open) ends the stream.
+async fn probe(remote: &Remote) -> Result<(), String> {
+    match remote
+        .api
+        .call(Method::GET, "/api/health", None, Duration::from_secs(5))
+        .await
+    {
+        // Only "not serving" counts; an odd answer from a proxy is not worth a reconnect.
+        Err(
+            e @ (super::ApiError::Unreachable(_)
+            | super::ApiError::Timeout(_)
+            | super::ApiError::Dns(_)
+            | super::ApiError::Tls(_)
+            | super::ApiError::Truncated(_)
+            | super::ApiError::Server { .. }),
+        ) => Err(format!(
+            "the stream is open but the server {e} (health check)"
+        )),
+        Ok(_) | Err(_) => Ok(()),
     }
 }
 

@@ -58,6 +58,17 @@ const ACTION_STATUSES: [&str; 7] = [
     "pending_approval",
     "blocked",
 ];
+/// §13: v2.0's statuses on `POST /api/actions` (no `blocked`).
+pub const V2_ACTION_STATUSES: [&str; 6] = [
+    "running",
+    "completed",
+    "failed",
+    "cancelled",
+    "pending",
+    "pending_approval",
+];
+/// The issuer whose tokens the newest flavor verifies (its key lives in the fake).
+pub const TRUSTED_ISSUER: &str = "https://idp.fake.test";
 /// §13: the v2.0 `action_type` enum of `POST /api/actions`.
 pub const V2_ACTION_TYPES: [&str; 20] = [
     "build", "deploy", "post", "apply", "security", "message", "api", "calendar", "research",
@@ -268,6 +279,20 @@ struct State {
     health_mode: String,
     /// `POST /api/sessions` rows (the MCP session tools).
     mcp_sessions: HashMap<String, Value>,
+    /// Open streams send nothing at all (a dead instance holding its connections).
+    streams_frozen: bool,
+    identity: IdentityState,
+}
+
+/// Agent identity (§1 bearer tokens, §4 signatures, the pairing endpoints).
+#[derive(Default)]
+struct IdentityState {
+    /// `ENFORCE_AGENT_SIGNATURES` (v2.0 production's default).
+    enforce_signatures: bool,
+    /// agent_id → SPKI PEM of its trusted public key.
+    identities: HashMap<String, String>,
+    /// id → {id, agent_id, agent_name, public_key, algorithm, status, created_at, approved_at}.
+    pairings: Vec<Value>,
 }
 
 struct Shared {
@@ -379,6 +404,8 @@ impl FakeDashClaw {
                 sse_heartbeat: Duration::from_secs(15),
                 health_mode: "self_host".to_owned(),
                 mcp_sessions: HashMap::new(),
+                streams_frozen: false,
+                identity: IdentityState::default(),
             }),
             events_tx,
             kill_streams,
@@ -540,6 +567,64 @@ impl FakeDashClaw {
     /// The newest flavor's `mode` in `/api/health` (default `self_host`; `demo` for demos).
     pub fn set_health_mode(&self, mode: &str) {
         self.shared.lock().health_mode = mode.to_owned();
+    }
+
+    /// Open event streams go silent (no events, no keep-alives) while their connections stay
+    /// open, as a hung or dead server instance's do.
+    pub fn freeze_streams(&self, frozen: bool) {
+        self.shared.lock().streams_frozen = frozen;
+    }
+
+    // --- agent identity --------------------------------------------------------------------
+
+    /// `ENFORCE_AGENT_SIGNATURES`: `POST /api/actions` must carry a `_signature` that verifies
+    /// against the agent's registered key (401 `SIGNATURE_REQUIRED` / `INVALID_AGENT_SIGNATURE`).
+    pub fn enforce_signatures(&self, on: bool) {
+        self.shared.lock().identity.enforce_signatures = on;
+    }
+
+    /// Pairing requests so far (public keys included).
+    pub fn pairings(&self) -> Vec<Value> {
+        self.shared.lock().identity.pairings.clone()
+    }
+
+    /// Approves a pending pairing as an admin would: its key becomes the agent's identity.
+    pub fn approve_pairing(&self, id: &str) -> Result<Value, String> {
+        approve_pairing(&mut self.shared.lock(), id).map_err(|(_, v)| v.to_string())
+    }
+
+    /// The agent ids with a trusted key.
+    pub fn identities(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .shared
+            .lock()
+            .identity
+            .identities
+            .keys()
+            .cloned()
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// An RS256 JWT from the issuer the newest flavor trusts (`exp` in seconds from now, may
+    /// be negative); `iss` other than [`TRUSTED_ISSUER`] gives an untrusted one.
+    pub fn mint_token(&self, iss: &str, sub: &str, exp_in_secs: i64) -> String {
+        use base64::Engine;
+        let now = (now_ms() / 1000) as i64;
+        let header = json!({"alg": "RS256", "typ": "JWT", "kid": "fake-1"});
+        let claims = json!({"iss": iss, "sub": sub, "aud": "dashclaw", "iat": now, "exp": now + exp_in_secs});
+        let b64 = |v: &Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string().as_bytes())
+        };
+        let signing_input = format!("{}.{}", b64(&header), b64(&claims));
+        let key = rsa::pkcs1v15::SigningKey::<Sha256>::new(issuer_key().clone());
+        let sig = rsa::signature::Signer::sign(&key, signing_input.as_bytes());
+        format!(
+            "{signing_input}.{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(rsa::signature::SignatureEncoding::to_bytes(&sig))
+        )
     }
 
     // --- operator side ---------------------------------------------------------------------
@@ -1074,6 +1159,13 @@ fn route(sh: &Arc<Shared>, cx: &Ctx) -> Resp {
         ("GET", ["api", "policies"]) => list_policies(sh, cx),
         ("POST", ["api", "policies"]) => create_policy(sh, cx),
         ("POST", ["api", "agents", "heartbeat"]) => heartbeat(sh, cx),
+        ("POST", ["api", "pairings"]) => create_pairing(sh, cx),
+        ("GET", ["api", "pairings", id]) => get_pairing(sh, id),
+        ("POST", ["api", "pairings", id, "approve"]) => match approve_pairing(&mut sh.lock(), id) {
+            Ok(v) => json_resp(200, v),
+            Err((status, v)) => json_resp(status, v),
+        },
+        ("POST", ["api", "identities"]) => register_identity(sh, cx),
         ("POST", ["api", "code-sessions", "ingest-live"]) if newest => ingest_live(sh, cx),
         ("POST", ["api", "code-sessions", "ingest-jsonl"]) if newest => ingest_jsonl(sh, cx),
         _ => mcp_routes(sh, cx, &segs).unwrap_or_else(html_404),
@@ -1432,7 +1524,8 @@ fn persist_decision(
 ) {
     let row = json!({
         "id": id, "org_id": ORG, "agent_id": s(m, "agent_id"), "agent_name": s(m, "agent_name"),
-        "verification_status": "unverified", "replay_status": null, "jti": null,
+        "verification_status": result.get("verification_status").cloned().unwrap_or(json!("unverified")),
+        "replay_status": null, "jti": null,
         "act_status": null, "act_hash": null, "decision": result.get("decision"),
         "reason": result.get("reason").cloned().unwrap_or(Value::Null),
         "matched_policies": result.get("matched_policies"),
@@ -1481,6 +1574,15 @@ fn guard(sh: &Shared, cx: &Ctx) -> Resp {
     if let Err(r) = validate_guard(&m) {
         return *r;
     }
+    let verification = if newest {
+        let (status, sub) = verify_bearer(cx.header("authorization"));
+        if let Some(sub) = sub {
+            m.insert("agent_id".into(), json!(sub));
+        }
+        Some(status)
+    } else {
+        None
+    };
     let key = s(&m, "idempotency_key")
         .filter(|_| newest)
         .map(str::to_owned);
@@ -1499,6 +1601,9 @@ fn guard(sh: &Shared, cx: &Ctx) -> Resp {
     }
     let decision = answer.decision().to_owned();
     let (id, mut result) = guard_result(sh.flavor, &answer, &m, now);
+    if let Some(v) = verification {
+        result.insert("verification_status".into(), json!(v));
+    }
     let mut st = sh.lock();
     persist_decision(sh, &mut st, &id, &result, &m, now);
     if newest && cx.param("record").as_deref() == Some("true") {
@@ -1731,9 +1836,26 @@ fn create_action(sh: &Shared, cx: &Ctx) -> Resp {
     if !newest && s(&m, "action_type").is_some() {
         v.one_of("action_type", &V2_ACTION_TYPES);
     }
+    if !newest {
+        v.one_of("status", &V2_ACTION_STATUSES);
+    }
     if let Err(r) = v.finish() {
         return *r;
     }
+    // §4 processing order: identity (JWT), then the signature.
+    let verification = if newest {
+        let v = verify_bearer(cx.header("authorization"));
+        if let Some(sub) = &v.1 {
+            m.insert("agent_id".into(), json!(sub));
+        }
+        Some(v.0)
+    } else {
+        None
+    };
+    let signature = match check_signature(sh, &cx.raw, s(&m, "agent_id").unwrap_or("")) {
+        Ok(sig) => sig,
+        Err(r) => return *r,
+    };
     let key = s(&m, "idempotency_key")
         .filter(|_| newest)
         .map(str::to_owned);
@@ -1778,6 +1900,14 @@ fn create_action(sh: &Shared, cx: &Ctx) -> Resp {
     let mut rec = new_row(sh.flavor, &m, &action_id, status, &result, now);
     if code != 201 {
         rec.gated = Some(decision.clone());
+    }
+    if let Some((sig, verified)) = &signature {
+        rec.row.insert("signature".into(), json!(sig));
+        rec.row
+            .insert("verified".into(), json!(i64::from(*verified)));
+    }
+    if let Some(v) = &verification {
+        rec.row.insert("verification_status".into(), json!(v));
     }
     let row = Value::Object(rec.row.clone());
     st.actions.push(rec);
@@ -2330,6 +2460,7 @@ fn stream(sh: &Arc<Shared>, cx: &Ctx) -> Resp {
     });
     let (tx, rx) = mpsc::channel::<Bytes>(256);
     let mut kill = sh.kill_streams.subscribe();
+    let shared = Arc::clone(sh);
     tokio::spawn(async move {
         for e in &replay {
             if tx.send(frame(e)).await.is_err() {
@@ -2353,6 +2484,9 @@ fn stream(sh: &Arc<Shared>, cx: &Ctx) -> Resp {
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
             };
+            if shared.lock().streams_frozen {
+                continue;
+            }
             if tx.send(chunk).await.is_err() {
                 return;
             }
@@ -2468,6 +2602,214 @@ fn create_policy(sh: &Shared, cx: &Ctx) -> Resp {
         json!({"policy": policy, "change_type": change_type}),
     );
     json_resp(201, json!({"policy": policy, "policy_id": policy["id"]}))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agent identity: bearer tokens (§1, newest), signatures (§4), pairings
+// ---------------------------------------------------------------------------------------------
+
+/// The fake issuer's signing key (one per test process; generated once).
+fn issuer_key() -> &'static rsa::RsaPrivateKey {
+    static KEY: std::sync::OnceLock<rsa::RsaPrivateKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("issuer key")
+    })
+}
+
+/// §1: `verification_status` of a request, and the token's `sub` when verified.
+fn verify_bearer(header: Option<&str>) -> (&'static str, Option<String>) {
+    use base64::Engine;
+    let Some(token) = header
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+    else {
+        return ("unverified", None);
+    };
+    let parts: Vec<&str> = token.split('.').collect();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (Some(h), Some(c), Some(sig)) = (parts.first(), parts.get(1), parts.get(2)) else {
+        return ("failed", None);
+    };
+    let claims: Value = match b64
+        .decode(c)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+    {
+        Some(v) => v,
+        None => return ("failed", None),
+    };
+    if claims["iss"] != TRUSTED_ISSUER {
+        return ("unknown_issuer", None);
+    }
+    let verifier = rsa::pkcs1v15::VerifyingKey::<Sha256>::new(issuer_key().to_public_key());
+    let ok = b64
+        .decode(sig)
+        .ok()
+        .and_then(|s| rsa::pkcs1v15::Signature::try_from(s.as_slice()).ok())
+        .is_some_and(|s| {
+            rsa::signature::Verifier::verify(&verifier, format!("{h}.{c}").as_bytes(), &s).is_ok()
+        });
+    if !ok {
+        return ("failed", None);
+    }
+    let now = (now_ms() / 1000) as i64;
+    match claims["exp"].as_i64() {
+        Some(exp) if exp < now => ("expired", None),
+        Some(exp) if exp > now + 24 * 3600 => ("exp_too_far", None),
+        Some(_) => ("verified", claims["sub"].as_str().map(str::to_owned)),
+        None => ("failed", None),
+    }
+}
+
+/// Canonical JSON (keys sorted, no spaces), as the server verifies signatures over (§4).
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{}:{}",
+                        Value::String((*k).clone()),
+                        canonical(&m[k.as_str()])
+                    )
+                })
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// §4 step 7: `Ok(Some((signature, verified)))` for a signed body, `Ok(None)` unsigned and not
+/// enforced, `Err` the 401.
+fn check_signature(
+    sh: &Shared,
+    raw: &[u8],
+    agent_id: &str,
+) -> Result<Option<(String, bool)>, Box<Resp>> {
+    use base64::Engine;
+    let mut body: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
+    let sig = body
+        .as_object_mut()
+        .and_then(|m| m.remove("_signature"))
+        .and_then(|s| s.as_str().map(str::to_owned));
+    let st = sh.lock();
+    let enforce = st.identity.enforce_signatures;
+    let Some(sig) = sig else {
+        if enforce {
+            return Err(Box::new(json_resp(
+                401,
+                json!({"error": "Signature required for action records", "code": "SIGNATURE_REQUIRED"}),
+            )));
+        }
+        return Ok(None);
+    };
+    let verified = st
+        .identity
+        .identities
+        .get(agent_id)
+        .and_then(|pem| rsa::pkcs8::DecodePublicKey::from_public_key_pem(pem).ok())
+        .is_some_and(|key: rsa::RsaPublicKey| {
+            let vk = rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key);
+            base64::engine::general_purpose::STANDARD
+                .decode(&sig)
+                .ok()
+                .and_then(|s| rsa::pkcs1v15::Signature::try_from(s.as_slice()).ok())
+                .is_some_and(|s| {
+                    rsa::signature::Verifier::verify(&vk, canonical(&body).as_bytes(), &s).is_ok()
+                })
+        });
+    if enforce && !verified {
+        return Err(Box::new(json_resp(
+            401,
+            json!({"error": "Invalid agent signature", "code": "INVALID_AGENT_SIGNATURE"}),
+        )));
+    }
+    Ok(Some((sig, verified)))
+}
+
+fn create_pairing(sh: &Shared, cx: &Ctx) -> Resp {
+    let mut m = match parse_object(&cx.raw) {
+        Ok(m) => m,
+        Err(r) => return *r,
+    };
+    normalize(&mut m, false);
+    let Some(agent_id) = s(&m, "agent_id").filter(|a| !a.is_empty()) else {
+        return err(400, "agent_id is required");
+    };
+    let key = s(&m, "public_key").unwrap_or("");
+    if !(key.contains("BEGIN PUBLIC KEY") && key.contains("END PUBLIC KEY")) {
+        return err(400, "public_key must be a PEM public key");
+    }
+    let id = format!("pair_{}", uuid::Uuid::new_v4());
+    let row = json!({
+        "id": id, "org_id": ORG, "agent_id": agent_id, "agent_name": s(&m, "agent_name"),
+        "public_key": key, "algorithm": s(&m, "algorithm").unwrap_or("RSASSA-PKCS1-v1_5"),
+        "status": "pending", "created_at": iso(now_ms()), "approved_at": null,
+    });
+    sh.lock().identity.pairings.push(row.clone());
+    let mut public = row;
+    public.as_object_mut().map(|p| p.remove("public_key"));
+    json_resp(
+        200,
+        json!({"pairing": public, "pairing_url": format!("http://fake.test/pair/{id}")}),
+    )
+}
+
+fn get_pairing(sh: &Shared, id: &str) -> Resp {
+    let st = sh.lock();
+    match st.identity.pairings.iter().find(|p| p["id"] == id) {
+        Some(p) => {
+            let mut p = p.clone();
+            p.as_object_mut().map(|m| m.remove("public_key"));
+            json_resp(200, json!({ "pairing": p }))
+        }
+        None => err(404, "Pairing not found"),
+    }
+}
+
+fn approve_pairing(st: &mut State, id: &str) -> Result<Value, Answer> {
+    let Some(p) = st.identity.pairings.iter_mut().find(|p| p["id"] == id) else {
+        return Err((404, json!({"error": "Pairing not found"})));
+    };
+    if p["status"] != "pending" {
+        return Err((
+            409,
+            json!({"error": format!("Pairing is not pending (status={})", p["status"])}),
+        ));
+    }
+    p["status"] = json!("approved");
+    p["approved_at"] = json!(iso(now_ms()));
+    let agent = p["agent_id"].as_str().unwrap_or_default().to_owned();
+    let key = p["public_key"].as_str().unwrap_or_default().to_owned();
+    st.identity.identities.insert(agent.clone(), key);
+    Ok(json!({"identity": {"agent_id": agent, "algorithm": "RSASSA-PKCS1-v1_5"}}))
+}
+
+fn register_identity(sh: &Shared, cx: &Ctx) -> Resp {
+    let mut m = match parse_object(&cx.raw) {
+        Ok(m) => m,
+        Err(r) => return *r,
+    };
+    normalize(&mut m, false);
+    let (Some(agent), Some(key)) = (s(&m, "agent_id"), s(&m, "public_key")) else {
+        return err(400, "agent_id and public_key are required");
+    };
+    sh.lock()
+        .identity
+        .identities
+        .insert(agent.to_owned(), key.to_owned());
+    json_resp(
+        201,
+        json!({"identity": {"agent_id": agent, "algorithm": "RSASSA-PKCS1-v1_5"}}),
+    )
 }
 
 fn heartbeat(sh: &Shared, cx: &Ctx) -> Resp {
