@@ -96,6 +96,9 @@ enum Command {
         /// codex only: the codex binary used to trust and verify the hooks (default: on PATH).
         #[arg(long)]
         codex_bin: Option<PathBuf>,
+        /// openclaw only: the openclaw CLI that installs the plugin (default: on PATH).
+        #[arg(long)]
+        openclaw_bin: Option<PathBuf>,
     },
 }
 
@@ -132,6 +135,7 @@ pub fn main() -> ExitCode {
             uninstall,
             hook_bin,
             codex_bin,
+            openclaw_bin,
         } => crate::install::run(crate::install::InstallArgs {
             agent,
             settings,
@@ -140,6 +144,7 @@ pub fn main() -> ExitCode {
             uninstall,
             hook_bin,
             codex_bin,
+            openclaw_bin,
         }),
     };
     match result {

@@ -49,6 +49,8 @@ pub struct InstallArgs {
     pub hook_bin: Option<PathBuf>,
     /// Codex only: the `codex` binary used to trust the hooks (default: `codex` on PATH).
     pub codex_bin: Option<PathBuf>,
+    /// OpenClaw only: the `openclaw` CLI that installs the plugin (default: `openclaw` on PATH).
+    pub openclaw_bin: Option<PathBuf>,
 }
 
 pub fn run(args: InstallArgs) -> Result<ExitCode> {

@@ -1,0 +1,208 @@
+//! A fake OpenAI-compatible Chat Completions API on 127.0.0.1 for driving the real Hermes and
+//! OpenClaw agents offline (both speak `/v1/chat/completions` to a custom base URL).
+//!
+//! The "model" is scripted by the prompt: `RUN<<cmd>>` asks for one shell tool call running
+//! `cmd`, with the agent's own shell tool picked from the tools the request offers (`terminal`
+//! for Hermes, `exec` for OpenClaw); once a tool result is in the messages, it ends the turn
+//! echoing that result. Streaming (`"stream": true`, server-sent chunks) and plain answers are
+//! both served. Every request is kept so a test can read what the agent told the model.
+//!
+//! The HTTP side is the shared fake server of http.rs.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+#[path = "http.rs"]
+mod http;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{json, Value};
+
+pub use http::Request;
+use http::{FakeHttp, Response};
+
+/// The model id agents are configured with.
+pub const MODEL: &str = "fake-model";
+/// Shell tools, in the order they are preferred when a request offers several.
+const SHELL_TOOLS: &[&str] = &["terminal", "exec", "bash"];
+
+pub struct FakeChat {
+    http: FakeHttp,
+}
+
+impl FakeChat {
+    /// Binds an ephemeral port and serves until dropped.
+    pub fn start() -> FakeChat {
+        let ids = AtomicU64::new(1);
+        let http = FakeHttp::start(
+            |msg| {
+                let body = json!({"error": {"message": msg, "type": "invalid_request_error"}});
+                Response::json(400, body.to_string())
+            },
+            move |req| route(req, &ids),
+        );
+        FakeChat { http }
+    }
+
+    /// The provider base URL (`…/v1`).
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1", self.http.port())
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.http.requests()
+    }
+
+    /// Sends raw HTTP to the server and returns the whole reply; for the server's own tests.
+    pub fn raw(&self, request: &str) -> String {
+        self.http.raw(request)
+    }
+
+    /// Bodies of the model turns (`POST …/chat/completions`), in arrival order.
+    pub fn completions(&self) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/chat/completions"))
+            .map(|r| serde_json::from_slice(&r.body).unwrap_or(Value::Null))
+            .collect()
+    }
+
+    /// Every tool result the agent sent back to the model, deduplicated (the whole history is
+    /// resent each turn).
+    pub fn tool_results(&self) -> Vec<String> {
+        let mut seen = Vec::new();
+        for body in self.completions() {
+            for m in messages(&body).filter(|m| m["role"] == "tool") {
+                let text = content_text(&m["content"]);
+                if !seen.contains(&text) {
+                    seen.push(text);
+                }
+            }
+        }
+        seen
+    }
+}
+
+fn messages(body: &Value) -> impl Iterator<Item = &Value> {
+    body["messages"].as_array().into_iter().flatten()
+}
+
+/// A content that is a string, or a list of `{type, text}` parts.
+fn content_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn route(req: &Request, ids: &AtomicU64) -> Response {
+    match (req.method.as_str(), req.path.as_str()) {
+        ("POST", p) if p.ends_with("/chat/completions") => {
+            let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+            let n = ids.fetch_add(1, Ordering::SeqCst);
+            let (message, finish) = model_turn(&body, n);
+            if body["stream"] == true {
+                Response::sse(stream(&message, finish, n))
+            } else {
+                let reply = json!({
+                    "id": format!("chatcmpl-{n}"), "object": "chat.completion", "created": 0,
+                    "model": MODEL,
+                    "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                });
+                Response::json(200, reply.to_string())
+            }
+        }
+        ("GET", p) if p.ends_with("/models") => {
+            let reply = json!({"object": "list", "data": [{"id": MODEL, "object": "model"}]});
+            Response::json(200, reply.to_string())
+        }
+        _ => {
+            let msg = format!("no route for {} {}", req.method, req.path);
+            let body = json!({"error": {"message": msg, "type": "not_found"}});
+            Response::json(404, body.to_string())
+        }
+    }
+}
+
+/// The scripted assistant message and its finish reason.
+fn model_turn(req: &Value, n: u64) -> (Value, &'static str) {
+    let answered: Vec<String> = messages(req)
+        .filter(|m| m["role"] == "tool")
+        .map(|m| content_text(&m["content"]))
+        .collect();
+    let user: String = messages(req)
+        .filter(|m| m["role"] == "user")
+        .map(|m| content_text(&m["content"]))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let offered: Vec<&str> = req["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["function"]["name"].as_str())
+        .collect();
+    let shell = SHELL_TOOLS
+        .iter()
+        .find(|t| offered.contains(t))
+        .copied()
+        .unwrap_or("terminal");
+    if answered.is_empty() {
+        if let Some(cmd) = marker(&user, "RUN<<") {
+            let call = json!({
+                "id": format!("call_{n:024x}"), "type": "function",
+                "function": {"name": shell, "arguments": json!({"command": cmd}).to_string()},
+            });
+            return (
+                json!({"role": "assistant", "content": null, "tool_calls": [call]}),
+                "tool_calls",
+            );
+        }
+    }
+    let text = match answered.last() {
+        Some(t) => format!("The tool said: {t}"),
+        None => "Nothing to do.".to_string(),
+    };
+    (json!({"role": "assistant", "content": text}), "stop")
+}
+
+fn marker(text: &str, open: &str) -> Option<String> {
+    let start = text.find(open)? + open.len();
+    let len = text[start..].find(">>")?;
+    Some(text[start..start + len].to_string())
+}
+
+/// The message as `chat.completion.chunk` events: the whole delta at once, then the finish.
+fn stream(message: &Value, finish: &str, n: u64) -> String {
+    let mut delta = message.clone();
+    if let Some(calls) = delta["tool_calls"].as_array_mut() {
+        for (i, c) in calls.iter_mut().enumerate() {
+            c["index"] = json!(i);
+        }
+    }
+    let chunk = |delta: Value, finish: Value, usage: Value| {
+        let mut c = json!({
+            "id": format!("chatcmpl-{n}"), "object": "chat.completion.chunk", "created": 0,
+            "model": MODEL,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        });
+        if !usage.is_null() {
+            c["usage"] = usage;
+        }
+        format!("data: {c}\n\n")
+    };
+    let mut out = chunk(delta, Value::Null, Value::Null);
+    out.push_str(&chunk(
+        json!({}),
+        json!(finish),
+        json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}),
+    ));
+    out.push_str("data: [DONE]\n\n");
+    out
+}
