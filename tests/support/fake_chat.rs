@@ -3,7 +3,7 @@
 //!
 //! The "model" is scripted by the prompt: `RUN<<cmd>>` asks for one shell tool call running
 //! `cmd`, with the agent's own shell tool picked from the tools the request offers (`terminal`
-//! for Hermes, `exec` for OpenClaw); once a tool result is in the messages, it ends the turn
+//! for Hermes, `exec` for OpenClaw); once a tool result follows that prompt, it ends the turn
 //! echoing that result. Streaming (`"stream": true`, server-sent chunks) and plain answers are
 //! both served. Every request is kept so a test can read what the agent told the model.
 //!
@@ -131,17 +131,24 @@ fn route(req: &Request, ids: &AtomicU64) -> Response {
     }
 }
 
-/// The scripted assistant message and its finish reason.
+/// The scripted assistant message and its finish reason. Only the last user message with a
+/// `RUN<<…>>` and what follows it count, so a session that goes on with a new prompt gets a new
+/// tool call (agents may add user messages of their own, such as context, after the prompt).
 fn model_turn(req: &Value, n: u64) -> (Value, &'static str) {
-    let answered: Vec<String> = messages(req)
+    let all: Vec<&Value> = messages(req).collect();
+    let prompt = all
+        .iter()
+        .rposition(|m| m["role"] == "user" && content_text(&m["content"]).contains("RUN<<"));
+    let turn = prompt.and_then(|i| all.get(i..)).unwrap_or_default();
+    let answered: Vec<String> = turn
+        .iter()
         .filter(|m| m["role"] == "tool")
         .map(|m| content_text(&m["content"]))
         .collect();
-    let user: String = messages(req)
-        .filter(|m| m["role"] == "user")
+    let user = turn
+        .first()
         .map(|m| content_text(&m["content"]))
-        .collect::<Vec<_>>()
-        .join("\n");
+        .unwrap_or_default();
     let offered: Vec<&str> = req["tools"]
         .as_array()
         .into_iter()
