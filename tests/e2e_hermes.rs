@@ -93,6 +93,37 @@ fn a_destructive_call_is_denied_a_harmless_one_runs_and_the_ledger_holds_both() 
         "{}",
         String::from_utf8_lossy(&verify.stderr)
     );
+
+    // Doctor reads the install Hermes just ran with and probes its pre_tool_call command.
+    let out = Command::new(DASHCLAWD)
+        .args(["doctor", "--json", "--hermes-config"])
+        .arg(allowed.config())
+        .env_clear()
+        .env("PATH", AGENT_PATH)
+        .env("HOME", allowed.home())
+        .env("DASHCLAW_HOME", &dc.home)
+        .output()
+        .expect("run dashclawd doctor");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "doctor --json: {e}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    for c in [
+        "agent.hermes",
+        "agent.hermes.consent",
+        "agent.hermes.binary",
+        "agent.hermes.probe",
+    ] {
+        let check = report["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| x["id"] == c)
+            .unwrap_or_else(|| panic!("no {c}: {report:#}"));
+        assert_eq!(check["status"], "ok", "{c}: {report:#}");
+    }
 }
 
 #[test]

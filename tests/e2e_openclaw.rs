@@ -103,6 +103,35 @@ fn a_destructive_exec_is_denied_a_harmless_one_runs_and_the_ledger_holds_both() 
         "{}",
         String::from_utf8_lossy(&verify.stderr)
     );
+
+    // Doctor reads the install OpenClaw made and probes through the installed plugin.
+    let mut cmd = Command::new(DASHCLAWD);
+    cmd.args(["doctor", "--json", "--openclaw-state"])
+        .arg(session.state_dir())
+        .current_dir(session.work_dir());
+    session.agent_env(&mut cmd, &path);
+    cmd.env("DASHCLAW_HOME", &dc.home);
+    let out = cmd.output().expect("run dashclawd doctor");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "doctor --json: {e}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    for c in [
+        "agent.openclaw",
+        "agent.openclaw.enabled",
+        "agent.openclaw.binary",
+        "agent.openclaw.probe",
+    ] {
+        let check = report["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| x["id"] == c)
+            .unwrap_or_else(|| panic!("no {c}: {report:#}"));
+        assert_eq!(check["status"], "ok", "{c}: {report:#}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
