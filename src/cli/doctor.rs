@@ -104,8 +104,16 @@ pub fn run(args: DoctorArgs) -> Result<ExitCode> {
         None => install::claude_settings_path_default().ok(),
     };
     if let Some(p) = claude_path {
-        check_claude(&mut r, &p, &args, daemon_version.as_deref());
+        check_claude(&mut r, "agent.claude", &p, &args, daemon_version.as_deref());
     }
+    // Managed settings hold even against `--bare` and `disableAllHooks` (agent-hooks.md §1.7).
+    check_claude(
+        &mut r,
+        "agent.claude_managed",
+        Path::new(install::CLAUDE_MANAGED_SETTINGS),
+        &args,
+        daemon_version.as_deref(),
+    );
     let codex_path = match &args.codex_config {
         Some(p) => Some(std::path::absolute(p)?),
         None => cx::config_path(install::Scope::User).ok(),
@@ -472,11 +480,10 @@ fn check_timeout(r: &mut Report, id: &str, timeout: Option<f64>) {
     }
 }
 
-fn check_claude(r: &mut Report, path: &Path, args: &DoctorArgs, daemon: Option<&str>) {
+fn check_claude(r: &mut Report, id: &str, path: &Path, args: &DoctorArgs, daemon: Option<&str>) {
     let Ok(text) = std::fs::read_to_string(path) else {
         return;
     };
-    let id = "agent.claude";
     let doc: Value = match serde_json::from_str(&text) {
         Ok(v) => v,
         Err(e) => {
@@ -511,24 +518,24 @@ fn check_claude(r: &mut Report, path: &Path, args: &DoctorArgs, daemon: Option<&
     };
     r.add(id, Status::Ok, format!("hooks in {}", path.display()));
     let command = h["command"].as_str().unwrap_or_default();
-    check_timeout(r, "agent.claude.timeout", h["timeout"].as_f64());
+    check_timeout(r, &format!("{id}.timeout"), h["timeout"].as_f64());
     if h["onFailure"] != "block" {
         r.add(
-            "agent.claude.fail_closed",
+            format!("{id}.fail_closed"),
             Status::Fail,
             "PreToolUse lacks \"onFailure\": \"block\": a crashed or killed hook lets the call run",
         );
     } else {
-        r.add("agent.claude.fail_closed", Status::Ok, "onFailure: block");
+        r.add(format!("{id}.fail_closed"), Status::Ok, "onFailure: block");
     }
-    if check_binary(r, "agent.claude.binary", command, daemon) && !args.no_probe {
+    if check_binary(r, &format!("{id}.binary"), command, daemon) && !args.no_probe {
         let stdin = json!({
             "session_id": "dashclawd-doctor", "cwd": "/", "hook_event_name": "PreToolUse",
             "permission_mode": "default", "tool_name": "Bash",
             "tool_input": {"command": PROBE_COMMAND}, "tool_use_id": "dashclawd-doctor-probe",
         });
         // Claude Code runs command hooks through the user's shell.
-        probe(r, "agent.claude.probe", &["sh", "-c", command], &stdin);
+        probe(r, &format!("{id}.probe"), &["sh", "-c", command], &stdin);
     }
 }
 

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 
-pub use claude::edit_claude_settings;
+pub use claude::{edit_claude_settings, CLAUDE_MANAGED_SETTINGS};
 
 /// Claude Code's user settings file (`$CLAUDE_CONFIG_DIR` or `~/.claude`).
 pub fn claude_settings_path_default() -> Result<PathBuf> {
