@@ -209,6 +209,12 @@ fn the_fake_api_scripts_a_terminal_call_and_an_echo() {
         .raw("GET /nope HTTP/1.1\r\n\r\n")
         .starts_with("HTTP/1.1 404"));
     assert_eq!(server.tool_results(), vec!["out".to_string()]);
+    let reply =
+        post(r#"{"model":"m","messages":[{"role":"user","content":"RUN<<a>> then RUN<<b>>"}]}"#);
+    assert!(
+        reply.contains(r#"\"command\":\"a\""#) && reply.contains(r#"\"command\":\"b\""#),
+        "two markers, two calls in one turn: {reply}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

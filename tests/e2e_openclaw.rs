@@ -51,32 +51,31 @@ fn a_destructive_exec_is_denied_a_harmless_one_runs_and_the_ledger_holds_both() 
     let dc = DashClaw::new(tmp.path().join("dc"));
     let session = Session::new(tmp.path().join("s"), &dc, &openclaw, &path);
 
+    // Both calls in one agent turn: an OpenClaw run costs most of a minute on a small machine.
     let denied_marker = session.dir.join("DENIED_RAN");
     let run = session.run(
         &openclaw,
         &path,
         &format!(
-            "please RUN<<{}>>",
-            destructive_command(&denied_marker, "x.sh")
+            "please RUN<<{}>> and RUN<<{}>>",
+            destructive_command(&denied_marker, "x.sh"),
+            harmless_command(&session.marker())
         ),
     );
     assert!(!denied_marker.exists(), "the piped installer ran\n{run}");
-    let result = run.last_result();
-    assert!(
-        result.contains("[DashClaw] Blocked") && result.contains("curl-pipe-shell"),
-        "the model is told DashClaw blocked the call: {result}\n{run}"
-    );
-
-    let run = session.run(
-        &openclaw,
-        &path,
-        &format!("please RUN<<{}>>", harmless_command(&session.marker())),
-    );
     assert!(session.tool_ran(), "the allowed command did not run\n{run}");
-    let result = run.last_result();
+    assert_eq!(run.results.len(), 2, "two tool results\n{run}");
+    let blocked = run
+        .results
+        .iter()
+        .find(|r| r.contains("[DashClaw] Blocked"))
+        .unwrap_or_else(|| panic!("the model is told DashClaw blocked a call\n{run}"));
+    assert!(blocked.contains("curl-pipe-shell"), "{blocked}");
     assert!(
-        result.contains("tool-output-ok") && !result.contains("Blocked"),
-        "the model sees the command's output: {result}\n{run}"
+        run.results
+            .iter()
+            .any(|r| r.contains("tool-output-ok") && !r.contains("Blocked")),
+        "the model sees the harmless command's output\n{run}"
     );
 
     let ledger = dc.ledger();
@@ -262,15 +261,6 @@ struct OpenClawRun {
     done: Finished,
     results: Vec<String>,
     model_requests: usize,
-}
-
-impl OpenClawRun {
-    /// The newest tool result (the server keeps those of earlier turns too).
-    fn last_result(&self) -> &str {
-        self.results
-            .last()
-            .unwrap_or_else(|| panic!("the model never received a tool result\n{self}"))
-    }
 }
 
 impl std::fmt::Display for OpenClawRun {

@@ -1,8 +1,8 @@
 //! A fake OpenAI-compatible Chat Completions API on 127.0.0.1 for driving the real Hermes and
 //! OpenClaw agents offline (both speak `/v1/chat/completions` to a custom base URL).
 //!
-//! The "model" is scripted by the prompt: `RUN<<cmd>>` asks for one shell tool call running
-//! `cmd`, with the agent's own shell tool picked from the tools the request offers (`terminal`
+//! The "model" is scripted by the prompt: each `RUN<<cmd>>` asks for one shell tool call running
+//! `cmd` (several in one prompt: several calls in one turn), with the agent's own shell tool picked from the tools the request offers (`terminal`
 //! for Hermes, `exec` for OpenClaw); once a tool result follows that prompt, it ends the turn
 //! echoing that result. Streaming (`"stream": true`, server-sent chunks) and plain answers are
 //! both served. Every request is kept so a test can read what the agent told the model.
@@ -160,17 +160,22 @@ fn model_turn(req: &Value, n: u64) -> (Value, &'static str) {
         .find(|t| offered.contains(t))
         .copied()
         .unwrap_or("terminal");
-    if answered.is_empty() {
-        if let Some(cmd) = marker(&user, "RUN<<") {
-            let call = json!({
-                "id": format!("call_{n:024x}"), "type": "function",
-                "function": {"name": shell, "arguments": json!({"command": cmd}).to_string()},
-            });
-            return (
-                json!({"role": "assistant", "content": null, "tool_calls": [call]}),
-                "tool_calls",
-            );
-        }
+    let commands = markers(&user, "RUN<<");
+    if answered.is_empty() && !commands.is_empty() {
+        let calls: Vec<Value> = commands
+            .iter()
+            .enumerate()
+            .map(|(i, cmd)| {
+                json!({
+                    "id": format!("call_{n:020x}{i:04x}"), "type": "function",
+                    "function": {"name": shell, "arguments": json!({"command": cmd}).to_string()},
+                })
+            })
+            .collect();
+        return (
+            json!({"role": "assistant", "content": null, "tool_calls": calls}),
+            "tool_calls",
+        );
     }
     let text = match answered.last() {
         Some(t) => format!("The tool said: {t}"),
@@ -179,10 +184,17 @@ fn model_turn(req: &Value, n: u64) -> (Value, &'static str) {
     (json!({"role": "assistant", "content": text}), "stop")
 }
 
-fn marker(text: &str, open: &str) -> Option<String> {
-    let start = text.find(open)? + open.len();
-    let len = text[start..].find(">>")?;
-    Some(text[start..start + len].to_string())
+/// Every `open…>>` in `text`, in order.
+fn markers(text: &str, open: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(open) {
+        let after = &rest[start + open.len()..];
+        let Some(len) = after.find(">>") else { break };
+        out.push(after[..len].to_string());
+        rest = &after[len + 2..];
+    }
+    out
 }
 
 /// The message as `chat.completion.chunk` events: the whole delta at once, then the finish.
