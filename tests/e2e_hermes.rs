@@ -40,23 +40,32 @@ fn a_destructive_call_is_denied_a_harmless_one_runs_and_the_ledger_holds_both() 
     let _one = one_at_a_time();
     let tmp = scratch_dir("dch");
     let dc = DashClaw::new(tmp.path().join("dc"));
-    let denied = Session::new(tmp.path().join("s1"), &dc, &[]);
-    let allowed = Session::new(tmp.path().join("s2"), &dc, &[]);
+    let allowed = Session::new(tmp.path().join("s"), &dc, &[]);
 
-    let run = denied.run(&hermes, &format!("please RUN<<{}>>", destructive(&denied)));
-    assert!(!denied.tool_ran(), "the piped installer ran\n{run}");
-    let result = run.first_result();
-    assert!(
-        result.contains("[DashClaw] Blocked") && result.contains("curl-pipe-shell"),
-        "the model is told DashClaw blocked the call: {result}\n{run}"
+    // Both calls in one turn: each Hermes start costs seconds of Python imports.
+    let denied_marker = allowed.dir.join("DENIED_RAN");
+    let run = allowed.run(
+        &hermes,
+        &format!(
+            "please RUN<<{}>> and RUN<<{}>>",
+            destructive_command(&denied_marker, "x.sh"),
+            harmless(&allowed)
+        ),
     );
-
-    let run = allowed.run(&hermes, &format!("please RUN<<{}>>", harmless(&allowed)));
+    assert!(!denied_marker.exists(), "the piped installer ran\n{run}");
     assert!(allowed.tool_ran(), "the allowed command did not run\n{run}");
-    let result = run.first_result();
+    assert_eq!(run.results.len(), 2, "two tool results\n{run}");
+    let blocked = run
+        .results
+        .iter()
+        .find(|r| r.contains("[DashClaw] Blocked"))
+        .unwrap_or_else(|| panic!("the model is told DashClaw blocked a call\n{run}"));
+    assert!(blocked.contains("curl-pipe-shell"), "{blocked}");
     assert!(
-        result.contains("tool-output-ok") && !result.contains("Blocked"),
-        "the model sees the command's output: {result}\n{run}"
+        run.results
+            .iter()
+            .any(|r| r.contains("tool-output-ok") && !r.contains("Blocked")),
+        "the model sees the harmless command's output\n{run}"
     );
 
     let ledger = dc.ledger();
@@ -220,10 +229,6 @@ fn the_fake_api_scripts_a_terminal_call_and_an_echo() {
 // ---------------------------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------------------------
-
-fn destructive(s: &Session) -> String {
-    destructive_command(&s.marker(), "x.sh")
-}
 
 fn harmless(s: &Session) -> String {
     harmless_command(&s.marker())
