@@ -131,6 +131,40 @@ fn a_destructive_exec_is_denied_a_harmless_one_runs_and_the_ledger_holds_both() 
             .unwrap_or_else(|| panic!("no {c}: {report:#}"));
         assert_eq!(check["status"], "ok", "{c}: {report:#}");
     }
+
+    // Uninstall goes through OpenClaw's CLI too, and takes the plugin out of its config.
+    let mut cmd = Command::new(DASHCLAWD);
+    cmd.args(["install", "openclaw", "--uninstall", "--config"])
+        .arg(session.dir.join("plugin-src"))
+        .arg("--openclaw-bin")
+        .arg(&openclaw)
+        .current_dir(session.work_dir());
+    session.agent_env(&mut cmd, &path);
+    cmd.env("DASHCLAW_HOME", &dc.home);
+    let out = cmd
+        .output()
+        .expect("run dashclawd install openclaw --uninstall");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !session
+            .state_dir()
+            .join("extensions/dashclaw-guard")
+            .exists(),
+        "OpenClaw removed its copy of the plugin"
+    );
+    let config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(session.state_dir().join("openclaw.json")).unwrap(),
+    )
+    .unwrap();
+    // OpenClaw keeps the entry, switched off.
+    let entry = &config["plugins"]["entries"]["dashclaw-guard"];
+    assert!(entry.is_null() || entry["enabled"] == false, "{config:#}");
+    assert!(!session.dir.join("plugin-src").exists());
 }
 
 // ---------------------------------------------------------------------------------------------
