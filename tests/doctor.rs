@@ -1,6 +1,8 @@
 //! `dashclawd doctor` catches the installs that are silently off: a millisecond-sized timeout,
-//! a missing fail-closed flag, a missing hook binary, an untrusted Codex hook; and its liveness
-//! probe sees a healthy hook hold a destructive call.
+//! a missing fail-closed flag, a missing hook binary, an untrusted Codex hook, an OpenClaw
+//! plugin that is disabled, gone, or runs a hook that allows everything or crashes; and its
+//! liveness probe sees a healthy hook (and OpenClaw's plugin) hold a destructive call. Hermes's
+//! doctor checks are in install_hermes.rs.
 
 mod common;
 
@@ -171,4 +173,130 @@ fn loose_socket_directory_permissions_are_reported_and_fixed() {
     assert_eq!(check(&r, "permissions.run_dir")["status"], "warn");
     let mode = std::fs::metadata(&run).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700);
+}
+
+/// OpenClaw's state directory with our plugin as `openclaw plugins install` leaves it: the
+/// installer's files under `extensions/dashclaw-guard/`, and the entry it enables.
+fn openclaw_state(home: &Home) -> PathBuf {
+    let state = home.path().join("oc-state");
+    let ext = state.join("extensions/dashclaw-guard");
+    // No `openclaw` on this PATH: the installer writes the files and says how to enable them.
+    let out = home.dashclawd(&[
+        "install",
+        "openclaw",
+        "--config",
+        ext.to_str().unwrap(),
+        "--hook-bin",
+        HOOK,
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let config = json!({"plugins": {"entries": {"dashclaw-guard": {"enabled": true}}}});
+    std::fs::write(state.join("openclaw.json"), config.to_string()).unwrap();
+    state
+}
+
+fn set_hook_bin(state: &Path, bin: &str) {
+    let p = state.join("extensions/dashclaw-guard/dashclaw.json");
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    v["hookBin"] = json!(bin);
+    std::fs::write(&p, v.to_string()).unwrap();
+}
+
+#[test]
+fn a_healthy_openclaw_install_holds_the_probe_through_the_plugin() {
+    let home = Home::new();
+    let state = openclaw_state(&home);
+    let (ok, r) = doctor(&home, &["--openclaw-state", state.to_str().unwrap()]);
+    assert!(ok, "{r:#}");
+    for c in [
+        "agent.openclaw",
+        "agent.openclaw.enabled",
+        "agent.openclaw.binary",
+    ] {
+        assert_eq!(check(&r, c)["status"], "ok", "{c}: {r:#}");
+    }
+    let probe = check(&r, "agent.openclaw.probe");
+    assert_eq!(probe["status"], "ok", "{probe}");
+    let detail = probe["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("held") && detail.contains("Blocked by policy"),
+        "the daemon's policy refused it, through the plugin: {probe}"
+    );
+    // The probe's call is in the ledger, as OpenClaw's.
+    let log = home.dashclawd(&["log", "--json"]);
+    assert!(
+        common::stdout(&log).contains("\"agent\":\"openclaw\""),
+        "{}",
+        common::stdout(&log)
+    );
+}
+
+#[test]
+fn a_broken_openclaw_install_is_a_failure() {
+    let home = Home::new();
+    let state = openclaw_state(&home);
+    let s = state.to_str().unwrap();
+    let args = ["--openclaw-state", s];
+
+    // The hook binary moved away: the plugin blocks everything, the guard is broken.
+    set_hook_bin(&state, "/nonexistent/dashclaw-hook");
+    let (ok, r) = doctor(&home, &args);
+    assert!(!ok, "{r:#}");
+    let b = check(&r, "agent.openclaw.binary");
+    assert_eq!(b["status"], "fail", "{b}");
+    assert!(
+        b["detail"].as_str().unwrap().contains("/nonexistent"),
+        "{b}"
+    );
+
+    // A "hook" that allows everything: present and executable, but the probe executes.
+    set_hook_bin(&state, "/bin/true");
+    let (ok, r) = doctor(&home, &args);
+    assert!(!ok, "{r:#}");
+    let p = check(&r, "agent.openclaw.probe");
+    assert_eq!(p["status"], "fail", "{p}");
+    assert!(p["detail"].as_str().unwrap().starts_with("executed"), "{p}");
+
+    // A hook that crashes: the plugin blocks (fail-closed), but only because it is broken.
+    set_hook_bin(&state, "/bin/false");
+    let (ok, r) = doctor(&home, &args);
+    assert!(!ok, "{r:#}");
+    let p = check(&r, "agent.openclaw.probe");
+    assert_eq!(p["status"], "fail", "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("broken"), "{p}");
+    set_hook_bin(&state, HOOK);
+
+    // Disabled in OpenClaw's config.
+    let config = json!({"plugins": {"entries": {"dashclaw-guard": {"enabled": false}}}});
+    std::fs::write(state.join("openclaw.json"), config.to_string()).unwrap();
+    let (ok, r) = doctor(&home, &[&args[..], &["--no-probe"]].concat());
+    assert!(!ok, "{r:#}");
+    assert_eq!(check(&r, "agent.openclaw.enabled")["status"], "fail");
+    let config = json!({"plugins": {"allow": ["other"], "entries": {"dashclaw-guard": {}}}});
+    std::fs::write(state.join("openclaw.json"), config.to_string()).unwrap();
+    let (ok, r) = doctor(&home, &[&args[..], &["--no-probe"]].concat());
+    assert!(!ok, "{r:#}");
+    assert_eq!(check(&r, "agent.openclaw.enabled")["status"], "fail");
+
+    // The plugin's files are gone while OpenClaw's config still names it.
+    std::fs::remove_file(state.join("extensions/dashclaw-guard/index.js")).unwrap();
+    let (ok, r) = doctor(&home, &[&args[..], &["--no-probe"]].concat());
+    assert!(!ok, "{r:#}");
+    let c = check(&r, "agent.openclaw");
+    assert_eq!(c["status"], "fail", "{c}");
+    assert!(c["detail"].as_str().unwrap().contains("missing"), "{c}");
+}
+
+#[test]
+fn an_edited_openclaw_plugin_is_a_warning() {
+    let home = Home::new();
+    let state = openclaw_state(&home);
+    let index = state.join("extensions/dashclaw-guard/index.js");
+    let text = std::fs::read_to_string(&index).unwrap();
+    std::fs::write(&index, format!("{text}\n// edited\n")).unwrap();
+    let (_, r) = doctor(
+        &home,
+        &["--no-probe", "--openclaw-state", state.to_str().unwrap()],
+    );
+    assert_eq!(check(&r, "agent.openclaw")["status"], "warn", "{r:#}");
 }

@@ -118,15 +118,50 @@ fn a_moved_hook_binary_replaces_the_old_command() {
 }
 
 #[test]
-fn redaction_adds_the_transform_tool_result_hook() {
+fn redaction_enables_the_plugin_instead_of_a_post_tool_call_hook() {
     let out = edit_hermes_config(COMMENTED, CMD, Some(REDACT_CMD), false).unwrap();
-    assert!(out.contains(&format!(
-        "  transform_tool_result:\n    - command: \"{REDACT_CMD} hermes post-tool-use\"\n"
-    )));
-    assert!(!out.contains("#@redact"));
+    // Hermes lets only a plugin replace a tool result; the plugin also records the result, so
+    // the post_tool_call hook goes (one record per result).
+    assert!(
+        out.contains("\nplugins:\n  enabled:\n    - dashclaw-redact\n"),
+        "{out}"
+    );
+    assert!(!out.contains("post_tool_call") && !out.contains("transform_tool_result"));
+    assert!(!out.contains("#@redact") && !out.contains("#@plain"));
+    assert!(install(COMMENTED).contains("post_tool_call"));
     // Switching it off again rewrites the block without it.
     assert_eq!(install(&out), install(COMMENTED));
     assert_eq!(uninstall(&out), COMMENTED);
+    // A `plugins:` of the user's own cannot be merged into: refused, unless redaction is off.
+    let own = format!("{COMMENTED}plugins:\n  enabled: [other]\n");
+    let err = edit_hermes_config(&own, CMD, Some(REDACT_CMD), false).unwrap_err();
+    assert!(format!("{err:#}").contains("plugins"), "{err:#}");
+    assert!(edit_hermes_config(&own, CMD, None, false).is_ok());
+}
+
+#[test]
+fn the_redaction_plugin_carries_the_hook_command_as_a_python_string() {
+    let files = dashclaw_sidecar::install::hermes::plugin_files("/usr/bin/env A='b \"c' /h");
+    let init = &files.iter().find(|(n, _)| *n == "__init__.py").unwrap().1;
+    assert!(
+        init.contains(r#"COMMAND = "/usr/bin/env A='b \"c' /h hermes post-tool-use""#),
+        "{init}"
+    );
+    assert!(!init.contains("@COMMAND@"));
+    // It is valid Python that yields the same argv as Hermes's shell hooks would.
+    let py = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import shlex\n{}\nprint(shlex.split(COMMAND))",
+            init.lines().find(|l| l.starts_with("COMMAND = ")).unwrap()
+        ))
+        .output();
+    if let Ok(out) = py {
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            r#"['/usr/bin/env', 'A=b "c', '/h', 'hermes', 'post-tool-use']"#
+        );
+    }
 }
 
 #[test]

@@ -55,7 +55,9 @@ fn install_writes_the_plugin_and_says_how_to_enable_it() {
         text.contains(&format!("openclaw plugins install {d}")),
         "{text}"
     );
-    assert!(text.contains(common::HOOK), "{text}");
+    let settings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("dashclaw.json")).unwrap()).unwrap();
+    assert_eq!(settings["hookBin"], common::HOOK, "{settings}");
     for f in ["index.js", "package.json", "openclaw.plugin.json"] {
         let shipped = std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

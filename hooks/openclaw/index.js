@@ -7,6 +7,7 @@
 // ours: when it passes, the hook's process group is killed and the call is blocked.
 
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 
 export const PLUGIN_ID = "dashclaw-guard";
 export const DEFAULT_TIMEOUT_MS = 15000;
@@ -25,8 +26,24 @@ const MAX_OUTPUT = 64 * 1024;
  */
 
 /**
- * The hook binary and deadline: the event's plugin config, then the plugin's, then
- * DASHCLAW_HOOK_BIN, then `dashclaw-hook` on PATH.
+ * What `dashclawd install openclaw` wrote beside this file (`dashclaw.json`: the absolute hook
+ * binary and the environment it needs, such as DASHCLAW_HOME), so the plugin works without
+ * editing OpenClaw's config. Missing or unreadable: nothing.
+ * @returns {{ hookBin?: string, env?: Record<string, string> }}
+ */
+export function installed() {
+  try {
+    const v = JSON.parse(readFileSync(new URL("./dashclaw.json", import.meta.url), "utf8"));
+    return v && typeof v === "object" ? v : {};
+  } catch {
+    return {};
+  }
+}
+const INSTALLED = installed();
+
+/**
+ * The hook binary and deadline: the event's plugin config, then the plugin's, then the
+ * installer's `dashclaw.json`, then DASHCLAW_HOOK_BIN, then `dashclaw-hook` on PATH.
  * @param {GuardConfig | undefined} config
  * @returns {{ hookBin: string, timeoutMs: number }}
  */
@@ -35,7 +52,9 @@ export function resolveConfig(config) {
   const hookBin =
     typeof c.hookBin === "string" && c.hookBin.trim() !== ""
       ? c.hookBin
-      : process.env.DASHCLAW_HOOK_BIN || "dashclaw-hook";
+      : typeof INSTALLED.hookBin === "string" && INSTALLED.hookBin !== ""
+        ? INSTALLED.hookBin
+        : process.env.DASHCLAW_HOOK_BIN || "dashclaw-hook";
   const t = Number(c.timeoutMs);
   const timeoutMs = Number.isFinite(t) && t >= 100 ? Math.min(t, 600000) : DEFAULT_TIMEOUT_MS;
   return { hookBin, timeoutMs };
@@ -70,6 +89,8 @@ export function payload(event, ctx) {
  * @returns {NodeJS.ProcessEnv}
  */
 export function hookEnv(env, timeoutMs) {
+  const extra = INSTALLED.env && typeof INSTALLED.env === "object" ? INSTALLED.env : {};
+  env = { ...env, ...extra };
   const fits = Math.max(5, Math.floor((timeoutMs - 5000) / 1000));
   const asked = Number(env.DASHCLAW_APPROVAL_TIMEOUT);
   const wait = Number.isFinite(asked) && asked > 0 ? Math.min(asked, fits) : fits;

@@ -46,6 +46,9 @@ pub struct DoctorArgs {
     /// Hermes config to check (default: $HERMES_HOME/config.yaml or ~/.hermes/config.yaml).
     #[arg(long)]
     hermes_config: Option<PathBuf>,
+    /// OpenClaw state directory to check (default: $OPENCLAW_STATE_DIR or ~/.openclaw).
+    #[arg(long)]
+    openclaw_state: Option<PathBuf>,
     /// Skip the liveness probe (it records one blocked call per agent in the ledger).
     #[arg(long)]
     no_probe: bool,
@@ -101,8 +104,16 @@ pub fn run(args: DoctorArgs) -> Result<ExitCode> {
         None => install::claude_settings_path_default().ok(),
     };
     if let Some(p) = claude_path {
-        check_claude(&mut r, &p, &args, daemon_version.as_deref());
+        check_claude(&mut r, "agent.claude", &p, &args, daemon_version.as_deref());
     }
+    // Managed settings hold even against `--bare` and `disableAllHooks` (agent-hooks.md §1.7).
+    check_claude(
+        &mut r,
+        "agent.claude_managed",
+        Path::new(install::CLAUDE_MANAGED_SETTINGS),
+        &args,
+        daemon_version.as_deref(),
+    );
     let codex_path = match &args.codex_config {
         Some(p) => Some(std::path::absolute(p)?),
         None => cx::config_path(install::Scope::User).ok(),
@@ -121,6 +132,13 @@ pub fn run(args: DoctorArgs) -> Result<ExitCode> {
         check_hermes(&mut r, &p, &args, daemon_version.as_deref());
     }
     check_mcp(&mut r, &args);
+    let openclaw_state = match &args.openclaw_state {
+        Some(p) => Some(std::path::absolute(p)?),
+        None => install::openclaw::state_dir().ok(),
+    };
+    if let Some(p) = openclaw_state {
+        check_openclaw(&mut r, &p, &args, daemon_version.as_deref());
+    }
     if r.checks.iter().all(|c| !c.id.starts_with("agent.")) {
         r.add(
             "agents",
@@ -513,11 +531,10 @@ fn check_timeout(r: &mut Report, id: &str, timeout: Option<f64>) {
     }
 }
 
-fn check_claude(r: &mut Report, path: &Path, args: &DoctorArgs, daemon: Option<&str>) {
+fn check_claude(r: &mut Report, id: &str, path: &Path, args: &DoctorArgs, daemon: Option<&str>) {
     let Ok(text) = std::fs::read_to_string(path) else {
         return;
     };
-    let id = "agent.claude";
     let doc: Value = match serde_json::from_str(&text) {
         Ok(v) => v,
         Err(e) => {
@@ -552,24 +569,24 @@ fn check_claude(r: &mut Report, path: &Path, args: &DoctorArgs, daemon: Option<&
     };
     r.add(id, Status::Ok, format!("hooks in {}", path.display()));
     let command = h["command"].as_str().unwrap_or_default();
-    check_timeout(r, "agent.claude.timeout", h["timeout"].as_f64());
+    check_timeout(r, &format!("{id}.timeout"), h["timeout"].as_f64());
     if h["onFailure"] != "block" {
         r.add(
-            "agent.claude.fail_closed",
+            format!("{id}.fail_closed"),
             Status::Fail,
             "PreToolUse lacks \"onFailure\": \"block\": a crashed or killed hook lets the call run",
         );
     } else {
-        r.add("agent.claude.fail_closed", Status::Ok, "onFailure: block");
+        r.add(format!("{id}.fail_closed"), Status::Ok, "onFailure: block");
     }
-    if check_binary(r, "agent.claude.binary", command, daemon) && !args.no_probe {
+    if check_binary(r, &format!("{id}.binary"), command, daemon) && !args.no_probe {
         let stdin = json!({
             "session_id": "dashclawd-doctor", "cwd": "/", "hook_event_name": "PreToolUse",
             "permission_mode": "default", "tool_name": "Bash",
             "tool_input": {"command": PROBE_COMMAND}, "tool_use_id": "dashclawd-doctor-probe",
         });
         // Claude Code runs command hooks through the user's shell.
-        probe(r, "agent.claude.probe", &["sh", "-c", command], &stdin);
+        probe(r, &format!("{id}.probe"), &["sh", "-c", command], &stdin);
     }
 }
 
@@ -776,7 +793,13 @@ fn check_hermes(r: &mut Report, path: &Path, args: &DoctorArgs, daemon: Option<&
         check_timeout(r, &format!("{id}.timeout"), Some(pre.timeout as f64));
     }
     if pre.fail_closed {
-        r.add(format!("{id}.fail_closed"), Status::Ok, "fail_closed: true");
+        // Hermes 0.19.0 does not read the key (a crashed or killed hook fails open there); the
+        // hook itself prints Hermes's block JSON on every error of its own.
+        r.add(
+            format!("{id}.fail_closed"),
+            Status::Ok,
+            "fail_closed: true (honoured by Hermes versions that support it; 0.19.0 ignores it)",
+        );
     } else {
         r.add(
             format!("{id}.fail_closed"),
@@ -831,6 +854,213 @@ fn check_hermes(r: &mut Report, path: &Path, args: &DoctorArgs, daemon: Option<&
             &format!("{id}.probe"),
             &["sh", "-c", &pre.command],
             &stdin,
+        );
+    }
+}
+
+/// OpenClaw: our plugin as OpenClaw installed it (`<state>/extensions/dashclaw-guard/`), its
+/// enablement in `openclaw.json`, the hook binary it runs, and a probe through the plugin's own
+/// `before_tool_call` handler under Node, exactly the code OpenClaw calls.
+fn check_openclaw(r: &mut Report, state: &Path, args: &DoctorArgs, daemon: Option<&str>) {
+    use crate::install::openclaw as oc;
+    let id = "agent.openclaw";
+    let ext = state.join("extensions").join(oc::PLUGIN_ID);
+    let config_path = state.join("openclaw.json");
+    let config_text = std::fs::read_to_string(&config_path).ok();
+    let mentioned = config_text
+        .as_deref()
+        .is_some_and(|t| t.contains(oc::PLUGIN_ID));
+    if !ext.exists() && !mentioned {
+        return; // not installed
+    }
+    let index = ext.join("index.js");
+    let Ok(code) = std::fs::read_to_string(&index) else {
+        r.add(
+            id,
+            Status::Fail,
+            format!(
+                "{} is missing: OpenClaw has no DashClaw plugin to run, every tool call runs                  unguarded (`dashclawd install openclaw`)",
+                index.display()
+            ),
+        );
+        return;
+    };
+    let shipped = oc::FILES
+        .iter()
+        .find(|(n, _)| *n == "index.js")
+        .map(|(_, t)| *t)
+        .unwrap_or_default();
+    if code == shipped {
+        r.add(id, Status::Ok, format!("plugin in {}", ext.display()));
+    } else {
+        r.add(
+            id,
+            Status::Warn,
+            format!(
+                "{} differs from this version's plugin (edited, or an older install):                  re-run `dashclawd install openclaw`",
+                index.display()
+            ),
+        );
+    }
+    // Enablement: OpenClaw writes plain JSON; a hand-written JSON5 file cannot be read here.
+    let enabled_id = format!("{id}.enabled");
+    match config_text.as_deref().map(serde_json::from_str::<Value>) {
+        None => r.add(
+            enabled_id,
+            Status::Fail,
+            format!(
+                "{} is missing: the plugin is not enabled",
+                config_path.display()
+            ),
+        ),
+        Some(Err(e)) => r.add(
+            enabled_id,
+            Status::Warn,
+            format!(
+                "{} is not plain JSON ({e}): enablement unchecked",
+                config_path.display()
+            ),
+        ),
+        Some(Ok(cfg)) => {
+            let plugins = &cfg["plugins"];
+            let listed = |key: &str| {
+                plugins[key]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|v| v == oc::PLUGIN_ID))
+            };
+            let problem = if plugins["enabled"] == false {
+                Some("`plugins.enabled` is false: OpenClaw loads no plugin")
+            } else if plugins["entries"][oc::PLUGIN_ID]["enabled"] == false {
+                Some("`plugins.entries.dashclaw-guard.enabled` is false")
+            } else if listed("deny") {
+                Some("`plugins.deny` lists dashclaw-guard")
+            } else if plugins["allow"].is_array() && !listed("allow") {
+                Some("`plugins.allow` does not list dashclaw-guard")
+            } else if plugins["entries"][oc::PLUGIN_ID].is_null() {
+                Some("no `plugins.entries.dashclaw-guard`: not installed through OpenClaw")
+            } else {
+                None
+            };
+            match problem {
+                Some(p) => r.add(
+                    enabled_id,
+                    Status::Fail,
+                    format!(
+                        "{p}: every tool call runs unguarded ({})",
+                        config_path.display()
+                    ),
+                ),
+                None => r.add(enabled_id, Status::Ok, "enabled in openclaw.json"),
+            }
+        }
+    }
+    let settings: Value = std::fs::read_to_string(ext.join(oc::SETTINGS_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    let config_bin = config_text
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .and_then(|c| {
+            c["plugins"]["entries"][oc::PLUGIN_ID]["config"]["hookBin"]
+                .as_str()
+                .map(str::to_owned)
+        });
+    let hook_bin = config_bin.or_else(|| settings["hookBin"].as_str().map(str::to_owned));
+    let Some(hook_bin) = hook_bin else {
+        r.add(
+            format!("{id}.binary"),
+            Status::Warn,
+            "no hook binary configured: the plugin runs `dashclaw-hook` from OpenClaw's PATH",
+        );
+        return;
+    };
+    if check_binary(
+        r,
+        &format!("{id}.binary"),
+        &install::sh_quote(&hook_bin),
+        daemon,
+    ) && !args.no_probe
+    {
+        probe_openclaw(r, &format!("{id}.probe"), &index);
+    }
+}
+
+/// Imports the installed plugin under Node and asks its `before_tool_call` handler about a
+/// destructive `exec`; prints the handler's answer as JSON.
+fn probe_openclaw(r: &mut Report, id: &str, index: &Path) {
+    let Some(node) = install::codex::find_on_path("node") else {
+        r.add(
+            id,
+            Status::Warn,
+            "unprovable: no `node` on PATH to load the plugin",
+        );
+        return;
+    };
+    let script = format!(
+        "import({url}).then(async (m) => {{ \
+           const v = await m.beforeToolCall(undefined)({{ toolName: 'exec', \
+             params: {{ command: {cmd} }}, toolCallId: 'dashclawd-doctor-probe' }}, \
+             {{ sessionId: 'dashclawd-doctor', agentId: 'doctor' }}); \
+           process.stdout.write(JSON.stringify(v ?? null)); }})",
+        url = Value::String(format!("file://{}", index.display())),
+        cmd = Value::String(PROBE_COMMAND.into()),
+    );
+    let out = Command::new(node)
+        .args(["--input-type=module", "-e", &script])
+        .stdin(Stdio::null())
+        .output();
+    let out = match out {
+        Ok(o) if o.status.success() => o,
+        Ok(o) => {
+            r.add(
+                id,
+                Status::Warn,
+                format!(
+                    "unprovable: node could not load the plugin: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                ),
+            );
+            return;
+        }
+        Err(e) => {
+            r.add(
+                id,
+                Status::Warn,
+                format!("unprovable: cannot start node: {e}"),
+            );
+            return;
+        }
+    };
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let reason = answer["blockReason"].as_str().unwrap_or("").to_owned();
+    let first = reason.lines().next().unwrap_or("");
+    if answer["block"] != true {
+        r.add(
+            id,
+            Status::Fail,
+            "executed: the plugin allowed a destructive call (observe mode, or a broken policy)",
+        );
+    } else if reason.contains("the guard could not run")
+        || reason.contains("the guard exited")
+        || reason.contains("the guard was killed")
+        || reason.contains("gave no verdict")
+        || reason.contains("unexpected output")
+    {
+        // Fail-closed, but for the wrong reason: every call would be blocked the same way.
+        r.add(
+            id,
+            Status::Fail,
+            format!("held only because the guard is broken ({first}): every tool call is blocked"),
+        );
+    } else {
+        r.add(
+            id,
+            Status::Ok,
+            format!("held: a destructive call was refused ({first})"),
         );
     }
 }

@@ -106,6 +106,9 @@ enum Command {
         /// hermes).
         #[arg(long)]
         no_mcp: bool,
+        /// openclaw only: the openclaw CLI that installs the plugin (default: on PATH).
+        #[arg(long)]
+        openclaw_bin: Option<PathBuf>,
     },
 }
 
@@ -145,6 +148,7 @@ pub fn main() -> ExitCode {
             hook_bin,
             codex_bin,
             no_mcp,
+            openclaw_bin,
         } => crate::install::run(crate::install::InstallArgs {
             agent,
             settings,
@@ -154,6 +158,7 @@ pub fn main() -> ExitCode {
             hook_bin,
             codex_bin,
             no_mcp,
+            openclaw_bin,
         }),
     };
     match result {

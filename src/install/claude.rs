@@ -50,6 +50,9 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Claude Code's managed (enterprise) settings on Linux.
+pub const CLAUDE_MANAGED_SETTINGS: &str = "/etc/claude-code/managed-settings.json";
+
 /// The settings file of a scope (agent-hooks.md §1.1, §1.7).
 pub(crate) fn claude_settings_path(scope: Scope) -> Result<PathBuf> {
     match scope {
@@ -63,7 +66,7 @@ pub(crate) fn claude_settings_path(scope: Scope) -> Result<PathBuf> {
             .join(".claude")
             .join("settings.json")),
         // Managed settings survive `--bare` and `disableAllHooks`.
-        Scope::Managed => Ok(PathBuf::from("/etc/claude-code/managed-settings.json")),
+        Scope::Managed => Ok(PathBuf::from(CLAUDE_MANAGED_SETTINGS)),
     }
 }
 

@@ -110,7 +110,25 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
     let outcome = commit(&path, original.as_deref(), &text, args.dry_run)?;
     report(&outcome, &path, args.uninstall);
     super::mcp::register(super::mcp::McpAgent::Codex, &path, args)?;
+    // Codex keeps the trust of a project's hooks in the user's config (a project cannot trust
+    // itself), so that is where ours go, and where uninstall takes them from.
+    let trust_path = match args.scope {
+        Scope::Project => config_path(Scope::User)?,
+        _ => path.clone(),
+    };
     if args.uninstall {
+        if args.scope == Scope::Project && !args.dry_run {
+            if let Some(user) = read_optional(&trust_path)? {
+                let kept = remove_trust_for_source(&user, &source)?;
+                if kept != user {
+                    super::write_atomic(&trust_path, kept.as_bytes())?;
+                    println!(
+                        "removed the DashClaw hook trust from {}",
+                        trust_path.display()
+                    );
+                }
+            }
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let managed = args.scope == Scope::Managed;
@@ -148,10 +166,15 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
     if !managed {
         let trust = to_trust(&listed, &expected, &source);
         if !trust.is_empty() {
-            let current = std::fs::read_to_string(&path)?;
+            let current = read_optional(&trust_path)?.unwrap_or_default();
             let trusted = set_trusted_hashes(&current, &trust)?;
-            super::write_atomic(&path, trusted.as_bytes())?;
-            println!("trusted {} DashClaw hook(s) in {}", trust.len(), source);
+            super::write_atomic(&trust_path, trusted.as_bytes())?;
+            println!(
+                "trusted {} DashClaw hook(s) of {} in {}",
+                trust.len(),
+                source,
+                trust_path.display()
+            );
         }
     }
     let listed = list_hooks(&codex, &env)?;
@@ -162,6 +185,14 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
             codex.display()
         )];
         lines.extend(problems.into_iter().map(|p| format!("  - {p}")));
+        if args.scope == Scope::Project {
+            lines.push(format!(
+                "Codex reads a project's .codex/config.toml only once you trust the project \
+                 (`[projects.\"{}\"] trust_level = \"trusted\"` in {}; codex asks on first run).",
+                env.cwd.display(),
+                trust_path.display()
+            ));
+        }
         lines.push(
             "tool calls are NOT governed until this is fixed; `dashclawd doctor` re-checks.".into(),
         );
@@ -453,6 +484,31 @@ fn restore_feature(mut doc: DocumentMut, uninstall: bool) -> String {
     // A `features = { ... }` inline table or a non-table `features` is left alone: Codex
     // enables hooks by default, and the verification below catches a disabled feature.
     doc.to_string()
+}
+
+/// Drops every `[hooks.state."<source>:…"]` entry (the trust of the hooks in `source`).
+pub fn remove_trust_for_source(text: &str, source: &str) -> Result<String> {
+    let mut doc: DocumentMut = text.parse().context("not valid TOML")?;
+    let prefix = format!("{source}:");
+    if let Some(hooks) = doc.get_mut("hooks").and_then(Item::as_table_mut) {
+        if let Some(state) = hooks.get_mut("state").and_then(Item::as_table_like_mut) {
+            let ours: Vec<String> = state
+                .iter()
+                .map(|(k, _)| k.to_owned())
+                .filter(|k| k.starts_with(&prefix))
+                .collect();
+            for k in ours {
+                state.remove(&k);
+            }
+            if state.is_empty() {
+                hooks.remove("state");
+            }
+        }
+        if hooks.is_empty() {
+            doc.remove("hooks");
+        }
+    }
+    Ok(doc.to_string())
 }
 
 /// Sets `[hooks.state."<key>"] trusted_hash = "<hash>"` for each entry, keeping the rest.

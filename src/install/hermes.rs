@@ -31,7 +31,22 @@ const ADDED_NEWLINE: &str = "# (dashclaw ended the line above; uninstall takes t
 pub const ALLOWLIST: &str = "shell-hooks-allowlist.json";
 /// Hermes's upper bound for a shell hook's timeout, in seconds.
 pub const MAX_TIMEOUT_SECS: i64 = 300;
+/// Template lines written only with tool-result redaction, and only without it.
 const REDACT_PREFIX: &str = "#@redact ";
+const PLAIN_PREFIX: &str = "#@plain ";
+/// The redaction plugin (hooks/hermes/plugin/), copied to `plugins/<PLUGIN_NAME>/` beside the
+/// config: Hermes lets only an in-process plugin replace a tool result.
+pub const PLUGIN_NAME: &str = "dashclaw-redact";
+pub const PLUGIN_FILES: &[(&str, &str)] = &[
+    (
+        "plugin.yaml",
+        include_str!("../../hooks/hermes/plugin/plugin.yaml"),
+    ),
+    (
+        "__init__.py",
+        include_str!("../../hooks/hermes/plugin/__init__.py"),
+    ),
+];
 
 /// One hook entry we write, as Hermes will read it.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,7 +94,8 @@ pub fn hermes_command(hook_bin: &Path, extra_env: &[(&str, &str)]) -> String {
     }
 }
 
-/// The managed block for `command` (the redaction entry uses `redact_command` when given).
+/// The managed block for `command`; with `redact_command` (redaction on) it enables the
+/// redaction plugin instead of registering a `post_tool_call` hook.
 pub fn block(command: &str, redact_command: Option<&str>, added_newline: bool) -> String {
     let mut out = String::new();
     let mut inside = false;
@@ -97,16 +113,18 @@ pub fn block(command: &str, redact_command: Option<&str>, added_newline: bool) -
         if !inside {
             continue;
         }
-        let line = match (line.strip_prefix(REDACT_PREFIX), redact_command) {
-            (Some(rest), Some(_)) => rest,
-            (Some(_), None) => continue,
-            (None, _) => line,
+        let line = match (
+            line.strip_prefix(REDACT_PREFIX),
+            line.strip_prefix(PLAIN_PREFIX),
+            redact_command,
+        ) {
+            (Some(rest), _, Some(_)) | (_, Some(rest), None) => rest,
+            (Some(_), _, None) | (_, Some(_), Some(_)) => continue,
+            (None, None, _) => line,
         };
         match line.split_once("command: ") {
             Some((lead, value)) => {
-                let value = value
-                    .replace("@REDACT_HOOK@", redact_command.unwrap_or(command))
-                    .replace("@HOOK@", command);
+                let value = value.replace("@HOOK@", command);
                 out.push_str(lead);
                 out.push_str("command: ");
                 out.push_str(&yaml_quote(&value));
@@ -206,6 +224,14 @@ pub fn edit_hermes_config(
                 "it already has a `hooks:` section outside the DashClaw block, and Hermes reads only one; \
                  merge the entries of hooks/hermes/hooks.yaml into yours by hand \
                  (`dashclawd install hermes --dry-run` on a copy without your `hooks:` shows them)"
+            );
+        }
+        if redact_command.is_some() && !uninstall && !doc["plugins"].is_badvalue() {
+            bail!(
+                "it already has a `plugins:` section outside the DashClaw block, and tool-result \
+                 redaction needs `{PLUGIN_NAME}` in `plugins.enabled`; add it there by hand \
+                 (`hermes plugins enable {PLUGIN_NAME}`) or install without \
+                 DASHCLAW_REDACT_TOOL_RESULTS=1"
             );
         }
     }
@@ -323,6 +349,64 @@ pub fn edit_allowlist(text: Option<&str>, entries: &[Entry], uninstall: bool) ->
     Ok(out)
 }
 
+/// The redaction plugin's files for `redact_command`, as written to `plugins/dashclaw-redact/`.
+pub fn plugin_files(redact_command: &str) -> Vec<(&'static str, String)> {
+    PLUGIN_FILES
+        .iter()
+        .map(|(name, text)| {
+            // A JSON string is a valid Python string literal.
+            let command = format!("{redact_command} hermes post-tool-use");
+            let quoted = serde_json::to_string(&command).unwrap_or_default();
+            (*name, text.replace("@COMMAND@", &quoted))
+        })
+        .collect()
+}
+
+/// Writes (redaction on) or removes (off, or uninstall) the redaction plugin beside `config`.
+fn sync_plugin(config: &Path, redact_command: Option<&str>, args: &InstallArgs) -> Result<()> {
+    let dir = config
+        .parent()
+        .context("the config file has no directory")?
+        .join("plugins")
+        .join(PLUGIN_NAME);
+    match redact_command.filter(|_| !args.uninstall) {
+        Some(cmd) => {
+            for (name, text) in plugin_files(cmd) {
+                let p = dir.join(name);
+                let original = read_optional(&p)?;
+                if args.dry_run {
+                    commit(&p, original.as_deref(), &text, true)?;
+                } else if original.as_deref() != Some(text.as_str()) {
+                    // Our own file: no backup, so uninstall leaves an empty directory.
+                    super::write_atomic(&p, text.as_bytes())?;
+                }
+            }
+            if !args.dry_run {
+                println!("tool-result redaction plugin in {}", dir.display());
+            }
+        }
+        None => {
+            for (name, _) in PLUGIN_FILES {
+                let p = dir.join(name);
+                if p.exists() {
+                    if args.dry_run {
+                        println!("would remove {}", p.display());
+                    } else {
+                        std::fs::remove_file(&p)
+                            .with_context(|| format!("removing {}", p.display()))?;
+                    }
+                }
+            }
+            if !args.dry_run {
+                // Only if empty: Python may have left __pycache__, which goes with it.
+                let _ = std::fs::remove_dir_all(dir.join("__pycache__"));
+                let _ = std::fs::remove_dir(&dir);
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
     let path = match &args.settings {
         Some(p) => std::path::absolute(p)?,
@@ -362,6 +446,7 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
     let outcome = commit(&path, original.as_deref(), &text, args.dry_run)?;
     report(&outcome, &path, args.uninstall);
     super::mcp::register(super::mcp::McpAgent::Hermes, &path, args)?;
+    sync_plugin(&path, redact_command.as_deref(), args)?;
     if let Some(allow_text) = allow_text {
         // An allowlist that only holds what we added goes away with us.
         let empty =

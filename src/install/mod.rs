@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 
-pub use claude::edit_claude_settings;
+pub use claude::{edit_claude_settings, CLAUDE_MANAGED_SETTINGS};
 
 /// Claude Code's user settings file (`$CLAUDE_CONFIG_DIR` or `~/.claude`).
 pub fn claude_settings_path_default() -> Result<PathBuf> {
@@ -52,6 +52,8 @@ pub struct InstallArgs {
     pub codex_bin: Option<PathBuf>,
     /// Do not register `dashclawd mcp` as the agent's `dashclaw` MCP server.
     pub no_mcp: bool,
+    /// OpenClaw only: the `openclaw` CLI that installs the plugin (default: `openclaw` on PATH).
+    pub openclaw_bin: Option<PathBuf>,
 }
 
 pub fn run(args: InstallArgs) -> Result<ExitCode> {

@@ -1,6 +1,6 @@
-//! The harness shared by the real-agent E2E tests (e2e_claude.rs, e2e_codex.rs): finding the
-//! pinned CLI, scratch directories, a DashClaw home that stops its daemon when dropped, running
-//! an agent with a timeout, and reading the ledger.
+//! The harness shared by the real-agent E2E tests (e2e_claude.rs, e2e_codex.rs, e2e_hermes.rs,
+//! e2e_openclaw.rs): finding the pinned CLI, scratch directories, a DashClaw home that stops its
+//! daemon when dropped, running an agent with a timeout, and reading the ledger.
 
 #![allow(dead_code)] // each test binary uses a different subset
 
@@ -41,13 +41,18 @@ pub struct AgentCli {
 impl AgentCli {
     /// The CLI under test, or `None` (skip) when it is missing and `DASHCLAW_SKIP_E2E=1`.
     pub fn find(&self) -> Option<PathBuf> {
+        self.find_in(&format!("node_modules/.bin/{}", self.bin))
+    }
+
+    /// [`find`](Self::find) for a CLI installed at `rel` under `target/agents` instead.
+    pub fn find_in(&self, rel: &str) -> Option<PathBuf> {
         let var = format!("DASHCLAW_{}_BIN", self.bin.to_ascii_uppercase());
         let bin = std::env::var_os(&var)
             .map(PathBuf::from)
             .unwrap_or_else(|| {
                 Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("target/agents/node_modules/.bin")
-                    .join(self.bin)
+                    .join("target/agents")
+                    .join(rel)
             });
         if bin.is_file() {
             return Some(bin);
