@@ -773,13 +773,23 @@ fn is_placeholder(value: &[u8], extra: &[&str]) -> bool {
     let Some(&first) = v.first() else {
         return true;
     };
-    if matches!(first, b'$' | b'%' | b'<') || v.starts_with(b"{{") || v.starts_with(b"#{") {
+    if matches!(first, b'$' | b'<') || v.starts_with(b"{{") || v.starts_with(b"#{") {
+        return true;
+    }
+    // `%VAR%` (Windows, NuGet), not a password that happens to start with `%`.
+    if first == b'%'
+        && v.len() > 2
+        && v.last() == Some(&b'%')
+        && v[1..v.len() - 1]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+    {
         return true;
     }
     if first == b'{' && v.last() == Some(&b'}') {
         return true;
     }
-    if v.iter().all(|&b| b == first) {
+    if v.iter().all(|&b| b == first) || exact_placeholder(v) {
         return true;
     }
     // `sntryu_aaaa…`, `glc_1111…`: a prefix, then one character repeated.
@@ -846,9 +856,7 @@ fn generic_value(hay: &[u8], secret: &Range<usize>, bare: bool) -> bool {
     let next = hay.get(secret.end).copied();
     if matches!(next, Some(b'(' | b'[' | b'<' | b'{'))
         || contains_ci(value, "://")
-        || value.starts_with(b"/")
-        || value.starts_with(b"./")
-        || value.starts_with(b"~/")
+        || is_path(value)
         || is_code_path(value)
     {
         return false;
@@ -946,7 +954,7 @@ fn assignment_ok(hay: &[u8], ctx: &Assignment, secret: &Range<usize>, bare: bool
 
 /// Values that are names, words, paths or type names rather than secrets.
 fn value_ok(value: &[u8], bare: bool) -> bool {
-    if camel_words(value) >= 3 || exact_placeholder(value) {
+    if camel_run(value) * 5 >= value.len() * 3 || exact_placeholder(value) {
         return false;
     }
     // `auth: trace_id=79de…`: the next `key=value` pair, not this key's value.
@@ -954,11 +962,9 @@ fn value_ok(value: &[u8], bare: bool) -> bool {
         if let Some(eq) = value.iter().position(|&b| b == b'=') {
             let head = &value[..eq];
             if eq + 1 < value.len()
-                && head.len() <= 24
+                && (3..=24).contains(&head.len())
                 && head.first().is_some_and(u8::is_ascii_lowercase)
-                && head
-                    .iter()
-                    .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && head.iter().all(|&b| b.is_ascii_lowercase() || b == b'_')
             {
                 return false;
             }
@@ -987,7 +993,7 @@ fn value_ok(value: &[u8], bare: bool) -> bool {
         {
             return false;
         }
-        if value.starts_with(b"/") || value.starts_with(b"./") || value.starts_with(b"~/") {
+        if is_path(value) {
             return false;
         }
     }
@@ -1007,24 +1013,30 @@ fn value_ok(value: &[u8], bare: bool) -> bool {
     true
 }
 
-/// The longest run of capitalised words (`AgencyIdentificationCodeContentType` is 5): type and
-/// class names, which random keys essentially never contain.
-fn camel_words(value: &[u8]) -> usize {
-    let (mut best, mut run, mut i) = (0, 0, 0);
+/// Bytes in the longest run of three or more capitalised words of four letters or more
+/// (`AgencyIdentificationCodeContentType`): type and class names. A value mostly made of such
+/// a run is a name; random keys have short runs at most.
+fn camel_run(value: &[u8]) -> usize {
+    let (mut best, mut words, mut run_start, mut i) = (0, 0, 0, 0);
     while i < value.len() {
         if value[i].is_ascii_uppercase() {
             let lower = value[i + 1..]
                 .iter()
                 .take_while(|b| b.is_ascii_lowercase())
                 .count();
-            if lower >= 2 {
-                run += 1;
-                best = best.max(run);
+            if lower >= 3 {
+                if words == 0 {
+                    run_start = i;
+                }
+                words += 1;
                 i += 1 + lower;
+                if words >= 3 {
+                    best = best.max(i - run_start);
+                }
                 continue;
             }
         }
-        run = 0;
+        words = 0;
         i += 1;
     }
     best
@@ -1110,7 +1122,11 @@ fn secret_name(name: &[u8]) -> bool {
         "secretkey",
         "accesskey",
         "privatekey",
+        "creds",
+        "credentials",
     ];
+    // `MYSERVICESECRETSTRING`: no case or separators to split on.
+    const INSIDE: &[&str] = &["password", "passwd", "secret", "token", "apikey", "creds"];
     const KEY_BEFORE: &[&str] = &[
         "api",
         "access",
@@ -1256,8 +1272,10 @@ fn secret_name(name: &[u8]) -> bool {
     if words.iter().any(|w| DENY.contains(&w.as_str())) {
         return false;
     }
+    let shouting = !name.iter().any(u8::is_ascii_lowercase);
     words.iter().enumerate().any(|(i, w)| {
         EXACT.contains(&w.as_str())
+            || (shouting && INSIDE.iter().any(|s| w.contains(s)))
             || SUFFIX.iter().any(|s| w.len() > s.len() && w.ends_with(s))
             || (w == "key" && i > 0 && KEY_BEFORE.contains(&words[i - 1].as_str()))
     })
@@ -1370,7 +1388,24 @@ fn is_code_path(value: &[u8]) -> bool {
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
             && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
     };
-    normalized.contains('.') && normalized.split('.').all(is_ident)
+    // Identifiers read as words: few digits, camelCase at most (random keys have many of both).
+    let wordy = |p: &str| {
+        let digits = p.bytes().filter(u8::is_ascii_digit).count();
+        let upper = p.bytes().filter(u8::is_ascii_uppercase).count();
+        digits <= 2 && upper * 3 <= p.len().max(3)
+    };
+    normalized.contains('.') && normalized.split('.').all(|p| is_ident(p) && wordy(p))
+}
+
+/// `/etc/app/key.pem`, `./secrets/db`, `~/.aws/credentials`: a path, not a base64 value that
+/// happens to start with `/`.
+fn is_path(value: &[u8]) -> bool {
+    (value.starts_with(b"/") || value.starts_with(b"./") || value.starts_with(b"~/"))
+        && value
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"_.-/~".contains(&b))
+        && (value.iter().filter(|&&b| b == b'/').count() >= 2
+            || value.iter().rev().take(6).any(|&b| b == b'.'))
 }
 
 /// JSON keys naming a secret: `DB_PASSWORD`, `client_secret`, `apiKey`, `x-api-key`,

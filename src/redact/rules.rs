@@ -132,7 +132,7 @@ macro_rules! keyed {
                 assign!(),
                 "(?P<s>(?-i:",
                 $val,
-                r"))(?:[^A-Za-z0-9_+/=\-]|\z)"
+                r"))(?:[^A-Za-z0-9_+/=.\-]|\z)"
             ),
             concat!($kw, "_api_key = \"«", $gen, "»\""),
         )
