@@ -647,7 +647,7 @@ tok!("fly-io-org-token", "cloud", "Fly.io token (fo1_, fm1a_, fm1r_, fm2_)", ["f
         r"(?i:sessionid|session_id|phpsessid|jsessionid|connect\.sid|_session)=(?P<s>[A-Za-z0-9%._~+/\-]{16,}={0,2})",
         "GET /app;jsessionid=«{A:32}» HTTP/1.1").ent(3.0).check(Check::Token).near("session_id=abc"),
     raw!("netrc-password", "auth", "Password in a .netrc entry", ["machine"],
-        r"machine[ \t]+\S+[ \t\r\n]+login[ \t]+\S+[ \t\r\n]+password[ \t]+(?P<s>\S{4,})",
+        r#"machine[ \t]+[^\s"\\]+(?:[ \t\r\n]|\\n)+login[ \t]+[^\s"\\]+(?:[ \t\r\n]|\\n)+password[ \t]+(?P<s>[^\s"'\\]{4,})"#,
         "machine api.heroku.com\n  login me@example.org\n  password «{a:20}»\n").near("machine build login deploy"),
     raw!("curl-user-password", "auth", "Password in curl --user / -u", ["--user", "-u "],
         r#"(?:--user|-u)[ =]+["']?[^:\s'"]+:(?P<s>[^\s'"]{6,})"#, "curl -u admin:«{a:16}» https://api").ent(2.5).near("sort -u file.txt"),
