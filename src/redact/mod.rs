@@ -861,11 +861,18 @@ fn generic_value(hay: &[u8], secret: &Range<usize>, bare: bool) -> bool {
     {
         return false;
     }
+    // A digit, a symbol, or both cases in a long value; else a word (`fifo:/myfifo` is a path
+    // spec, `CancellationToken` a type) unless assigned to an upper-case name as in `.env`.
     is_env_assignment(hay, secret.start)
         || value.iter().any(|&b| {
             b.is_ascii_digit()
-                || !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'='))
+                || !(b.is_ascii_alphanumeric()
+                    || matches!(b, b'_' | b'-' | b'.' | b'=' | b':' | b'/'))
         })
+        || (value.len() >= 12
+            && value.iter().any(u8::is_ascii_uppercase)
+            && value.iter().any(u8::is_ascii_lowercase)
+            && !is_type_name(value))
 }
 
 /// What an assignment rule's regex saw besides the value.
@@ -934,7 +941,12 @@ fn assignment_ok(hay: &[u8], ctx: &Assignment, secret: &Range<usize>, bare: bool
                     if !matches!(hay.get(secret.end), None | Some(b',' | b'\n' | b'\r')) {
                         return false;
                     }
-                } else if !quoted_key || hay[secret.clone()].contains(&b' ') {
+                } else if !quoted_key
+                    || hay[secret.clone()].contains(&b' ')
+                    || !hay[..start.saturating_sub(1)]
+                        .trim_ascii_end()
+                        .ends_with(b"(")
+                {
                     // `System.setProperty("NAME_TOKEN", "value")`, `put("k", "v")`; not
                     // `log(target: "auth", "password matched")`.
                     return false;
@@ -943,6 +955,11 @@ fn assignment_ok(hay: &[u8], ctx: &Assignment, secret: &Range<usize>, bare: bool
             Some(b':') if bare => {
                 // YAML `key: value`, JSON `"key":value`; not `io.jsonwebtoken:jjwt`, `host:port`.
                 if !quoted_key && !matches!(after, Some(b' ' | b'\t' | b'\r' | b'\n')) {
+                    return false;
+                }
+                // `let key_buffer: KeyType = …`: a type annotation.
+                let rest = hay[secret.end..].trim_ascii_start();
+                if rest.starts_with(b"=") && !rest.starts_with(b"==") {
                     return false;
                 }
             }
@@ -954,7 +971,7 @@ fn assignment_ok(hay: &[u8], ctx: &Assignment, secret: &Range<usize>, bare: bool
 
 /// Values that are names, words, paths or type names rather than secrets.
 fn value_ok(value: &[u8], bare: bool) -> bool {
-    if camel_run(value) * 5 >= value.len() * 3 || exact_placeholder(value) {
+    if is_type_name(value) || exact_placeholder(value) {
         return false;
     }
     // `auth: trace_id=79de…`: the next `key=value` pair, not this key's value.
@@ -971,6 +988,15 @@ fn value_ok(value: &[u8], bare: bool) -> bool {
         }
     }
     let has_digit = value.iter().any(u8::is_ascii_digit);
+    // Code: `quote::quote!`, `sys::FLAGS`, `poly1305::Context`, `x25519_check_private_key_bytes`,
+    // `CLIENT_TRAFFIC_SECRET_0`.
+    let macro_call = value.ends_with(b"!")
+        && value[..value.len() - 1]
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b == b'_' || b == b':');
+    if value.windows(2).any(|w| w == b"::") || macro_call || is_identifier(value) {
+        return false;
+    }
     if !bare {
         // Prose (`"Enter your password"`) and identifiers (`"database_password"`, `"api-token"`).
         const PROSE: &[&str] = &[
@@ -980,15 +1006,25 @@ fn value_ok(value: &[u8], bare: bool) -> bool {
         ];
         if !has_digit
             && value.contains(&b' ')
-            && value
-                .split(|&b| b == b' ')
-                .any(|w| PROSE.iter().any(|p| w.eq_ignore_ascii_case(p.as_bytes())))
+            && (value.split(|&b| b == b' ').count() <= 2
+                || value
+                    .split(|&b| b == b' ')
+                    .any(|w| PROSE.iter().any(|p| w.eq_ignore_ascii_case(p.as_bytes()))))
         {
+            return false;
+        }
+        // A single lower-case word (`"unsupported"`, `"disabled"`): a state, not a secret.
+        if value.iter().all(u8::is_ascii_lowercase) {
+            return false;
+        }
+        // Code in quotes: `'iter, I: Iterator<Item = …>`.
+        if value.contains(&b' ') && value.iter().any(|b| b"<>(){}".contains(b)) {
             return false;
         }
         if value
             .iter()
-            .all(|&b| b.is_ascii_lowercase() || b"_-.".contains(&b))
+            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.".contains(&b))
+            && value.iter().filter(|b| b.is_ascii_digit()).count() <= 3
             && value.split(|b| b"_-.".contains(b)).count() > 1
         {
             return false;
@@ -1013,25 +1049,51 @@ fn value_ok(value: &[u8], bare: bool) -> bool {
     true
 }
 
-/// Bytes in the longest run of three or more capitalised words of four letters or more
-/// (`AgencyIdentificationCodeContentType`): type and class names. A value mostly made of such
-/// a run is a name; random keys have short runs at most.
-fn camel_run(value: &[u8]) -> usize {
-    let (mut best, mut words, mut run_start, mut i) = (0, 0, 0, 0);
+/// `snake_case_names`, `SCREAMING_CONSTANTS`, `TLS13_CHACHA20_POLY1305_SHA256`: one case, words
+/// joined by `_`, each (or nearly each) starting with three letters. Random keys mix cases or
+/// have short runs between underscores.
+fn is_identifier(value: &[u8]) -> bool {
+    let lower = value.iter().any(u8::is_ascii_lowercase);
+    let upper = value.iter().any(u8::is_ascii_uppercase);
+    if lower == upper
+        || !value
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return false;
+    }
+    let segments: Vec<&[u8]> = value.split(|&b| b == b'_').collect();
+    if segments.len() < 2 || segments.iter().any(|s| s.is_empty()) {
+        return false;
+    }
+    let alpha = |s: &&[u8]| s.len() >= 2 && s.iter().all(u8::is_ascii_alphabetic);
+    let wordy = |s: &&&[u8]| s.len() >= 3 && s[..3].iter().all(u8::is_ascii_alphabetic);
+    segments.iter().all(alpha)
+        || (segments.len() >= 3 && segments.iter().filter(wordy).count() * 4 >= segments.len() * 3)
+}
+
+/// A type or class name: the whole value is capitalised words (`SigningKey`,
+/// `DecodePrivateKey`), or three or more such words make up three quarters of it
+/// (`clm36193:AgencyIdentificationCodeContentType`). Random keys have short runs at most.
+fn is_type_name(value: &[u8]) -> bool {
+    let (mut words, mut run_start, mut i) = (0, 0, 0);
     while i < value.len() {
         if value[i].is_ascii_uppercase() {
             let lower = value[i + 1..]
                 .iter()
                 .take_while(|b| b.is_ascii_lowercase())
                 .count();
-            if lower >= 3 {
+            if lower >= 2 {
                 if words == 0 {
                     run_start = i;
                 }
                 words += 1;
                 i += 1 + lower;
-                if words >= 3 {
-                    best = best.max(i - run_start);
+                let len = i - run_start;
+                if (words >= 2 && run_start == 0 && i == value.len())
+                    || (words >= 3 && len * 4 >= value.len() * 3)
+                {
+                    return true;
                 }
                 continue;
             }
@@ -1039,7 +1101,7 @@ fn camel_run(value: &[u8]) -> usize {
         words = 0;
         i += 1;
     }
-    best
+    false
 }
 
 /// Words of an identifier: `DB_PASSWORD_PROD` → db, password, prod; `mySecretString` → my,
@@ -1286,6 +1348,8 @@ fn exact_placeholder(value: &[u8]) -> bool {
     const WORDS: &[&str] = &[
         "password",
         "passwd",
+        "pass",
+        "pwd",
         "secret",
         "token",
         "username",
@@ -1304,7 +1368,7 @@ fn exact_placeholder(value: &[u8]) -> bool {
         "false",
     ];
     value
-        .split(|&b| b == b':' || b == b'@')
+        .split(|&b| matches!(b, b':' | b'@' | b'/' | b'|'))
         .filter(|p| !p.is_empty())
         .all(|p| WORDS.iter().any(|w| p.eq_ignore_ascii_case(w.as_bytes())))
 }
@@ -1357,7 +1421,7 @@ fn token_like(value: &[u8]) -> bool {
     value
         .iter()
         .skip(1)
-        .any(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"+/=".contains(b))
+        .any(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"+=".contains(b))
 }
 
 /// `NAME=value` with an upper-case name (`.env` files, shells).
