@@ -8,7 +8,7 @@ mod redact_support;
 use std::collections::BTreeMap;
 
 use dashclaw_sidecar::redact::{default_engine, redact_str};
-use redact_support::Gen;
+use redact_support::{leaks, Gen};
 
 /// `{k}` is the key name, `{s}` the secret.
 const SYNTAXES: &[(&str, &str)] = &[
@@ -132,14 +132,6 @@ fn capitalise(s: &str) -> String {
     c.next()
         .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
         .unwrap_or_default()
-}
-
-/// Any run of `n` consecutive characters of `secret` still in `out`.
-fn leaks(out: &str, secret: &str, n: usize) -> bool {
-    let chars: Vec<char> = secret.chars().collect();
-    chars
-        .windows(n.min(chars.len()))
-        .any(|w| out.contains(&w.iter().collect::<String>()))
 }
 
 #[test]

@@ -1456,7 +1456,7 @@ fn is_code_path(value: &[u8]) -> bool {
     let wordy = |p: &str| {
         let digits = p.bytes().filter(u8::is_ascii_digit).count();
         let upper = p.bytes().filter(u8::is_ascii_uppercase).count();
-        digits <= 2 && upper * 3 <= p.len().max(3)
+        digits <= 2 && (upper * 3 <= p.len().max(3) || !p.bytes().any(|b| b.is_ascii_lowercase()))
     };
     normalized.contains('.') && normalized.split('.').all(|p| is_ident(p) && wordy(p))
 }

@@ -199,23 +199,27 @@ pub(crate) static BUILTINS: &[Builtin] = &[
         ["---- begin ssh2"],
         concat!(r"---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----", key_body!(), r"(?:---- END SSH2 ENCRYPTED PRIVATE KEY ----)?"),
         "«---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: rsa-key 2048\nP2/56wAAA{b:60}\n{b:70}\n---- END SSH2 ENCRYPTED PRIVATE KEY ----»")
-        .check(Check::NoPlaceholders).max(65536),
+        .check(Check::NoPlaceholders).max(65536)
+        .near("---- BEGIN SSH2 PUBLIC KEY ----\nComment: rsa-key\nAAAAB3NzaC1yc2EAAAADAQABAAABAQ\n---- END SSH2 PUBLIC KEY ----"),
     raw!("putty-private-key", "private-key", "PuTTY .ppk private key lines",
         ["putty-user-key-file-"],
         concat!(r"PuTTY-User-Key-File-[23]:[^\n\\]*(?:\n|\\n)(?:[^\n\\]*(?:\n|\\n)){0,8}?",
             r"Private-Lines:[ \t]*[0-9]+(?:\r?\n|(?:\\r)?\\n)(?P<s>(?:[A-Za-z0-9+/=]{4,}(?:\r?\n|(?:\\r)?\\n))+)"),
         "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: me\nPublic-Lines: 2\nAAAAC3Nza{b:40}\n{b:20}\nPrivate-Lines: 1\n«{b:44}\n»")
-        .check(Check::NoPlaceholders).max(16384),
+        .check(Check::NoPlaceholders).max(16384)
+        .near("PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: describe the format\nPublic-Lines: 2"),
     raw!("age-secret-key", "private-key", "age encryption secret key",
         ["age-secret-key-1"], r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}",
         "«AGE-SECRET-KEY-1{E:58}»").near("AGE-SECRET-KEY-1ABC"),
     raw!("wireguard-private-key", "private-key", "WireGuard interface private key",
         ["privatekey"], r"(?i:PrivateKey)[ \t]*=[ \t]*(?P<s>[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)",
-        "[Interface]\nPrivateKey = «{b:42}A=»\nAddress = 10.0.0.2/32"),
+        "[Interface]\nPrivateKey = «{b:42}A=»\nAddress = 10.0.0.2/32")
+        .near("[Interface]\nPrivateKey = <paste the output of wg genkey>\n"),
     raw!("kubeconfig-client-key-data", "private-key", "Kubeconfig client-key-data (base64 PEM key)",
         ["client-key-data"], r"client-key-data:[ \t]*(?P<s>[A-Za-z0-9+/]{64,}={0,2})",
         "users:\n- name: admin\n  user:\n    client-key-data: «LS0tLS1CRUdJTi{b:120}»\n")
-        .check(Check::NoPlaceholders).max(16384),
+        .check(Check::NoPlaceholders).max(16384)
+        .near("    client-key-data: /etc/kubernetes/pki/admin.key\n"),
     // ---------------------------------------------------------------- cloud
     tok!("aws-access-key-id", "cloud", "AWS access key id (long-term or STS)",
         ["akia", "asia", "abia", "acca", "a3t"], r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b",
@@ -240,7 +244,8 @@ pub(crate) static BUILTINS: &[Builtin] = &[
     raw!("gcp-service-account-private-key", "private-key", "Google service-account JSON private_key",
         ["private_key"], concat!(r#"private_key\\?"[ \t]*:[ \t]*\\?"(?P<s>-----BEGIN PRIVATE KEY-----"#, key_body!(), r#"(?:-----END PRIVATE KEY-----(?:\\+n)?)?)\\*""#),
         r#"{"type": "service_account", "private_key": "«-----BEGIN PRIVATE KEY-----\nMIIEv{b:64}\n{b:64}\n-----END PRIVATE KEY-----\n»", "client_email": "a@b.iam.gserviceaccount.com"}"#)
-        .check(Check::NoPlaceholders).max(16384),
+        .check(Check::NoPlaceholders).max(16384)
+        .near(r#"{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n"}"#),
     tok!("google-api-key", "cloud", "Google API key (Maps, Firebase, Gemini / AI Studio)", ["aiza"],
         r"AIza[0-9A-Za-z_\-]{35}", "https://maps.googleapis.com/maps/api/geocode/json?key=«AIza{u:35}»&address=x"),
     tok!("google-oauth-client-secret", "cloud", "Google OAuth client secret", ["gocspx-"],
