@@ -277,3 +277,43 @@ fn ordinary_lines_stay_untouched() {
         assert!(default_engine().find(line.as_bytes()).is_empty(), "{line}");
     }
 }
+
+/// Kubernetes Secret manifests in the shapes they come in: `data:` before or after `kind`,
+/// tabs, comments, quoted values, block scalars, lower-case `secret`. Values go, keys and the
+/// rest of the manifest stay, line count unchanged.
+#[test]
+fn kubernetes_secret_values_are_removed() {
+    let value = "c3VwZXItc2VjcmV0LXBhc3N3b3JkLTQy";
+    let cfg =
+        "eyJhdXRocyI6eyJyZWdpc3RyeS5pbnRlcm5hbCI6eyJhdXRoIjoiWkdWd2JHOTVPbk5sWTNKbGRBPT0ifX19";
+    let manifests = [
+        format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n  password: {value}\n  username: YWRtaW4=\n"),
+        format!("apiVersion: v1\ndata:\n\t# rotated monthly\n\tpassword: {value}\nkind: Secret\nmetadata:\n\tname: db\n"),
+        format!("apiVersion: \"v1\"\nkind: \"secret\"\nstringData:\n  password: \"{value}\"\nmetadata:\n  name: db"),
+        format!("apiVersion: v1\nkind: Secret\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: |\n    {cfg}\nmetadata:\n  name: pull\n"),
+        format!(" apiVersion: v1\n data:\n \textra: {value}\n kind: secret\n metadata:\n \tname: x\n"),
+    ];
+    for m in &manifests {
+        let out = redact_str(m);
+        assert!(
+            !leaks(&out, value, 6) && !leaks(&out, cfg, 6),
+            "{m:?} -> {out:?}"
+        );
+        assert_eq!(out.lines().count(), m.lines().count(), "{out:?}");
+        assert!(
+            out.contains("metadata:") && out.contains("kind:"),
+            "{out:?}"
+        );
+    }
+    let look_alikes = [
+        "apiVersion: v1\nkind: ConfigMap\ndata:\n  log_level: debug\n  region: eu-west-1\n".to_owned(),
+        "apiVersion: v1\nkind: Secret\ndata:\n  password: {{ .Values.db.password }}\n".to_owned(),
+        "apiVersion: v1\nkind: Secret\ndata:\n  token: \"\"\n  csrf: ''\n".to_owned(),
+        "apiVersion: v1\nkind: Secret\ndata:\n  flag: dHJ1ZQ==\n".to_owned(),
+        "kind: ExternalSecret\nspec:\n  data:\n    - secretKey: db\n      remoteRef:\n        key: prod/db\n".to_owned(),
+        "kind: SealedSecret\nspec:\n  template:\n    data:\n      region: ZXUtd2VzdC0x\n".to_owned(),
+    ];
+    for m in &look_alikes {
+        assert_eq!(redact_str(m), m.as_str());
+    }
+}

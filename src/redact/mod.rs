@@ -452,7 +452,10 @@ impl Engine {
         if whole.start > at {
             return None;
         }
-        let secret = widen_to_chars(hay, secret);
+        let mut secret = widen_to_chars(hay, secret);
+        if rule.check == Check::KubeSecret {
+            secret.end = kube_block_end(hay, whole.start, &secret);
+        }
         if secret.is_empty()
             || touches_marker(
                 hay,
@@ -547,11 +550,11 @@ impl Engine {
             }
             let (s, e) = (span.start.max(range.start), span.end.min(range.end));
             out.extend_from_slice(&text[last..s]);
+            // Keep the line count: a key block becomes as many line breaks, then its marker.
+            out.extend(text[s..e].iter().filter(|&&b| b == b'\n'));
             out.extend_from_slice(MARKER_PREFIX);
             out.extend_from_slice(self.rules[*rule].id.as_bytes());
             out.push(b']');
-            // Keep the line count: a key block becomes its marker and as many line breaks.
-            out.extend(text[s..e].iter().filter(|&&b| b == b'\n'));
             last = e;
         }
         out.extend_from_slice(&text[last..range.end]);
@@ -1373,6 +1376,52 @@ fn exact_placeholder(value: &[u8]) -> bool {
         .all(|p| WORDS.iter().any(|w| p.eq_ignore_ascii_case(w.as_bytes())))
 }
 
+/// Where the block under `data:` (starting at `data_at`) ends: before the first line indented
+/// no deeper than the `data:` line, or a comment-only tail; trailing blank space excluded.
+fn kube_block_end(hay: &[u8], data_at: usize, block: &Range<usize>) -> usize {
+    let line_start = hay[..data_at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let indent = |at: usize| {
+        hay[at..]
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count()
+    };
+    let base = indent(line_start);
+    let mut end = block.start;
+    let mut at = block.start;
+    // Lines are separated by real or JSON-escaped line breaks.
+    while at < block.end {
+        let rest = &hay[at..block.end];
+        let (len, sep) = match rest.iter().position(|&b| b == b'\n') {
+            Some(p) => (p, 1),
+            None => (rest.len(), 0),
+        };
+        let (len, sep) = match rest[..len].windows(2).position(|w| w == b"\\n") {
+            Some(p) => (p, 2),
+            None => (len, sep),
+        };
+        let line = &hay[at..at + len];
+        if at > block.start {
+            let line_indent = indent(at);
+            if line_indent <= base {
+                break;
+            }
+        }
+        if !line.trim_ascii().is_empty() && !line.trim_ascii().starts_with(b"#") {
+            end = at + len;
+        }
+        at += len + sep;
+    }
+    let mut end = end.max(block.start + 1).min(block.end);
+    while end > block.start + 1 && matches!(hay[end - 1], b'\r' | b' ' | b'\t') {
+        end -= 1;
+    }
+    end
+}
+
 /// A Kubernetes `Secret` manifest's `data:` / `stringData:` block: the document (between `---`
 /// lines) says `kind: Secret`, and at least one value is not a template or empty.
 fn kube_secret_ok(hay: &[u8], whole: &Range<usize>, secret: &Range<usize>) -> bool {
@@ -1400,18 +1449,21 @@ fn kube_secret_ok(hay: &[u8], whole: &Range<usize>, secret: &Range<usize>) -> bo
                 .strip_prefix(b"\"")
                 .or(rest.strip_prefix(b"'"))
                 .unwrap_or(rest);
-            rest.starts_with(b"Secret") && !rest.get(6).is_some_and(|b| b.is_ascii_alphanumeric())
+            rest.len() >= 6
+                && rest[..6].eq_ignore_ascii_case(b"secret")
+                && !rest.get(6).is_some_and(|b| b.is_ascii_alphanumeric())
         }
     });
     is_secret
         && hay[secret.clone()].split(|&b| b == b'\n').any(|line| {
-            let Some(colon) = line.iter().position(|&b| b == b':') else {
-                return false;
+            // `key: value`, or a continuation line of a block scalar (`.dockercfg: |`).
+            let v = match line.iter().position(|&b| b == b':') {
+                Some(colon) => line[colon + 1..].trim_ascii(),
+                None => line.trim_ascii(),
             };
-            let v = line[colon + 1..].trim_ascii();
             let v = v.strip_prefix(b"\"").or(v.strip_prefix(b"'")).unwrap_or(v);
             let v = v.strip_suffix(b"\"").or(v.strip_suffix(b"'")).unwrap_or(v);
-            v.len() >= 4 && !is_placeholder(v, &[]) && !matches!(v.first(), Some(b'|' | b'>'))
+            v.len() >= 10 && !is_placeholder(v, &[])
         })
 }
 

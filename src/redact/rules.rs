@@ -665,9 +665,11 @@ tok!("fly-io-org-token", "cloud", "Fly.io token (fo1_, fm1a_, fm1r_, fm2_)", ["f
     // ---------------------------------------------------------------- more providers (gitleaks parity and beyond)
     tok!("jwt-base64", "auth", "JSON Web Token wrapped in base64", ["zxlk"], r"ZXlK[A-Za-z0-9+/_\-]{40,}={0,2}", "token=«ZXlKaGJHY2lPaUpJVXpJMU5pSjku{b:80}»\n").ent(3.5).max(8192),
     raw!("kubernetes-secret-data", "private-key", "Values of a Kubernetes Secret's data: / stringData: block", ["data:"],
+        // Indented lines after `data:` (comments, `key: value`, block scalars); the engine
+        // then cuts the block at the first line not indented deeper than `data:`.
         concat!(r"(?:string|String)?[Dd]ata:[ \t]*(?:\r?\n|\\n)[ \t]+",
-            r#"(?P<s>[A-Za-z0-9_.\-]+:[ \t]*(?:"[^"\r\n\\]*"|'[^'\r\n]*'|[^\r\n\\"]*)"#,
-            r#"(?:(?:\r?\n|\\n)[ \t]+[A-Za-z0-9_.\-]+:[ \t]*(?:"[^"\r\n\\]*"|'[^'\r\n]*'|[^\r\n\\"]*))*)"#),
+            r#"(?P<s>(?:[^\r\n\\"]|\\[^n]|"[^"\r\n\\]*")+"#,
+            r#"(?:(?:\r?\n|\\n)[ \t]+(?:[^\r\n\\"]|\\[^n]|"[^"\r\n\\]*")+)*)"#),
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n  «password: {b:24}\n  username: YWRtaW4=»\n")
         .check(Check::KubeSecret).max(16384)
         .near("apiVersion: v1\nkind: ConfigMap\ndata:\n  level: debug\n  region: eu-west-1\n"),

@@ -40,9 +40,9 @@ fn case(rule: &'static str, before: &str, secret: &str, after: &str) -> Case {
     Case {
         rule,
         input: format!("{before}{secret}{after}"),
-        // Line breaks inside a secret are kept after the marker (line counts do not change).
+        // Line breaks inside a secret are kept before the marker (line counts do not change).
         expected: format!(
-            "{before}[REDACTED:{rule}]{}{after}",
+            "{before}{}[REDACTED:{rule}]{after}",
             "\n".repeat(secret.matches('\n').count())
         ),
         secret: secret.to_owned(),
