@@ -2,7 +2,7 @@
 //!
 //! # How it finds secrets
 //!
-//! The catalogue (`rules.rs`, 200+ formats) is a table of rules: id, keywords, a bytes regex,
+//! The catalogue (`rules.rs`, about 390 rules) is a table of rules: id, keywords, a bytes regex,
 //! an optional entropy floor and placeholder allowlists. Every keyword of every rule goes into
 //! one ASCII-case-insensitive Aho-Corasick automaton, so text without any keyword costs one
 //! linear scan and comes back borrowed. Each keyword hit runs only the rules owning that keyword,
