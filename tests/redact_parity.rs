@@ -367,6 +367,20 @@ const PARITY: &[(&str, &[&str])] = &[
     ),
     ("yandex-aws-access-token", &["yandex-aws-access-token"]),
     ("zendesk-secret-key", &["zendesk-token"]),
+    // Newer upstream rules.
+    ("castai-api-key", &["castai-api-key"]),
+    ("chieftools-pat", &["chieftools-token"]),
+    ("chieftools-access-token", &["chieftools-token"]),
+    ("chieftools-refresh-token", &["chieftools-token"]),
+    (
+        "django-insecure-secret-key",
+        &["django-insecure-secret-key"],
+    ),
+    ("datafactory-shir-token", &["datafactory-shir-key"]),
+    ("ansible-vault-token", &["ansible-vault-payload"]),
+    ("mcp-server-credential", &["generic-secret"]),
+    ("groq-api-key", &["groq-api-key"]),
+    ("langsmith-api-key", &["langsmith-api-key"]),
 ];
 
 /// gitleaks rules that match files by name only (no content format to redact).
