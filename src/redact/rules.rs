@@ -655,7 +655,10 @@ tok!("fly-io-org-token", "cloud", "Fly.io token (fo1_, fm1a_, fm1r_, fm2_)", ["f
         r#"machine[ \t]+[^\s"\\]+(?:[ \t\r\n]|\\n)+login[ \t]+[^\s"\\]+(?:[ \t\r\n]|\\n)+password[ \t]+(?P<s>[^\s"'\\]{4,})"#,
         "machine api.heroku.com\n  login me@example.org\n  password «{a:20}»\n").near("machine build login deploy"),
     raw!("curl-user-password", "auth", "Password in curl --user / -u", ["--user", "-u "],
-        r#"(?:--user|-u)[ =]+["']?[^:\s'"]+:(?P<s>[^\s'"]{6,})"#, "curl -u admin:«{a:16}» https://api").ent(2.5).near("sort -u file.txt"),
+        // `user:password` with either part quoted or empty; `"secret:"` (no password) too.
+        concat!(r#"(?:--user|-u)(?:[ \t]+|=)(?:["'](?P<s2>[^"'\s:]{6,}):["']|"#,
+            r#"(?:"[^"\s:]*"|'[^'\s:]*'|["']?[^:\s'"<\[]*):["']?(?P<s>[^\s'"<>\[\]]{3,}))"#),
+        "curl -u admin:«{a:16}» https://api").ent(2.5).near("curl -u <user:password> https://api and sort -u file.txt"),
     raw!("cli-password-flag", "generic", "Secret passed as a command-line flag",
         ["--password", "--passwd", "--token", "--api-key", "--secret", "--client-secret", "--auth-token"],
         r#"--(?:password|passwd|token|api-key|secret|client-secret|auth-token)(?:[ \t]+|=)["']?(?P<sb>[^\s'"\-][^\s'"]{7,})"#,
