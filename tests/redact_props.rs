@@ -119,3 +119,64 @@ proptest! {
         prop_assert!(out == whole, "stream differs for chunks {:?}", chunks);
     }
 }
+
+/// Characters that commonly follow or precede a secret and must survive redaction.
+const EDGES: &[&str] = &["\"", "'", ";", "\n", ",", "}", " ", ")", "\r\n", "\t"];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Only the secret changes: every rule's sample, between arbitrary edge characters, comes
+    /// back as the same text with the secret replaced by one marker (after the secret's own line
+    /// breaks), so quotes, separators and line breaks around it are never eaten.
+    #[test]
+    fn nothing_outside_the_secret_changes(
+        rule in 0..default_engine().rules().len(),
+        seed in any::<u64>(),
+        pre in prop::sample::select(EDGES),
+        post in prop::sample::select(EDGES),
+    ) {
+        let info = &default_engine().rules()[rule];
+        let (sample, secret) = expand(info.sample, Fill::Random(seed));
+        let before = format!("{pre}{}", &sample[..secret.start]);
+        let after = format!("{}{post}", &sample[secret.end..]);
+        let text = format!("{before}{}{after}", &sample[secret.clone()]);
+        let out = redact_str(&text).into_owned();
+        prop_assert!(out.starts_with(&before), "{}: {:?} -> {:?}", info.id, text, out);
+        prop_assert!(out.ends_with(&after), "{}: {:?} -> {:?}", info.id, text, out);
+        let middle = &out[before.len()..out.len() - after.len()];
+        let newlines = sample[secret.clone()].matches('\n').count();
+        prop_assert!(
+            middle.trim_start_matches('\n').starts_with("[REDACTED:")
+                && middle.ends_with(']')
+                && middle.matches("[REDACTED:").count() == 1
+                && middle.matches('\n').count() == newlines,
+            "{}: {:?} -> {:?}", info.id, text, out
+        );
+        prop_assert_eq!(out.lines().count(), text.lines().count());
+    }
+
+    /// Text-mode redaction of serialised JSON keeps it valid JSON with the same keys, and the
+    /// other values untouched (`{"sq": "EAAA…", "n": 1}` stays two members).
+    #[test]
+    fn serialised_json_stays_json(
+        rule in 0..default_engine().rules().len(),
+        seed in any::<u64>(),
+        pretty in any::<bool>(),
+    ) {
+        let info = &default_engine().rules()[rule];
+        let (sample, _) = expand(info.sample, Fill::Random(seed));
+        let doc = serde_json::json!({ "v": sample, "n": 1, "after": "plain text" });
+        let text = if pretty {
+            serde_json::to_string_pretty(&doc).unwrap()
+        } else {
+            serde_json::to_string(&doc).unwrap()
+        };
+        let out = redact_str(&text).into_owned();
+        let back: serde_json::Value = serde_json::from_str(&out)
+            .map_err(|e| TestCaseError::fail(format!("{}: {e}: {out}", info.id)))?;
+        prop_assert_eq!(&back["n"], &serde_json::json!(1));
+        prop_assert_eq!(&back["after"], &serde_json::json!("plain text"));
+        prop_assert_eq!(out.lines().count(), text.lines().count());
+    }
+}

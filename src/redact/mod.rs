@@ -2,7 +2,7 @@
 //!
 //! # How it finds secrets
 //!
-//! The catalogue (`rules.rs`, 200+ formats) is a table of rules: id, keywords, a bytes regex,
+//! The catalogue (`rules.rs`, about 390 rules) is a table of rules: id, keywords, a bytes regex,
 //! an optional entropy floor and placeholder allowlists. Every keyword of every rule goes into
 //! one ASCII-case-insensitive Aho-Corasick automaton, so text without any keyword costs one
 //! linear scan and comes back borrowed. Each keyword hit runs only the rules owning that keyword,
@@ -140,6 +140,12 @@ struct Compiled {
     /// Groups holding the secret, in priority order; empty: whole match.
     secret_groups: Vec<usize>,
     bare_group: Option<usize>,
+    /// `k`: the key name (from the keyword to the operator) of an assignment rule.
+    key_group: Option<usize>,
+    /// `op`: the assignment operator, with any closing quote of the key before it.
+    op_group: Option<usize>,
+    /// `sx`: an XML element's text.
+    xml_group: Option<usize>,
 }
 
 fn compile(pattern: &str) -> Result<Compiled, String> {
@@ -165,11 +171,14 @@ fn compile(pattern: &str) -> Result<Compiled, String> {
         .filter(|(_, n)| n.starts_with('s'))
         .map(|(i, _)| *i)
         .collect();
-    let bare_group = names.iter().find(|(_, n)| n == "sb").map(|(i, _)| *i);
+    let group = |name: &str| names.iter().find(|(_, n)| n == name).map(|(i, _)| *i);
     Ok(Compiled {
         regex,
         secret_groups,
-        bare_group,
+        bare_group: group("sb"),
+        key_group: group("k"),
+        op_group: group("op"),
+        xml_group: group("sx"),
     })
 }
 
@@ -419,6 +428,7 @@ impl Engine {
             Anchored::No
         };
         let input = Input::new(hay).span(start..end).anchored(anchored);
+        let mut ctx = Assignment::default();
         let (whole, secret, bare) = if compiled.secret_groups.is_empty() {
             let m = compiled.regex.search(&input)?;
             (m.range(), m.range(), false)
@@ -430,13 +440,22 @@ impl Engine {
                 .secret_groups
                 .iter()
                 .find_map(|&g| caps.get_group(g).map(|s| (g, s)))?;
+            let get = |g: Option<usize>| g.and_then(|g| caps.get_group(g)).map(|s| s.range());
+            ctx = Assignment {
+                key: get(compiled.key_group),
+                op: get(compiled.op_group),
+                xml: Some(group) == compiled.xml_group,
+            };
             (whole, span.range(), Some(group) == compiled.bare_group)
         };
         // A lead rule's match must contain the keyword that triggered it; others find their own.
         if whole.start > at {
             return None;
         }
-        let secret = widen_to_chars(hay, secret);
+        let mut secret = widen_to_chars(hay, secret);
+        if rule.check == Check::KubeSecret {
+            secret.end = kube_block_end(hay, whole.start, &secret);
+        }
         if secret.is_empty()
             || touches_marker(
                 hay,
@@ -450,10 +469,17 @@ impl Engine {
         if rule.entropy > 0.0 && entropy(value) < rule.entropy {
             return None;
         }
-        if rule.check != Check::NoPlaceholders && is_placeholder(value, rule.allow) {
+        if !matches!(rule.check, Check::NoPlaceholders | Check::KubeSecret)
+            && is_placeholder(value, rule.allow)
+        {
             return None;
         }
-        if rule.check == Check::Generic && !generic_value(hay, &secret, bare) {
+        if rule.check == Check::Generic
+            && !(generic_value(hay, &secret, bare) && assignment_ok(hay, &ctx, &secret, bare))
+        {
+            return None;
+        }
+        if rule.check == Check::KubeSecret && !kube_secret_ok(hay, &whole, &secret) {
             return None;
         }
         if rule.check == Check::Token && !token_like(value) {
@@ -524,6 +550,8 @@ impl Engine {
             }
             let (s, e) = (span.start.max(range.start), span.end.min(range.end));
             out.extend_from_slice(&text[last..s]);
+            // Keep the line count: a key block becomes as many line breaks, then its marker.
+            out.extend(text[s..e].iter().filter(|&&b| b == b'\n'));
             out.extend_from_slice(MARKER_PREFIX);
             out.extend_from_slice(self.rules[*rule].id.as_bytes());
             out.push(b']');
@@ -748,14 +776,43 @@ fn is_placeholder(value: &[u8], extra: &[&str]) -> bool {
     let Some(&first) = v.first() else {
         return true;
     };
-    if matches!(first, b'$' | b'%' | b'<') || v.starts_with(b"{{") || v.starts_with(b"#{") {
+    if matches!(first, b'$' | b'<') || v.starts_with(b"{{") || v.starts_with(b"#{") {
+        return true;
+    }
+    // `%VAR%` (Windows, NuGet), not a password that happens to start with `%`.
+    if first == b'%'
+        && v.len() > 2
+        && v.last() == Some(&b'%')
+        && v[1..v.len() - 1]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+    {
         return true;
     }
     if first == b'{' && v.last() == Some(&b'}') {
         return true;
     }
-    if v.iter().all(|&b| b == first) {
+    if v.iter().all(|&b| b == first) || exact_placeholder(v) {
         return true;
+    }
+    // `sntryu_aaaa…`, `glc_1111…`: a prefix, then one character repeated.
+    if let Some(sep) = v.iter().take(16).position(|&b| b == b'_' || b == b'-') {
+        let rest = &v[sep + 1..];
+        if rest.len() >= 8 && rest.iter().all(|&b| b == rest[0]) {
+            return true;
+        }
+    }
+    // A long run of one character (not `A`, which base64 of zero bytes is made of).
+    let mut run = 1;
+    for w in v.windows(2) {
+        run = if w[0] == w[1] && w[0] != b'A' && w[0] != b'=' {
+            run + 1
+        } else {
+            1
+        };
+        if run >= 12 {
+            return true;
+        }
     }
     if v.len() >= 5 && v[..5].eq_ignore_ascii_case(b"your ") {
         return true;
@@ -802,17 +859,611 @@ fn generic_value(hay: &[u8], secret: &Range<usize>, bare: bool) -> bool {
     let next = hay.get(secret.end).copied();
     if matches!(next, Some(b'(' | b'[' | b'<' | b'{'))
         || contains_ci(value, "://")
-        || value.starts_with(b"/")
-        || value.starts_with(b"./")
-        || value.starts_with(b"~/")
+        || is_path(value)
         || is_code_path(value)
     {
         return false;
     }
+    // A digit, a symbol, or both cases in a long value; else a word (`fifo:/myfifo` is a path
+    // spec, `CancellationToken` a type) unless assigned to an upper-case name as in `.env`.
     is_env_assignment(hay, secret.start)
         || value.iter().any(|&b| {
             b.is_ascii_digit()
-                || !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'='))
+                || !(b.is_ascii_alphanumeric()
+                    || matches!(b, b'_' | b'-' | b'.' | b'=' | b':' | b'/'))
+        })
+        || (value.len() >= 12
+            && value.iter().any(u8::is_ascii_uppercase)
+            && value.iter().any(u8::is_ascii_lowercase)
+            && !is_type_name(value))
+}
+
+/// What an assignment rule's regex saw besides the value.
+#[derive(Default)]
+struct Assignment {
+    /// From the keyword to the end of the key name (the name may start before the keyword).
+    key: Option<Range<usize>>,
+    op: Option<Range<usize>>,
+    xml: bool,
+}
+
+const NAME_BYTES: &[u8] = b"_.-$@";
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || NAME_BYTES.contains(&b)
+}
+
+/// The checks an assignment needs beyond its regex: a key name that names a secret (not
+/// `token_count`, `author`), an operator used as an assignment (not `==`, not a function call
+/// unless a setter, `,` only in CSV or `("KEY", "value")`), and a value that is not a word, an
+/// identifier or a file name.
+fn assignment_ok(hay: &[u8], ctx: &Assignment, secret: &Range<usize>, bare: bool) -> bool {
+    let Some(key) = &ctx.key else {
+        return true;
+    };
+    // The name may begin before the keyword: `DB_PASSWORD_PROD`, `mySecretString`.
+    let mut start = key.start;
+    while start > 0 && key.start - start < 64 && is_name_byte(hay[start - 1]) {
+        start -= 1;
+    }
+    let name = &hay[start..key.end];
+    if !secret_name(name) {
+        return false;
+    }
+    let value = &hay[secret.clone()];
+    if ctx.xml {
+        // `<nameToken>value</nameToken>`: an element, not a comparison or a generic type.
+        return start > 0 && hay[start - 1] == b'<' && value_ok(value, false);
+    }
+    if let Some(op) = &ctx.op {
+        let text = &hay[op.clone()];
+        let quoted_key = matches!(text.first(), Some(b'"' | b'\'' | b'`' | b'\\'));
+        let trimmed = text.trim_ascii();
+        let op_char = trimmed.last().copied();
+        let after = hay.get(op.end).copied();
+        match op_char {
+            // `token == x`, `token => x` is fine (matched as `=>`), `token =~ /re/`.
+            Some(b'=') if trimmed.len() == 1 || trimmed.ends_with(b"\"=") => {
+                if matches!(after, Some(b'=' | b'~')) {
+                    return false;
+                }
+            }
+            Some(b'(') => {
+                // `setPassword("…")` is a setter; `getToken("name")`, `secret(x)` are calls.
+                let last = name.rsplit(|&b| b == b'.').next().unwrap_or(name);
+                if !(last.len() > 3 && last[..3].eq_ignore_ascii_case(b"set")) || bare {
+                    return false;
+                }
+            }
+            Some(b',') => {
+                if bare {
+                    // CSV: `nameToken,value,` with nothing in between.
+                    if op.end != secret.start {
+                        return false;
+                    }
+                    if !matches!(hay.get(secret.end), None | Some(b',' | b'\n' | b'\r')) {
+                        return false;
+                    }
+                } else if !quoted_key
+                    || hay[secret.clone()].contains(&b' ')
+                    || !hay[..start.saturating_sub(1)]
+                        .trim_ascii_end()
+                        .ends_with(b"(")
+                {
+                    // `System.setProperty("NAME_TOKEN", "value")`, `put("k", "v")`; not
+                    // `log(target: "auth", "password matched")`.
+                    return false;
+                }
+            }
+            Some(b':') if bare => {
+                // YAML `key: value`, JSON `"key":value`; not `io.jsonwebtoken:jjwt`, `host:port`.
+                if !quoted_key && !matches!(after, Some(b' ' | b'\t' | b'\r' | b'\n')) {
+                    return false;
+                }
+                // `let key_buffer: KeyType = …`: a type annotation.
+                let rest = hay[secret.end..].trim_ascii_start();
+                if rest.starts_with(b"=") && !rest.starts_with(b"==") {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    value_ok(value, bare)
+}
+
+/// Values that are names, words, paths or type names rather than secrets.
+fn value_ok(value: &[u8], bare: bool) -> bool {
+    if is_type_name(value) || exact_placeholder(value) {
+        return false;
+    }
+    // `auth: trace_id=79de…`: the next `key=value` pair, not this key's value.
+    if bare {
+        if let Some(eq) = value.iter().position(|&b| b == b'=') {
+            let head = &value[..eq];
+            if eq + 1 < value.len()
+                && (3..=24).contains(&head.len())
+                && head.first().is_some_and(u8::is_ascii_lowercase)
+                && head.iter().all(|&b| b.is_ascii_lowercase() || b == b'_')
+            {
+                return false;
+            }
+        }
+    }
+    let has_digit = value.iter().any(u8::is_ascii_digit);
+    // Code: `quote::quote!`, `sys::FLAGS`, `poly1305::Context`, `x25519_check_private_key_bytes`,
+    // `CLIENT_TRAFFIC_SECRET_0`.
+    let macro_call = value.ends_with(b"!")
+        && value[..value.len() - 1]
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b == b'_' || b == b':');
+    if value.windows(2).any(|w| w == b"::") || macro_call || is_identifier(value) {
+        return false;
+    }
+    if !bare {
+        // Prose (`"Enter your password"`) and identifiers (`"database_password"`, `"api-token"`).
+        const PROSE: &[&str] = &[
+            "the", "your", "a", "an", "to", "is", "of", "for", "and", "or", "not", "be", "in",
+            "with", "from", "this", "that", "please", "enter", "must", "should", "will", "can",
+            "was",
+        ];
+        if !has_digit
+            && value.contains(&b' ')
+            && (value.split(|&b| b == b' ').count() <= 2
+                || value
+                    .split(|&b| b == b' ')
+                    .any(|w| PROSE.iter().any(|p| w.eq_ignore_ascii_case(p.as_bytes()))))
+        {
+            return false;
+        }
+        // A single lower-case word (`"unsupported"`, `"disabled"`): a state, not a secret.
+        if value.iter().all(u8::is_ascii_lowercase) {
+            return false;
+        }
+        // Code in quotes: `'iter, I: Iterator<Item = …>`.
+        if value.contains(&b' ') && value.iter().any(|b| b"<>(){}".contains(b)) {
+            return false;
+        }
+        if value
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.".contains(&b))
+            && value.iter().filter(|b| b.is_ascii_digit()).count() <= 3
+            && value.split(|b| b"_-.".contains(b)).count() > 1
+        {
+            return false;
+        }
+        if is_path(value) {
+            return false;
+        }
+    }
+    // File names: `keys/server.pem`, `secret.json`.
+    const EXT: &[&str] = &[
+        ".pem", ".key", ".json", ".txt", ".crt", ".p12", ".pfx", ".yaml", ".yml", ".toml", ".env",
+        ".jks", ".cer", ".der", ".gpg", ".asc",
+    ];
+    if EXT.iter().any(|e| {
+        value.len() > e.len() && value[value.len() - e.len()..].eq_ignore_ascii_case(e.as_bytes())
+    }) && value
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b"_-./".contains(&b))
+    {
+        return false;
+    }
+    true
+}
+
+/// `snake_case_names`, `SCREAMING_CONSTANTS`, `TLS13_CHACHA20_POLY1305_SHA256`: one case, words
+/// joined by `_`, each (or nearly each) starting with three letters. Random keys mix cases or
+/// have short runs between underscores.
+fn is_identifier(value: &[u8]) -> bool {
+    let lower = value.iter().any(u8::is_ascii_lowercase);
+    let upper = value.iter().any(u8::is_ascii_uppercase);
+    if lower == upper
+        || !value
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return false;
+    }
+    let segments: Vec<&[u8]> = value.split(|&b| b == b'_').collect();
+    if segments.len() < 2 || segments.iter().any(|s| s.is_empty()) {
+        return false;
+    }
+    let alpha = |s: &&[u8]| s.len() >= 2 && s.iter().all(u8::is_ascii_alphabetic);
+    let wordy = |s: &&&[u8]| s.len() >= 3 && s[..3].iter().all(u8::is_ascii_alphabetic);
+    segments.iter().all(alpha)
+        || (segments.len() >= 3 && segments.iter().filter(wordy).count() * 4 >= segments.len() * 3)
+}
+
+/// A type or class name: the whole value is capitalised words (`SigningKey`,
+/// `DecodePrivateKey`), or three or more such words make up three quarters of it
+/// (`clm36193:AgencyIdentificationCodeContentType`). Random keys have short runs at most.
+fn is_type_name(value: &[u8]) -> bool {
+    let (mut words, mut run_start, mut i) = (0, 0, 0);
+    while i < value.len() {
+        if value[i].is_ascii_uppercase() {
+            let lower = value[i + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_lowercase())
+                .count();
+            if lower >= 2 {
+                if words == 0 {
+                    run_start = i;
+                }
+                words += 1;
+                i += 1 + lower;
+                let len = i - run_start;
+                if (words >= 2 && run_start == 0 && i == value.len())
+                    || (words >= 3 && len * 4 >= value.len() * 3)
+                {
+                    return true;
+                }
+                continue;
+            }
+        }
+        words = 0;
+        i += 1;
+    }
+    false
+}
+
+/// Words of an identifier: `DB_PASSWORD_PROD` → db, password, prod; `mySecretString` → my,
+/// secret, string; `APIKey` → api, key.
+fn name_words(name: &[u8]) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    for (i, &b) in name.iter().enumerate() {
+        if !b.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        let prev = i.checked_sub(1).map(|j| name[j]);
+        let next = name.get(i + 1).copied();
+        let boundary = b.is_ascii_uppercase()
+            && (prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
+                || (prev.is_some_and(|p| p.is_ascii_uppercase())
+                    && next.is_some_and(|n| n.is_ascii_lowercase())));
+        if boundary && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+        cur.push(b.to_ascii_lowercase() as char);
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+/// Does this key name name a secret? A word of it is (or ends with) a secret word
+/// (`password`, `dbpassword`, `token`, `creds`, `secret`, `api` + `key`, …), and no word says
+/// it is only about the secret (`token_count`, `password_policy`, `key_id`, `secret_name`).
+fn secret_name(name: &[u8]) -> bool {
+    const EXACT: &[&str] = &[
+        "password",
+        "passwords",
+        "passwd",
+        "pwd",
+        "pass",
+        "pgpass",
+        "dbpass",
+        "passphrase",
+        "passcode",
+        "secret",
+        "secrets",
+        "token",
+        "tokens",
+        "apikey",
+        "apikeys",
+        "auth",
+        "credential",
+        "credentials",
+        "creds",
+        "cred",
+        "privatekey",
+        "secretkey",
+        "accesskey",
+        "clientsecret",
+        "masterkey",
+        "signingkey",
+        "encryptionkey",
+        "authkey",
+        "apitoken",
+        "authtoken",
+        "accesstoken",
+        "refreshtoken",
+        "bearertoken",
+        "sessiontoken",
+        "apisecret",
+        "appsecret",
+    ];
+    const SUFFIX: &[&str] = &[
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "apikey",
+        "secretkey",
+        "accesskey",
+        "privatekey",
+        "creds",
+        "credentials",
+    ];
+    // `MYSERVICESECRETSTRING`: no case or separators to split on.
+    const INSIDE: &[&str] = &["password", "passwd", "secret", "token", "apikey", "creds"];
+    const KEY_BEFORE: &[&str] = &[
+        "api",
+        "access",
+        "private",
+        "secret",
+        "signing",
+        "encryption",
+        "master",
+        "client",
+        "app",
+        "auth",
+        "account",
+        "service",
+        "license",
+        "write",
+        "admin",
+        "sdk",
+        "server",
+        "consumer",
+    ];
+    const DENY: &[&str] = &[
+        "id",
+        "ids",
+        "name",
+        "names",
+        "type",
+        "types",
+        "url",
+        "urls",
+        "uri",
+        "endpoint",
+        "file",
+        "filename",
+        "path",
+        "dir",
+        "length",
+        "len",
+        "size",
+        "count",
+        "max",
+        "min",
+        "limit",
+        "expires",
+        "expiry",
+        "expiration",
+        "ttl",
+        "timeout",
+        "header",
+        "prefix",
+        "suffix",
+        "format",
+        "field",
+        "ref",
+        "policy",
+        "provider",
+        "mode",
+        "enabled",
+        "enable",
+        "required",
+        "label",
+        "placeholder",
+        "hint",
+        "regex",
+        "pattern",
+        "version",
+        "kind",
+        "method",
+        "scheme",
+        "algorithm",
+        "alg",
+        "usage",
+        "location",
+        "public",
+        "pub",
+        "csrf",
+        "xsrf",
+        "description",
+        "help",
+        "message",
+        "msg",
+        "error",
+        "text",
+        "title",
+        "prompt",
+        "column",
+        "index",
+        "idx",
+        "num",
+        "number",
+        "position",
+        "offset",
+        "store",
+        "manager",
+        "reset",
+        "hash",
+        "hashed",
+        "digest",
+        "salt",
+        "rotation",
+        "strength",
+        "min",
+        "input",
+        "form",
+        "field",
+        "param",
+        "params",
+        "arn",
+        "ref",
+        "refs",
+        "template",
+        "generator",
+        "validator",
+        "hint",
+        "class",
+        "helper",
+        "option",
+        "options",
+        "source",
+        "env",
+        "var",
+        "vars",
+        "variable",
+        "bucket",
+        "exchange",
+        "budget",
+        "usage",
+        "estimate",
+        "estimated",
+        "per",
+        "total",
+        "used",
+        "left",
+        "remaining",
+        "tokenizer",
+        "tokenize",
+        "pos",
+        "start",
+        "end",
+        "lifetime",
+        "duration",
+    ];
+    let words = name_words(name);
+    if words.iter().any(|w| DENY.contains(&w.as_str())) {
+        return false;
+    }
+    let shouting = !name.iter().any(u8::is_ascii_lowercase);
+    words.iter().enumerate().any(|(i, w)| {
+        EXACT.contains(&w.as_str())
+            || (shouting && INSIDE.iter().any(|s| w.contains(s)))
+            || SUFFIX.iter().any(|s| w.len() > s.len() && w.ends_with(s))
+            || (w == "key" && i > 0 && KEY_BEFORE.contains(&words[i - 1].as_str()))
+    })
+}
+
+/// Values that are the name of what they stand for (`username:password`, `secret`, `token`).
+fn exact_placeholder(value: &[u8]) -> bool {
+    const WORDS: &[&str] = &[
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "username",
+        "user",
+        "changeit",
+        "test",
+        "testing",
+        "admin",
+        "root",
+        "apikey",
+        "api_key",
+        "null",
+        "none",
+        "undefined",
+        "true",
+        "false",
+    ];
+    value
+        .split(|&b| matches!(b, b':' | b'@' | b'/' | b'|'))
+        .filter(|p| !p.is_empty())
+        .all(|p| WORDS.iter().any(|w| p.eq_ignore_ascii_case(w.as_bytes())))
+}
+
+/// Where the block under `data:` (starting at `data_at`) ends: before the first line indented
+/// no deeper than the `data:` line, or a comment-only tail; trailing blank space excluded.
+fn kube_block_end(hay: &[u8], data_at: usize, block: &Range<usize>) -> usize {
+    let line_start = hay[..data_at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let indent = |at: usize| {
+        hay[at..]
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count()
+    };
+    let base = indent(line_start);
+    let mut end = block.start;
+    let mut at = block.start;
+    // Lines are separated by real or JSON-escaped line breaks.
+    while at < block.end {
+        let rest = &hay[at..block.end];
+        let (len, sep) = match rest.iter().position(|&b| b == b'\n') {
+            Some(p) => (p, 1),
+            None => (rest.len(), 0),
+        };
+        let (len, sep) = match rest[..len].windows(2).position(|w| w == b"\\n") {
+            Some(p) => (p, 2),
+            None => (len, sep),
+        };
+        let line = &hay[at..at + len];
+        if at > block.start {
+            let line_indent = indent(at);
+            if line_indent <= base {
+                break;
+            }
+        }
+        if !line.trim_ascii().is_empty() && !line.trim_ascii().starts_with(b"#") {
+            end = at + len;
+        }
+        at += len + sep;
+    }
+    let mut end = end.max(block.start + 1).min(block.end);
+    while end > block.start + 1 && matches!(hay[end - 1], b'\r' | b' ' | b'\t') {
+        end -= 1;
+    }
+    end
+}
+
+/// A Kubernetes `Secret` manifest's `data:` / `stringData:` block: the document (between `---`
+/// lines) says `kind: Secret`, and at least one value is not a template or empty.
+fn kube_secret_ok(hay: &[u8], whole: &Range<usize>, secret: &Range<usize>) -> bool {
+    // `metadata:` is not `data:`.
+    if whole.start > 0
+        && hay[whole.start - 1].is_ascii_alphanumeric()
+        && !hay[..whole.start].ends_with(b"\\n")
+    {
+        return false;
+    }
+    let doc_start = hay[..whole.start]
+        .windows(4)
+        .rposition(|w| w == b"\n---")
+        .map_or(whole.start.saturating_sub(4096), |p| p + 4)
+        .max(whole.start.saturating_sub(4096));
+    let doc_end = hay[whole.end..]
+        .windows(4)
+        .position(|w| w == b"\n---")
+        .map_or(hay.len().min(whole.end + 4096), |p| whole.end + p);
+    let doc = &hay[doc_start..doc_end];
+    let is_secret = doc.windows(5).enumerate().any(|(i, w)| {
+        w.eq_ignore_ascii_case(b"kind:") && {
+            let rest = doc[i + 5..].trim_ascii_start();
+            let rest = rest
+                .strip_prefix(b"\"")
+                .or(rest.strip_prefix(b"'"))
+                .unwrap_or(rest);
+            rest.len() >= 6
+                && rest[..6].eq_ignore_ascii_case(b"secret")
+                && !rest.get(6).is_some_and(|b| b.is_ascii_alphanumeric())
+        }
+    });
+    is_secret
+        && hay[secret.clone()].split(|&b| b == b'\n').any(|line| {
+            // `key: value`, or a continuation line of a block scalar (`.dockercfg: |`).
+            let v = match line.iter().position(|&b| b == b':') {
+                Some(colon) => line[colon + 1..].trim_ascii(),
+                None => line.trim_ascii(),
+            };
+            let v = v.strip_prefix(b"\"").or(v.strip_prefix(b"'")).unwrap_or(v);
+            let v = v.strip_suffix(b"\"").or(v.strip_suffix(b"'")).unwrap_or(v);
+            v.len() >= 10 && !is_placeholder(v, &[])
         })
 }
 
@@ -822,7 +1473,7 @@ fn token_like(value: &[u8]) -> bool {
     value
         .iter()
         .skip(1)
-        .any(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"+/=".contains(b))
+        .any(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"+=".contains(b))
 }
 
 /// `NAME=value` with an upper-case name (`.env` files, shells).
@@ -853,21 +1504,35 @@ fn is_code_path(value: &[u8]) -> bool {
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
             && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
     };
-    normalized.contains('.') && normalized.split('.').all(is_ident)
+    // Identifiers read as words: few digits, camelCase at most (random keys have many of both).
+    let wordy = |p: &str| {
+        let digits = p.bytes().filter(u8::is_ascii_digit).count();
+        let upper = p.bytes().filter(u8::is_ascii_uppercase).count();
+        digits <= 2 && (upper * 3 <= p.len().max(3) || !p.bytes().any(|b| b.is_ascii_lowercase()))
+    };
+    normalized.contains('.') && normalized.split('.').all(|p| is_ident(p) && wordy(p))
+}
+
+/// `/etc/app/key.pem`, `./secrets/db`, `~/.aws/credentials`: a path, not a base64 value that
+/// happens to start with `/`.
+fn is_path(value: &[u8]) -> bool {
+    (value.starts_with(b"/") || value.starts_with(b"./") || value.starts_with(b"~/"))
+        && value
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"_.-/~".contains(&b))
+        && (value.iter().filter(|&&b| b == b'/').count() >= 2
+            || value.iter().rev().take(6).any(|&b| b == b'.'))
 }
 
 /// JSON keys naming a secret: `DB_PASSWORD`, `client_secret`, `apiKey`, `x-api-key`,
-/// `GITHUB_TOKEN`, `auth`, `cookie`. The word must end the name (optionally followed by `key`),
-/// so `max_tokens`, `token_count`, `author` or `authorization` do not count.
+/// `GITHUB_TOKEN`, `auth`, `cookie`, `DB_PASSWORD_PROD`; not `max_tokens`, `token_count`,
+/// `author` or `authorization` (see [`secret_name`]).
 fn is_secret_key_name(key: &str) -> bool {
-    static NAME: LazyLock<regex::Regex> = LazyLock::new(|| {
-        regex::Regex::new(concat!(
-            r"(?i-u)^[a-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key",
-            r"|access[_-]?key|auth|credentials?|private[_-]?key|cookie)(?:[_.-]?key)?$"
-        ))
-        .expect("static regex")
-    });
-    NAME.is_match(key)
+    key.len() <= 128
+        && (secret_name(key.as_bytes())
+            || name_words(key.as_bytes())
+                .last()
+                .is_some_and(|w| w == "cookie"))
 }
 
 fn is_auth_header_name(key: &str) -> bool {

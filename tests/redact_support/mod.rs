@@ -113,3 +113,31 @@ pub fn truncated(template: &str, seed: u64) -> String {
     }
     format!("{}{}", &text[..cut], &text[secret.end..])
 }
+
+/// `text` without its `[REDACTED:…]` markers (a rule id may share characters with a secret).
+pub fn strip_markers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("[REDACTED:") {
+        out.push_str(&rest[..i]);
+        match rest[i..].find(']') {
+            Some(j) => rest = &rest[i + j + 1..],
+            None => {
+                rest = "";
+            }
+        }
+        out.push('\u{0}');
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Any run of `n` consecutive characters of `secret` (all of it when shorter) left in `out`,
+/// markers aside.
+pub fn leaks(out: &str, secret: &str, n: usize) -> bool {
+    let out = strip_markers(out);
+    let chars: Vec<char> = secret.chars().collect();
+    chars
+        .windows(n.min(chars.len()).max(1))
+        .any(|w| out.contains(&w.iter().collect::<String>()))
+}
