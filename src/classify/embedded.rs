@@ -1,0 +1,347 @@
+//! Programs that run other programs from their own arguments: awk's `system()`, sed's `e`,
+//! an editor's `:!`, tar's checkpoint actions, a debugger's `shell`, a database client's `\!`,
+//! a multiplexer's or `at`'s command, a container with the host's root mounted. One table row
+//! per program says where the command hides; the walker grades what is found as shell text,
+//! and a command that is only known at run time is reported as dynamic.
+
+/// What a program would run.
+#[derive(Debug, Default)]
+pub(crate) struct Embedded {
+    /// Shell command lines, with a label for `Classification::commands`.
+    pub shell: Vec<(String, &'static str)>,
+    /// A command that cannot be read (`awk '{system($0)}'` on unknown input).
+    pub dynamic: Option<&'static str>,
+}
+
+fn after<'a>(args: &'a [&'a str], flags: &[&str]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        for f in flags {
+            if a == f {
+                if let Some(v) = args.get(i + 1) {
+                    out.push(*v);
+                }
+            } else if let Some(v) = a.strip_prefix(f).and_then(|v| v.strip_prefix('=')) {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+/// Double- or single-quoted literals inside `text` right after `open` (`system("x")`).
+fn quoted_after(text: &str, open: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in text.match_indices(open) {
+        let rest = text[i + open.len()..].trim_start();
+        let Some(q) = rest.chars().next().filter(|c| matches!(c, '"' | '\'' | '`')) else {
+            continue;
+        };
+        if let Some(end) = rest[1..].find(q) {
+            out.push(rest[1..1 + end].to_owned());
+        }
+    }
+    out
+}
+
+/// The commands `name args…` runs by its own means (`input`: its known stdin).
+pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedded {
+    let mut e = Embedded::default();
+    let mut add = |e: &mut Embedded, cmd: &str, label: &'static str| {
+        let c = cmd.trim();
+        if !c.is_empty() && e.shell.len() < 8 {
+            e.shell.push((c.to_owned(), label));
+        }
+    };
+    match name {
+        "awk" | "gawk" | "mawk" | "nawk" => {
+            let program = args
+                .iter()
+                .enumerate()
+                .find(|(i, a)| {
+                    !a.starts_with('-')
+                        && !(*i > 0 && matches!(args[i - 1], "-v" | "-F" | "-f" | "--assign" | "--field-separator" | "-i" | "--include"))
+                })
+                .map(|(_, a)| *a)
+                .unwrap_or("");
+            for c in quoted_after(program, "system(") {
+                add(&mut e, &c, "awk system");
+            }
+            if program.contains("system(") && !program.contains("system(\"") && !program.contains("system('") {
+                match input {
+                    Some(text) if program.contains("system($0)") => {
+                        for l in text.lines() {
+                            add(&mut e, l, "awk system");
+                        }
+                    }
+                    _ => e.dynamic = Some("awk runs a command built at run time"),
+                }
+            }
+            // `"cmd" | getline`, `print … | "cmd"`.
+            for (i, _) in program.match_indices("| getline") {
+                if let Some(c) = program[..i].trim_end().strip_suffix('"').and_then(|s| s.rsplit_once('"')).map(|(_, c)| c) {
+                    add(&mut e, c, "awk getline");
+                }
+            }
+            for c in quoted_after(program, "| ") {
+                add(&mut e, &c, "awk pipe");
+            }
+        }
+        "sed" | "gsed" => {
+            let mut scripts = after(args, &["-e", "--expression"]);
+            if scripts.is_empty() {
+                if let Some(s) = args.iter().find(|a| !a.starts_with('-')) {
+                    scripts.push(s);
+                }
+            }
+            for s in scripts {
+                for part in s.split([';', '\n']) {
+                    let p = part.trim_start_matches(|c: char| c.is_ascii_digit() || c == '$' || c == ',' || c.is_whitespace());
+                    if let Some(cmd) = p.strip_prefix("e ") {
+                        add(&mut e, cmd, "sed e");
+                    } else if p == "e" {
+                        e.dynamic = Some("sed runs its pattern space as a command");
+                    }
+                    // `s/x/y/e`: the replacement is executed.
+                    if p.starts_with('s') && p.len() > 2 {
+                        let d = p.as_bytes()[1] as char;
+                        let fields: Vec<&str> = p[1..].split(d).collect();
+                        if fields.len() >= 4 && fields[3].contains('e') {
+                            e.dynamic = Some("sed's `e` flag runs the replaced text as a command");
+                        }
+                    }
+                }
+            }
+        }
+        "vim" | "vi" | "nvim" | "ex" | "view" | "gvim" | "vimdiff" | "less" | "more" | "man" => {
+            let mut cmds: Vec<&str> = after(args, &["-c", "--cmd"]);
+            cmds.extend(args.iter().filter_map(|a| a.strip_prefix('+')));
+            if let Some(text) = input.filter(|_| args.iter().any(|a| *a == "-s" || *a == "-es" || *a == "-")) {
+                cmds.extend(text.lines());
+            }
+            for c in cmds {
+                let c = c.trim_start_matches(':').trim();
+                if let Some(sh) = c.strip_prefix('!') {
+                    add(&mut e, sh, "editor !");
+                }
+                for lit in quoted_after(c, "system(") {
+                    add(&mut e, &lit, "editor system()");
+                }
+            }
+        }
+        "tar" | "gtar" | "bsdtar" => {
+            for c in after(args, &["--checkpoint-action", "--to-command", "--use-compress-program", "-I", "--rsh-command", "--info-script", "--new-volume-script", "-F"]) {
+                add(&mut e, c.strip_prefix("exec=").unwrap_or(c), "tar command");
+            }
+        }
+        "zip" => {
+            for c in after(args, &["-TT", "--unzip-command"]) {
+                add(&mut e, c, "zip -TT");
+            }
+        }
+        "rsync" => {
+            for c in after(args, &["-e", "--rsh"]) {
+                add(&mut e, c, "rsync -e");
+            }
+        }
+        "expect" => {
+            for s in after(args, &["-c"]) {
+                for part in s.split([';', '\n']) {
+                    let p = part.trim();
+                    if let Some(cmd) = p.strip_prefix("spawn ").or(p.strip_prefix("exec ")) {
+                        add(&mut e, cmd, "expect spawn");
+                    }
+                }
+            }
+        }
+        "gdb" | "lldb" => {
+            for c in after(args, &["-ex", "--ex", "-iex", "-o", "--one-line"]) {
+                if let Some(sh) = c.strip_prefix("shell ").or(c.strip_prefix('!')).or(c.strip_prefix("platform shell ")) {
+                    add(&mut e, sh, "gdb shell");
+                }
+            }
+            if let Some(i) = args.iter().position(|a| *a == "--args" || *a == "--") {
+                add(&mut e, &args[i + 1..].iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "), "gdb --args");
+            }
+        }
+        "emacs" | "emacsclient" => {
+            for c in after(args, &["--eval", "-eval"]) {
+                for lit in quoted_after(c, "(shell-command ") {
+                    add(&mut e, &lit, "emacs shell-command");
+                }
+                if c.contains("call-process") || c.contains("start-process") || c.contains("delete-directory") {
+                    e.dynamic = Some("Emacs Lisp that runs processes or deletes directories");
+                }
+            }
+        }
+        "psql" | "mysql" | "mariadb" | "sqlite3" | "duckdb" => {
+            let mut texts: Vec<&str> = after(args, &["-c", "--command", "-e", "--execute", "-cmd"]);
+            texts.extend(args.iter().filter(|a| a.starts_with('.')).copied());
+            if let Some(t) = input {
+                texts.push(t);
+            }
+            for t in texts {
+                for line in t.lines().flat_map(|l| l.split(';')) {
+                    let l = line.trim();
+                    if let Some(sh) = l
+                        .strip_prefix("\\!")
+                        .or(l.strip_prefix(".shell "))
+                        .or(l.strip_prefix(".system "))
+                        .or(l.strip_prefix("system "))
+                    {
+                        add(&mut e, sh, "database shell escape");
+                    }
+                }
+            }
+        }
+        "tmux" => {
+            let sub = args.iter().find(|a| !a.starts_with('-')).copied().unwrap_or("");
+            if matches!(sub, "new" | "new-session" | "new-window" | "neww" | "split-window" | "splitw" | "respawn-pane" | "run-shell" | "run") {
+                let valued = ["-s", "-n", "-t", "-c", "-x", "-y", "-e", "-F", "-l"];
+                let mut i = args.iter().position(|a| *a == sub).map_or(0, |p| p + 1);
+                while let Some(a) = args.get(i).filter(|a| a.starts_with('-')) {
+                    i += if valued.contains(a) { 2 } else { 1 };
+                }
+                if i < args.len() {
+                    add(&mut e, &args[i..].join(" "), "tmux");
+                }
+            } else if sub == "send-keys" || sub == "send" {
+                let text: Vec<&str> = args.iter().skip_while(|a| **a != sub).skip(1).filter(|a| !a.starts_with('-') && !matches!(**a, "Enter" | "C-m")).copied().collect();
+                if let Some(last) = text.last() {
+                    add(&mut e, last, "tmux send-keys");
+                }
+            }
+        }
+        "screen" => {
+            let valued = ["-S", "-c", "-e", "-h", "-p", "-T", "-t", "-X"];
+            let mut i = 0;
+            while let Some(a) = args.get(i).filter(|a| a.starts_with('-')) {
+                i += if valued.contains(a) { 2 } else { 1 };
+            }
+            if i < args.len() {
+                add(&mut e, &args[i..].iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "), "screen");
+            }
+        }
+        "at" | "batch" => match input {
+            Some(text) => {
+                for l in text.lines() {
+                    add(&mut e, l, "at job");
+                }
+            }
+            None if !args.iter().any(|a| matches!(*a, "-l" | "-r" | "-d" | "-c")) => {
+                e.dynamic = Some("`at` schedules commands read later from its input");
+            }
+            None => {}
+        },
+        "sg" | "newgrp" => {
+            if let Some(c) = after(args, &["-c"]).first() {
+                add(&mut e, c, "sg -c");
+            } else if args.len() >= 2 && !args[1].starts_with('-') {
+                add(&mut e, &args[1..].join(" "), "sg");
+            }
+        }
+        "script" => {
+            // `script -qc CMD`: `c` inside a short-option cluster.
+            if let Some(i) = args.iter().position(|a| a.starts_with('-') && !a.starts_with("--") && a.ends_with('c') && a.len() > 2) {
+                if let Some(c) = args.get(i + 1) {
+                    add(&mut e, c, "script -c");
+                }
+            }
+        }
+        "cmd" | "cmd.exe" => {
+            if let Some(i) = args.iter().position(|a| a.eq_ignore_ascii_case("/c") || a.eq_ignore_ascii_case("/k")) {
+                let text = args[i + 1..].join(" ").replace('\\', "/");
+                let lower = text.to_ascii_lowercase();
+                let words: Vec<&str> = text.split_whitespace().collect();
+                let targets: Vec<&str> = words.iter().skip(1).filter(|w| !w.starts_with('/')).copied().collect();
+                let recursive = words.iter().any(|w| w.eq_ignore_ascii_case("/s"));
+                if ["rd ", "rmdir ", "del ", "erase "].iter().any(|p| lower.starts_with(p)) {
+                    let t = targets.iter().map(|t| quote(&t.replace("C:", "/").replace("c:", "/"))).collect::<Vec<_>>().join(" ");
+                    add(&mut e, &format!("rm {}f {t}", if recursive { "-r" } else { "-" }), "cmd.exe");
+                } else if lower.starts_with("format ") {
+                    add(&mut e, "mkfs /dev/sda", "cmd.exe format");
+                } else {
+                    add(&mut e, &text, "cmd.exe");
+                }
+            }
+        }
+        "rimraf" | "del-cli" | "trash" | "trash-put" | "rmrf" => {
+            let targets: Vec<String> = args.iter().filter(|a| !a.starts_with('-')).map(|a| quote(a)).collect();
+            if !targets.is_empty() {
+                add(&mut e, &format!("rm -rf {}", targets.join(" ")), "rimraf");
+            }
+        }
+        "docker" | "podman" | "nerdctl" => {
+            // `docker run -v /:/host img rm -rf /host`: the host's root inside the container.
+            if args.first() != Some(&"run") {
+                return e;
+            }
+            let valued = [
+                "-v", "--volume", "-e", "--env", "--name", "-w", "--workdir", "-p", "--publish", "--entrypoint",
+                "--network", "--net", "-u", "--user", "--mount", "--platform", "-h", "--hostname", "--env-file",
+                "--label", "-l", "--cpus", "-m", "--memory", "--pid", "--ipc", "--device", "--cap-add", "--add-host",
+            ];
+            let mut mounts: Vec<(String, String)> = Vec::new();
+            let mut i = 1;
+            while let Some(a) = args.get(i).filter(|a| a.starts_with('-')) {
+                if matches!(*a, "-v" | "--volume") {
+                    if let Some((host, ctr)) = args.get(i + 1).and_then(|v| v.split_once(':')) {
+                        mounts.push((host.to_owned(), ctr.split(':').next().unwrap_or(ctr).to_owned()));
+                    }
+                }
+                i += if valued.contains(a) { 2 } else { 1 };
+            }
+            let rest = args.get(i + 1..).unwrap_or(&[]);
+            if rest.is_empty() || mounts.is_empty() {
+                return e;
+            }
+            // Map container paths back onto the host paths they are.
+            let mapped: Vec<String> = rest
+                .iter()
+                .map(|w| {
+                    let mut t = (*w).to_owned();
+                    for (host, ctr) in &mounts {
+                        if ctr != "/" && (t == *ctr || t.starts_with(&format!("{ctr}/"))) {
+                            let h = if host == "/" { "" } else { host.as_str() };
+                            t = format!("{h}{}", &t[ctr.len()..]);
+                            if t.is_empty() {
+                                t = "/".into();
+                            }
+                        }
+                    }
+                    quote(&t)
+                })
+                .collect();
+            add(&mut e, &mapped.join(" "), "container with host mounts");
+        }
+        _ => {}
+    }
+    e
+}
+
+fn quote(t: &str) -> String {
+    if !t.is_empty()
+        && t.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_./=:,+@%~*".contains(&c))
+    {
+        return t.to_owned();
+    }
+    format!("'{}'", t.replace('\'', "'\\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::commands;
+
+    #[test]
+    fn finds_hidden_commands() {
+        let c = |n: &str, a: &[&str]| commands(n, a, None).shell.into_iter().map(|(s, _)| s).collect::<Vec<_>>();
+        assert_eq!(c("awk", &["BEGIN{system(\"rm -rf ~\")}"]), vec!["rm -rf ~"]);
+        assert_eq!(c("sed", &["-n", "1e rm -rf ~", "/dev/null"]), vec!["rm -rf ~"]);
+        assert_eq!(c("vim", &["-c", ":!rm -rf ~", "-c", ":q"]), vec!["rm -rf ~"]);
+        assert_eq!(c("tar", &["cf", "x", "--checkpoint-action=exec=rm -rf ~"]), vec!["rm -rf ~"]);
+        assert_eq!(c("docker", &["run", "-v", "/:/host", "alpine", "rm", "-rf", "/host"]), vec!["rm -rf /"]);
+        assert!(c("awk", &["{print $1}"]).is_empty());
+        assert!(c("docker", &["run", "alpine", "ls"]).is_empty());
+    }
+}
