@@ -48,6 +48,9 @@ pub mod field {
     pub const EVENT_ID: &str = "id";
     /// Present (value "1") when the event is replayed from the spool rather than live.
     pub const SPOOLED: &str = "spooled";
+    /// Set by the hook on the spooled copy of a call it denied itself (daemon dead, hung or
+    /// untrusted): why. The daemon records the deny when it drains the spool.
+    pub const HOOK_DENY: &str = "hook_deny";
     pub const ENV_PREFIX: &str = "env.";
 }
 

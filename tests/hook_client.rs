@@ -11,6 +11,16 @@ use std::time::{Duration, Instant};
 use common::*;
 use dashclaw_sidecar::protocol::{self, Rendered, Request, Response};
 
+/// A home whose hook trusts this test binary as its daemon (the configured daemon binary, as
+/// `DASHCLAW_DAEMON_BIN` allows), so the fakes below get past the peer check and what is tested
+/// is how the hook treats their answers. tests/red_team.rs covers untrusted impostors.
+fn fake_home() -> Home {
+    Home::new().env(
+        "DASHCLAW_DAEMON_BIN",
+        std::env::current_exe().unwrap().to_str().unwrap(),
+    )
+}
+
 /// A socket at the daemon's path, served by `serve` instead of dashclawd.
 fn fake_daemon(home: &Home, serve: impl FnOnce(std::os::unix::net::UnixStream) + Send + 'static) {
     let run = home.path().join("run");
@@ -167,7 +177,7 @@ fn no_daemon_binary_means_deny_with_the_fix() {
 
 #[test]
 fn daemon_that_hangs_past_the_deadline_means_deny() {
-    let home = Home::new().env("DASHCLAW_HOOK_DEADLINE_MS", "300");
+    let home = fake_home().env("DASHCLAW_HOOK_DEADLINE_MS", "300");
     fake_daemon_after_request(&home, |_s| {
         std::thread::sleep(Duration::from_secs(5)); // never answers in time
     });
@@ -199,14 +209,14 @@ fn stdin_that_never_closes_is_cut_off_by_the_deadline() {
 
 #[test]
 fn daemon_dying_mid_request_means_deny() {
-    let home = Home::new();
+    let home = fake_home();
     fake_daemon_after_request(&home, drop); // like a kill -9 after reading
     assert_denied(&hook_ls(&home), "closed the connection before answering");
 }
 
 #[test]
 fn malformed_reply_means_deny() {
-    let home = Home::new();
+    let home = fake_home();
     fake_daemon_after_request(&home, |mut s| {
         let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\nallow");
     });
@@ -215,7 +225,7 @@ fn malformed_reply_means_deny() {
 
 #[test]
 fn reply_in_another_protocol_version_means_deny() {
-    let home = Home::new();
+    let home = fake_home();
     fake_daemon_after_request(&home, |mut s| {
         let allow = Response::Final(Rendered::default()).encode(protocol::VERSION + 1);
         let _ = s.write_all(&allow);
@@ -241,7 +251,7 @@ fn daemon_rejects_a_newer_client_with_instructions() {
 
 #[test]
 fn a_hold_extends_the_deadline_until_the_final_answer() {
-    let home = Home::new().env("DASHCLAW_HOOK_DEADLINE_MS", "300");
+    let home = fake_home().env("DASHCLAW_HOOK_DEADLINE_MS", "300");
     fake_daemon_after_request(&home, |mut s| {
         let hold = Response::Hold {
             extend_ms: 5_000,
@@ -261,7 +271,7 @@ fn socket_directory_of_another_user_is_refused() {
     if !root("to give a directory to another uid") {
         return;
     }
-    let home = Home::new();
+    let home = fake_home();
     fake_daemon_after_request(&home, |mut s| {
         let _ = s.write_all(&Response::Final(Rendered::default()).encode(protocol::VERSION));
     });
@@ -272,7 +282,11 @@ fn socket_directory_of_another_user_is_refused() {
         Some(2),
         "a foreign daemon's allow must not count"
     );
-    assert!(stderr(&out).contains("owner uid 65534"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("belongs to uid 65534"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// The client identifies the process behind the socket by SO_PEERCRED, not by file ownership.
@@ -307,14 +321,14 @@ fn peer_credentials_name_the_connecting_user() {
 
 #[test]
 fn socket_directory_others_can_enter_is_refused() {
-    let home = Home::new();
+    let home = fake_home();
     fake_daemon(&home, |_| {});
     std::fs::set_permissions(
         home.path().join("run"),
         std::fs::Permissions::from_mode(0o777),
     )
     .unwrap();
-    assert_denied(&hook_ls(&home), "is not private to you");
+    assert_denied(&hook_ls(&home), "run is writable by everyone");
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! acknowledged event is never lost. An auto-started daemon exits after an idle period.
 
 mod hold;
+mod peer;
 mod spool;
 
 use std::fs;
@@ -69,6 +70,10 @@ struct Shared {
 /// Runs the daemon until it is stopped, idles out or receives SIGTERM/SIGINT.
 pub fn run(opts: RunOptions) -> Result<()> {
     let paths = Paths::from_env().context("resolving the DashClaw directories")?;
+    // Before creating anything: a planted or redirected home must not be used at all.
+    paths
+        .check_tree(paths::Depth::Daemon)
+        .map_err(|e| anyhow::anyhow!("the DashClaw directory is not safe to use: {e}"))?;
     paths.ensure_dirs()?;
     let loaded = config::load(&paths.config_file);
     let _log_guard = crate::logging::init(&paths, &loaded.config, opts.log_to_stderr)?;
@@ -375,7 +380,13 @@ async fn handle(mut stream: UnixStream, shared: &Shared) -> Result<()> {
         return Ok(());
     }
     let reply = match req.field("control") {
-        Some(cmd) => control(cmd, shared),
+        Some(cmd) => match control_allowed(cmd, cred.pid()) {
+            Ok(()) => control(cmd, shared),
+            Err(msg) => {
+                tracing::warn!(peer_pid = ?cred.pid(), "refused control request '{cmd}': {msg}");
+                Response::Reject(msg)
+            }
+        },
         None => hook(&req, shared, received_us, &stream).await,
     };
     stream.write_all(&reply.encode(req.version)).await?;
@@ -714,6 +725,28 @@ fn start_remote_tasks(r: Arc<Remote>) {
         }
         remote::deliver::run(r).await;
     });
+}
+
+/// Reading the status is harmless; everything else that changes the daemon (stop) is honoured
+/// only from our own executable, so a script of the same user cannot switch the guard off
+/// through the socket.
+fn control_allowed(cmd: &str, pid: Option<i32>) -> Result<(), String> {
+    if cmd == "status" {
+        return Ok(());
+    }
+    let Some(pid) = pid else {
+        return Err(format!(
+            "dashclawd cannot identify the process asking to {cmd}; refused"
+        ));
+    };
+    match peer::runs_our_executable(pid) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(format!(
+            "dashclawd accepts '{cmd}' only from its own admin command (`dashclawd {cmd}`), not from {} (pid {pid})",
+            peer::exe_name(pid)
+        )),
+        Err(e) => Err(format!("'{cmd}' refused: {e}")),
+    }
 }
 
 fn control(cmd: &str, shared: &Shared) -> Response {

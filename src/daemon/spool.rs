@@ -39,6 +39,7 @@ pub async fn drain(
     remote: Option<&crate::remote::Remote>,
 ) -> usize {
     let mut recorded = 0;
+    recover_orphans(&dir_paths.spool_dir);
     for path in list(&dir_paths.spool_dir) {
         match drain_one(&path, ledger, state, remote).await {
             Ok(()) => {
@@ -68,6 +69,52 @@ pub async fn drain(
     recorded
 }
 
+/// A hook that died between writing its temp file and renaming it (killed, or a machine crash)
+/// leaves `.<name>.tmp`: a complete frame is renamed into place and drained like the rest, an
+/// incomplete one goes to `spool/bad/`. Only files older than a hook's write takes are touched.
+fn recover_orphans(dir: &Path) {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in rd.filter_map(|e| e.ok()) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(stem) = name
+            .strip_prefix('.')
+            .and_then(|n| n.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= ORPHAN_AGE);
+        if !old {
+            continue;
+        }
+        let path = entry.path();
+        let complete = fs::read(&path).is_ok_and(|b| Request::decode(&b).is_ok());
+        let to = if complete {
+            dir.join(format!("{stem}.req"))
+        } else {
+            let bad = dir.join("bad");
+            let _ = crate::paths::create_private_dir(&bad);
+            bad.join(&name)
+        };
+        tracing::warn!(
+            "orphaned spool file {} ({}): moved to {}",
+            path.display(),
+            if complete { "complete" } else { "incomplete" },
+            to.display()
+        );
+        let _ = fs::rename(&path, &to);
+    }
+}
+
+/// A hook writes and renames its spool file within milliseconds; older temp files are orphans.
+const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(10);
+
 enum DrainError {
     Unreadable(String),
     Ledger(anyhow::Error),
@@ -87,6 +134,17 @@ async fn drain_one(
     let mut record = outcome.record.clone();
     // The client-side latency of a spooled event measures the outage, not the hook.
     record.client_us = None;
+    if let Some(why) = req.field(field::HOOK_DENY) {
+        // The hook denied this call itself (the daemon was dead, hung or untrusted): that deny
+        // is what happened, whatever the policy would have said.
+        record.verdict = Some("block".into());
+        record.enforced = true;
+        record.reasons = vec![format!("denied by the hook itself: {why}")];
+        record.policy = Some("dashclaw:hook_fail_closed".into());
+        record.outcome = serde_json::json!({"hook_denied": true});
+        ledger.append(record).await.map_err(DrainError::Ledger)?;
+        return Ok(());
+    }
     let event_id = record.event_id.clone();
     ledger.append(record).await.map_err(DrainError::Ledger)?;
     // The server's share: outcomes and Stop attribution (deduplicated by the event id).
