@@ -920,7 +920,14 @@ pub mod ancestry {
             ] {
                 assert!(names_agent(yes), "{yes}");
             }
-            for no in ["bash", "node", "claude.md", "dashclawd", "clauded", "/tmp/codex-notes"] {
+            for no in [
+                "bash",
+                "node",
+                "claude.md",
+                "dashclawd",
+                "clauded",
+                "/tmp/codex-notes",
+            ] {
                 assert!(!names_agent(no), "{no}");
             }
         }
@@ -939,10 +946,9 @@ pub mod ancestry {
             let parent = child.id() as i32;
             let mut grandchild = None;
             for _ in 0..200 {
-                let kids = std::fs::read_to_string(format!(
-                    "/proc/{parent}/task/{parent}/children"
-                ))
-                .unwrap_or_default();
+                let kids =
+                    std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+                        .unwrap_or_default();
                 if let Some(k) = kids.split_whitespace().next() {
                     grandchild = k.parse::<i32>().ok();
                     break;

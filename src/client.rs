@@ -124,6 +124,8 @@ pub fn main() -> ! {
     };
     // A home someone else planted or can change decides nothing (its policies, its ledger).
     if let Err(e) = paths.check_tree(paths::Depth::Hook) {
+        // Nothing goes to a spool in a tree we do not trust.
+        pending().lock().unwrap_or_else(|p| p.into_inner()).take();
         fail(
             gating,
             &format!("the DashClaw directory is not safe to use: {e}"),
@@ -157,7 +159,10 @@ fn check_gating_answer(r: &protocol::Rendered) -> Result<(), String> {
     match r.exit_code {
         0 => Ok(()),
         2 if !blank(&r.stderr) => Ok(()),
-        2 => Err("dashclawd answered deny (exit 2) without a reason, so the answer was not trusted".into()),
+        2 => Err(
+            "dashclawd answered deny (exit 2) without a reason, so the answer was not trusted"
+                .into(),
+        ),
         n => Err(format!(
             "dashclawd answered exit {n}, which is neither allow (0) nor deny (2)"
         )),
@@ -533,7 +538,11 @@ fn verify_install_record(
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(format!("cannot read {}: {e}", record_path.display())),
     };
-    let want = record.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+    let want = record
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if want.len() != 64 || !want.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!(
             "{} is not a sha256 record; reinstall DashClaw (install-scripts/install.sh writes it)",
@@ -561,7 +570,9 @@ fn verify_install_record(
         ));
     }
     // Best effort: a missing cache only costs the next call a hash.
-    let tmp = paths.run_dir.join(format!(".daemon-verified.{}", std::process::id()));
+    let tmp = paths
+        .run_dir
+        .join(format!(".daemon-verified.{}", std::process::id()));
     if std::fs::write(&tmp, format!("{identity}\n")).is_ok() {
         let _ = std::fs::rename(&tmp, &cache);
     }
@@ -1056,7 +1067,15 @@ mod json {
                 assert!(is_valid(ok.as_bytes()), "{ok}");
             }
             for bad in [
-                "", "{", "allow", "{\"a\":}", "[1,]", "01", "{\"a\" 1}", "\"\u{1}\"", "{} x",
+                "",
+                "{",
+                "allow",
+                "{\"a\":}",
+                "[1,]",
+                "01",
+                "{\"a\" 1}",
+                "\"\u{1}\"",
+                "{} x",
             ] {
                 assert!(!is_valid(bad.as_bytes()), "{bad}");
             }

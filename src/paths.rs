@@ -46,13 +46,11 @@ impl Paths {
     fn resolve(home: Option<OsString>, xdg_runtime: Option<OsString>) -> io::Result<Paths> {
         let home = home.map(|h| absolute(PathBuf::from(h))).transpose()?;
         let (config_file, state_dir, run_dir) = match &home {
-            Some(home) => {
-                (
-                    home.join("config.toml"),
-                    home.join("state"),
-                    home.join("run"),
-                )
-            }
+            Some(home) => (
+                home.join("config.toml"),
+                home.join("state"),
+                home.join("run"),
+            ),
             None => {
                 let dirs = directories::ProjectDirs::from("dev", "dashclaw", "dashclaw")
                     .ok_or_else(|| io::Error::other("cannot determine the home directory"))?;
@@ -324,7 +322,11 @@ fn check_root(root: &Path, me: u32) -> Result<PathBuf, Unsafe> {
                 path: d.to_path_buf(),
                 why: format!(
                     "is writable by {} (mode {:o}), so others could replace what DashClaw reads",
-                    if meta.mode() & 0o002 != 0 { "everyone" } else { "its group" },
+                    if meta.mode() & 0o002 != 0 {
+                        "everyone"
+                    } else {
+                        "its group"
+                    },
                     meta.mode() & 0o7777
                 ),
                 fix: format!("run `chmod go-w {}`", d.display()),
@@ -391,7 +393,11 @@ fn check_entry(path: &Path, real_roots: &[PathBuf], me: u32) -> Result<(), Unsaf
             path: path.to_path_buf(),
             why: format!(
                 "is writable by {} (mode {:o})",
-                if meta.mode() & 0o002 != 0 { "everyone" } else { "its group" },
+                if meta.mode() & 0o002 != 0 {
+                    "everyone"
+                } else {
+                    "its group"
+                },
                 meta.mode() & 0o7777
             ),
             fix: format!(

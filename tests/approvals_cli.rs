@@ -11,8 +11,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-use pty::{challenge, run_in_pty, run_in_pty_answering};
 use dashclaw_sidecar::approvals::{fingerprint, unix_now, Approvals, NewRequest, Status};
+use pty::{challenge, run_in_pty, run_in_pty_answering};
 use serde_json::{json, Value};
 
 fn store(home: &Home) -> Approvals {
@@ -330,9 +330,8 @@ fn a_person_approves_a_server_held_call_from_the_terminal_for_both_server_lines(
 /// Sets the passphrase as a person would: at a terminal, typed twice.
 fn set_passphrase(home: &Home, pass: &str) {
     let mut step = 0;
-    let (status, out) = run_in_pty_answering(
-        dashclawd_cmd(home, &["approvals", "passphrase"]),
-        |o| {
+    let (status, out) =
+        run_in_pty_answering(dashclawd_cmd(home, &["approvals", "passphrase"]), |o| {
             let want = ["New approval passphrase", "Once more"].get(step)?;
             o.contains(want).then(|| {
                 step += 1;
@@ -340,8 +339,7 @@ fn set_passphrase(home: &Home, pass: &str) {
                 std::thread::sleep(Duration::from_millis(300));
                 pass.to_string()
             })
-        },
-    );
+        });
     assert_eq!(status.code(), Some(0), "{out}");
     assert!(out.contains("approval passphrase set"), "{out}");
     assert!(!out.contains(pass), "the passphrase is not echoed: {out}");
@@ -357,14 +355,19 @@ fn with_a_passphrase_approving_needs_it_and_the_code_is_gone() {
 
     // A wrong passphrase changes nothing, and there is no code on the terminal to copy.
     let (status, out) = run_in_pty(dashclawd_cmd(&home, &["approve", &id]), |o| {
-        o.contains("approval passphrase").then(|| "guess guess guess".to_string())
+        o.contains("approval passphrase")
+            .then(|| "guess guess guess".to_string())
     });
     assert_eq!(status.code(), Some(1), "{out}");
-    assert!(out.contains("wrong passphrase") && !out.contains("type the code"), "{out}");
+    assert!(
+        out.contains("wrong passphrase") && !out.contains("type the code"),
+        "{out}"
+    );
     assert_eq!(list_json(&home, false)[0]["status"], "pending");
 
     let (status, out) = run_in_pty(dashclawd_cmd(&home, &["approve", &id]), |o| {
-        o.contains("approval passphrase").then(|| "tangerine mountain 42".to_string())
+        o.contains("approval passphrase")
+            .then(|| "tangerine mountain 42".to_string())
     });
     assert_eq!(status.code(), Some(0), "{out}");
     assert_eq!(list_json(&home, true)[0]["status"], "approved");
@@ -372,7 +375,10 @@ fn with_a_passphrase_approving_needs_it_and_the_code_is_gone() {
     // Changing it needs the current one.
     let (status, out) = run_in_pty(
         dashclawd_cmd(&home, &["approvals", "passphrase", "--remove"]),
-        |o| o.contains("Current approval passphrase").then(|| "not it at all".to_string()),
+        |o| {
+            o.contains("Current approval passphrase")
+                .then(|| "not it at all".to_string())
+        },
     );
     assert_eq!(status.code(), Some(1), "{out}");
     assert!(home.path().join("state/approval-passphrase").exists());

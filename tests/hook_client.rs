@@ -683,3 +683,124 @@ fn which(name: &str) -> Result<std::path::PathBuf, ()> {
         .find(|p| p.is_file())
         .ok_or(())
 }
+
+/// Issue 13.1: with a daemon that cannot start, the main thread and the watchdog both fail;
+/// exactly one of them spools each event and the process exits only after the rename.
+#[test]
+fn a_daemon_that_cannot_start_loses_no_record_event() {
+    let home = Home::new().env("DASHCLAW_DAEMON_BIN", "/bin/false");
+    let hooks: Vec<_> = (0..40)
+        .map(|i| {
+            let mut cmd = std::process::Command::new(HOOK);
+            cmd.args(["claude", "post-tool-use"])
+                .env_clear()
+                .env("PATH", "/usr/bin:/bin")
+                .env("DASHCLAW_HOME", home.path())
+                .env("DASHCLAW_DAEMON_BIN", "/bin/false")
+                // Deadline and the early-exit detection race each other on purpose.
+                .env(
+                    "DASHCLAW_HOOK_DEADLINE_MS",
+                    if i % 2 == 0 { "400" } else { "600" },
+                )
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            let mut child = cmd.spawn().unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(&post_event(&format!("echo {i}")))
+                .unwrap();
+            child
+        })
+        .collect();
+    for mut h in hooks {
+        assert_eq!(h.wait().unwrap().code(), Some(0));
+    }
+    let names: Vec<String> = std::fs::read_dir(home.spool())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names.iter().filter(|n| n.ends_with(".req")).count(),
+        40,
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+}
+
+/// Issue 13.6 (the hook's half): a daemon that exits at start costs a call a moment, not the
+/// deadline, and its cause (run/daemon-start-error) is what the agent reads.
+#[test]
+fn a_daemon_that_fails_at_start_is_a_deny_at_once_with_its_cause() {
+    let home = Home::new();
+    let fake = home.path().join("fake-dashclawd");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\nmkdir -p '{run}'\necho 'config.toml line 3: expected a table' > '{run}/daemon-start-error'\nexit 1\n",
+            run = home.path().join("run").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let home = home.env("DASHCLAW_DAEMON_BIN", fake.to_str().unwrap());
+    let start = Instant::now();
+    let out = hook_ls(&home);
+    assert_denied(
+        &out,
+        "dashclawd could not start: config.toml line 3: expected a table",
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+
+    // Without a cause on file, the early exit alone is enough.
+    let home = Home::new().env("DASHCLAW_DAEMON_BIN", "/bin/false");
+    let start = Instant::now();
+    assert_denied(&hook_ls(&home), "exited right after starting");
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+/// Issue 13.1: a temp file orphaned by a hook that died before its rename is recovered by the
+/// drain when it holds a complete frame, and set aside when it does not.
+#[test]
+fn orphaned_spool_temp_files_are_recovered() {
+    let home = Home::new();
+    std::fs::create_dir_all(home.spool()).unwrap();
+    let mut req = Request::new(post_event("make orphan"));
+    req.set("agent", "claude");
+    req.set("event", "post-tool-use");
+    req.set("id", "orphan-1");
+    let complete = home.spool().join(".1700000000000000-4242.tmp");
+    std::fs::write(&complete, req.encode()).unwrap();
+    let torn = home.spool().join(".1700000000000001-4243.tmp");
+    std::fs::write(&torn, &req.encode()[..20]).unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    for f in [&complete, &torn] {
+        std::fs::File::options()
+            .write(true)
+            .open(f)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    let _daemon = home.spawn_daemon();
+    let ledger = home.ledger();
+    assert!(
+        ledger
+            .iter()
+            .any(|r| r["event_id"] == "orphan-1" && r["spooled"] == true),
+        "{ledger:?}"
+    );
+    assert!(!complete.exists() && !torn.exists());
+    assert!(home.spool().join("bad/.1700000000000001-4243.tmp").exists());
+}

@@ -22,7 +22,8 @@ use anyhow::{Context, Result};
 use serde_json::json;
 
 use crate::approvals::{
-    agent_ancestor, passphrase, random_code, unix_now, ApprovalRow, Approvals, DecideError, Filter, Status, GRANT_WINDOW_SECS,
+    agent_ancestor, passphrase, random_code, unix_now, ApprovalRow, Approvals, DecideError, Filter,
+    Status, GRANT_WINDOW_SECS,
 };
 use crate::paths::Paths;
 

@@ -78,7 +78,10 @@ mod tests {
     #[test]
     fn we_run_our_executable_and_a_child_shell_does_not() {
         assert!(runs_our_executable(std::process::id() as i32).unwrap());
-        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
         let theirs = runs_our_executable(child.id() as i32);
         let _ = child.kill();
         let _ = child.wait();

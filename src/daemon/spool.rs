@@ -78,10 +78,7 @@ fn recover_orphans(dir: &Path) {
     };
     for entry in rd.filter_map(|e| e.ok()) {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(stem) = name
-            .strip_prefix('.')
-            .and_then(|n| n.strip_suffix(".tmp"))
-        else {
+        let Some(stem) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
             continue;
         };
         let old = entry

@@ -109,4 +109,3 @@ pub fn challenge(out: &str) -> Option<String> {
     rest.contains("press Enter")
         .then(|| rest.split_whitespace().next().unwrap().to_string())
 }
-
