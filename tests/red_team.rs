@@ -427,3 +427,59 @@ fn a_state_directory_symlinked_elsewhere_is_refused_and_nothing_lands_there() {
         "the victim's ledger landed elsewhere: {landed:?}"
     );
 }
+
+#[test]
+fn a_dashclawd_overwritten_in_place_fails_its_install_record() {
+    // Installed binaries in their own directory, with the record install.sh writes.
+    let bin = tempfile::tempdir().unwrap();
+    let hook = bin.path().join("dashclaw-hook");
+    let daemon = bin.path().join("dashclawd");
+    std::fs::copy(HOOK, &hook).unwrap();
+    std::fs::copy(DAEMON, &daemon).unwrap();
+    let hash = dashclaw_sidecar::client::sha256_file(&daemon).unwrap();
+    std::fs::write(
+        bin.path().join("dashclawd.sha256"),
+        format!("{hash}  dashclawd\n"),
+    )
+    .unwrap();
+    let home = Home::new();
+    let run_hook = |cmd: &str| {
+        let mut c = Command::new(&hook);
+        c.args(["claude", "pre-tool-use"])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("DASHCLAW_HOME", home.path());
+        run_with_stdin(c, &bash_event(cmd))
+    };
+    let out = run_hook("ls");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        home.path().join("run/daemon-verified").exists(),
+        "the check is cached"
+    );
+    let out = run_hook("ls");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // Stop it, then change the file in place (same inode: the stat comparison cannot see it).
+    let stop = Command::new(&daemon)
+        .arg("stop")
+        .env("DASHCLAW_HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(stop.status.success(), "{}", stderr(&stop));
+    eventually(5, "the daemon to exit", || home.daemon_pid().is_none());
+    std::thread::sleep(Duration::from_millis(200));
+    let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&daemon).unwrap());
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&daemon)
+        .unwrap()
+        .write_all(b"tampered")
+        .unwrap();
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&daemon).unwrap()),
+        ino
+    );
+    let out = run_hook("rm -rf /");
+    assert_blocked(&out, "does not match its install record");
+}

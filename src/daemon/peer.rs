@@ -7,11 +7,43 @@ use std::os::unix::fs::MetadataExt;
 
 /// Whether process `pid` runs the same executable file as this daemon (same device and inode,
 /// so a copy or a rebuilt binary at the same path does not count).
+///
+/// After an upgrade replaced our file, the new `dashclawd` at the same path counts too, so
+/// `dashclawd stop` can retire the old daemon: whoever can write that path controls the hook
+/// binary beside it anyway.
 pub fn runs_our_executable(pid: i32) -> Result<bool, String> {
     let ours = own_identity().map_err(|e| format!("cannot identify our own executable: {e}"))?;
     let theirs = exe_identity(pid)
         .map_err(|e| format!("cannot identify the executable of pid {pid}: {e}"))?;
-    Ok(ours == theirs)
+    if ours == theirs {
+        return Ok(true);
+    }
+    Ok(replaced_by(pid))
+}
+
+/// Whether our executable was replaced on disk and `pid` runs what is at its path now.
+#[cfg(target_os = "linux")]
+fn replaced_by(pid: i32) -> bool {
+    let Ok(ours) = std::fs::read_link("/proc/self/exe") else {
+        return false;
+    };
+    let ours = ours.to_string_lossy();
+    let Some(path) = ours.strip_suffix(" (deleted)") else {
+        return false;
+    };
+    let (Ok(theirs), Ok(now)) = (
+        std::fs::read_link(format!("/proc/{pid}/exe")),
+        std::fs::metadata(path),
+    ) else {
+        return false;
+    };
+    theirs.as_os_str() == std::ffi::OsStr::new(path)
+        && exe_identity(pid).is_ok_and(|id| id == (now.dev(), now.ino()))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn replaced_by(_pid: i32) -> bool {
+    false
 }
 
 /// The path of what pid runs, for messages.
