@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::event::{Agent, EventKind};
 use crate::paths::{self, Paths};
+use crate::protected;
 use crate::protocol::{self, field, ProtoError, Request, Response};
 
 /// Default deadline for a gating event; the installer sets the agent's hook timeout well above.
@@ -115,6 +116,36 @@ pub fn main() -> ! {
     let frame = req.encode();
     *pending().lock().unwrap_or_else(|p| p.into_inner()) = Some(req);
 
+    // Protected mode: a root-owned configuration says where the daemon is; nothing in our
+    // environment can change that, and nothing is written on the agent user's side.
+    let stream = match protected::for_hook() {
+        Ok(Some(conf)) => {
+            pending().lock().unwrap_or_else(|p| p.into_inner()).take();
+            connect_protected(&conf)
+        }
+        Ok(None) => connect_user_mode(gating),
+        Err(msg) => {
+            pending().lock().unwrap_or_else(|p| p.into_inner()).take();
+            fail(gating, &msg)
+        }
+    };
+    let answer = stream.and_then(|s| exchange(s, &frame, inv.max_hold_ms));
+    match answer {
+        Ok(Answer::Final(r)) => {
+            if gating {
+                if let Err(why) = check_gating_answer(&r) {
+                    fail(gating, &why);
+                }
+            }
+            answer_and_exit(r.exit_code, &r.stdout, &r.stderr)
+        }
+        Ok(Answer::Reject(msg)) => fail(gating, &msg),
+        Err(msg) => fail(gating, &msg),
+    }
+}
+
+/// User mode: our own daemon beneath our own (checked) DashClaw directory, started on demand.
+fn connect_user_mode(gating: bool) -> Result<UnixStream, String> {
     let paths = match Paths::from_env() {
         Ok(p) => p,
         Err(e) => fail(
@@ -131,18 +162,50 @@ pub fn main() -> ! {
             &format!("the DashClaw directory is not safe to use: {e}"),
         );
     }
-    match exchange(&paths, &frame, inv.max_hold_ms) {
-        Ok(Answer::Final(r)) => {
-            if gating {
-                if let Err(why) = check_gating_answer(&r) {
-                    fail(gating, &why);
-                }
-            }
-            answer_and_exit(r.exit_code, &r.stdout, &r.stderr)
+    connect(&paths)
+}
+
+/// Protected mode: the system service's socket; the peer must run as the service's uid and
+/// the socket's directory must be root's or the service's, so no agent user can put a socket
+/// there. Never starts a daemon: the service manager does.
+fn connect_protected(conf: &protected::Conf) -> Result<UnixStream, String> {
+    if let Some(dir) = conf.socket.parent() {
+        let meta = std::fs::metadata(dir).map_err(|e| {
+            format!(
+                "the protected dashclawd service is not running ({}: {e}); ask an administrator to start it (`systemctl start dashclawd`)",
+                dir.display()
+            )
+        })?;
+        if (meta.uid() != 0 && meta.uid() != conf.daemon_uid) || meta.mode() & 0o002 != 0 {
+            return Err(format!(
+                "the socket directory {} is not controlled by root or the DashClaw service (owner uid {}, mode {:o}); refusing to trust it",
+                dir.display(),
+                meta.uid(),
+                meta.mode() & 0o7777
+            ));
         }
-        Ok(Answer::Reject(msg)) => fail(gating, &msg),
-        Err(msg) => fail(gating, &msg),
     }
+    let stream = UnixStream::connect(&conf.socket).map_err(|e| {
+        format!(
+            "cannot reach the protected dashclawd service at {} ({e}); ask an administrator to check it (`systemctl status dashclawd`)",
+            conf.socket.display()
+        )
+    })?;
+    let uid = peer_uid(&stream).map_err(|e| {
+        format!(
+            "cannot identify the process behind {}: {e}",
+            conf.socket.display()
+        )
+    })?;
+    if uid != conf.daemon_uid {
+        return Err(format!(
+            "the process answering on {} runs as uid {uid}, not as the DashClaw service (uid {}, {}); refusing to trust it",
+            conf.socket.display(),
+            conf.daemon_uid,
+            conf.path.display()
+        ));
+    }
+    Ok(stream)
 }
 
 /// Only two answers to a gating event mean anything: exit 0 (allow; stdout empty or the agent's
@@ -233,9 +296,8 @@ enum Answer {
     Reject(String),
 }
 
-/// Connects (starting the daemon when needed), sends the frame and reads the answer.
-fn exchange(paths: &Paths, frame: &[u8], max_hold_ms: u64) -> Result<Answer, String> {
-    let mut stream = connect(paths)?;
+/// Sends the frame and reads the answer.
+fn exchange(mut stream: UnixStream, frame: &[u8], max_hold_ms: u64) -> Result<Answer, String> {
     let _ = stream.set_write_timeout(Some(remaining()));
     if let Err(e) = protocol::write_frame(&mut stream, frame) {
         // A daemon that refuses us answers and hangs up without reading: its reason is still

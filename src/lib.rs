@@ -18,6 +18,7 @@ pub mod logging;
 pub mod outbox;
 pub mod paths;
 pub mod policy;
+pub mod protected;
 pub mod protocol;
 pub mod redact;
 pub mod remote;

@@ -7,6 +7,7 @@ mod doctor;
 mod ingest;
 mod log;
 mod policy;
+mod protect;
 mod redact;
 mod service;
 
@@ -75,8 +76,9 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Wire the hooks into an agent's settings.
     Install {
-        /// claude, codex, hermes or openclaw.
-        agent: String,
+        /// claude, codex, hermes or openclaw (not with --protected, which installs them all).
+        #[arg(required_unless_present = "protected")]
+        agent: Option<String>,
         /// Which configuration layer to write.
         #[arg(long, value_enum, default_value_t = Scope::User)]
         scope: Scope,
@@ -96,6 +98,8 @@ enum Command {
         /// codex only: the codex binary used to trust and verify the hooks (default: on PATH).
         #[arg(long)]
         codex_bin: Option<PathBuf>,
+        #[command(flatten)]
+        protected: protect::ProtectedArgs,
     },
 }
 
@@ -124,6 +128,7 @@ pub fn main() -> ExitCode {
         Command::Policy(args) => policy::run(args),
         Command::Redact(args) => redact::run(args),
         Command::Ingest(args) => ingest::run(args),
+        Command::Install { protected, .. } if protected.protected => protect::install(&protected),
         Command::Install {
             agent,
             scope,
@@ -132,8 +137,9 @@ pub fn main() -> ExitCode {
             uninstall,
             hook_bin,
             codex_bin,
+            protected: _,
         } => crate::install::run(crate::install::InstallArgs {
-            agent,
+            agent: agent.unwrap_or_default(),
             settings,
             scope,
             dry_run,
