@@ -188,6 +188,31 @@ pub fn process_groups(pid: i32) -> io::Result<Vec<u32>> {
     Ok(groups)
 }
 
+/// The home directory of `uid` from the user database.
+pub fn home_of(uid: u32) -> Option<String> {
+    let mut buf = vec![0u8; 16 * 1024];
+    // SAFETY: an all-zero passwd is a valid out-parameter; getpwuid_r fills it with pointers
+    // into `buf`, which outlives every use below.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: buffer and out-pointers are valid for the sizes given.
+    let rc = unsafe {
+        libc::getpwuid_r(
+            uid,
+            &mut pwd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut result,
+        )
+    };
+    if rc != 0 || result.is_null() || pwd.pw_dir.is_null() {
+        return None;
+    }
+    // SAFETY: pw_dir points to a NUL-terminated string inside `buf`.
+    let dir = unsafe { std::ffi::CStr::from_ptr(pwd.pw_dir) };
+    Some(dir.to_string_lossy().into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +240,11 @@ mod tests {
         assert!(Conf::parse("socket = /s\nhome=/h\nsocket_gid=2\n", p)
             .unwrap_err()
             .contains("daemon_uid"));
+    }
+
+    #[test]
+    fn root_has_a_home() {
+        assert!(home_of(0).is_some_and(|h| h.starts_with('/')));
     }
 
     #[test]

@@ -119,6 +119,13 @@ impl Request {
         }
     }
 
+    /// Drops the forwarded `DASHCLAW_*` settings: in protected mode the agent user's
+    /// environment must not steer the daemon (observe mode, another server, an agent id).
+    pub fn drop_dashclaw_env(&mut self) {
+        let prefix = format!("{}DASHCLAW_", field::ENV_PREFIX);
+        self.fields.retain(|(k, _)| !k.starts_with(&prefix));
+    }
+
     pub fn env(&self, name: &str) -> Option<&str> {
         self.fields
             .iter()

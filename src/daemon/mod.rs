@@ -436,6 +436,13 @@ async fn handle(mut stream: UnixStream, shared: &Shared) -> Result<()> {
     }
     let mut req = req;
     if shared.protected.is_some() {
+        req.drop_dashclaw_env();
+        // The caller's home from the system, not from its environment (the classifier judges
+        // `rm -rf ~` by it).
+        match crate::protected::home_of(cred.uid()) {
+            Some(home) => req.set("env.HOME", home),
+            None => req.fields.retain(|(k, _)| k != "env.HOME"),
+        }
         req.set(CALLER_UID, cred.uid().to_string());
     }
     let reply = match req.field("control") {
