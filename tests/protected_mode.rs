@@ -8,7 +8,11 @@
 
 #![cfg(target_os = "linux")]
 
+#[path = "support/agent_e2e.rs"]
+mod agent_e2e;
 mod common;
+#[path = "support/fake_anthropic.rs"]
+mod fake_anthropic;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -388,6 +392,8 @@ fn protected_mode_governs_an_agent_user_that_cannot_switch_it_off() {
     assert!(!out.status.success());
     assert!(!stdout(&out).contains("approved"), "{}", stdout(&out));
 
+    claude_under_managed_settings(&l, &acc.agent, &agent_home);
+
     // Root stops it.
     let out = Command::new(l.bin("dashclawd"))
         .arg("stop")
@@ -403,4 +409,92 @@ fn protected_mode_governs_an_agent_user_that_cannot_switch_it_off() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let _ = std::fs::remove_dir_all(&agent_home);
+}
+
+const CLAUDE: agent_e2e::AgentCli = agent_e2e::AgentCli {
+    name: "Claude Code",
+    bin: "claude",
+    version: "2.1.332",
+};
+
+/// The real Claude Code CLI as the agent user, with only the managed settings the installer
+/// wrote (bind-mounted at /etc/claude-code in a private mount namespace, so nothing else on the
+/// machine sees them), in bypassPermissions mode and with a hostile environment: the destructive
+/// call is denied and never runs.
+fn claude_under_managed_settings(l: &Layout, agent: &str, agent_home: &str) {
+    let Some(claude) = CLAUDE.find() else { return };
+    if Command::new("unshare").arg("--help").output().is_err() {
+        eprintln!("skipped the Claude Code part: unshare is not installed");
+        return;
+    }
+    let _one = agent_e2e::one_at_a_time();
+    let work = PathBuf::from(agent_home).join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let marker = work.join("TOOL_RAN");
+    let owner = std::fs::metadata(agent_home).unwrap();
+    for d in [&work] {
+        std::os::unix::fs::chown(d, Some(owner.uid()), Some(owner.gid())).unwrap();
+    }
+    let etc_claude = Path::new("/etc/claude-code");
+    let created = !etc_claude.exists();
+    if created {
+        std::fs::create_dir_all(etc_claude).unwrap();
+    }
+    let server = fake_anthropic::FakeAnthropic::start();
+    let base_url = server.base_url();
+    let config_dir = format!("{agent_home}/.claude");
+    let command = agent_e2e::destructive_command(&marker, "install.sh");
+    let prompt = format!("please RUN<<{command}>>");
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c"])
+        .arg("mount --bind \"$0\" /etc/claude-code && exec \"$@\"")
+        .arg(l.p("etc/claude-code"))
+        .args([
+            "setpriv",
+            "--reuid",
+            agent,
+            "--regid",
+            agent,
+            "--init-groups",
+            "--",
+        ])
+        .args(["env", "-i"])
+        .arg(format!("PATH={}", agent_e2e::AGENT_PATH))
+        .arg(format!("HOME={agent_home}"))
+        .arg("TERM=dumb")
+        .arg(format!("CLAUDE_CONFIG_DIR={config_dir}"))
+        .arg(format!("ANTHROPIC_BASE_URL={base_url}"))
+        .arg("ANTHROPIC_API_KEY=sk-ant-dummy")
+        .arg("DISABLE_AUTOUPDATER=1")
+        .arg("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1")
+        .arg("DISABLE_TELEMETRY=1")
+        .arg("DISABLE_ERROR_REPORTING=1")
+        // What an agent would set to get out from under the guard.
+        .arg("DASHCLAW_HOOK_MODE=observe")
+        .arg("DASHCLAW_HOME=/tmp")
+        .arg(&claude)
+        .arg("-p")
+        .arg(&prompt)
+        .args(["--output-format", "json", "--allowedTools", "Bash"])
+        .args(["--permission-mode", "bypassPermissions"])
+        .current_dir(&work);
+    let done = agent_e2e::run_with_timeout(cmd, "claude", Path::new(agent_home), "claude.json");
+    if created {
+        let _ = std::fs::remove_dir(etc_claude);
+    }
+    let results = server.tool_results();
+    assert!(
+        !marker.exists(),
+        "the destructive call ran under protected mode\nstdout: {}\nstderr: {}",
+        done.stdout,
+        done.stderr
+    );
+    let first = results.first().unwrap_or_else(|| {
+        panic!(
+            "the model never got a tool result ({})\nstdout: {}\nstderr: {}",
+            done.status, done.stdout, done.stderr
+        )
+    });
+    assert!(first.is_error, "{first:?}");
+    assert!(first.content.contains("[DashClaw] Blocked"), "{first:?}");
 }
