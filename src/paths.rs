@@ -317,7 +317,7 @@ fn check_root(root: &Path, me: u32) -> Result<PathBuf, Unsafe> {
                 fix: "keep DashClaw's directories under a directory only you and root control".into(),
             });
         }
-        if meta.mode() & 0o022 != 0 && !(sticky && !is_root) {
+        if meta.mode() & 0o022 != 0 && (is_root || !sticky) {
             return Err(Unsafe {
                 path: d.to_path_buf(),
                 why: format!(

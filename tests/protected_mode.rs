@@ -432,9 +432,7 @@ fn claude_under_managed_settings(l: &Layout, agent: &str, agent_home: &str) {
     std::fs::create_dir_all(&work).unwrap();
     let marker = work.join("TOOL_RAN");
     let owner = std::fs::metadata(agent_home).unwrap();
-    for d in [&work] {
-        std::os::unix::fs::chown(d, Some(owner.uid()), Some(owner.gid())).unwrap();
-    }
+    std::os::unix::fs::chown(&work, Some(owner.uid()), Some(owner.gid())).unwrap();
     let etc_claude = Path::new("/etc/claude-code");
     let created = !etc_claude.exists();
     if created {

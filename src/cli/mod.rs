@@ -99,7 +99,7 @@ enum Command {
         #[arg(long)]
         codex_bin: Option<PathBuf>,
         #[command(flatten)]
-        protected: protect::ProtectedArgs,
+        protected: Box<protect::ProtectedArgs>,
     },
 }
 
