@@ -176,7 +176,7 @@ fn connect_protected(conf: &protected::Conf) -> Result<UnixStream, String> {
                 dir.display()
             )
         })?;
-        if (meta.uid() != 0 && meta.uid() != conf.daemon_uid) || meta.mode() & 0o002 != 0 {
+        if (meta.uid() != 0 && meta.uid() != conf.daemon_uid) || meta.mode() & 0o022 != 0 {
             return Err(format!(
                 "the socket directory {} is not controlled by root or the DashClaw service (owner uid {}, mode {:o}); refusing to trust it",
                 dir.display(),
