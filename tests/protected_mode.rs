@@ -27,13 +27,26 @@ struct Accounts {
     agent: String,
     agents_group: String,
     operators_group: String,
+    /// The daemon this test started, killed (by pid) before its user is removed.
+    daemon_pid: std::cell::Cell<Option<u32>>,
 }
 
 impl Drop for Accounts {
     fn drop(&mut self) {
-        for u in [&self.service, &self.agent] {
-            let _ = Command::new("userdel").arg(u).output();
+        if let Some(pid) = self.daemon_pid.get() {
+            // SAFETY: kill(2) on the daemon process this test spawned.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
         }
+        for u in [&self.service, &self.agent] {
+            // userdel refuses while a process of the user is still exiting: retry briefly.
+            for _ in 0..50 {
+                match Command::new("userdel").arg(u).output() {
+                    Ok(o) if o.status.success() || o.status.code() == Some(6) => break,
+                    _ => std::thread::sleep(Duration::from_millis(100)),
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(format!("/tmp/{}-home", self.agent));
         for g in [
             &self.service,
             &self.agent,
@@ -115,6 +128,7 @@ fn protected_mode_governs_an_agent_user_that_cannot_switch_it_off() {
         agent: format!("dcagent{tag}"),
         agents_group: format!("dcagents{tag}"),
         operators_group: format!("dcops{tag}"),
+        daemon_pid: std::cell::Cell::new(None),
     };
     let ok = Command::new("useradd")
         .args(["--create-home", "--user-group", "--shell", "/bin/sh"])
@@ -235,6 +249,7 @@ fn protected_mode_governs_an_agent_user_that_cannot_switch_it_off() {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
+    acc.daemon_pid.set(Some(daemon.id()));
     let start = Instant::now();
     while std::os::unix::net::UnixStream::connect(l.socket()).is_err() {
         if let Ok(Some(status)) = daemon.try_wait() {
@@ -408,7 +423,8 @@ fn protected_mode_governs_an_agent_user_that_cannot_switch_it_off() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let _ = std::fs::remove_dir_all(&agent_home);
+    // Reaped: its pid may be reused, so nothing is killed by it any more.
+    acc.daemon_pid.set(None);
 }
 
 const CLAUDE: agent_e2e::AgentCli = agent_e2e::AgentCli {
@@ -493,6 +509,10 @@ fn claude_under_managed_settings(l: &Layout, agent: &str, agent_home: &str) {
             done.status, done.stdout, done.stderr
         )
     });
+    eprintln!(
+        "[e2e] claude as {agent} under managed settings ({:.2}s): {first:?}",
+        done.elapsed.as_secs_f64()
+    );
     assert!(first.is_error, "{first:?}");
     assert!(first.content.contains("[DashClaw] Blocked"), "{first:?}");
 }
