@@ -35,12 +35,38 @@ const DAEMON: &str = env!("CARGO_BIN_EXE_dashclawd");
 const TRUE: &str = "/bin/true";
 
 /// Targets printed next to the numbers.
-const TARGET_RATIO: f64 = 3.0;
+const TARGET_RATIO: f64 = 2.5;
 const TARGET_P99_MS: f64 = 5.0;
 const TARGET_RATE: f64 = 20_000.0;
 const TARGET_EXTRA_RSS_KIB: i64 = 512;
 
 type Res<T> = Result<T, String>;
+
+/// The binaries as install.sh leaves them: side by side in one directory with the install
+/// record, so every hook call pays the full peer check (uid, executable by dev/inode, record).
+static INSTALLED: OnceLock<(String, String)> = OnceLock::new();
+
+fn hook_bin() -> &'static str {
+    &INSTALLED.get().expect("installed").0
+}
+
+fn daemon_bin() -> &'static str {
+    &INSTALLED.get().expect("installed").1
+}
+
+fn install(dir: &Path) -> Res<()> {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
+    let (hook, daemon) = (bin.join("dashclaw-hook"), bin.join("dashclawd"));
+    std::fs::copy(HOOK, &hook).map_err(|e| format!("copying {HOOK}: {e}"))?;
+    std::fs::copy(DAEMON, &daemon).map_err(|e| format!("copying {DAEMON}: {e}"))?;
+    let hash = dashclaw_sidecar::client::sha256_file(&daemon).map_err(|e| e.to_string())?;
+    std::fs::write(bin.join("dashclawd.sha256"), format!("{hash}  dashclawd\n"))
+        .map_err(|e| e.to_string())?;
+    INSTALLED
+        .set((hook.display().to_string(), daemon.display().to_string()))
+        .map_err(|_| "installed twice".to_string())
+}
 
 struct Config {
     n: usize,
@@ -106,6 +132,7 @@ impl Home {
             .mode(0o700)
             .create(&dir)
             .map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        install(&dir)?;
         let home = Home {
             dir,
             daemon: Mutex::new(None),
@@ -139,7 +166,7 @@ impl Home {
 
     fn dashclawd(&self, args: &[&str]) -> Res<String> {
         let out = self
-            .command(DAEMON)
+            .command(daemon_bin())
             .args(args)
             .stdin(Stdio::null())
             .output()
@@ -159,13 +186,13 @@ impl Home {
         let err_path = self.dir.join("daemon.stderr");
         let err_file = std::fs::File::create(&err_path).map_err(|e| e.to_string())?;
         let child = self
-            .command(DAEMON)
+            .command(daemon_bin())
             .args(["run", "--quiet"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(err_file)
             .spawn()
-            .map_err(|e| format!("starting {DAEMON}: {e}"))?;
+            .map_err(|e| format!("starting {}: {e}", daemon_bin()))?;
         let pid = child.id();
         *self.daemon.lock().unwrap_or_else(|p| p.into_inner()) = Some(child);
         let started = Instant::now();
@@ -198,7 +225,7 @@ impl Home {
         let child = self.daemon.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(mut child) = child {
             let _ = self
-                .command(DAEMON)
+                .command(daemon_bin())
                 .arg("stop")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -647,9 +674,9 @@ fn run(cfg: &Config, home: &Home) -> Res<bool> {
                 .stderr(Stdio::piped());
             cmd
         };
-        let mut hook = piped(home.command(HOOK));
+        let mut hook = piped(home.command(hook_bin()));
         hook.args(["claude", "pre-tool-use"]);
-        let mut version = piped(home.command(HOOK));
+        let mut version = piped(home.command(hook_bin()));
         version.arg("--version");
         [hook, piped(home.command(TRUE)), version]
     };

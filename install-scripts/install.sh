@@ -17,6 +17,13 @@ echo "==> installing into $prefix/bin"
 install -d "$prefix/bin"
 # Both binaries side by side: the hook starts the daemon it finds beside itself.
 install -m 0755 "$repo/target/release/dashclaw-hook" "$repo/target/release/dashclawd" "$prefix/bin/"
+# The install record: the hook trusts only the dashclawd whose content matches it.
+if command -v sha256sum >/dev/null 2>&1; then
+  (cd "$prefix/bin" && sha256sum dashclawd >dashclawd.sha256)
+else
+  (cd "$prefix/bin" && shasum -a 256 dashclawd >dashclawd.sha256)
+fi
+chmod 0644 "$prefix/bin/dashclawd.sha256"
 
 echo "==> wiring Claude Code hooks"
 "$prefix/bin/dashclawd" install claude --hook-bin "$prefix/bin/dashclaw-hook"
@@ -27,6 +34,8 @@ if command -v codex >/dev/null 2>&1; then
 fi
 
 echo "==> starting dashclawd"
+# A daemon of the previous build is no longer trusted by the new hook: retire it.
+"$prefix/bin/dashclawd" stop >/dev/null 2>&1 || true
 if { [ "$(uname)" = Darwin ] || systemctl --user show-environment >/dev/null 2>&1; } &&
    [ "${DASHCLAW_NO_SERVICE:-}" != 1 ]; then
   # Under the user's service manager: restarted on failure, started at login.

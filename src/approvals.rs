@@ -653,6 +653,317 @@ fn row_from_sql(r: &Row<'_>) -> rusqlite::Result<ApprovalRow> {
     })
 }
 
+/// The approval passphrase: something the person knows and the agent does not. A code shown
+/// on the terminal proves nothing (a process that drives the terminal reads it), a passphrase
+/// does. Stored as an argon2id PHC string (`state/approval-passphrase`, 0600); when it exists,
+/// `dashclawd approve` and `deny` need it, typed at the controlling terminal without echo.
+pub mod passphrase {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::path::{Path, PathBuf};
+
+    use anyhow::{Context, Result};
+    use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+    use argon2::Argon2;
+
+    /// Shortest passphrase accepted: it only has to resist guessing by a process that can try
+    /// it at argon2's pace, not an offline attacker with the hash (who can read the store).
+    pub const MIN_LEN: usize = 8;
+
+    pub fn path(state_dir: &Path) -> PathBuf {
+        state_dir.join("approval-passphrase")
+    }
+
+    pub fn is_set(state_dir: &Path) -> bool {
+        path(state_dir).exists()
+    }
+
+    /// Hashes and stores `pass` (argon2id, random salt), replacing any earlier one atomically.
+    pub fn set(state_dir: &Path, pass: &str) -> Result<()> {
+        anyhow::ensure!(
+            pass.chars().count() >= MIN_LEN,
+            "the passphrase must have at least {MIN_LEN} characters"
+        );
+        let mut salt = [0u8; 16];
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut salt))
+            .context("reading /dev/urandom")?;
+        let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+        let hash = Argon2::default()
+            .hash_password(pass.as_bytes(), &salt)
+            .map_err(|e| anyhow::anyhow!("hashing the passphrase: {e}"))?
+            .to_string();
+        crate::paths::create_private_dir(state_dir)?;
+        let dst = path(state_dir);
+        let tmp = state_dir.join(format!(".approval-passphrase.{}", std::process::id()));
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(format!("{hash}\n").as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &dst).with_context(|| format!("writing {}", dst.display()))?;
+        Ok(())
+    }
+
+    /// Removes the passphrase (after the caller verified the current one).
+    pub fn remove(state_dir: &Path) -> Result<()> {
+        let p = path(state_dir);
+        std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))
+    }
+
+    /// Whether `pass` is the stored passphrase. A store that is not a valid argon2id hash is
+    /// an error, never a match.
+    pub fn verify(state_dir: &Path, pass: &str) -> Result<bool> {
+        let p = path(state_dir);
+        let stored =
+            std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+        let parsed = PasswordHash::new(stored.trim())
+            .map_err(|e| anyhow::anyhow!("{} is not a passphrase hash: {e}", p.display()))?;
+        anyhow::ensure!(
+            parsed.algorithm.as_str() == "argon2id",
+            "{} is not an argon2id hash",
+            p.display()
+        );
+        Ok(Argon2::default()
+            .verify_password(pass.as_bytes(), &parsed)
+            .is_ok())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use std::os::unix::fs::PermissionsExt;
+
+        #[test]
+        fn set_verify_and_a_private_file() {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path();
+            assert!(!is_set(dir));
+            assert!(set(dir, "short").is_err());
+            set(dir, "correct horse battery").unwrap();
+            assert!(is_set(dir));
+            let meta = std::fs::metadata(path(dir)).unwrap();
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+            let stored = std::fs::read_to_string(path(dir)).unwrap();
+            assert!(stored.starts_with("$argon2id$"), "{stored}");
+            assert!(!stored.contains("correct horse"));
+            assert!(verify(dir, "correct horse battery").unwrap());
+            assert!(!verify(dir, "correct horse batter").unwrap());
+            std::fs::write(path(dir), "plain text\n").unwrap();
+            assert!(verify(dir, "plain text").is_err());
+        }
+    }
+}
+
+/// Whether an AI agent is among the ancestors of this process: Claude Code, Codex, Hermes or
+/// OpenClaw, as their own executables or as node/python running them. Walks the parent chain
+/// (`/proc/<pid>/stat` on Linux, `ps` elsewhere) and looks at each process's name, executable
+/// and first arguments, so unsetting `CLAUDECODE` does not hide the agent. Returns a description
+/// of the first agent found.
+pub fn agent_ancestor() -> Option<String> {
+    ancestry::agent_ancestor_of(std::process::id() as i32)
+}
+
+pub mod ancestry {
+    /// Executable or script names of the agents.
+    const AGENT_NAMES: &[&str] = &[
+        "claude",
+        "claude-code",
+        "codex",
+        "codex-cli",
+        "hermes",
+        "hermes-agent",
+        "openclaw",
+    ];
+    /// Path fragments of the agents' packages, for interpreters running them.
+    const AGENT_PATHS: &[&str] = &[
+        "@anthropic-ai/claude-code",
+        "@openai/codex",
+        "hermes-agent",
+        "hermes_agent",
+        "node_modules/openclaw",
+    ];
+
+    /// Whether one name or argument names an agent.
+    pub fn names_agent(s: &str) -> bool {
+        let lower = s.to_ascii_lowercase();
+        let base = lower.rsplit('/').next().unwrap_or(&lower);
+        let stem = base
+            .strip_suffix(".js")
+            .or_else(|| base.strip_suffix(".mjs"))
+            .or_else(|| base.strip_suffix(".cjs"))
+            .or_else(|| base.strip_suffix(".py"))
+            .unwrap_or(base);
+        AGENT_NAMES.contains(&stem) || AGENT_PATHS.iter().any(|p| lower.contains(p))
+    }
+
+    /// A process as far as the check needs it.
+    #[derive(Debug, Clone)]
+    pub struct Proc {
+        pub pid: i32,
+        pub ppid: i32,
+        pub comm: String,
+        pub exe: Option<String>,
+        pub args: Vec<String>,
+    }
+
+    impl Proc {
+        pub fn is_agent(&self) -> bool {
+            names_agent(&self.comm)
+                || self.exe.as_deref().is_some_and(names_agent)
+                // argv[0] and the script an interpreter runs; later arguments are data (an
+                // editor opening `claude.md` is not Claude).
+                || self.args.iter().take(3).any(|a| !a.starts_with('-') && names_agent(a))
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    pub fn read(pid: i32) -> Option<Proc> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // comm is in parentheses and may itself contain ") ": the last one ends it.
+        let open = stat.find('(')?;
+        let close = stat.rfind(')')?;
+        let comm = stat[open + 1..close].to_string();
+        let ppid = stat[close + 1..].split_whitespace().nth(1)?.parse().ok()?;
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned());
+        let args = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|b| {
+                b.split(|c| *c == 0)
+                    .filter(|a| !a.is_empty())
+                    .take(4)
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(Proc {
+            pid,
+            ppid,
+            comm,
+            exe,
+            args,
+        })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn read(pid: i32) -> Option<Proc> {
+        let out = std::process::Command::new("ps")
+            .args(["-o", "ppid=", "-o", "comm=", "-p", &pid.to_string()])
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.trim();
+        let (ppid, comm) = line.split_once(char::is_whitespace)?;
+        let args_out = std::process::Command::new("ps")
+            .args(["-o", "args=", "-p", &pid.to_string()])
+            .output()
+            .ok()?;
+        let args = String::from_utf8_lossy(&args_out.stdout)
+            .split_whitespace()
+            .take(4)
+            .map(str::to_string)
+            .collect();
+        Some(Proc {
+            pid,
+            ppid: ppid.trim().parse().ok()?,
+            comm: comm.trim().to_string(),
+            exe: None,
+            args,
+        })
+    }
+
+    /// The first agent among the ancestors of `pid` (not `pid` itself).
+    pub fn agent_ancestor_of(pid: i32) -> Option<String> {
+        let mut cur = read(pid)?.ppid;
+        // Bounded: a parent chain is short, and a loop must not hang the check.
+        for _ in 0..64 {
+            if cur <= 1 {
+                return None;
+            }
+            let p = read(cur)?;
+            if p.is_agent() {
+                return Some(format!(
+                    "{} (pid {}{})",
+                    p.comm,
+                    p.pid,
+                    p.exe
+                        .as_deref()
+                        .map(|e| format!(", {e}"))
+                        .unwrap_or_default()
+                ));
+            }
+            cur = p.ppid;
+        }
+        None
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn agent_names_and_packages() {
+            for yes in [
+                "claude",
+                "/home/u/.local/bin/claude",
+                "/usr/lib/node_modules/@anthropic-ai/claude-code/cli.js",
+                "codex",
+                "/usr/lib/node_modules/@openai/codex/bin/codex.js",
+                "hermes",
+                "openclaw",
+                "/opt/hermes-agent/venv/bin/python",
+            ] {
+                assert!(names_agent(yes), "{yes}");
+            }
+            for no in [
+                "bash",
+                "node",
+                "claude.md",
+                "dashclawd",
+                "clauded",
+                "/tmp/codex-notes",
+            ] {
+                assert!(!names_agent(no), "{no}");
+            }
+        }
+
+        #[cfg(target_os = "linux")]
+        #[test]
+        fn finds_an_agent_parent_and_not_an_ordinary_one() {
+            // `sh` renamed `claude` by a symlink: the kernel names the process after the link.
+            let tmp = tempfile::tempdir().unwrap();
+            let claude = tmp.path().join("claude");
+            std::os::unix::fs::symlink("/bin/sh", &claude).unwrap();
+            let mut child = std::process::Command::new(&claude)
+                .args(["-c", "sleep 5 & wait"])
+                .spawn()
+                .unwrap();
+            let parent = child.id() as i32;
+            let mut grandchild = None;
+            for _ in 0..200 {
+                let kids =
+                    std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+                        .unwrap_or_default();
+                if let Some(k) = kids.split_whitespace().next() {
+                    grandchild = k.parse::<i32>().ok();
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            let found = grandchild.and_then(agent_ancestor_of);
+            let _ = child.kill();
+            let _ = child.wait();
+            assert!(found.is_some_and(|f| f.starts_with("claude")), "not found");
+            assert_eq!(agent_ancestor_of(std::process::id() as i32), None);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::event::{Agent, EventKind};
 use crate::paths::{self, Paths};
+use crate::protected;
 use crate::protocol::{self, field, ProtoError, Request, Response};
 
 /// Default deadline for a gating event; the installer sets the agent's hook timeout well above.
@@ -36,8 +37,11 @@ const PREFIX: &str = "[DashClaw]";
 static ANSWERED: AtomicBool = AtomicBool::new(false);
 /// Absolute deadline in Unix milliseconds; a daemon `Hold` moves it.
 static DEADLINE_MS: AtomicU64 = AtomicU64::new(u64::MAX);
-/// The encoded request, kept so the watchdog can spool it on expiry.
-static PENDING: OnceLock<Mutex<Option<Vec<u8>>>> = OnceLock::new();
+/// The request, kept so whichever thread fails can spool it (a record event) or spool a record
+/// of its own deny (a gating event).
+static PENDING: OnceLock<Mutex<Option<Request>>> = OnceLock::new();
+/// Start of this invocation, Unix ms (a daemon start error older than this is stale).
+static STARTED_MS: AtomicU64 = AtomicU64::new(0);
 
 struct Invocation {
     agent: Agent,
@@ -65,6 +69,7 @@ pub fn main() -> ! {
         }
     };
     let gating = inv.event.is_gating();
+    STARTED_MS.store(t0 as u64, Ordering::SeqCst);
     DEADLINE_MS.store(t0 as u64 + inv.deadline_ms, Ordering::SeqCst);
     spawn_watchdog(gating);
 
@@ -109,10 +114,38 @@ pub fn main() -> ! {
     req.set(field::EVENT_ID, event_id(t0));
     protocol::forward_env(&mut req);
     let frame = req.encode();
-    if !gating {
-        *pending().lock().unwrap_or_else(|p| p.into_inner()) = Some(frame.clone());
-    }
+    *pending().lock().unwrap_or_else(|p| p.into_inner()) = Some(req);
 
+    // Protected mode: a root-owned configuration says where the daemon is; nothing in our
+    // environment can change that, and nothing is written on the agent user's side.
+    let stream = match protected::for_hook() {
+        Ok(Some(conf)) => {
+            pending().lock().unwrap_or_else(|p| p.into_inner()).take();
+            connect_protected(&conf)
+        }
+        Ok(None) => connect_user_mode(gating),
+        Err(msg) => {
+            pending().lock().unwrap_or_else(|p| p.into_inner()).take();
+            fail(gating, &msg)
+        }
+    };
+    let answer = stream.and_then(|s| exchange(s, &frame, inv.max_hold_ms));
+    match answer {
+        Ok(Answer::Final(r)) => {
+            if gating {
+                if let Err(why) = check_gating_answer(&r) {
+                    fail(gating, &why);
+                }
+            }
+            answer_and_exit(r.exit_code, &r.stdout, &r.stderr)
+        }
+        Ok(Answer::Reject(msg)) => fail(gating, &msg),
+        Err(msg) => fail(gating, &msg),
+    }
+}
+
+/// User mode: our own daemon beneath our own (checked) DashClaw directory, started on demand.
+fn connect_user_mode(gating: bool) -> Result<UnixStream, String> {
     let paths = match Paths::from_env() {
         Ok(p) => p,
         Err(e) => fail(
@@ -120,10 +153,82 @@ pub fn main() -> ! {
             &format!("cannot resolve the DashClaw state directory: {e}"),
         ),
     };
-    match exchange(&paths, &frame, inv.max_hold_ms) {
-        Ok(Answer::Final(r)) => answer_and_exit(r.exit_code, &r.stdout, &r.stderr),
-        Ok(Answer::Reject(msg)) => fail(gating, &msg),
-        Err(msg) => fail(gating, &msg),
+    // A home someone else planted or can change decides nothing (its policies, its ledger).
+    if let Err(e) = paths.check_tree(paths::Depth::Hook) {
+        // Nothing goes to a spool in a tree we do not trust.
+        pending().lock().unwrap_or_else(|p| p.into_inner()).take();
+        fail(
+            gating,
+            &format!("the DashClaw directory is not safe to use: {e}"),
+        );
+    }
+    connect(&paths)
+}
+
+/// Protected mode: the system service's socket; the peer must run as the service's uid and
+/// the socket's directory must be root's or the service's, so no agent user can put a socket
+/// there. Never starts a daemon: the service manager does.
+fn connect_protected(conf: &protected::Conf) -> Result<UnixStream, String> {
+    if let Some(dir) = conf.socket.parent() {
+        let meta = std::fs::metadata(dir).map_err(|e| {
+            format!(
+                "the protected dashclawd service is not running ({}: {e}); ask an administrator to start it (`systemctl start dashclawd`)",
+                dir.display()
+            )
+        })?;
+        if (meta.uid() != 0 && meta.uid() != conf.daemon_uid) || meta.mode() & 0o022 != 0 {
+            return Err(format!(
+                "the socket directory {} is not controlled by root or the DashClaw service (owner uid {}, mode {:o}); refusing to trust it",
+                dir.display(),
+                meta.uid(),
+                meta.mode() & 0o7777
+            ));
+        }
+    }
+    let stream = UnixStream::connect(&conf.socket).map_err(|e| {
+        format!(
+            "cannot reach the protected dashclawd service at {} ({e}); ask an administrator to check it (`systemctl status dashclawd`)",
+            conf.socket.display()
+        )
+    })?;
+    let uid = peer_uid(&stream).map_err(|e| {
+        format!(
+            "cannot identify the process behind {}: {e}",
+            conf.socket.display()
+        )
+    })?;
+    if uid != conf.daemon_uid {
+        return Err(format!(
+            "the process answering on {} runs as uid {uid}, not as the DashClaw service (uid {}, {}); refusing to trust it",
+            conf.socket.display(),
+            conf.daemon_uid,
+            conf.path.display()
+        ));
+    }
+    Ok(stream)
+}
+
+/// Only two answers to a gating event mean anything: exit 0 (allow; stdout empty or the agent's
+/// JSON) and exit 2 with a reason. Agents treat every other exit code, and a deny without a
+/// reason, as "the hook failed, go ahead", so those become our deny.
+fn check_gating_answer(r: &protocol::Rendered) -> Result<(), String> {
+    let blank = |b: &[u8]| b.iter().all(u8::is_ascii_whitespace);
+    if !blank(&r.stdout) && !json::is_valid(&r.stdout) {
+        return Err(format!(
+            "dashclawd answered exit {} with output that is not valid JSON, so the answer was not trusted",
+            r.exit_code
+        ));
+    }
+    match r.exit_code {
+        0 => Ok(()),
+        2 if !blank(&r.stderr) => Ok(()),
+        2 => Err(
+            "dashclawd answered deny (exit 2) without a reason, so the answer was not trusted"
+                .into(),
+        ),
+        n => Err(format!(
+            "dashclawd answered exit {n}, which is neither allow (0) nor deny (2)"
+        )),
     }
 }
 
@@ -191,9 +296,8 @@ enum Answer {
     Reject(String),
 }
 
-/// Connects (starting the daemon when needed), sends the frame and reads the answer.
-fn exchange(paths: &Paths, frame: &[u8], max_hold_ms: u64) -> Result<Answer, String> {
-    let mut stream = connect(paths)?;
+/// Sends the frame and reads the answer.
+fn exchange(mut stream: UnixStream, frame: &[u8], max_hold_ms: u64) -> Result<Answer, String> {
     let _ = stream.set_write_timeout(Some(remaining()));
     if let Err(e) = protocol::write_frame(&mut stream, frame) {
         // A daemon that refuses us answers and hangs up without reading: its reason is still
@@ -244,6 +348,10 @@ fn exchange(paths: &Paths, frame: &[u8], max_hold_ms: u64) -> Result<Answer, Str
 fn connect(paths: &Paths) -> Result<UnixStream, String> {
     check_socket_dir(paths)?;
     let mut started = false;
+    let mut child: Option<std::process::Child> = None;
+    let mut child_exited_ms: Option<u64> = None;
+    let mut exit_note = String::new();
+    let since = STARTED_MS.load(Ordering::SeqCst).saturating_sub(1000);
     loop {
         match UnixStream::connect(&paths.socket) {
             Ok(s) => {
@@ -257,8 +365,35 @@ fn connect(paths: &Paths) -> Result<UnixStream, String> {
                 ) =>
             {
                 if !started {
-                    start_daemon(paths)?;
+                    child = start_daemon(paths)?;
                     started = true;
+                }
+                // A daemon that cannot start says why in one line: deny with it now rather
+                // than at the deadline.
+                if let Some(cause) = start_error(paths, since) {
+                    return Err(format!(
+                        "dashclawd could not start: {cause} (from {}; its log is in {})",
+                        paths.start_error.display(),
+                        paths.log_dir.display()
+                    ));
+                }
+                if child_exited_ms.is_none() {
+                    if let Some(Ok(Some(status))) = child.as_mut().map(|c| c.try_wait()) {
+                        child_exited_ms = Some(now_ms());
+                        exit_note = format!(" ({status})");
+                    }
+                }
+                // It exited without a cause on file: give a concurrent start (it may have lost
+                // the instance lock to one) a moment to bind, then say so.
+                if let Some(at) = child_exited_ms {
+                    if now_ms() >= at + 500 {
+                        return Err(format!(
+                            "dashclawd exited right after starting{} and left no cause in {}; run `dashclawd run` to see why (its log is in {})",
+                            exit_note,
+                            paths.start_error.display(),
+                            paths.log_dir.display()
+                        ));
+                    }
                 }
                 if now_ms() >= DEADLINE_MS.load(Ordering::SeqCst) {
                     return Err(format!(
@@ -297,10 +432,12 @@ fn check_socket_dir(paths: &Paths) -> Result<(), String> {
     Ok(())
 }
 
-/// The process answering on the socket must run as us: checked on the connection itself
-/// (SO_PEERCRED), so swapping the socket file after a check cannot fool it.
+/// The process answering on the socket must run as us and run the real `dashclawd`: checked
+/// on the connection itself (SO_PEERCRED / LOCAL_PEERPID), so swapping the socket file after a
+/// check cannot fool it, and a script of ours bound to the path (an impostor answering "allow")
+/// is refused by its executable.
 fn check_peer(stream: &UnixStream, paths: &Paths) -> Result<(), String> {
-    let uid = peer_uid(stream).map_err(|e| {
+    let (uid, pid) = peer_cred(stream).map_err(|e| {
         format!(
             "cannot identify the process behind {}: {e}",
             paths.socket.display()
@@ -313,12 +450,40 @@ fn check_peer(stream: &UnixStream, paths: &Paths) -> Result<(), String> {
             paths.socket.display()
         ));
     }
-    Ok(())
+    let expected = daemon_binary().ok_or_else(|| {
+        format!(
+            "cannot tell whether the process on {} (pid {pid}) is dashclawd: no dashclawd beside dashclaw-hook or on PATH; install both binaries together",
+            paths.socket.display()
+        )
+    })?;
+    let want = std::fs::metadata(&expected)
+        .map_err(|e| format!("cannot read {}: {e}", expected.display()))?;
+    let got = peer_exe_metadata(pid).map_err(|e| {
+        format!(
+            "cannot identify the executable of pid {pid} behind {}: {e}",
+            paths.socket.display()
+        )
+    })?;
+    if (got.dev(), got.ino()) != (want.dev(), want.ino()) {
+        return Err(format!(
+            "the process answering on {} (pid {pid}, {}) is not {}; refusing to trust it — if dashclawd was upgraded, restart it with `dashclawd stop`, otherwise find and stop that process",
+            paths.socket.display(),
+            peer_exe_name(pid),
+            expected.display()
+        ));
+    }
+    verify_install_record(&expected, &want, paths)
 }
 
-/// The uid of the process on the other end of a connected Unix socket.
+/// The pid and uid of the process on the other end of a connected Unix socket.
 #[cfg(target_os = "linux")]
-pub fn peer_uid(stream: &UnixStream) -> io::Result<u32> {
+fn peer_cred(stream: &UnixStream) -> io::Result<(u32, i32)> {
+    let cred = ucred(stream)?;
+    Ok((cred.uid, cred.pid))
+}
+
+#[cfg(target_os = "linux")]
+fn ucred(stream: &UnixStream) -> io::Result<libc::ucred> {
     use std::os::fd::AsRawFd;
     let mut cred = libc::ucred {
         pid: 0,
@@ -339,7 +504,180 @@ pub fn peer_uid(stream: &UnixStream) -> io::Result<u32> {
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(cred.uid)
+    Ok(cred)
+}
+
+#[cfg(target_os = "linux")]
+fn peer_exe_metadata(pid: i32) -> io::Result<std::fs::Metadata> {
+    // stat() through the magic link reaches the inode the process runs, even a deleted one.
+    std::fs::metadata(format!("/proc/{pid}/exe"))
+}
+
+#[cfg(target_os = "linux")]
+fn peer_exe_name(pid: i32) -> String {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "unknown executable".into())
+}
+
+#[cfg(target_os = "macos")]
+fn peer_cred(stream: &UnixStream) -> io::Result<(u32, i32)> {
+    use std::os::fd::AsRawFd;
+    let uid = peer_uid(stream)?;
+    let mut pid: libc::pid_t = 0;
+    let mut len = std::mem::size_of::<libc::pid_t>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `pid`.
+    let rc = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_LOCAL,
+            libc::LOCAL_PEERPID,
+            (&mut pid as *mut libc::pid_t).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((uid, pid))
+}
+
+#[cfg(target_os = "macos")]
+fn peer_exe_path(pid: i32) -> io::Result<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut buf = vec![0u8; libc::PROC_PIDPATHINFO_MAXSIZE as usize];
+    // SAFETY: proc_pidpath writes at most the buffer size and returns the length written.
+    let n = unsafe { libc::proc_pidpath(pid, buf.as_mut_ptr().cast(), buf.len() as u32) };
+    if n <= 0 {
+        return Err(io::Error::last_os_error());
+    }
+    buf.truncate(n as usize);
+    Ok(PathBuf::from(std::ffi::OsStr::from_bytes(&buf)))
+}
+
+#[cfg(target_os = "macos")]
+fn peer_exe_metadata(pid: i32) -> io::Result<std::fs::Metadata> {
+    std::fs::metadata(peer_exe_path(pid)?)
+}
+
+#[cfg(target_os = "macos")]
+fn peer_exe_name(pid: i32) -> String {
+    peer_exe_path(pid)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "unknown executable".into())
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn peer_cred(_stream: &UnixStream) -> io::Result<(u32, i32)> {
+    Err(io::Error::other(
+        "peer process identification is not supported on this platform",
+    ))
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn peer_exe_metadata(_pid: i32) -> io::Result<std::fs::Metadata> {
+    Err(io::Error::other("unsupported platform"))
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn peer_exe_name(_pid: i32) -> String {
+    "unknown executable".into()
+}
+
+/// The installer records `sha256(dashclawd)` in `dashclawd.sha256` beside it. When the record
+/// exists the binary must match it: an in-place overwrite keeps the inode, so the stat
+/// comparison alone would not see it. The file is hashed only when its identity (dev, inode,
+/// size, ctime: a write always moves ctime, and only root can set it back) differs from what
+/// the last check cached in the private run directory, so the hot path is one small read.
+fn verify_install_record(
+    bin: &Path,
+    meta: &std::fs::Metadata,
+    paths: &Paths,
+) -> Result<(), String> {
+    let record_path = install_record_path(bin);
+    let record = match std::fs::read_to_string(&record_path) {
+        Ok(r) => r,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("cannot read {}: {e}", record_path.display())),
+    };
+    let want = record
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if want.len() != 64 || !want.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "{} is not a sha256 record; reinstall DashClaw (install-scripts/install.sh writes it)",
+            record_path.display()
+        ));
+    }
+    let identity = format!(
+        "{} {} {} {} {} {want}",
+        meta.dev(),
+        meta.ino(),
+        meta.size(),
+        meta.ctime(),
+        meta.ctime_nsec()
+    );
+    let cache = paths.run_dir.join("daemon-verified");
+    if std::fs::read_to_string(&cache).is_ok_and(|c| c.trim() == identity) {
+        return Ok(());
+    }
+    let got = sha256_file(bin).map_err(|e| format!("cannot hash {}: {e}", bin.display()))?;
+    if got != want {
+        return Err(format!(
+            "{} does not match its install record {} (sha256 {got}, recorded {want}); it was changed after installation — reinstall DashClaw",
+            bin.display(),
+            record_path.display()
+        ));
+    }
+    // Best effort: a missing cache only costs the next call a hash.
+    let tmp = paths
+        .run_dir
+        .join(format!(".daemon-verified.{}", std::process::id()));
+    if std::fs::write(&tmp, format!("{identity}\n")).is_ok() {
+        let _ = std::fs::rename(&tmp, &cache);
+    }
+    Ok(())
+}
+
+/// `<dir>/dashclawd.sha256` for `<dir>/dashclawd`.
+pub fn install_record_path(bin: &Path) -> PathBuf {
+    let mut name = bin.file_name().unwrap_or_default().to_os_string();
+    name.push(".sha256");
+    bin.with_file_name(name)
+}
+
+/// Hex sha256 of a file's content.
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex_lower(&h.finalize()))
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// The uid of the process on the other end of a connected Unix socket.
+#[cfg(target_os = "linux")]
+pub fn peer_uid(stream: &UnixStream) -> io::Result<u32> {
+    ucred(stream).map(|c| c.uid)
 }
 
 /// The uid of the process on the other end of a connected Unix socket.
@@ -357,7 +695,7 @@ pub fn peer_uid(stream: &UnixStream) -> io::Result<u32> {
 /// Starts `dashclawd run --auto-started` detached, once across concurrent hooks: the client that
 /// wins the spawn lock starts it and keeps the lock until it exits; the others only wait for the
 /// socket. The daemon's own lock file is the final guard against a double start.
-fn start_daemon(paths: &Paths) -> Result<(), String> {
+fn start_daemon(paths: &Paths) -> Result<Option<std::process::Child>, String> {
     paths
         .ensure_dirs()
         .map_err(|e| format!("cannot prepare the DashClaw directories: {e}"))?;
@@ -368,11 +706,11 @@ fn start_daemon(paths: &Paths) -> Result<(), String> {
         .open(&paths.spawn_lock)
         .map_err(|e| format!("cannot open {}: {e}", paths.spawn_lock.display()))?;
     if lock.try_lock().is_err() {
-        return Ok(()); // another hook is starting it right now
+        return Ok(None); // another hook is starting it right now
     }
     // Someone may have started it between our failed connect and the lock.
     if UnixStream::connect(&paths.socket).is_ok() {
-        return Ok(());
+        return Ok(None);
     }
     let bin = daemon_binary().ok_or_else(|| {
         "dashclawd is not running and its binary was not found beside dashclaw-hook or on PATH; install both binaries together".to_string()
@@ -391,11 +729,41 @@ fn start_daemon(paths: &Paths) -> Result<(), String> {
             Ok(())
         });
     }
-    cmd.spawn()
+    let child = cmd
+        .spawn()
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
     // Held until this process exits, so concurrent hooks do not spawn more daemons.
     std::mem::forget(lock);
-    Ok(())
+    Ok(Some(child))
+}
+
+/// The cause a daemon that failed at start left behind, if it is from this attempt (written
+/// after `since_ms`): one line, bounded.
+fn start_error(paths: &Paths, since_ms: u64) -> Option<String> {
+    let meta = std::fs::metadata(&paths.start_error).ok()?;
+    let written_ms = meta
+        .modified()
+        .ok()?
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_millis() as u64;
+    if written_ms < since_ms {
+        return None;
+    }
+    let mut text = String::new();
+    std::fs::File::open(&paths.start_error)
+        .ok()?
+        .take(2048)
+        .read_to_string(&mut text)
+        .ok()?;
+    let line: String = text
+        .lines()
+        .find(|l| !l.trim().is_empty())?
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(500)
+        .collect();
+    Some(line.trim().to_string())
 }
 
 fn daemon_binary() -> Option<PathBuf> {
@@ -449,13 +817,25 @@ fn deadline_message() -> String {
     "dashclawd did not answer within the hook deadline (DASHCLAW_HOOK_DEADLINE_MS); check `dashclawd status`, or raise the deadline".into()
 }
 
-/// The failure path: deny on a gating event; otherwise spool the event and let the agent go on.
+/// The failure path: deny on a gating event (and spool a record of that deny, so the ledger
+/// shows it once the daemon is back); otherwise spool the event and let the agent go on.
+/// Whichever thread gets here first does all of it, and the process exits only after the
+/// spool file is renamed into place: the other thread waits for the exit.
 fn fail(gating: bool, msg: &str) -> ! {
+    claim_answer();
+    let req = pending().lock().unwrap_or_else(|p| p.into_inner()).take();
     if gating {
-        deny_exit(msg);
+        if let Some(mut req) = req {
+            // Its own id: the daemon may have recorded (and allowed) the original just as we
+            // gave up, and this record must not be dropped as a duplicate of it.
+            let id = req.field(field::EVENT_ID).unwrap_or("").to_string();
+            req.set(field::EVENT_ID, format!("{id}-hook-deny"));
+            req.set(field::HOOK_DENY, msg);
+            let _ = spool(&req.encode());
+        }
+        write_and_exit(2, b"", deny_line(msg).as_bytes());
     }
-    let frame = pending().lock().unwrap_or_else(|p| p.into_inner()).take();
-    let note = match frame.map(|f| spool(&f)) {
+    let note = match req.map(|r| spool(&r.encode())) {
         Some(Ok(path)) => format!(
             "{PREFIX} {msg}; the event was kept in {} and is recorded when the daemon starts",
             path.display()
@@ -463,24 +843,37 @@ fn fail(gating: bool, msg: &str) -> ! {
         Some(Err(e)) => format!("{PREFIX} {msg}; and spooling the event failed: {e}"),
         None => format!("{PREFIX} {msg}"),
     };
-    answer_and_exit(0, b"", note.as_bytes());
+    write_and_exit(0, b"", note.as_bytes());
+}
+
+fn deny_line(msg: &str) -> String {
+    format!(
+        "{PREFIX} Blocked: {msg}. This call was NOT run because the governance hook could not decide (fail-closed)."
+    )
 }
 
 fn deny_exit(msg: &str) -> ! {
-    let line = format!(
-        "{PREFIX} Blocked: {msg}. This call was NOT run because the governance hook could not decide (fail-closed)."
-    );
-    answer_and_exit(2, b"", line.as_bytes());
+    claim_answer();
+    write_and_exit(2, b"", deny_line(msg).as_bytes());
 }
 
 /// Writes the agent-facing answer exactly once, then exits.
 fn answer_and_exit(code: u8, stdout: &[u8], stderr: &[u8]) -> ! {
+    claim_answer();
+    write_and_exit(code, stdout, stderr)
+}
+
+/// Makes this thread the one that answers; any other thread arriving later waits here until
+/// the winner exits the process.
+fn claim_answer() {
     if ANSWERED.swap(true, Ordering::SeqCst) {
-        // The other thread is answering; let it finish and exit.
         loop {
             std::thread::park();
         }
     }
+}
+
+fn write_and_exit(code: u8, stdout: &[u8], stderr: &[u8]) -> ! {
     let mut out = io::stdout().lock();
     let _ = out.write_all(stdout);
     let _ = out.flush();
@@ -511,7 +904,7 @@ fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
     f.sync_all()
 }
 
-fn pending() -> &'static Mutex<Option<Vec<u8>>> {
+fn pending() -> &'static Mutex<Option<Request>> {
     PENDING.get_or_init(|| Mutex::new(None))
 }
 
@@ -544,4 +937,211 @@ fn now_ms() -> u64 {
 
 fn now_us() -> u64 {
     (now_ms_f() * 1000.0) as u64
+}
+
+/// A JSON syntax check (RFC 8259) without a JSON library: the hook only needs to know that what
+/// it passes to the agent parses, not what it says.
+mod json {
+    const MAX_DEPTH: usize = 128;
+
+    pub fn is_valid(bytes: &[u8]) -> bool {
+        let mut p = Parser { b: bytes, i: 0 };
+        p.ws();
+        if !p.value(0) {
+            return false;
+        }
+        p.ws();
+        p.i == p.b.len() && std::str::from_utf8(bytes).is_ok()
+    }
+
+    struct Parser<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+
+    impl Parser<'_> {
+        fn peek(&self) -> Option<u8> {
+            self.b.get(self.i).copied()
+        }
+
+        fn ws(&mut self) {
+            while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+                self.i += 1;
+            }
+        }
+
+        fn lit(&mut self, word: &[u8]) -> bool {
+            if self.b[self.i..].starts_with(word) {
+                self.i += word.len();
+                true
+            } else {
+                false
+            }
+        }
+
+        fn value(&mut self, depth: usize) -> bool {
+            if depth > MAX_DEPTH {
+                return false;
+            }
+            match self.peek() {
+                Some(b'{') => self.object(depth),
+                Some(b'[') => self.array(depth),
+                Some(b'"') => self.string(),
+                Some(b't') => self.lit(b"true"),
+                Some(b'f') => self.lit(b"false"),
+                Some(b'n') => self.lit(b"null"),
+                Some(b'-' | b'0'..=b'9') => self.number(),
+                _ => false,
+            }
+        }
+
+        fn object(&mut self, depth: usize) -> bool {
+            self.i += 1;
+            self.ws();
+            if self.peek() == Some(b'}') {
+                self.i += 1;
+                return true;
+            }
+            loop {
+                self.ws();
+                if !self.string() {
+                    return false;
+                }
+                self.ws();
+                if self.peek() != Some(b':') {
+                    return false;
+                }
+                self.i += 1;
+                self.ws();
+                if !self.value(depth + 1) {
+                    return false;
+                }
+                self.ws();
+                match self.peek() {
+                    Some(b',') => self.i += 1,
+                    Some(b'}') => {
+                        self.i += 1;
+                        return true;
+                    }
+                    _ => return false,
+                }
+            }
+        }
+
+        fn array(&mut self, depth: usize) -> bool {
+            self.i += 1;
+            self.ws();
+            if self.peek() == Some(b']') {
+                self.i += 1;
+                return true;
+            }
+            loop {
+                self.ws();
+                if !self.value(depth + 1) {
+                    return false;
+                }
+                self.ws();
+                match self.peek() {
+                    Some(b',') => self.i += 1,
+                    Some(b']') => {
+                        self.i += 1;
+                        return true;
+                    }
+                    _ => return false,
+                }
+            }
+        }
+
+        fn string(&mut self) -> bool {
+            if self.peek() != Some(b'"') {
+                return false;
+            }
+            self.i += 1;
+            while let Some(c) = self.peek() {
+                self.i += 1;
+                match c {
+                    b'"' => return true,
+                    b'\\' => match self.peek() {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 1,
+                        Some(b'u') => {
+                            let hex = self.b.get(self.i + 1..self.i + 5);
+                            if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                                return false;
+                            }
+                            self.i += 5;
+                        }
+                        _ => return false,
+                    },
+                    0..=0x1f => return false,
+                    _ => {}
+                }
+            }
+            false
+        }
+
+        fn number(&mut self) -> bool {
+            let digits = |p: &mut Self| {
+                let start = p.i;
+                while matches!(p.peek(), Some(b'0'..=b'9')) {
+                    p.i += 1;
+                }
+                p.i > start
+            };
+            if self.peek() == Some(b'-') {
+                self.i += 1;
+            }
+            if self.peek() == Some(b'0') {
+                self.i += 1;
+            } else if !digits(self) {
+                return false;
+            }
+            if self.peek() == Some(b'.') {
+                self.i += 1;
+                if !digits(self) {
+                    return false;
+                }
+            }
+            if matches!(self.peek(), Some(b'e' | b'E')) {
+                self.i += 1;
+                if matches!(self.peek(), Some(b'+' | b'-')) {
+                    self.i += 1;
+                }
+                if !digits(self) {
+                    return false;
+                }
+            }
+            true
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::is_valid;
+
+        #[test]
+        fn accepts_json_and_refuses_the_rest() {
+            for ok in [
+                r#"{}"#,
+                r#"{"hookSpecificOutput":{"permissionDecision":"ask","n":[1,-2.5e3,true,null]}}"#,
+                " [\"a\\u00e9\\n\"] ",
+                "0",
+            ] {
+                assert!(is_valid(ok.as_bytes()), "{ok}");
+            }
+            for bad in [
+                "",
+                "{",
+                "allow",
+                "{\"a\":}",
+                "[1,]",
+                "01",
+                "{\"a\" 1}",
+                "\"\u{1}\"",
+                "{} x",
+            ] {
+                assert!(!is_valid(bad.as_bytes()), "{bad}");
+            }
+            assert!(!is_valid("[".repeat(1000).as_bytes()));
+        }
+    }
 }

@@ -21,6 +21,7 @@ pub mod mcp;
 pub mod outbox;
 pub mod paths;
 pub mod policy;
+pub mod protected;
 pub mod protocol;
 pub mod redact;
 pub mod remote;

@@ -48,6 +48,9 @@ pub mod field {
     pub const EVENT_ID: &str = "id";
     /// Present (value "1") when the event is replayed from the spool rather than live.
     pub const SPOOLED: &str = "spooled";
+    /// Set by the hook on the spooled copy of a call it denied itself (daemon dead, hung or
+    /// untrusted): why. The daemon records the deny when it drains the spool.
+    pub const HOOK_DENY: &str = "hook_deny";
     pub const ENV_PREFIX: &str = "env.";
 }
 
@@ -114,6 +117,13 @@ impl Request {
             Some(slot) => slot.1 = value,
             None => self.fields.push((key.to_string(), value)),
         }
+    }
+
+    /// Drops the forwarded `DASHCLAW_*` settings: in protected mode the agent user's
+    /// environment must not steer the daemon (observe mode, another server, an agent id).
+    pub fn drop_dashclaw_env(&mut self) {
+        let prefix = format!("{}DASHCLAW_", field::ENV_PREFIX);
+        self.fields.retain(|(k, _)| !k.starts_with(&prefix));
     }
 
     pub fn env(&self, name: &str) -> Option<&str> {

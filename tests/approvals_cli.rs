@@ -4,17 +4,15 @@
 mod common;
 #[path = "support/fake_dashclaw.rs"]
 mod fake_dashclaw;
+#[path = "support/pty.rs"]
+mod pty;
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use common::*;
 use dashclaw_sidecar::approvals::{fingerprint, unix_now, Approvals, NewRequest, Status};
+use pty::{challenge, run_in_pty, run_in_pty_answering};
 use serde_json::{json, Value};
 
 fn store(home: &Home) -> Approvals {
@@ -54,91 +52,6 @@ fn dashclawd_cmd(home: &Home, args: &[&str]) -> Command {
         .env("USER", "alice")
         .args(args);
     cmd
-}
-
-/// Runs `cmd` on a fresh pseudo-terminal as its controlling terminal, like a person's shell
-/// would. `answer` sees the output so far and returns the line to type, once.
-fn run_in_pty(mut cmd: Command, answer: impl Fn(&str) -> Option<String>) -> (ExitStatus, String) {
-    let (mut master, slave) = openpty();
-    let stdio = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
-    cmd.stdin(stdio(&slave))
-        .stdout(stdio(&slave))
-        .stderr(stdio(&slave));
-    // SAFETY: setsid and ioctl are async-signal-safe; they make the pty the controlling
-    // terminal of the new session, as a login shell has.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().unwrap();
-    // The Command holds copies of the slave fd: once it and ours are closed, the reader sees
-    // EIO exactly when the child has exited and everything it wrote has been read.
-    drop(cmd);
-    drop(slave);
-    let (tx, rx) = mpsc::channel();
-    let mut reader = master.try_clone().unwrap();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut out = String::new();
-    let mut answered = false;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(chunk) => out.push_str(&String::from_utf8_lossy(&chunk)),
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-        }
-        if !answered {
-            if let Some(line) = answer(&out) {
-                master.write_all(format!("{line}\n").as_bytes()).unwrap();
-                answered = true;
-            }
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("timed out; output so far:\n{out}");
-        }
-    }
-    (child.wait().unwrap(), out.replace("\r\n", "\n"))
-}
-
-fn openpty() -> (File, OwnedFd) {
-    let (mut master, mut slave) = (-1, -1);
-    // SAFETY: openpty writes two fds into the given ints; null name/termios/winsize are allowed.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // Tests run in parallel: another test's child must not inherit these and keep the pty open.
-    for fd in [master, slave] {
-        // SAFETY: fcntl on fds we own.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-    }
-    // SAFETY: both fds were just opened and are owned by nobody else.
-    unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
-}
-
-/// The code the prompt asks for.
-fn challenge(out: &str) -> Option<String> {
-    let rest = out.split("type the code ").nth(1)?;
-    rest.contains("press Enter")
-        .then(|| rest.split_whitespace().next().unwrap().to_string())
 }
 
 fn list_json(home: &Home, all: bool) -> Vec<Value> {
@@ -412,4 +325,61 @@ fn a_person_approves_a_server_held_call_from_the_terminal_for_both_server_lines(
             );
         });
     }
+}
+
+/// Sets the passphrase as a person would: at a terminal, typed twice.
+fn set_passphrase(home: &Home, pass: &str) {
+    let mut step = 0;
+    let (status, out) =
+        run_in_pty_answering(dashclawd_cmd(home, &["approvals", "passphrase"]), |o| {
+            let want = ["New approval passphrase", "Once more"].get(step)?;
+            o.contains(want).then(|| {
+                step += 1;
+                // The prompt is printed just before echo is switched off; a person types later.
+                std::thread::sleep(Duration::from_millis(300));
+                pass.to_string()
+            })
+        });
+    assert_eq!(status.code(), Some(0), "{out}");
+    assert!(out.contains("approval passphrase set"), "{out}");
+    assert!(!out.contains(pass), "the passphrase is not echoed: {out}");
+}
+
+#[test]
+fn with_a_passphrase_approving_needs_it_and_the_code_is_gone() {
+    let home = Home::new();
+    let id = hold(&home, "git push --force");
+    set_passphrase(&home, "tangerine mountain 42");
+    let stored = std::fs::read_to_string(home.path().join("state/approval-passphrase")).unwrap();
+    assert!(stored.starts_with("$argon2id$"), "{stored}");
+
+    // A wrong passphrase changes nothing, and there is no code on the terminal to copy.
+    let (status, out) = run_in_pty(dashclawd_cmd(&home, &["approve", &id]), |o| {
+        o.contains("approval passphrase")
+            .then(|| "guess guess guess".to_string())
+    });
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("wrong passphrase") && !out.contains("type the code"),
+        "{out}"
+    );
+    assert_eq!(list_json(&home, false)[0]["status"], "pending");
+
+    let (status, out) = run_in_pty(dashclawd_cmd(&home, &["approve", &id]), |o| {
+        o.contains("approval passphrase")
+            .then(|| "tangerine mountain 42".to_string())
+    });
+    assert_eq!(status.code(), Some(0), "{out}");
+    assert_eq!(list_json(&home, true)[0]["status"], "approved");
+
+    // Changing it needs the current one.
+    let (status, out) = run_in_pty(
+        dashclawd_cmd(&home, &["approvals", "passphrase", "--remove"]),
+        |o| {
+            o.contains("Current approval passphrase")
+                .then(|| "not it at all".to_string())
+        },
+    );
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(home.path().join("state/approval-passphrase").exists());
 }

@@ -11,6 +11,16 @@ use std::time::{Duration, Instant};
 use common::*;
 use dashclaw_sidecar::protocol::{self, Rendered, Request, Response};
 
+/// A home whose hook trusts this test binary as its daemon (the configured daemon binary, as
+/// `DASHCLAW_DAEMON_BIN` allows), so the fakes below get past the peer check and what is tested
+/// is how the hook treats their answers. tests/red_team.rs covers untrusted impostors.
+fn fake_home() -> Home {
+    Home::new().env(
+        "DASHCLAW_DAEMON_BIN",
+        std::env::current_exe().unwrap().to_str().unwrap(),
+    )
+}
+
 /// A socket at the daemon's path, served by `serve` instead of dashclawd.
 fn fake_daemon(home: &Home, serve: impl FnOnce(std::os::unix::net::UnixStream) + Send + 'static) {
     let run = home.path().join("run");
@@ -167,7 +177,7 @@ fn no_daemon_binary_means_deny_with_the_fix() {
 
 #[test]
 fn daemon_that_hangs_past_the_deadline_means_deny() {
-    let home = Home::new().env("DASHCLAW_HOOK_DEADLINE_MS", "300");
+    let home = fake_home().env("DASHCLAW_HOOK_DEADLINE_MS", "300");
     fake_daemon_after_request(&home, |_s| {
         std::thread::sleep(Duration::from_secs(5)); // never answers in time
     });
@@ -199,14 +209,14 @@ fn stdin_that_never_closes_is_cut_off_by_the_deadline() {
 
 #[test]
 fn daemon_dying_mid_request_means_deny() {
-    let home = Home::new();
+    let home = fake_home();
     fake_daemon_after_request(&home, drop); // like a kill -9 after reading
     assert_denied(&hook_ls(&home), "closed the connection before answering");
 }
 
 #[test]
 fn malformed_reply_means_deny() {
-    let home = Home::new();
+    let home = fake_home();
     fake_daemon_after_request(&home, |mut s| {
         let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\nallow");
     });
@@ -215,7 +225,7 @@ fn malformed_reply_means_deny() {
 
 #[test]
 fn reply_in_another_protocol_version_means_deny() {
-    let home = Home::new();
+    let home = fake_home();
     fake_daemon_after_request(&home, |mut s| {
         let allow = Response::Final(Rendered::default()).encode(protocol::VERSION + 1);
         let _ = s.write_all(&allow);
@@ -241,7 +251,7 @@ fn daemon_rejects_a_newer_client_with_instructions() {
 
 #[test]
 fn a_hold_extends_the_deadline_until_the_final_answer() {
-    let home = Home::new().env("DASHCLAW_HOOK_DEADLINE_MS", "300");
+    let home = fake_home().env("DASHCLAW_HOOK_DEADLINE_MS", "300");
     fake_daemon_after_request(&home, |mut s| {
         let hold = Response::Hold {
             extend_ms: 5_000,
@@ -261,7 +271,7 @@ fn socket_directory_of_another_user_is_refused() {
     if !root("to give a directory to another uid") {
         return;
     }
-    let home = Home::new();
+    let home = fake_home();
     fake_daemon_after_request(&home, |mut s| {
         let _ = s.write_all(&Response::Final(Rendered::default()).encode(protocol::VERSION));
     });
@@ -272,7 +282,11 @@ fn socket_directory_of_another_user_is_refused() {
         Some(2),
         "a foreign daemon's allow must not count"
     );
-    assert!(stderr(&out).contains("owner uid 65534"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("belongs to uid 65534"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// The client identifies the process behind the socket by SO_PEERCRED, not by file ownership.
@@ -307,14 +321,14 @@ fn peer_credentials_name_the_connecting_user() {
 
 #[test]
 fn socket_directory_others_can_enter_is_refused() {
-    let home = Home::new();
+    let home = fake_home();
     fake_daemon(&home, |_| {});
     std::fs::set_permissions(
         home.path().join("run"),
         std::fs::Permissions::from_mode(0o777),
     )
     .unwrap();
-    assert_denied(&hook_ls(&home), "is not private to you");
+    assert_denied(&hook_ls(&home), "run is writable by everyone");
 }
 
 #[test]
@@ -682,4 +696,125 @@ fn which(name: &str) -> Result<std::path::PathBuf, ()> {
         .map(|d| d.join(name))
         .find(|p| p.is_file())
         .ok_or(())
+}
+
+/// Issue 13.1: with a daemon that cannot start, the main thread and the watchdog both fail;
+/// exactly one of them spools each event and the process exits only after the rename.
+#[test]
+fn a_daemon_that_cannot_start_loses_no_record_event() {
+    let home = Home::new().env("DASHCLAW_DAEMON_BIN", "/bin/false");
+    let hooks: Vec<_> = (0..40)
+        .map(|i| {
+            let mut cmd = std::process::Command::new(HOOK);
+            cmd.args(["claude", "post-tool-use"])
+                .env_clear()
+                .env("PATH", "/usr/bin:/bin")
+                .env("DASHCLAW_HOME", home.path())
+                .env("DASHCLAW_DAEMON_BIN", "/bin/false")
+                // Deadline and the early-exit detection race each other on purpose.
+                .env(
+                    "DASHCLAW_HOOK_DEADLINE_MS",
+                    if i % 2 == 0 { "400" } else { "600" },
+                )
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            let mut child = cmd.spawn().unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(&post_event(&format!("echo {i}")))
+                .unwrap();
+            child
+        })
+        .collect();
+    for mut h in hooks {
+        assert_eq!(h.wait().unwrap().code(), Some(0));
+    }
+    let names: Vec<String> = std::fs::read_dir(home.spool())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names.iter().filter(|n| n.ends_with(".req")).count(),
+        40,
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+}
+
+/// Issue 13.6 (the hook's half): a daemon that exits at start costs a call a moment, not the
+/// deadline, and its cause (run/daemon-start-error) is what the agent reads.
+#[test]
+fn a_daemon_that_fails_at_start_is_a_deny_at_once_with_its_cause() {
+    let home = Home::new();
+    let fake = home.path().join("fake-dashclawd");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\nmkdir -p '{run}'\necho 'config.toml line 3: expected a table' > '{run}/daemon-start-error'\nexit 1\n",
+            run = home.path().join("run").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let home = home.env("DASHCLAW_DAEMON_BIN", fake.to_str().unwrap());
+    let start = Instant::now();
+    let out = hook_ls(&home);
+    assert_denied(
+        &out,
+        "dashclawd could not start: config.toml line 3: expected a table",
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+
+    // Without a cause on file, the early exit alone is enough.
+    let home = Home::new().env("DASHCLAW_DAEMON_BIN", "/bin/false");
+    let start = Instant::now();
+    assert_denied(&hook_ls(&home), "exited right after starting");
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+/// Issue 13.1: a temp file orphaned by a hook that died before its rename is recovered by the
+/// drain when it holds a complete frame, and set aside when it does not.
+#[test]
+fn orphaned_spool_temp_files_are_recovered() {
+    let home = Home::new();
+    std::fs::create_dir_all(home.spool()).unwrap();
+    let mut req = Request::new(post_event("make orphan"));
+    req.set("agent", "claude");
+    req.set("event", "post-tool-use");
+    req.set("id", "orphan-1");
+    let complete = home.spool().join(".1700000000000000-4242.tmp");
+    std::fs::write(&complete, req.encode()).unwrap();
+    let torn = home.spool().join(".1700000000000001-4243.tmp");
+    std::fs::write(&torn, &req.encode()[..20]).unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    for f in [&complete, &torn] {
+        std::fs::File::options()
+            .write(true)
+            .open(f)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    let _daemon = home.spawn_daemon();
+    let ledger = home.ledger();
+    assert!(
+        ledger
+            .iter()
+            .any(|r| r["event_id"] == "orphan-1" && r["spooled"] == true),
+        "{ledger:?}"
+    );
+    assert!(!complete.exists() && !torn.exists());
+    assert!(home.spool().join("bad/.1700000000000001-4243.tmp").exists());
 }

@@ -3,12 +3,15 @@
 //! work without a running daemon.
 //!
 //! Approving and denying need a human: stdin and stderr must be terminals (an agent's tool call
-//! runs with pipes), the command refuses inside a Claude Code or Codex tool-call environment, and
-//! the person must type a random code shown only on the terminal, so nothing can be piped in
-//! blind. These stop an agent approving by accident or by a naive tool call; they do not stop a
-//! process of the same user that deliberately drives a pseudo-terminal, strips the environment
-//! or writes the database itself. Against that, the boundary is the agent's sandbox and the
-//! policy blocking tool calls that touch DashClaw's own commands and files.
+//! runs with pipes), the command refuses inside a Claude Code or Codex tool-call environment and
+//! whenever an agent is among its ancestor processes (environment variables can be unset, the
+//! parent chain cannot), and the person proves they are not the agent: with an approval
+//! passphrase set (`dashclawd approvals passphrase`), by typing it at the controlling terminal
+//! without echo; without one, by typing a random code shown only on the terminal. The code stops
+//! blind piping only: a process that escapes the agent's process tree (double fork) and drives
+//! its own pseudo-terminal reads it. The passphrase does not have that hole. docs/security.md
+//! says what each mode promises; protected mode or server approvals are the real boundary
+//! against a process that writes the store itself.
 
 use std::borrow::Cow;
 use std::io::{BufRead, IsTerminal, Read, Write};
@@ -19,7 +22,8 @@ use anyhow::{Context, Result};
 use serde_json::json;
 
 use crate::approvals::{
-    random_code, unix_now, ApprovalRow, Approvals, DecideError, Filter, Status, GRANT_WINDOW_SECS,
+    agent_ancestor, passphrase, random_code, unix_now, ApprovalRow, Approvals, DecideError, Filter,
+    Status, GRANT_WINDOW_SECS,
 };
 use crate::paths::Paths;
 
@@ -28,12 +32,25 @@ const REASON_MAX: usize = 500;
 
 #[derive(clap::Args)]
 pub struct ListArgs {
+    #[command(subcommand)]
+    action: Option<ApprovalsAction>,
     /// Include decided, used and expired requests, not only pending ones.
     #[arg(long)]
     all: bool,
     /// One JSON object per line.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(clap::Subcommand)]
+enum ApprovalsAction {
+    /// Set (or change) the approval passphrase, at a terminal: once set, approving and denying
+    /// need it, so an agent that drives a terminal still cannot approve its own calls.
+    Passphrase {
+        /// Remove the passphrase instead (needs the current one).
+        #[arg(long)]
+        remove: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -54,6 +71,9 @@ fn store_path() -> Result<std::path::PathBuf> {
 
 /// `dashclawd approvals [--all] [--json]`.
 pub fn list(args: ListArgs) -> Result<ExitCode> {
+    if let Some(ApprovalsAction::Passphrase { remove }) = args.action {
+        return set_passphrase(remove);
+    }
     let path = store_path()?;
     let now = unix_now();
     // Listing must not create the store (or the state directory) as a side effect.
@@ -134,6 +154,7 @@ fn decide(args: DecideArgs, to: Status) -> Result<ExitCode> {
         // A DashClaw server's pending action (the id a governed call's hold message names).
         return server_decide(&args, to == Status::Approved);
     }
+    let state_dir = Paths::from_env()?.state_dir;
     let path = store_path()?;
     let now = unix_now();
     let missing = |e: DecideError| -> Result<ExitCode> {
@@ -176,22 +197,8 @@ fn decide(args: DecideArgs, to: Status) -> Result<ExitCode> {
             "\nDenying answers the agent's identical retries for the next 15 minutes with your reason."
         )?;
     }
-    let code = random_code(4)?;
-    write!(
-        err,
-        "To {verb}, type the code {code} and press Enter (anything else cancels): "
-    )?;
-    err.flush()?;
     drop(err);
-
-    let mut answer = String::new();
-    // Bounded: a terminal line is short, anything longer is not a person typing four letters.
-    std::io::stdin()
-        .lock()
-        .take(256)
-        .read_line(&mut answer)
-        .context("reading the confirmation")?;
-    if !answer.trim().eq_ignore_ascii_case(&code) {
+    if !confirm(&state_dir, verb)? {
         eprintln!("not confirmed: {} left pending", row.id);
         return Ok(ExitCode::FAILURE);
     }
@@ -292,17 +299,8 @@ fn server_decide(args: &DecideArgs, allow: bool) -> Result<ExitCode> {
     writeln!(err, "  agent:  {}", text("agent_id"))?;
     writeln!(err, "  action: {}", text("action_type"))?;
     writeln!(err, "  goal:   {}", cut(&text("declared_goal"), 300))?;
-    let code = random_code(4)?;
-    write!(err, "To {verb} it on the server, type the code {code} and press Enter (anything else cancels): ")?;
-    err.flush()?;
     drop(err);
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .take(256)
-        .read_line(&mut answer)
-        .context("reading the confirmation")?;
-    if !answer.trim().eq_ignore_ascii_case(&code) {
+    if !confirm(&paths.state_dir, &format!("{verb} it on the server"))? {
         eprintln!("not confirmed: {id} left pending");
         return Ok(ExitCode::FAILURE);
     }
@@ -344,8 +342,97 @@ fn server_decide(args: &DecideArgs, allow: bool) -> Result<ExitCode> {
     }
 }
 
+/// The person's confirmation: the approval passphrase when one is set (typed at the
+/// controlling terminal without echo), otherwise a random code shown on the terminal.
+fn confirm(state_dir: &std::path::Path, verb: &str) -> Result<bool> {
+    if passphrase::is_set(state_dir) {
+        let typed = rpassword::prompt_password(format!(
+            "To {verb}, type the approval passphrase (not shown): "
+        ))
+        .context("reading the passphrase from the terminal")?;
+        let ok = passphrase::verify(state_dir, &typed)?;
+        if !ok {
+            eprintln!("wrong passphrase");
+        }
+        return Ok(ok);
+    }
+    let code = random_code(4)?;
+    let mut err = std::io::stderr().lock();
+    write!(
+        err,
+        "To {verb}, type the code {code} and press Enter (anything else cancels): "
+    )?;
+    err.flush()?;
+    drop(err);
+    let mut answer = String::new();
+    // Bounded: a terminal line is short, anything longer is not a person typing four letters.
+    std::io::stdin()
+        .lock()
+        .take(256)
+        .read_line(&mut answer)
+        .context("reading the confirmation")?;
+    Ok(answer.trim().eq_ignore_ascii_case(&code))
+}
+
+/// `dashclawd approvals passphrase [--remove]`: set, change or remove the passphrase at a
+/// terminal; changing or removing needs the current one.
+fn set_passphrase(remove: bool) -> Result<ExitCode> {
+    if let Err(why) = require_human() {
+        eprintln!("dashclawd: refusing to change the approval passphrase: {why}\nA person has to run `dashclawd approvals passphrase` in their own terminal.");
+        return Ok(ExitCode::from(2));
+    }
+    let state_dir = Paths::from_env()?.state_dir;
+    if passphrase::is_set(&state_dir) {
+        let current = rpassword::prompt_password("Current approval passphrase (not shown): ")
+            .context("reading the passphrase from the terminal")?;
+        if !passphrase::verify(&state_dir, &current)? {
+            eprintln!("wrong passphrase: nothing changed");
+            return Ok(ExitCode::FAILURE);
+        }
+    } else if remove {
+        eprintln!("no approval passphrase is set");
+        return Ok(ExitCode::FAILURE);
+    }
+    if remove {
+        passphrase::remove(&state_dir)?;
+        println!("approval passphrase removed: approving needs only the code shown on the terminal again");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let new = rpassword::prompt_password(format!(
+        "New approval passphrase, at least {} characters (not shown): ",
+        passphrase::MIN_LEN
+    ))
+    .context("reading the passphrase from the terminal")?;
+    if new.chars().count() < passphrase::MIN_LEN {
+        eprintln!(
+            "too short: at least {} characters; nothing changed",
+            passphrase::MIN_LEN
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let again = rpassword::prompt_password("Once more (not shown): ")
+        .context("reading the passphrase from the terminal")?;
+    if again != new {
+        eprintln!("the two entries differ; nothing changed");
+        return Ok(ExitCode::FAILURE);
+    }
+    passphrase::set(&state_dir, &new)?;
+    println!(
+        "approval passphrase set ({}): `dashclawd approve` and `deny` now ask for it",
+        passphrase::path(&state_dir).display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Why this process does not look like a person at a terminal, if it does not.
 fn require_human() -> Result<(), String> {
+    // The parent chain, not the environment, says who started us: a script can unset
+    // CLAUDECODE but not its ancestry (while it stays in the agent's process tree).
+    if let Some(agent) = agent_ancestor() {
+        return Err(format!(
+            "an AI agent is among this command's parent processes: {agent}"
+        ));
+    }
     // Set in every Claude Code tool call (and inherited by anything it starts).
     if std::env::var_os("CLAUDECODE").is_some_and(|v| !v.is_empty()) {
         return Err("this is running inside a Claude Code tool call (CLAUDECODE is set)".into());

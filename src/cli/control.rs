@@ -12,10 +12,15 @@ use crate::paths::Paths;
 use crate::protocol::{self, Request, Response};
 
 fn request(paths: &Paths, cmd: &str) -> Result<Vec<u8>> {
-    let mut stream = UnixStream::connect(&paths.socket).with_context(|| {
+    // Protected mode: the system service's socket, as the hooks use it.
+    let socket = match crate::protected::for_hook().map_err(anyhow::Error::msg)? {
+        Some(conf) => conf.socket,
+        None => paths.socket.clone(),
+    };
+    let mut stream = UnixStream::connect(&socket).with_context(|| {
         format!(
             "dashclawd is not running (no answer on {})",
-            paths.socket.display()
+            socket.display()
         )
     })?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;

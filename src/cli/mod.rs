@@ -9,6 +9,7 @@ mod ingest;
 mod log;
 mod mcp;
 mod policy;
+mod protect;
 mod redact;
 mod service;
 
@@ -81,8 +82,9 @@ enum Command {
     Identity(identity::IdentityArgs),
     /// Wire the hooks into an agent's settings.
     Install {
-        /// claude, codex, hermes or openclaw.
-        agent: String,
+        /// claude, codex, hermes or openclaw (not with --protected, which installs them all).
+        #[arg(required_unless_present = "protected")]
+        agent: Option<String>,
         /// Which configuration layer to write.
         #[arg(long, value_enum, default_value_t = Scope::User)]
         scope: Scope,
@@ -109,6 +111,8 @@ enum Command {
         /// openclaw only: the openclaw CLI that installs the plugin (default: on PATH).
         #[arg(long)]
         openclaw_bin: Option<PathBuf>,
+        #[command(flatten)]
+        protected: Box<protect::ProtectedArgs>,
     },
 }
 
@@ -137,6 +141,7 @@ pub fn main() -> ExitCode {
         Command::Policy(args) => policy::run(args),
         Command::Redact(args) => redact::run(args),
         Command::Ingest(args) => ingest::run(args),
+        Command::Install { protected, .. } if protected.protected => protect::install(&protected),
         Command::Mcp(args) => mcp::run(args),
         Command::Identity(args) => identity::run(args),
         Command::Install {
@@ -149,8 +154,9 @@ pub fn main() -> ExitCode {
             codex_bin,
             no_mcp,
             openclaw_bin,
+            protected: _,
         } => crate::install::run(crate::install::InstallArgs {
-            agent,
+            agent: agent.unwrap_or_default(),
             settings,
             scope,
             dry_run,

@@ -8,6 +8,7 @@
 
 mod durable;
 mod hold;
+mod peer;
 mod spool;
 
 use std::fs;
@@ -48,6 +49,8 @@ pub struct RunOptions {
 
 struct Shared {
     paths: Paths,
+    /// Protected mode: a system service for the agent users of a group.
+    protected: Option<crate::protected::Conf>,
     /// The DashClaw server, when one is configured.
     remote: Option<Arc<Remote>>,
     /// Why the server part is unusable (half-configured, a key file others can read), if so.
@@ -82,8 +85,24 @@ pub fn run(opts: RunOptions) -> Result<()> {
 }
 
 fn run_daemon(opts: RunOptions) -> Result<()> {
-    let paths = Paths::from_env().context("resolving the DashClaw directories")?;
+    // Protected mode: the system service names the configuration root wrote.
+    let protected = crate::protected::for_daemon().map_err(anyhow::Error::msg)?;
+    if let Some(conf) = &protected {
+        if std::env::var_os("DASHCLAW_HOME").is_none() {
+            // SAFETY: no other thread exists yet (the runtime starts later).
+            unsafe { std::env::set_var("DASHCLAW_HOME", &conf.home) };
+        }
+    }
+    let mut paths = Paths::from_env().context("resolving the DashClaw directories")?;
+    // Before creating anything: a planted or redirected home must not be used at all.
+    paths
+        .check_tree(paths::Depth::Daemon)
+        .map_err(|e| anyhow::anyhow!("the DashClaw directory is not safe to use: {e}"))?;
     paths.ensure_dirs()?;
+    if let Some(conf) = &protected {
+        prepare_protected_socket(conf)?;
+        paths.socket = conf.socket.clone();
+    }
     let loaded = config::load(&paths.config_file);
     let _log_guard = crate::logging::init(&paths, &loaded.config, opts.log_to_stderr)?;
     if let Some(err) = &loaded.error {
@@ -216,6 +235,7 @@ fn run_daemon(opts: RunOptions) -> Result<()> {
         };
         let guardian = durable::start_guardian(&paths, ledger.clone(), remote.clone());
         let shared = Arc::new(Shared {
+            protected: protected.clone(),
             paths: paths.clone(),
             remote,
             server_error,
@@ -258,7 +278,7 @@ fn run_daemon(opts: RunOptions) -> Result<()> {
         let listener = match inherited {
             Some(std_listener) => UnixListener::from_std(std_listener)
                 .context("adopting the socket systemd passed in")?,
-            None => bind(&paths)?,
+            None => bind(&paths, protected.as_ref())?,
         };
         fs::write(&paths.pid_file, format!("{}\n", std::process::id()))
             .with_context(|| format!("writing {}", paths.pid_file.display()))?;
@@ -334,12 +354,50 @@ fn inherited_listener(paths: &Paths) -> Option<std::os::unix::net::UnixListener>
     Some(listener)
 }
 
-fn bind(paths: &Paths) -> Result<UnixListener> {
+fn bind(paths: &Paths, protected: Option<&crate::protected::Conf>) -> Result<UnixListener> {
     let listener = UnixListener::bind(&paths.socket)
         .with_context(|| format!("binding {}", paths.socket.display()))?;
-    fs::set_permissions(&paths.socket, fs::Permissions::from_mode(0o600))
-        .with_context(|| format!("chmod 0600 {}", paths.socket.display()))?;
+    match protected {
+        // The agent users' group may connect; nobody else.
+        Some(conf) => {
+            std::os::unix::fs::chown(&paths.socket, None, Some(conf.socket_gid))
+                .with_context(|| format!("chgrp {} {}", conf.socket_gid, paths.socket.display()))?;
+            fs::set_permissions(&paths.socket, fs::Permissions::from_mode(0o660))
+                .with_context(|| format!("chmod 0660 {}", paths.socket.display()))?;
+        }
+        None => fs::set_permissions(&paths.socket, fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("chmod 0600 {}", paths.socket.display()))?,
+    }
     Ok(listener)
+}
+
+/// The protected socket's directory: ours, searchable by the agents' group, writable by
+/// nobody else (so no agent user can bind an impostor beside or instead of ours).
+fn prepare_protected_socket(conf: &crate::protected::Conf) -> Result<()> {
+    let dir = conf
+        .socket
+        .parent()
+        .context("the protected socket path has no directory")?;
+    if !dir.exists() {
+        paths::create_private_dir(dir)?;
+    }
+    let meta = fs::symlink_metadata(dir).with_context(|| format!("{}", dir.display()))?;
+    use std::os::unix::fs::MetadataExt;
+    if meta.file_type().is_symlink() || (meta.uid() != paths::euid() && meta.uid() != 0) {
+        anyhow::bail!(
+            "{} must be a directory owned by the DashClaw service user or root",
+            dir.display()
+        );
+    }
+    if meta.uid() == paths::euid() {
+        std::os::unix::fs::chown(dir, None, Some(conf.socket_gid))
+            .with_context(|| format!("chgrp {} {}", conf.socket_gid, dir.display()))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o750))
+            .with_context(|| format!("chmod 0750 {}", dir.display()))?;
+    } else if meta.mode() & 0o022 != 0 {
+        anyhow::bail!("{} is writable by others than root", dir.display());
+    }
+    Ok(())
 }
 
 async fn serve(listener: UnixListener, shared: Arc<Shared>) -> Result<()> {
@@ -385,7 +443,9 @@ async fn serve(listener: UnixListener, shared: Arc<Shared>) -> Result<()> {
 async fn handle(mut stream: UnixStream, shared: &Shared) -> Result<()> {
     let cred = stream.peer_cred().context("reading peer credentials")?;
     let me = paths::euid();
-    if cred.uid() != me {
+    // In protected mode the socket's group decides who may connect; each caller's uid is
+    // recorded with what it asked.
+    if cred.uid() != me && shared.protected.is_none() {
         tracing::warn!(peer_uid = cred.uid(), peer_pid = ?cred.pid(), "refused a connection from another user");
         let msg = format!(
             "dashclawd of uid {me} refuses requests from uid {}; each user runs their own daemon",
@@ -418,6 +478,17 @@ async fn handle(mut stream: UnixStream, shared: &Shared) -> Result<()> {
             .await?;
         return Ok(());
     }
+    let mut req = req;
+    if shared.protected.is_some() {
+        req.drop_dashclaw_env();
+        // The caller's home from the system, not from its environment (the classifier judges
+        // `rm -rf ~` by it).
+        match crate::protected::home_of(cred.uid()) {
+            Some(home) => req.set("env.HOME", home),
+            None => req.fields.retain(|(k, _)| k != "env.HOME"),
+        }
+        req.set(CALLER_UID, cred.uid().to_string());
+    }
     let reply = match req.field("control") {
         // The MCP server's guard and record: decided and recorded here, like a hook.
         Some(cmd) if cmd.starts_with("mcp-") => {
@@ -430,13 +501,22 @@ async fn handle(mut stream: UnixStream, shared: &Shared) -> Result<()> {
             };
             crate::mcp::gate::serve(cmd, &req.body, cx).await
         }
-        Some(cmd) => control(cmd, shared),
+        Some(cmd) => match control_allowed(cmd, cred.uid(), cred.pid(), shared) {
+            Ok(()) => control(cmd, shared),
+            Err(msg) => {
+                tracing::warn!(peer_pid = ?cred.pid(), "refused control request '{cmd}': {msg}");
+                Response::Reject(msg)
+            }
+        },
         None => hook(&req, shared, received_us, &stream).await,
     };
     stream.write_all(&reply.encode(req.version)).await?;
 
     Ok(())
 }
+
+/// Request field the daemon adds in protected mode: the uid of the connected caller.
+const CALLER_UID: &str = "caller_uid";
 
 async fn hook(req: &Request, shared: &Shared, received_us: u64, stream: &UnixStream) -> Response {
     let mut outcome = match engine::evaluate(req, &shared.engine, received_us) {
@@ -445,6 +525,14 @@ async fn hook(req: &Request, shared: &Shared, received_us: u64, stream: &UnixStr
     };
     if let Some(cwd) = &outcome.record.cwd {
         shared.guardian.observe_cwd(cwd);
+    }
+    let caller = shared.protected.as_ref().and(req.field(CALLER_UID));
+    if let Some(uid) = caller.and_then(|u| u.parse::<u32>().ok()) {
+        // Which agent user asked, from the connection, not from anything the caller sent.
+        if !outcome.record.outcome.is_object() {
+            outcome.record.outcome = json!({});
+        }
+        outcome.record.outcome["caller_uid"] = json!(uid);
     }
     if outcome.kind.is_gating() && shared.engine.config_error.is_none() {
         server_gate(req, shared, &mut outcome, stream).await;
@@ -779,6 +867,45 @@ fn start_remote_tasks(r: Arc<Remote>) {
         }
         remote::deliver::run(r).await;
     });
+}
+
+/// Reading the status is harmless; everything else that changes the daemon (stop) is honoured
+/// only from our own executable, so a script of the same user cannot switch the guard off
+/// through the socket.
+fn control_allowed(cmd: &str, uid: u32, pid: Option<i32>, shared: &Shared) -> Result<(), String> {
+    if cmd == "status" {
+        return Ok(());
+    }
+    if let Some(conf) = &shared.protected {
+        // Another user's /proc/<pid>/exe is not ours to read: here the caller's identity is
+        // the boundary. Root, the service itself, or a member of the operators' group.
+        if uid == 0 || uid == paths::euid() {
+            return Ok(());
+        }
+        let groups = pid
+            .map(crate::protected::process_groups)
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        if conf.operator_gid.is_some_and(|g| groups.contains(&g)) {
+            return Ok(());
+        }
+        return Err(format!(
+            "the protected dashclawd accepts '{cmd}' only from root or the operators' group; uid {uid} is neither"
+        ));
+    }
+    let Some(pid) = pid else {
+        return Err(format!(
+            "dashclawd cannot identify the process asking to {cmd}; refused"
+        ));
+    };
+    match peer::runs_our_executable(pid) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(format!(
+            "dashclawd accepts '{cmd}' only from its own admin command (`dashclawd {cmd}`), not from {} (pid {pid})",
+            peer::exe_name(pid)
+        )),
+        Err(e) => Err(format!("'{cmd}' refused: {e}")),
+    }
 }
 
 fn control(cmd: &str, shared: &Shared) -> Response {

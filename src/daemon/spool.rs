@@ -126,6 +126,17 @@ async fn drain_one(
     let mut record = outcome.record.clone();
     // The client-side latency of a spooled event measures the outage, not the hook.
     record.client_us = None;
+    if let Some(why) = req.field(field::HOOK_DENY) {
+        // The hook denied this call itself (the daemon was dead, hung or untrusted): that deny
+        // is what happened, whatever the policy would have said.
+        record.verdict = Some("block".into());
+        record.enforced = true;
+        record.reasons = vec![format!("denied by the hook itself: {why}")];
+        record.policy = Some("dashclaw:hook_fail_closed".into());
+        record.outcome = serde_json::json!({"hook_denied": true});
+        ledger.append(record).await.map_err(DrainError::Ledger)?;
+        return Ok(());
+    }
     let event_id = record.event_id.clone();
     ledger.append(record).await.map_err(DrainError::Ledger)?;
     // The server's share: outcomes and Stop attribution (deduplicated by the event id).
