@@ -19,7 +19,8 @@ fn event(call: &str) -> HookEvent {
     let (name, input) = match call.strip_prefix('@') {
         Some(rest) => {
             let (name, json) = rest.split_once(' ').unwrap_or((rest, "{}"));
-            let v: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("bad JSON in {call}: {e}"));
+            let v: Value =
+                serde_json::from_str(json).unwrap_or_else(|e| panic!("bad JSON in {call}: {e}"));
             (name.to_owned(), v)
         }
         None => ("Bash".to_owned(), json!({ "command": call })),
@@ -77,7 +78,9 @@ fn verdict_tables() {
             let (head, call) = line
                 .split_once('\t')
                 .unwrap_or_else(|| panic!("{}:{}: no TAB", f.display(), i + 1));
-            let (expect, rule) = head.split_once(':').map_or((head, None), |(e, r)| (e, Some(r)));
+            let (expect, rule) = head
+                .split_once(':')
+                .map_or((head, None), |(e, r)| (e, Some(r)));
             let call = call.replace("\\n", "\n");
             let ev = event(&call);
             let c = classify(&ev, &ctx);
@@ -103,5 +106,10 @@ fn verdict_tables() {
     }
     println!("{}\n{total} cases", per_file.join("\n"));
     assert!(total > 0);
-    assert!(failures.is_empty(), "{} of {total} wrong:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {total} wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

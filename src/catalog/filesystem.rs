@@ -28,7 +28,7 @@ pub const RM_RECURSIVE: Rule = Rule {
     verdict: RequireApproval,
     explanation: "A recursive delete of a tree that is neither a regenerable artifact (`node_modules`, `target`, `dist`, …) nor under a temp directory: it may hold uncommitted work.",
     suggestion: "Delete regenerable artifacts only (e.g. `rm -rf ./build`), or ask the user before removing source trees.",
-    fires: &["rm -rf src", "rm -r docs/old", "rm -rf ../sibling-project", "xargs rm -rf"],
+    fires: &["rm -rf src", "rm -r docs/old", "rm -rf ../sibling-project", "rm -r lib/old"],
     near_misses: &["rm -rf node_modules", "rm -rf /tmp/cache", "rm notes.txt", "rm -rf target dist"],
 };
 pub const RM_UNBOUNDED: Rule = Rule {
@@ -165,7 +165,18 @@ pub const DESTRUCTIVE: Rule = Rule {
     near_misses: &["docker ps", "dd --help"],
 };
 
+pub const RM_DYNAMIC_TARGETS: Rule = Rule {
+    id: "rm-dynamic-targets",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "A delete whose targets another program names at run time (`… | xargs rm`, `parallel rm`, `find -exec rm` over everything): what goes cannot be seen.",
+    suggestion: "List the files first, then delete them by name.",
+    fires: &["find ~ -name '*.py' | xargs rm", "ls | xargs rm -f"],
+    near_misses: &["rm a.txt", "find . -name '*.pyc' -delete"],
+};
+
 pub const FILESYSTEM_RULES: &[Rule] = &[
+    RM_DYNAMIC_TARGETS,
     RM_ROOT,
     RM_RECURSIVE,
     RM_UNBOUNDED,

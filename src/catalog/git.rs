@@ -102,7 +102,18 @@ pub const GIT_CONFIG_EXEC: Rule = Rule {
     near_misses: &["git -c user.name=x commit -m y", "git config user.email a@b.c", "git config --get core.pager", "git -c color.ui=always log"],
 };
 
+pub const GIT_HOOK_WRITE: Rule = Rule {
+    id: "git-hook-write",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "Writing a file under `.git/hooks/` or `.git/config`: code or settings git runs later, on an innocent-looking commit or checkout.",
+    suggestion: "Keep hooks in a reviewed, committed directory and let the user install them.",
+    fires: &["echo 'rm -rf ~' > .git/hooks/pre-commit", "cp evil.sh .git/hooks/post-checkout", "@Write /w/proj/.git/hooks/pre-commit|#!/bin/sh"],
+    near_misses: &["cat .git/hooks/pre-commit.sample", "ls .git/hooks"],
+};
+
 pub const GIT_RULES: &[Rule] = &[
+    GIT_HOOK_WRITE,
     GIT_FORCE_PUSH,
     GIT_FORCE_WITH_LEASE,
     GIT_RESET_HARD,

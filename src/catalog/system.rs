@@ -93,7 +93,28 @@ pub const KERNEL_CHANGE: Rule = Rule {
     near_misses: &["sysctl -a", "lsmod", "sysctl kernel.hostname"],
 };
 
+pub const CORE_PACKAGE_REMOVE: Rule = Rule {
+    id: "core-package-remove",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "Removing a package the system cannot run or be reached without (`openssh-server`, `sudo`, `systemd`, `coreutils`, the kernel, `libc`).",
+    suggestion: "Leave core system packages alone; ask the user.",
+    fires: &["apt-get remove -y openssh-server", "yum remove -y systemd", "pacman -Rns linux"],
+    near_misses: &["apt-get remove -y cowsay", "apt-get install -y sudo"],
+};
+pub const BOOT_CHANGE: Rule = Rule {
+    id: "boot-change",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "Changing the boot loader, boot entries, the network links or the security framework (`grub-install`, `efibootmgr -B`, `ip link set … down`, `nmcli networking off`, `setenforce 0`, `setcap`).",
+    suggestion: "Ask the user to make boot, network or security-framework changes.",
+    fires: &["update-grub", "efibootmgr -B -b 0001", "ip link set eth0 down", "setenforce 0", "nmcli networking off"],
+    near_misses: &["ip addr", "efibootmgr", "getenforce", "nmcli device status"],
+};
+
 pub const SYSTEM_RULES: &[Rule] = &[
+    CORE_PACKAGE_REMOVE,
+    BOOT_CHANGE,
     SERVICE_DISABLE,
     FIREWALL_DISABLE,
     POWER_STATE,

@@ -19,6 +19,8 @@ pub(crate) enum Lang {
     Php,
     Lua,
     AppleScript,
+    /// R, Julia, Tcl, Groovy, Scala, JShell, Kotlin: read for their shell-out and delete calls.
+    Other,
 }
 
 impl Lang {
@@ -32,6 +34,9 @@ impl Lang {
             "php" => Lang::Php,
             "lua" | "luajit" => Lang::Lua,
             "osascript" => Lang::AppleScript,
+            "ipython" => Lang::Python,
+            "Rscript" | "R" | "julia" | "tclsh" | "wish" | "groovy" | "scala" | "jshell"
+            | "kotlin" => Lang::Other,
             _ => return None,
         })
     }
@@ -60,6 +65,11 @@ pub(crate) struct CodeFacts {
     pub reflection: Option<&'static str>,
     /// Mentions the guard's socket (a raw socket client could speak to the daemon).
     pub literals: Vec<String>,
+    /// Reads its standard input (`sys.stdin`, `process.stdin`, `STDIN`).
+    pub reads_stdin: bool,
+    /// Home-relative paths the code builds at run time (`expanduser('~/.bashrc')`,
+    /// `homedir()+'/.bashrc'`, `"$ENV{HOME}/.ssh/id_rsa"`), as `~/…`.
+    pub home_paths: Vec<String>,
 }
 
 /// One string literal and where it sits.
@@ -80,7 +90,7 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
     // Perl and Ruby call without parentheses (`unlink glob("~/*")`, `system "rm -rf /"`):
     // read `name ARGS` as `name(ARGS`.
     let owned;
-    let code = if matches!(lang, Lang::Perl | Lang::Ruby) {
+    let code = if matches!(lang, Lang::Perl | Lang::Ruby | Lang::Other) {
         owned = paren_calls(code);
         owned.as_str()
     } else {
@@ -101,10 +111,54 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
         }
         return f;
     }
-    for call in calls(code) {
+    let net_module = [
+        "urllib",
+        "requests",
+        "http.client",
+        "httpx",
+        "aiohttp",
+        "socket",
+        "require('https')",
+        "require('http')",
+        "require(\"https\")",
+        "require(\"http\")",
+        "require('net')",
+        "axios",
+        "Net::HTTP",
+        "net/http",
+        "LWP",
+        "HTTP::Tiny",
+        "IO::Socket",
+        "curl_init",
+        "fsockopen",
+        "TCPSocket",
+        "smtplib",
+        "ftplib",
+        "fetch(",
+    ]
+    .iter()
+    .any(|m| code.contains(m));
+    for call in calls(code, &lits) {
         let args = call_args(code, call.open, &lits);
         let name = call.name;
-        if let Some(kind) = exec_kind(lang, name) {
+        if name.ends_with(".execute") || (name == "execute" && lang == Lang::Other) {
+            // Groovy: `"rm -rf /".execute()`.
+            match path_receiver(code, call.name_start, &lits) {
+                Some(cmd) => f.shell.push(cmd),
+                None => f.dynamic_shell = true,
+            }
+            continue;
+        }
+        if name.ends_with(".write_text")
+            || name.ends_with(".write_bytes")
+            || name.ends_with(".open") && args.raw.contains('w')
+        {
+            // pathlib: `Path('/etc/hosts').write_text('x')`.
+            if let Some(t) = path_receiver(code, call.name_start, &lits) {
+                f.writes.push(t);
+            }
+        }
+        if let Some(kind) = exec_kind(lang, name, code) {
             match kind {
                 Exec::Shell => shell_call(code, call.open, &args, &mut f),
                 Exec::Code => {
@@ -138,11 +192,9 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
                 None => {}
             }
         } else if is_read_call(name) {
-            if let Some(t) = args.lits.first() {
-                f.reads.push(t.clone());
-            }
+            f.reads.extend(args.lits.iter().take(4).cloned());
         }
-        if is_network_call(name) {
+        if is_network_call(name) || (net_module && is_send_method(name)) {
             let dest = args
                 .lits
                 .iter()
@@ -175,6 +227,68 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
         }
     }
     f.env_dump |= env_dump(lang, code);
+    f.reads_stdin = [
+        "sys.stdin",
+        "process.stdin",
+        "STDIN",
+        "$stdin",
+        "<STDIN>",
+        "readFileSync(0",
+        "/dev/stdin",
+        "io.read",
+    ]
+    .iter()
+    .any(|k| code.contains(k));
+    let home_built = [
+        "expanduser",
+        "homedir",
+        "ENV{HOME}",
+        "getenv(\"HOME\")",
+        "getenv('HOME')",
+        "Path.home",
+        "ENV['HOME']",
+        "ENV[\"HOME\"]",
+        "os.environ['HOME']",
+        "Dir.home",
+        "HOME",
+    ]
+    .iter()
+    .any(|k| code.contains(k));
+    if home_built {
+        for l in &lits {
+            let t = l.text.trim_start_matches('~');
+            if t.starts_with('/') && t.len() > 2 && t[1..].starts_with('.') {
+                f.home_paths.push(format!("~{t}"));
+            }
+        }
+        // Templated strings (`"$ENV{HOME}/.ssh/id_rsa"`) are not literals; read their tails.
+        for needle in [
+            "/.ssh/",
+            "/.aws/",
+            "/.bashrc",
+            "/.zshrc",
+            "/.profile",
+            "/.claude/",
+            "/.codex/",
+            "/.hermes/",
+            "/.netrc",
+            "/.git-credentials",
+            "/.docker/",
+            "/.kube/",
+            "/.gnupg/",
+        ] {
+            for (i, _) in code.match_indices(needle) {
+                let tail: String = code[i..]
+                    .chars()
+                    .take_while(|c| !matches!(c, '"' | '\'' | '`' | ')' | ' ' | ',' | ';'))
+                    .collect();
+                let p = format!("~{tail}");
+                if !f.home_paths.contains(&p) && f.home_paths.len() < 16 {
+                    f.home_paths.push(p);
+                }
+            }
+        }
+    }
     if f.reflection.is_none() {
         f.reflection = reflective_text(code);
     }
@@ -269,7 +383,7 @@ fn literals(lang: Lang, code: &str) -> Vec<Lit> {
             Lang::JavaScript => c == b'/' && b.get(i + 1) == Some(&b'/') && !prev_is(b, i, b':'),
             Lang::Php => c == b'#' || (c == b'/' && b.get(i + 1) == Some(&b'/')),
             Lang::Lua => c == b'-' && b.get(i + 1) == Some(&b'-'),
-            Lang::AppleScript => false,
+            Lang::AppleScript | Lang::Other => false,
         };
         if comment {
             while i < b.len() && b[i] != b'\n' {
@@ -352,10 +466,13 @@ struct Call<'a> {
     open: usize,
 }
 
-fn calls(code: &str) -> Vec<Call<'_>> {
+fn calls<'a>(code: &'a str, lits: &[Lit]) -> Vec<Call<'a>> {
     let b = code.as_bytes();
     let mut out = Vec::new();
     for (open, _) in code.match_indices('(') {
+        if lits.iter().any(|l| l.start < open && open < l.end) {
+            continue;
+        }
         let mut s = open;
         while s > 0
             && (b[s - 1].is_ascii_alphanumeric() || matches!(b[s - 1], b'_' | b'.' | b':' | b'$'))
@@ -452,7 +569,8 @@ enum Exec {
 }
 
 /// Calls that run a shell command or code, per language.
-fn exec_kind(lang: Lang, name: &str) -> Option<Exec> {
+fn exec_kind(lang: Lang, name: &str, code: &str) -> Option<Exec> {
+    let code_mentions_child_process = code.contains("child_process");
     let last = name.rsplit(['.', ':']).next().unwrap_or(name);
     const SHELL_ANY: &[&str] = &[
         "system",
@@ -498,7 +616,10 @@ fn exec_kind(lang: Lang, name: &str) -> Option<Exec> {
         (Lang::Python, "exec" | "eval" | "compile") if !name.contains('.') => Some(Exec::Code),
         (Lang::Python, "spawn") if name.contains("pty") => Some(Exec::Shell),
         (Lang::JavaScript, "exec")
-            if name.contains("child_process") || name.contains("cp.") || name == "exec" =>
+            if name.contains("child_process")
+                || name.contains("cp.")
+                || name == "exec"
+                || (name.ends_with(".exec") && code_mentions_child_process) =>
         {
             Some(Exec::Shell)
         }
@@ -513,6 +634,10 @@ fn exec_kind(lang: Lang, name: &str) -> Option<Exec> {
         (Lang::Lua, "execute") if name.starts_with("os") => Some(Exec::Shell),
         (Lang::Lua, "popen") => Some(Exec::Shell),
         (Lang::Lua, "loadstring" | "load" | "dofile") => Some(Exec::Code),
+        (
+            Lang::Other,
+            "run" | "exec" | "system2" | "shell" | "Process" | "execute" | "spawn" | "pipeline",
+        ) => Some(Exec::Shell),
         _ => None,
     }
 }
@@ -558,7 +683,8 @@ fn shell_quote(t: &str) -> String {
 /// `Some(recursive)` for a delete API.
 fn delete_kind(name: &str, args: &Args) -> Option<bool> {
     let last = name.rsplit(['.', ':']).next().unwrap_or(name);
-    let recursive_flag = args.raw.contains("recursive") && args.raw.contains("true");
+    let raw = args.raw.to_ascii_lowercase();
+    let recursive_flag = raw.contains("recursive") && raw.contains("true");
     Some(match last {
         "rmtree" | "rm_rf" | "rm_r" | "remove_tree" | "removedirs" | "rimraf" | "emptyDir"
         | "emptyDirSync" | "remove_dir_all" | "deleteRecursively" => true,
@@ -567,7 +693,9 @@ fn delete_kind(name: &str, args: &Args) -> Option<bool> {
         {
             recursive_flag
         }
-        "unlink" | "unlinkSync" | "delete" | "rm_f" | "safe_unlink" | "remove_file" => false,
+        "unlink" | "unlinkSync" | "delete" | "rm_f" | "safe_unlink" | "remove_file" => {
+            recursive_flag
+        }
         _ => return None,
     })
     .filter(|_| {
@@ -641,7 +769,7 @@ fn write_kind(name: &str, code: &str, open: usize, args: &Args) -> Option<usize>
                 || args.raw.contains("\"w"))
             .then_some(0)
         }
-        "write_text" | "write_bytes" => None,
+        "write_text" | "write_bytes" | "touch" | "mkdir" | "symlink_to" => None,
         "writeFileSync" | "writeFile" | "appendFileSync" | "appendFile" | "file_put_contents"
         | "writeTextFile" | "writeTextFileSync" | "writeFileStr" | "binwrite"
         | "outputFileSync" | "outputFile" | "createWriteStream" | "truncateSync" | "truncate" => {
@@ -682,6 +810,29 @@ fn is_read_call(name: &str) -> bool {
             | "fopen"
             | "file"
     ) && !name.starts_with("json.load")
+}
+
+/// Methods that send once a network client is in play (`.post(`, `.request(`, `.send(`).
+fn is_send_method(name: &str) -> bool {
+    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    matches!(
+        last,
+        "post"
+            | "put"
+            | "patch"
+            | "request"
+            | "send"
+            | "sendall"
+            | "sendto"
+            | "post_form"
+            | "urlopen"
+            | "end"
+            | "connect"
+            | "request_uri"
+            | "upload"
+            | "curl_exec"
+            | "fetch"
+    ) && name.contains(['.', ':'])
 }
 
 fn is_network_call(name: &str) -> bool {
@@ -780,6 +931,13 @@ fn reflective_text(code: &str) -> Option<&'static str> {
         ("__globals__", "function globals lookup"),
         ("__subclasses__", "class hierarchy walk"),
         ("new Function", "code built from a string"),
+        ("global[", "a global looked up by a built name"),
+        ("globalThis[", "a global looked up by a built name"),
+        ("'req'+", "`require` built from pieces"),
+        ("\"|sh\"", "a pipe into a shell"),
+        ("'|sh'", "a pipe into a shell"),
+        ("|bash", "a pipe into a shell"),
+        ("to delete", "AppleScript deleting items"),
         ("ctypes", "native calls through ctypes"),
     ]
     .iter()
@@ -800,16 +958,23 @@ fn env_dump(lang: Lang, code: &str) -> bool {
         Lang::Python => whole("os.environ") || code.contains("printenv"),
         Lang::JavaScript => whole("process.env") || code.contains("Deno.env.toObject"),
         Lang::Ruby => {
-            whole("ENV")
-                && (code.contains("ENV.to_h")
-                    || code.contains("ENV.each")
-                    || code.contains("ENV.inspect"))
+            let _ = whole;
+            [
+                "ENV.to_h",
+                "ENV.each",
+                "ENV.inspect",
+                "ENV.to_a",
+                "ENV.map",
+                "ENV.keys",
+            ]
+            .iter()
+            .any(|k| code.contains(k))
         }
         Lang::Perl => code.contains("%ENV"),
         Lang::Php => {
             code.contains("getenv()") || code.contains("$_ENV") || code.contains("$_SERVER")
         }
-        Lang::Lua | Lang::AppleScript => false,
+        Lang::Lua | Lang::AppleScript | Lang::Other => false,
     }
 }
 

@@ -34,7 +34,11 @@ fn quoted_after(text: &str, open: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (i, _) in text.match_indices(open) {
         let rest = text[i + open.len()..].trim_start();
-        let Some(q) = rest.chars().next().filter(|c| matches!(c, '"' | '\'' | '`')) else {
+        let Some(q) = rest
+            .chars()
+            .next()
+            .filter(|c| matches!(c, '"' | '\'' | '`'))
+        else {
             continue;
         };
         if let Some(end) = rest[1..].find(q) {
@@ -47,7 +51,7 @@ fn quoted_after(text: &str, open: &str) -> Vec<String> {
 /// The commands `name args…` runs by its own means (`input`: its known stdin).
 pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedded {
     let mut e = Embedded::default();
-    let mut add = |e: &mut Embedded, cmd: &str, label: &'static str| {
+    let add = |e: &mut Embedded, cmd: &str, label: &'static str| {
         let c = cmd.trim();
         if !c.is_empty() && e.shell.len() < 8 {
             e.shell.push((c.to_owned(), label));
@@ -60,14 +64,26 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                 .enumerate()
                 .find(|(i, a)| {
                     !a.starts_with('-')
-                        && !(*i > 0 && matches!(args[i - 1], "-v" | "-F" | "-f" | "--assign" | "--field-separator" | "-i" | "--include"))
+                        && !(*i > 0
+                            && matches!(
+                                args[i - 1],
+                                "-v" | "-F"
+                                    | "-f"
+                                    | "--assign"
+                                    | "--field-separator"
+                                    | "-i"
+                                    | "--include"
+                            ))
                 })
                 .map(|(_, a)| *a)
                 .unwrap_or("");
             for c in quoted_after(program, "system(") {
                 add(&mut e, &c, "awk system");
             }
-            if program.contains("system(") && !program.contains("system(\"") && !program.contains("system('") {
+            if program.contains("system(")
+                && !program.contains("system(\"")
+                && !program.contains("system('")
+            {
                 match input {
                     Some(text) if program.contains("system($0)") => {
                         for l in text.lines() {
@@ -79,7 +95,12 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
             }
             // `"cmd" | getline`, `print … | "cmd"`.
             for (i, _) in program.match_indices("| getline") {
-                if let Some(c) = program[..i].trim_end().strip_suffix('"').and_then(|s| s.rsplit_once('"')).map(|(_, c)| c) {
+                if let Some(c) = program[..i]
+                    .trim_end()
+                    .strip_suffix('"')
+                    .and_then(|s| s.rsplit_once('"'))
+                    .map(|(_, c)| c)
+                {
                     add(&mut e, c, "awk getline");
                 }
             }
@@ -96,7 +117,9 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
             }
             for s in scripts {
                 for part in s.split([';', '\n']) {
-                    let p = part.trim_start_matches(|c: char| c.is_ascii_digit() || c == '$' || c == ',' || c.is_whitespace());
+                    let p = part.trim_start_matches(|c: char| {
+                        c.is_ascii_digit() || c == '$' || c == ',' || c.is_whitespace()
+                    });
                     if let Some(cmd) = p.strip_prefix("e ") {
                         add(&mut e, cmd, "sed e");
                     } else if p == "e" {
@@ -116,7 +139,9 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
         "vim" | "vi" | "nvim" | "ex" | "view" | "gvim" | "vimdiff" | "less" | "more" | "man" => {
             let mut cmds: Vec<&str> = after(args, &["-c", "--cmd"]);
             cmds.extend(args.iter().filter_map(|a| a.strip_prefix('+')));
-            if let Some(text) = input.filter(|_| args.iter().any(|a| *a == "-s" || *a == "-es" || *a == "-")) {
+            if let Some(text) =
+                input.filter(|_| args.iter().any(|a| *a == "-s" || *a == "-es" || *a == "-"))
+            {
                 cmds.extend(text.lines());
             }
             for c in cmds {
@@ -130,7 +155,19 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
             }
         }
         "tar" | "gtar" | "bsdtar" => {
-            for c in after(args, &["--checkpoint-action", "--to-command", "--use-compress-program", "-I", "--rsh-command", "--info-script", "--new-volume-script", "-F"]) {
+            for c in after(
+                args,
+                &[
+                    "--checkpoint-action",
+                    "--to-command",
+                    "--use-compress-program",
+                    "-I",
+                    "--rsh-command",
+                    "--info-script",
+                    "--new-volume-script",
+                    "-F",
+                ],
+            ) {
                 add(&mut e, c.strip_prefix("exec=").unwrap_or(c), "tar command");
             }
         }
@@ -156,12 +193,24 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
         }
         "gdb" | "lldb" => {
             for c in after(args, &["-ex", "--ex", "-iex", "-o", "--one-line"]) {
-                if let Some(sh) = c.strip_prefix("shell ").or(c.strip_prefix('!')).or(c.strip_prefix("platform shell ")) {
+                if let Some(sh) = c
+                    .strip_prefix("shell ")
+                    .or(c.strip_prefix('!'))
+                    .or(c.strip_prefix("platform shell "))
+                {
                     add(&mut e, sh, "gdb shell");
                 }
             }
             if let Some(i) = args.iter().position(|a| *a == "--args" || *a == "--") {
-                add(&mut e, &args[i + 1..].iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "), "gdb --args");
+                add(
+                    &mut e,
+                    &args[i + 1..]
+                        .iter()
+                        .map(|a| quote(a))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    "gdb --args",
+                );
             }
         }
         "emacs" | "emacsclient" => {
@@ -169,7 +218,10 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                 for lit in quoted_after(c, "(shell-command ") {
                     add(&mut e, &lit, "emacs shell-command");
                 }
-                if c.contains("call-process") || c.contains("start-process") || c.contains("delete-directory") {
+                if c.contains("call-process")
+                    || c.contains("start-process")
+                    || c.contains("delete-directory")
+                {
                     e.dynamic = Some("Emacs Lisp that runs processes or deletes directories");
                 }
             }
@@ -195,8 +247,23 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
             }
         }
         "tmux" => {
-            let sub = args.iter().find(|a| !a.starts_with('-')).copied().unwrap_or("");
-            if matches!(sub, "new" | "new-session" | "new-window" | "neww" | "split-window" | "splitw" | "respawn-pane" | "run-shell" | "run") {
+            let sub = args
+                .iter()
+                .find(|a| !a.starts_with('-'))
+                .copied()
+                .unwrap_or("");
+            if matches!(
+                sub,
+                "new"
+                    | "new-session"
+                    | "new-window"
+                    | "neww"
+                    | "split-window"
+                    | "splitw"
+                    | "respawn-pane"
+                    | "run-shell"
+                    | "run"
+            ) {
                 let valued = ["-s", "-n", "-t", "-c", "-x", "-y", "-e", "-F", "-l"];
                 let mut i = args.iter().position(|a| *a == sub).map_or(0, |p| p + 1);
                 while let Some(a) = args.get(i).filter(|a| a.starts_with('-')) {
@@ -206,7 +273,13 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                     add(&mut e, &args[i..].join(" "), "tmux");
                 }
             } else if sub == "send-keys" || sub == "send" {
-                let text: Vec<&str> = args.iter().skip_while(|a| **a != sub).skip(1).filter(|a| !a.starts_with('-') && !matches!(**a, "Enter" | "C-m")).copied().collect();
+                let text: Vec<&str> = args
+                    .iter()
+                    .skip_while(|a| **a != sub)
+                    .skip(1)
+                    .filter(|a| !a.starts_with('-') && !matches!(**a, "Enter" | "C-m"))
+                    .copied()
+                    .collect();
                 if let Some(last) = text.last() {
                     add(&mut e, last, "tmux send-keys");
                 }
@@ -219,7 +292,15 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                 i += if valued.contains(a) { 2 } else { 1 };
             }
             if i < args.len() {
-                add(&mut e, &args[i..].iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "), "screen");
+                add(
+                    &mut e,
+                    &args[i..]
+                        .iter()
+                        .map(|a| quote(a))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    "screen",
+                );
             }
         }
         "at" | "batch" => match input {
@@ -242,22 +323,43 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
         }
         "script" => {
             // `script -qc CMD`: `c` inside a short-option cluster.
-            if let Some(i) = args.iter().position(|a| a.starts_with('-') && !a.starts_with("--") && a.ends_with('c') && a.len() > 2) {
+            if let Some(i) = args.iter().position(|a| {
+                a.starts_with('-') && !a.starts_with("--") && a.ends_with('c') && a.len() > 2
+            }) {
                 if let Some(c) = args.get(i + 1) {
                     add(&mut e, c, "script -c");
                 }
             }
         }
         "cmd" | "cmd.exe" => {
-            if let Some(i) = args.iter().position(|a| a.eq_ignore_ascii_case("/c") || a.eq_ignore_ascii_case("/k")) {
+            if let Some(i) = args
+                .iter()
+                .position(|a| a.eq_ignore_ascii_case("/c") || a.eq_ignore_ascii_case("/k"))
+            {
                 let text = args[i + 1..].join(" ").replace('\\', "/");
                 let lower = text.to_ascii_lowercase();
                 let words: Vec<&str> = text.split_whitespace().collect();
-                let targets: Vec<&str> = words.iter().skip(1).filter(|w| !w.starts_with('/')).copied().collect();
+                let targets: Vec<&str> = words
+                    .iter()
+                    .skip(1)
+                    .filter(|w| !w.starts_with('/'))
+                    .copied()
+                    .collect();
                 let recursive = words.iter().any(|w| w.eq_ignore_ascii_case("/s"));
-                if ["rd ", "rmdir ", "del ", "erase "].iter().any(|p| lower.starts_with(p)) {
-                    let t = targets.iter().map(|t| quote(&t.replace("C:", "/").replace("c:", "/"))).collect::<Vec<_>>().join(" ");
-                    add(&mut e, &format!("rm {}f {t}", if recursive { "-r" } else { "-" }), "cmd.exe");
+                if ["rd ", "rmdir ", "del ", "erase "]
+                    .iter()
+                    .any(|p| lower.starts_with(p))
+                {
+                    let t = targets
+                        .iter()
+                        .map(|t| quote(&t.replace("C:", "/").replace("c:", "/")))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    add(
+                        &mut e,
+                        &format!("rm {}f {t}", if recursive { "-r" } else { "-" }),
+                        "cmd.exe",
+                    );
                 } else if lower.starts_with("format ") {
                     add(&mut e, "mkfs /dev/sda", "cmd.exe format");
                 } else {
@@ -266,7 +368,11 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
             }
         }
         "rimraf" | "del-cli" | "trash" | "trash-put" | "rmrf" => {
-            let targets: Vec<String> = args.iter().filter(|a| !a.starts_with('-')).map(|a| quote(a)).collect();
+            let targets: Vec<String> = args
+                .iter()
+                .filter(|a| !a.starts_with('-'))
+                .map(|a| quote(a))
+                .collect();
             if !targets.is_empty() {
                 add(&mut e, &format!("rm -rf {}", targets.join(" ")), "rimraf");
             }
@@ -277,16 +383,45 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                 return e;
             }
             let valued = [
-                "-v", "--volume", "-e", "--env", "--name", "-w", "--workdir", "-p", "--publish", "--entrypoint",
-                "--network", "--net", "-u", "--user", "--mount", "--platform", "-h", "--hostname", "--env-file",
-                "--label", "-l", "--cpus", "-m", "--memory", "--pid", "--ipc", "--device", "--cap-add", "--add-host",
+                "-v",
+                "--volume",
+                "-e",
+                "--env",
+                "--name",
+                "-w",
+                "--workdir",
+                "-p",
+                "--publish",
+                "--entrypoint",
+                "--network",
+                "--net",
+                "-u",
+                "--user",
+                "--mount",
+                "--platform",
+                "-h",
+                "--hostname",
+                "--env-file",
+                "--label",
+                "-l",
+                "--cpus",
+                "-m",
+                "--memory",
+                "--pid",
+                "--ipc",
+                "--device",
+                "--cap-add",
+                "--add-host",
             ];
             let mut mounts: Vec<(String, String)> = Vec::new();
             let mut i = 1;
             while let Some(a) = args.get(i).filter(|a| a.starts_with('-')) {
                 if matches!(*a, "-v" | "--volume") {
                     if let Some((host, ctr)) = args.get(i + 1).and_then(|v| v.split_once(':')) {
-                        mounts.push((host.to_owned(), ctr.split(':').next().unwrap_or(ctr).to_owned()));
+                        mounts.push((
+                            host.to_owned(),
+                            ctr.split(':').next().unwrap_or(ctr).to_owned(),
+                        ));
                     }
                 }
                 i += if valued.contains(a) { 2 } else { 1 };
@@ -335,12 +470,33 @@ mod tests {
 
     #[test]
     fn finds_hidden_commands() {
-        let c = |n: &str, a: &[&str]| commands(n, a, None).shell.into_iter().map(|(s, _)| s).collect::<Vec<_>>();
+        let c = |n: &str, a: &[&str]| {
+            commands(n, a, None)
+                .shell
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(c("awk", &["BEGIN{system(\"rm -rf ~\")}"]), vec!["rm -rf ~"]);
-        assert_eq!(c("sed", &["-n", "1e rm -rf ~", "/dev/null"]), vec!["rm -rf ~"]);
-        assert_eq!(c("vim", &["-c", ":!rm -rf ~", "-c", ":q"]), vec!["rm -rf ~"]);
-        assert_eq!(c("tar", &["cf", "x", "--checkpoint-action=exec=rm -rf ~"]), vec!["rm -rf ~"]);
-        assert_eq!(c("docker", &["run", "-v", "/:/host", "alpine", "rm", "-rf", "/host"]), vec!["rm -rf /"]);
+        assert_eq!(
+            c("sed", &["-n", "1e rm -rf ~", "/dev/null"]),
+            vec!["rm -rf ~"]
+        );
+        assert_eq!(
+            c("vim", &["-c", ":!rm -rf ~", "-c", ":q"]),
+            vec!["rm -rf ~"]
+        );
+        assert_eq!(
+            c("tar", &["cf", "x", "--checkpoint-action=exec=rm -rf ~"]),
+            vec!["rm -rf ~"]
+        );
+        assert_eq!(
+            c(
+                "docker",
+                &["run", "-v", "/:/host", "alpine", "rm", "-rf", "/host"]
+            ),
+            vec!["rm -rf /"]
+        );
         assert!(c("awk", &["{print $1}"]).is_empty());
         assert!(c("docker", &["run", "alpine", "ls"]).is_empty());
     }

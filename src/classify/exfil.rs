@@ -63,6 +63,10 @@ const SECRET_FILES: &[&str] = &[
     ".config/doctl/config.yaml",
     ".oci/config",
     ".config/openai/",
+    ".aws/",
+    ".kube/",
+    "firefox/",
+    "cookies.sqlite",
 ];
 
 /// Public halves and examples that look like secrets but are not.
@@ -223,6 +227,12 @@ pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> 
         "lpass" if sub(0) == "show" => "LastPass",
         "doppler" if sub(0) == "secrets" => "Doppler",
         "gh" if sub(0) == "auth" && sub(1) == "token" => "the GitHub token",
+        "gpg" | "gpg2" if args.iter().any(|a| a.starts_with("--export-secret")) => {
+            "secret GPG keys"
+        }
+        "printenv" if !pos.is_empty() && pos.iter().all(|v| secret_var(v)) => {
+            "secret environment variables"
+        }
         "glab" if sub(0) == "auth" && has("--show-token") => "the GitLab token",
         "heroku" if sub(0).starts_with("config") || sub(0) == "auth:token" => "Heroku config",
         "ps" if args.iter().any(|a| a.contains('e') && !a.starts_with("--"))
@@ -325,6 +335,8 @@ pub(crate) fn sink(name: &str, args: &[&str], stdin_fed: bool) -> Option<Sink> {
                     let is_upload = upload || (attached && a.starts_with("-T"));
                     let file = if is_upload {
                         Some(v)
+                    } else if flag == "--data-urlencode" && v.contains('@') {
+                        v.split_once('@').map(|(_, f)| f)
                     } else {
                         v.split_once('@')
                             .map(|(_, f)| f)
@@ -384,7 +396,11 @@ pub(crate) fn sink(name: &str, args: &[&str], stdin_fed: bool) -> Option<Sink> {
                     .strip_prefix("--post-file=")
                     .or(a.strip_prefix("--body-file="))
                 {
-                    s.files.push(f.to_owned());
+                    if matches!(f, "-" | "/dev/stdin") {
+                        s.stdin = true;
+                    } else {
+                        s.files.push(f.to_owned());
+                    }
                 } else if matches!(*a, "--post-file" | "--body-file") {
                     s.files.push(val(i).to_owned());
                 } else if let Some(d) = a
@@ -542,29 +558,33 @@ pub(crate) fn sink(name: &str, args: &[&str], stdin_fed: bool) -> Option<Sink> {
                         && !p.starts_with('/')
                         && !p.starts_with('.'))
             };
-            let copy = pos.iter().any(|p| {
-                matches!(
-                    *p,
-                    "cp" | "mv" | "sync" | "rsync" | "put" | "upload" | "upload-batch" | "copy"
-                )
-            });
-            if !copy {
-                return None;
+            let verbs = [
+                "cp",
+                "mv",
+                "sync",
+                "rsync",
+                "put",
+                "upload",
+                "upload-batch",
+                "copy",
+            ];
+            let at = pos.iter().position(|p| verbs.contains(p))?;
+            let dest = args
+                .iter()
+                .rev()
+                .find(|a| !a.starts_with('-') || **a == "-")
+                .copied()?;
+            if !bucket(dest) {
+                return None; // a download
             }
-            let dest = pos.iter().rev().find(|p| bucket(p))?;
-            s.dest = (*dest).to_owned();
+            s.dest = dest.to_owned();
             s.files.extend(
-                pos.iter()
-                    .filter(|p| {
-                        !bucket(p)
-                            && (p.starts_with('/')
-                                || p.starts_with('.')
-                                || p.starts_with('~')
-                                || p.contains('/'))
-                    })
+                pos[at + 1..]
+                    .iter()
+                    .filter(|p| !bucket(p))
                     .map(|p| (*p).to_owned()),
             );
-            if pos.contains(&"-") {
+            if args.contains(&"-") {
                 s.stdin = true;
             }
         }

@@ -40,6 +40,14 @@ pub(crate) fn output(name: &str, args: &[&str], input: Option<&str>) -> Option<S
             .collect::<Vec<_>>()
             .join("\n"),
         "tr" => tr(args, input?)?,
+        // A fresh temp path: what matters is that it is under the temp directory.
+        "mktemp"
+            if !args.iter().any(|a| {
+                a.starts_with("-p") || a.starts_with("--tmpdir=") || a.starts_with("--tmpdir")
+            }) =>
+        {
+            "/tmp/tmp.dashclaw-mktemp".to_owned()
+        }
         _ => return None,
     };
     (out.len() <= MAX_OUT).then_some(out)

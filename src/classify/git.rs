@@ -252,7 +252,16 @@ pub(crate) fn read(args: &[&str]) -> GitFacts {
                     .iter()
                     .skip(1)
                     .any(|p| p.starts_with(':') && p.len() > 1);
-            if force && !lease {
+            let dry_run = long("--dry-run") || rest.contains(&"-n");
+            let explicit_force = rest.iter().any(|a| {
+                *a == "--force"
+                    || *a == "--mirror"
+                    || (a.starts_with('-') && !a.starts_with("--") && a.contains('f'))
+            });
+            let delete = delete || long("--prune");
+            if dry_run {
+                // `git push -n`: nothing is sent.
+            } else if force && (!lease || explicit_force) {
                 hit(
                     r::GIT_FORCE_PUSH,
                     "`git push --force`/`--mirror` can overwrite commits others pushed.".into(),
@@ -275,6 +284,40 @@ pub(crate) fn read(args: &[&str]) -> GitFacts {
                 );
             }
             f.push_to = pos.first().map(|p| (*p).to_owned());
+        }
+        "rm" if (rest.iter().any(|a| *a == "." || *a == "*" || *a == ":/"))
+            && (short('r') || long("--recursive")) =>
+        {
+            hit(
+                r::GIT_DISCARD,
+                "`git rm -r .` deletes every tracked file from the worktree.".into(),
+                true,
+                &mut f,
+            );
+        }
+        "submodule" if pos.first() == Some(&"deinit") && (long("--force") || short('f')) => {
+            hit(
+                r::GIT_DISCARD,
+                "`git submodule deinit -f` discards the submodules' worktrees.".into(),
+                true,
+                &mut f,
+            );
+        }
+        "read-tree" if long("--reset") || (short('u') && rest.iter().any(|a| *a == "--reset")) => {
+            hit(
+                r::GIT_DISCARD,
+                "`git read-tree -u --reset` overwrites the worktree.".into(),
+                true,
+                &mut f,
+            );
+        }
+        "checkout-index" if (long("--force") || short('f')) && (long("--all") || short('a')) => {
+            hit(
+                r::GIT_DISCARD,
+                "`git checkout-index -a -f` overwrites every file in the worktree.".into(),
+                true,
+                &mut f,
+            );
         }
         "filter-branch" | "filter-repo" => {
             hit(

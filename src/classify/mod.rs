@@ -11,6 +11,7 @@
 //! existing parent is canonicalized to catch symlinks out of the workspace. Nothing else.
 
 mod code;
+mod embedded;
 mod exfil;
 mod fold;
 mod git;
@@ -213,6 +214,16 @@ fn grade_file(
         findings.push(pack::SYMLINK_ESCAPE.finding(format!(
             "`{tool}` writes `{path}`, which a symlink leads to `{real}`, outside the workspace."
         )));
+    } else if resolved.contains("/.git/hooks/") || resolved.ends_with("/.git/config") {
+        findings.push(pack::GIT_HOOK_WRITE.finding(format!(
+            "`{tool}` writes `{path}`, code or settings git runs later."
+        )));
+    } else if paths::is_system_path(&resolved)
+        && !resolved.starts_with("/tmp")
+        && !resolved.starts_with("/var/tmp")
+    {
+        findings
+            .push(pack::SYSTEM_WRITE.finding(format!("`{tool}` writes `{path}`, a system file.")));
     } else if outside {
         findings.push(r::WRITE_OUTSIDE_WORKSPACE.finding(format!(
             "`{tool}` writes `{resolved}`, outside the workspace `{}`.",
@@ -616,9 +627,9 @@ mod tests {
             (
                 "Write",
                 write("/etc/hosts"),
-                Verdict::Warn,
-                60,
-                Some("write-outside-workspace"),
+                Verdict::RequireApproval,
+                70,
+                Some("system-write"),
             ),
             (
                 "Write",

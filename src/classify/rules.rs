@@ -478,6 +478,8 @@ struct Walker<'a> {
     last_source: Option<String>,
     /// The command being graded is a later pipeline stage (its stdin is the pipe).
     in_pipe: bool,
+    /// What flows into the command being graded carries a secret.
+    pipe_secret: bool,
 }
 
 /// "`name`" plus a suffix, rendered only when a finding is actually raised.
@@ -596,6 +598,7 @@ impl<'a> Walker<'a> {
             tainted_files: ctx.tainted_files.to_vec(),
             last_source: None,
             in_pipe: false,
+            pipe_secret: false,
         }
     }
 
@@ -966,7 +969,12 @@ impl<'a> Walker<'a> {
     /// variables assigned from one (taint).
     fn secret_words(&mut self, sc: &SimpleCommand, depth: usize) -> Vec<String> {
         let mut out = Vec::new();
-        for w in sc.assigns.iter().chain(&sc.words) {
+        for w in sc
+            .assigns
+            .iter()
+            .chain(&sc.words)
+            .chain(sc.redirects.iter().map(|r| &r.target))
+        {
             let direct = w
                 .subs
                 .iter()
@@ -1118,6 +1126,10 @@ impl<'a> Walker<'a> {
                 (&b[..end], end + 2)
             } else if after.starts_with('!') {
                 ("!", 1)
+            } else if after.starts_with(['@', '*'])
+                || after.starts_with(|c: char| c.is_ascii_digit())
+            {
+                (&after[..1], 1)
             } else {
                 let end = after
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -1127,6 +1139,25 @@ impl<'a> Walker<'a> {
             let value = match name {
                 "!" => "$!".to_owned(),
                 "IFS" => self.lookup("IFS").unwrap_or_else(|| " ".to_owned()),
+                // The user's shell is a shell: `$SHELL -c '…'` runs like `bash -c '…'`.
+                "SHELL" | "BASH" if self.lookup(name).is_none() => "/bin/bash".to_owned(),
+                "@" | "*" => self
+                    .arrays
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == "@")?
+                    .1
+                    .join(" "),
+                n if n.len() == 1 && n.as_bytes()[0].is_ascii_digit() && n != "0" => {
+                    let i: usize = n.parse().ok()?;
+                    self.arrays
+                        .iter()
+                        .rev()
+                        .find(|(k, _)| k == "@")?
+                        .1
+                        .get(i - 1)?
+                        .clone()
+                }
                 "HOME" => self.ctx.home?.to_owned(),
                 "PWD" => self.cwd.clone(),
                 n if n.ends_with(']') => {
@@ -1270,7 +1301,11 @@ impl<'a> Walker<'a> {
             if w.dynamic && !w.text.starts_with(['<', '>']) {
                 if let Some(t) = self.fold_word(w, 0) {
                     // `"${a[@]}"` still splits into the array's elements.
-                    if w.quoted && !w.text.contains("[@]}") {
+                    if w.quoted
+                        && !w.text.contains("[@]}")
+                        && !w.text.contains("$@")
+                        && !w.text.contains("${@}")
+                    {
                         let mut n = Word::literal(&t);
                         n.quoted = true;
                         out.push(n);
@@ -1587,15 +1622,19 @@ impl<'a> Walker<'a> {
         }
 
         if !args.is_empty()
-            && args
+            && (args
                 .iter()
                 .all(|a| matches!(a.text.as_str(), "--help" | "--version"))
+                || args
+                    .iter()
+                    .any(|a| matches!(a.text.as_str(), "--help" | "-help")))
         {
             // `rm --help`, `dd --version`: documentation, nothing runs.
             self.segment(Intent::Readonly, facts, first);
             return traits;
         }
         let own = self.findings.len();
+        self.pipe_secret = pipe_in.secret;
         self.exfil(name, args, stdin, pipe_in, &mut traits);
         let mut intent = if self.functions.iter().any(|f| f == name) {
             Intent::Readonly
@@ -1647,12 +1686,21 @@ impl<'a> Walker<'a> {
                 }
             }
             "export" | "declare" | "typeset" | "local" | "readonly" => {
+                let nameref = args.iter().any(|a| {
+                    a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('n')
+                });
                 for a in args
                     .iter()
                     .filter(|a| a.is_assignment() || a.text.contains('='))
                 {
-                    if !a.text.starts_with('-') {
-                        self.assign(a);
+                    if a.text.starts_with('-') {
+                        continue;
+                    }
+                    match a.text.split_once('=') {
+                        Some((r, target)) if nameref && valid_name(r) && valid_name(target) => {
+                            self.namerefs.push((r.to_owned(), target.to_owned()));
+                        }
+                        _ => self.assign(a),
                     }
                 }
             }
@@ -1662,11 +1710,45 @@ impl<'a> Walker<'a> {
                 }
             }
             "read" | "mapfile" | "readarray" | "getopts" => {
-                for a in positionals(args) {
-                    if valid_name(&a.text) {
-                        self.set_var(&a.text, None);
+                // `read a b <<< "rm -rf ~"`: a known input gives the variables their values.
+                let names: Vec<String> = positionals(args)
+                    .filter(|a| valid_name(&a.text))
+                    .map(|a| a.text.clone())
+                    .collect();
+                let array = args.iter().any(|a| a.text == "-a") || name != "read";
+                let line = input
+                    .as_deref()
+                    .map(|t| t.lines().next().unwrap_or("").to_owned());
+                match (line, names.as_slice()) {
+                    (Some(l), [one]) if array => {
+                        let elems: Vec<String> = l.split_whitespace().map(str::to_owned).collect();
+                        self.arrays.push((one.clone(), elems));
+                    }
+                    (Some(l), [_, ..]) => {
+                        let mut rest = l.trim_start();
+                        for (i, n) in names.iter().enumerate() {
+                            let v = if i + 1 == names.len() {
+                                rest.trim_end().to_owned()
+                            } else {
+                                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                                let v = rest[..end].to_owned();
+                                rest = rest[end..].trim_start();
+                                v
+                            };
+                            self.set_var(n, Some(v));
+                        }
+                    }
+                    _ => {
+                        for n in &names {
+                            self.set_var(n, None);
+                        }
                     }
                 }
+            }
+            "set" if args.first().is_some_and(|a| a.text == "--") => {
+                // `set -- rm -rf ~; "$@"`: the positional parameters.
+                let elems: Vec<String> = args[1..].iter().map(|a| a.text.clone()).collect();
+                self.arrays.push(("@".to_owned(), elems));
             }
             "for" | "select" => {
                 if let Some(v) = args.first().filter(|v| valid_name(&v.text)) {
@@ -1765,6 +1847,23 @@ impl<'a> Walker<'a> {
                         )));
                     }
                 }
+                // Any permission change on `/`, a system file or a credential.
+                let skip = usize::from(name != "chattr" && name != "setfacl");
+                if let Some(t) = positionals(args).skip(skip).find(|t| {
+                    let r = paths::resolve(&t.text, &self.cwd, self.ctx.home);
+                    r == "/"
+                        || paths::is_system_path(&r)
+                        || super::exfil::secret_path(&r, self.ctx.home)
+                        || (recursive
+                            && paths::is_inside(&r, self.ctx.home.unwrap_or("/nonexistent"))
+                            && r.matches('/').count() <= 3
+                            && !paths::is_inside(&r, self.ctx.workspace))
+                }) {
+                    self.push(r::PERM_SYSTEM.finding(format!(
+                        "`{name}` on `{}` changes the permissions of a system or credentials file.",
+                        clip(&t.text, 80)
+                    )));
+                }
                 // Modes (`755`, `u+x`, `-x`) never look like guard paths, so all positionals do.
                 let ts: Vec<&Word> = positionals(args).collect();
                 self.guard_words(&ts, false, Via(name, " of"), false);
@@ -1787,7 +1886,14 @@ impl<'a> Walker<'a> {
             }
             "cat" | "head" | "tail" | "less" | "more" | "bat" | "strings" | "xxd" | "od"
             | "base64" | "grep" | "rg" | "cp" | "scp" | "rsync" | "awk" | "sed" | "tac" | "nl" => {
-                if let Some(t) = positionals(args).find(|t| paths::is_secret_path(&t.text)) {
+                let pattern_first = matches!(name, "grep" | "rg" | "awk" | "sed")
+                    && !args
+                        .iter()
+                        .any(|a| matches!(a.text.as_str(), "-e" | "-f" | "--regexp" | "--file"));
+                if let Some(t) = positionals(args)
+                    .skip(usize::from(pattern_first))
+                    .find(|t| paths::is_secret_path(&t.text))
+                {
                     if paths::is_private_key_path(&t.text) {
                         self.push(p::PRIVATE_KEY_READ.finding(format!(
                             "`{name}` reads `{}`, a private key or cloud credential.",
@@ -1838,7 +1944,7 @@ impl<'a> Walker<'a> {
                     });
                 let dest = args
                     .iter()
-                    .position(|a| matches!(a.text.as_str(), "-C" | "--directory" | "-d" | "-o"))
+                    .position(|a| matches!(a.text.as_str(), "-C" | "--directory" | "-d" | "-D"))
                     .and_then(|i| args.get(i + 1))
                     .map(|w| w.text.clone())
                     .or_else(|| {
@@ -1847,6 +1953,7 @@ impl<'a> Walker<'a> {
                     });
                 if extracting {
                     if let Some(d) = dest {
+                        self.system_write(&d, Via(name, " extracts into"));
                         self.guard_target(&d, false, true, Via(name, " extracts into"), false);
                         let r = paths::resolve(&d, &self.cwd, self.ctx.home);
                         if paths::is_home(&r, self.ctx.home)
@@ -1934,7 +2041,20 @@ impl<'a> Walker<'a> {
                 self.remove_item(args, &mut facts);
                 intent = Intent::Destructive;
             }
-            _ if name.starts_with("mkfs") => {
+            _ if name.starts_with("mkfs")
+                && positionals(args).all(|t| {
+                    !t.dynamic
+                        && !paths::is_device(&t.text)
+                        && (t.text.ends_with(".img")
+                            || t.text.ends_with(".raw")
+                            || t.text.ends_with(".iso")
+                            || t.text.chars().all(|c| c.is_ascii_digit()))
+                })
+                && positionals(args).next().is_some() =>
+            {
+                // A filesystem inside an image file: only that file is written.
+            }
+            _ if name.starts_with("mkfs") || name == "mkswap" => {
                 self.push(r::MKFS.finding(format!(
                     "`{name}` formats a filesystem, erasing everything on it."
                 )));
@@ -1980,7 +2100,22 @@ impl<'a> Walker<'a> {
                 || is_versioned_python(name)
                 || matches!(
                     name,
-                    "lua" | "luajit" | "osascript" | "irb" | "pypy" | "pypy3"
+                    "lua"
+                        | "luajit"
+                        | "osascript"
+                        | "irb"
+                        | "pypy"
+                        | "pypy3"
+                        | "ipython"
+                        | "Rscript"
+                        | "R"
+                        | "julia"
+                        | "tclsh"
+                        | "wish"
+                        | "groovy"
+                        | "scala"
+                        | "jshell"
+                        | "kotlin"
                 ) =>
             {
                 self.interpreter(
@@ -1993,8 +2128,34 @@ impl<'a> Walker<'a> {
                     &mut traits,
                 );
             }
-            "git" => self.git(args, &mut intent, depth),
+            "git" | "hub" | "yadm" => self.git(args, &mut intent, depth),
             _ => {}
+        }
+        // Programs that run other programs from their own arguments (see `embedded.rs`).
+        {
+            let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+            let (ename, eargs): (&str, &[&str]) =
+                if name == "npx" || name == "bunx" || name == "pnpx" {
+                    let at = texts
+                        .iter()
+                        .position(|a| !a.starts_with('-'))
+                        .unwrap_or(texts.len());
+                    (
+                        texts.get(at).copied().unwrap_or(""),
+                        texts.get(at + 1..).unwrap_or(&[]),
+                    )
+                } else {
+                    (name, &texts)
+                };
+            let e = super::embedded::commands(ename, eargs, input.as_deref());
+            for (cmd, label) in e.shell {
+                self.reparsed += 1;
+                self.text(&cmd, depth + 1, Some(label.to_owned()));
+                self.reparsed -= 1;
+            }
+            if let Some(why) = e.dynamic {
+                self.push(p::INTERPRETER_DYNAMIC.finding(format!("`{name}`: {why}.")));
+            }
         }
         // System rules (services, firewalls, power, signals, accounts, mounts, the kernel).
         {
@@ -2055,7 +2216,14 @@ impl<'a> Walker<'a> {
         // Commands with their own path handling above (copy sources are only read).
         let handled = matches!(
             name,
-            "cp" | "scp"
+            "systemctl"
+                | "service"
+                | "launchctl"
+                | "journalctl"
+                | "pgrep"
+                | "ps"
+                | "cp"
+                | "scp"
                 | "rsync"
                 | "mv"
                 | "install"
@@ -2434,6 +2602,9 @@ impl<'a> Walker<'a> {
                 facts.sed_inplace = true;
                 let files: Vec<&Word> = positionals(args).skip(1).collect();
                 self.guard_words(&files, false, "`perl -i` on", true);
+                for f in &files {
+                    self.system_write(&f.text, "`perl -i`");
+                }
             }
             let code = code.to_owned();
             self.grade_code(name, &code, depth, facts);
@@ -2441,7 +2612,18 @@ impl<'a> Walker<'a> {
             let code = code.to_owned();
             self.grade_code(name, &code, depth, facts);
         } else if let Some(script) = interpreter_script(name, args) {
-            self.exec_script(script, ScriptKind::Interpreter, depth, facts, false);
+            if word_downloads(script, depth) {
+                self.push(
+                    r::CURL_PIPE_SHELL
+                        .finding(format!("`{name}` runs a program downloaded at run time.")),
+                );
+            } else if script.text.starts_with("<(") {
+                self.push(r::PIPE_TO_SHELL.finding(format!(
+                    "`{name}` runs a program produced at run time by a process substitution."
+                )));
+            } else {
+                self.exec_script(script, ScriptKind::Interpreter, depth, facts, false);
+            }
         }
         traits.runs_stdin = reads_stdin && stdin.is_none() && input.is_none();
     }
@@ -2472,8 +2654,25 @@ impl<'a> Walker<'a> {
             }
         };
         let redirect_in = stdin
-            .filter(|r| r.kind == RedirKind::Input && !r.target.dynamic)
-            .and_then(|r| secret_file(&r.target.text, self));
+            .filter(|r| r.kind == RedirKind::Input && r.target.subs.is_empty())
+            .and_then(|r| secret_file(&r.target.text, self))
+            .or_else(|| {
+                // A here-string or heredoc that names a secret (`sftp h <<< 'put ~/.ssh/id_rsa'`)
+                // or carries one (`<<< "$(cat ~/.ssh/id_rsa)"`).
+                let r = stdin.filter(|r| r.feeds_stdin())?;
+                if self.secret_args.iter().any(|w| *w == r.target.text)
+                    || r.target.subs.iter().any(|s| self.script_reads_secret(s, 0))
+                {
+                    return Some(format!("`{}`", clip(&r.target.text, 60)));
+                }
+                r.target
+                    .text
+                    .split_whitespace()
+                    .find_map(|t| secret_file(t, self))
+                    .or_else(|| {
+                        super::exfil::secret_vars_in(&r.target.text).map(|v| format!("`{v}`"))
+                    })
+            });
         let mut source = super::exfil::secret_command(name, &texts)
             .map(str::to_owned)
             .or_else(|| {
@@ -2565,8 +2764,84 @@ impl<'a> Walker<'a> {
                 self.push(f);
             }
         }
+        // Whole trees that hold credentials, handed to an archiver or a copier (`tar cz ~`).
+        if source.is_none()
+            && matches!(
+                name,
+                "tar"
+                    | "zip"
+                    | "7z"
+                    | "rsync"
+                    | "scp"
+                    | "cp"
+                    | "rclone"
+                    | "gzip"
+                    | "bsdtar"
+                    | "gtar"
+                    | "cpio"
+                    | "base64"
+                    | "xxd"
+                    | "openssl"
+                    | "gpg"
+            )
+        {
+            source = positionals(args).find_map(|a| {
+                let r = paths::resolve(&a.text, &self.cwd, home);
+                let h = home.map(paths::normalize);
+                let holds = h.as_deref().is_some_and(|h| {
+                    r == h
+                        || r == format!("{h}/.config")
+                        || r == format!("{h}/.aws")
+                        || r == format!("{h}/.kube")
+                        || r == format!("{h}/.docker")
+                        || r == format!("{h}/Library")
+                });
+                holds.then(|| format!("`{}` (with the credentials in it)", clip(&a.text, 60)))
+            });
+        }
         if let Some(src) = source {
             traits.secret = true;
+            // A copy or archive of a secret is a secret: remember where it goes.
+            let outs: Vec<String> = match name {
+                "cp" | "mv" | "install" | "ln" | "rsync" | "ditto" => copy_destination(args)
+                    .map(|d| vec![d.text.clone()])
+                    .unwrap_or_default(),
+                _ => args
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| {
+                        matches!(
+                            a.text.as_str(),
+                            "-f" | "--file" | "-o" | "--output" | "-out" | "-O"
+                        ) || (a.text.starts_with('-')
+                            && !a.text.starts_with("--")
+                            && a.text.ends_with('f')
+                            && name == "tar")
+                    })
+                    .filter_map(|(i, _)| args.get(i + 1).map(|w| w.text.clone()))
+                    .chain(if name == "zip" || name == "7z" {
+                        positionals(args)
+                            .skip(usize::from(name == "7z"))
+                            .take(1)
+                            .map(|w| w.text.clone())
+                            .collect::<Vec<_>>()
+                    } else {
+                        Vec::new()
+                    })
+                    .collect(),
+            };
+            for o in outs {
+                if o != "-" && self.tainted_files.len() < 32 {
+                    let r = paths::resolve(&o, &self.cwd, home);
+                    // A copy into a directory keeps the file's name.
+                    self.tainted_files.push(r.clone());
+                    if let Some(first) = positionals(args).next() {
+                        let base = first.text.rsplit('/').next().unwrap_or(&first.text);
+                        self.tainted_files
+                            .push(format!("{}/{base}", r.trim_end_matches('/')));
+                    }
+                }
+            }
             self.last_source = Some(src);
         }
     }
@@ -2574,6 +2849,16 @@ impl<'a> Walker<'a> {
     /// A write into a system location (`/etc`, `/usr`, …) needs approval.
     fn system_write(&mut self, target: &str, via: impl std::fmt::Display) {
         let r = paths::resolve(target, &self.cwd, self.ctx.home);
+        if r.contains("/.git/hooks/")
+            || r.ends_with("/.git/config")
+            || r.contains("/.husky/") && r.contains("/_/")
+        {
+            self.push(p::GIT_HOOK_WRITE.finding(format!(
+                "{via} writes `{}`, code or settings git runs later.",
+                clip(target, 80)
+            )));
+            return;
+        }
         if paths::is_system_path(&r)
             && !paths::is_device(&r)
             && !paths::is_discard(&r)
@@ -2635,7 +2920,11 @@ impl<'a> Walker<'a> {
         if cmd.is_empty() {
             return Intent::Unknown;
         }
-        let base: Vec<String> = cmd.iter().map(|w| quote(&w.text)).collect();
+        let base: Vec<String> = if cmd.len() == 1 && cmd[0].text.contains(' ') {
+            vec![cmd[0].text.clone()]
+        } else {
+            cmd.iter().map(|w| quote(&w.text)).collect()
+        };
         let lines: Vec<String> = if items.is_empty() {
             vec![base.join(" ").replace("{}", "")]
         } else {
@@ -2786,14 +3075,28 @@ impl<'a> Walker<'a> {
         let source = f
             .reads
             .iter()
+            .chain(&f.home_paths)
             .find(|r| {
+                let t = r.trim_start_matches('/');
+                let p = if r.starts_with('/') && t.starts_with('.') {
+                    format!("~/{t}")
+                } else {
+                    (*r).clone()
+                };
                 super::exfil::secret_path(
-                    &paths::resolve(r, &self.cwd, self.ctx.home),
+                    &paths::resolve(&p, &self.cwd, self.ctx.home),
                     self.ctx.home,
                 )
             })
             .map(|r| format!("`{}`", clip(r, 60)))
-            .or_else(|| f.env_dump.then(|| "the environment".to_owned()));
+            .or_else(|| f.env_dump.then(|| "the environment".to_owned()))
+            .or_else(|| {
+                (f.reads_stdin && self.in_pipe && self.pipe_secret).then(|| {
+                    self.last_source
+                        .clone()
+                        .unwrap_or_else(|| "a secret".into())
+                })
+            });
         let dest = f.sends.first().map(String::as_str).unwrap_or("?");
         match source {
             Some(src) => self.push(super::exfil::flow_finding(
@@ -2838,7 +3141,29 @@ impl<'a> Walker<'a> {
             let cmd = format!("rm {flags} -- {}", quote_path(target));
             self.text(&cmd, depth + 1, Some(label.clone()));
         }
-        for target in f.writes.iter().take(8) {
+        let writes_files = !f.writes.is_empty()
+            || [
+                "'w'",
+                "'a'",
+                "\"w\"",
+                "\"a\"",
+                "appendFile",
+                "writeFile",
+                "write_text",
+                "json.dump",
+                "File.write",
+                ">>",
+                "'>'",
+                "\">\"",
+            ]
+            .iter()
+            .any(|k| code.contains(k));
+        let home_writes: Vec<String> = if writes_files {
+            f.home_paths.clone()
+        } else {
+            Vec::new()
+        };
+        for target in f.writes.iter().chain(&home_writes).take(12) {
             let via = Via(program, " code writes");
             self.check_write_target(target, via);
             self.guard_target(target, false, false, via, false);
@@ -3031,7 +3356,13 @@ impl<'a> Walker<'a> {
         }
         for pat in pats {
             let t = pat.text.to_ascii_lowercase();
-            let regexy = name == "pkill" && t.contains(['.', '*', '^', '[', '|', '\\', '?']);
+            let guard_names = "dashclawd run --auto-started dashclaw-hook";
+            let runs_fit = t
+                .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+                .filter(|r| !r.is_empty())
+                .all(|r| guard_names.contains(r));
+            let regexy =
+                name == "pkill" && t.contains(['.', '*', '^', '[', '|', '\\', '?']) && runs_fit;
             if pat.dynamic {
                 suspect(
                     self,
@@ -3101,7 +3432,15 @@ impl<'a> Walker<'a> {
                     clip(&dest.text, 80)
                 )));
             }
-            self.check_write_target(&dest.text, Via(name, ""));
+            let from_example = !srcs.is_empty()
+                && srcs.iter().all(|s| {
+                    [".example", ".sample", ".template", ".dist", ".defaults"]
+                        .iter()
+                        .any(|m| s.text.contains(m))
+                });
+            if !from_example {
+                self.check_write_target(&dest.text, Via(name, ""));
+            }
             if !paths::is_secret_path(&d) && !d.contains(':') {
                 self.system_write(&dest.text, Via(name, " to"));
             }
@@ -3160,6 +3499,12 @@ impl<'a> Walker<'a> {
         }
         for f in &files {
             self.check_write_target(&f.text, "`sed -i`");
+            self.system_write(&f.text, "`sed -i`");
+            let script = args
+                .iter()
+                .find(|a| !a.text.starts_with('-'))
+                .map(|a| a.text.clone());
+            self.startup_write(&f.text, script.as_deref(), "`sed -i` edits");
             self.note_target(&f.text);
         }
         self.guard_words(&files, false, "`sed -i` on", true);
@@ -3430,7 +3775,7 @@ impl<'a> Walker<'a> {
     }
 
     fn rm(&mut self, name: &str, args: &[Word], facts: &mut Facts) {
-        let recursive = name == "rm"
+        let recursive = matches!(name, "rm" | "srm")
             && args
                 .iter()
                 .take_while(|a| a.text != "--")
@@ -3479,6 +3824,12 @@ impl<'a> Walker<'a> {
         if targets.is_empty() && !self.xargs_context {
             // Bare `rm` (an error, or `--help`/`--version`): nothing is deleted.
             facts.bounded_rm = true;
+            return;
+        }
+        if targets.iter().all(|t| t.text == "{}" || t.dynamic) && self.xargs_context {
+            self.push(p::RM_DYNAMIC_TARGETS.finding(format!(
+                "`{name}` deletes files another program names at run time."
+            )));
             return;
         }
         let shown = targets.first().map_or("(its input)", |t| clip(&t.text, 80));
@@ -3658,7 +4009,7 @@ fn interpreter_mode<'w>(name: &str, args: &'w [Word]) -> (Option<&'w str>, bool)
         "ruby" => &["-e"],
         "perl" => &["-e", "-E"],
         "php" => &["-r"],
-        "lua" | "luajit" | "osascript" => &["-e"],
+        "lua" | "luajit" | "osascript" | "Rscript" | "R" | "julia" | "groovy" | "scala" => &["-e"],
         _ => &["-c"],
     };
     for (i, a) in args.iter().enumerate() {
@@ -3672,7 +4023,7 @@ fn interpreter_mode<'w>(name: &str, args: &'w [Word]) -> (Option<&'w str>, bool)
         if inline_flags.contains(&t) || clustered {
             return (Some(args.get(i + 1).map_or("", |c| c.text.as_str())), false);
         }
-        if t == "-" {
+        if t == "-" || t == "/dev/stdin" {
             return (None, true);
         }
         if t == "-m" || !t.starts_with('-') || a.dynamic {

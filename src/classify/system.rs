@@ -17,6 +17,8 @@ enum When {
     VerbAndObject(&'static [&'static str], &'static [&'static str]),
     /// Signals aimed at pid 1 or every process.
     KillTargets,
+    /// A `key=value` argument (`sysctl kernel.x=0`).
+    KeyValue,
 }
 
 struct Entry {
@@ -75,6 +77,44 @@ const SYSTEM_DAEMONS: &[&str] = &[
     "systemd-journald",
     "launchd",
     "auditd",
+];
+
+/// Packages the machine cannot run or be reached without.
+const CORE_PACKAGES: &[&str] = &[
+    "openssh-server",
+    "openssh",
+    "ssh",
+    "sudo",
+    "systemd",
+    "coreutils",
+    "bash",
+    "libc6",
+    "glibc",
+    "linux",
+    "linux-image-generic",
+    "kernel",
+    "core",
+    "core20",
+    "core22",
+    "snapd",
+    "apt",
+    "dpkg",
+    "rpm",
+    "yum",
+    "dnf",
+    "pacman",
+    "util-linux",
+    "login",
+    "passwd",
+    "grub",
+    "grub2",
+    "grub-pc",
+    "network-manager",
+    "NetworkManager",
+    "iproute2",
+    "init",
+    "base",
+    "busybox",
 ];
 
 const TABLE: &[Entry] = &[
@@ -235,6 +275,109 @@ const TABLE: &[Entry] = &[
     },
     Entry {
         programs: &[
+            "apt", "apt-get", "aptitude", "yum", "dnf", "zypper", "pacman", "dpkg", "rpm", "snap",
+            "apk", "brew", "port",
+        ],
+        when: When::VerbAndObject(
+            &[
+                "remove",
+                "purge",
+                "erase",
+                "autoremove",
+                "-R",
+                "-Rns",
+                "-Rs",
+                "-Rdd",
+                "--purge",
+                "--remove",
+                "-e",
+                "del",
+                "uninstall",
+                "-r",
+                "-P",
+            ],
+            CORE_PACKAGES,
+        ),
+        rule: r::CORE_PACKAGE_REMOVE,
+        what: "removes a package the system needs to run or be reached",
+    },
+    Entry {
+        programs: &[
+            "grub-install",
+            "update-grub",
+            "grub-mkconfig",
+            "grub2-mkconfig",
+            "bootctl",
+            "setenforce",
+            "setcap",
+            "kexec",
+        ],
+        when: When::Always,
+        rule: r::BOOT_CHANGE,
+        what: "changes the boot loader or the security framework",
+    },
+    Entry {
+        programs: &["efibootmgr"],
+        when: When::AnyArg(&[
+            "-B",
+            "--delete-bootnum",
+            "-o",
+            "--bootorder",
+            "-c",
+            "--create",
+            "-n",
+        ]),
+        rule: r::BOOT_CHANGE,
+        what: "changes the firmware boot entries",
+    },
+    Entry {
+        programs: &[
+            "ip",
+            "ifconfig",
+            "ifdown",
+            "nmcli",
+            "route",
+            "networksetup",
+            "rfkill",
+        ],
+        when: When::AnyArg(&[
+            "down",
+            "flush",
+            "off",
+            "del",
+            "delete",
+            "block",
+            "-setnetworkserviceenabled",
+        ]),
+        rule: r::BOOT_CHANGE,
+        what: "takes network links or routes down",
+    },
+    Entry {
+        programs: &["ufw"],
+        when: When::AnyArg(&["default", "deny", "reject"]),
+        rule: r::FIREWALL_DISABLE,
+        what: "changes the firewall's default policy",
+    },
+    Entry {
+        programs: &["firewall-cmd"],
+        when: When::AnyArg(&["--panic-on"]),
+        rule: r::FIREWALL_DISABLE,
+        what: "drops every connection",
+    },
+    Entry {
+        programs: &["crontab"],
+        when: When::WithArgs,
+        rule: r::CRONTAB_REMOVE,
+        what: "replaces every scheduled job",
+    },
+    Entry {
+        programs: &["sysctl"],
+        when: When::KeyValue,
+        rule: r::KERNEL_CHANGE,
+        what: "changes kernel settings",
+    },
+    Entry {
+        programs: &[
             "modprobe",
             "insmod",
             "rmmod",
@@ -277,6 +420,24 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, String)> {
     {
         return None;
     }
+    if matches!(
+        name,
+        "apt" | "apt-get" | "aptitude" | "dnf" | "yum" | "zypper"
+    ) && args.iter().any(|a| {
+        matches!(
+            *a,
+            "-s" | "--simulate" | "--dry-run" | "--just-print" | "--no-act" | "--assumeno"
+        )
+    }) {
+        return None;
+    }
+    if name == "crontab"
+        && args.iter().all(|a| {
+            matches!(*a, "-l" | "-e" | "-u") || !a.starts_with('-') && args.contains(&"-u")
+        })
+    {
+        return None;
+    }
     for e in TABLE.iter().filter(|e| e.programs.contains(&name)) {
         let fires = match e.when {
             When::Always => true,
@@ -285,12 +446,15 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, String)> {
             When::VerbAndObject(verbs, objects) => {
                 args.iter().any(|a| verbs.contains(a))
                     && args.iter().any(|a| {
-                        let unit = a.trim_end_matches(".service");
+                        let unit = a.trim_end_matches(".service").trim_end_matches(".plist");
                         objects.contains(&unit)
+                            || (matches!(name, "launchctl")
+                                && objects.iter().any(|o| o.len() > 3 && unit.contains(o)))
                     })
                     && !args.contains(&"--user")
             }
             When::KillTargets => kill_targets(args),
+            When::KeyValue => args.iter().any(|a| a.contains('=') && !a.starts_with('-')),
         };
         if fires {
             return Some((e.rule, format!("`{name}` {}.", e.what)));

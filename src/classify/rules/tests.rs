@@ -198,7 +198,8 @@ fn redirects_and_paths() {
         c("echo KEY= > .env.example", Readonly, Is(35), Allow),
         cr("cat > key.pem <<EOF\nx\nEOF", Readonly, Is(85), Block, "sensitive-write"),
         cr("echo k | tee -a ~/.ssh/authorized_keys", Write, Is(85), Block, "sensitive-write"),
-        cr("cp .env.example .env", Write, Is(85), Block, "sensitive-write"),
+        c("cp .env.example .env", Write, Is(50), Allow),
+        cr("cp secrets.txt .env", Write, Is(85), Block, "sensitive-write"),
         cr("mv key.pem ~/.ssh/", Write, Is(85), Block, "sensitive-write"),
         cr("cp creds ~/.aws/credentials", Write, Is(85), Block, "sensitive-write"),
         cr("echo machine x > ~/.netrc", Readonly, Is(85), Block, "sensitive-write"),
@@ -251,7 +252,7 @@ fn rm_rules() {
         cr("rm -rf src /", Destructive, Is(90), Block, "rm-root"),
         cr("find / -name x -delete", Destructive, Is(90), Block, "guard-tamper"),
         c("find . -name '*.o' -delete", Destructive, Is(90), Allow),
-        cr("find . -name x -exec rm -rf {} \\;", Destructive, Is(100), RequireApproval, "rm-recursive"),
+        cr("find . -name x -exec rm -rf {} \\;", Destructive, Is(100), RequireApproval, "rm-dynamic-targets"),
         cr("find . -type f -exec sh -c 'rm -rf /' \\;", Destructive, Is(90), Block, "rm-root"),
     ]);
 }
@@ -311,7 +312,7 @@ fn evasions() {
         cr("$(echo rm) -rf /", Destructive, Is(90), Block, "rm-root"),
         cr("$(cat /tmp/c) -rf /", Unknown, Is(70), RequireApproval, "dynamic-command"),
         cr("$CMD -rf /", Unknown, Is(70), RequireApproval, "dynamic-command"),
-        c("\"$SHELL\" -c ls", Unknown, Is(70), Allow),
+        c("\"$SHELL\" -c ls", Readonly, Is(5), Allow),
     ]);
 }
 
@@ -381,7 +382,7 @@ fn pipes_infra_and_interpreters() {
         cr("psql mydb <<'SQL'\nDROP SCHEMA x CASCADE;\nSQL", Destructive, Band(90, 100), RequireApproval, "sql-drop"),
         cr("python3 -c 'import shutil; shutil.rmtree(\"x\")'", Destructive, Is(90), RequireApproval, "rm-recursive"),
         cr("node -e \"require('child_process').execSync('ls')\"", Interpreter, Is(55), Warn, "inline-code-escape"),
-        cr("xargs -I{} sh -c 'rm -rf {}'", Destructive, Is(90), RequireApproval, "rm-recursive"),
+        cr("xargs -I{} sh -c 'rm -rf {}'", Destructive, Is(90), RequireApproval, "rm-dynamic-targets"),
     ]);
 }
 
