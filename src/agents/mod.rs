@@ -245,7 +245,13 @@ pub(crate) fn shell_like(name: &str, input: &Value) -> Option<String> {
             _ => {}
         }
     }
-    if named_shell {
+    let runs = named_shell
+        || [
+            "exec", "run", "spawn", "process", "command", "shell", "terminal",
+        ]
+        .iter()
+        .any(|k| base.to_ascii_lowercase().contains(k));
+    if runs || input.get("argv").is_some() {
         for key in ["argv", "args", "input"] {
             if let Some(Value::Array(parts)) = input.get(key) {
                 let argv: Option<Vec<String>> =
@@ -287,6 +293,87 @@ fn shell_quote(t: &str) -> String {
     format!("'{}'", t.replace('\'', "'\\''"))
 }
 
+/// File tools under any name (MCP filesystem servers, other agents' `write_file`, `view`):
+/// a path plus content is a write, a path alone a read, moves and deletes are shell commands,
+/// so the same path rules apply whatever the tool is called.
+pub(crate) fn file_tool(name: &str, input: &Value) -> Option<ToolAction> {
+    let base = name
+        .rsplit("__")
+        .next()
+        .unwrap_or(name)
+        .to_ascii_lowercase();
+    let s = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| input.get(*k).and_then(Value::as_str))
+            .map(str::to_owned)
+    };
+    let path = s(&[
+        "path",
+        "file_path",
+        "filepath",
+        "filename",
+        "file",
+        "target",
+    ]);
+    let edits = || {
+        input.get("edits").and_then(Value::as_array).map(|e| {
+            e.iter()
+                .filter_map(|x| {
+                    x.get("newText")
+                        .or(x.get("new_string"))
+                        .and_then(Value::as_str)
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    };
+    match base.as_str() {
+        "write_file" | "create_file" | "save_file" | "write_text_file" | "put_file"
+        | "append_file" | "create" => Some(ToolAction::WriteFile {
+            path: path?,
+            content: s(&["content", "text", "data", "contents", "file_text"]),
+        }),
+        "edit_file" | "str_replace" | "replace_in_file" | "patch_file" | "edit" | "insert" => {
+            Some(ToolAction::WriteFile {
+                path: path?,
+                content: s(&["new_string", "newText", "new_str", "content", "insert_text"])
+                    .or_else(edits),
+            })
+        }
+        "read_file"
+        | "read_text_file"
+        | "view"
+        | "cat"
+        | "get_file"
+        | "open_file"
+        | "read_multiple_files"
+        | "read_media_file" => Some(ToolAction::ReadFile {
+            path: path.or_else(|| {
+                input
+                    .get("paths")
+                    .and_then(Value::as_array)
+                    .and_then(|p| p.first())
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })?,
+        }),
+        "move_file" | "rename_file" | "rename" | "move" => {
+            let from = s(&["source", "src", "from", "old_path", "path"])?;
+            let to = s(&["destination", "dest", "dst", "to", "new_path"])?;
+            Some(ToolAction::Shell {
+                command: format!("mv {} {}", shell_quote(&from), shell_quote(&to)),
+            })
+        }
+        "delete_file" | "remove_file" | "delete" | "unlink" => Some(ToolAction::Shell {
+            command: format!("rm -f {}", shell_quote(&path?)),
+        }),
+        "delete_directory" | "remove_directory" | "rmdir" => Some(ToolAction::Shell {
+            command: format!("rm -rf {}", shell_quote(&path?)),
+        }),
+        _ => None,
+    }
+}
+
 /// Maps the common Claude-style tool vocabulary (also used by Codex) to a [`ToolAction`].
 pub(crate) fn claude_style_action(name: &str, input: &Value) -> Result<ToolAction, AdapterError> {
     let s = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_owned);
@@ -326,6 +413,9 @@ pub(crate) fn claude_style_action(name: &str, input: &Value) -> Result<ToolActio
         "WebFetch" => ToolAction::Fetch { url: s("url") },
         "WebSearch" => ToolAction::Fetch { url: None },
         "Agent" | "Task" => ToolAction::Subagent,
+        _ if file_tool(name, input).is_some() => {
+            file_tool(name, input).unwrap_or(ToolAction::Other)
+        }
         _ if shell_like(name, input).is_some() => ToolAction::Shell {
             command: shell_like(name, input).unwrap_or_default(),
         },

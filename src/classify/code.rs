@@ -506,6 +506,9 @@ struct Args {
     any: bool,
     /// A list literal (`['rm', '-rf', '/']`) was passed: its elements form one argv.
     list: bool,
+    /// The first argument (the command) is a literal or a list of literals; keyword options
+    /// after it (`capture_output=True`) do not make the command dynamic.
+    first_literal: bool,
     /// The argument text, for flags like `shell=True` or `{recursive: true}`.
     raw: String,
 }
@@ -552,7 +555,28 @@ fn call_args(code: &str, open: usize, lits: &[Lit]) -> Args {
     let only_literals = rest
         .chars()
         .all(|c| c.is_whitespace() || matches!(c, ',' | '[' | ']' | '(' | ')'));
+    // The first top-level argument: up to a comma outside brackets.
+    let first_end = {
+        let mut depth = 0i32;
+        let mut at = rest.len();
+        for (i, c) in rest.char_indices() {
+            match c {
+                '[' | '(' | '{' => depth += 1,
+                ']' | ')' | '}' => depth -= 1,
+                ',' if depth <= 1 => {
+                    at = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        at
+    };
+    let first_literal = rest[..first_end]
+        .chars()
+        .all(|c| c.is_whitespace() || matches!(c, ',' | '[' | ']' | '(' | ')'));
     Args {
+        first_literal: first_literal && !inside.is_empty(),
         lits: inside.iter().map(|l| l.text.clone()).collect(),
         only_literals,
         any: !code[open + 1..end.min(b.len())].trim().is_empty(),
@@ -650,7 +674,7 @@ fn shell_call(code: &str, open: usize, args: &Args, f: &mut CodeFacts) {
         }
         return;
     }
-    if !args.only_literals {
+    if !args.first_literal {
         // `os.system('rm -rf ' + path)`: the literal part is graded, the rest is unknown.
         f.dynamic_shell = true;
     }

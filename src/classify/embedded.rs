@@ -324,7 +324,8 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
         "script" => {
             // `script -qc CMD`: `c` inside a short-option cluster.
             if let Some(i) = args.iter().position(|a| {
-                a.starts_with('-') && !a.starts_with("--") && a.ends_with('c') && a.len() > 2
+                (a.starts_with('-') && !a.starts_with("--") && a.ends_with('c'))
+                    || *a == "--command"
             }) {
                 if let Some(c) = args.get(i + 1) {
                     add(&mut e, c, "script -c");

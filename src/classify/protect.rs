@@ -51,7 +51,7 @@ fn file_pattern(norm: &str) -> Option<What> {
 }
 
 /// Directories whose contents are protected, built in from `home`.
-fn builtin_dirs(home: Option<&str>) -> [Option<String>; 7] {
+fn builtin_dirs(home: Option<&str>) -> [Option<String>; 9] {
     let h = |rel: &str| home.map(|h| normalize(&format!("{h}/{rel}")));
     [
         h(".local/state/dashclaw"),
@@ -61,6 +61,8 @@ fn builtin_dirs(home: Option<&str>) -> [Option<String>; 7] {
         h("Library/Preferences/dev.dashclaw.dashclaw"),
         h(".claude"),
         h(".codex"),
+        h(".hermes"),
+        h(".openclaw"),
     ]
 }
 
@@ -270,25 +272,40 @@ pub(crate) fn startup_tamper(content: &str) -> Option<&'static str> {
     if let Some((_, what)) = SETTINGS.iter().find(|(k, _)| content.contains(k)) {
         return Some(what);
     }
-    let path_change = content.lines().any(|l| {
-        let l = l.trim_start();
-        let l = l.strip_prefix("export ").unwrap_or(l);
-        l.starts_with("PATH=")
-            || l.starts_with("PATH+=")
-            || l.starts_with("path=(")
-            || l.starts_with("path+=")
-            || l.contains("fish_add_path")
-            || l.contains("set -x PATH")
-            || l.contains("set -gx PATH")
-            || l.contains("set -Ux PATH")
-    });
+    let anywhere = [
+        "export PATH=",
+        "PATH=$",
+        "PATH=/",
+        "PATH=~",
+        "PATH=\"",
+        "fish_add_path",
+    ]
+    .iter()
+    .any(|k| content.contains(k));
+    let path_change = anywhere
+        || content.lines().any(|l| {
+            let l = l.trim_start();
+            let l = l.strip_prefix("export ").unwrap_or(l);
+            l.starts_with("PATH=")
+                || l.starts_with("PATH+=")
+                || l.starts_with("path=(")
+                || l.starts_with("path+=")
+                || l.contains("fish_add_path")
+                || l.contains("set -x PATH")
+                || l.contains("set -gx PATH")
+                || l.contains("set -Ux PATH")
+        });
     if path_change {
         return Some("a `PATH` change");
     }
     const SHADOWED: &[&str] = &[
-        "dashclaw", "claude", "codex", "hermes", "openclaw", "node", "bash", "sh",
+        "dashclaw", "claude", "codex", "hermes", "openclaw", "node", "bash", "sh", "git", "ls",
+        "rm", "cp", "mv", "cd", "sudo", "ssh", "curl", "wget", "cat", "python", "python3", "npm",
+        "make", "docker", "kubectl", "grep", "find", "echo", "env", "which", "command", "type",
+        "zsh",
     ];
-    let shadows = content.lines().any(|l| {
+    let from_alias = content.match_indices("alias ").map(|(i, _)| &content[i..]);
+    let shadows = from_alias.chain(content.lines()).any(|l| {
         let l = l.trim_start();
         let name = l
             .strip_prefix("alias ")

@@ -1584,6 +1584,17 @@ impl<'a> Walker<'a> {
         }
         let name = command_name(&cmd.text);
         let args = &argv[1..];
+        // `/etc/init.d/ssh stop` is `service ssh stop`.
+        if (cmd.text.starts_with("/etc/init.d/") || cmd.text.starts_with("/etc/rc.d/"))
+            && !args.is_empty()
+        {
+            let mut svc = vec![Word::literal(name)];
+            svc.extend(args.iter().cloned());
+            let texts: Vec<&str> = svc.iter().map(|w| w.text.as_str()).collect();
+            if let Some((rule, why)) = super::system::check("service", &texts) {
+                self.push(rule.finding(why));
+            }
+        }
         let mut traits = Traits::default();
         if !name.is_ascii() {
             self.push(p::CONFUSABLE_COMMAND.finding(format!(
@@ -1968,6 +1979,39 @@ impl<'a> Walker<'a> {
                     }
                 }
             }
+            "yq" | "dasel" | "xmlstarlet" | "crudini" | "sponge" | "ed" | "toml" | "json"
+                if args.iter().any(|a| {
+                    matches!(
+                        a.text.as_str(),
+                        "-i" | "--inplace"
+                            | "--in-place"
+                            | "-w"
+                            | "--write"
+                            | "ed"
+                            | "--set"
+                            | "--del"
+                            | "set"
+                    )
+                }) || name == "sponge"
+                    || name == "ed" =>
+            {
+                // In-place editors of structured files.
+                let ts: Vec<&Word> = positionals(args).collect();
+                for t in &ts {
+                    self.startup_write(&t.text, None, Via(name, " edits"));
+                    self.system_write(&t.text, Via(name, " edits"));
+                }
+                self.guard_words(&ts, false, Via(name, " edits"), false);
+                intent = Intent::Write;
+            }
+            "Invoke-Expression" | "iex" if self.powershell => {
+                if let Some(code) = positionals(args).next() {
+                    let text = code.text.clone();
+                    self.reparsed += 1;
+                    self.text(&text, depth + 1, Some("Invoke-Expression".to_owned()));
+                    self.reparsed -= 1;
+                }
+            }
             "parallel" | "sem" => {
                 intent = self.parallel(args, depth);
             }
@@ -2248,7 +2292,14 @@ impl<'a> Walker<'a> {
                 if w.dynamic {
                     return None;
                 }
-                protect::check(&w.text, &self.cwd, self.ctx, false).map(|what| (w, what))
+                // `UNIX-CONNECT:/path`, `--file=/path`: the path after the prefix.
+                let t = w
+                    .text
+                    .rsplit_once(':')
+                    .map(|(_, p)| p)
+                    .filter(|p| p.starts_with('/') || p.starts_with('~'))
+                    .unwrap_or(&w.text);
+                protect::check(t, &self.cwd, self.ctx, false).map(|what| (w, what))
             }) {
                 self.push(p::GUARD_TAMPER.finding(format!(
                     "`{}` is given `{}` ({what}); changing it would disable or bypass the guard.",
@@ -3029,8 +3080,19 @@ impl<'a> Walker<'a> {
         if let Some(text) = recipe.filter(|t| !t.trim().is_empty()) {
             self.text(&text, depth + 1, Some(format!("{name} script")));
         }
+        if name == "npm"
+            && pos.first() == Some(&"set-script")
+            && pos.len() >= 3
+            && self.npm_scripts.len() < 8
+        {
+            self.npm_scripts
+                .push((pos[1].to_owned(), pos[2].to_owned()));
+        }
         // `npm pkg set scripts.x='…'` defines a script for a later `npm run x`.
-        if name == "npm" && pos.first() == Some(&"pkg") && pos.get(1) == Some(&"set") {
+        if matches!(name, "npm" | "pnpm" | "yarn")
+            && pos.first() == Some(&"pkg")
+            && pos.get(1) == Some(&"set")
+        {
             for kv in pos.iter().skip(2) {
                 if let Some((k, v)) = kv.split_once('=') {
                     if let Some(sn) = k.strip_prefix("scripts.") {
@@ -4482,10 +4544,6 @@ const WRAPPERS: &[Wrapper] = &[
             "dbus-launch",
             "xvfb-run",
             "valgrind",
-            "doppler",
-            "op",
-            "aws-vault",
-            "direnv",
             "with-contenv",
             "tini",
             "dumb-init",
@@ -4513,13 +4571,29 @@ const WRAPPERS: &[Wrapper] = &[
         Then::Command,
     ),
     wrap(&["faketime"], &["-f"], &[], false, Then::Operand),
+    // `op run -- cmd`, `doppler run -- cmd`, `aws-vault exec profile -- cmd`, `direnv exec dir cmd`.
     wrap(
-        &["script"],
-        &["-t", "--timing", "-E", "--echo", "-O", "-I", "-B", "-T"],
-        &["-c", "--command"],
+        &["op", "doppler"],
+        &[
+            "--env-file",
+            "--account",
+            "-p",
+            "--project",
+            "-c",
+            "--config",
+        ],
+        &[],
         false,
-        Then::Command,
+        Then::Subcommand("run"),
     ),
+    wrap(
+        &["aws-vault"],
+        &["--duration", "-d"],
+        &[],
+        false,
+        Then::Subcommand("exec"),
+    ),
+    wrap(&["direnv"], &[], &[], false, Then::Subcommand("exec")),
     wrap(
         &[
             "nohup",
@@ -4531,7 +4605,6 @@ const WRAPPERS: &[Wrapper] = &[
             "setsid",
             "chronic",
             "rtk",
-            "sg",
             "proxychains",
             "proxychains4",
             "torsocks",
