@@ -116,3 +116,35 @@ fn ids_are_unique_and_every_rule_is_a_builtin_policy() {
         );
     }
 }
+
+#[test]
+fn docs_show_the_catalog_as_it_is() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/classifier.md"))
+        .unwrap();
+    let start = doc
+        .find("<!-- catalog -->")
+        .expect("docs/classifier.md: <!-- catalog --> marker");
+    let end = doc
+        .find("<!-- /catalog -->")
+        .expect("docs/classifier.md: <!-- /catalog --> marker");
+    let shown = &doc[start + "<!-- catalog -->".len()..end];
+    let want = catalog::markdown();
+    if std::env::var_os("DASHCLAW_UPDATE_DOCS").is_some() {
+        let updated = format!(
+            "{}<!-- catalog -->{want}<!-- /catalog -->{}",
+            &doc[..start],
+            &doc[end + "<!-- /catalog -->".len()..]
+        );
+        std::fs::write(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/docs/classifier.md"),
+            updated,
+        )
+        .unwrap();
+        return;
+    }
+    assert_eq!(
+        shown.trim(),
+        want.trim(),
+        "docs/classifier.md is out of date: run with DASHCLAW_UPDATE_DOCS=1"
+    );
+}

@@ -115,3 +115,47 @@ pub mod rules {
     pub use super::self_protection::*;
     pub use super::system::*;
 }
+
+/// The catalog as Markdown tables, one per family (docs/classifier.md embeds this between
+/// `<!-- catalog -->` markers; a test keeps the two equal).
+pub fn markdown() -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let families = [
+        Family::Filesystem,
+        Family::Git,
+        Family::Execution,
+        Family::System,
+        Family::Infra,
+        Family::Cloud,
+        Family::Data,
+        Family::Network,
+        Family::SelfProtection,
+    ];
+    for fam in families {
+        let rules: Vec<&Rule> = all().filter(|r| r.family == fam).collect();
+        if rules.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n#### {}\n", fam.as_str());
+        let _ = writeln!(out, "| rule | tier | catches | instead | e.g. |");
+        let _ = writeln!(out, "|---|---|---|---|---|");
+        for r in rules {
+            let example = r
+                .fires
+                .first()
+                .map(|e| format!("`{}`", e.replace('|', "\\|").replace('`', "'")))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} |",
+                r.id,
+                r.verdict.as_str(),
+                r.explanation.replace('|', "\\|"),
+                r.suggestion.replace('|', "\\|"),
+                example
+            );
+        }
+    }
+    out
+}
