@@ -785,7 +785,8 @@ fn a_daemon_that_fails_at_start_is_a_deny_at_once_with_its_cause() {
 }
 
 /// Issue 13.1: a temp file orphaned by a hook that died before its rename is recovered by the
-/// drain when it holds a complete frame, and set aside when it does not.
+/// drain when it holds a complete frame, and removed when it does not (the hook that wrote it
+/// reported the failure itself).
 #[test]
 fn orphaned_spool_temp_files_are_recovered() {
     let home = Home::new();
@@ -798,7 +799,7 @@ fn orphaned_spool_temp_files_are_recovered() {
     std::fs::write(&complete, req.encode()).unwrap();
     let torn = home.spool().join(".1700000000000001-4243.tmp");
     std::fs::write(&torn, &req.encode()[..20]).unwrap();
-    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    let old = std::time::SystemTime::now() - Duration::from_secs(120);
     for f in [&complete, &torn] {
         std::fs::File::options()
             .write(true)
@@ -816,5 +817,4 @@ fn orphaned_spool_temp_files_are_recovered() {
         "{ledger:?}"
     );
     assert!(!complete.exists() && !torn.exists());
-    assert!(home.spool().join("bad/.1700000000000001-4243.tmp").exists());
 }
