@@ -794,7 +794,7 @@ fn powershell() {
         ("Start-Process notepad", ProcessManagement, M, A),
         ("Install-Module Pester", PackageManagement, M, A),
         ("Invoke-WebRequest https://example.com", Network, M, A),
-        ("Invoke-Expression $code", Interpreter, M, A),
+        ("Invoke-Expression $code", Destructive, C, B),
         ("Disable-WindowsOptionalFeature -Online -FeatureName x", SystemAdmin, H, A),
         ("Start-Sleep 5", Readonly, L, A),
         ("Clear-RecycleBin -Force", Destructive, C, W),

@@ -168,6 +168,42 @@ pub(crate) fn secret_vars_in(text: &str) -> Option<String> {
 
 /// Commands that print a secret: secret stores, credential helpers, environment dumps.
 pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> {
+    const NAMES: &[&str] = &[
+        "env",
+        "printenv",
+        "export",
+        "set",
+        "declare",
+        "typeset",
+        "compgen",
+        "security",
+        "secret-tool",
+        "aws",
+        "vault",
+        "op",
+        "gcloud",
+        "az",
+        "kubectl",
+        "oc",
+        "pass",
+        "gopass",
+        "bw",
+        "lpass",
+        "doppler",
+        "gh",
+        "glab",
+        "heroku",
+        "ps",
+        "gpg",
+        "gpg2",
+        "cat",
+        "strings",
+        "tr",
+        "xargs",
+    ];
+    if !NAMES.contains(&name) {
+        return None;
+    }
     let has = |w: &str| args.contains(&w);
     let pos: Vec<&str> = args
         .iter()

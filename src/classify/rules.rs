@@ -1584,6 +1584,8 @@ impl<'a> Walker<'a> {
         }
         let name = command_name(&cmd.text);
         let args = &argv[1..];
+        // The argument texts, once, for the table lookups below.
+        let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
         // `/etc/init.d/ssh stop` is `service ssh stop`.
         if (cmd.text.starts_with("/etc/init.d/") || cmd.text.starts_with("/etc/rc.d/"))
             && !args.is_empty()
@@ -1646,7 +1648,7 @@ impl<'a> Walker<'a> {
         }
         let own = self.findings.len();
         self.pipe_secret = pipe_in.secret;
-        self.exfil(name, args, stdin, pipe_in, &mut traits);
+        self.exfil(name, args, &texts, stdin, pipe_in, &mut traits);
         let mut intent = if self.functions.iter().any(|f| f == name) {
             Intent::Readonly
         } else {
@@ -2177,7 +2179,6 @@ impl<'a> Walker<'a> {
         }
         // Programs that run other programs from their own arguments (see `embedded.rs`).
         {
-            let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
             let (ename, eargs): (&str, &[&str]) =
                 if name == "npx" || name == "bunx" || name == "pnpx" {
                     let at = texts
@@ -2203,7 +2204,6 @@ impl<'a> Walker<'a> {
         }
         // System rules (services, firewalls, power, signals, accounts, mounts, the kernel).
         {
-            let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
             if let Some((rule, why)) = super::system::check(name, &texts) {
                 self.push(rule.finding(why));
                 if intent != Intent::Destructive {
@@ -2213,7 +2213,6 @@ impl<'a> Walker<'a> {
         }
         // Infrastructure and data rules (databases, containers, clusters, IaC, clouds).
         if infra::is_infra_name(name) {
-            let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
             let stdin_text = stdin
                 .filter(|r| r.feeds_stdin())
                 .map(|r| r.target.text.as_str());
@@ -2323,7 +2322,6 @@ impl<'a> Walker<'a> {
         }
         // The static output of a data command, for the next pipeline stage.
         if argv.iter().all(|w| !w.dynamic) {
-            let texts: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
             self.out_text = super::fold::output(name, &texts, input.as_deref());
         }
         self.segment(intent, facts, first);
@@ -2685,12 +2683,12 @@ impl<'a> Walker<'a> {
         &mut self,
         name: &str,
         args: &[Word],
+        texts: &[&str],
         stdin: Option<&Redirect>,
         pipe_in: Traits,
         traits: &mut Traits,
     ) {
         let home = self.ctx.home;
-        let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
         let secret_file = |w: &str, this: &Self| -> Option<String> {
             if w.is_empty() || !w.contains(['.', '/', '~', '$']) {
                 return None;

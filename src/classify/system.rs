@@ -394,6 +394,17 @@ const TABLE: &[Entry] = &[
 
 /// The system rule `name args…` trips, with its reason.
 pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, String)> {
+    // Hot path: most programs are in no row (one hash lookup instead of scanning the table).
+    static PROGRAMS: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+        std::sync::LazyLock::new(|| {
+            TABLE
+                .iter()
+                .flat_map(|e| e.programs.iter().copied())
+                .collect()
+        });
+    if !PROGRAMS.contains(name) {
+        return None;
+    }
     if args.iter().any(|a| {
         matches!(
             *a,
