@@ -64,8 +64,8 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                 .enumerate()
                 .find(|(i, a)| {
                     !a.starts_with('-')
-                        && !(*i > 0
-                            && matches!(
+                        && (*i == 0
+                            || !matches!(
                                 args[i - 1],
                                 "-v" | "-F"
                                     | "-f"

@@ -495,7 +495,7 @@ pub(crate) fn sink(name: &str, args: &[&str], stdin_fed: bool) -> Option<Sink> {
                                 || p.to_ascii_uppercase().starts_with("UDP")
                                 || p.to_ascii_uppercase().starts_with("OPENSSL")
                         })
-                        .map(|p| p.splitn(2, ':').nth(1).unwrap_or(p).to_owned())?
+                        .map(|p| p.split_once(':').map_or(*p, |x| x.1).to_owned())?
                 } else if name == "openssl" {
                     args.iter()
                         .position(|a| *a == "-connect")

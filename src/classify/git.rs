@@ -247,7 +247,7 @@ pub(crate) fn read(args: &[&str]) -> GitFacts {
                 a.starts_with("--force-with-lease") || a.starts_with("--force-if-includes")
             });
             let delete = long("--delete")
-                || rest.iter().any(|a| *a == "-d")
+                || rest.contains(&"-d")
                 || pos
                     .iter()
                     .skip(1)
@@ -303,7 +303,7 @@ pub(crate) fn read(args: &[&str]) -> GitFacts {
                 &mut f,
             );
         }
-        "read-tree" if long("--reset") || (short('u') && rest.iter().any(|a| *a == "--reset")) => {
+        "read-tree" if long("--reset") || (short('u') && rest.contains(&"--reset")) => {
             hit(
                 r::GIT_DISCARD,
                 "`git read-tree -u --reset` overwrites the worktree.".into(),

@@ -179,42 +179,6 @@ pub(crate) fn looks_protected(text: &str) -> bool {
     .any(|k| text.contains(k))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patterns() {
-        let ctx = ClassifyContext::new("/w", Some("/home/u"));
-        for p in [
-            "~/.claude/settings.json",
-            ".claude/settings.local.json",
-            "/w/.claude/settings.json",
-            "/etc/claude-code/managed-settings.json",
-            "~/.codex/config.toml",
-            "/etc/codex/config.toml",
-            "/home/u/.codex/hooks.json",
-            "~/.hermes/config.yaml",
-            "/usr/local/bin/dashclawd",
-            "~/.local/state/dashclaw/ledger.db",
-            "$CLAUDE_CONFIG_DIR/settings.json",
-        ] {
-            assert!(check(p, "/w", &ctx, false).is_some(), "{p}");
-        }
-        for p in [
-            "src/settings.json",
-            "~/.claude/CLAUDE.md",
-            "config.toml",
-            "/tmp/x",
-        ] {
-            assert!(check(p, "/w", &ctx, false).is_none(), "{p}");
-        }
-        assert!(check("~/.claude", "/w", &ctx, true).is_some());
-        assert!(check(".claude", "/w", &ctx, true).is_some());
-        assert!(check("~/.claude/projects", "/w", &ctx, true).is_none());
-    }
-}
-
 /// Files a login or interactive shell reads at start: a line added there runs in every later
 /// shell, including the agent's next one.
 const STARTUP_FILES: &[&str] = &[
@@ -323,4 +287,40 @@ pub(crate) fn startup_tamper(content: &str) -> Option<&'static str> {
         })
     });
     shadows.then_some("an alias or function shadowing the agent or the guard")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        let ctx = ClassifyContext::new("/w", Some("/home/u"));
+        for p in [
+            "~/.claude/settings.json",
+            ".claude/settings.local.json",
+            "/w/.claude/settings.json",
+            "/etc/claude-code/managed-settings.json",
+            "~/.codex/config.toml",
+            "/etc/codex/config.toml",
+            "/home/u/.codex/hooks.json",
+            "~/.hermes/config.yaml",
+            "/usr/local/bin/dashclawd",
+            "~/.local/state/dashclaw/ledger.db",
+            "$CLAUDE_CONFIG_DIR/settings.json",
+        ] {
+            assert!(check(p, "/w", &ctx, false).is_some(), "{p}");
+        }
+        for p in [
+            "src/settings.json",
+            "~/.claude/CLAUDE.md",
+            "config.toml",
+            "/tmp/x",
+        ] {
+            assert!(check(p, "/w", &ctx, false).is_none(), "{p}");
+        }
+        assert!(check("~/.claude", "/w", &ctx, true).is_some());
+        assert!(check(".claude", "/w", &ctx, true).is_some());
+        assert!(check("~/.claude/projects", "/w", &ctx, true).is_none());
+    }
 }

@@ -2709,7 +2709,7 @@ impl<'a> Walker<'a> {
                 // A here-string or heredoc that names a secret (`sftp h <<< 'put ~/.ssh/id_rsa'`)
                 // or carries one (`<<< "$(cat ~/.ssh/id_rsa)"`).
                 let r = stdin.filter(|r| r.feeds_stdin())?;
-                if self.secret_args.iter().any(|w| *w == r.target.text)
+                if self.secret_args.contains(&r.target.text)
                     || r.target.subs.iter().any(|s| self.script_reads_secret(s, 0))
                 {
                     return Some(format!("`{}`", clip(&r.target.text, 60)));
@@ -2722,7 +2722,7 @@ impl<'a> Walker<'a> {
                         super::exfil::secret_vars_in(&r.target.text).map(|v| format!("`{v}`"))
                     })
             });
-        let mut source = super::exfil::secret_command(name, &texts)
+        let mut source = super::exfil::secret_command(name, texts)
             .map(str::to_owned)
             .or_else(|| {
                 args.iter().filter(|a| !a.dynamic).find_map(|a| {
@@ -2753,7 +2753,7 @@ impl<'a> Walker<'a> {
         }
         let stdin_fed =
             self.in_pipe || stdin.is_some_and(|r| r.kind == RedirKind::Input || r.feeds_stdin());
-        if let Some(sink) = super::exfil::sink(name, &texts, stdin_fed) {
+        if let Some(sink) = super::exfil::sink(name, texts, stdin_fed) {
             let dest = if sink.dest.is_empty() {
                 "?".to_owned()
             } else {
@@ -2782,10 +2782,10 @@ impl<'a> Walker<'a> {
                 .find(|w| texts.iter().any(|t| t == w) || sink.inline.iter().any(|i| i == *w))
             {
                 Some(format!("`{}`", clip(w, 60)))
-            } else if let Some(w) = self.secret_args.first() {
-                Some(format!("`{}`", clip(w, 60)))
             } else {
-                None
+                self.secret_args
+                    .first()
+                    .map(|w| format!("`{}`", clip(w, 60)))
             };
             let payload = !sink.files.is_empty() || (sink.stdin && stdin_fed);
             if let Some(src) = flow_src {
@@ -3457,8 +3457,9 @@ impl<'a> Walker<'a> {
         if let Some(dest) = copy_destination(args) {
             let d = paths::resolve(&dest.text, &self.cwd, self.ctx.home);
             let srcs = &pos[..pos.len().saturating_sub(1)];
-            if name == "mv" && paths::is_discard(&d)
-                || (name == "mv" && srcs.iter().any(|s| self.delete_reach(s) == Reach::Root))
+            if name == "mv"
+                && (paths::is_discard(&d)
+                    || srcs.iter().any(|s| self.delete_reach(s) == Reach::Root))
             {
                 self.push(p::MOVE_TO_NULL.finding(format!(
                     "`mv` to `{}` throws away or breaks `{}`.",

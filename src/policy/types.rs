@@ -337,7 +337,7 @@ pub fn compile(policy: &Policy) -> Compiled {
             let bad = hosts.iter().find(|h| {
                 h.is_empty()
                     || h.contains(['/', ' ', '@'])
-                    || (h.contains('*') && !(h.starts_with("*.") && !h[2..].contains('*')))
+                    || (h.contains('*') && (!h.starts_with("*.") || h[2..].contains('*')))
                     || *h == "*."
             });
             match bad {
@@ -376,7 +376,7 @@ pub fn compile(policy: &Policy) -> Compiled {
         _ => {
             let rule = f.required_string("rule");
             if let Some(r) = &rule {
-                if !crate::catalog::by_id(r.as_str()).is_some() {
+                if crate::catalog::by_id(r.as_str()).is_none() {
                     f.error(
                         "rule",
                         &format!("no built-in rule \"{r}\" (see `dashclawd policy list`)"),
