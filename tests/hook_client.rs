@@ -680,9 +680,11 @@ fn socket_activation_adopts_the_inherited_listener() {
         .unwrap();
     home.wait_for_socket();
     assert_allowed(&hook_ls(&home));
-    assert!(home
-        .log_text()
-        .contains("using the socket passed by systemd"));
+    // The log is written by a background thread: give it a moment on a loaded machine.
+    eventually(10, "the daemon logs that it adopted the socket", || {
+        home.log_text()
+            .contains("using the socket passed by systemd")
+    });
     assert!(home.dashclawd(&["stop"]).status.success());
     let _ = activator.wait();
     assert!(

@@ -106,6 +106,23 @@ pub(crate) fn register(agent: McpAgent, config: &Path, args: &InstallArgs) -> Re
         McpAgent::Hermes => edit_hermes(old, &cmd, args.uninstall),
     }
     .with_context(|| format!("{} (the MCP server was not registered)", path.display()))?;
+    // Claude Code gives `managed-mcp.json` exclusive control over MCP servers whenever it
+    // exists, even empty: a managed file our uninstall leaves without servers is removed, or
+    // every user's MCP servers would stop loading.
+    let emptied = agent == McpAgent::Claude
+        && args.uninstall
+        && args.scope == Scope::Managed
+        && serde_json::from_str::<Value>(&new).ok().is_some_and(|v| {
+            v.get("mcpServers")
+                .is_none_or(|m| m.as_object().is_some_and(|o| o.is_empty()))
+        });
+    if emptied && original.is_some() {
+        if !args.dry_run {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+            println!("removed {} (no MCP servers left in it)", path.display());
+        }
+        return Ok(());
+    }
     match commit(&path, original.as_deref(), &new, args.dry_run)? {
         Outcome::DryRun => {}
         Outcome::Unchanged => println!("{}: MCP server already up to date", path.display()),
