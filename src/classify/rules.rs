@@ -468,6 +468,8 @@ struct Walker<'a> {
     xargs_context: bool,
     /// `npm pkg set scripts.NAME=…` earlier in this command.
     npm_scripts: Vec<(String, String)>,
+    /// `ln -s TARGET LINK` earlier in this command: (link, target), resolved.
+    symlinks: Vec<(String, String)>,
     /// Words of the command being graded that carry a secret (see `secret_words`).
     secret_args: Vec<String>,
     /// Variables assigned from a secret source in this command line.
@@ -593,6 +595,7 @@ impl<'a> Walker<'a> {
             git_remotes_added: Vec::new(),
             xargs_context: false,
             npm_scripts: Vec::new(),
+            symlinks: Vec::new(),
             secret_args: Vec::new(),
             tainted_vars: Vec::new(),
             tainted_files: ctx.tainted_files.to_vec(),
@@ -1058,7 +1061,30 @@ impl<'a> Walker<'a> {
             if paths::is_discard(t) {
                 continue;
             }
-            let resolved = paths::resolve(t, &self.cwd, self.ctx.home);
+            let mut resolved = paths::resolve(t, &self.cwd, self.ctx.home);
+            // Through a symlink made earlier in this command, the write lands on its target.
+            let linked = self
+                .symlinks
+                .iter()
+                .rev()
+                .find(|(l, _)| *l == resolved)
+                .map(|(_, target)| target.clone());
+            let t_owned;
+            let t = if let Some(target) = linked {
+                self.guard_target(
+                    &target,
+                    false,
+                    false,
+                    "A redirection through a symlink to",
+                    false,
+                );
+                self.check_write_target(&target, "A redirection through a symlink");
+                resolved = target.clone();
+                t_owned = target;
+                t_owned.as_str()
+            } else {
+                t
+            };
             if resolved.starts_with("/dev/tcp/") || resolved.starts_with("/dev/udp/") {
                 let dest = resolved
                     .trim_start_matches("/dev/tcp/")
@@ -1939,7 +1965,24 @@ impl<'a> Walker<'a> {
                 }
                 self.guard_words(&ts, false, "`tee` to", false);
             }
-            "mv" | "install" | "ln" => self.copy_like(name, args),
+            "mv" | "install" | "ln" => {
+                // `ln -s TARGET LINK`: a later write to LINK lands on TARGET.
+                if name == "ln"
+                    && args
+                        .iter()
+                        .any(|a| short_has(a, &['s']) || a.text == "--symbolic")
+                {
+                    let pos: Vec<&Word> = positionals(args).collect();
+                    if let [target, link] = pos.as_slice() {
+                        if !target.dynamic && !link.dynamic && self.symlinks.len() < 16 {
+                            let t = paths::resolve(&target.text, &self.cwd, self.ctx.home);
+                            let l = paths::resolve(&link.text, &self.cwd, self.ctx.home);
+                            self.symlinks.push((l, t));
+                        }
+                    }
+                }
+                self.copy_like(name, args)
+            }
             "tar" | "bsdtar" | "gtar" | "unzip" | "7z" | "cpio" => {
                 // Extraction into a directory that holds the guard's or the agents' settings
                 // (`tar -xf x.tar -C ~`) can overwrite them with anything.
@@ -3477,6 +3520,15 @@ impl<'a> Walker<'a> {
                 self.push(r::DESTROY_SENSITIVE.finding(format!(
                     "`{name}` empties `{}`, a system, credentials or start-up file.",
                     clip(&dest.text, 80)
+                )));
+            }
+            if name == "rsync"
+                && args.iter().any(|a| a.text.starts_with("--remove-source"))
+                && srcs.iter().any(|s| self.delete_reach(s) == Reach::Root)
+            {
+                self.push(r::RM_ROOT.finding(format!(
+                    "`rsync --remove-source-files` deletes the files of `{}`, a system, home or workspace tree.",
+                    srcs.first().map_or("", |s| clip(&s.text, 80))
                 )));
             }
             if name == "rsync"
