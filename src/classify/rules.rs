@@ -1660,13 +1660,26 @@ impl<'a> Walker<'a> {
             }
         }
 
+        // `--help` anywhere only counts for known programs whose option parser stops at it: a
+        // shell, an interpreter or a script would pass it to code that runs anyway
+        // (`python3 -c '…' --help`, `./wipe.sh --help`).
+        let help_exits = !cmd.text.contains('/')
+            && !SHELLS.contains(&name)
+            && !matches!(listed(name), None | Some(Listed::Interpreter))
+            || infra::is_infra_name(name);
+        let help_exits = help_exits
+            && !is_versioned_python(name)
+            && args
+                .iter()
+                .all(|a| !a.dynamic && !a.text.contains(char::is_whitespace));
         if !args.is_empty()
             && (args
                 .iter()
                 .all(|a| matches!(a.text.as_str(), "--help" | "--version"))
-                || args
-                    .iter()
-                    .any(|a| matches!(a.text.as_str(), "--help" | "-help")))
+                || (help_exits
+                    && args
+                        .iter()
+                        .any(|a| matches!(a.text.as_str(), "--help" | "-help"))))
         {
             // `rm --help`, `dd --version`: documentation, nothing runs.
             self.segment(Intent::Readonly, facts, first);
@@ -2537,7 +2550,9 @@ impl<'a> Walker<'a> {
         }
         let mut joined = String::new();
         for a in args {
-            if a.subs.len() == 1 && is_env_generator(&a.subs[0]) {
+            // A `PATH` changed earlier in this command could put an impostor generator first.
+            let path_changed = self.vars.iter().any(|(k, _)| k == "PATH");
+            if a.subs.len() == 1 && !path_changed && is_env_generator(&a.subs[0]) {
                 // `eval "$(ssh-agent -s)"`: the output of an environment set-up tool.
                 continue;
             }
@@ -4350,7 +4365,11 @@ fn is_env_generator(s: &Script) -> bool {
     let Some((first, rest)) = sc.words.split_first() else {
         return false;
     };
+    // Only the program found on an unchanged `PATH`, by its plain name, with no environment
+    // prefix: `PATH=/tmp/x ssh-agent` or `/tmp/x/ssh-agent` could print anything.
     if first.dynamic
+        || first.text.contains('/')
+        || !sc.assigns.is_empty()
         || rest.iter().any(|w| w.dynamic)
         || !sc.redirects.iter().all(|r| r.fd == Some(2))
     {
