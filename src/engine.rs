@@ -239,7 +239,13 @@ pub fn evaluate(req: &Request, state: &EngineState, received_us: u64) -> Result<
                         serde_json::Value::String(s) => s.clone(),
                         other => other.to_string(),
                     };
-                    if !crate::redact::find_rules(&text).is_empty() {
+                    // Bounded: a huge tool output must not slow the record path; a secret is
+                    // most often near the start, and the transcript path redacts the rest.
+                    let mut end = text.len().min(256 * 1024);
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    if !crate::redact::find_rules(&text[..end]).is_empty() {
                         state.sessions.taint(sid);
                     }
                 }
