@@ -13,6 +13,7 @@
 //! Example notation: a plain string is a Bash command; `@Write <path>|<content>`,
 //! `@Read <path>` are file-tool calls.
 
+mod admin;
 mod execution;
 mod filesystem;
 mod git;
@@ -93,6 +94,7 @@ pub static FAMILIES: &[&[Rule]] = &[
     infra::INFRA_RULES,
     network::NETWORK_RULES,
     self_protection::SELF_PROTECTION_RULES,
+    admin::ADMIN_RULES,
 ];
 
 /// Every rule, in catalog order.
@@ -107,6 +109,7 @@ pub fn by_id(id: &str) -> Option<&'static Rule> {
 
 /// The rules as constants, for the code that raises them (`rules::RM_ROOT.finding(…)`).
 pub mod rules {
+    pub use super::admin::*;
     pub use super::execution::*;
     pub use super::filesystem::*;
     pub use super::git::*;

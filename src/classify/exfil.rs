@@ -307,7 +307,7 @@ pub(crate) struct Sink {
     pub inline: Vec<String>,
 }
 
-fn host_of(t: &str) -> Option<String> {
+pub(crate) fn host_of(t: &str) -> Option<String> {
     let rest = t.split_once("://").map(|x| x.1).unwrap_or(t);
     let rest = rest.rsplit_once('@').map(|x| x.1).unwrap_or(rest);
     let host = rest.split(['/', '?', '#']).next()?;

@@ -10,6 +10,7 @@
 //! I/O: a script the command runs is read (bounded, regular files only), and a write target's
 //! existing parent is canonicalized to catch symlinks out of the workspace. Nothing else.
 
+mod admin;
 mod code;
 mod embedded;
 mod exfil;

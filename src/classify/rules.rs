@@ -2268,6 +2268,7 @@ impl<'a> Walker<'a> {
             }
         }
         // Infrastructure and data rules (databases, containers, clusters, IaC, clouds).
+        let mut infra_hit = false;
         if infra::is_infra_name(name) {
             let stdin_text = stdin
                 .filter(|r| r.feeds_stdin())
@@ -2276,8 +2277,18 @@ impl<'a> Walker<'a> {
             if let Some(i) = v.intent {
                 intent = i;
             }
+            infra_hit = !v.findings.is_empty();
             for f in v.findings {
                 self.push(f);
+            }
+        }
+        // Admin CLIs read by verb, and dangerous argument forms (classify/admin.rs).
+        if !infra_hit {
+            if let Some((rule, i, why)) = super::admin::check(name, &texts) {
+                self.push(rule.finding(why));
+                if intent != Intent::Destructive {
+                    intent = i;
+                }
             }
         }
         if pipe_in.sql && SQL_CLIENTS.contains(&name) {

@@ -118,6 +118,15 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Printing commands end quietly when their reader goes away (`dashclawd check … | head`), as
+    // other Unix tools do; Rust ignores SIGPIPE, which turns that into a panic in `println!`.
+    // The daemon and the MCP server keep ignoring it: their peers closing is handled as an error.
+    if !matches!(cli.command, Command::Run { .. } | Command::Mcp(_)) {
+        // SAFETY: restoring the default disposition of one signal before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let result = match cli.command {
         Command::Run {
             auto_started,
