@@ -33,7 +33,35 @@ pub const DEFAULT_PENDING_TTL: Duration = Duration::from_secs(60 * 60);
 /// Longest stored `detail`, in bytes: enough for any command, bounded for huge file writes.
 pub const DETAIL_MAX: usize = 64 * 1024;
 
-const SCHEMA_VERSION: i64 = 1;
+/// The store's schema (see [`crate::store`]).
+pub const SCHEMA: crate::store::Schema = crate::store::Schema {
+    name: "approvals store",
+    migrations: &[
+        // 1. `IF NOT EXISTS`: files from before the shared helper were created by this same
+        // statement and already say version 1.
+        "CREATE TABLE IF NOT EXISTS approvals (
+            id              TEXT PRIMARY KEY,
+            fingerprint     TEXT NOT NULL,
+            agent           TEXT NOT NULL,
+            session_id      TEXT,
+            cwd             TEXT,
+            tool            TEXT NOT NULL,
+            summary         TEXT NOT NULL,
+            detail          TEXT,
+            reasons         TEXT NOT NULL,
+            policy          TEXT,
+            status          TEXT NOT NULL,
+            created_at      INTEGER NOT NULL,
+            expires_at      INTEGER NOT NULL,
+            decided_at      INTEGER,
+            decided_by      TEXT,
+            decision_reason TEXT,
+            used_at         INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS approvals_fp ON approvals (fingerprint, status);
+        CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, created_at);",
+    ],
+};
 /// Lower-case letters and digits without the look-alikes l, o, 0 and 1: 32 symbols, 5 bits each.
 const ID_ALPHABET: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
 const ID_PREFIX: &str = "ap_";
@@ -304,54 +332,8 @@ pub struct Approvals {
 impl Approvals {
     /// Opens (creating it 0600 if needed) the store at `path`. The parent directory must exist.
     pub fn open(path: &Path) -> Result<Approvals> {
-        // Created private before SQLite opens it (SQLite gives the -wal and -shm files the same
-        // mode): it names what the agent tried to do and who let it.
-        if !path.exists() {
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .open(path)
-                .with_context(|| format!("creating {}", path.display()))?;
-        }
-        let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
-        // The daemon and an admin command may write at the same moment; they wait, not fail.
-        conn.busy_timeout(Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version > SCHEMA_VERSION {
-            anyhow::bail!(
-                "{} was written by a newer dashclawd (schema {version}); upgrade dashclawd",
-                path.display()
-            );
-        }
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS approvals (
-                id              TEXT PRIMARY KEY,
-                fingerprint     TEXT NOT NULL,
-                agent           TEXT NOT NULL,
-                session_id      TEXT,
-                cwd             TEXT,
-                tool            TEXT NOT NULL,
-                summary         TEXT NOT NULL,
-                detail          TEXT,
-                reasons         TEXT NOT NULL,
-                policy          TEXT,
-                status          TEXT NOT NULL,
-                created_at      INTEGER NOT NULL,
-                expires_at      INTEGER NOT NULL,
-                decided_at      INTEGER,
-                decided_by      TEXT,
-                decision_reason TEXT,
-                used_at         INTEGER
-            );
-            CREATE INDEX IF NOT EXISTS approvals_fp ON approvals (fingerprint, status);
-            CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, created_at);
-            PRAGMA user_version = 1;",
-        )
-        .context("creating the approvals schema")?;
+        // It names what the agent tried to do and who let it: created private, like every store.
+        let conn = crate::store::open(path, &SCHEMA, crate::store::SyncMode::Normal)?;
         Ok(Approvals {
             conn: Mutex::new(conn),
             pending_ttl: DEFAULT_PENDING_TTL.as_secs() as i64,

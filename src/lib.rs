@@ -25,4 +25,5 @@ pub mod protected;
 pub mod protocol;
 pub mod redact;
 pub mod remote;
+pub mod store;
 pub mod transcript;
