@@ -13,12 +13,11 @@
 //! All times are unix seconds and every method takes `now`, so tests control the clock.
 
 use std::fmt;
-use std::io::Read;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde::Serialize;
 use serde_json::Value;
@@ -68,12 +67,7 @@ const ID_PREFIX: &str = "ap_";
 const ID_LEN: usize = 8;
 
 /// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+pub use crate::util::time::now_secs as unix_now;
 
 /// Tool-input fields that are the model's commentary, not part of what runs. Leaving them out of
 /// the fingerprint lets a retry whose prose differs ("Delete the build dir" vs "Remove build
@@ -311,15 +305,7 @@ pub fn parse_id(input: &str) -> Option<String> {
 
 /// `n` random symbols of the id alphabet, from the OS random source.
 pub fn random_code(n: usize) -> Result<String> {
-    let mut bytes = vec![0u8; n];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .context("reading /dev/urandom")?;
-    // 256 is a multiple of 32, so masking keeps the symbols uniform.
-    Ok(bytes
-        .iter()
-        .map(|b| ID_ALPHABET[(b & 31) as usize] as char)
-        .collect())
+    crate::util::id::random_code(n, ID_ALPHABET)
 }
 
 /// The approvals store. Cheap to share behind an `Arc`; calls are rare, so one connection
@@ -595,17 +581,13 @@ fn sweep(conn: &Connection, now: i64) -> rusqlite::Result<()> {
 }
 
 fn cut_detail(detail: &str) -> String {
-    if detail.len() <= DETAIL_MAX {
+    let kept = crate::util::text::clip_bytes(detail, DETAIL_MAX);
+    if kept.len() == detail.len() {
         return detail.to_string();
     }
-    let mut end = DETAIL_MAX;
-    while !detail.is_char_boundary(end) {
-        end -= 1;
-    }
     format!(
-        "{}\n… [{} more bytes not shown]",
-        &detail[..end],
-        detail.len() - end
+        "{kept}\n… [{} more bytes not shown]",
+        detail.len() - kept.len()
     )
 }
 

@@ -26,7 +26,6 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -118,6 +117,7 @@ fn chain_hash(prev: &str, seq: i64, ts: &str, record_json: &str) -> String {
 
 use crate::store::Schema;
 pub use crate::store::SyncMode;
+use crate::util::time;
 
 /// The ledger's one table. Idempotent: it also runs at every open (below).
 const LEDGER_TABLE: &str = "CREATE TABLE IF NOT EXISTS ledger (
@@ -571,9 +571,7 @@ fn compare_with_head(
         return Ok(None);
     }
     let short = |h: &str| h.get(..16).unwrap_or(h).to_string();
-    let when = humantime::format_rfc3339_seconds(
-        std::time::UNIX_EPOCH + Duration::from_millis(known.written_ms),
-    );
+    let when = time::iso_seconds(time::at_ms(known.written_ms));
     if current.0 < known.seq {
         let what = if current.0 == 0 {
             "emptied or replaced by a new one".to_string()
@@ -609,11 +607,7 @@ fn compare_with_head(
 /// The entry that opens a ledger found reset, naming the head it should have had.
 fn reset_record(note: &str, known: &HeadFile, found: &(i64, String)) -> Record {
     Record {
-        event_id: format!(
-            "ledger-reset-{}-{}",
-            crate::engine::now_us(),
-            std::process::id()
-        ),
+        event_id: format!("ledger-reset-{}", crate::util::id::local_id()),
         agent: "dashclawd".into(),
         event: "ledger-reset".into(),
         summary: crate::redact::redact_str(note).into_owned(),
@@ -699,7 +693,7 @@ impl Writer {
                     .health
                     .reserve_used_ms
                     .lock()
-                    .unwrap_or_else(|p| p.into_inner()) = Some(crate::engine::now_us() / 1000);
+                    .unwrap_or_else(|p| p.into_inner()) = Some(time::now_ms());
                 self.head = before.clone();
                 result = self.try_commit(batch);
             }
@@ -751,7 +745,7 @@ impl Writer {
         let head = HeadFile {
             seq: self.head.0,
             hash: self.head.1.clone(),
-            written_ms: crate::engine::now_us() / 1000,
+            written_ms: time::now_ms(),
             resets: self
                 .health
                 .resets
@@ -857,7 +851,7 @@ fn commit_batch<'a>(
                 continue;
             }
             let seq = head.0 + 1;
-            let ts = humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string();
+            let ts = time::iso_now_micros();
             let json = serde_json::to_string(record)?;
             let hash = chain_hash(&head.1, seq, &ts, &json);
             insert.execute(params![seq, ts, record.event_id, json, head.1, hash])?;
@@ -998,6 +992,7 @@ pub fn check_head_file(conn: &Connection, ledger: &Path) -> Result<Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn rec(id: &str) -> Record {
         Record {

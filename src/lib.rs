@@ -27,3 +27,4 @@ pub mod redact;
 pub mod remote;
 pub mod store;
 pub mod transcript;
+pub mod util;

@@ -385,10 +385,7 @@ impl Outbox {
     /// A permanent failure (the server will never accept it): move the item to the dead table,
     /// which keeps the newest [`DEAD_KEEP`]. Its group moves on. False when the item is gone.
     pub fn park(&self, id: i64, error: &str) -> Result<bool> {
-        let parked_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis().min(i64::MAX as u128) as i64)
-            .unwrap_or(0);
+        let parked_ms = ms_to_sql(crate::util::time::now_ms());
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let moved = tx.execute(
@@ -607,10 +604,7 @@ fn with_payload(mut item: Item, json: &str) -> Result<Item> {
 }
 
 fn cut_error(error: &str) -> &str {
-    match error.char_indices().nth(ERROR_MAX_CHARS) {
-        Some((at, _)) => &error[..at],
-        None => error,
-    }
+    crate::util::text::clip_chars(error, ERROR_MAX_CHARS)
 }
 
 // SQLite integers are i64; times past year 292 million are clamped rather than wrapped.

@@ -194,7 +194,7 @@ pub fn body(ev: &HookEvent, c: &Classification, inp: &GuardInputs) -> Value {
     if !inp.observe {
         b.insert("client_capabilities".into(), json!(["execution_claims"]));
         b.insert("claim_execution".into(), json!(true));
-        b.insert("attempt_id".into(), json!(uuid::Uuid::new_v4().to_string()));
+        b.insert("attempt_id".into(), json!(crate::util::id::uuid()));
     }
     Value::Object(b)
 }
@@ -358,7 +358,7 @@ pub fn parse_answer(
             .map(|a| {
                 a.iter()
                     .filter_map(Value::as_str)
-                    .map(|s| truncate(s, 500))
+                    .map(|s| truncate(s, 500).to_owned())
                     .collect()
             })
             .unwrap_or_default()
@@ -370,7 +370,7 @@ pub fn parse_answer(
             .and_then(Value::as_str)
             .filter(|r| !r.is_empty())
         {
-            reasons.push(truncate(r, 500));
+            reasons.push(truncate(r, 500).to_owned());
         }
     }
     let recorded = body.get("recorded");
@@ -386,7 +386,7 @@ pub fn parse_answer(
         let mut text = r
             .get("suggestion")
             .and_then(Value::as_str)
-            .map(|s| truncate(s, 500))
+            .map(|s| truncate(s, 500).to_owned())
             .unwrap_or_default();
         if let Some(steps) = r.get("steps").and_then(Value::as_array) {
             for s in steps.iter().filter_map(Value::as_str).take(5) {
@@ -447,7 +447,7 @@ pub fn parse_answer(
         verification_status: body
             .get("verification_status")
             .and_then(Value::as_str)
-            .map(|v| truncate(v, 32)),
+            .map(|v| truncate(v, 32).to_owned()),
     })
 }
 
@@ -492,12 +492,8 @@ fn claim_check(
     }
 }
 
-pub(crate) fn truncate(s: &str, max_chars: usize) -> String {
-    match s.char_indices().nth(max_chars) {
-        Some((i, _)) => s[..i].to_owned(),
-        None => s.to_owned(),
-    }
-}
+/// Kept under its old name for the delivery code.
+pub(crate) use crate::util::text::clip_chars as truncate;
 
 /// The 20 action types a v2.0 server accepts on `POST /api/actions` (§13).
 pub const V2_ACTION_TYPES: [&str; 20] = [

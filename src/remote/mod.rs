@@ -35,6 +35,7 @@ use tokio::sync::{broadcast, Notify};
 use crate::event::{Classification, Decision, HookEvent, Verdict};
 use crate::outbox::{NewItem, Outbox};
 use crate::policy::PolicyStore;
+use crate::util::text::clip_chars;
 
 pub use config::{ApiKey, ServerSection, Settings, Unavailable};
 use guard::{GuardAnswer, GuardInputs, ServerVerdict};
@@ -133,7 +134,7 @@ impl RequestEnv {
         match &self.local_reason {
             Some(r) => format!(
                 "denied by a local dashclawd policy: {}",
-                crate::redact::redact_str(&guard::truncate(r, 1000))
+                crate::redact::redact_str(&clip_chars(r, 1000))
             ),
             None => "denied by a local dashclawd policy".into(),
         }
@@ -615,7 +616,7 @@ impl Remote {
             Verdict::Block | Verdict::RequireApproval if !env.observe => "blocked",
             _ => "running",
         };
-        let action_id = format!("act_{}", uuid::Uuid::new_v4());
+        let action_id = crate::util::id::action_id();
         let mut record = body.clone();
         strip_claims(&mut record);
         if let Value::Object(m) = &mut record {
@@ -624,10 +625,7 @@ impl Remote {
             m.insert("trigger".into(), json!(format!("orphan:{reason_tag}")));
             m.insert("timestamp_start".into(), json!(iso_now()));
             if status == "blocked" {
-                m.insert(
-                    "error_message".into(),
-                    json!(guard::truncate(&failure, 4000)),
-                );
+                m.insert("error_message".into(), json!(clip_chars(&failure, 4000)));
             }
         }
         let key = body
@@ -720,7 +718,7 @@ impl Remote {
             decision.verdict == Verdict::RequireApproval && !env.observe && !env.local_block;
         let blocked = decision.verdict == Verdict::Block || env.local_block;
         if action_id.is_none() && !gated {
-            let id = format!("act_{}", uuid::Uuid::new_v4());
+            let id = crate::util::id::action_id();
             let mut record = body.clone();
             strip_claims(&mut record);
             if let Value::Object(m) = &mut record {
@@ -736,7 +734,7 @@ impl Remote {
                     } else {
                         env.local_denial()
                     };
-                    m.insert("error_message".into(), json!(guard::truncate(&why, 4000)));
+                    m.insert("error_message".into(), json!(clip_chars(&why, 4000)));
                 }
                 if let Some(d) = &answer.decision_id {
                     m.insert("guard_decision_id".into(), json!(d));
@@ -974,14 +972,14 @@ impl Remote {
             )),
             (status, _) => Err(format!(
                 "the server answered HTTP {status} without an action id: {}",
-                guard::truncate(&resp.body.to_string(), 200)
+                clip_chars(&resp.body.to_string(), 200)
             )),
         }
     }
 
     /// Claim protocol 1 without a folded result: exactly one `PATCH … {claim_execution}`.
     async fn claim(&self, action_id: &str, body: &Value) -> Result<(), String> {
-        let attempt = uuid::Uuid::new_v4().to_string();
+        let attempt = crate::util::id::uuid();
         let mut patch = json!({
             "claim_execution": true,
             "attempt_id": attempt,
@@ -1129,14 +1127,4 @@ fn ungoverned_categories(setting: Option<&str>) -> Vec<&'static str> {
         .collect()
 }
 
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-/// Now as ISO-8601 UTC with milliseconds, as the server stores timestamps.
-pub fn iso_now() -> String {
-    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
-}
+pub use crate::util::time::{iso_now, now_ms};
