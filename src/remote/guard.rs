@@ -358,7 +358,7 @@ pub fn parse_answer(
             .map(|a| {
                 a.iter()
                     .filter_map(Value::as_str)
-                    .map(|s| truncate(s, 500).to_owned())
+                    .map(|s| truncate(s, 500))
                     .collect()
             })
             .unwrap_or_default()
@@ -370,7 +370,7 @@ pub fn parse_answer(
             .and_then(Value::as_str)
             .filter(|r| !r.is_empty())
         {
-            reasons.push(truncate(r, 500).to_owned());
+            reasons.push(truncate(r, 500));
         }
     }
     let recorded = body.get("recorded");
@@ -386,7 +386,7 @@ pub fn parse_answer(
         let mut text = r
             .get("suggestion")
             .and_then(Value::as_str)
-            .map(|s| truncate(s, 500).to_owned())
+            .map(|s| truncate(s, 500))
             .unwrap_or_default();
         if let Some(steps) = r.get("steps").and_then(Value::as_array) {
             for s in steps.iter().filter_map(Value::as_str).take(5) {
@@ -447,7 +447,7 @@ pub fn parse_answer(
         verification_status: body
             .get("verification_status")
             .and_then(Value::as_str)
-            .map(|v| truncate(v, 32).to_owned()),
+            .map(|v| truncate(v, 32)),
     })
 }
 
@@ -492,8 +492,10 @@ fn claim_check(
     }
 }
 
-/// Kept under its old name for the delivery code.
-pub(crate) use crate::util::text::clip_chars as truncate;
+/// The first `max_chars` characters, owned (for JSON bodies).
+pub(crate) fn truncate(s: &str, max_chars: usize) -> String {
+    crate::util::text::clip_chars(s, max_chars).to_owned()
+}
 
 /// The 20 action types a v2.0 server accepts on `POST /api/actions` (§13).
 pub const V2_ACTION_TYPES: [&str; 20] = [

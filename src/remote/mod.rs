@@ -136,7 +136,7 @@ impl RequestEnv {
         match &self.local_reason {
             Some(r) => format!(
                 "denied by a local dashclawd policy: {}",
-                crate::redact::redact_str(&clip_chars(r, 1000))
+                crate::redact::redact_str(clip_chars(r, 1000))
             ),
             None => "denied by a local dashclawd policy".into(),
         }
@@ -803,11 +803,11 @@ impl Remote {
             };
             self.set_state(&id, state).await;
         }
-        return Gate {
+        Gate {
             decision: Some(decision),
             notes,
             ledger,
-        };
+        }
     }
 
     /// `POST /api/actions` with `status: pending_approval`, synchronously: the approval wait

@@ -49,7 +49,7 @@ fn compile(_: &Policy, f: &mut Fields) -> Option<Rule> {
 
 impl RuleKind for BranchFreshness {
     fn evaluate(&self, ctx: &GuardContext, _: f64, _: &EvalEnv) -> Option<(Severity, String)> {
-        if !self.action_types.iter().any(|t| *t == ctx.action_type) {
+        if !self.action_types.contains(&ctx.action_type) {
             return None;
         }
         let branch = ctx.intel.branch.as_ref()?;

@@ -48,7 +48,7 @@ fn rank(level: &str) -> i32 {
 
 impl RuleKind for GreenContract {
     fn evaluate(&self, ctx: &GuardContext, _: f64, _: &EvalEnv) -> Option<(Severity, String)> {
-        if !self.action_types.iter().any(|t| *t == ctx.action_type) {
+        if !self.action_types.contains(&ctx.action_type) {
             return None;
         }
         let required = &self.required_level;
