@@ -337,6 +337,28 @@ pub struct GuardAnswer {
     pub verification_status: Option<String>,
 }
 
+impl GuardAnswer {
+    /// An answer with just this verdict: no reasons, no row, no claim (v2.0's shape).
+    pub fn of(verdict: ServerVerdict) -> GuardAnswer {
+        GuardAnswer {
+            verdict,
+            reasons: Vec::new(),
+            warnings: Vec::new(),
+            matched_policies: Vec::new(),
+            action_id: None,
+            decision_id: None,
+            record_supported: false,
+            risk_score: None,
+            degraded: false,
+            recovery: None,
+            secret_labels: Vec::new(),
+            claim: Ok(false),
+            idempotent_replay: false,
+            verification_status: None,
+        }
+    }
+}
+
 /// Reads a guard answer (HTTP 200, or 403 with a verdict on v2.0). `Err` is a protocol
 /// failure: the body has no verdict at all.
 pub fn parse_answer(

@@ -483,20 +483,9 @@ impl Remote {
                     if msg.starts_with("Input rejected") {
                         // The server's prompt-injection scan: a verdict, not a failure.
                         return Ok(GuardAnswer {
-                            verdict: ServerVerdict::Block,
                             reasons: vec![msg.to_owned()],
-                            warnings: Vec::new(),
                             matched_policies: vec!["builtin:prompt_injection_scan".into()],
-                            action_id: None,
-                            decision_id: None,
-                            record_supported: false,
-                            risk_score: None,
-                            degraded: false,
-                            recovery: None,
-                            secret_labels: Vec::new(),
-                            claim: Ok(false),
-                            idempotent_replay: false,
-                            verification_status: None,
+                            ..GuardAnswer::of(ServerVerdict::Block)
                         });
                     }
                     return Err(self.cause(

@@ -3,22 +3,7 @@ use serde_json::json;
 use super::*;
 
 fn answer(verdict: &str) -> GuardAnswer {
-    GuardAnswer {
-        verdict: ServerVerdict::parse(verdict),
-        reasons: Vec::new(),
-        warnings: Vec::new(),
-        matched_policies: Vec::new(),
-        action_id: None,
-        decision_id: None,
-        record_supported: false,
-        risk_score: None,
-        degraded: false,
-        recovery: None,
-        secret_labels: Vec::new(),
-        claim: Ok(false),
-        idempotent_replay: false,
-        verification_status: None,
-    }
+    GuardAnswer::of(ServerVerdict::parse(verdict))
 }
 
 /// A newest-line answer: the server recorded the row itself.
