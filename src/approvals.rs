@@ -13,12 +13,11 @@
 //! All times are unix seconds and every method takes `now`, so tests control the clock.
 
 use std::fmt;
-use std::io::Read;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde::Serialize;
 use serde_json::Value;
@@ -33,19 +32,42 @@ pub const DEFAULT_PENDING_TTL: Duration = Duration::from_secs(60 * 60);
 /// Longest stored `detail`, in bytes: enough for any command, bounded for huge file writes.
 pub const DETAIL_MAX: usize = 64 * 1024;
 
-const SCHEMA_VERSION: i64 = 1;
+/// The store's schema (see [`crate::store`]).
+pub const SCHEMA: crate::store::Schema = crate::store::Schema {
+    name: "approvals store",
+    migrations: &[
+        // 1. `IF NOT EXISTS`: files from before the shared helper were created by this same
+        // statement and already say version 1.
+        "CREATE TABLE IF NOT EXISTS approvals (
+            id              TEXT PRIMARY KEY,
+            fingerprint     TEXT NOT NULL,
+            agent           TEXT NOT NULL,
+            session_id      TEXT,
+            cwd             TEXT,
+            tool            TEXT NOT NULL,
+            summary         TEXT NOT NULL,
+            detail          TEXT,
+            reasons         TEXT NOT NULL,
+            policy          TEXT,
+            status          TEXT NOT NULL,
+            created_at      INTEGER NOT NULL,
+            expires_at      INTEGER NOT NULL,
+            decided_at      INTEGER,
+            decided_by      TEXT,
+            decision_reason TEXT,
+            used_at         INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS approvals_fp ON approvals (fingerprint, status);
+        CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, created_at);",
+    ],
+};
 /// Lower-case letters and digits without the look-alikes l, o, 0 and 1: 32 symbols, 5 bits each.
 const ID_ALPHABET: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
 const ID_PREFIX: &str = "ap_";
 const ID_LEN: usize = 8;
 
 /// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+pub use crate::util::time::now_secs as unix_now;
 
 /// Tool-input fields that are the model's commentary, not part of what runs. Leaving them out of
 /// the fingerprint lets a retry whose prose differs ("Delete the build dir" vs "Remove build
@@ -283,15 +305,7 @@ pub fn parse_id(input: &str) -> Option<String> {
 
 /// `n` random symbols of the id alphabet, from the OS random source.
 pub fn random_code(n: usize) -> Result<String> {
-    let mut bytes = vec![0u8; n];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .context("reading /dev/urandom")?;
-    // 256 is a multiple of 32, so masking keeps the symbols uniform.
-    Ok(bytes
-        .iter()
-        .map(|b| ID_ALPHABET[(b & 31) as usize] as char)
-        .collect())
+    crate::util::id::random_code(n, ID_ALPHABET)
 }
 
 /// The approvals store. Cheap to share behind an `Arc`; calls are rare, so one connection
@@ -304,54 +318,8 @@ pub struct Approvals {
 impl Approvals {
     /// Opens (creating it 0600 if needed) the store at `path`. The parent directory must exist.
     pub fn open(path: &Path) -> Result<Approvals> {
-        // Created private before SQLite opens it (SQLite gives the -wal and -shm files the same
-        // mode): it names what the agent tried to do and who let it.
-        if !path.exists() {
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .open(path)
-                .with_context(|| format!("creating {}", path.display()))?;
-        }
-        let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
-        // The daemon and an admin command may write at the same moment; they wait, not fail.
-        conn.busy_timeout(Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version > SCHEMA_VERSION {
-            anyhow::bail!(
-                "{} was written by a newer dashclawd (schema {version}); upgrade dashclawd",
-                path.display()
-            );
-        }
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS approvals (
-                id              TEXT PRIMARY KEY,
-                fingerprint     TEXT NOT NULL,
-                agent           TEXT NOT NULL,
-                session_id      TEXT,
-                cwd             TEXT,
-                tool            TEXT NOT NULL,
-                summary         TEXT NOT NULL,
-                detail          TEXT,
-                reasons         TEXT NOT NULL,
-                policy          TEXT,
-                status          TEXT NOT NULL,
-                created_at      INTEGER NOT NULL,
-                expires_at      INTEGER NOT NULL,
-                decided_at      INTEGER,
-                decided_by      TEXT,
-                decision_reason TEXT,
-                used_at         INTEGER
-            );
-            CREATE INDEX IF NOT EXISTS approvals_fp ON approvals (fingerprint, status);
-            CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, created_at);
-            PRAGMA user_version = 1;",
-        )
-        .context("creating the approvals schema")?;
+        // It names what the agent tried to do and who let it: created private, like every store.
+        let conn = crate::store::open(path, &SCHEMA, crate::store::SyncMode::Normal)?;
         Ok(Approvals {
             conn: Mutex::new(conn),
             pending_ttl: DEFAULT_PENDING_TTL.as_secs() as i64,
@@ -613,17 +581,13 @@ fn sweep(conn: &Connection, now: i64) -> rusqlite::Result<()> {
 }
 
 fn cut_detail(detail: &str) -> String {
-    if detail.len() <= DETAIL_MAX {
+    let kept = crate::util::text::clip_bytes(detail, DETAIL_MAX);
+    if kept.len() == detail.len() {
         return detail.to_string();
     }
-    let mut end = DETAIL_MAX;
-    while !detail.is_char_boundary(end) {
-        end -= 1;
-    }
     format!(
-        "{}\n… [{} more bytes not shown]",
-        &detail[..end],
-        detail.len() - end
+        "{kept}\n… [{} more bytes not shown]",
+        detail.len() - kept.len()
     )
 }
 

@@ -52,12 +52,7 @@ pub const TAINT_WINDOW_MS: u64 = 30 * 60 * 1000;
 const MAX_SESSIONS: usize = 1024;
 const MAX_TAINTED_FILES: usize = 64;
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+use crate::util::time::now_ms;
 
 impl SessionMemory {
     /// `(files written from secrets, tainted now)` for a session.
@@ -241,11 +236,8 @@ pub fn evaluate(req: &Request, state: &EngineState, received_us: u64) -> Result<
                     };
                     // Bounded: a huge tool output must not slow the record path; a secret is
                     // most often near the start, and the transcript path redacts the rest.
-                    let mut end = text.len().min(256 * 1024);
-                    while !text.is_char_boundary(end) {
-                        end -= 1;
-                    }
-                    if !crate::redact::find_rules(&text[..end]).is_empty() {
+                    let scanned = crate::util::text::clip_bytes(&text, 256 * 1024);
+                    if !crate::redact::find_rules(scanned).is_empty() {
                         state.sessions.taint(sid);
                     }
                 }
@@ -379,7 +371,7 @@ fn build_record(
         event_id: req
             .field(field::EVENT_ID)
             .map(str::to_owned)
-            .unwrap_or_else(|| format!("anon-{}", uuid_like())),
+            .unwrap_or_else(|| format!("anon-{}", crate::util::id::local_id())),
         agent: agent.as_str().into(),
         event: kind.as_str().into(),
         session_id: event.and_then(|e| e.session_id.clone()),
@@ -456,16 +448,7 @@ fn kind_summary(ev: &HookEvent) -> String {
     }
 }
 
-pub fn now_us() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
-}
-
-fn uuid_like() -> String {
-    format!("{:x}-{:x}", now_us(), std::process::id())
-}
+pub use crate::util::time::now_us;
 
 #[cfg(test)]
 mod tests {

@@ -26,7 +26,6 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -116,72 +115,39 @@ fn chain_hash(prev: &str, seq: i64, ts: &str, record_json: &str) -> String {
     hex::encode(h.finalize())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SyncMode {
-    #[default]
-    Normal,
-    Full,
-}
+use crate::store::Schema;
+pub use crate::store::SyncMode;
+use crate::util::time;
 
-impl SyncMode {
-    fn pragma(self) -> &'static str {
-        match self {
-            SyncMode::Normal => "NORMAL",
-            SyncMode::Full => "FULL",
-        }
-    }
-}
+/// The ledger's one table. Idempotent: it also runs at every open (below).
+const LEDGER_TABLE: &str = "CREATE TABLE IF NOT EXISTS ledger (
+    seq       INTEGER PRIMARY KEY,
+    ts        TEXT NOT NULL,
+    event_id  TEXT NOT NULL UNIQUE,
+    record    TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);";
 
-/// How long a store waits for another process's lock before giving up (every SQLite store).
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The ledger's schema (see [`crate::store`]); files from before versioning are at 0.
+pub const SCHEMA: Schema = Schema {
+    name: "ledger",
+    migrations: &[LEDGER_TABLE],
+};
 
 pub fn open(path: &Path, sync: SyncMode) -> Result<Connection> {
-    // Created private before SQLite opens it: the ledger describes everything the agent did.
-    if !path.exists() {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)
-            .with_context(|| format!("creating ledger {}", path.display()))?;
-    }
-    let conn =
-        Connection::open(path).with_context(|| format!("opening ledger {}", path.display()))?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .with_context(|| format!("switching {} to WAL", path.display()))?;
-    conn.pragma_update(None, "synchronous", sync.pragma())?;
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS ledger (
-            seq       INTEGER PRIMARY KEY,
-            ts        TEXT NOT NULL,
-            event_id  TEXT NOT NULL UNIQUE,
-            record    TEXT NOT NULL,
-            prev_hash TEXT NOT NULL,
-            hash      TEXT NOT NULL
-        );",
-    )
-    .context("creating the ledger schema")?;
+    let conn = crate::store::open(path, &SCHEMA, sync)?;
+    // A file swapped for a database that claims the version but has no table (an emptied or
+    // planted ledger) gets the table back, so the start-up check records a reset instead of
+    // every later write failing.
+    conn.execute_batch(LEDGER_TABLE)
+        .context("creating the ledger schema")?;
     Ok(conn)
 }
 
 /// Opens the ledger for reading without creating it.
 pub fn open_read_only(path: &Path) -> Result<Connection> {
-    if !path.exists() {
-        anyhow::bail!(
-            "no ledger at {} yet (the daemon creates it on first use)",
-            path.display()
-        );
-    }
-    let conn = Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .with_context(|| format!("opening ledger {}", path.display()))?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    Ok(conn)
+    Ok(crate::store::open_read_only(path, &SCHEMA)?)
 }
 
 type Reply = oneshot::Sender<Result<i64, String>>;
@@ -605,9 +571,7 @@ fn compare_with_head(
         return Ok(None);
     }
     let short = |h: &str| h.get(..16).unwrap_or(h).to_string();
-    let when = humantime::format_rfc3339_seconds(
-        std::time::UNIX_EPOCH + Duration::from_millis(known.written_ms),
-    );
+    let when = time::iso_seconds(time::at_ms(known.written_ms));
     if current.0 < known.seq {
         let what = if current.0 == 0 {
             "emptied or replaced by a new one".to_string()
@@ -643,11 +607,7 @@ fn compare_with_head(
 /// The entry that opens a ledger found reset, naming the head it should have had.
 fn reset_record(note: &str, known: &HeadFile, found: &(i64, String)) -> Record {
     Record {
-        event_id: format!(
-            "ledger-reset-{}-{}",
-            crate::engine::now_us(),
-            std::process::id()
-        ),
+        event_id: format!("ledger-reset-{}", crate::util::id::local_id()),
         agent: "dashclawd".into(),
         event: "ledger-reset".into(),
         summary: crate::redact::redact_str(note).into_owned(),
@@ -733,7 +693,7 @@ impl Writer {
                     .health
                     .reserve_used_ms
                     .lock()
-                    .unwrap_or_else(|p| p.into_inner()) = Some(crate::engine::now_us() / 1000);
+                    .unwrap_or_else(|p| p.into_inner()) = Some(time::now_ms());
                 self.head = before.clone();
                 result = self.try_commit(batch);
             }
@@ -785,7 +745,7 @@ impl Writer {
         let head = HeadFile {
             seq: self.head.0,
             hash: self.head.1.clone(),
-            written_ms: crate::engine::now_us() / 1000,
+            written_ms: time::now_ms(),
             resets: self
                 .health
                 .resets
@@ -831,16 +791,7 @@ impl std::fmt::Display for Tampered {
 
 impl std::error::Error for Tampered {}
 
-/// SQLITE_FULL, or ENOSPC from anywhere in the chain.
-pub fn is_disk_full(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        if let Some(rusqlite::Error::SqliteFailure(f, _)) = c.downcast_ref::<rusqlite::Error>() {
-            return f.code == rusqlite::ErrorCode::DiskFull;
-        }
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.raw_os_error() == Some(libc::ENOSPC))
-    })
-}
+pub use crate::store::is_disk_full;
 
 /// False for a file that is not (or no longer) a ledger: empty, or a database without the table.
 fn has_table(conn: &Connection) -> Result<bool> {
@@ -900,7 +851,7 @@ fn commit_batch<'a>(
                 continue;
             }
             let seq = head.0 + 1;
-            let ts = humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string();
+            let ts = time::iso_now_micros();
             let json = serde_json::to_string(record)?;
             let hash = chain_hash(&head.1, seq, &ts, &json);
             insert.execute(params![seq, ts, record.event_id, json, head.1, hash])?;
@@ -1041,6 +992,7 @@ pub fn check_head_file(conn: &Connection, ledger: &Path) -> Result<Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn rec(id: &str) -> Record {
         Record {

@@ -25,4 +25,6 @@ pub mod protected;
 pub mod protocol;
 pub mod redact;
 pub mod remote;
+pub mod store;
 pub mod transcript;
+pub mod util;

@@ -19,18 +19,16 @@
 //! Payloads sit on disk until delivered, so free text in them must already be redacted. All
 //! times are unix milliseconds passed in by the caller, so tests control the clock.
 
+use anyhow::{Context, Result};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use serde::Serialize;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 
-use anyhow::{Context, Result};
-use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior};
-use serde::Serialize;
-use serde_json::Value;
-
-use crate::ledger::SyncMode;
+use crate::store::{Schema, SyncMode};
 
 /// The file's name inside the state directory.
 pub const FILE_NAME: &str = "outbox.db";
@@ -43,6 +41,12 @@ pub const DEAD_KEEP: i64 = 1000;
 pub const DELIVERED_KEYS_KEEP: i64 = 50_000;
 /// Longest stored error text, in characters.
 pub const ERROR_MAX_CHARS: usize = 500;
+
+/// The outbox's schema (see [`crate::store`]).
+pub const SCHEMA: Schema = Schema {
+    name: "outbox",
+    migrations: MIGRATIONS,
+};
 
 /// Schema migrations, applied in order in one transaction; `user_version` counts those applied.
 /// Append new ones, never edit one that shipped.
@@ -207,7 +211,7 @@ impl Outbox {
     /// Opens (creating it 0600 if needed) the outbox at `path`, migrating its schema. The parent
     /// directory must exist.
     pub fn open(path: &Path, sync: SyncMode) -> Result<Outbox> {
-        let conn = open_connection(path, sync)
+        let conn = crate::store::open(path, &SCHEMA, sync)
             .with_context(|| format!("opening the outbox {}", path.display()))?;
         Ok(Outbox {
             conn: Mutex::new(conn),
@@ -240,7 +244,7 @@ impl Outbox {
     pub fn enqueue(&self, item: NewItem, now_ms: u64) -> Result<Enqueued> {
         let kind = item.kind.clone();
         self.try_enqueue(item, now_ms).map_err(|e| {
-            if is_disk_full(&e) {
+            if crate::store::is_disk_full(&e) {
                 e.context(format!(
                     "the outbox {} is full (no space left on the device, or SQLite's size \
                      limit): the {kind} event was not queued",
@@ -381,10 +385,7 @@ impl Outbox {
     /// A permanent failure (the server will never accept it): move the item to the dead table,
     /// which keeps the newest [`DEAD_KEEP`]. Its group moves on. False when the item is gone.
     pub fn park(&self, id: i64, error: &str) -> Result<bool> {
-        let parked_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis().min(i64::MAX as u128) as i64)
-            .unwrap_or(0);
+        let parked_ms = ms_to_sql(crate::util::time::now_ms());
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let moved = tx.execute(
@@ -524,56 +525,6 @@ impl Outbox {
     }
 }
 
-fn open_connection(path: &Path, sync: SyncMode) -> Result<Connection> {
-    // Created private before SQLite opens it (SQLite gives the -wal and -shm files the same
-    // mode): payloads describe what the agent did.
-    if !path.exists() {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)
-            .context("creating the file")?;
-    }
-    let mut conn = Connection::open(path)?;
-    // The delivery loop, the daemon and an admin command may write at once; they wait, not fail.
-    conn.busy_timeout(Duration::from_secs(5))?;
-    // The first statement that reads the file: a file that is not SQLite fails here.
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .context("switching to WAL (is this an SQLite database?)")?;
-    conn.pragma_update(
-        None,
-        "synchronous",
-        match sync {
-            SyncMode::Normal => "NORMAL",
-            SyncMode::Full => "FULL",
-        },
-    )?;
-    migrate(&mut conn)?;
-    Ok(conn)
-}
-
-fn migrate(conn: &mut Connection) -> Result<()> {
-    // IMMEDIATE: two processes opening a fresh file at once migrate it once.
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let latest = MIGRATIONS.len() as i64;
-    if !(0..=latest).contains(&version) {
-        anyhow::bail!(
-            "written by a newer dashclawd (schema {version}, this one knows {latest}); upgrade \
-             dashclawd"
-        );
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        tx.execute_batch(sql)
-            .with_context(|| format!("migrating the outbox schema to version {}", i + 1))?;
-    }
-    tx.pragma_update(None, "user_version", latest)?;
-    tx.commit().context("committing the outbox schema")?;
-    Ok(())
-}
-
 /// The id of a pending, delivered or parked item with this dedupe key.
 fn known_key(conn: &Connection, key: &str) -> rusqlite::Result<Option<i64>> {
     conn.query_row(
@@ -652,19 +603,8 @@ fn with_payload(mut item: Item, json: &str) -> Result<Item> {
     Ok(item)
 }
 
-fn is_disk_full(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<rusqlite::Error>()
-            .and_then(|e| e.sqlite_error_code())
-            == Some(ErrorCode::DiskFull)
-    })
-}
-
 fn cut_error(error: &str) -> &str {
-    match error.char_indices().nth(ERROR_MAX_CHARS) {
-        Some((at, _)) => &error[..at],
-        None => error,
-    }
+    crate::util::text::clip_chars(error, ERROR_MAX_CHARS)
 }
 
 // SQLite integers are i64; times past year 292 million are clamped rather than wrapped.

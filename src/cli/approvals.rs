@@ -16,7 +16,6 @@
 use std::borrow::Cow;
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::process::ExitCode;
-use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -517,8 +516,7 @@ fn row_json(r: &ApprovalRow, now: i64) -> serde_json::Value {
 }
 
 fn rfc3339(unix: i64) -> String {
-    let t = UNIX_EPOCH + Duration::from_secs(unix.max(0) as u64);
-    humantime::format_rfc3339_seconds(t).to_string()
+    crate::util::time::iso_seconds(crate::util::time::at_secs(unix))
 }
 
 /// `42s`, `7m`, `3h`, `2d`.
@@ -532,15 +530,7 @@ fn age(secs: i64) -> String {
     }
 }
 
-fn cut(s: &str, max: usize) -> Cow<'_, str> {
-    if s.chars().count() <= max {
-        Cow::Borrowed(s)
-    } else {
-        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-        out.push('…');
-        Cow::Owned(out)
-    }
-}
+use crate::util::text::ellipsize as cut;
 
 /// Text from the store made safe for a terminal: the agent wrote most of it, and an escape
 /// sequence, a carriage return or a bidi override could make the person read something other

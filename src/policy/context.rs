@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Agent, Classification, HookEvent, ToolAction};
+use crate::util::text::clip_chars;
 
 /// Longest `declared_goal` the server accepts, in characters.
 pub const DECLARED_GOAL_MAX: usize = 2000;
@@ -119,7 +120,7 @@ impl GuardContext {
             ToolAction::Mcp { .. } => format!("MCP: {}", tool.name),
             ToolAction::Subagent | ToolAction::Other => format!("{}: {}", tool.name, tool.input),
         };
-        ctx.declared_goal = Some(truncate_chars(goal, DECLARED_GOAL_MAX));
+        ctx.declared_goal = Some(clip_chars(&goal, DECLARED_GOAL_MAX).to_owned());
         ctx.systems_touched = match (&tool.action, tool.name.as_str()) {
             (ToolAction::Shell { .. }, _) | (_, "Bash" | "PowerShell" | "REPL") => {
                 vec!["shell".into()]
@@ -153,18 +154,11 @@ pub fn slug(agent_type: &str) -> String {
             }
         })
         .collect();
-    let s: String = s.trim_matches('-').chars().take(64).collect();
+    let s = clip_chars(s.trim_matches('-'), 64);
     if s.is_empty() {
         "subagent".into()
     } else {
-        s
-    }
-}
-
-fn truncate_chars(s: String, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => s[..i].to_owned(),
-        None => s,
+        s.to_owned()
     }
 }
 

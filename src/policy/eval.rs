@@ -5,11 +5,10 @@
 use serde::Serialize;
 
 use super::context::GuardContext;
-use super::glob::matches_any;
 use super::model::{FileState, LoadedPolicy, Origin, PolicySet, Scope, Severity};
 use super::ratelimit::RateLimiter;
 use super::risk::{self, RiskAssessment};
-use super::types::{ListKind, Rule};
+use super::types::{AllowGrant, BuiltinFinding, Rule};
 use crate::event::{Decision, Finding, Verdict};
 
 /// What the evaluator may read besides the policies.
@@ -136,7 +135,9 @@ pub fn evaluate(
     for f in findings {
         let mut pack_rule_seen = false;
         for p in set.policies.iter().filter(|p| applies(p)) {
-            let Ok(Rule::BuiltinFinding { rule, action }) = &p.rule else {
+            let Some(BuiltinFinding { rule, action }) =
+                p.rule.as_ref().ok().and_then(Rule::get::<BuiltinFinding>)
+            else {
                 continue;
             };
             if rule != f.rule {
@@ -193,7 +194,7 @@ pub fn evaluate(
                 continue;
             }
         };
-        if let Some((sev, reason)) = evaluate_rule(rule, ctx, score, env) {
+        if let Some((sev, reason)) = rule.evaluate(ctx, score, env) {
             let text = format!("{}: {reason}", p.policy.name);
             acc.add(&p.policy.id, &p.policy.name, p.ungrantable, sev, text, None);
         }
@@ -224,22 +225,13 @@ pub fn evaluate(
             ));
         } else {
             for p in set.policies.iter().filter(|p| applies(p)) {
-                let Ok(Rule::AllowGrant {
-                    action_type,
-                    target_prefix,
-                    expires_at_ms,
-                    max_risk,
-                }) = &p.rule
-                else {
+                let Some(grant) = p.rule.as_ref().ok().and_then(Rule::get::<AllowGrant>) else {
                     continue;
                 };
-                if expires_at_ms.is_some_and(|e| e <= env.now_ms as i64) {
+                if grant.expired(env.now_ms) || !grant.covers(ctx) {
                     continue;
                 }
-                if !grant_matches(action_type, target_prefix.as_deref(), ctx) {
-                    continue;
-                }
-                if let Some(ceiling) = max_risk.filter(|&m| score > m) {
+                if let Some(ceiling) = grant.max_risk.filter(|&m| score > m) {
                     warnings.push(format!(
                         "{}: grant does not cover risk {} (ceiling {})",
                         p.policy.name,
@@ -348,158 +340,8 @@ fn assemble(
     }
 }
 
-/// One policy's raising result, `None` when it does not fire.
-fn evaluate_rule(
-    rule: &Rule,
-    ctx: &GuardContext,
-    score: f64,
-    env: &EvalEnv,
-) -> Option<(Severity, String)> {
-    let at = ctx.action_type.as_str();
-    match rule {
-        Rule::RiskThreshold { threshold, action } => (score >= *threshold).then(|| {
-            (
-                *action,
-                format!(
-                    "Risk score {} >= threshold {}",
-                    js_num(score),
-                    js_num(*threshold)
-                ),
-            )
-        }),
-        Rule::ActionTypes {
-            kind,
-            action_types,
-            target_prefix,
-        } => {
-            if !action_types.iter().any(|t| t == at) {
-                return None;
-            }
-            if let Some(prefix) = target_prefix {
-                if !target_prefix_matches(prefix, ctx) {
-                    return None;
-                }
-            }
-            Some(match kind {
-                ListKind::RequireApproval => (
-                    Severity::RequireApproval,
-                    format!("Action type \"{at}\" requires approval"),
-                ),
-                ListKind::Block => (
-                    Severity::Block,
-                    format!("Action type \"{at}\" is blocked by policy"),
-                ),
-                ListKind::Warn => (
-                    Severity::Warn,
-                    format!("Action type \"{at}\" recorded for review"),
-                ),
-            })
-        }
-        Rule::ProtectedPath { globs, action } => ctx
-            .target
-            .iter()
-            .filter(|t| !t.is_empty())
-            .chain(ctx.write_paths.iter())
-            .find(|p| matches_any(p, globs))
-            .map(|hit| (*action, format!("Protected path touched: {hit}"))),
-        Rule::AgentAllowlist { allowed, action } => {
-            (!at.is_empty() && !allowed.iter().any(|a| a == at)).then(|| {
-                (
-                    *action,
-                    format!("Action type \"{at}\" is outside the agent's allowlist"),
-                )
-            })
-        }
-        Rule::RateLimit {
-            max_actions,
-            window_minutes,
-            action,
-        } => {
-            let agent = ctx.agent()?;
-            let rate = env.rate?;
-            let since = env.now_ms.saturating_sub(window_minutes * 60_000);
-            let count = rate.count_since(agent, since);
-            (count as f64 >= *max_actions).then(|| {
-                (
-                    *action,
-                    format!(
-                        "Agent made {count} guard evaluations in {window_minutes}min (limit: {})",
-                        js_num(*max_actions)
-                    ),
-                )
-            })
-        }
-        Rule::GreenContract {
-            required_level,
-            action_types,
-            action,
-        } => {
-            if !action_types.iter().any(|t| t == at) {
-                return None;
-            }
-            let observed = ctx
-                .intel
-                .green
-                .as_ref()
-                .and_then(|g| g.observed_level.as_deref())
-                .filter(|o| !o.is_empty());
-            match observed {
-                None => Some((
-                    *action,
-                    format!("Green contract: no test status reported, {required_level} required"),
-                )),
-                Some(o) => (green_rank(o) < green_rank(required_level)).then(|| {
-                    (
-                        *action,
-                        format!("Green contract: observed {o}, required {required_level}"),
-                    )
-                }),
-            }
-        }
-        Rule::BranchFreshness {
-            action_types,
-            freshness,
-            max_commits_behind,
-            action,
-        } => {
-            if !action_types.iter().any(|t| t == at) {
-                return None;
-            }
-            let branch = ctx.intel.branch.as_ref()?;
-            let state = branch.freshness.as_deref()?;
-            let behind = branch.commits_behind.unwrap_or(0.0);
-            (freshness.iter().any(|f| f == state) && behind > *max_commits_behind).then(|| {
-                (
-                    *action,
-                    format!(
-                        "Branch {} is {state} ({} commits behind)",
-                        branch
-                            .name
-                            .as_deref()
-                            .filter(|n| !n.is_empty())
-                            .unwrap_or("unknown"),
-                        branch.commits_behind.map_or("undefined".into(), js_num)
-                    ),
-                )
-            })
-        }
-        // Post-pass and built-in types are not raising policies of their own here.
-        Rule::AllowGrant { .. } | Rule::BuiltinFinding { .. } | Rule::EgressAllow { .. } => None,
-    }
-}
-
-fn green_rank(level: &str) -> i32 {
-    match level {
-        "targeted" => 0,
-        "package" => 1,
-        "workspace" => 2,
-        "merge_ready" => 3,
-        _ => -1,
-    }
-}
-
 /// A number as JavaScript prints it (`80`, not `80.0`).
-fn js_num(n: f64) -> String {
+pub(super) fn js_num(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
         format!("{}", n as i64)
     } else {
@@ -563,30 +405,12 @@ fn prefix_matches(prefix: &str, candidate: &str) -> bool {
 }
 
 /// Whether `target` or any write path matches a `target_prefix`.
-fn target_prefix_matches(prefix: &str, ctx: &GuardContext) -> bool {
+pub(super) fn target_prefix_matches(prefix: &str, ctx: &GuardContext) -> bool {
     ctx.target
         .iter()
         .chain(ctx.write_paths.iter())
         .filter_map(|c| normalize_target(c))
         .any(|c| prefix_matches(prefix, &c))
-}
-
-fn grant_matches(action_type: &str, target_prefix: Option<&str>, ctx: &GuardContext) -> bool {
-    // No grant across an evidence reclassification: the declared and observed acts disagree.
-    if ctx
-        .declared_action_type
-        .as_deref()
-        .is_some_and(|d| !d.is_empty() && d != ctx.action_type)
-    {
-        return false;
-    }
-    if action_type != ctx.action_type {
-        return false;
-    }
-    match target_prefix {
-        None => true,
-        Some(p) => target_prefix_matches(p, ctx),
-    }
 }
 
 #[cfg(test)]

@@ -321,10 +321,7 @@ impl PolicySet {
         let rate_history = policies
             .iter()
             .filter(|p| p.policy.active)
-            .filter_map(|p| match &p.rule {
-                Ok(Rule::RateLimit { max_actions, .. }) => Some(max_actions.ceil() as usize),
-                _ => None,
-            })
+            .filter_map(|p| p.rule.as_ref().ok()?.rate_history())
             .max()
             .unwrap_or(0);
         PolicySet {

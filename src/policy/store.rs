@@ -237,9 +237,9 @@ impl PolicyStore {
         set.policies
             .iter()
             .filter(|p| p.policy.active)
-            .filter_map(|p| match &p.rule {
-                Ok(super::types::Rule::EgressAllow { hosts }) => Some(hosts.clone()),
-                _ => None,
+            .filter_map(|p| {
+                let allow = p.rule.as_ref().ok()?.get::<super::types::EgressAllow>()?;
+                Some(allow.hosts.clone())
             })
             .flatten()
             .collect()

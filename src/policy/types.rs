@@ -1,75 +1,54 @@
-//! Policy types and their `rules` (dashclaw-server-api.md §3.1): validation into a typed
-//! [`Rule`], with every problem named by field so `lint` can point at it and the evaluator can
-//! say why a policy "cannot enforce".
+//! Policy types and their `rules` (dashclaw-server-api.md §3.1). Each type is one module under
+//! `types/`: its fields, their validation into a typed rule (every problem named by field, so
+//! `lint` can point at it and the evaluator can say why a policy "cannot enforce"), its
+//! evaluation and an example. [`TYPES`] lists them: adding a type is one module plus one line
+//! there (and its row in docs/policies.md, which a test checks).
+
+mod action_types;
+mod agent_allowlist;
+mod allow_grant;
+mod branch_freshness;
+mod builtin_finding;
+mod egress_allow;
+mod green_contract;
+mod protected_path;
+mod rate_limit;
+mod risk_threshold;
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::glob::Glob;
-use super::model::{Origin, Policy, Severity};
+pub use action_types::{ActionTypes, ListKind};
+pub use agent_allowlist::AgentAllowlist;
+pub use allow_grant::{AllowGrant, GRANT_DEFAULT_TTL_MS};
+pub use branch_freshness::BranchFreshness;
+pub use builtin_finding::BuiltinFinding;
+pub use egress_allow::EgressAllow;
+pub use green_contract::GreenContract;
+pub use protected_path::ProtectedPath;
+pub use rate_limit::RateLimit;
+pub use risk_threshold::RiskThreshold;
 
-/// Which of the three action-type list policies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListKind {
-    RequireApproval,
-    Block,
-    Warn,
-}
+use super::context::GuardContext;
+use super::eval::EvalEnv;
+use super::model::{Policy, Severity};
 
-/// A policy's rules, validated.
-#[derive(Debug, Clone)]
-pub enum Rule {
-    RiskThreshold {
-        threshold: f64,
-        action: Severity,
-    },
-    ActionTypes {
-        kind: ListKind,
-        action_types: Vec<String>,
-        target_prefix: Option<String>,
-    },
-    ProtectedPath {
-        globs: Vec<Glob>,
-        action: Severity,
-    },
-    AgentAllowlist {
-        allowed: Vec<String>,
-        action: Severity,
-    },
-    RateLimit {
-        max_actions: f64,
-        window_minutes: u64,
-        action: Severity,
-    },
-    GreenContract {
-        required_level: String,
-        action_types: Vec<String>,
-        action: Severity,
-    },
-    BranchFreshness {
-        action_types: Vec<String>,
-        freshness: Vec<String>,
-        max_commits_behind: f64,
-        action: Severity,
-    },
-    AllowGrant {
-        action_type: String,
-        target_prefix: Option<String>,
-        /// Unix milliseconds; `None` never expires (a server row without `created_at`).
-        expires_at_ms: Option<i64>,
-        max_risk: Option<f64>,
-    },
-    /// A rule of the built-in pack (local type): fires when the classifier reports a finding
-    /// of `rule`. In the user's file it can only raise that rule's verdict.
-    BuiltinFinding {
-        rule: String,
-        action: Severity,
-    },
-    /// Hosts (exact, or `*.suffix`) data may be sent to without `exfil-upload` approval
-    /// (local type). Never lowers `exfil-flow`: secrets do not leave for any host.
-    EgressAllow {
-        hosts: Vec<String>,
-    },
-}
+/// The policy types evaluated here, in the order `policy list` and the docs show them.
+pub const TYPES: &[&PolicyType] = &[
+    &risk_threshold::TYPE,
+    &action_types::TYPE,
+    &protected_path::TYPE,
+    &agent_allowlist::TYPE,
+    &rate_limit::TYPE,
+    &green_contract::TYPE,
+    &branch_freshness::TYPE,
+    &allow_grant::TYPE,
+    &builtin_finding::TYPE,
+    &egress_allow::TYPE,
+];
 
 /// The policy types the server knows but a local evaluator cannot reproduce (§3.2).
 pub const SERVER_ONLY_TYPES: &[&str] = &[
@@ -84,27 +63,86 @@ pub const SERVER_ONLY_TYPES: &[&str] = &[
     "x402_spend_limit",
 ];
 
-/// The policy types evaluated here.
-pub const LOCAL_TYPES: &[&str] = &[
-    "risk_threshold",
-    "require_approval",
-    "block_action_type",
-    "warn_action_type",
-    "protected_path",
-    "agent_allowlist",
-    "rate_limit",
-    "green_contract",
-    "branch_freshness",
-    "allow_grant",
-    "builtin_finding",
-    "egress_allow",
-];
+/// One policy type (or a family sharing one shape, like the three action-type lists).
+pub struct PolicyType {
+    /// The `policy_type` values it compiles.
+    pub names: &'static [&'static str],
+    /// Its `rules` fields besides [`COMMON_FIELDS`]; others are noted as ignored.
+    pub fields: &'static [&'static str],
+    /// Validates the rules (read through `Fields`, which collects the problems).
+    pub compile: fn(&Policy, &mut Fields) -> Option<Rule>,
+    /// `rules` (JSON) of a policy of this type that compiles without an error or a note.
+    pub example: &'static str,
+}
+
+/// The type named `policy_type`, if it is evaluated here.
+pub fn find(policy_type: &str) -> Option<&'static PolicyType> {
+    TYPES
+        .iter()
+        .copied()
+        .find(|t| t.names.contains(&policy_type))
+}
+
+/// A compiled policy of one of the [`TYPES`]. What every type does per call is
+/// [`RuleKind::evaluate`]; the evaluator's other stages (built-in findings, the grant
+/// post-pass) and the policy store (egress hosts) ask for their type with [`Rule::get`].
+pub trait RuleKind: Any + fmt::Debug + Send + Sync {
+    /// This policy's raising result for one call; `None` when it does not fire. Types that act
+    /// elsewhere (grants, built-in findings, the egress allowlist) keep the default.
+    fn evaluate(
+        &self,
+        _ctx: &GuardContext,
+        _score: f64,
+        _env: &EvalEnv,
+    ) -> Option<(Severity, String)> {
+        None
+    }
+
+    /// How many past evaluations per agent the rate counter must keep for this policy.
+    fn rate_history(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// A policy's rules, validated. Cheap to clone (shared).
+#[derive(Debug, Clone)]
+pub struct Rule(Arc<dyn RuleKind>);
+
+impl Rule {
+    pub fn new(kind: impl RuleKind) -> Rule {
+        Rule(Arc::new(kind))
+    }
+
+    /// The rule as its type, when it is one.
+    pub fn get<T: RuleKind>(&self) -> Option<&T> {
+        let any: &dyn Any = &*self.0;
+        any.downcast_ref()
+    }
+
+    pub fn evaluate(
+        &self,
+        ctx: &GuardContext,
+        score: f64,
+        env: &EvalEnv,
+    ) -> Option<(Severity, String)> {
+        self.0.evaluate(ctx, score, env)
+    }
+
+    pub fn rate_history(&self) -> Option<usize> {
+        self.0.rate_history()
+    }
+}
 
 /// Rule fields every type accepts.
-const COMMON_FIELDS: &[&str] = &["ungrantable", "tests", "shape_exceptions", "description"];
+pub const COMMON_FIELDS: &[&str] = &["ungrantable", "tests", "shape_exceptions", "description"];
 
-/// Grants without `expires_at` expire this long after `created_at`.
-pub const GRANT_DEFAULT_TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// Every verdict a policy's `action` may name.
+const ALL_ACTIONS: &[Severity] = &[
+    Severity::Allow,
+    Severity::Warn,
+    Severity::RequireApproval,
+    Severity::Block,
+];
 
 /// Result of [`compile`]: `rule` is usable only when `errors` is empty.
 #[derive(Debug, Default)]
@@ -142,11 +180,11 @@ pub fn compile(policy: &Policy) -> Compiled {
         ));
         return c;
     }
-    if !LOCAL_TYPES.contains(&t) {
+    let Some(ty) = find(t) else {
         c.errors
             .push(("policy_type".into(), format!("unknown policy_type \"{t}\"")));
         return c;
-    }
+    };
     let rules = match rules_object(&policy.rules) {
         Ok(r) => r,
         Err(e) => {
@@ -167,293 +205,40 @@ pub fn compile(policy: &Policy) -> Compiled {
             false
         }
     };
-    let known: &[&str] = match t {
-        "risk_threshold" => &["threshold", "action"],
-        "require_approval" | "block_action_type" | "warn_action_type" => {
-            &["action_types", "target_prefix", "action"]
-        }
-        "protected_path" => &["paths", "action"],
-        "agent_allowlist" => &["allowed_action_types", "action"],
-        "rate_limit" => &["max_actions", "window_minutes", "action"],
-        "green_contract" => &["required_level", "action_types", "action"],
-        "branch_freshness" => &["action_types", "freshness", "max_commits_behind", "action"],
-        "allow_grant" => &["action_type", "target_prefix", "expires_at", "max_risk"],
-        "egress_allow" => &["hosts"],
-        _ => &["rule", "action", "suggestion"],
-    };
     for k in rules.keys() {
-        if !known.contains(&k.as_str()) && !COMMON_FIELDS.contains(&k.as_str()) {
+        if !ty.fields.contains(&k.as_str()) && !COMMON_FIELDS.contains(&k.as_str()) {
             f.note(k, &format!("not a field of {t}; ignored"));
         }
     }
-    const ALL_ACTIONS: &[Severity] = &[
-        Severity::Allow,
-        Severity::Warn,
-        Severity::RequireApproval,
-        Severity::Block,
-    ];
-    let rule = match t {
-        "risk_threshold" => {
-            let threshold = match f.number("threshold", 0.0, 100.0, "a number 0-100") {
-                Some(n) => Some(n),
-                None if !rules.contains_key("threshold") => {
-                    f.note("threshold", "missing; the server's default 80 applies");
-                    Some(80.0)
-                }
-                None => None,
-            };
-            let action = f.action(ALL_ACTIONS, Severity::Block);
-            threshold
-                .zip(action)
-                .map(|(threshold, action)| Rule::RiskThreshold { threshold, action })
-        }
-        "require_approval" | "block_action_type" | "warn_action_type" => {
-            let kind = match t {
-                "require_approval" => ListKind::RequireApproval,
-                "block_action_type" => ListKind::Block,
-                _ => ListKind::Warn,
-            };
-            if rules.contains_key("action") {
-                f.note(
-                    "action",
-                    &format!("ignored: {t} always decides its own verdict"),
-                );
-            }
-            let action_types = f.string_list("action_types", true);
-            let target_prefix = f.opt_string("target_prefix", 256);
-            action_types
-                .zip(target_prefix)
-                .map(|(action_types, target_prefix)| Rule::ActionTypes {
-                    kind,
-                    action_types,
-                    // An empty prefix does not narrow (the server tests it for truthiness).
-                    target_prefix: target_prefix.filter(|p| !p.is_empty()),
-                })
-        }
-        "protected_path" => {
-            let globs = f.string_list("paths", true).and_then(|paths| {
-                if let Some(i) = paths.iter().position(|p| p.chars().count() > 256) {
-                    f.error(&format!("paths[{i}]"), "longer than 256 characters");
-                    return None;
-                }
-                let globs: Vec<Glob> = paths.iter().filter_map(|p| Glob::new(p)).collect();
-                if globs.is_empty() {
-                    f.error("paths", "expected at least one non-empty glob");
-                    return None;
-                }
-                Some(globs)
-            });
-            let action = f.action(ALL_ACTIONS, Severity::RequireApproval);
-            globs
-                .zip(action)
-                .map(|(globs, action)| Rule::ProtectedPath { globs, action })
-        }
-        "agent_allowlist" => {
-            let allowed = f.string_list("allowed_action_types", true);
-            let action = f.action(
-                &[Severity::Warn, Severity::RequireApproval, Severity::Block],
-                Severity::Warn,
-            );
-            allowed
-                .zip(action)
-                .map(|(allowed, action)| Rule::AgentAllowlist { allowed, action })
-        }
-        "rate_limit" => {
-            let max_actions = match rules.get("max_actions") {
-                None | Some(Value::Null) => {
-                    f.note("max_actions", "missing; the server's default 50 applies");
-                    Some(50.0)
-                }
-                Some(_) => f.number("max_actions", f64::MIN_POSITIVE, f64::MAX, "a number > 0"),
-            };
-            let window_minutes = match rules.get("window_minutes") {
-                None | Some(Value::Null) => {
-                    f.note("window_minutes", "missing; the server's default 60 applies");
-                    Some(60)
-                }
-                Some(_) => f
-                    .number("window_minutes", 1.0, f64::MAX, "a number of minutes >= 1")
-                    .map(|w| {
-                        if w > 10_080.0 {
-                            f.note("window_minutes", "clamped to 10080 (one week)");
-                        }
-                        // The server takes the integer part, clamped to 1..=10080.
-                        (w.trunc() as u64).clamp(1, 10_080)
-                    }),
-            };
-            let action = f.action(ALL_ACTIONS, Severity::Warn);
-            match (max_actions, window_minutes, action) {
-                (Some(max_actions), Some(window_minutes), Some(action)) => Some(Rule::RateLimit {
-                    max_actions,
-                    window_minutes,
-                    action,
-                }),
-                _ => None,
-            }
-        }
-        "green_contract" => {
-            let level = f.one_of(
-                "required_level",
-                &["targeted", "package", "workspace", "merge_ready"],
-                true,
-            );
-            let action_types = f.string_list("action_types", true);
-            let action = f.action(ALL_ACTIONS, Severity::Block);
-            match (level, action_types, action) {
-                (Some(required_level), Some(action_types), Some(action)) => {
-                    Some(Rule::GreenContract {
-                        required_level,
-                        action_types,
-                        action,
-                    })
-                }
-                _ => None,
-            }
-        }
-        "branch_freshness" => {
-            let action_types = f.string_list("action_types", true);
-            let freshness = match rules.get("freshness") {
-                None | Some(Value::Null) => Some(vec!["stale".into(), "diverged".into()]),
-                Some(_) => f.string_list("freshness", false),
-            };
-            let max_behind = match rules.get("max_commits_behind") {
-                None | Some(Value::Null) => Some(0.0),
-                Some(_) => f.number("max_commits_behind", 0.0, f64::MAX, "a number >= 0"),
-            };
-            let action = f.action(ALL_ACTIONS, Severity::Block);
-            match (action_types, freshness, max_behind, action) {
-                (Some(action_types), Some(freshness), Some(max_commits_behind), Some(action)) => {
-                    Some(Rule::BranchFreshness {
-                        action_types,
-                        freshness,
-                        max_commits_behind,
-                        action,
-                    })
-                }
-                _ => None,
-            }
-        }
-        "egress_allow" => f.string_list("hosts", true).and_then(|hosts| {
-            let bad = hosts.iter().find(|h| {
-                h.is_empty()
-                    || h.contains(['/', ' ', '@'])
-                    || (h.contains('*') && (!h.starts_with("*.") || h[2..].contains('*')))
-                    || *h == "*."
-            });
-            match bad {
-                Some(h) => {
-                    f.error(
-                        "hosts",
-                        &format!("\"{h}\" is not a host or `*.domain` glob"),
-                    );
-                    None
-                }
-                None => Some(Rule::EgressAllow {
-                    hosts: hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
-                }),
-            }
-        }),
-        "allow_grant" => {
-            let action_type = f.required_string("action_type");
-            let target_prefix = f.opt_string("target_prefix", 256);
-            let max_risk = match rules.get("max_risk") {
-                None | Some(Value::Null) => Some(None),
-                Some(_) => f.number("max_risk", 0.0, 100.0, "a number 0-100").map(Some),
-            };
-            let expires = grant_expiry(&mut f, policy);
-            match (action_type, target_prefix, max_risk, expires) {
-                (Some(action_type), Some(target_prefix), Some(max_risk), Some(expires_at_ms)) => {
-                    Some(Rule::AllowGrant {
-                        action_type,
-                        target_prefix,
-                        expires_at_ms,
-                        max_risk,
-                    })
-                }
-                _ => None,
-            }
-        }
-        _ => {
-            let rule = f.required_string("rule");
-            if let Some(r) = &rule {
-                if crate::catalog::by_id(r.as_str()).is_none() {
-                    f.error(
-                        "rule",
-                        &format!("no built-in rule \"{r}\" (see `dashclawd policy list`)"),
-                    );
-                }
-            }
-            let action = match (&policy.origin, rules.get("action")) {
-                (_, Some(_)) => f.action(ALL_ACTIONS, Severity::Block),
-                (Origin::Builtin, None) => Some(Severity::Allow),
-                (_, None) => {
-                    f.error(
-                        "action",
-                        "required: the verdict this built-in rule should raise to",
-                    );
-                    None
-                }
-            };
-            rule.zip(action)
-                .map(|(rule, action)| Rule::BuiltinFinding { rule, action })
-        }
-    };
+    let rule = (ty.compile)(policy, &mut f);
     c.errors = f.errors;
     c.notes = f.notes;
     c.rule = rule;
     c
 }
 
-/// `expires_at`, else `created_at` + 30 days; `Some(None)` = never expires.
-fn grant_expiry(f: &mut Fields, policy: &Policy) -> Option<Option<i64>> {
-    match f.rules.get("expires_at") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) => {
-            return match parse_iso_ms(s) {
-                Some(ms) => Some(Some(ms)),
-                None => {
-                    f.error(
-                        "expires_at",
-                        "expected an ISO 8601 time, e.g. 2026-07-01T00:00:00Z",
-                    );
-                    None
-                }
-            }
-        }
-        Some(_) => {
-            f.error(
-                "expires_at",
-                "expected an ISO 8601 time, e.g. 2026-07-01T00:00:00Z",
-            );
-            return None;
-        }
-    }
-    match policy.created_at.as_deref().map(parse_iso_ms) {
-        Some(Some(c)) => Some(Some(c.saturating_add(GRANT_DEFAULT_TTL_MS))),
-        Some(None) => {
-            f.error("created_at", "expected an ISO 8601 time");
-            None
-        }
-        // A grant that can never lapse is how grants pile up; the server only has such rows
-        // in tests, so only a server row may be ageless.
-        None if policy.origin == Origin::Server => Some(None),
-        None => {
-            f.error(
-                "expires_at",
-                "required for a grant in a policy file (or set the policy's created_at: grants expire 30 days after it)",
-            );
-            None
-        }
-    }
-}
-
-struct Fields<'a> {
+/// Reads one policy's `rules`, collecting every problem by field.
+pub struct Fields<'a> {
     rules: &'a Map<String, Value>,
     errors: Vec<(String, String)>,
     notes: Vec<(String, String)>,
 }
 
 impl Fields<'_> {
+    /// Whether the field is there at all (even as null).
+    fn has(&self, key: &str) -> bool {
+        self.rules.contains_key(key)
+    }
+
+    /// Whether the field is there and not null (null means "the default").
+    fn present(&self, key: &str) -> bool {
+        !matches!(self.rules.get(key), None | Some(Value::Null))
+    }
+
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.rules.get(key)
+    }
+
     fn error(&mut self, field: &str, msg: &str) {
         self.errors.push((format!("rules.{field}"), msg.to_owned()));
     }
@@ -659,6 +444,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::model::Origin;
     use serde_json::json;
 
     fn policy(t: &str, rules: Value) -> Policy {
@@ -862,23 +648,38 @@ mod tests {
         }
     }
 
+    fn rule<T: RuleKind + Clone>(c: &Compiled) -> T {
+        c.rule
+            .as_ref()
+            .and_then(Rule::get::<T>)
+            .cloned()
+            .unwrap_or_else(|| panic!("not a {}: {c:?}", std::any::type_name::<T>()))
+    }
+
     #[test]
     fn defaults_are_the_servers_and_are_noted() {
         let c = compile(&policy("risk_threshold", json!({})));
-        assert!(matches!(
-            c.rule,
-            Some(Rule::RiskThreshold { threshold, action: Severity::Block }) if threshold == 80.0
-        ));
+        assert_eq!(
+            rule::<RiskThreshold>(&c),
+            RiskThreshold {
+                threshold: 80.0,
+                action: Severity::Block
+            }
+        );
         assert_eq!(c.notes[0].0, "rules.threshold");
 
         let c = compile(&policy(
             "rate_limit",
             json!({"window_minutes": 99999, "typo": 1}),
         ));
-        assert!(matches!(
-            c.rule,
-            Some(Rule::RateLimit { max_actions, window_minutes: 10_080, action: Severity::Warn }) if max_actions == 50.0
-        ));
+        assert_eq!(
+            rule::<RateLimit>(&c),
+            RateLimit {
+                max_actions: 50.0,
+                window_minutes: 10_080,
+                action: Severity::Warn
+            }
+        );
         let fields: Vec<&str> = c.notes.iter().map(|n| n.0.as_str()).collect();
         assert_eq!(
             fields,
@@ -886,67 +687,86 @@ mod tests {
         );
 
         let c = compile(&policy("protected_path", json!({"paths": ["**/.env", ""]})));
-        assert!(
-            matches!(c.rule, Some(Rule::ProtectedPath { ref globs, action: Severity::RequireApproval }) if globs.len() == 1)
-        );
+        let p = rule::<ProtectedPath>(&c);
+        assert_eq!((p.globs.len(), p.action), (1, Severity::RequireApproval));
         let c = compile(&policy(
             "agent_allowlist",
             json!({"allowed_action_types": ["a"]}),
         ));
-        assert!(matches!(
-            c.rule,
-            Some(Rule::AgentAllowlist {
-                action: Severity::Warn,
-                ..
-            })
-        ));
+        assert_eq!(rule::<AgentAllowlist>(&c).action, Severity::Warn);
         let c = compile(&policy(
             "branch_freshness",
             json!({"action_types": ["deploy"]}),
         ));
-        assert!(
-            matches!(c.rule, Some(Rule::BranchFreshness { ref freshness, action: Severity::Block, .. }) if freshness == &["stale", "diverged"])
-        );
+        let b = rule::<BranchFreshness>(&c);
+        assert_eq!(b.freshness, ["stale", "diverged"]);
+        assert_eq!(b.action, Severity::Block);
         let c = compile(&policy(
             "block_action_type",
             json!({"action_types": ["deploy"], "ungrantable": true}),
         ));
         assert!(c.ungrantable);
+        assert_eq!(rule::<ActionTypes>(&c).kind, ListKind::Block);
+        // A null field means its default, where the server reads it so.
+        let c = compile(&policy(
+            "rate_limit",
+            json!({"max_actions": null, "window_minutes": null}),
+        ));
+        assert!(c.errors.is_empty(), "{:?}", c.errors);
+        assert_eq!(rule::<RateLimit>(&c).window_minutes, 60);
     }
 
     #[test]
     fn grant_expiry_defaults_to_created_at_plus_30_days() {
         let mut p = policy("allow_grant", json!({"action_type": "api"}));
         p.created_at = Some("1970-01-01T00:00:00Z".into());
-        assert!(matches!(
-            compile(&p).rule,
-            Some(Rule::AllowGrant {
-                expires_at_ms: Some(GRANT_DEFAULT_TTL_MS),
-                ..
-            })
-        ));
+        assert_eq!(
+            rule::<AllowGrant>(&compile(&p)).expires_at_ms,
+            Some(GRANT_DEFAULT_TTL_MS)
+        );
         p.rules = json!({"action_type": "api", "expires_at": "1970-01-02"});
-        assert!(matches!(
-            compile(&p).rule,
-            Some(Rule::AllowGrant {
-                expires_at_ms: Some(86_400_000),
-                ..
-            })
-        ));
+        assert_eq!(
+            rule::<AllowGrant>(&compile(&p)).expires_at_ms,
+            Some(86_400_000)
+        );
         // A server row with neither never expires; a file grant must say when it does.
         p.rules = json!({"action_type": "api"});
         p.created_at = None;
-        assert!(matches!(
-            compile(&p).rule,
-            Some(Rule::AllowGrant {
-                expires_at_ms: None,
-                ..
-            })
-        ));
+        assert_eq!(rule::<AllowGrant>(&compile(&p)).expires_at_ms, None);
         p.origin = Origin::File {
             path: "policies.toml".into(),
             line: 1,
         };
         assert_eq!(compile(&p).errors[0].0, "rules.expires_at");
+    }
+
+    #[test]
+    fn every_type_has_one_module_a_clean_example_and_a_docs_row() {
+        let docs = include_str!("../../docs/policies.md");
+        let mut seen = Vec::new();
+        for ty in TYPES {
+            for name in ty.names {
+                assert!(!seen.contains(name), "{name} registered twice");
+                seen.push(*name);
+                assert_eq!(find(name).map(|t| t.names), Some(ty.names));
+                assert!(!SERVER_ONLY_TYPES.contains(name), "{name}");
+                // The strictest origin: a policy file.
+                let mut p = policy(name, serde_json::from_str(ty.example).unwrap());
+                p.origin = Origin::File {
+                    path: "policies.toml".into(),
+                    line: 1,
+                };
+                let c = compile(&p);
+                assert!(
+                    c.errors.is_empty() && c.notes.is_empty() && c.rule.is_some(),
+                    "{name}: {c:?}"
+                );
+                assert!(
+                    docs.contains(&format!("| `{name}`")),
+                    "{name} has no row in docs/policies.md's table"
+                );
+            }
+        }
+        assert_eq!(seen.len(), 12);
     }
 }

@@ -194,7 +194,7 @@ pub fn body(ev: &HookEvent, c: &Classification, inp: &GuardInputs) -> Value {
     if !inp.observe {
         b.insert("client_capabilities".into(), json!(["execution_claims"]));
         b.insert("claim_execution".into(), json!(true));
-        b.insert("attempt_id".into(), json!(uuid::Uuid::new_v4().to_string()));
+        b.insert("attempt_id".into(), json!(crate::util::id::uuid()));
     }
     Value::Object(b)
 }
@@ -335,6 +335,28 @@ pub struct GuardAnswer {
     /// Newest servers: who the bearer token says we are (`verified`, `unverified`, `expired`,
     /// `failed`, `unknown_issuer`, `exp_too_far`); absent on v2.0.
     pub verification_status: Option<String>,
+}
+
+impl GuardAnswer {
+    /// An answer with just this verdict: no reasons, no row, no claim (v2.0's shape).
+    pub fn of(verdict: ServerVerdict) -> GuardAnswer {
+        GuardAnswer {
+            verdict,
+            reasons: Vec::new(),
+            warnings: Vec::new(),
+            matched_policies: Vec::new(),
+            action_id: None,
+            decision_id: None,
+            record_supported: false,
+            risk_score: None,
+            degraded: false,
+            recovery: None,
+            secret_labels: Vec::new(),
+            claim: Ok(false),
+            idempotent_replay: false,
+            verification_status: None,
+        }
+    }
 }
 
 /// Reads a guard answer (HTTP 200, or 403 with a verdict on v2.0). `Err` is a protocol
@@ -492,11 +514,9 @@ fn claim_check(
     }
 }
 
+/// The first `max_chars` characters, owned (for JSON bodies).
 pub(crate) fn truncate(s: &str, max_chars: usize) -> String {
-    match s.char_indices().nth(max_chars) {
-        Some((i, _)) => s[..i].to_owned(),
-        None => s.to_owned(),
-    }
+    crate::util::text::clip_chars(s, max_chars).to_owned()
 }
 
 /// The 20 action types a v2.0 server accepts on `POST /api/actions` (§13).

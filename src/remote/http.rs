@@ -436,14 +436,7 @@ fn excerpt(bytes: &[u8]) -> String {
 }
 
 fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
+    crate::util::text::ellipsize_bytes(s, max).into_owned()
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod guard;
 pub mod http;
 pub mod identity;
 pub mod pending;
+pub mod plan;
 pub mod sync;
 pub mod token;
 
@@ -35,10 +36,12 @@ use tokio::sync::{broadcast, Notify};
 use crate::event::{Classification, Decision, HookEvent, Verdict};
 use crate::outbox::{NewItem, Outbox};
 use crate::policy::PolicyStore;
+use crate::util::text::clip_chars;
 
 pub use config::{ApiKey, ServerSection, Settings, Unavailable};
 use guard::{GuardAnswer, GuardInputs, ServerVerdict};
 pub use http::{Api, ApiError};
+use plan::strip_claims;
 
 /// Which server line we talk to (§13); learned from `/api/health` and from answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +136,7 @@ impl RequestEnv {
         match &self.local_reason {
             Some(r) => format!(
                 "denied by a local dashclawd policy: {}",
-                crate::redact::redact_str(&guard::truncate(r, 1000))
+                crate::redact::redact_str(clip_chars(r, 1000))
             ),
             None => "denied by a local dashclawd policy".into(),
         }
@@ -480,20 +483,9 @@ impl Remote {
                     if msg.starts_with("Input rejected") {
                         // The server's prompt-injection scan: a verdict, not a failure.
                         return Ok(GuardAnswer {
-                            verdict: ServerVerdict::Block,
                             reasons: vec![msg.to_owned()],
-                            warnings: Vec::new(),
                             matched_policies: vec!["builtin:prompt_injection_scan".into()],
-                            action_id: None,
-                            decision_id: None,
-                            record_supported: false,
-                            risk_score: None,
-                            degraded: false,
-                            recovery: None,
-                            secret_labels: Vec::new(),
-                            claim: Ok(false),
-                            idempotent_replay: false,
-                            verification_status: None,
+                            ..GuardAnswer::of(ServerVerdict::Block)
                         });
                     }
                     return Err(self.cause(
@@ -539,7 +531,8 @@ impl Remote {
         }
     }
 
-    /// The guard gave no verdict: apply the unavailable policy, keep the call as an orphan.
+    /// The guard gave no verdict: apply the unavailable policy, keep the call as an orphan
+    /// (the decisions are [`plan::unavailable`]'s).
     async fn unavailable(
         &self,
         ev: &HookEvent,
@@ -550,110 +543,41 @@ impl Remote {
         failure: String,
     ) -> Gate {
         let policy = env.unavailable.unwrap_or(self.settings.unavailable);
-        let reason_tag =
-            if failure.contains("unauthorized") || failure.contains("refused the API key") {
-                "guard_unauthorized"
-            } else {
-                "guard_unreachable"
-            };
-        let (decision, notes, degraded) = if env.observe {
-            (
-                Decision {
-                    reasons: vec![failure.clone()],
-                    ..Decision::allow()
-                },
-                vec![format!(
-                    "[DashClaw] [observe] {failure}; not governed by the server"
-                )],
-                "observe",
-            )
-        } else {
-            match policy {
-                Unavailable::Block => (
-                    Decision {
-                        verdict: Verdict::Block,
-                        reasons: vec![failure.clone()],
-                        policy: Some(format!("dashclaw:{reason_tag}")),
-                        suggestion: Some(
-                            "wait and retry, or ask the user to check `dashclawd status` (DASHCLAW_GUARD_UNAVAILABLE_POLICY=block is in force)".into(),
-                        ),
-                    },
-                    Vec::new(),
-                    "block",
-                ),
-                Unavailable::Warn | Unavailable::Allow => (
-                    Decision {
-                        verdict: if policy == Unavailable::Warn { Verdict::Warn } else { Verdict::Allow },
-                        reasons: vec![format!("{failure}; proceeding anyway (DASHCLAW_GUARD_UNAVAILABLE_POLICY={})", policy.as_str())],
-                        policy: Some(format!("dashclaw:{reason_tag}")),
-                        suggestion: None,
-                    },
-                    vec![format!("[DashClaw] ⚠ {failure}; proceeding anyway (DASHCLAW_GUARD_UNAVAILABLE_POLICY={})", policy.as_str())],
-                    policy.as_str(),
-                ),
-                Unavailable::Local => {
-                    // Tighten-only: the cached server policies on top of the local ones.
-                    let ctx = crate::policy::GuardContext::from_event(ev, c, agent_id);
-                    let e = self.policies.evaluate_context_with(&ctx, &c.findings, true);
-                    let mut d = e.decision;
-                    if !self.policies.has_server_policies() && d.verdict < Verdict::Block {
-                        d = Decision {
-                            verdict: Verdict::Block,
-                            reasons: vec![format!("{failure}, and no server policies are cached for the local fallback")],
-                            policy: Some(format!("dashclaw:{reason_tag}")),
-                            suggestion: Some("retry when the server is back".into()),
-                        };
-                    } else {
-                        d.reasons.push(format!("decided locally from cached server policies: {failure}"));
-                    }
-                    (d, vec![format!("[DashClaw] ⚠ {failure}; decided from cached server policies (degraded)")], "local")
-                }
+        let cached = plan::needs_cached(policy, env.observe).then(|| {
+            let ctx = crate::policy::GuardContext::from_event(ev, c, agent_id);
+            plan::Cached {
+                decision: self
+                    .policies
+                    .evaluate_context_with(&ctx, &c.findings, true)
+                    .decision,
+                has_server_policies: self.policies.has_server_policies(),
             }
-        };
-        // Kept until the server takes it: what was asked and what we did.
-        let status = match decision.verdict {
-            Verdict::Block | Verdict::RequireApproval if !env.observe => "blocked",
-            _ => "running",
-        };
-        let action_id = format!("act_{}", uuid::Uuid::new_v4());
-        let mut record = body.clone();
-        strip_claims(&mut record);
-        if let Value::Object(m) = &mut record {
-            m.insert("action_id".into(), json!(action_id));
-            m.insert("status".into(), json!(status));
-            m.insert("trigger".into(), json!(format!("orphan:{reason_tag}")));
-            m.insert("timestamp_start".into(), json!(iso_now()));
-            if status == "blocked" {
-                m.insert(
-                    "error_message".into(),
-                    json!(guard::truncate(&failure, 4000)),
-                );
-            }
-        }
-        let key = body
-            .get("idempotency_key")
-            .and_then(Value::as_str)
-            .map(|k| format!("orphan:{k}"));
-        self.enqueue_record("orphan", &action_id, key, record, ev)
+        });
+        let orphan = plan::unavailable(
+            &failure,
+            policy,
+            env.observe,
+            cached,
+            body,
+            plan::Fresh::generate(),
+        );
+        let plan::OwnRecord {
+            action_id,
+            dedupe,
+            body: record,
+        } = orphan.record;
+        self.enqueue_record("orphan", &action_id, dedupe, record, ev)
             .await;
-        self.set_state(
-            &action_id,
-            if status == "blocked" {
-                "blocked"
-            } else {
-                "running"
-            },
-        )
-        .await;
+        self.set_state(&action_id, orphan.state).await;
         Gate {
-            decision: Some(decision),
-            notes,
-            ledger: json!({"unavailable": failure, "policy": degraded, "orphan": action_id}),
+            decision: Some(orphan.decision),
+            notes: orphan.notes,
+            ledger: orphan.ledger,
         }
     }
 
-    /// Maps the server's verdict, records the action when the server did not, waits for an
-    /// approval when asked.
+    /// Runs the [`plan::after_answer`] for the server's verdict: records the action when the
+    /// server did not, then waits for an approval or claims execution when the plan says so.
     async fn after_answer(
         &self,
         ev: &HookEvent,
@@ -663,263 +587,210 @@ impl Remote {
         approval_timeout: Duration,
         hold: &mut (dyn FnMut(HoldNotice) + Send),
     ) -> Gate {
-        if !answer.record_supported && self.line() == Line::Unknown {
-            self.set_line(Line::V2);
-        } else if answer.record_supported {
-            self.set_line(Line::Newest);
-        }
-        let mut notes = Vec::new();
-        if !answer.secret_labels.is_empty() && answer.verdict != ServerVerdict::Block {
-            notes.push(format!(
-                "[DashClaw] ⚠ Possible secret in this content ({}); the server flagged it",
-                answer.secret_labels.join(", ")
-            ));
-        }
-        if answer.degraded {
-            notes.push(
-                "[DashClaw] ⚠ the server answered in degraded mode (its own evaluation fallback)"
-                    .into(),
-            );
-        }
-        let mut ledger = json!({
-            "verdict": answer.verdict.as_str(),
-            "decision_id": answer.decision_id,
-            "matched_policies": answer.matched_policies,
-            "risk_score": answer.risk_score,
-            "degraded": answer.degraded,
-            "replay": answer.idempotent_replay,
-        });
-        if let Some(v) = &answer.verification_status {
-            ledger["verification_status"] = json!(v);
+        let denial = env.local_denial();
+        let tool_use = ev.tool.as_ref().and_then(|t| t.tool_use_id.clone());
+        let local = plan::Local {
+            observe: env.observe,
+            local_block: env.local_block,
+            denial: &denial,
+            tool_use_id: tool_use.as_deref(),
+        };
+        let plan = plan::after_answer(&answer, &local, body, self.line(), plan::Fresh::generate());
+        if let Some(line) = plan.line {
+            self.set_line(line);
         }
         self.note_verification(answer.verification_status.as_deref());
-        let reason_text = answer.reasons.first().or(answer.warnings.first()).cloned();
-        let mut decision = Decision {
-            verdict: answer.verdict.verdict(),
-            reasons: match &answer.verdict {
-                ServerVerdict::Allow => Vec::new(),
-                ServerVerdict::Warn => vec![reason_text.clone().unwrap_or_else(|| "Policy warning".into())],
-                ServerVerdict::Unknown(v) => vec![format!(
-                    "Verdict '{v}' is not one this hook understands — treating it as require_approval"
-                )],
-                ServerVerdict::AllowContained => vec![
-                    "the server offered containment, which this runtime does not stage — treating it as require_approval".into(),
-                ],
-                _ => vec![reason_text.clone().unwrap_or_else(|| "blocked by policy".into())],
-            },
-            policy: answer
-                .matched_policies
-                .first()
-                .map(|p| format!("server:{p}")),
-            suggestion: answer.recovery.clone(),
-        };
-        let tool_use = ev.tool.as_ref().and_then(|t| t.tool_use_id.clone());
-        // The action record: the server's when it made one, else ours (via the outbox).
-        let mut action_id = answer.action_id.clone();
-        let gated =
-            decision.verdict == Verdict::RequireApproval && !env.observe && !env.local_block;
-        let blocked = decision.verdict == Verdict::Block || env.local_block;
-        if action_id.is_none() && !gated {
-            let id = format!("act_{}", uuid::Uuid::new_v4());
-            let mut record = body.clone();
-            strip_claims(&mut record);
-            if let Value::Object(m) = &mut record {
-                m.insert("action_id".into(), json!(id));
-                m.insert(
-                    "status".into(),
-                    json!(if blocked { "blocked" } else { "running" }),
-                );
-                if blocked {
-                    // v2.0 takes no `blocked` record: it becomes `failed`, and says why here.
-                    let why = if decision.verdict == Verdict::Block {
-                        decision.reasons.join("; ")
-                    } else {
-                        env.local_denial()
-                    };
-                    m.insert("error_message".into(), json!(guard::truncate(&why, 4000)));
-                }
-                if let Some(d) = &answer.decision_id {
-                    m.insert("guard_decision_id".into(), json!(d));
-                }
-                m.insert("timestamp_start".into(), json!(iso_now()));
-            }
-            let key = body
-                .get("idempotency_key")
-                .and_then(Value::as_str)
-                .map(|k| format!("record:{k}"));
-            self.enqueue_record("record", &id, key, record, ev).await;
-            self.set_state(&id, if blocked { "blocked" } else { "running" })
+        let plan::Plan {
+            notes,
+            ledger,
+            mut decision,
+            record,
+            map_to,
+            state,
+            close,
+            despite,
+            next,
+            ..
+        } = plan;
+        if let Some(r) = record {
+            self.enqueue_record("record", &r.action_id, r.dedupe, r.body, ev)
                 .await;
-            action_id = Some(id);
-        } else if let Some(id) = &action_id {
+        }
+        if let Some(id) = &map_to {
             self.map_action(ev, id).await;
-            if !gated {
-                if blocked && !env.observe {
-                    // The server recorded a running row for a call a local policy denied.
-                    self.set_state(id, "blocked").await;
-                    self.enqueue_for(
-                        "close",
-                        id,
-                        format!("blocked:{id}"),
-                        json!({"action_id": id, "close": {
-                            "status": "blocked",
-                            "output_summary": "Denied before it ran",
-                            "error_message": env.local_denial(),
-                        }}),
-                    )
-                    .await;
-                } else if !matches!(answer.claim, Ok(true)) || env.observe {
-                    // With a claim to make, the state is set once the claim answered.
-                    self.set_state(id, "running").await;
+        }
+        if let Some((id, state)) = &state {
+            self.set_state(id, state).await;
+        }
+        if let Some(c) = close {
+            self.enqueue_for("close", &c.action_id, c.dedupe, c.payload)
+                .await;
+        }
+        if let Some((key, value)) = despite {
+            let outbox = self.outbox.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                outbox.map_action(&key, &value, None, now_ms())
+            })
+            .await;
+        }
+        match next {
+            plan::Next::Answer => {}
+            plan::Next::Claim {
+                action_id,
+                set_state,
+            } => {
+                let state = match self.claim(&action_id, body).await {
+                    Ok(()) => "running",
+                    Err(e) => {
+                        decision = Decision::block(e, Some(plan::CLAIM_POLICY.into()));
+                        "blocked"
+                    }
+                };
+                if set_state {
+                    self.set_state(&action_id, state).await;
                 }
             }
-        }
-        if env.observe && answer.verdict.verdict() >= Verdict::RequireApproval {
-            if let (Some(id), Some(tu)) = (&action_id, &tool_use) {
-                // PostToolUse stamps `executed_despite` on the row.
-                let key = format!("despite:{tu}");
-                let verdict = if answer.verdict == ServerVerdict::Block {
-                    "block"
-                } else {
-                    "require_approval"
-                };
-                let outbox = self.outbox.clone();
-                let id = id.clone();
-                let _ = tokio::task::spawn_blocking(move || {
-                    outbox.map_action(&key, &format!("{id}|{verdict}"), None, now_ms())
-                })
-                .await;
-            }
-        }
-        if gated {
-            // A row the server made for a plain require_approval is pending by construction.
-            let mut known_pending = answer.verdict == ServerVerdict::RequireApproval;
-            let id = match action_id.clone() {
-                Some(id) => id,
-                None => match self.create_pending(body).await {
-                    Ok(Created::Pending(id)) => {
-                        known_pending = true;
-                        self.map_action(ev, &id).await;
-                        id
-                    }
-                    Ok(Created::Running(id)) => {
-                        // The server's authoritative re-evaluation allowed it after all.
-                        self.map_action(ev, &id).await;
-                        self.set_state(&id, "running").await;
-                        ledger["action_id"] = json!(id);
-                        decision = Decision::allow();
-                        return Gate {
+            plan::Next::Approval {
+                action_id,
+                known_pending,
+            } => {
+                return self
+                    .approval(
+                        ev,
+                        body,
+                        &answer,
+                        action_id,
+                        known_pending,
+                        approval_timeout,
+                        hold,
+                        Gate {
                             decision: Some(decision),
                             notes,
                             ledger,
-                        };
-                    }
-                    Ok(Created::Blocked(reason)) => {
-                        ledger["create"] = json!("blocked");
-                        return Gate {
-                            decision: Some(Decision::block(reason, decision.policy.clone())),
-                            notes,
-                            ledger,
-                        };
-                    }
-                    Err(e) => {
-                        ledger["create_error"] = json!(e);
-                        return Gate {
-                            decision: Some(Decision {
-                                verdict: Verdict::Block,
-                                reasons: vec![format!(
-                                    "approval required, but the approval request could not be created: {e}"
-                                )],
-                                policy: decision.policy.clone(),
-                                suggestion: Some("retry later or ask the user to check `dashclawd status`".into()),
-                            }),
-                            notes,
-                            ledger,
-                        };
-                    }
-                },
-            };
-            ledger["action_id"] = json!(id);
-            let reason = decision.reasons.first().cloned().unwrap_or_default();
-            hold(HoldNotice {
-                extend: approval_timeout + Duration::from_secs(5),
-                message: format!(
-                    "Approval required: {reason}. Action ID: {id}. Approve at {} or with `dashclawd approve {id}` in a terminal. Waiting for approval... ({}s timeout, then blocking)",
-                    self.approval_link(&id),
-                    approval_timeout.as_secs()
-                ),
-            });
-            self.stats.approvals_waited.fetch_add(1, Ordering::Relaxed);
-            // A hook that goes away mid-wait drops this future: the row is then cancelled too.
-            let mut left = pending::LeftPending::new(self.outbox.clone(), self.wake.clone(), &id);
-            let outcome = approval::wait(self, &id, approval_timeout, known_pending).await;
-            left.disarm();
-            match &outcome {
-                // Set below, once a claim (if any) says whether it runs: state writes are
-                // detached, so each action gets exactly one on this path.
-                approval::Approval::Approved { .. } => {}
-                approval::Approval::TimedOut => {
-                    self.set_state(&id, "pending").await;
-                    self.enqueue_for(
-                        "cancel",
-                        &id,
-                        format!("cancel:{id}"),
-                        pending::cancel_payload(&id, approval_timeout),
+                        },
                     )
                     .await;
+            }
+        }
+        Gate {
+            decision: Some(decision),
+            notes,
+            ledger,
+        }
+    }
+
+    /// The approval wait of a gated call: the pending row (created first when the server made
+    /// none), the hold notice, the wait, and the state and claim that follow.
+    #[allow(clippy::too_many_arguments)]
+    async fn approval(
+        &self,
+        ev: &HookEvent,
+        body: &Value,
+        answer: &GuardAnswer,
+        action_id: Option<String>,
+        known_pending: bool,
+        approval_timeout: Duration,
+        hold: &mut (dyn FnMut(HoldNotice) + Send),
+        gate: Gate,
+    ) -> Gate {
+        let Gate {
+            decision,
+            notes,
+            mut ledger,
+        } = gate;
+        let mut decision = decision.unwrap_or_else(Decision::allow);
+        let mut known_pending = known_pending;
+        let id = match action_id {
+            Some(id) => id,
+            None => match self.create_pending(body).await {
+                Ok(Created::Pending(id)) => {
+                    known_pending = true;
+                    self.map_action(ev, &id).await;
+                    id
                 }
-                _ => self.set_state(&id, "denied").await,
-            }
-            ledger["approval"] = json!(outcome.tag());
-            decision = outcome.decision(&id, &decision, approval_timeout);
-            if decision.verdict == Verdict::Allow && matches!(answer.claim, Ok(true)) {
-                if let Err(e) = self.claim(&id, body).await {
-                    decision = Decision::block(e, decision.policy.clone());
+                Ok(Created::Running(id)) => {
+                    // The server's authoritative re-evaluation allowed it after all.
+                    self.map_action(ev, &id).await;
+                    self.set_state(&id, "running").await;
+                    ledger["action_id"] = json!(id);
+                    decision = Decision::allow();
+                    return Gate {
+                        decision: Some(decision),
+                        notes,
+                        ledger,
+                    };
                 }
+                Ok(Created::Blocked(reason)) => {
+                    ledger["create"] = json!("blocked");
+                    return Gate {
+                        decision: Some(Decision::block(reason, decision.policy.clone())),
+                        notes,
+                        ledger,
+                    };
+                }
+                Err(e) => {
+                    ledger["create_error"] = json!(e);
+                    return Gate {
+                        decision: Some(Decision {
+                            verdict: Verdict::Block,
+                            reasons: vec![format!(
+                                "approval required, but the approval request could not be created: {e}"
+                            )],
+                            policy: decision.policy.clone(),
+                            suggestion: Some("retry later or ask the user to check `dashclawd status`".into()),
+                        }),
+                        notes,
+                        ledger,
+                    };
+                }
+            },
+        };
+        ledger["action_id"] = json!(id);
+        let reason = decision.reasons.first().cloned().unwrap_or_default();
+        hold(HoldNotice {
+            extend: approval_timeout + Duration::from_secs(5),
+            message: format!(
+                "Approval required: {reason}. Action ID: {id}. Approve at {} or with `dashclawd approve {id}` in a terminal. Waiting for approval... ({}s timeout, then blocking)",
+                self.approval_link(&id),
+                approval_timeout.as_secs()
+            ),
+        });
+        self.stats.approvals_waited.fetch_add(1, Ordering::Relaxed);
+        // A hook that goes away mid-wait drops this future: the row is then cancelled too.
+        let mut left = pending::LeftPending::new(self.outbox.clone(), self.wake.clone(), &id);
+        let outcome = approval::wait(self, &id, approval_timeout, known_pending).await;
+        left.disarm();
+        match &outcome {
+            // Set below, once a claim (if any) says whether it runs: state writes are
+            // detached, so each action gets exactly one on this path.
+            approval::Approval::Approved { .. } => {}
+            approval::Approval::TimedOut => {
+                self.set_state(&id, "pending").await;
+                self.enqueue_for(
+                    "cancel",
+                    &id,
+                    format!("cancel:{id}"),
+                    pending::cancel_payload(&id, approval_timeout),
+                )
+                .await;
             }
-            if matches!(outcome, approval::Approval::Approved { .. }) {
-                // Approved but refused its claim: not run, so Stop must not close it.
-                let state = if decision.verdict == Verdict::Allow {
-                    "running"
-                } else {
-                    "blocked"
-                };
-                self.set_state(&id, state).await;
+            _ => self.set_state(&id, "denied").await,
+        }
+        ledger["approval"] = json!(outcome.tag());
+        decision = outcome.decision(&id, &decision, approval_timeout);
+        if decision.verdict == Verdict::Allow && matches!(answer.claim, Ok(true)) {
+            if let Err(e) = self.claim(&id, body).await {
+                decision = Decision::block(e, decision.policy.clone());
             }
-            return Gate {
-                decision: Some(decision),
-                notes,
-                ledger,
+        }
+        if matches!(outcome, approval::Approval::Approved { .. }) {
+            // Approved but refused its claim: not run, so Stop must not close it.
+            let state = if decision.verdict == Verdict::Allow {
+                "running"
+            } else {
+                "blocked"
             };
-        }
-        if decision.verdict <= Verdict::Warn && !env.observe {
-            match &answer.claim {
-                Err(e) => decision = Decision::block(e.clone(), Some("dashclaw:execution_claim".into())),
-                Ok(true) => match &answer.action_id {
-                    Some(id) => {
-                        let state = match self.claim(id, body).await {
-                            Ok(()) => "running",
-                            Err(e) => {
-                                decision = Decision::block(e, Some("dashclaw:execution_claim".into()));
-                                "blocked"
-                            }
-                        };
-                        if action_id.as_deref() == Some(id.as_str()) && !env.local_block {
-                            self.set_state(id, state).await;
-                        }
-                    }
-                    None => {
-                        decision = Decision::block(
-                            "the governed action response contained no action_id, so execution cannot be claimed",
-                            Some("dashclaw:execution_claim".into()),
-                        )
-                    }
-                },
-                Ok(false) => {}
-            }
-        }
-        if let Some(id) = &action_id {
-            ledger["action_id"] = json!(id);
+            self.set_state(&id, state).await;
         }
         Gate {
             decision: Some(decision),
@@ -974,14 +845,14 @@ impl Remote {
             )),
             (status, _) => Err(format!(
                 "the server answered HTTP {status} without an action id: {}",
-                guard::truncate(&resp.body.to_string(), 200)
+                clip_chars(&resp.body.to_string(), 200)
             )),
         }
     }
 
     /// Claim protocol 1 without a folded result: exactly one `PATCH … {claim_execution}`.
     async fn claim(&self, action_id: &str, body: &Value) -> Result<(), String> {
-        let attempt = uuid::Uuid::new_v4().to_string();
+        let attempt = crate::util::id::uuid();
         let mut patch = json!({
             "claim_execution": true,
             "attempt_id": attempt,
@@ -1098,15 +969,6 @@ pub fn identity_status(r: &Remote) -> Value {
     })
 }
 
-/// The claim fields belong to the guard exchange only.
-fn strip_claims(v: &mut Value) {
-    if let Value::Object(m) = v {
-        for k in ["claim_execution", "attempt_id", "client_capabilities"] {
-            m.remove(k);
-        }
-    }
-}
-
 /// The longest approval wait an agent's hook timeout allows (the installer's values), minus
 /// a margin for the guard call itself.
 pub fn approval_cap(agent: crate::event::Agent) -> Duration {
@@ -1129,14 +991,4 @@ fn ungoverned_categories(setting: Option<&str>) -> Vec<&'static str> {
         .collect()
 }
 
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-/// Now as ISO-8601 UTC with milliseconds, as the server stores timestamps.
-pub fn iso_now() -> String {
-    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
-}
+pub use crate::util::time::{iso_now, now_ms};

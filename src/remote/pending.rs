@@ -203,11 +203,5 @@ fn text(row: &Value, k: &str) -> String {
 }
 
 fn cut(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
+    crate::util::text::ellipsize(s, n).into_owned()
 }

@@ -7,7 +7,7 @@
 
 use std::io::Read;
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 
@@ -89,10 +89,7 @@ impl TokenSource {
 fn ttl_of(token: &str) -> Duration {
     match jwt_exp(token) {
         Some(exp) => {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
+            let now = crate::util::time::now_secs().max(0) as u64;
             Duration::from_secs(exp.saturating_sub(now)).saturating_sub(EARLY)
         }
         None => OPAQUE_TTL,

@@ -9,15 +9,32 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::tail::Cursor;
 use crate::event::Agent;
 
-const SCHEMA_VERSION: i64 = 1;
+/// The store's schema (see [`crate::store`]).
+pub const SCHEMA: crate::store::Schema = crate::store::Schema {
+    name: "transcript cursor store",
+    migrations: &[
+        // 1. `IF NOT EXISTS`: files from before the shared helper already say version 1.
+        "CREATE TABLE IF NOT EXISTS transcripts (
+            path       BLOB PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            agent      TEXT NOT NULL,
+            offset     INTEGER NOT NULL,
+            dev        INTEGER NOT NULL,
+            ino        INTEGER NOT NULL,
+            head       INTEGER NOT NULL,
+            head_len   INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS transcripts_session ON transcripts (session_id);",
+    ],
+};
 
 /// A stored cursor with the session it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,42 +55,7 @@ pub struct CursorStore {
 impl CursorStore {
     /// Opens (creating, private) the database at `path`.
     pub fn open(path: &Path) -> Result<CursorStore> {
-        if !path.exists() {
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .open(path)
-                .with_context(|| format!("creating {}", path.display()))?;
-        }
-        let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version > SCHEMA_VERSION {
-            return Err(anyhow!(
-                "{} has schema version {version}, newer than this dashclawd ({SCHEMA_VERSION})",
-                path.display()
-            ));
-        }
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS transcripts (
-                path       BLOB PRIMARY KEY,
-                session_id TEXT NOT NULL,
-                agent      TEXT NOT NULL,
-                offset     INTEGER NOT NULL,
-                dev        INTEGER NOT NULL,
-                ino        INTEGER NOT NULL,
-                head       INTEGER NOT NULL,
-                head_len   INTEGER NOT NULL,
-                updated_at INTEGER NOT NULL
-            );
-            CREATE INDEX IF NOT EXISTS transcripts_session ON transcripts (session_id);",
-        )
-        .context("creating the transcripts schema")?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        let conn = crate::store::open(path, &SCHEMA, crate::store::SyncMode::Normal)?;
         Ok(CursorStore {
             conn: Mutex::new(conn),
         })
