@@ -462,6 +462,36 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, Intent, String)>
     } else {
         name
     };
+    // Hot path: most commands name no program of these tables (one hash lookup).
+    static PROGRAMS: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+        std::sync::LazyLock::new(|| {
+            let launchers = [
+                "php",
+                "ruby",
+                "node",
+                "uv",
+                "poetry",
+                "pipenv",
+                "npx",
+                "pnpx",
+                "bunx",
+                "bundle",
+                "dropdb",
+                "dropuser",
+                "pg_dropcluster",
+                "pg_dropdb",
+            ];
+            FORMS
+                .iter()
+                .flat_map(|f| f.programs.iter())
+                .chain(CLIS.iter().flat_map(|c| c.programs.iter()))
+                .copied()
+                .chain(launchers)
+                .collect()
+        });
+    if !PROGRAMS.contains(name) && !name.starts_with("python") {
+        return None;
+    }
     for f in FORMS.iter().filter(|f| f.programs.contains(&name)) {
         if (f.fires)(name, args) {
             return Some((f.rule, f.intent, format!("`{name}` {}.", f.what)));
