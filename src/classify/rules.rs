@@ -1202,6 +1202,14 @@ impl<'a> Walker<'a> {
                         i => elems.get(i.parse::<usize>().ok()?)?.clone(),
                     }
                 }
+                // The temp directory variables, unless this command sets them, name the
+                // temp directory (`rm -rf "$TMPDIR/build"` is cleanup, not an unknown target).
+                n @ ("TMPDIR" | "TMP" | "TEMP")
+                    if !self.vars.iter().any(|(k, _)| *k == n)
+                        && !self.arrays.iter().any(|(k, _)| *k == n) =>
+                {
+                    "/tmp".to_owned()
+                }
                 n if valid_name(n) => self.lookup(n)?,
                 _ => return None,
             };
