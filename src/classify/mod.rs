@@ -166,6 +166,23 @@ fn classify_shell(label: &str, command: &str, ctx: &ClassifyContext, ps: bool) -
     }
 }
 
+/// The findings that stop a start-up file's content, graded as the commands it is; nothing
+/// when it does not parse as shell (fish, csh syntax) or is harmless.
+fn startup_content(content: &str, ctx: &ClassifyContext) -> Vec<crate::event::Finding> {
+    if content.len() > 64 * 1024 {
+        return vec![pack::GUARD_TAMPER_SUSPECT
+            .finding("more than 64 KiB of shell start-up content, too much to read through")];
+    }
+    let ps = false;
+    let out = rules::classify_shell(content, ctx, ctx.cwd(), ps);
+    out.findings
+        .into_iter()
+        .filter(|f| {
+            f.verdict >= crate::event::Verdict::RequireApproval && f.rule != r::UNPARSEABLE.id
+        })
+        .collect()
+}
+
 /// Grading of one file a tool changes: shared by the file tools and `apply_patch`.
 struct FileGrade {
     risk: i32,
@@ -207,6 +224,19 @@ fn grade_file(
         findings.push(pack::SHELL_STARTUP_TAMPER.finding(format!(
             "`{tool}` would add {what} to `{path}`, a shell start-up file, switching the guard off in later shells."
         )));
+    } else if let Some(planted) = content
+        .filter(|_| protect::is_startup_file(&resolved))
+        .map(|c| startup_content(c, ctx))
+        .filter(|f| !f.is_empty())
+    {
+        // What a start-up file holds runs in every later shell, unseen by the hook then.
+        for mut f in planted {
+            f.reason = format!(
+                "`{tool}` puts into `{path}`, run by every later shell: {}",
+                f.reason
+            );
+            findings.push(f);
+        }
     } else if paths::is_secret_path(path) || paths::is_secret_path(&resolved) {
         findings.push(r::SENSITIVE_WRITE.finding(format!(
             "`{tool}` would change `{path}`, a secrets or credentials file."

@@ -245,6 +245,10 @@ const GIT_READONLY: &[&str] = &[
 ];
 const SHELLS: &[&str] = &["sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish"];
 const DOWNLOADERS: &[&str] = &["curl", "wget", "fetch", "http", "https", "xh"];
+/// Parse depth for start-up file content graded in place: deep enough for ordinary lines, and
+/// content nested in content only shrinks, so it ends.
+const STARTUP_DEPTH: usize = shell::MAX_DEPTH - 4;
+
 const SQL_CLIENTS: &[&str] = &["psql", "mysql", "mariadb", "sqlite3", "clickhouse-client"];
 
 /// Which upstream list a program is on (the first list wins, in upstream order), built once:
@@ -3194,6 +3198,14 @@ impl<'a> Walker<'a> {
                         "{via} `{}` and adds {what}, which would switch the guard off in later shells.",
                         clip(target, 80)
                     )));
+                } else if shell::parse_at_depth(c, STARTUP_DEPTH).is_ok() {
+                    // What a start-up file gains runs in every later shell, unseen by the hook
+                    // then: grade it now, as if it ran (`echo 'pkill dashclawd' >> ~/.bashrc`).
+                    // Its `cd`s and variables stay out of the rest of this command.
+                    let (cwd, vars) = (self.cwd.clone(), self.vars.clone());
+                    let label = format!("{} at shell start", clip(target, 40));
+                    self.text(c, STARTUP_DEPTH, Some(label));
+                    (self.cwd, self.vars) = (cwd, vars);
                 }
             }
             None => self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
