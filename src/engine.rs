@@ -30,6 +30,8 @@ pub struct EngineState {
     pub egress_allow: Vec<String>,
     /// What each session did that later calls must know (secret taint).
     pub sessions: Arc<SessionMemory>,
+    /// The host of the DashClaw server in force; follows config.toml (`daemon/server.rs`).
+    pub server_host: Arc<std::sync::RwLock<Option<String>>>,
 }
 
 /// Per-session facts for the exfiltration rules: files written from secrets, and whether a
@@ -139,6 +141,7 @@ impl Default for EngineState {
             protected: Protected::default(),
             egress_allow: Vec::new(),
             sessions: Arc::new(SessionMemory::default()),
+            server_host: Arc::default(),
         }
     }
 }
@@ -179,6 +182,13 @@ pub fn classify_event(
     let session = ev.session_id.as_deref().unwrap_or("");
     let (tainted_files, session_tainted) = state.sessions.facts(session);
     let mut egress = state.egress_allow.clone();
+    egress.extend(
+        state
+            .server_host
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone(),
+    );
     if let Some(host) = base_url.and_then(url_host) {
         egress.push(host);
     }
