@@ -397,6 +397,12 @@ fn describe_change(
             changes.push(json!({"key": "server credentials", "changed": true}));
         }
     }
+    let server_edited = changes
+        .iter()
+        .any(|c| c["key"].as_str().is_some_and(|k| k.starts_with("server.")));
+    let note = (server_edited && new_live.is_none()).then_some(
+        "the server in force is unchanged: the daemon's environment (DASHCLAW_*) overrides [server], or the edit resolves to the same settings",
+    );
     let newly_disabled: Vec<&String> = new
         .redact
         .disabled
@@ -454,6 +460,9 @@ fn describe_change(
         "changes": changes,
         "loosened": loosened,
     });
+    if let Some(note) = note {
+        change["note"] = json!(note);
+    }
     if let Some(new_live) = new_live {
         change["server"] = json!({
             "before": server::describe(old_live),
@@ -497,6 +506,9 @@ fn summarize(change: &Value) -> String {
         })
         .collect();
     let mut s = format!("config.toml applied: {}", items.join("; "));
+    if let Some(note) = change["note"].as_str() {
+        s.push_str(&format!(" ({note})"));
+    }
     if s.chars().count() > 600 {
         s = s.chars().take(600).collect::<String>() + "…";
     }
