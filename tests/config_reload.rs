@@ -339,3 +339,35 @@ fn a_custom_redaction_rule_applies_to_the_next_record_and_log_line() {
     assert!(reasons.contains("github-pat"), "{reasons}");
     assert!(reasons.contains("acme-token"), "{reasons}");
 }
+
+#[test]
+fn a_rewritten_key_file_takes_effect_without_a_config_edit() {
+    let a = FakeDashClaw::start(Flavor::Newest);
+    let home = Home::new();
+    let key = home.path().join("a.key");
+    std::fs::write(&key, "oc_live_not_the_right_key_at_all_000000\n").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    write_config(&home, &server_config(&a.url(), &key, ""));
+    let _d = home.spawn_daemon();
+    // The server refuses the key: the call is denied.
+    let out = home.hook("claude", "pre-tool-use", &bash_event("echo wrong-key"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    std::fs::write(&key, format!("{}\n", a.api_key())).unwrap();
+    eventually(10, "the new key in force", || {
+        status_json(&home)["server"]["generation"] == 2
+    });
+    let out = home.hook("claude", "pre-tool-use", &bash_event("echo right-key"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let recs = config_records_n(&home, 1);
+    assert_eq!(
+        recs[0]["outcome"]["changes"][0]["key"],
+        "server credentials"
+    );
+    let text = serde_json::to_string(&home.ledger()).unwrap() + &home.log_text();
+    assert!(!text.contains(&a.api_key()), "the key leaked");
+    assert!(
+        !text.contains("oc_live_not_the_right_key"),
+        "the old key leaked"
+    );
+}

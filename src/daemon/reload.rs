@@ -607,3 +607,60 @@ async fn record_change(
         Err(e) => tracing::error!("outbox: cannot queue the configuration change: {e:#}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offline() -> ServerLive {
+        ServerLive::offline_for_tests()
+    }
+
+    fn parse(text: &str) -> Config {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn a_token_command_is_only_said_to_have_changed() {
+        let old = parse("[server]\nauth_token_command = \"echo tok_old_secret\"\n");
+        let new = parse("[server]\nauth_token_command = \"echo tok_new_secret\"\n");
+        let c = describe_change(&old, &new, &offline(), None).unwrap();
+        let text = c.to_string();
+        assert!(!text.contains("tok_old_secret") && !text.contains("tok_new_secret"));
+        assert_eq!(c["changes"][0]["key"], "server.auth_token_command");
+        assert_eq!(c["changes"][0]["changed"], true);
+        // Without a swap the record says why the server in force did not change.
+        assert!(c["note"].as_str().unwrap().contains("unchanged"));
+    }
+
+    #[test]
+    fn switching_redaction_or_durability_off_is_a_loosening() {
+        let old = parse(
+            "ledger_sync = \"full\"\n[[redact.rules]]\nid = \"acme\"\nkeywords = [\"acme_\"]\npattern = 'acme_[a-z]{8}'\n",
+        );
+        let new = parse("[redact]\ndisabled = [\"jwt\"]\n");
+        let c = describe_change(&old, &new, &offline(), None).unwrap();
+        let loosened = c["loosened"].to_string();
+        assert!(loosened.contains("jwt"), "{loosened}");
+        assert!(loosened.contains("acme"), "{loosened}");
+        assert!(loosened.contains("ledger_sync"), "{loosened}");
+        assert_eq!(c["sections"], json!(["redact", "top level"]));
+        // Tightening back is a change, not a loosening.
+        let c = describe_change(&new, &old, &offline(), None).unwrap();
+        assert_eq!(c["loosened"], json!([]));
+        assert!(describe_change(&old, &old, &offline(), None).is_none());
+    }
+
+    #[test]
+    fn unavailable_policies_are_ranked_from_block_to_allow() {
+        let order = [
+            Unavailable::Block,
+            Unavailable::Local,
+            Unavailable::Warn,
+            Unavailable::Allow,
+        ];
+        for w in order.windows(2) {
+            assert!(rank(w[0]) > rank(w[1]), "{w:?}");
+        }
+    }
+}

@@ -48,6 +48,21 @@ impl Drop for ServerLive {
     }
 }
 
+#[cfg(test)]
+impl ServerLive {
+    /// A unit without a server, for tests of what reads one.
+    pub fn offline_for_tests() -> ServerLive {
+        ServerLive {
+            remote: None,
+            error: None,
+            transcripts: None,
+            offline_transcripts: None,
+            generation: 1,
+            task: None,
+        }
+    }
+}
+
 /// The unit in force, and what every unit shares.
 pub struct ServerSlot {
     current: RwLock<Arc<ServerLive>>,
