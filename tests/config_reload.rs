@@ -123,9 +123,15 @@ fn a_new_base_url_takes_the_next_call_and_the_waiting_outbox() {
     });
 
     // The change is in the ledger, the log and status, and B heard of it; never a key.
+    // Moving governance to another server is as prominent as removing it: a server that
+    // answers "allow" to everything would switch the guard off.
     let recs = config_records_n(&home, 1);
     assert_eq!(recs.len(), 1, "{recs:?}");
-    assert_eq!(recs[0]["event"], "config-changed");
+    assert_eq!(recs[0]["event"], "config-loosened");
+    assert!(recs[0]["reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("REDIRECTED"));
     let text = recs[0].to_string();
     assert!(text.contains(&a.url()) && text.contains(&b.url()), "{text}");
     let s = status_json(&home);
@@ -139,7 +145,7 @@ fn a_new_base_url_takes_the_next_call_and_the_waiting_outbox() {
             x["action_type"] == "security"
                 && x["declared_goal"]
                     .as_str()
-                    .is_some_and(|g| g.starts_with("config.toml applied"))
+                    .is_some_and(|g| g.contains("REDIRECTED"))
         })
     });
     let everything = format!(
@@ -151,6 +157,21 @@ fn a_new_base_url_takes_the_next_call_and_the_waiting_outbox() {
     for key in [a.api_key(), b.api_key()] {
         assert!(!everything.contains(&key), "an API key leaked");
     }
+
+    // Back to A: the replaced server (B) is told directly, the new one (A) through the outbox.
+    a.restart();
+    write_config(&home, &server_config(&a.url(), &key_a, ""));
+    let back = format!("from the DashClaw server {} to {}", b.url(), a.url());
+    for (fake, name) in [(&b, "B"), (&a, "A")] {
+        eventually(15, &format!("{name} told of the move back"), || {
+            fake.actions().iter().any(|x| {
+                x["declared_goal"]
+                    .as_str()
+                    .is_some_and(|g| g.contains(&back))
+            })
+        });
+    }
+    assert_eq!(status_json(&home)["server"]["generation"], 3);
 }
 
 #[test]

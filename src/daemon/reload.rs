@@ -367,6 +367,13 @@ fn describe_change(
                 r.settings.base_url
             )),
             (Some(r), Some(n)) => {
+                // A server that answers "allow" to everything would wave every call through.
+                if r.settings.base_url != n.settings.base_url {
+                    loosened.push(format!(
+                        "governance REDIRECTED from the DashClaw server {} to {}: the new server now decides governed calls",
+                        r.settings.base_url, n.settings.base_url
+                    ));
+                }
                 if rank(n.settings.unavailable) < rank(r.settings.unavailable) {
                     loosened.push(format!(
                         "guard-unavailable policy loosened from {} to {}",
@@ -597,6 +604,30 @@ async fn record_change(
         not_before_ms: 0,
         group: Some(action_id),
     };
+    // A server that was replaced hears of it directly (best effort; the outbox now delivers to
+    // the new one).
+    if let (Some(old), Some(new)) = (&old_live.remote, &new_live.remote) {
+        if !loosened.is_empty() && old.settings.base_url != new.settings.base_url {
+            let old = old.clone();
+            let mut body = body.clone();
+            body["action_id"] = json!(format!("act_{}", uuid::Uuid::new_v4()));
+            tokio::spawn(async move {
+                crate::remote::guard::for_line(&mut body, old.line() == crate::remote::Line::V2);
+                match old.post_action(&body, Duration::from_secs(5)).await {
+                    Ok(r) if r.status < 300 => {}
+                    Ok(r) => tracing::warn!(
+                        "the replaced server {} refused the record of the change: HTTP {}",
+                        old.settings.base_url,
+                        r.status
+                    ),
+                    Err(e) => tracing::warn!(
+                        "the replaced server {} did not take the record of the change: {e}",
+                        old.settings.base_url
+                    ),
+                }
+            });
+        }
+    }
     match r.outbox.enqueue(item, crate::engine::now_us() / 1000) {
         Ok(e) => {
             for d in e.dropped {
