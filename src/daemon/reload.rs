@@ -399,8 +399,8 @@ fn describe_change(
         {
             changes.push(json!({"key": "server in force", "old": server_url(&old_live.remote), "new": server_url(&new_live.remote)}));
         }
-        if changes.is_empty() {
-            // Same file, new key or token file content (or environment-driven settings).
+        if changes.is_empty() && new_live.remote.is_some() {
+            // Same file, new key or token file content.
             changes.push(json!({"key": "server credentials", "changed": true}));
         }
     }

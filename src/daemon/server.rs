@@ -76,6 +76,12 @@ pub struct ServerSlot {
     /// The engine's copy of the server's host (always a fine destination for data).
     server_host: Arc<RwLock<Option<String>>>,
     generation: AtomicU64,
+    /// One wake-up for whichever delivery loop runs: an item queued through a replaced
+    /// `Remote` (a request that started before a swap) still wakes the new loop.
+    wake: Arc<tokio::sync::Notify>,
+    /// Removed servers' tasks still in their grace period: stopped as soon as another server
+    /// is installed, so only one delivery loop ever takes items from the outbox.
+    retiring: std::sync::Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
 /// The daemon's own environment: it overrides `[server]` (upstream's variables).
@@ -109,6 +115,8 @@ impl ServerSlot {
             dropped,
             server_host,
             generation: AtomicU64::new(0),
+            wake: Arc::default(),
+            retiring: Default::default(),
         }
     }
 
@@ -158,12 +166,14 @@ impl ServerSlot {
             }
         };
         outbox.set_budget(settings.outbox_budget_bytes);
-        let r = Arc::new(Remote::new(
+        let mut r = Remote::new(
             settings,
             outbox,
             self.policies.clone(),
             self.state_dir.join("server-policies.json"),
-        )?);
+        )?;
+        r.wake = self.wake.clone();
+        let r = Arc::new(r);
         // The outbox's dropped-item notices of every unit reach the one ledger writer.
         if let Some(mut rx) = r.take_dropped() {
             let tx = self.dropped.clone();
@@ -220,12 +230,20 @@ impl ServerSlot {
             live.clone(),
         );
         *self.server_host.write().unwrap_or_else(|p| p.into_inner()) = host;
+        let mut retiring = self.retiring.lock().unwrap_or_else(|p| p.into_inner());
+        retiring.retain(|t| !t.is_finished());
+        if live.remote.is_some() {
+            for t in retiring.drain(..) {
+                t.abort();
+            }
+        }
         if let Some(task) = old.task.clone() {
             if grace.is_zero() {
                 task.abort();
             } else {
                 // Kept alive (dropping the unit stops its task) until the grace is over.
                 let keep = old.clone();
+                retiring.push(task.clone());
                 tokio::spawn(async move {
                     tokio::time::sleep(grace).await;
                     task.abort();
@@ -233,24 +251,24 @@ impl ServerSlot {
                 });
             }
         }
-        if let (Some(new), Some(old_r)) = (&live.remote, &old.remote) {
-            // What the old server failed to take is due at once for the new one.
-            if new.api.base_url() != old_r.api.base_url() {
-                let outbox = new.outbox.clone();
-                let wake = new.wake.clone();
-                tokio::task::spawn_blocking(move || {
-                    match outbox.retry_now(crate::engine::now_us() / 1000) {
-                        Ok(n) if n > 0 => {
-                            tracing::info!(
-                                "outbox: {n} items waiting out a retry are due for the new server"
-                            );
-                            wake.notify_one();
-                        }
-                        Ok(_) => {}
-                        Err(e) => tracing::error!("outbox: {e:#}"),
+        drop(retiring);
+        if let Some(new) = &live.remote {
+            // What failed before (another server, another key, no server) is due at once for
+            // the new settings instead of waiting out the old failures' backoff.
+            let outbox = new.outbox.clone();
+            let wake = new.wake.clone();
+            tokio::task::spawn_blocking(move || {
+                match outbox.retry_now(crate::engine::now_us() / 1000) {
+                    Ok(n) if n > 0 => {
+                        tracing::info!(
+                            "outbox: {n} items waiting out a retry are due for the new server settings"
+                        );
+                        wake.notify_one();
                     }
-                });
-            }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!("outbox: {e:#}"),
+                }
+            });
         }
         old
     }
