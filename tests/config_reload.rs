@@ -392,3 +392,85 @@ fn a_rewritten_key_file_takes_effect_without_a_config_edit() {
         "the old key leaked"
     );
 }
+
+#[test]
+fn a_call_waiting_on_the_old_server_finishes_there_and_the_next_goes_to_the_new() {
+    let a = FakeDashClaw::start(Flavor::Newest);
+    let b = FakeDashClaw::start(Flavor::Newest);
+    a.set_guard(|body| {
+        if body.to_string().contains("terraform") {
+            fake_dashclaw::GuardAnswer::require_approval("Infra changes need a human")
+        } else {
+            fake_dashclaw::GuardAnswer::allow()
+        }
+    });
+    let home = Home::new();
+    let key_a = key_file(&home, "a.key", &a);
+    let key_b = key_file(&home, "b.key", &b);
+    write_config(&home, &server_config(&a.url(), &key_a, ""));
+    let _d = home.spawn_daemon();
+
+    let out = std::thread::scope(|s| {
+        let hook = s.spawn(|| home.hook("claude", "pre-tool-use", &bash_event("terraform apply")));
+        let id = a
+            .wait_pending(std::time::Duration::from_secs(10))
+            .expect("no pending row on A");
+        // The server is switched while the call waits for A's operator.
+        write_config(&home, &server_config(&b.url(), &key_b, ""));
+        eventually(10, "server B in force", || {
+            status_json(&home)["server"]["base_url"] == b.url().as_str()
+        });
+        let out = home.hook("claude", "pre-tool-use", &bash_event("echo meanwhile-to-b"));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        a.approve(&id, "alice@example.com").unwrap();
+        hook.join().unwrap()
+    });
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(guard_commands(&b)
+        .iter()
+        .any(|c| c.contains("meanwhile-to-b")));
+    assert!(!guard_commands(&b).iter().any(|c| c.contains("terraform")));
+    let rec = home
+        .ledger()
+        .into_iter()
+        .find(|r| {
+            r["summary"]
+                .as_str()
+                .is_some_and(|s| s.contains("terraform"))
+        })
+        .unwrap();
+    assert_eq!(rec["verdict"], "allow", "{rec}");
+}
+
+#[test]
+fn a_redaction_rule_added_live_covers_what_the_server_receives() {
+    let a = FakeDashClaw::start(Flavor::Newest);
+    let home = Home::new();
+    let key_a = key_file(&home, "a.key", &a);
+    write_config(&home, &server_config(&a.url(), &key_a, ""));
+    let _d = home.spawn_daemon();
+    let rule = "[[redact.rules]]\nid = \"acme-token\"\nkeywords = [\"acme_\"]\npattern = '(?P<s>acme_[a-z0-9]{32})'\n";
+    write_config(
+        &home,
+        &format!("{rule}{}", server_config(&a.url(), &key_a, "")),
+    );
+    eventually(10, "the rule in force", || {
+        status_json(&home)["config_reload"]["in_force"]["redact"]["rules"]
+            == serde_json::json!(["acme-token"])
+    });
+    // The server was not swapped for a [redact] edit.
+    assert_eq!(status_json(&home)["server"]["generation"], 1);
+    let token = "acme_m1n2b3v4c5x6z7l8k9j0h1g2f3d4s5a6";
+    let out = home.hook(
+        "claude",
+        "pre-tool-use",
+        &bash_event(&format!("echo {token}")),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sent = guard_commands(&a);
+    assert!(
+        sent.iter().any(|c| c.contains("[REDACTED:acme-token]")),
+        "{sent:?}"
+    );
+    assert!(!sent.iter().any(|c| c.contains(token)), "{sent:?}");
+}
