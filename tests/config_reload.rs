@@ -474,3 +474,30 @@ fn a_redaction_rule_added_live_covers_what_the_server_receives() {
     );
     assert!(!sent.iter().any(|c| c.contains(token)), "{sent:?}");
 }
+
+#[test]
+fn a_file_broken_at_start_applies_once_it_is_fixed() {
+    let a = FakeDashClaw::start(Flavor::Newest);
+    let home = Home::new();
+    let key_a = key_file(&home, "a.key", &a);
+    write_config(&home, "[server\nbase_url = 3\n");
+    let _d = home.spawn_daemon();
+    let out = home.hook("claude", "pre-tool-use", &bash_event("echo while-broken"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("configuration is broken"));
+
+    write_config(&home, &server_config(&a.url(), &key_a, ""));
+    eventually(10, "the fixed file in force", || {
+        let s = status_json(&home);
+        s["config_error"].is_null() && s["server"]["base_url"] == a.url().as_str()
+    });
+    let out = home.hook("claude", "pre-tool-use", &bash_event("echo once-fixed"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(guard_commands(&a).iter().any(|c| c.contains("once-fixed")));
+    let recs = config_records_n(&home, 1);
+    assert_eq!(recs[0]["outcome"]["changes"][0]["key"], "config.toml");
+    assert!(recs[0]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("server.base_url"));
+}

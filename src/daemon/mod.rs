@@ -203,7 +203,7 @@ fn run_daemon(opts: RunOptions) -> Result<()> {
             ledger,
             approvals,
             engine: EngineState {
-                config_error: loaded.error.clone(),
+                config_error: Arc::new(std::sync::RwLock::new(loaded.error.clone())),
                 policies,
                 protected: engine::Protected::of(&paths),
                 egress_allow: Vec::new(),
@@ -508,7 +508,7 @@ async fn hook(req: &Request, shared: &Shared, received_us: u64, stream: &UnixStr
     let remote = live.remote.clone();
     let server_error = live.error.clone();
     drop(live);
-    if outcome.kind.is_gating() && shared.engine.config_error.is_none() {
+    if outcome.kind.is_gating() && shared.engine.config_error().is_none() {
         server_gate(
             req,
             remote.as_ref(),
@@ -897,7 +897,7 @@ fn control(cmd: &str, shared: &Shared) -> Response {
                 "ledger": shared.paths.ledger_db,
                 "log_dir": shared.paths.log_dir,
                 "config": shared.paths.config_file,
-                "config_error": shared.engine.config_error,
+                "config_error": shared.engine.config_error(),
                 "config_reload": shared.config_state.status(),
                 "ledger_health": shared.ledger.status(),
                 "last_crash": durable::last_crash(&shared.paths),

@@ -6,7 +6,8 @@
 //! unit built, checked and swapped in, `server.rs`). An edit that cannot be used changes
 //! nothing: a broken file, a `[server]` that does not resolve (half-configured, a key file that
 //! is unreadable or readable by others, a URL that is not http(s)) keeps the last good
-//! configuration in force and is reported in `status`, `doctor` and the log. Only
+//! configuration in force and is reported in `status`, `doctor` and the log. A file broken at
+//! start (defaults in force, every gating call denied) applies once it is fixed. Only
 //! `log_keep_days` and `disk_reserve_mb` wait for a restart (see README "Configuration").
 //!
 //! Every applied change is recorded in the ledger (`config-changed`, or `config-loosened` when
@@ -127,8 +128,6 @@ pub async fn watch_config(
     let mut good = started_with;
     let mut seen = fingerprint(&watched(&path, &good));
     seen[0] = at_start;
-    // A broken file at start means defaults and denials; fixing it needs a restart.
-    let broken_at_start = shared.engine.config_error.is_some();
     shared.config_state.lock().in_force = Some(in_force(&good, &shared.server.current()));
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
@@ -144,14 +143,9 @@ pub async fn watch_config(
             continue;
         }
         let new = loaded.config;
-        if broken_at_start {
-            // Every gating call is denied until a restart; nothing else is worth applying.
-            let mut st = shared.config_state.lock();
-            st.reload_error = None;
-            st.restart_pending =
-                vec!["the whole file (it was broken when the daemon started)".to_owned()];
-            continue;
-        }
+        // A file broken at start left the defaults in force and every gating call denied; the
+        // fixed file is applied like any edit, against those defaults.
+        let fixed = shared.engine.config_error();
         // [server] first: a configuration that cannot be used changes nothing at all.
         let old_live = shared.server.current();
         let resolved = match Settings::resolve(&new.server, &server::daemon_env) {
@@ -228,8 +222,27 @@ pub async fn watch_config(
                 pending.join(", ")
             );
         }
+        if fixed.is_some() {
+            *shared
+                .engine
+                .config_error
+                .write()
+                .unwrap_or_else(|p| p.into_inner()) = None;
+            tracing::warn!("config.toml is fixed: gating calls are decided again");
+        }
         let live_now = shared.server.current();
-        let change = describe_change(&good, &new, &old_live, swapped.as_deref());
+        let mut change = describe_change(&good, &new, &old_live, swapped.as_deref());
+        if let Some(was) = fixed {
+            let c = change.get_or_insert_with(|| {
+                json!({"at_ms": crate::engine::now_us() / 1000, "sections": [], "changes": [], "loosened": []})
+            });
+            if let Some(list) = c["changes"].as_array_mut() {
+                list.insert(
+                    0,
+                    json!({"key": "config.toml", "old": crate::redact::redact_str(&format!("broken, every gating call denied: {was}")), "new": "fixed, applied"}),
+                );
+            }
+        }
         {
             let mut st = shared.config_state.lock();
             st.reload_error = None;
