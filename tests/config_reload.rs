@@ -206,6 +206,19 @@ fn an_unusable_server_edit_keeps_the_server_in_force() {
             .as_str()
             .is_some_and(|e| e.contains("readable by others"))
     });
+    assert_eq!(status_json(&home)["server"]["generation"], 1);
+    // Fixing the mode alone (no edit of config.toml) is noticed and the key file applies.
+    std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o600)).unwrap();
+    eventually(10, "the chmod noticed", || {
+        let s = status_json(&home);
+        s["config_reload"]["reload_error"].is_null() && s["server"]["generation"] == 2
+    });
+    let recs = config_records_n(&home, 1);
+    assert_eq!(recs[0]["event"], "config-changed");
+    assert_eq!(
+        recs[0]["outcome"]["changes"][0]["key"],
+        "server.api_key_file"
+    );
     write_config(
         &home,
         &server_config(&a.url(), &home.path().join("missing.key"), ""),
@@ -217,11 +230,11 @@ fn an_unusable_server_edit_keeps_the_server_in_force() {
     });
     let s = status_json(&home);
     assert_eq!(s["server"]["base_url"], a.url().as_str());
-    assert_eq!(s["server"]["generation"], 1, "never swapped: {s}");
+    assert_eq!(s["server"]["generation"], 2, "not swapped again: {s}");
     let out = home.hook("claude", "pre-tool-use", &bash_event("echo a-again"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(guard_commands(&a).iter().any(|c| c.contains("a-again")));
-    assert!(config_records(&home).is_empty(), "nothing was applied");
+    assert_eq!(config_records(&home).len(), 1, "nothing more was applied");
     assert!(home
         .log_text()
         .contains("config.toml edit ignored, the last good configuration stays in force"));
@@ -234,10 +247,10 @@ fn an_unusable_server_edit_keeps_the_server_in_force() {
     eventually(10, "the loosening applied", || {
         status_json(&home)["server"]["unavailable_policy"] == "allow"
     });
-    let recs = config_records_n(&home, 1);
-    assert_eq!(recs.len(), 1, "{recs:?}");
-    assert_eq!(recs[0]["event"], "config-loosened");
-    assert!(recs[0]["reasons"][0]
+    let recs = config_records_n(&home, 2);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    assert_eq!(recs[1]["event"], "config-loosened");
+    assert!(recs[1]["reasons"][0]
         .as_str()
         .unwrap()
         .contains("from block to allow"));

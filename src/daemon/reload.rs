@@ -85,22 +85,29 @@ impl ConfigState {
     }
 }
 
-type Fingerprint = Vec<Option<(u64, i64, u64)>>;
+/// Size, mtime, ctime (a `chmod` of a key file counts) and inode of a file.
+type FileStamp = (u64, i64, i64, u64);
+type Fingerprint = Vec<Option<FileStamp>>;
 
 fn fingerprint(paths: &[PathBuf]) -> Fingerprint {
     paths
         .iter()
         .map(|p| {
-            fs::metadata(p)
-                .ok()
-                .map(|m| (m.len(), m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.ino()))
+            fs::metadata(p).ok().map(|m| {
+                (
+                    m.len(),
+                    m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+                    m.ctime() * 1_000_000_000 + m.ctime_nsec(),
+                    m.ino(),
+                )
+            })
         })
         .collect()
 }
 
 /// What config.toml looked like before the daemon read it at start: an edit made while the
 /// daemon starts is then seen as a change.
-pub fn before_load(path: &Path) -> Option<(u64, i64, u64)> {
+pub fn before_load(path: &Path) -> Option<FileStamp> {
     fingerprint(&[path.to_path_buf()]).pop().flatten()
 }
 
@@ -121,18 +128,21 @@ pub fn idle_timeout(opts: &super::RunOptions, c: &Config) -> Option<Duration> {
 pub async fn watch_config(
     shared: Arc<super::Shared>,
     started_with: Config,
-    at_start: Option<(u64, i64, u64)>,
+    at_start: Option<FileStamp>,
 ) {
     let path = shared.paths.config_file.clone();
     // What the file said last time it was good, to tell what an edit changed.
     let mut good = started_with;
-    let mut seen = fingerprint(&watched(&path, &good));
+    // The key files to watch are those of the last file that parsed, even if its [server] was
+    // refused: fixing a key file's mode is then noticed.
+    let mut parsed = good.clone();
+    let mut seen = fingerprint(&watched(&path, &parsed));
     seen[0] = at_start;
     shared.config_state.lock().in_force = Some(in_force(&good, &shared.server.current()));
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         tick.tick().await;
-        let now = fingerprint(&watched(&path, &good));
+        let now = fingerprint(&watched(&path, &parsed));
         if now == seen {
             continue;
         }
@@ -143,6 +153,14 @@ pub async fn watch_config(
             continue;
         }
         let new = loaded.config;
+        if format!("{:?}", new.server) != format!("{:?}", parsed.server) {
+            parsed = new.clone();
+            // Stamps of the new key files, so the next tick compares like with like (the
+            // file's own stamp stays the one taken before it was read).
+            let file_stamp = seen[0];
+            seen = fingerprint(&watched(&path, &parsed));
+            seen[0] = file_stamp;
+        }
         // A file broken at start left the defaults in force and every gating call denied; the
         // fixed file is applied like any edit, against those defaults.
         let fixed = shared.engine.config_error();
