@@ -459,13 +459,17 @@ async fn handle(mut stream: UnixStream, shared: &Shared) -> Result<()> {
     let reply = match req.field("control") {
         // The MCP server's guard and record: decided and recorded here, like a hook.
         Some(cmd) if cmd.starts_with("mcp-") => {
-            let live = shared.server.current();
+            // Only the server itself is held for the call (a swap stops the rest of the unit).
+            let (remote, server_error) = {
+                let live = shared.server.current();
+                (live.remote.clone(), live.error.clone())
+            };
             let cx = crate::mcp::gate::DaemonCtx {
                 engine: &shared.engine,
                 ledger: &shared.ledger,
-                remote: live.remote.as_deref(),
+                remote: remote.as_deref(),
                 approvals: &shared.approvals,
-                server_error: live.error.as_deref(),
+                server_error: server_error.as_deref(),
             };
             crate::mcp::gate::serve(cmd, &req.body, cx).await
         }
