@@ -20,8 +20,9 @@ use crate::redact::redact_str;
 /// Daemon-wide state the pipeline reads.
 #[derive(Debug, Clone)]
 pub struct EngineState {
-    /// Set when config.toml is broken: every gating event is denied with this message.
-    pub config_error: Option<String>,
+    /// Set when config.toml is broken: every gating event is denied with this message. The
+    /// daemon clears it when the file is fixed (`daemon/reload.rs`).
+    pub config_error: Arc<std::sync::RwLock<Option<String>>>,
     /// The built-in pack plus the user's policy file (hot-reloaded by the store).
     pub policies: Arc<PolicyStore>,
     /// Our own files, which no agent may change (self-protection).
@@ -30,6 +31,8 @@ pub struct EngineState {
     pub egress_allow: Vec<String>,
     /// What each session did that later calls must know (secret taint).
     pub sessions: Arc<SessionMemory>,
+    /// The host of the DashClaw server in force; follows config.toml (`daemon/server.rs`).
+    pub server_host: Arc<std::sync::RwLock<Option<String>>>,
 }
 
 /// Per-session facts for the exfiltration rules: files written from secrets, and whether a
@@ -126,14 +129,25 @@ impl Protected {
     }
 }
 
+impl EngineState {
+    /// Why config.toml is unusable, if it is (gating events are then denied).
+    pub fn config_error(&self) -> Option<String> {
+        self.config_error
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
 impl Default for EngineState {
     fn default() -> Self {
         EngineState {
-            config_error: None,
+            config_error: Arc::default(),
             policies: Arc::new(PolicyStore::builtin_only()),
             protected: Protected::default(),
             egress_allow: Vec::new(),
             sessions: Arc::new(SessionMemory::default()),
+            server_host: Arc::default(),
         }
     }
 }
@@ -174,6 +188,13 @@ pub fn classify_event(
     let session = ev.session_id.as_deref().unwrap_or("");
     let (tainted_files, session_tainted) = state.sessions.facts(session);
     let mut egress = state.egress_allow.clone();
+    egress.extend(
+        state
+            .server_host
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone(),
+    );
     if let Some(host) = base_url.and_then(url_host) {
         egress.push(host);
     }
@@ -242,7 +263,8 @@ pub fn evaluate(req: &Request, state: &EngineState, received_us: u64) -> Result<
                     }
                 }
             }
-            let decision = match (&state.config_error, &classification) {
+            let config_error = state.config_error();
+            let decision = match (&config_error, &classification) {
                 (Some(err), _) if kind.is_gating() => Decision {
                     suggestion: Some("fix the file (`dashclawd status` shows the error) and retry".into()),
                     ..Decision::block(format!("the DashClaw configuration is broken: {err}"), Some("config".into()))

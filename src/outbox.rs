@@ -523,6 +523,16 @@ impl Outbox {
         tx.commit()?;
         Ok(n)
     }
+
+    /// Items waiting out a retry backoff become due at `now_ms`: a different server now takes
+    /// them (config.toml changed `[server]`), the old one's failures say nothing about it.
+    /// Items that never failed keep their `not_before`.
+    pub fn retry_now(&self, now_ms: u64) -> Result<usize> {
+        Ok(self.conn().execute(
+            "UPDATE outbox SET next_attempt_ms = ?1 WHERE attempts > 0 AND next_attempt_ms > ?1",
+            [ms_to_sql(now_ms)],
+        )?)
+    }
 }
 
 /// The id of a pending, delivered or parked item with this dedupe key.

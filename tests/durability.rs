@@ -308,7 +308,7 @@ fn config_edits_apply_live_and_a_broken_one_keeps_the_last_good() {
     let doctor = stdout(&home.dashclawd(&["doctor", "--no-probe"]));
     assert!(doctor.contains("edit IGNORED"), "{doctor}");
 
-    std::fs::write(&config, "idle_timeout_secs = 60\n").unwrap();
+    std::fs::write(&config, "log_keep_days = 3\n").unwrap();
     eventually(10, "the fix applied", || {
         let s = status_json(&home);
         s["config_reload"]["reload_error"].is_null()
@@ -317,7 +317,7 @@ fn config_edits_apply_live_and_a_broken_one_keeps_the_last_good() {
     let s = status_json(&home);
     assert_eq!(
         s["config_reload"]["restart_pending"],
-        json!(["idle_timeout_secs"])
+        json!(["log_keep_days"])
     );
     assert!(status_text(&home).contains("restart the daemon"));
 }

@@ -75,7 +75,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
 
     let paths = Paths::from_env()?;
     let state = EngineState {
-        config_error: config::load(&paths.config_file).error,
+        config_error: Arc::new(std::sync::RwLock::new(
+            config::load(&paths.config_file).error,
+        )),
         policies: Arc::new(PolicyStore::open_with(
             &paths.policy_file,
             StoreOptions {

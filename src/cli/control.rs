@@ -282,6 +282,39 @@ pub fn findings(v: &Value) -> Vec<(Level, String)> {
             ),
         ));
     }
+    if let Some(l) = c["last_loosened"].as_object() {
+        let what: Vec<&str> = l["loosened"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        out.push((
+            Level::Fail,
+            format!(
+                "config.toml LOOSENED the guard at {}: {} (recorded in the ledger as config-loosened)",
+                ms(&l["at_ms"]),
+                what.join("; ")
+            ),
+        ));
+    }
+    if let Some(last) = c["last_change"].as_object() {
+        let keys: Vec<&str> = last["changes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["key"].as_str())
+            .collect();
+        out.push((
+            Level::Warn,
+            format!(
+                "config.toml change applied live at {} ({} since start): {}",
+                ms(&last["at_ms"]),
+                c["changes_applied"],
+                keys.join(", ")
+            ),
+        ));
+    }
     let crash = &v["last_crash"];
     if crash.is_object() {
         out.push((

@@ -9,21 +9,16 @@
 //!   instead of nowhere. A pid file left behind by a daemon that ended without shutting down
 //!   (`kill -9`, out of memory, abort) is noticed at the next start. `status` shows the last
 //!   crash and the ledger records it.
-//! - `config.toml` is polled (a `stat` a second): a valid change applies the settings that can
-//!   change live (`ledger_sync`, `log_level`) at once and lists the others as waiting for a
-//!   restart; a broken edit keeps the last good configuration and is reported loudly.
+//! - `config.toml` is followed while the daemon runs (`reload.rs`).
 
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
-use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::config::{self, Config};
 use crate::paths::Paths;
 
 /// Set once the daemon serves; a failure after that is not a start failure.
@@ -236,152 +231,12 @@ pub fn crash_record(crash: &Value) -> crate::ledger::Record {
     }
 }
 
-/// What the config watcher knows, for `status` and `doctor`.
-#[derive(Debug, Default)]
-pub struct ConfigState {
-    inner: Mutex<ConfigInner>,
-}
-
-#[derive(Debug, Default)]
-struct ConfigInner {
-    /// The last edit that could not be used (the previous configuration stays in force).
-    reload_error: Option<String>,
-    /// Settings changed in the file that apply only after a restart.
-    restart_pending: Vec<String>,
-    /// Unix ms of the last change applied.
-    applied_ms: Option<u64>,
-    reloads: u64,
-    /// The live-applied settings now in force.
-    in_force: Option<Value>,
-}
-
-impl ConfigState {
-    pub fn status(&self) -> Value {
-        let i = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        json!({
-            "reload_error": i.reload_error,
-            "restart_pending": i.restart_pending,
-            "applied_ms": i.applied_ms,
-            "reloads": i.reloads,
-            "in_force": i.in_force,
-        })
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Fingerprint {
-    len: u64,
-    mtime_ns: i64,
-    ino: u64,
-}
-
-fn fingerprint(path: &Path) -> Option<Fingerprint> {
-    let m = fs::metadata(path).ok()?;
-    Some(Fingerprint {
-        len: m.len(),
-        mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
-        ino: m.ino(),
-    })
-}
-
-/// Polls `config.toml` and applies what changed (see the module comment).
-pub async fn watch_config(shared: std::sync::Arc<super::Shared>, started_with: Config) {
-    let path = shared.paths.config_file.clone();
-    let mut seen = fingerprint(&path);
-    // What the file said last time it was good, to tell what an edit changed.
-    let mut good = started_with;
-    // A broken file at start means defaults and denials; fixing it needs a restart.
-    let broken_at_start = shared.engine.config_error.is_some();
-    shared
-        .config_state
-        .inner
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .in_force = Some(in_force(&good));
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    loop {
-        tick.tick().await;
-        let now = fingerprint(&path);
-        if now == seen {
-            continue;
-        }
-        seen = now;
-        let loaded = config::load(&path);
-        let mut st = shared
-            .config_state
-            .inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(err) = loaded.error {
-            tracing::error!(
-                "config.toml edit ignored, the last good configuration stays in force: {err}"
-            );
-            st.reload_error = Some(err);
-            continue;
-        }
-        st.reload_error = None;
-        st.reloads += 1;
-        st.applied_ms = Some(crate::engine::now_us() / 1000);
-        let new = loaded.config;
-        if new.ledger_sync != good.ledger_sync {
-            shared.ledger.set_sync(new.ledger_sync);
-            tracing::info!("config: ledger_sync is now {:?}", new.ledger_sync);
-        }
-        if new.log_level != good.log_level {
-            if let Err(e) = crate::logging::set_level(&new.log_level) {
-                tracing::error!("config: {e:#}");
-            }
-        }
-        let mut pending = Vec::new();
-        if broken_at_start {
-            pending.push("the whole file (it was broken when the daemon started)".to_owned());
-        }
-        for (key, changed) in restart_only_changes(&shared.started_config, &new) {
-            if changed {
-                pending.push(key.to_owned());
-            }
-        }
-        if !pending.is_empty() {
-            tracing::warn!(
-                "config: {} changed; restart the daemon (`dashclawd stop`) to apply",
-                pending.join(", ")
-            );
-        }
-        st.restart_pending = pending;
-        st.in_force = Some(in_force(&new));
-        good = new;
-    }
-}
-
-fn in_force(c: &Config) -> Value {
-    json!({"ledger_sync": c.ledger_sync, "log_level": c.log_level})
-}
-
-/// Settings read only at start, compared with what the daemon started with.
-fn restart_only_changes(started: &Config, new: &Config) -> [(&'static str, bool); 5] {
-    // Both derive Debug and hold only plain data: equal text means equal settings.
-    let ser = |v: &dyn std::fmt::Debug| format!("{v:?}");
-    [
-        (
-            "idle_timeout_secs",
-            started.idle_timeout_secs != new.idle_timeout_secs,
-        ),
-        ("log_keep_days", started.log_keep_days != new.log_keep_days),
-        (
-            "disk_reserve_mb",
-            started.disk_reserve_mb != new.disk_reserve_mb,
-        ),
-        ("redact", ser(&started.redact) != ser(&new.redact)),
-        ("server", ser(&started.server) != ser(&new.server)),
-    ]
-}
-
 /// Starts the hook guardian: each change is recorded in the ledger and, with a server, queued
 /// for it as an action record through the outbox.
 pub fn start_guardian(
     paths: &Paths,
     ledger: crate::ledger::Ledger,
-    remote: Option<std::sync::Arc<crate::remote::Remote>>,
+    server: std::sync::Arc<super::server::ServerSlot>,
 ) -> crate::guardian::Guardian {
     crate::guardian::Guardian::start(
         paths.state_dir.join("guardian.json"),
@@ -405,7 +260,8 @@ pub fn start_guardian(
             if let Err(e) = ledger.append_blocking(record) {
                 tracing::error!("ledger: cannot record a hook change: {e:#}");
             }
-            if let Some(r) = &remote {
+            // The server in force when the change is seen (config.toml may have switched it).
+            if let Some(r) = &server.remote() {
                 let action_id = format!("act_{}", uuid::Uuid::new_v4());
                 let agent_id = r
                     .settings

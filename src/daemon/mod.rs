@@ -9,6 +9,8 @@
 mod durable;
 mod hold;
 mod peer;
+mod reload;
+mod server;
 mod spool;
 
 use std::fs;
@@ -30,7 +32,7 @@ use crate::ledger::Ledger;
 use crate::paths::{self, Paths};
 use crate::policy::PolicyStore;
 use crate::protocol::{self, field, Request, Response};
-use crate::remote::{self, Remote};
+use crate::remote;
 
 /// How long a client may take to send its request once connected.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -51,26 +53,21 @@ struct Shared {
     paths: Paths,
     /// Protected mode: a system service for the agent users of a group.
     protected: Option<crate::protected::Conf>,
-    /// The DashClaw server, when one is configured.
-    remote: Option<Arc<Remote>>,
-    /// Why the server part is unusable (half-configured, a key file others can read), if so.
-    server_error: Option<String>,
+    /// The DashClaw server part in force (or why there is none); config.toml swaps it.
+    server: Arc<server::ServerSlot>,
     ledger: Ledger,
     approvals: Arc<Approvals>,
     engine: EngineState,
     opts: RunOptions,
-    idle_timeout: Option<Duration>,
+    /// Milliseconds without requests before an auto-started daemon exits (0: never).
+    idle_timeout_ms: AtomicU64,
     started: Instant,
     last_activity_ms: AtomicU64,
     served: AtomicU64,
     shutdown: watch::Sender<bool>,
-    /// Transcript shipping, when a server is configured.
-    transcripts: Option<Arc<crate::transcript::ship::Shipper>>,
-    /// Without a server: the sessions' transcripts, remembered for when one is configured.
-    offline_transcripts: Option<crate::transcript::ship::OfflineRegistry>,
     /// The configuration the daemon started with, and what the watcher made of later edits.
     started_config: config::Config,
-    config_state: durable::ConfigState,
+    config_state: reload::ConfigState,
     /// Watches the agents' hook configuration (`guardian.rs`).
     guardian: crate::guardian::Guardian,
 }
@@ -103,6 +100,7 @@ fn run_daemon(opts: RunOptions) -> Result<()> {
         prepare_protected_socket(conf)?;
         paths.socket = conf.socket.clone();
     }
+    let config_at_start = reload::before_load(&paths.config_file);
     let loaded = config::load(&paths.config_file);
     let _log_guard = crate::logging::init(&paths, &loaded.config, opts.log_to_stderr)?;
     if let Some(err) = &loaded.error {
@@ -112,7 +110,7 @@ fn run_daemon(opts: RunOptions) -> Result<()> {
     }
 
     if let Ok(Some(engine)) = config::redact_engine(&loaded.config) {
-        let _ = crate::redact::install_default(engine);
+        crate::redact::install_default(Some(engine));
     }
 
     let lock = fs::OpenOptions::new()
@@ -165,25 +163,8 @@ fn run_daemon(opts: RunOptions) -> Result<()> {
             tracing::error!("ledger: cannot record the crash: {e:#}");
         }
     }
-    let server = remote::Settings::resolve(&loaded.config.server, &|k| std::env::var(k).ok());
-    let (settings, server_error) = match server {
-        Ok(s) => (s, None),
-        Err(e) => {
-            tracing::error!("DashClaw server configuration: {e}; gating events will be denied");
-            (None, Some(e))
-        }
-    };
-    // The configured DashClaw server is always a fine destination for data.
-    let egress_allow: Vec<String> = settings
-        .as_ref()
-        .and_then(|s| crate::engine::url_host(&s.base_url))
-        .into_iter()
-        .collect();
     let approvals = Arc::new(Approvals::open(&paths.state_dir.join("approvals.db"))?);
-    let idle_secs = opts
-        .idle_timeout_secs
-        .unwrap_or(loaded.config.idle_timeout_secs);
-    let idle_timeout = (opts.auto_started && idle_secs > 0).then(|| Duration::from_secs(idle_secs));
+    let idle_timeout = reload::idle_timeout(&opts, &loaded.config);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -193,87 +174,70 @@ fn run_daemon(opts: RunOptions) -> Result<()> {
     let result = rt.block_on(async {
         let (shutdown, _) = watch::channel(false);
         let policies = Arc::new(PolicyStore::open(&paths.policy_file));
-        let remote = match settings {
-            Some(settings) => {
-                let outbox = crate::outbox::Outbox::open(
-                    &paths.state_dir.join("outbox.db"),
-                    loaded.config.ledger_sync,
-                )?;
-                outbox.set_budget(settings.outbox_budget_bytes);
-                let r = Remote::new(
-                    settings,
-                    Arc::new(outbox),
-                    policies.clone(),
-                    paths.state_dir.join("server-policies.json"),
-                )
-                .map_err(anyhow::Error::msg)?;
-                tracing::info!(
-                    base_url = r.api.base_url(),
-                    key = %r.settings.api_key_source,
-                    "governing through the DashClaw server"
-                );
-                Some(Arc::new(r))
-            }
-            None => None,
-        };
-        if let Some(r) = &remote {
-            start_remote_tasks(r.clone());
-        }
         let (lost_tx, lost_rx) = tokio::sync::mpsc::unbounded_channel();
-        let transcripts = remote
-            .as_ref()
-            .and_then(|r| crate::transcript::ship::start_for_daemon(&paths.state_dir, r, lost_tx));
-        let offline_transcripts = match remote {
-            None => crate::transcript::ship::OfflineRegistry::open(
-                &paths.state_dir,
-                loaded
-                    .config
-                    .server
-                    .code_sessions_enabled(&|k| std::env::var(k).ok()),
-            ),
-            Some(_) => None,
+        let (dropped_tx, dropped_rx) = tokio::sync::mpsc::unbounded_channel();
+        let server_host = Arc::default();
+        let slot = Arc::new(server::ServerSlot::new(
+            policies.clone(),
+            &paths.state_dir,
+            loaded.config.ledger_sync,
+            lost_tx,
+            dropped_tx,
+            Arc::clone(&server_host),
+        ));
+        let first = match remote::Settings::resolve(&loaded.config.server, &server::daemon_env) {
+            Ok(settings) => slot
+                .build_from(settings, &loaded.config.server)
+                .map_err(anyhow::Error::msg)?,
+            Err(e) => {
+                tracing::error!("DashClaw server configuration: {e}; gating events will be denied");
+                slot.unusable(e)
+            }
         };
-        let guardian = durable::start_guardian(&paths, ledger.clone(), remote.clone());
+        slot.install(first, Duration::ZERO);
+        let guardian = durable::start_guardian(&paths, ledger.clone(), slot.clone());
         let shared = Arc::new(Shared {
             protected: protected.clone(),
             paths: paths.clone(),
-            remote,
-            server_error,
+            server: slot,
             ledger,
             approvals,
             engine: EngineState {
-                config_error: loaded.error.clone(),
+                config_error: Arc::new(std::sync::RwLock::new(loaded.error.clone())),
                 policies,
                 protected: engine::Protected::of(&paths),
-                egress_allow,
+                egress_allow: Vec::new(),
                 sessions: Default::default(),
+                server_host,
             },
             opts,
-            idle_timeout,
+            idle_timeout_ms: AtomicU64::new(idle_timeout_ms(idle_timeout)),
             started: Instant::now(),
             last_activity_ms: AtomicU64::new(0),
             served: AtomicU64::new(0),
             shutdown,
-            transcripts,
-            offline_transcripts,
             started_config: loaded.config.clone(),
-            config_state: durable::ConfigState::default(),
+            config_state: reload::ConfigState::default(),
             guardian,
         });
-        tokio::spawn(durable::watch_config(shared.clone(), loaded.config.clone()));
+        tokio::spawn(reload::watch_config(
+            shared.clone(),
+            loaded.config.clone(),
+            config_at_start,
+        ));
         tokio::spawn(record_lost_transcripts(shared.clone(), lost_rx));
-        if let Some(rx) = shared.remote.as_ref().and_then(|r| r.take_dropped()) {
-            tokio::spawn(record_dropped(shared.clone(), rx));
-        }
+        tokio::spawn(record_dropped(shared.clone(), dropped_rx));
         // Spooled events are older than anything a client sends now: record them first, before
         // the socket exists, so the ledger stays in arrival order.
+        let remote_now = shared.server.remote();
         let drained = spool::drain(
             &shared.paths,
             &shared.ledger,
             &shared.engine,
-            shared.remote.as_deref(),
+            remote_now.as_deref(),
         )
         .await;
+        drop(remote_now);
         let socket_activated = inherited.is_some();
         let listener = match inherited {
             Some(std_listener) => UnixListener::from_std(std_listener)
@@ -291,11 +255,12 @@ fn run_daemon(opts: RunOptions) -> Result<()> {
             loop {
                 tick.tick().await;
                 background.ledger.maintain();
+                let remote_now = background.server.remote();
                 spool::drain(
                     &background.paths,
                     &background.ledger,
                     &background.engine,
-                    background.remote.as_deref(),
+                    remote_now.as_deref(),
                 )
                 .await;
             }
@@ -427,7 +392,9 @@ async fn serve(listener: UnixListener, shared: Arc<Shared>) -> Result<()> {
             _ = sigint.recv() => { tracing::info!("SIGINT"); break; }
             _ = shutdown.changed() => { tracing::info!("stop requested"); break; }
             _ = idle_tick.tick() => {
-                if let Some(limit) = shared.idle_timeout {
+                let limit_ms = shared.idle_timeout_ms.load(Ordering::Relaxed);
+                if limit_ms > 0 {
+                    let limit = Duration::from_millis(limit_ms);
                     let last = Duration::from_millis(shared.last_activity_ms.load(Ordering::Relaxed));
                     if shared.started.elapsed().saturating_sub(last) >= limit {
                         tracing::info!("idle for {}s, exiting", limit.as_secs());
@@ -492,12 +459,17 @@ async fn handle(mut stream: UnixStream, shared: &Shared) -> Result<()> {
     let reply = match req.field("control") {
         // The MCP server's guard and record: decided and recorded here, like a hook.
         Some(cmd) if cmd.starts_with("mcp-") => {
+            // Only the server itself is held for the call (a swap stops the rest of the unit).
+            let (remote, server_error) = {
+                let live = shared.server.current();
+                (live.remote.clone(), live.error.clone())
+            };
             let cx = crate::mcp::gate::DaemonCtx {
                 engine: &shared.engine,
                 ledger: &shared.ledger,
-                remote: shared.remote.as_deref(),
+                remote: remote.as_deref(),
                 approvals: &shared.approvals,
-                server_error: shared.server_error.as_deref(),
+                server_error: server_error.as_deref(),
             };
             crate::mcp::gate::serve(cmd, &req.body, cx).await
         }
@@ -534,8 +506,21 @@ async fn hook(req: &Request, shared: &Shared, received_us: u64, stream: &UnixStr
         }
         outcome.record.outcome["caller_uid"] = json!(uid);
     }
-    if outcome.kind.is_gating() && shared.engine.config_error.is_none() {
-        server_gate(req, shared, &mut outcome, stream).await;
+    // The server in force when the call arrived decides it, even if config.toml switches
+    // servers meanwhile; the next call uses the new one.
+    let live = shared.server.current();
+    let remote = live.remote.clone();
+    let server_error = live.error.clone();
+    drop(live);
+    if outcome.kind.is_gating() && shared.engine.config_error().is_none() {
+        server_gate(
+            req,
+            remote.as_ref(),
+            server_error.as_deref(),
+            &mut outcome,
+            stream,
+        )
+        .await;
     }
     if outcome.needs_local_approval() {
         let store = shared.approvals.clone();
@@ -559,13 +544,14 @@ async fn hook(req: &Request, shared: &Shared, received_us: u64, stream: &UnixStr
     match shared.ledger.append(outcome.record).await {
         Ok(_) => {
             if let Some(ev) = &outcome.event {
-                if let Some(t) = &shared.transcripts {
+                let live = shared.server.current();
+                if let Some(t) = &live.transcripts {
                     t.observe(ev);
-                } else if let Some(t) = &shared.offline_transcripts {
+                } else if let Some(t) = &live.offline_transcripts {
                     t.observe(ev);
                 }
             }
-            if let (Some(remote), Some(ev)) = (&shared.remote, &outcome.event) {
+            if let (Some(remote), Some(ev)) = (&remote, &outcome.event) {
                 if !gating {
                     // Durable in the outbox before the hook returns; delivered in the background.
                     let agent_id = request_env(req).agent_id;
@@ -606,11 +592,12 @@ async fn hook(req: &Request, shared: &Shared, received_us: u64, stream: &UnixStr
 /// guard (and any approval wait) runs and the stricter of its verdict and ours wins.
 async fn server_gate(
     req: &Request,
-    shared: &Shared,
+    remote: Option<&Arc<remote::Remote>>,
+    server_error: Option<&str>,
     outcome: &mut engine::Outcome,
     stream: &UnixStream,
 ) {
-    if let Some(msg) = server_mismatch(req, shared) {
+    if let Some(msg) = server_mismatch(req, remote, server_error) {
         outcome.set_decision(
             crate::event::Decision {
                 suggestion: Some(
@@ -622,7 +609,7 @@ async fn server_gate(
         );
         return;
     }
-    let Some(remote) = &shared.remote else {
+    let Some(remote) = remote else {
         return;
     };
     let (Some(ev), Some(c)) = (outcome.event.clone(), outcome.classification.clone()) else {
@@ -800,8 +787,12 @@ fn stricter(
 
 /// The hook's environment says DashClaw governs it, but this daemon cannot: deny rather than
 /// run ungoverned (the upstream hooks' half-configured hole).
-fn server_mismatch(req: &Request, shared: &Shared) -> Option<String> {
-    if let Some(e) = &shared.server_error {
+fn server_mismatch(
+    req: &Request,
+    remote: Option<&Arc<remote::Remote>>,
+    server_error: Option<&str>,
+) -> Option<String> {
+    if let Some(e) = server_error {
         return Some(format!(
             "the DashClaw server configuration is unusable: {e}"
         ));
@@ -812,7 +803,7 @@ fn server_mismatch(req: &Request, shared: &Shared) -> Option<String> {
         .filter(|u| !u.trim().is_empty())?;
     let wanted_norm =
         remote::config::normalize_base_url(wanted).unwrap_or_else(|_| wanted.to_owned());
-    match &shared.remote {
+    match remote {
         None => Some(format!(
             "this hook is set up for DashClaw at {wanted} (DASHCLAW_BASE_URL), but dashclawd runs without a server (it was started without DASHCLAW_BASE_URL and an API key), so the call cannot be governed"
         )),
@@ -851,22 +842,6 @@ fn request_env(req: &Request) -> remote::RequestEnv {
         local_block: false,
         local_reason: None,
     }
-}
-
-/// The server's background work: version detection first, then the stream, the policy
-/// cache, the heartbeat and the outbox delivery.
-fn start_remote_tasks(r: Arc<Remote>) {
-    tokio::spawn(async move {
-        r.detect_line().await;
-        if r.settings.event_stream {
-            tokio::spawn(remote::sync::event_stream(r.clone()));
-        }
-        tokio::spawn(remote::sync::policy_sync(r.clone()));
-        if let Some(every) = r.settings.heartbeat {
-            tokio::spawn(remote::sync::heartbeat(r.clone(), every));
-        }
-        remote::deliver::run(r).await;
-    });
 }
 
 /// Reading the status is harmless; everything else that changes the daemon (stop) is honoured
@@ -917,13 +892,16 @@ fn control(cmd: &str, shared: &Shared) -> Response {
                 "protocol": protocol::VERSION,
                 "uptime_secs": shared.started.elapsed().as_secs(),
                 "auto_started": shared.opts.auto_started,
-                "idle_timeout_secs": shared.idle_timeout.map(|d| d.as_secs()),
+                "idle_timeout_secs": match shared.idle_timeout_ms.load(Ordering::Relaxed) {
+                    0 => None,
+                    ms => Some(ms / 1000),
+                },
                 "requests_served": shared.served.load(Ordering::Relaxed),
                 "socket": shared.paths.socket,
                 "ledger": shared.paths.ledger_db,
                 "log_dir": shared.paths.log_dir,
                 "config": shared.paths.config_file,
-                "config_error": shared.engine.config_error,
+                "config_error": shared.engine.config_error(),
                 "config_reload": shared.config_state.status(),
                 "ledger_health": shared.ledger.status(),
                 "last_crash": durable::last_crash(&shared.paths),
@@ -931,7 +909,7 @@ fn control(cmd: &str, shared: &Shared) -> Response {
                 "policies": shared.engine.policies.status(),
                 "spool_pending": spool::pending(&shared.paths.spool_dir),
                 "server": server_status(shared),
-                "transcripts": shared.transcripts.as_ref().map(|t| t.status()),
+                "transcripts": shared.server.current().transcripts.as_ref().map(|t| t.status()),
             });
             Response::Final(protocol::Rendered {
                 exit_code: 0,
@@ -993,13 +971,15 @@ async fn fill(stream: &mut UnixStream, buf: &mut Vec<u8>, want: usize) -> Result
 
 /// The server part of `dashclawd status`.
 fn server_status(shared: &Shared) -> serde_json::Value {
-    let Some(r) = &shared.remote else {
-        return json!({"configured": false, "error": shared.server_error});
+    let live = shared.server.current();
+    let Some(r) = &live.remote else {
+        return json!({"configured": false, "error": live.error, "generation": live.generation});
     };
     let s = &r.stats;
     let outbox = r.outbox.stats().ok();
     json!({
         "configured": true,
+        "generation": live.generation,
         "base_url": r.api.base_url(),
         "api_key": r.settings.api_key_source,
         "line": r.line().as_str(),
@@ -1024,4 +1004,9 @@ fn server_status(shared: &Shared) -> serde_json::Value {
         "last_error_at_ms": s.last_error_ms.load(Ordering::Relaxed),
         "identity": remote::identity_status(r),
     })
+}
+
+/// The idle limit as the atomic stores it (0: never).
+fn idle_timeout_ms(limit: Option<Duration>) -> u64 {
+    limit.map_or(0, |d| (d.as_millis() as u64).max(1))
 }

@@ -160,7 +160,7 @@ async fn guard(args: &Map<String, Value>, cx: &DaemonCtx<'_>) -> Value {
                 Some("mcp:arguments".into()),
             )
         }
-    } else if let Some(err) = &cx.engine.config_error {
+    } else if let Some(err) = &cx.engine.config_error() {
         Decision::block(
             format!("the DashClaw configuration is broken: {err}"),
             Some("config".into()),

@@ -231,18 +231,23 @@ pub struct Engine {
 }
 
 static DEFAULT: LazyLock<Engine> = LazyLock::new(Engine::new);
-static CONFIGURED: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+/// The daemon's engine with the user's `[redact]` rules; replaced when config.toml changes.
+static CONFIGURED: std::sync::RwLock<Option<&'static Engine>> = std::sync::RwLock::new(None);
 
 /// The engine behind the free functions: the one installed with [`install_default`] (the
 /// daemon's, with the user's `[redact]` rules), else the built-in catalogue, built on first use.
 pub fn default_engine() -> &'static Engine {
-    CONFIGURED.get().unwrap_or(&DEFAULT)
+    let configured = *CONFIGURED.read().unwrap_or_else(|p| p.into_inner());
+    configured.unwrap_or(&DEFAULT)
 }
 
-/// Makes `engine` the one behind the free functions, once per process (at daemon start, before
-/// anything is redacted). Returns the engine back if one was already installed.
-pub fn install_default(engine: Engine) -> Result<(), Engine> {
-    CONFIGURED.set(engine)
+/// Makes `engine` (`None`: the built-in catalogue) the one behind the free functions; the
+/// next redaction uses it. Callers hold `&'static Engine` (streams, log lines in flight), so a
+/// replaced engine is never freed: one per applied `[redact]` change, which only an edit of
+/// config.toml makes.
+pub fn install_default(engine: Option<Engine>) {
+    let engine: Option<&'static Engine> = engine.map(|e| &*Box::leak(Box::new(e)));
+    *CONFIGURED.write().unwrap_or_else(|p| p.into_inner()) = engine;
 }
 
 impl Default for Engine {
@@ -1652,7 +1657,7 @@ impl<'e> StreamRedactor<'e> {
 
 /// Replace every secret in `text` with `[REDACTED:<rule-id>]`; returns Cow::Borrowed when nothing matched.
 pub fn redact_str(text: &str) -> Cow<'_, str> {
-    DEFAULT.redact_str(text)
+    default_engine().redact_str(text)
 }
 
 /// Rule ids that matched, for reports and tests (never the secret itself).
@@ -1664,5 +1669,5 @@ pub fn find_rules(text: &str) -> Vec<&'static str> {
 
 /// Redact inside every string value (and object key) of a JSON document, in place; the document stays valid.
 pub fn redact_json(value: &mut Value) {
-    DEFAULT.redact_json(value);
+    default_engine().redact_json(value);
 }

@@ -9,10 +9,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-/// `[server]` in config.toml. Every field is optional; the environment overrides each.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `[server]` in config.toml. Every field is optional; the environment overrides each. It holds
+/// no secret (keys and tokens live in files or the environment), so it may be printed.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSection {
     /// `https://dashclaw.example.com` (env `DASHCLAW_BASE_URL`, else `DASHCLAW_URL`).
