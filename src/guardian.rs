@@ -84,7 +84,8 @@ impl Change {
 /// The files an installation may have hooks in, from the installers' own path logic.
 pub fn default_targets() -> Vec<Target> {
     let mut t = Vec::new();
-    if let Ok(p) = crate::install::claude_settings_path_default() {
+    if let Ok(p) = crate::agents::claude::install::claude_settings_path(crate::install::Scope::User)
+    {
         t.push(target("claude", "user", p, Format::ClaudeJson));
     }
     t.push(target(
@@ -93,16 +94,18 @@ pub fn default_targets() -> Vec<Target> {
         PathBuf::from("/etc/claude-code/managed-settings.json"),
         Format::ClaudeJson,
     ));
-    if let Ok(p) = crate::install::codex::config_path(crate::install::Scope::User) {
+    if let Ok(p) = crate::agents::codex::install::config_path(crate::install::Scope::User) {
         t.push(target("codex", "user", p, Format::CodexToml));
     }
-    if let Ok(p) = crate::install::codex::config_path(crate::install::Scope::Managed) {
+    if let Ok(p) = crate::agents::codex::install::config_path(crate::install::Scope::Managed) {
         t.push(target("codex", "managed", p, Format::CodexToml));
     }
-    if let Ok(p) = crate::install::hermes::config_path_default() {
+    if let Ok(p) = crate::agents::hermes::install::config_path_default() {
         t.push(target("hermes", "user", p, Format::Lines));
     }
-    if let Ok(dir) = crate::install::openclaw::plugin_dir(&crate::install::InstallArgs::default()) {
+    if let Ok(dir) =
+        crate::agents::openclaw::install::plugin_dir(&crate::install::InstallArgs::default())
+    {
         for file in ["index.js", "openclaw.plugin.json"] {
             t.push(target(
                 "openclaw",

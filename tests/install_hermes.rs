@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use dashclaw_sidecar::install::hermes::{
+use dashclaw_sidecar::agents::hermes::install::{
     edit_allowlist, edit_hermes_config, expected_entries, hermes_command, BEGIN, END,
 };
 
@@ -141,7 +141,8 @@ fn redaction_enables_the_plugin_instead_of_a_post_tool_call_hook() {
 
 #[test]
 fn the_redaction_plugin_carries_the_hook_command_as_a_python_string() {
-    let files = dashclaw_sidecar::install::hermes::plugin_files("/usr/bin/env A='b \"c' /h");
+    let files =
+        dashclaw_sidecar::agents::hermes::install::plugin_files("/usr/bin/env A='b \"c' /h");
     let init = &files.iter().find(|(n, _)| *n == "__init__.py").unwrap().1;
     assert!(
         init.contains(r#"COMMAND = "/usr/bin/env A='b \"c' /h hermes post-tool-use""#),

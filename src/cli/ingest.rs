@@ -388,7 +388,8 @@ async fn codex_file(
     cursor: Cursor,
     bar: &ProgressBar,
 ) -> Result<usize> {
-    use crate::remote::deliver::{live_project, CodexTurn};
+    use crate::agents::codex::transcript::CodexTurn;
+    use crate::remote::deliver::live_project;
     use std::io::{BufRead, Seek};
     use std::os::unix::fs::MetadataExt;
     let file = std::fs::File::open(&meta.path)?;

@@ -19,10 +19,10 @@
 //! `transform_tool_result` callback and hands that string to Hermes. With nothing to redact,
 //! nothing is printed and Hermes keeps the original.
 
-use super::{command_of, exit_code_verdict, tool_name};
+use crate::agents::{command_of, exit_code_verdict, tool_name};
 use serde_json::{json, Map, Value};
 
-use super::{
+use crate::agents::{
     claude_style_action, parse_object, str_field, Adapter, AdapterError, HookContext, RenderOptions,
 };
 use crate::event::{Agent, Decision, EventKind, HookEvent, Subagent, ToolAction, ToolCall};
@@ -98,6 +98,10 @@ impl Adapter for Hermes {
             // Hermes runs headless in cron, gateways and `-q`; a shell hook can never ask.
             headless: true,
         })
+    }
+
+    fn redact_tool_results(&self, ctx: &HookContext) -> bool {
+        redaction_enabled(ctx)
     }
 
     fn render(

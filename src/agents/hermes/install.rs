@@ -19,10 +19,12 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use yaml_rust2::{Yaml, YamlLoader};
 
-use super::{commit, home_dir, hook_command, read_optional, report, sh_quote, InstallArgs, Scope};
+use crate::install::{
+    commit, home_dir, hook_command, read_optional, report, sh_quote, InstallArgs, Scope,
+};
 
 /// The template; only the lines between the markers are written.
-pub const TEMPLATE: &str = include_str!("../../hooks/hermes/hooks.yaml");
+pub const TEMPLATE: &str = include_str!("../../../hooks/hermes/hooks.yaml");
 pub const BEGIN: &str = "# >>> dashclaw hooks (managed) >>>";
 pub const END: &str = "# <<< dashclaw hooks <<<";
 /// Written right after [`BEGIN`] when we had to end the user's last line to append the block.
@@ -40,11 +42,11 @@ pub const PLUGIN_NAME: &str = "dashclaw-redact";
 pub const PLUGIN_FILES: &[(&str, &str)] = &[
     (
         "plugin.yaml",
-        include_str!("../../hooks/hermes/plugin/plugin.yaml"),
+        include_str!("../../../hooks/hermes/plugin/plugin.yaml"),
     ),
     (
         "__init__.py",
-        include_str!("../../hooks/hermes/plugin/__init__.py"),
+        include_str!("../../../hooks/hermes/plugin/__init__.py"),
     ),
 ];
 
@@ -324,7 +326,7 @@ pub fn edit_allowlist(text: Option<&str>, entries: &[Entry], uninstall: bool) ->
     let ours = |e: &Value| {
         e.get("command")
             .and_then(Value::as_str)
-            .is_some_and(|c| c.contains(super::MARKER))
+            .is_some_and(|c| c.contains(crate::install::MARKER))
     };
     let wanted = |e: &Value| {
         entries.iter().any(|w| {
@@ -378,7 +380,7 @@ fn sync_plugin(config: &Path, redact_command: Option<&str>, args: &InstallArgs) 
                     commit(&p, original.as_deref(), &text, true)?;
                 } else if original.as_deref() != Some(text.as_str()) {
                     // Our own file: no backup, so uninstall leaves an empty directory.
-                    super::write_atomic(&p, text.as_bytes())?;
+                    crate::install::write_atomic(&p, text.as_bytes())?;
                 }
             }
             if !args.dry_run {
@@ -407,13 +409,13 @@ fn sync_plugin(config: &Path, redact_command: Option<&str>, args: &InstallArgs) 
     Ok(())
 }
 
-pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: &InstallArgs) -> Result<ExitCode> {
     let path = match &args.settings {
         Some(p) => std::path::absolute(p)?,
         None if args.scope == Scope::User => config_path_default()?,
         None => bail!("Hermes has only a user configuration; pass --config FILE for another one"),
     };
-    let hook_bin = super::hook_bin(args)?;
+    let hook_bin = crate::install::hook_bin(args)?;
     let command = hermes_command(&hook_bin, &[]);
     let redact = std::env::var("DASHCLAW_REDACT_TOOL_RESULTS").is_ok_and(|v| v.trim() == "1");
     let redact_command =
@@ -445,14 +447,14 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
 
     let outcome = commit(&path, original.as_deref(), &text, args.dry_run)?;
     report(&outcome, &path, args.uninstall);
-    super::mcp::register(super::mcp::McpAgent::Hermes, &path, args)?;
+    crate::install::mcp::register(crate::install::mcp::McpAgent::Hermes, &path, args)?;
     sync_plugin(&path, redact_command.as_deref(), args)?;
     if let Some(allow_text) = allow_text {
         // An allowlist that only holds what we added goes away with us.
         let empty =
             serde_json::from_str::<Value>(&allow_text).is_ok_and(|v| v == json!({"approvals": []}));
         if args.uninstall && empty && !args.dry_run && allow_original.is_some() {
-            let backup = super::sibling(&allow_path, ".dashclaw-backup");
+            let backup = crate::install::sibling(&allow_path, ".dashclaw-backup");
             if !backup.exists() {
                 std::fs::remove_file(&allow_path)
                     .with_context(|| format!("removing {}", allow_path.display()))?;
@@ -468,13 +470,13 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
         )?;
         if !args.dry_run {
             match outcome {
-                super::Outcome::Written if args.uninstall => {
+                crate::install::Outcome::Written if args.uninstall => {
                     println!(
                         "removed the DashClaw hook approvals from {}",
                         allow_path.display()
                     )
                 }
-                super::Outcome::Written => println!(
+                crate::install::Outcome::Written => println!(
                     "approved the DashClaw hooks in {} (so headless runs do not skip them)",
                     allow_path.display()
                 ),

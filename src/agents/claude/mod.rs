@@ -1,0 +1,39 @@
+//! Claude Code: command hooks in `settings.json` (agent-hooks.md §1).
+
+mod adapter;
+mod doctor;
+pub mod install;
+pub mod transcript;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+pub use adapter::Claude;
+
+use super::doctor::{DoctorOptions, Report};
+use super::transcript::Usage;
+use crate::event::Agent;
+use crate::install::InstallArgs;
+
+pub struct Integration;
+
+impl super::Integration for Integration {
+    fn agent(&self) -> Agent {
+        Agent::Claude
+    }
+    fn names(&self) -> &'static [&'static str] {
+        &["claude", "claude-code"]
+    }
+    fn adapter(&self) -> &'static dyn super::Adapter {
+        &Claude
+    }
+    fn install(&self, args: &InstallArgs) -> anyhow::Result<ExitCode> {
+        install::run(args)
+    }
+    fn doctor(&self, report: &mut Report, opts: &DoctorOptions) -> anyhow::Result<()> {
+        doctor::run(report, opts)
+    }
+    fn turn(&self, path: &Path, offset: u64, _full: bool) -> Option<std::io::Result<Usage>> {
+        Some(transcript::turn_usage(path, offset))
+    }
+}

@@ -1,0 +1,113 @@
+//! Claude Code's transcript (`transcript_path`, JSON lines under `~/.claude/projects/`): the
+//! token usage, model and assumptions of the turn that just ended. The transcript itself streams
+//! to the server's ingest-jsonl (`transcript/`), which parses it there.
+
+use std::io::{BufRead, Seek};
+
+use serde_json::Value;
+
+use crate::agents::transcript::{assumptions_in, Usage};
+
+/// Reads complete lines from `offset` (bounded by the file, never the whole file again).
+/// A message's usage is counted once even when the transcript repeats it per content block.
+pub fn turn_usage(path: &std::path::Path, offset: u64) -> std::io::Result<Usage> {
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let start = if offset > len { 0 } else { offset };
+    f.seek(std::io::SeekFrom::Start(start))?;
+    let mut reader = std::io::BufReader::new(f);
+    let mut usage = Usage::default();
+    let mut seen = std::collections::HashSet::new();
+    let mut pos = start;
+    let mut line = Vec::new();
+    let (mut input, mut cache_create, mut cache_read, mut output) = (0u64, 0u64, 0u64, 0u64);
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            break; // an incomplete last line belongs to the next turn
+        }
+        pos += n as u64;
+        let Ok(v) = serde_json::from_slice::<Value>(&line) else {
+            continue;
+        };
+        if v.get("type").and_then(Value::as_str) != Some("assistant") {
+            continue;
+        }
+        let Some(msg) = v.get("message") else {
+            continue;
+        };
+        if usage.model.is_none() {
+            usage.model = msg
+                .get("model")
+                .and_then(Value::as_str)
+                .filter(|m| !m.is_empty() && *m != "<synthetic>")
+                .map(str::to_owned);
+        }
+        if let Some(blocks) = msg.get("content").and_then(Value::as_array) {
+            for b in blocks {
+                if let Some(t) = b.get("text").and_then(Value::as_str) {
+                    usage.assumptions.extend(assumptions_in(t));
+                }
+            }
+        }
+        let id = msg.get("id").and_then(Value::as_str).map(str::to_owned);
+        if let Some(id) = id {
+            if !seen.insert(id) {
+                continue;
+            }
+        }
+        if let Some(u) = msg.get("usage") {
+            let g = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
+            input += g("input_tokens");
+            cache_create += g("cache_creation_input_tokens");
+            cache_read += g("cache_read_input_tokens");
+            output += g("output_tokens");
+        }
+    }
+    // Upstream: cache reads count a tenth, rounded half up.
+    usage.tokens_in = input + cache_create + (cache_read + 5) / 10;
+    usage.tokens_out = output;
+    usage.end_offset = Some(pos);
+    Ok(usage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn turn_usage_reads_only_the_new_complete_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.jsonl");
+        let a = |id: &str, i: u64, o: u64| {
+            format!(
+                "{}\n",
+                json!({"type":"assistant","message":{"id":id,"model":"claude-x","content":[{"type":"text","text":"hi"}],
+                    "usage":{"input_tokens":i,"output_tokens":o,"cache_read_input_tokens":15,"cache_creation_input_tokens":0}}})
+            )
+        };
+        let first = a("m1", 10, 5);
+        std::fs::write(
+            &p,
+            format!("{first}{}{}", a("m1", 10, 5), "{\"type\":\"user\"}\n"),
+        )
+        .unwrap();
+        let u = turn_usage(&p, 0).unwrap();
+        assert_eq!(
+            u.tokens_in,
+            10 + 2,
+            "repeated message counted once; cache read a tenth, half up"
+        );
+        assert_eq!(u.tokens_out, 5);
+        assert_eq!(u.model.as_deref(), Some("claude-x"));
+        let end = u.end_offset.unwrap();
+        let mut text = std::fs::read_to_string(&p).unwrap();
+        text.push_str(&a("m2", 100, 50));
+        text.push_str("{\"type\":\"assistant\",\"partial");
+        std::fs::write(&p, text).unwrap();
+        let u = turn_usage(&p, end).unwrap();
+        assert_eq!((u.tokens_in, u.tokens_out), (102, 50));
+    }
+}

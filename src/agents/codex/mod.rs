@@ -1,0 +1,43 @@
+//! Codex: command hooks in `config.toml`, trusted through `codex app-server` (agent-hooks.md
+//! §2).
+
+mod adapter;
+mod doctor;
+pub mod install;
+pub mod transcript;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+pub use adapter::Codex;
+
+use super::doctor::{DoctorOptions, Report};
+use super::transcript::Usage;
+use crate::event::Agent;
+use crate::install::InstallArgs;
+
+pub struct Integration;
+
+impl super::Integration for Integration {
+    fn agent(&self) -> Agent {
+        Agent::Codex
+    }
+    fn names(&self) -> &'static [&'static str] {
+        &["codex"]
+    }
+    fn adapter(&self) -> &'static dyn super::Adapter {
+        &Codex
+    }
+    fn install(&self, args: &InstallArgs) -> anyhow::Result<ExitCode> {
+        install::run(args)
+    }
+    fn doctor(&self, report: &mut Report, opts: &DoctorOptions) -> anyhow::Result<()> {
+        doctor::run(report, opts)
+    }
+    fn turn(&self, path: &Path, offset: u64, full: bool) -> Option<std::io::Result<Usage>> {
+        Some(transcript::codex_turn(path, offset, full))
+    }
+    fn turns_go_live(&self) -> bool {
+        true
+    }
+}
