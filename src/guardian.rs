@@ -101,6 +101,20 @@ pub fn default_targets() -> Vec<Target> {
         t.push(target("codex", "managed", p, Format::CodexToml));
     }
     if let Ok(p) = crate::agents::hermes::install::config_path_default() {
+        // The guard plugin gates Hermes's calls; the config only enables it.
+        if let Some(dir) = p.parent() {
+            let plugin = dir
+                .join("plugins")
+                .join(crate::agents::hermes::install::PLUGIN_NAME);
+            for file in ["__init__.py", "plugin.yaml"] {
+                t.push(target(
+                    "hermes",
+                    "plugin",
+                    plugin.join(file),
+                    Format::WholeFile,
+                ));
+            }
+        }
         t.push(target("hermes", "user", p, Format::Lines));
     }
     if let Ok(dir) =

@@ -15,7 +15,7 @@
 //! Tool-result redaction: when `DASHCLAW_REDACT_TOOL_RESULTS=1` reaches the daemon and a
 //! post-tool event carries the tool's result with a secret in it, the redacted result is printed
 //! as `{"result": …}`. Hermes (0.19) lets only an in-process plugin replace a result, so the
-//! installer's `dashclaw-redact` plugin (hooks/hermes/plugin/) runs this hook from its
+//! installer's `dashclaw-guard` plugin (hooks/hermes/plugin/) runs this hook from its
 //! `transform_tool_result` callback and hands that string to Hermes. With nothing to redact,
 //! nothing is printed and Hermes keeps the original.
 

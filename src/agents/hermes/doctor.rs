@@ -1,13 +1,14 @@
 //! `dashclawd doctor` for Hermes: the managed block in `config.yaml` (or `--hermes-config`),
-//! the `pre_tool_call` hook's timeout and `fail_closed`, its consent in Hermes's allowlist, the
-//! hook binary, a liveness probe run as Hermes runs it, and the `dashclaw` MCP server.
+//! the guard plugin that gates calls (present, this version's, enabled), the record hooks'
+//! consent in Hermes's allowlist, the hook binary, a liveness probe running the plugin's
+//! command as the plugin runs it, and the `dashclaw` MCP server.
 
 use std::path::Path;
 
 use serde_json::{json, Value};
 
 use crate::agents::doctor::{
-    check_binary, check_mcp, check_timeout, probe, DoctorOptions, Report, Status, PROBE_COMMAND,
+    check_binary, check_mcp, probe, DoctorOptions, Report, Status, PROBE_COMMAND,
 };
 use crate::install::mcp::McpAgent;
 use crate::install::MARKER;
@@ -53,59 +54,120 @@ fn check_hermes(r: &mut Report, path: &Path, args: &DoctorOptions) {
             return;
         }
     };
-    let entries = hm::entries_of(&doc);
-    let Some(pre) = entries
-        .iter()
-        .find(|e| e.event == "pre_tool_call" && e.command.contains(MARKER))
+    // Gating is the plugin's: Hermes ignores a failed shell hook (see plugin/__init__.py).
+    let plugin = path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("plugins")
+        .join(hm::PLUGIN_NAME);
+    let init = plugin.join("__init__.py");
+    let Some((command, redact)) = std::fs::read_to_string(&init)
+        .ok()
+        .and_then(|t| hm::plugin_commands(&t).map(|c| (t, c)))
+        .map(|(t, (pre, redact))| {
+            let shipped = hm::plugin_files(&pre, redact.as_deref());
+            let intact = shipped.iter().any(|(n, s)| *n == "__init__.py" && *s == t);
+            (pre, (redact, intact))
+        })
     else {
         r.add(
             id,
             Status::Fail,
-            format!("{}: no DashClaw pre_tool_call hook", path.display()),
+            format!(
+                "{} is missing or not DashClaw's: nothing gates Hermes's tool calls \
+                 (`dashclawd install hermes`)",
+                init.display()
+            ),
         );
         return;
     };
-    r.add(id, Status::Ok, format!("hooks in {}", path.display()));
-    if pre.timeout > hm::MAX_TIMEOUT_SECS {
+    let (redact, intact) = redact;
+    if intact {
         r.add(
-            format!("{id}.timeout"),
-            Status::Warn,
+            id,
+            Status::Ok,
             format!(
-                "timeout {}s: Hermes clamps it to {}s",
-                pre.timeout,
-                hm::MAX_TIMEOUT_SECS
+                "hooks in {}, guard plugin in {}{}",
+                path.display(),
+                plugin.display(),
+                if redact.is_some() {
+                    " (with tool-result redaction)"
+                } else {
+                    ""
+                }
             ),
         );
     } else {
-        check_timeout(r, &format!("{id}.timeout"), Some(pre.timeout as f64));
+        r.add(
+            id,
+            Status::Warn,
+            format!(
+                "{} differs from this version's plugin (edited, or an older install): re-run \
+                 `dashclawd install hermes`",
+                init.display()
+            ),
+        );
     }
-    if pre.fail_closed {
-        // Hermes 0.19.0 does not read the key (a crashed or killed hook fails open there); the
-        // hook itself prints Hermes's block JSON on every error of its own.
+    let listed = |key: &str| {
+        doc["plugins"][key]
+            .as_vec()
+            .is_some_and(|v| v.iter().any(|p| p.as_str() == Some(hm::PLUGIN_NAME)))
+    };
+    if listed("enabled") && !listed("disabled") {
         r.add(
             format!("{id}.fail_closed"),
             Status::Ok,
-            "fail_closed: true (honoured by Hermes versions that support it; 0.19.0 ignores it)",
+            "the guard plugin is enabled: a crashed, killed or missing guard blocks the call",
         );
     } else {
         r.add(
             format!("{id}.fail_closed"),
             Status::Fail,
-            "pre_tool_call lacks `fail_closed: true`: a crashed or killed hook lets the call run",
+            format!(
+                "`{}` is not in `plugins.enabled` (or is in `plugins.disabled`): every tool call \
+                 runs unguarded",
+                hm::PLUGIN_NAME
+            ),
         );
     }
-    // Hermes skips an unapproved shell hook in a non-interactive run without a word.
+    let entries: Vec<_> = hm::entries_of(&doc)
+        .into_iter()
+        .filter(|e| e.command.contains(MARKER))
+        .collect();
+    if entries.iter().any(|e| e.event == "pre_tool_call") {
+        r.add(
+            format!("{id}.stale"),
+            Status::Warn,
+            "a shell pre_tool_call hook of an older install is still there: each call is \
+             checked twice; re-run `dashclawd install hermes`",
+        );
+    }
+    // Hermes skips an unapproved shell hook in a non-interactive run without a word: the
+    // session and prompt records would be missing.
     let auto_accept = doc["hooks_auto_accept"].as_bool() == Some(true);
-    let approved = path
+    let approvals: Vec<(String, String)> = path
         .parent()
         .map(|d| d.join(hm::ALLOWLIST))
         .and_then(|p| std::fs::read_to_string(p).ok())
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        .is_some_and(|v| {
-            v["approvals"].as_array().into_iter().flatten().any(|a| {
-                a["event"] == "pre_tool_call" && a["command"].as_str() == Some(pre.command.as_str())
-            })
-        });
+        .map(|v| {
+            v["approvals"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| {
+                    (
+                        a["event"].as_str().unwrap_or("").to_owned(),
+                        a["command"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let approved = !entries.is_empty()
+        && entries
+            .iter()
+            .all(|e| approvals.contains(&(e.event.clone(), e.command.clone())));
     if approved || auto_accept {
         r.add(
             format!("{id}.consent"),
@@ -120,15 +182,12 @@ fn check_hermes(r: &mut Report, path: &Path, args: &DoctorOptions) {
         r.add(
             format!("{id}.consent"),
             Status::Warn,
-            "not in the Hermes hook allowlist: headless runs skip the hook (`dashclawd install hermes` approves it)",
+            "not in the Hermes hook allowlist: headless runs skip the record hooks (`dashclawd install hermes` approves them)",
         );
     }
-    // Hermes splits the command like a shell and runs it without one; our commands quote the
-    // same way for both, so `sh -c` runs the same argv.
-    let program = pre
-        .command
-        .strip_prefix("/usr/bin/env ")
-        .unwrap_or(&pre.command);
+    // The plugin splits the command like a shell and runs it without one; our commands quote
+    // the same way for both, so `sh -c` runs the same argv.
+    let program = command.strip_prefix("/usr/bin/env ").unwrap_or(&command);
     if check_binary(r, &format!("{id}.binary"), program, daemon) && !args.no_probe {
         let stdin = json!({
             "hook_event_name": "pre_tool_call", "tool_name": "terminal",
@@ -139,7 +198,7 @@ fn check_hermes(r: &mut Report, path: &Path, args: &DoctorOptions) {
         probe(
             r,
             &format!("{id}.probe"),
-            &["sh", "-c", &pre.command],
+            &["sh", "-c", &format!("{command} hermes pre-tool-use")],
             &stdin,
         );
     }

@@ -1,5 +1,6 @@
-//! Hermes Agent: shell hooks in `config.yaml` plus its consent allowlist, and the
-//! `dashclaw-redact` plugin for tool-result redaction (agent-hooks.md §3).
+//! Hermes Agent: the `dashclaw-guard` plugin gates every tool call fail-closed (and redacts
+//! tool results when asked); shell hooks in `config.yaml`, approved in its consent allowlist,
+//! record the rest (agent-hooks.md §3).
 
 mod adapter;
 mod doctor;
