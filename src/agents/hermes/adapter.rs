@@ -6,11 +6,12 @@
 //! `extra`. Our CLI event names stay ours (`dashclaw-hook hermes pre-tool-use`); the installer
 //! maps `pre_tool_call` → pre-tool-use, `post_tool_call` → post-tool-use, and so on.
 //!
-//! Output: allow is exit 0 with empty stdout. A block is exit 2 (which blocks a `pre_tool_call`
-//! on every Hermes with shell hooks), the reason on stderr, and Hermes's own block JSON
-//! `{"action":"block","message":…}` on stdout, which Hermes prefers over stderr for the message
-//! the model sees. Hermes cannot ask through a shell hook, so require-approval is a block that
-//! says how to get approval.
+//! Output: allow is exit 0 with empty stdout. A block is exit 2, the reason on stderr, and
+//! Hermes's own block JSON `{"action":"block","message":…}` on stdout, the message the model
+//! sees. Pre-tool-use events come from the installer's `dashclaw-guard` plugin, which hands that
+//! JSON to Hermes and blocks on any other failure (Hermes 0.19.0 ignores a shell hook's exit
+//! code); a shell hook printing it blocks too. Hermes cannot ask through a hook, so
+//! require-approval is a block that says how to get approval.
 //!
 //! Tool-result redaction: when `DASHCLAW_REDACT_TOOL_RESULTS=1` reaches the daemon and a
 //! post-tool event carries the tool's result with a secret in it, the redacted result is printed
