@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::doctor::{DoctorOptions, Report};
-use super::transcript::Usage;
+use super::transcript::{TranscriptFiles, Usage};
 use super::Adapter;
 use crate::event::Agent;
 use crate::install::InstallArgs;
@@ -43,6 +43,20 @@ pub trait Integration: Sync {
     fn turn(&self, path: &Path, offset: u64, full_content: bool) -> Option<std::io::Result<Usage>> {
         let _ = (path, offset, full_content);
         None
+    }
+
+    /// Where the agent keeps its transcripts (`env` reads the environment), or `None` when we
+    /// read no transcript of this agent.
+    fn transcript_files(&self, env: &dyn Fn(&str) -> Option<String>) -> Option<TranscriptFiles> {
+        let _ = env;
+        None
+    }
+
+    /// The session id a transcript's file name carries (by default its stem).
+    fn transcript_session(&self, path: &Path) -> String {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 
     /// Whether [`Self::turn`]'s `ingest-live` summary is how this agent's turns reach the

@@ -3,7 +3,17 @@
 //! [`super::Integration::turn`]; the daemon attributes the turn's tokens to its actions at Stop
 //! (`remote/deliver.rs`) and `dashclawd ingest backfill` uploads past sessions.
 
+use std::path::PathBuf;
+
 use serde_json::Value;
+
+/// Where an agent keeps its transcripts on disk, for `dashclawd ingest backfill`.
+pub struct TranscriptFiles {
+    /// Searched recursively for `*.jsonl` files.
+    pub root: PathBuf,
+    /// Which file names (`*.jsonl`) are transcripts.
+    pub keep: fn(&str) -> bool,
+}
 
 /// Token usage of one turn, from an agent transcript's new lines.
 #[derive(Debug, Default, PartialEq)]

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 pub use adapter::Claude;
 
 use super::doctor::{DoctorOptions, Report};
-use super::transcript::Usage;
+use super::transcript::{TranscriptFiles, Usage};
 use crate::event::Agent;
 use crate::install::InstallArgs;
 
@@ -35,5 +35,11 @@ impl super::Integration for Integration {
     }
     fn turn(&self, path: &Path, offset: u64, _full: bool) -> Option<std::io::Result<Usage>> {
         Some(transcript::turn_usage(path, offset))
+    }
+    fn transcript_files(&self, env: &dyn Fn(&str) -> Option<String>) -> Option<TranscriptFiles> {
+        Some(TranscriptFiles {
+            root: transcript::config_dir(env).join("projects"),
+            keep: |_| true,
+        })
     }
 }

@@ -3,10 +3,20 @@
 //! to the server's ingest-jsonl (`transcript/`), which parses it there.
 
 use std::io::{BufRead, Seek};
+use std::path::PathBuf;
 
 use serde_json::Value;
 
 use crate::agents::transcript::{assumptions_in, Usage};
+
+/// Claude Code's configuration directory: `$CLAUDE_CONFIG_DIR`, else `~/.claude`; its
+/// transcripts are under `projects/`, one `<session uuid>.jsonl` each.
+pub fn config_dir(env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    env("CLAUDE_CONFIG_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env("HOME").unwrap_or_default()).join(".claude"))
+}
 
 /// Reads complete lines from `offset` (bounded by the file, never the whole file again).
 /// A message's usage is counted once even when the transcript repeats it per content block.

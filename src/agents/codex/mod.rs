@@ -12,7 +12,7 @@ use std::process::ExitCode;
 pub use adapter::Codex;
 
 use super::doctor::{DoctorOptions, Report};
-use super::transcript::Usage;
+use super::transcript::{TranscriptFiles, Usage};
 use crate::event::Agent;
 use crate::install::InstallArgs;
 
@@ -39,5 +39,14 @@ impl super::Integration for Integration {
     }
     fn turns_go_live(&self) -> bool {
         true
+    }
+    fn transcript_files(&self, env: &dyn Fn(&str) -> Option<String>) -> Option<TranscriptFiles> {
+        Some(TranscriptFiles {
+            root: transcript::codex_home(env).join("sessions"),
+            keep: |name| name.starts_with("rollout-"),
+        })
+    }
+    fn transcript_session(&self, path: &Path) -> String {
+        transcript::session_of(path)
     }
 }

@@ -4,12 +4,33 @@
 //! and by `dashclawd ingest backfill` (`cli/ingest.rs`).
 
 use std::io::{BufRead, Seek};
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
 use crate::agents::transcript::{assumptions_in, Usage};
 use crate::redact::redact_str;
 use crate::remote::guard;
+
+/// `$CODEX_HOME`, else `~/.codex`; rollouts are under `sessions/YYYY/MM/DD/`.
+pub fn codex_home(env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    env("CODEX_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env("HOME").unwrap_or_default()).join(".codex"))
+}
+
+/// The session id in a rollout's name, `rollout-<timestamp>-<uuid>.jsonl`.
+pub fn session_of(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match stem.char_indices().rev().nth(35) {
+        Some((i, _)) => stem[i..].to_owned(),
+        None => stem,
+    }
+}
 
 /// One Codex turn from its rollout's new complete lines: token usage (each `token_count`
 /// event's `last_token_usage` is one model call), the model, the tool calls, and (only with
