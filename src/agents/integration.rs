@@ -59,6 +59,17 @@ pub trait Integration: Sync {
             .unwrap_or_default()
     }
 
+    /// Reduces one line of the agent's transcript to its metadata, in place, for
+    /// [`crate::transcript::sanitize`]'s metadata mode (secrets are redacted after, in every
+    /// mode). By default only the strings of [`crate::transcript::sanitize::METADATA_KEYS`]
+    /// survive.
+    fn transcript_metadata(&self, line: &mut serde_json::Map<String, serde_json::Value>) {
+        crate::transcript::sanitize::blank_map_except(
+            line,
+            crate::transcript::sanitize::METADATA_KEYS,
+        );
+    }
+
     /// Whether [`Self::turn`]'s `ingest-live` summary is how this agent's turns reach the
     /// server (its transcript is not a format the server's parser reads), finalized at the
     /// session's end.

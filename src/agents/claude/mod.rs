@@ -36,6 +36,9 @@ impl super::Integration for Integration {
     fn turn(&self, path: &Path, offset: u64, _full: bool) -> Option<std::io::Result<Usage>> {
         Some(transcript::turn_usage(path, offset))
     }
+    fn transcript_metadata(&self, line: &mut serde_json::Map<String, serde_json::Value>) {
+        transcript::metadata(line)
+    }
     fn transcript_files(&self, env: &dyn Fn(&str) -> Option<String>) -> Option<TranscriptFiles> {
         Some(TranscriptFiles {
             root: transcript::config_dir(env).join("projects"),

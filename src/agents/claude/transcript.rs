@@ -1,13 +1,15 @@
-//! Claude Code's transcript (`transcript_path`, JSON lines under `~/.claude/projects/`): the
-//! token usage, model and assumptions of the turn that just ended. The transcript itself streams
-//! to the server's ingest-jsonl (`transcript/`), which parses it there.
+//! Claude Code's transcript (`transcript_path`, JSON lines under `~/.claude/projects/`): where
+//! the files are, the token usage, model and assumptions of the turn that just ended, and what
+//! of a line metadata mode keeps. The transcript itself streams to the server's ingest-jsonl
+//! (`transcript/`), which parses it there.
 
 use std::io::{BufRead, Seek};
 use std::path::PathBuf;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::agents::transcript::{assumptions_in, Usage};
+use crate::transcript::sanitize::{blank, blank_map_except};
 
 /// Claude Code's configuration directory: `$CLAUDE_CONFIG_DIR`, else `~/.claude`; its
 /// transcripts are under `projects/`, one `<session uuid>.jsonl` each.
@@ -80,6 +82,136 @@ pub fn turn_usage(path: &std::path::Path, offset: u64) -> std::io::Result<Usage>
     usage.tokens_out = output;
     usage.end_offset = Some(pos);
     Ok(usage)
+}
+
+// Metadata mode: what of a line leaves the machine.
+
+/// Top-level keys of a Claude Code line that are metadata (their strings are kept).
+const CLAUDE_TOP_KEEP: &[&str] = &[
+    "type",
+    "subtype",
+    "uuid",
+    "parentUuid",
+    "logicalParentUuid",
+    "leafUuid",
+    "sessionId",
+    "timestamp",
+    "cwd",
+    "version",
+    "gitBranch",
+    "isSidechain",
+    "userType",
+    "entrypoint",
+    "requestId",
+    "sourceToolAssistantUUID",
+    "sourceToolUseID",
+    "toolUseID",
+    "toolDenialKind",
+    "permissionDecision",
+    "isMeta",
+    "isCompactSummary",
+    "isApiErrorMessage",
+    "level",
+    "agentId",
+    "promptId",
+    "slug",
+];
+
+/// Keys of `message` kept as they are: the API message's metadata and token usage.
+const CLAUDE_MESSAGE_KEEP: &[&str] = &[
+    "id",
+    "type",
+    "role",
+    "model",
+    "stop_reason",
+    "stop_sequence",
+    "usage",
+];
+
+/// Tool input fields that survive metadata mode (upstream's `file_path|path|notebook_path`).
+const PATH_KEYS: &[&str] = &["file_path", "path", "notebook_path"];
+
+/// A Claude Code transcript line reduced to its metadata ([`crate::transcript::sanitize`]).
+pub fn metadata(line: &mut Map<String, Value>) {
+    for (key, item) in line.iter_mut() {
+        match key.as_str() {
+            k if CLAUDE_TOP_KEEP.contains(&k) => {
+                if !item.is_string() {
+                    blank(item);
+                }
+            }
+            "message" => match item {
+                Value::Object(message) => claude_message(message),
+                other => blank(other),
+            },
+            // Upstream blanks these two to the empty string whatever their shape.
+            "toolUseResult" | "summary" => *item = Value::String(String::new()),
+            _ => blank(item),
+        }
+    }
+}
+
+fn claude_message(message: &mut Map<String, Value>) {
+    for (key, item) in message.iter_mut() {
+        match key.as_str() {
+            k if CLAUDE_MESSAGE_KEEP.contains(&k) => {}
+            "content" => match item {
+                Value::Array(blocks) => {
+                    for block in blocks {
+                        match block {
+                            Value::Object(block) => claude_block(block),
+                            other => blank(other),
+                        }
+                    }
+                }
+                // A user prompt as a plain string.
+                other => blank(other),
+            },
+            _ => blank(item),
+        }
+    }
+}
+
+fn claude_block(block: &mut Map<String, Value>) {
+    let kind = block.get("type").and_then(Value::as_str).unwrap_or("");
+    match kind {
+        "thinking" | "redacted_thinking" => {
+            block.shift_remove("signature");
+            blank_map_except(block, &["type"]);
+        }
+        "tool_use" | "server_tool_use" => {
+            for (key, item) in block.iter_mut() {
+                match key.as_str() {
+                    "type" | "id" | "name" => {}
+                    "input" => *item = Value::Object(path_fields(item)),
+                    _ => blank(item),
+                }
+            }
+        }
+        "tool_result" => {
+            for (key, item) in block.iter_mut() {
+                match key.as_str() {
+                    "type" | "tool_use_id" | "is_error" => {}
+                    "content" => *item = Value::String(String::new()),
+                    _ => blank(item),
+                }
+            }
+        }
+        // text, image, document and anything new: structure, ids and kinds only.
+        _ => blank_map_except(block, &["type", "id", "tool_use_id"]),
+    }
+}
+
+/// The path-like fields of a tool input, in their order; nothing else.
+fn path_fields(input: &Value) -> Map<String, Value> {
+    let Value::Object(input) = input else {
+        return Map::new();
+    };
+    input
+        .iter()
+        .filter(|(k, v)| PATH_KEYS.contains(&k.as_str()) && v.is_string())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 #[cfg(test)]

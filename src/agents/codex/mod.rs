@@ -40,6 +40,9 @@ impl super::Integration for Integration {
     fn turns_go_live(&self) -> bool {
         true
     }
+    fn transcript_metadata(&self, line: &mut serde_json::Map<String, serde_json::Value>) {
+        transcript::metadata(line)
+    }
     fn transcript_files(&self, env: &dyn Fn(&str) -> Option<String>) -> Option<TranscriptFiles> {
         Some(TranscriptFiles {
             root: transcript::codex_home(env).join("sessions"),

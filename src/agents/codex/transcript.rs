@@ -6,11 +6,12 @@
 use std::io::{BufRead, Seek};
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::agents::transcript::{assumptions_in, Usage};
 use crate::redact::redact_str;
 use crate::remote::guard;
+use crate::transcript::sanitize::{blank_map_except, METADATA_KEYS};
 
 /// `$CODEX_HOME`, else `~/.codex`; rollouts are under `sessions/YYYY/MM/DD/`.
 pub fn codex_home(env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
@@ -174,6 +175,86 @@ impl CodexTurn {
         }
         usage
     }
+}
+
+// Metadata mode: what of a line leaves the machine.
+
+/// Path-like `function_call` arguments kept in metadata mode.
+const CODEX_ARG_KEEP: &[&str] = &["file_path", "path", "notebook_path", "workdir"];
+
+/// A Codex rollout line reduced to its metadata ([`crate::transcript::sanitize`]).
+pub fn metadata(line: &mut Map<String, Value>) {
+    if let Some(Value::Object(payload)) = line.get_mut("payload") {
+        match payload.get("type").and_then(Value::as_str).unwrap_or("") {
+            "function_call" => {
+                if let Some(args) = payload.get_mut("arguments") {
+                    *args = codex_arguments(args);
+                }
+            }
+            "custom_tool_call" => {
+                if let Some(Value::String(input)) = payload.get_mut("input") {
+                    *input = patch_headers(input);
+                }
+            }
+            // Opaque model state, like Claude's thinking signature.
+            "reasoning" => {
+                payload.shift_remove("encrypted_content");
+            }
+            _ => {}
+        }
+    }
+    let mut keep = METADATA_KEYS.to_vec();
+    // `arguments` and a patch's headers were reduced above.
+    keep.extend(["arguments", "input"]);
+    let is_reduced_call = matches!(
+        line.get("payload")
+            .and_then(|p| p.get("type"))
+            .and_then(Value::as_str),
+        Some("function_call" | "custom_tool_call")
+    );
+    if is_reduced_call {
+        blank_map_except(line, &keep);
+    } else {
+        blank_map_except(line, METADATA_KEYS);
+    }
+}
+
+/// `function_call.arguments`: a JSON string (sometimes an object) reduced to its path-like
+/// fields, in the same shape.
+fn codex_arguments(args: &Value) -> Value {
+    let keep = |map: &Map<String, Value>| -> Map<String, Value> {
+        map.iter()
+            .filter(|(k, v)| CODEX_ARG_KEEP.contains(&k.as_str()) && v.is_string())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    match args {
+        Value::String(s) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Object(map)) => Value::String(Value::Object(keep(&map)).to_string()),
+            _ => Value::String(String::new()),
+        },
+        Value::Object(map) => Value::Object(keep(map)),
+        _ => Value::String(String::new()),
+    }
+}
+
+/// An `apply_patch` input reduced to its envelope and file headers (which files, not what).
+fn patch_headers(input: &str) -> String {
+    let mut out = String::new();
+    for line in input.lines() {
+        let line = line.trim_end();
+        let header = line == "*** Begin Patch"
+            || line == "*** End Patch"
+            || line.starts_with("*** Add File: ")
+            || line.starts_with("*** Update File: ")
+            || line.starts_with("*** Delete File: ")
+            || line.starts_with("*** Move to: ");
+        if header {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 #[cfg(test)]
