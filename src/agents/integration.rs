@@ -33,6 +33,13 @@ pub trait Integration: Sync {
         })
     }
 
+    /// The files the hook guardian (`crate::guardian`) watches for this agent's hooks: the
+    /// user's and system-wide ones, or with `project` those of that project directory.
+    fn watched_files(&self, project: Option<&Path>) -> Vec<crate::guardian::Target> {
+        let _ = project;
+        Vec::new()
+    }
+
     /// This agent's `dashclawd doctor` checks, added to `report`. An agent that is not
     /// installed adds nothing.
     fn doctor(&self, report: &mut Report, opts: &DoctorOptions) -> Result<()>;
@@ -138,6 +145,22 @@ mod tests {
         }
         assert_eq!(INTEGRATIONS.len(), all_agents().len());
         assert!(integration_named("cursor").is_none());
+    }
+
+    #[test]
+    fn the_guardian_watches_every_agents_hook_files_under_its_name() {
+        let all = crate::guardian::default_targets();
+        for i in INTEGRATIONS {
+            let mine = i.watched_files(None);
+            assert!(!mine.is_empty(), "{:?} watches nothing", i.agent());
+            assert!(mine.iter().all(|t| t.agent == i.agent().as_str()));
+            assert!(mine.iter().all(|t| all.contains(t)));
+            let project = i.watched_files(Some(std::path::Path::new("/w")));
+            assert!(
+                project.iter().all(|t| t.path.starts_with("/w")),
+                "{project:?}"
+            );
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub use adapter::Claude;
 use super::doctor::{DoctorOptions, Report};
 use super::transcript::{TranscriptFiles, Usage};
 use crate::event::Agent;
+use crate::guardian::{target, Format, Target};
 use crate::install::InstallArgs;
 
 pub struct Integration;
@@ -29,6 +30,21 @@ impl super::Integration for Integration {
     }
     fn install(&self, args: &InstallArgs) -> anyhow::Result<ExitCode> {
         install::run(args)
+    }
+    fn watched_files(&self, project: Option<&Path>) -> Vec<Target> {
+        let t = |scope, path| target("claude", scope, path, Format::ClaudeJson);
+        match project {
+            Some(cwd) => vec![
+                t("project", cwd.join(".claude/settings.json")),
+                t("project-local", cwd.join(".claude/settings.local.json")),
+            ],
+            None => install::claude_settings_path(crate::install::Scope::User)
+                .ok()
+                .map(|p| t("user", p))
+                .into_iter()
+                .chain([t("managed", install::CLAUDE_MANAGED_SETTINGS.into())])
+                .collect(),
+        }
     }
     fn doctor(&self, report: &mut Report, opts: &DoctorOptions) -> anyhow::Result<()> {
         doctor::run(report, opts)

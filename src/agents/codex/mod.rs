@@ -14,6 +14,7 @@ pub use adapter::Codex;
 use super::doctor::{DoctorOptions, Report};
 use super::transcript::{TranscriptFiles, Usage};
 use crate::event::Agent;
+use crate::guardian::{target, Format, Target};
 use crate::install::InstallArgs;
 
 pub struct Integration;
@@ -30,6 +31,17 @@ impl super::Integration for Integration {
     }
     fn install(&self, args: &InstallArgs) -> anyhow::Result<ExitCode> {
         install::run(args)
+    }
+    fn watched_files(&self, project: Option<&Path>) -> Vec<Target> {
+        use crate::install::Scope;
+        let t = |scope, path| target("codex", scope, path, Format::CodexToml);
+        match project {
+            Some(cwd) => vec![t("project", cwd.join(".codex/config.toml"))],
+            None => [("user", Scope::User), ("managed", Scope::Managed)]
+                .into_iter()
+                .filter_map(|(name, scope)| install::config_path(scope).ok().map(|p| t(name, p)))
+                .collect(),
+        }
     }
     fn doctor(&self, report: &mut Report, opts: &DoctorOptions) -> anyhow::Result<()> {
         doctor::run(report, opts)
