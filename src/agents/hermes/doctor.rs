@@ -61,15 +61,8 @@ fn check_hermes(r: &mut Report, path: &Path, args: &DoctorOptions) {
         .join("plugins")
         .join(hm::PLUGIN_NAME);
     let init = plugin.join("__init__.py");
-    let Some((command, redact)) = std::fs::read_to_string(&init)
-        .ok()
-        .and_then(|t| hm::plugin_commands(&t).map(|c| (t, c)))
-        .map(|(t, (pre, redact))| {
-            let shipped = hm::plugin_files(&pre, redact.as_deref());
-            let intact = shipped.iter().any(|(n, s)| *n == "__init__.py" && *s == t);
-            (pre, (redact, intact))
-        })
-    else {
+    let installed = std::fs::read_to_string(&init).ok();
+    let Some((command, redact)) = installed.as_deref().and_then(hm::plugin_commands) else {
         r.add(
             id,
             Status::Fail,
@@ -81,7 +74,10 @@ fn check_hermes(r: &mut Report, path: &Path, args: &DoctorOptions) {
         );
         return;
     };
-    let (redact, intact) = redact;
+    // This version's plugin for the commands it carries, byte for byte.
+    let intact = hm::plugin_files(&command, redact.as_deref())
+        .iter()
+        .any(|(n, t)| *n == "__init__.py" && installed.as_deref() == Some(t.as_str()));
     if intact {
         r.add(
             id,
