@@ -303,7 +303,7 @@ pub fn evaluate(req: &Request, state: &EngineState, received_us: u64) -> Result<
     let opts = RenderOptions {
         observe: ctx.env("DASHCLAW_HOOK_MODE") == Some("observe"),
         held: None,
-        redact_tool_results: crate::agents::hermes::redaction_enabled(&ctx),
+        redact_tool_results: adapter.redact_tool_results(&ctx),
     };
     let rendered = adapter.render(kind, event.as_ref(), &decision, &opts);
     let daemon_us = started.elapsed().as_micros() as u64;

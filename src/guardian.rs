@@ -81,65 +81,24 @@ impl Change {
     }
 }
 
-/// The files an installation may have hooks in, from the installers' own path logic.
+/// The files an installation may have hooks in, from each agent's integration.
 pub fn default_targets() -> Vec<Target> {
-    let mut t = Vec::new();
-    if let Ok(p) = crate::install::claude_settings_path_default() {
-        t.push(target("claude", "user", p, Format::ClaudeJson));
-    }
-    t.push(target(
-        "claude",
-        "managed",
-        PathBuf::from("/etc/claude-code/managed-settings.json"),
-        Format::ClaudeJson,
-    ));
-    if let Ok(p) = crate::install::codex::config_path(crate::install::Scope::User) {
-        t.push(target("codex", "user", p, Format::CodexToml));
-    }
-    if let Ok(p) = crate::install::codex::config_path(crate::install::Scope::Managed) {
-        t.push(target("codex", "managed", p, Format::CodexToml));
-    }
-    if let Ok(p) = crate::install::hermes::config_path_default() {
-        t.push(target("hermes", "user", p, Format::Lines));
-    }
-    if let Ok(dir) = crate::install::openclaw::plugin_dir(&crate::install::InstallArgs::default()) {
-        for file in ["index.js", "openclaw.plugin.json"] {
-            t.push(target(
-                "openclaw",
-                "plugin",
-                dir.join(file),
-                Format::WholeFile,
-            ));
-        }
-    }
-    t
+    crate::agents::INTEGRATIONS
+        .iter()
+        .flat_map(|i| i.watched_files(None))
+        .collect()
 }
 
 /// The project-level files of a working directory.
 fn project_targets(cwd: &Path) -> Vec<Target> {
-    vec![
-        target(
-            "claude",
-            "project",
-            cwd.join(".claude/settings.json"),
-            Format::ClaudeJson,
-        ),
-        target(
-            "claude",
-            "project-local",
-            cwd.join(".claude/settings.local.json"),
-            Format::ClaudeJson,
-        ),
-        target(
-            "codex",
-            "project",
-            cwd.join(".codex/config.toml"),
-            Format::CodexToml,
-        ),
-    ]
+    crate::agents::INTEGRATIONS
+        .iter()
+        .flat_map(|i| i.watched_files(Some(cwd)))
+        .collect()
 }
 
-fn target(agent: &'static str, scope: &'static str, path: PathBuf, format: Format) -> Target {
+/// A [`Target`], for the integrations' `watched_files`.
+pub fn target(agent: &'static str, scope: &'static str, path: PathBuf, format: Format) -> Target {
     Target {
         agent,
         scope,

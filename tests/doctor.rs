@@ -300,3 +300,65 @@ fn an_edited_openclaw_plugin_is_a_warning() {
     );
     assert_eq!(check(&r, "agent.openclaw")["status"], "warn", "{r:#}");
 }
+
+/// `install` and `doctor` go through one registry of integrations: every agent installs by
+/// its name into its default place under $HOME, and one `doctor` with no per-agent flag finds
+/// and checks all four there; an unknown agent is refused with the registry's names.
+#[test]
+fn install_and_doctor_cover_every_registered_agent() {
+    let home = Home::new();
+    for agent in ["claude", "codex", "hermes"] {
+        let out = home.dashclawd(&["install", agent, "--hook-bin", HOOK, "--no-mcp"]);
+        // Codex writes its hooks, then fails loudly: no codex binary here to trust them.
+        assert!(
+            out.status.success() || agent == "codex",
+            "{agent}: {}",
+            common::stderr(&out)
+        );
+    }
+    let ext = home.path().join(".openclaw/extensions/dashclaw-guard");
+    let out = home.dashclawd(&[
+        "install",
+        "openclaw",
+        "--config",
+        ext.to_str().unwrap(),
+        "--hook-bin",
+        HOOK,
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let config = json!({"plugins": {"entries": {"dashclaw-guard": {"enabled": true}}}});
+    std::fs::write(
+        home.path().join(".openclaw/openclaw.json"),
+        config.to_string(),
+    )
+    .unwrap();
+
+    let (_, r) = doctor(&home, &["--no-probe"]);
+    for id in [
+        "agent.claude",
+        "agent.codex",
+        "agent.hermes",
+        "agent.openclaw",
+    ] {
+        let c = check(&r, id);
+        assert_eq!(c["status"], "ok", "{c}");
+        let binary = check(&r, &format!("{id}.binary"));
+        assert_eq!(binary["status"], "ok", "{binary}");
+    }
+    assert!(
+        r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["id"] != "agents"),
+        "{r:#}"
+    );
+
+    let out = home.dashclawd(&["install", "cursor"]);
+    assert!(!out.status.success());
+    assert!(
+        common::stderr(&out).contains("supported: claude, codex, hermes, openclaw"),
+        "{}",
+        common::stderr(&out)
+    );
+}

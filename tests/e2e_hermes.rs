@@ -146,7 +146,7 @@ fn tool_result_redaction_reaches_the_model_and_each_result_is_recorded_once() {
         &dc,
         &[("DASHCLAW_REDACT_TOOL_RESULTS", "1")],
     );
-    let plugin = session.hermes_home().join("plugins/dashclaw-redact");
+    let plugin = session.hermes_home().join("plugins/dashclaw-guard");
     assert!(
         plugin.join("__init__.py").is_file(),
         "redaction installs the plugin"
@@ -187,6 +187,70 @@ fn tool_result_redaction_reaches_the_model_and_each_result_is_recorded_once() {
         !dump_ledger(&ledger).contains(SECRET),
         "no token in the ledger\n{}",
         dump_ledger(&ledger)
+    );
+}
+
+/// Hermes 0.19.0 ignores a shell hook's exit code and `fail_closed`: a guard that crashes, is
+/// killed or is missing would let the call run. The installer's `dashclaw` plugin runs the
+/// hook from Hermes's in-process `pre_tool_call` and blocks on anything but a clean answer.
+#[test]
+fn a_crashed_killed_or_missing_hook_blocks_the_call() {
+    let Some(hermes) = hermes() else { return };
+    let _one = one_at_a_time();
+    let tmp = scratch_dir("dch");
+    let dc = DashClaw::new(tmp.path().join("dc"));
+    // The installer writes this path; the test then puts a broken guard there.
+    let hook = tmp.path().join("bin/dashclaw-hook");
+    std::fs::create_dir_all(hook.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(HOOK, &hook).unwrap();
+    let session = Session::with_hook(tmp.path().join("s"), &dc, &[], &hook);
+    std::fs::remove_file(&hook).unwrap();
+
+    // A guard that crashes on the first call (exit 1, nothing on stdout) and is killed on the
+    // second (SIGKILL), on every event.
+    let crashed = session.dir.join("CRASHED_RAN");
+    let killed = session.dir.join("KILLED_RAN");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\ninput=$(cat)\ncase \"$input\" in\n  *CRASHED_RAN*) echo boom >&2; exit 1 ;;\n  *KILLED_RAN*) kill -9 $$ ;;\nesac\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let run = session.run(
+        &hermes,
+        &format!(
+            "please RUN<<touch {}>> and RUN<<touch {}>>",
+            crashed.display(),
+            killed.display()
+        ),
+    );
+    assert!(!crashed.exists(), "a crashed guard let the call run\n{run}");
+    assert!(!killed.exists(), "a killed guard let the call run\n{run}");
+    assert_eq!(run.results.len(), 2, "two tool results\n{run}");
+    for (r, why) in run
+        .results
+        .iter()
+        .zip(["exit 1: boom", "killed by signal 9"])
+    {
+        assert!(
+            r.contains("[DashClaw] Blocked: the guard failed") && r.contains(why),
+            "the model is told why: {r}\n{run}"
+        );
+    }
+
+    // No guard at all.
+    std::fs::remove_file(&hook).unwrap();
+    let missing = session.dir.join("MISSING_RAN");
+    let run = session.run(
+        &hermes,
+        &format!("please RUN<<touch {}>>", missing.display()),
+    );
+    assert!(!missing.exists(), "a missing guard let the call run\n{run}");
+    // The fake server keeps every tool result it was sent; this run's is the last.
+    let last = run.results.last().map(String::as_str).unwrap_or("");
+    assert!(
+        last.contains("the guard failed") && last.contains("No such file"),
+        "{last}\n{run}"
     );
 }
 
@@ -250,6 +314,16 @@ impl SessionDir for Session {
 impl Session {
     /// `install_env`: extra environment for `dashclawd install hermes`.
     fn new(dir: PathBuf, dc: &DashClaw, install_env: &[(&str, &str)]) -> Session {
+        Session::with_hook(dir, dc, install_env, Path::new(HOOK))
+    }
+
+    /// [`new`](Self::new) with the hook command pointing at `hook` instead of `dashclaw-hook`.
+    fn with_hook(
+        dir: PathBuf,
+        dc: &DashClaw,
+        install_env: &[(&str, &str)],
+        hook: &Path,
+    ) -> Session {
         let s = Session {
             dir,
             server: FakeChat::start(),
@@ -271,7 +345,7 @@ impl Session {
             .args(["install", "hermes", "--config"])
             .arg(s.config())
             .arg("--hook-bin")
-            .arg(HOOK)
+            .arg(hook)
             .env_clear()
             .envs(install_env.iter().copied())
             .env("PATH", AGENT_PATH)

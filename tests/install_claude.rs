@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use dashclaw_sidecar::install::edit_claude_settings;
+use dashclaw_sidecar::agents::claude::install::edit_claude_settings;
 use serde_json::Value;
 
 const BIN: &str = "/opt/dashclaw/bin/dashclaw-hook";

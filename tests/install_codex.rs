@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use dashclaw_sidecar::install::codex::{edit_codex_config, set_trusted_hashes};
+use dashclaw_sidecar::agents::codex::install::{edit_codex_config, set_trusted_hashes};
 
 const SRC: &str = "/home/me/.codex/config.toml";
 const CMD: &str = "/opt/dashclaw/bin/dashclaw-hook";

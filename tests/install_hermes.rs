@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use dashclaw_sidecar::install::hermes::{
+use dashclaw_sidecar::agents::hermes::install::{
     edit_allowlist, edit_hermes_config, expected_entries, hermes_command, BEGIN, END,
 };
 
@@ -95,7 +95,7 @@ fn user_edited_block_is_replaced_in_place_and_text_around_it_kept() {
     // The user moved our block up, edited a timeout inside it and added settings after it.
     let block_start = once.find(BEGIN).unwrap();
     let block = &once[block_start..];
-    let edited_block = block.replace("timeout: 300", "timeout: 5");
+    let edited_block = block.replace("timeout: 30", "timeout: 5");
     let edited = format!("{edited_block}{COMMENTED}extra_setting: true # added later\n");
     let repaired = install(&edited);
     assert_eq!(
@@ -113,53 +113,82 @@ fn user_edited_block_is_replaced_in_place_and_text_around_it_kept() {
 fn a_moved_hook_binary_replaces_the_old_command() {
     let once = install(COMMENTED);
     let moved = edit_hermes_config(&once, "/new/dashclaw-hook", None, false).unwrap();
-    assert!(!moved.contains(CMD) && moved.contains("/new/dashclaw-hook hermes pre-tool-use"));
+    assert!(!moved.contains(CMD) && moved.contains("/new/dashclaw-hook hermes session-start"));
     assert_eq!(uninstall(&moved), COMMENTED);
 }
 
 #[test]
-fn redaction_enables_the_plugin_instead_of_a_post_tool_call_hook() {
+fn the_guard_plugin_is_always_enabled_and_redaction_drops_the_post_tool_call_hook() {
+    // Gating is the plugin's (Hermes ignores a failed shell hook): enabled with or without
+    // redaction, and no shell pre_tool_call hook besides it (each call is checked once).
+    for redact in [None, Some(REDACT_CMD)] {
+        let out = edit_hermes_config(COMMENTED, CMD, redact, false).unwrap();
+        assert!(
+            out.contains("\nplugins:\n  enabled:\n    - dashclaw-guard\n"),
+            "{out}"
+        );
+        assert!(!out.contains("pre_tool_call"), "{out}");
+    }
     let out = edit_hermes_config(COMMENTED, CMD, Some(REDACT_CMD), false).unwrap();
     // Hermes lets only a plugin replace a tool result; the plugin also records the result, so
     // the post_tool_call hook goes (one record per result).
-    assert!(
-        out.contains("\nplugins:\n  enabled:\n    - dashclaw-redact\n"),
-        "{out}"
-    );
     assert!(!out.contains("post_tool_call") && !out.contains("transform_tool_result"));
-    assert!(!out.contains("#@redact") && !out.contains("#@plain"));
+    assert!(!out.contains("#@plain"));
     assert!(install(COMMENTED).contains("post_tool_call"));
     // Switching it off again rewrites the block without it.
     assert_eq!(install(&out), install(COMMENTED));
     assert_eq!(uninstall(&out), COMMENTED);
-    // A `plugins:` of the user's own cannot be merged into: refused, unless redaction is off.
+    // A `plugins:` of the user's own cannot be merged into: refused (it would leave the guard
+    // plugin off), but uninstall still works.
     let own = format!("{COMMENTED}plugins:\n  enabled: [other]\n");
-    let err = edit_hermes_config(&own, CMD, Some(REDACT_CMD), false).unwrap_err();
-    assert!(format!("{err:#}").contains("plugins"), "{err:#}");
-    assert!(edit_hermes_config(&own, CMD, None, false).is_ok());
+    for redact in [None, Some(REDACT_CMD)] {
+        let err = edit_hermes_config(&own, CMD, redact, false).unwrap_err();
+        assert!(format!("{err:#}").contains("plugins"), "{err:#}");
+    }
+    assert_eq!(edit_hermes_config(&own, CMD, None, true).unwrap(), own);
 }
 
 #[test]
-fn the_redaction_plugin_carries_the_hook_command_as_a_python_string() {
-    let files = dashclaw_sidecar::install::hermes::plugin_files("/usr/bin/env A='b \"c' /h");
+fn the_guard_plugin_carries_the_hook_commands_as_python_strings() {
+    use dashclaw_sidecar::agents::hermes::install::{plugin_commands, plugin_files};
+    let cmd = "/usr/bin/env A='b \"c' /h";
+    let files = plugin_files(cmd, Some(cmd));
     let init = &files.iter().find(|(n, _)| *n == "__init__.py").unwrap().1;
     assert!(
-        init.contains(r#"COMMAND = "/usr/bin/env A='b \"c' /h hermes post-tool-use""#),
+        init.contains(r#"PRE_COMMAND = "/usr/bin/env A='b \"c' /h hermes pre-tool-use""#),
         "{init}"
     );
-    assert!(!init.contains("@COMMAND@"));
+    assert!(
+        init.contains(r#"REDACT_COMMAND = "/usr/bin/env A='b \"c' /h hermes post-tool-use""#),
+        "{init}"
+    );
+    assert!(!init.contains("@PRE_COMMAND@") && !init.contains("@REDACT_COMMAND@"));
+    assert_eq!(
+        plugin_commands(init),
+        Some((cmd.to_owned(), Some(cmd.to_owned())))
+    );
+    // Without redaction that part is off.
+    let plain = plugin_files(CMD, None);
+    let plain_init = &plain.iter().find(|(n, _)| *n == "__init__.py").unwrap().1;
+    assert!(
+        plain_init.contains("\nREDACT_COMMAND = None\n"),
+        "{plain_init}"
+    );
+    assert_eq!(plugin_commands(plain_init), Some((CMD.to_owned(), None)));
     // It is valid Python that yields the same argv as Hermes's shell hooks would.
     let py = std::process::Command::new("python3")
         .arg("-c")
         .arg(format!(
-            "import shlex\n{}\nprint(shlex.split(COMMAND))",
-            init.lines().find(|l| l.starts_with("COMMAND = ")).unwrap()
+            "import shlex\n{}\nprint(shlex.split(PRE_COMMAND))",
+            init.lines()
+                .find(|l| l.starts_with("PRE_COMMAND = "))
+                .unwrap()
         ))
         .output();
     if let Ok(out) = py {
         assert_eq!(
             String::from_utf8_lossy(&out.stdout).trim(),
-            r#"['/usr/bin/env', 'A=b "c', '/h', 'hermes', 'post-tool-use']"#
+            r#"['/usr/bin/env', 'A=b "c', '/h', 'hermes', 'pre-tool-use']"#
         );
     }
 }
@@ -197,23 +226,20 @@ fn broken_or_conflicting_files_are_refused() {
 fn the_block_reads_back_as_what_hermes_needs() {
     let entries = expected_entries(CMD, None);
     let events: Vec<&str> = entries.iter().map(|e| e.event.as_str()).collect();
+    // No shell pre_tool_call: the guard plugin gates (Hermes ignores a failed shell hook).
     assert_eq!(
         events,
         [
-            "pre_tool_call",
             "post_tool_call",
             "on_session_start",
             "on_session_end",
             "pre_llm_call"
         ]
     );
-    let pre = &entries[0];
-    assert!(pre.fail_closed);
-    assert_eq!(pre.command, format!("{CMD} hermes pre-tool-use"));
+    assert_eq!(entries[1].command, format!("{CMD} hermes session-start"));
     for e in &entries {
         // Hermes clamps to 300 s; the hook's own deadline is 10 s.
         assert!((10..=300).contains(&e.timeout), "{e:?}");
-        assert!(!e.fail_closed || e.event == "pre_tool_call", "{e:?}");
     }
 }
 
@@ -229,11 +255,10 @@ fn hook_commands_never_rely_on_a_shell() {
     let out = edit_hermes_config("", cmd, None, false).unwrap();
     assert_eq!(
         expected_entries(cmd, None)[0].command,
-        format!("{cmd} hermes pre-tool-use")
+        format!("{cmd} hermes post-tool-use")
     );
-    assert!(
-        out.contains(r#""/usr/bin/env DASHCLAW_HOME='/a b' /x/dashclaw-hook hermes pre-tool-use""#)
-    );
+    assert!(out
+        .contains(r#""/usr/bin/env DASHCLAW_HOME='/a b' /x/dashclaw-hook hermes post-tool-use""#));
 }
 
 #[test]
@@ -290,7 +315,11 @@ fn cli_dry_run_install_backup_and_uninstall() {
     assert!(out.status.success(), "{}", common::stderr(&out));
     let diff = common::stdout(&out);
     assert!(diff.contains(&format!("+{BEGIN}")), "{diff}");
-    assert!(diff.contains("+      fail_closed: true"), "{diff}");
+    assert!(diff.contains("+    - dashclaw-guard"), "{diff}");
+    assert!(
+        diff.contains("plugins/dashclaw-guard/__init__.py"),
+        "{diff}"
+    );
     assert_eq!(std::fs::read_to_string(&config).unwrap(), COMMENTED);
     assert!(!allow.exists());
 
@@ -302,7 +331,9 @@ fn cli_dry_run_install_backup_and_uninstall() {
     assert_eq!(std::fs::read_to_string(&backup).unwrap(), COMMENTED);
     let approvals: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&allow).unwrap()).unwrap();
-    assert_eq!(approvals["approvals"].as_array().unwrap().len(), 5);
+    assert_eq!(approvals["approvals"].as_array().unwrap().len(), 4);
+    let plugin = home.join("plugins/dashclaw-guard");
+    assert!(plugin.join("__init__.py").is_file() && plugin.join("plugin.yaml").is_file());
 
     let out = run(&[]);
     assert!(out.status.success());
@@ -324,6 +355,7 @@ fn cli_dry_run_install_backup_and_uninstall() {
     assert!(out.status.success(), "{}", common::stderr(&out));
     assert_eq!(std::fs::read_to_string(&config).unwrap(), COMMENTED);
     assert!(!allow.exists(), "an allowlist we created goes away with us");
+    assert!(!plugin.exists(), "the plugin goes with the hooks");
 }
 
 fn doctor(home: &common::Home, config: &Path) -> (bool, serde_json::Value) {
@@ -369,7 +401,7 @@ fn doctor_probes_a_healthy_install_and_catches_a_broken_one() {
     assert!(out.status.success(), "{}", common::stderr(&out));
     let (ok, r) = doctor(&home, &config);
     assert!(ok, "{r:#}");
-    for c in ["timeout", "fail_closed", "consent", "binary"] {
+    for c in ["fail_closed", "consent", "binary"] {
         assert_eq!(
             check(&r, &format!("agent.hermes.{c}"))["status"],
             "ok",
@@ -384,18 +416,28 @@ fn doctor_probes_a_healthy_install_and_catches_a_broken_one() {
         "{probe}"
     );
 
-    // Broken by hand: a 5 s timeout, fail_closed off, approvals gone.
+    // Broken by hand: the guard plugin switched off, approvals gone.
     let installed = std::fs::read_to_string(&config).unwrap();
-    let broken = installed
-        .replace("timeout: 300", "timeout: 5")
-        .replace("fail_closed: true", "fail_closed: false");
+    let broken = installed.replace("    - dashclaw-guard\n", "    - something-else\n");
+    assert_ne!(broken, installed);
     std::fs::write(&config, broken).unwrap();
     std::fs::remove_file(config.with_file_name("shell-hooks-allowlist.json")).unwrap();
     let (ok, r) = doctor(&home, &config);
     assert!(!ok, "{r:#}");
-    assert_eq!(check(&r, "agent.hermes.timeout")["status"], "fail");
     assert_eq!(check(&r, "agent.hermes.fail_closed")["status"], "fail");
     assert_eq!(check(&r, "agent.hermes.consent")["status"], "warn");
+
+    // The plugin edited, then gone: nothing gates Hermes's calls.
+    std::fs::write(&config, &installed).unwrap();
+    let init = config.with_file_name("plugins/dashclaw-guard/__init__.py");
+    let text = std::fs::read_to_string(&init).unwrap();
+    std::fs::write(&init, text.replace("return _failed(", "return None and (")).unwrap();
+    let (_, r) = doctor(&home, &config);
+    assert_eq!(check(&r, "agent.hermes")["status"], "warn", "{r:#}");
+    std::fs::remove_file(&init).unwrap();
+    let (ok, r) = doctor(&home, &config);
+    assert!(!ok, "{r:#}");
+    assert_eq!(check(&r, "agent.hermes")["status"], "fail", "{r:#}");
 }
 
 #[test]

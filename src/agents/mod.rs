@@ -1,10 +1,18 @@
-//! Agent adapters: each agent's hook JSON in, a [`HookEvent`]; a [`Decision`] out, that agent's
-//! exit code and output bytes. All agent-specific shape lives here and nowhere else.
+//! One place per agent. `agents/<agent>/` holds everything that agent needs: the adapter (its
+//! hook JSON in, a [`HookEvent`]; a [`Decision`] out, its exit code and output bytes, plus its
+//! tool-name table), the installer, the doctor checks and, where the agent has one we read, the
+//! transcript parsing, all behind one [`Integration`]. `dashclawd install`, `doctor` and the
+//! daemon find agents only through [`INTEGRATIONS`], so a new agent is one directory plus one
+//! line there. Shared parsing of tool names/inputs and the exit-code verdict live here; shared
+//! installer machinery in `crate::install`, shared doctor machinery in [`doctor`].
 
-mod claude;
-mod codex;
+pub mod claude;
+pub mod codex;
+pub mod doctor;
 pub mod hermes;
-mod openclaw;
+mod integration;
+pub mod openclaw;
+pub mod transcript;
 
 use serde_json::{Map, Value};
 
@@ -14,6 +22,7 @@ use crate::protocol::Rendered;
 pub use claude::Claude;
 pub use codex::Codex;
 pub use hermes::Hermes;
+pub use integration::{integration_for, integration_named, Integration, INTEGRATIONS};
 pub use openclaw::Openclaw;
 
 /// What the hook process told us besides its stdin.
@@ -81,6 +90,14 @@ pub trait Adapter: Sync {
         false
     }
 
+    /// Whether this request asks for the tool result to be answered redacted
+    /// ([`RenderOptions::redact_tool_results`]); only agents that let a hook rewrite a result
+    /// say yes.
+    fn redact_tool_results(&self, ctx: &HookContext) -> bool {
+        let _ = ctx;
+        false
+    }
+
     /// Renders the decision for `kind` in the agent's protocol. `event` is `None` when the
     /// payload could not be normalized.
     fn render(
@@ -92,14 +109,9 @@ pub trait Adapter: Sync {
     ) -> Rendered;
 }
 
+/// The adapter of `agent`, from its [`Integration`].
 pub fn adapter_for(agent: Agent) -> &'static dyn Adapter {
-    static CLAUDE: Claude = Claude;
-    match agent {
-        Agent::Claude => &CLAUDE,
-        Agent::Codex => &Codex,
-        Agent::Hermes => &Hermes,
-        Agent::Openclaw => &Openclaw,
-    }
+    integration_for(agent).adapter()
 }
 
 /// Parses the payload into a JSON object.

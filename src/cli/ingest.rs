@@ -88,32 +88,13 @@ fn walk(dir: &Path, keep: &dyn Fn(&str) -> bool, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every transcript of the chosen agents: `(path, agent, session id)`.
+/// Every transcript of the chosen agents, where each agent's integration keeps them.
 fn discover(agents: &[Agent], env: &dyn Fn(&str) -> Option<String>) -> Vec<(PathBuf, Agent)> {
-    let home = env("HOME").map(PathBuf::from).unwrap_or_default();
     let mut out = Vec::new();
     for agent in agents {
         let mut files = Vec::new();
-        match agent {
-            Agent::Claude => {
-                let root = env("CLAUDE_CONFIG_DIR")
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| home.join(".claude"));
-                walk(&root.join("projects"), &|_| true, &mut files);
-            }
-            Agent::Codex => {
-                let root = env("CODEX_HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| home.join(".codex"));
-                walk(
-                    &root.join("sessions"),
-                    &|n| n.starts_with("rollout-"),
-                    &mut files,
-                );
-            }
-            _ => {}
+        if let Some(t) = crate::agents::integration_for(*agent).transcript_files(env) {
+            walk(&t.root, &t.keep, &mut files);
         }
         files.sort();
         out.extend(files.into_iter().map(|p| (p, *agent)));
@@ -123,14 +104,7 @@ fn discover(agents: &[Agent], env: &dyn Fn(&str) -> Option<String>) -> Vec<(Path
 
 /// The session id a file name carries: Claude `<uuid>.jsonl`, Codex `rollout-<ts>-<uuid>.jsonl`.
 fn session_of(path: &Path, agent: Agent) -> String {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    match agent {
-        Agent::Codex if stem.len() >= 36 => stem[stem.len() - 36..].to_owned(),
-        _ => stem,
-    }
+    crate::agents::integration_for(agent).transcript_session(path)
 }
 
 /// Bytes of `path` after `cursor` (all of it when the cursor belongs to another file).
@@ -148,11 +122,24 @@ fn remaining(path: &Path, cursor: &Cursor) -> u64 {
 
 fn backfill(args: BackfillArgs) -> Result<ExitCode> {
     let env = |k: &str| std::env::var(k).ok();
+    // The agents whose transcripts we read, from the registry.
+    let readable: Vec<Agent> = crate::agents::INTEGRATIONS
+        .iter()
+        .filter(|i| i.transcript_files(&env).is_some())
+        .map(|i| i.agent())
+        .collect();
     let agents = match args.agent.as_deref() {
-        None => vec![Agent::Claude, Agent::Codex],
+        None => readable.clone(),
         Some(a) => match Agent::parse(a) {
-            Some(a @ (Agent::Claude | Agent::Codex)) => vec![a],
-            _ => bail!("--agent must be claude or codex"),
+            Some(a) if readable.contains(&a) => vec![a],
+            _ => bail!(
+                "--agent must be one of: {}",
+                readable
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         },
     };
     let since = args.since.as_deref().map(parse_since).transpose()?;
@@ -249,7 +236,7 @@ fn backfill(args: BackfillArgs) -> Result<ExitCode> {
         let result = match agent {
             // Codex rollouts are not a format ingest-jsonl reads: each turn goes to
             // ingest-live as a summary, as the daemon does at a live Codex Stop.
-            Agent::Codex => rt
+            a if crate::agents::integration_for(*a).turns_go_live() => rt
                 .block_on(codex_file(&up, &store, &meta, *cursor, &bar))
                 .map(|turns| {
                     up.stats
@@ -388,7 +375,8 @@ async fn codex_file(
     cursor: Cursor,
     bar: &ProgressBar,
 ) -> Result<usize> {
-    use crate::remote::deliver::{live_project, CodexTurn};
+    use crate::agents::codex::transcript::CodexTurn;
+    use crate::remote::deliver::live_project;
     use std::io::{BufRead, Seek};
     use std::os::unix::fs::MetadataExt;
     let file = std::fs::File::open(&meta.path)?;

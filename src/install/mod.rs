@@ -3,25 +3,18 @@
 //! Every installer is idempotent (our entries are recognised by the `dashclaw-hook` command and
 //! replaced in place), keeps every unrelated setting and comment, backs the original up once
 //! (`<file>.dashclaw-backup`), writes atomically, and prints a diff instead with `--dry-run`.
-//! The templates live in `hooks/<agent>/`.
+//! The templates live in `hooks/<agent>/`. Each agent's installer is in
+//! `agents/<agent>/install.rs`, reached through its `Integration`; this module is what they
+//! share: arguments, scopes, backups, atomic writes, `--dry-run` diffs and MCP registration.
 
-mod claude;
-pub mod codex;
-pub mod hermes;
 pub mod mcp;
-pub mod openclaw;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 
-pub use claude::{edit_claude_settings, CLAUDE_MANAGED_SETTINGS};
-
-/// Claude Code's user settings file (`$CLAUDE_CONFIG_DIR` or `~/.claude`).
-pub fn claude_settings_path_default() -> Result<PathBuf> {
-    claude::claude_settings_path(Scope::User)
-}
+use crate::agents::{integration_named, INTEGRATIONS};
 
 /// The substring that marks a hook entry as ours, in every agent's configuration.
 pub const MARKER: &str = "dashclaw-hook";
@@ -57,16 +50,18 @@ pub struct InstallArgs {
 }
 
 pub fn run(args: InstallArgs) -> Result<ExitCode> {
-    match args.agent.as_str() {
-        "claude" | "claude-code" => claude::run(&args),
-        "codex" => codex::run(&args),
-        "hermes" => hermes::run(&args),
-        "openclaw" => openclaw::run(&args),
-        other => {
-            bail!(
-                "installing into '{other}' is not supported; supported: claude, codex, hermes, openclaw"
-            )
-        }
+    let Some(integration) = integration_named(&args.agent) else {
+        let supported: Vec<&str> = INTEGRATIONS.iter().map(|i| i.names()[0]).collect();
+        bail!(
+            "installing into '{}' is not supported; supported: {}",
+            args.agent,
+            supported.join(", ")
+        )
+    };
+    if args.uninstall {
+        integration.uninstall(&args)
+    } else {
+        integration.install(&args)
     }
 }
 

@@ -7,7 +7,6 @@
 //! fixed) and which can never succeed (parked, kept for inspection). Items of one action
 //! share a FIFO group, so an outcome never overtakes the record it belongs to.
 
-use std::io::{BufRead, Seek};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -765,13 +764,13 @@ async fn stop_items(
                 }
                 acc
             });
-        let usage = match &transcript {
-            Some(path) if agent == crate::event::Agent::Codex => {
-                codex_turn(std::path::Path::new(path), offset, full_content).unwrap_or_default()
-            }
-            Some(path) => turn_usage(std::path::Path::new(path), offset).unwrap_or_default(),
-            None => Usage::default(),
-        };
+        // The agent's own transcript format, read by its integration (agents/<agent>/).
+        let integration = crate::agents::integration_for(agent);
+        let usage = transcript
+            .as_deref()
+            .and_then(|path| integration.turn(std::path::Path::new(path), offset, full_content))
+            .and_then(Result::ok)
+            .unwrap_or_default();
         outbox.map_action(&format!("stop-at:{session}"), &now.to_string(), None, now)?;
         if let Some(end) = usage.end_offset {
             outbox.map_action(
@@ -785,7 +784,7 @@ async fn stop_items(
         let mut items = Vec::new();
         // Codex rollouts are not a format the server's transcript parser reads: the turn goes
         // to ingest-live as a summary instead (the Claude transcript streams to ingest-jsonl).
-        if agent == crate::event::Agent::Codex {
+        if integration.turns_go_live() {
             if let Some(body) = usage.live.clone() {
                 let mut body = body;
                 body["session_uuid"] = json!(session);
@@ -866,228 +865,6 @@ async fn stop_items(
     .await?
 }
 
-/// Token usage of a turn, from a Claude Code transcript's new lines.
-#[derive(Debug, Default, PartialEq)]
-pub struct Usage {
-    pub tokens_in: u64,
-    pub tokens_out: u64,
-    pub model: Option<String>,
-    /// `ASSUMPTIONS I'M MAKING:` items of the turn's assistant text.
-    pub assumptions: Vec<String>,
-    /// Where the next turn starts (after the last complete line).
-    pub end_offset: Option<u64>,
-    /// The turn as an `ingest-live` body (Codex), without session and project.
-    pub live: Option<Value>,
-}
-
-/// Reads complete lines from `offset` (bounded by the file, never the whole file again).
-/// A message's usage is counted once even when the transcript repeats it per content block.
-pub fn turn_usage(path: &std::path::Path, offset: u64) -> std::io::Result<Usage> {
-    let mut f = std::fs::File::open(path)?;
-    let len = f.metadata()?.len();
-    let start = if offset > len { 0 } else { offset };
-    f.seek(std::io::SeekFrom::Start(start))?;
-    let mut reader = std::io::BufReader::new(f);
-    let mut usage = Usage::default();
-    let mut seen = std::collections::HashSet::new();
-    let mut pos = start;
-    let mut line = Vec::new();
-    let (mut input, mut cache_create, mut cache_read, mut output) = (0u64, 0u64, 0u64, 0u64);
-    loop {
-        line.clear();
-        let n = reader.read_until(b'\n', &mut line)?;
-        if n == 0 || line.last() != Some(&b'\n') {
-            break; // an incomplete last line belongs to the next turn
-        }
-        pos += n as u64;
-        let Ok(v) = serde_json::from_slice::<Value>(&line) else {
-            continue;
-        };
-        if v.get("type").and_then(Value::as_str) != Some("assistant") {
-            continue;
-        }
-        let Some(msg) = v.get("message") else {
-            continue;
-        };
-        if usage.model.is_none() {
-            usage.model = msg
-                .get("model")
-                .and_then(Value::as_str)
-                .filter(|m| !m.is_empty() && *m != "<synthetic>")
-                .map(str::to_owned);
-        }
-        if let Some(blocks) = msg.get("content").and_then(Value::as_array) {
-            for b in blocks {
-                if let Some(t) = b.get("text").and_then(Value::as_str) {
-                    usage.assumptions.extend(assumptions_in(t));
-                }
-            }
-        }
-        let id = msg.get("id").and_then(Value::as_str).map(str::to_owned);
-        if let Some(id) = id {
-            if !seen.insert(id) {
-                continue;
-            }
-        }
-        if let Some(u) = msg.get("usage") {
-            let g = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
-            input += g("input_tokens");
-            cache_create += g("cache_creation_input_tokens");
-            cache_read += g("cache_read_input_tokens");
-            output += g("output_tokens");
-        }
-    }
-    // Upstream: cache reads count a tenth, rounded half up.
-    usage.tokens_in = input + cache_create + (cache_read + 5) / 10;
-    usage.tokens_out = output;
-    usage.end_offset = Some(pos);
-    Ok(usage)
-}
-
-/// One Codex turn from its rollout's new complete lines: token usage (each `token_count`
-/// event's `last_token_usage` is one model call), the model, the tool calls, and (only with
-/// `full` content) a preview of the reply.
-pub fn codex_turn(
-    path: &std::path::Path,
-    offset: u64,
-    full_content: bool,
-) -> std::io::Result<Usage> {
-    let mut f = std::fs::File::open(path)?;
-    let len = f.metadata()?.len();
-    let start = if offset > len { 0 } else { offset };
-    f.seek(std::io::SeekFrom::Start(start))?;
-    let mut reader = std::io::BufReader::new(f);
-    let mut turn = CodexTurn::default();
-    let mut pos = start;
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let n = reader.read_until(b'\n', &mut line)?;
-        if n == 0 || line.last() != Some(&b'\n') {
-            break;
-        }
-        pos += n as u64;
-        if let Ok(v) = serde_json::from_slice::<Value>(&line) {
-            turn.push(&v);
-        }
-    }
-    let mut usage = turn.finish(full_content);
-    usage.end_offset = Some(pos);
-    Ok(usage)
-}
-
-/// Accumulates one Codex turn, line by line.
-#[derive(Debug, Default)]
-pub struct CodexTurn {
-    lines: usize,
-    model: Option<String>,
-    input: u64,
-    cached: u64,
-    output: u64,
-    tool_calls: Vec<Value>,
-    preview: Option<String>,
-    last_ts: Option<String>,
-    assumptions: Vec<String>,
-}
-
-impl CodexTurn {
-    /// Whether `v` opens a new turn (Codex writes a `turn_context` at each turn's start).
-    pub fn starts_turn(v: &Value) -> bool {
-        v["type"] == "turn_context"
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.lines == 0
-    }
-
-    pub fn push(&mut self, v: &Value) {
-        if v["type"] == "session_meta" {
-            return; // the session's header, part of no turn
-        }
-        self.lines += 1;
-        if let Some(t) = v.get("timestamp").and_then(Value::as_str) {
-            self.last_ts = Some(t.to_owned());
-        }
-        let p = &v["payload"];
-        match (v["type"].as_str(), p["type"].as_str()) {
-            (Some("turn_context"), _) => {
-                if let Some(m) = p["model"].as_str() {
-                    self.model = Some(m.to_owned());
-                }
-            }
-            (Some("event_msg"), Some("token_count")) => {
-                let u = &p["info"]["last_token_usage"];
-                let g = |k: &str| u[k].as_u64().unwrap_or(0);
-                self.input += g("input_tokens");
-                self.cached += g("cached_input_tokens");
-                self.output += g("output_tokens") + g("reasoning_output_tokens");
-            }
-            (Some("response_item"), Some("function_call" | "custom_tool_call")) => {
-                let name = p["name"].as_str().unwrap_or("tool");
-                let args: Value = p["arguments"]
-                    .as_str()
-                    .and_then(|a| serde_json::from_str(a).ok())
-                    .unwrap_or(Value::Null);
-                let target = ["file_path", "path", "workdir"]
-                    .iter()
-                    .find_map(|k| args[*k].as_str())
-                    .map(|t| redact_str(t).into_owned());
-                // The server takes at most 64 per turn.
-                if self.tool_calls.len() < 64 {
-                    self.tool_calls
-                        .push(json!({"name": name, "tool_use_id": p["call_id"], "target": target}));
-                }
-            }
-            (Some("response_item"), Some("message")) if p["role"] == "assistant" => {
-                let text: String = p["content"]
-                    .as_array()
-                    .map(|blocks| {
-                        blocks
-                            .iter()
-                            .filter_map(|b| b["text"].as_str())
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                    })
-                    .unwrap_or_default();
-                self.assumptions.extend(assumptions_in(&text));
-                if !text.is_empty() {
-                    self.preview = Some(text);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// The turn's usage and its `ingest-live` body (without session and project).
-    pub fn finish(self, full_content: bool) -> Usage {
-        let mut usage = Usage {
-            // Codex's input includes the cached part; cached input counts a tenth, as
-            // Claude's cache reads do upstream.
-            tokens_in: self.input.saturating_sub(self.cached) + (self.cached + 5) / 10,
-            tokens_out: self.output,
-            model: self.model.clone(),
-            assumptions: self.assumptions,
-            ..Usage::default()
-        };
-        if self.lines > 0 {
-            let mut body = json!({
-                "usage": {"input_tokens": self.input.saturating_sub(self.cached), "output_tokens": self.output,
-                          "cache_read_input_tokens": self.cached, "cache_creation_input_tokens": 0},
-                "tool_calls": self.tool_calls,
-                "turn_timestamp": self.last_ts,
-            });
-            if let Some(m) = &self.model {
-                body["model"] = json!(m);
-            }
-            if let (true, Some(p)) = (full_content, self.preview) {
-                body["assistant_text_preview"] = json!(redact_str(&guard::truncate(&p, 500)));
-            }
-            usage.live = Some(body);
-        }
-        usage
-    }
-}
-
 /// The server's project for a working directory (§11.1): the last path segment, `[A-Za-z0-9_.-]`
 /// kept, others `-`, at most 80 characters.
 pub fn live_project(cwd: &str) -> Value {
@@ -1104,31 +881,6 @@ pub fn live_project(cwd: &str) -> Value {
         .take(80)
         .collect();
     json!({"slug": if slug.is_empty() { "unknown".to_owned() } else { slug }, "cwd": redact_str(cwd), "source_host": "hook"})
-}
-
-/// The `N. item` lines after an exact `ASSUMPTIONS I'M MAKING:` header (at most 5).
-fn assumptions_in(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut lines = text.lines();
-    while let Some(l) = lines.next() {
-        if l.trim() != "ASSUMPTIONS I'M MAKING:" {
-            continue;
-        }
-        for item in lines.by_ref() {
-            let t = item.trim();
-            let Some((num, rest)) = t.split_once(". ") else {
-                break;
-            };
-            if num.is_empty() || !num.chars().all(|c| c.is_ascii_digit()) {
-                break;
-            }
-            out.push(rest.trim().to_owned());
-            if out.len() == 5 {
-                return out;
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -1151,77 +903,5 @@ mod tests {
         let secret = "ghp_16C7e42F292c6912E7710c838347Ae178B4a";
         let o = extract_outcome(Some(&json!({"stdout": format!("key {secret}")})));
         assert!(!o.summary.contains(secret), "{}", o.summary);
-    }
-
-    #[test]
-    fn turn_usage_reads_only_the_new_complete_lines() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("t.jsonl");
-        let a = |id: &str, i: u64, o: u64| {
-            format!(
-                "{}\n",
-                json!({"type":"assistant","message":{"id":id,"model":"claude-x","content":[{"type":"text","text":"hi"}],
-                    "usage":{"input_tokens":i,"output_tokens":o,"cache_read_input_tokens":15,"cache_creation_input_tokens":0}}})
-            )
-        };
-        let first = a("m1", 10, 5);
-        std::fs::write(
-            &p,
-            format!("{first}{}{}", a("m1", 10, 5), "{\"type\":\"user\"}\n"),
-        )
-        .unwrap();
-        let u = turn_usage(&p, 0).unwrap();
-        assert_eq!(
-            u.tokens_in,
-            10 + 2,
-            "repeated message counted once; cache read a tenth, half up"
-        );
-        assert_eq!(u.tokens_out, 5);
-        assert_eq!(u.model.as_deref(), Some("claude-x"));
-        let end = u.end_offset.unwrap();
-        let mut text = std::fs::read_to_string(&p).unwrap();
-        text.push_str(&a("m2", 100, 50));
-        text.push_str("{\"type\":\"assistant\",\"partial");
-        std::fs::write(&p, text).unwrap();
-        let u = turn_usage(&p, end).unwrap();
-        assert_eq!((u.tokens_in, u.tokens_out), (102, 50));
-    }
-
-    #[test]
-    fn a_codex_turn_is_summarised_for_ingest_live() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("rollout.jsonl");
-        let lines = [
-            json!({"timestamp":"t1","type":"turn_context","payload":{"model":"gpt-test","cwd":"/w"}}),
-            json!({"timestamp":"t2","type":"response_item","payload":{"type":"function_call","name":"shell","call_id":"call_1","arguments":"{\"command\":[\"ls\"],\"workdir\":\"/w\"}"}}),
-            json!({"timestamp":"t3","type":"event_msg","payload":{"type":"token_count","info":{"last_token_usage":{"input_tokens":1000,"cached_input_tokens":800,"output_tokens":50,"reasoning_output_tokens":10}}}}),
-            json!({"timestamp":"t4","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Done. ASSUMPTIONS I'M MAKING:\n1. x"}]}}),
-        ];
-        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-        std::fs::write(&p, text).unwrap();
-        let u = codex_turn(&p, 0, false).unwrap();
-        assert_eq!(u.tokens_in, 200 + 80);
-        assert_eq!(u.tokens_out, 60);
-        let live = u.live.unwrap();
-        assert_eq!(live["model"], "gpt-test");
-        assert_eq!(live["tool_calls"][0]["name"], "shell");
-        assert_eq!(live["tool_calls"][0]["tool_use_id"], "call_1");
-        assert_eq!(live["tool_calls"][0]["target"], "/w");
-        assert_eq!(live["usage"]["cache_read_input_tokens"], 800);
-        assert!(
-            live.get("assistant_text_preview").is_none(),
-            "metadata only by default"
-        );
-        assert_eq!(live["turn_timestamp"], "t4");
-        let again = codex_turn(&p, u.end_offset.unwrap(), false).unwrap();
-        assert!(again.live.is_none(), "nothing new");
-    }
-
-    #[test]
-    fn assumptions_are_extracted() {
-        let t =
-            "Plan:\nASSUMPTIONS I'M MAKING:\n1. the db is staging\n2. tests are green\nThen more";
-        assert_eq!(assumptions_in(t), ["the db is staging", "tests are green"]);
-        assert!(assumptions_in("ASSUMPTIONS:\n1. x").is_empty());
     }
 }

@@ -6,11 +6,14 @@
 //! output). [`Mode::Full`] keeps the content. In both modes every remaining string then goes
 //! through the secret engine ([`crate::redact::redact_json`]). The line's key order is kept.
 //!
-//! Claude Code lines follow upstream's rules (../shared/spec/upstream-python-hooks.md §3.2);
-//! unknown line types, top-level keys and content blocks are blanked string by string rather
-//! than passed through, so a new Claude Code field cannot leak content. Codex rollout lines get
-//! the analogous treatment: a small allowlist of metadata keys keeps its string values, every
-//! other string is blanked, and `function_call` arguments keep only their path-like fields.
+//! Each agent's format is its integration's (`agents/<agent>/transcript.rs`,
+//! `Integration::transcript_metadata`): Claude Code lines follow upstream's rules
+//! (../shared/spec/upstream-python-hooks.md §3.2); unknown line types, top-level keys and
+//! content blocks are blanked string by string rather than passed through, so a new Claude Code
+//! field cannot leak content. Codex rollout lines get the analogous treatment: a small
+//! allowlist of metadata keys keeps its string values, every other string is blanked, and
+//! `function_call` arguments keep only their path-like fields. Other agents keep only
+//! [`METADATA_KEYS`].
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -69,182 +72,16 @@ pub fn sanitize_value(agent: Agent, value: &mut Value, mode: Mode) -> Result<(),
         return Err(Malformed::NotObject);
     };
     if mode == Mode::Metadata {
-        match agent {
-            Agent::Claude => claude_metadata(line),
-            Agent::Codex => codex_metadata(line),
-            // No known transcript format: keep only allowlisted strings.
-            Agent::Hermes | Agent::Openclaw => blank_map_except(line, CODEX_KEEP),
-        }
+        // Each agent's own format, in agents/<agent>/transcript.rs.
+        crate::agents::integration_for(agent).transcript_metadata(line);
     }
     crate::redact::redact_json(value);
     Ok(())
 }
 
-/// Replaces every string inside `value` with `""`, except the values of `type` keys (block and
-/// item kinds, never content). Numbers, booleans and structure stay.
-fn blank(value: &mut Value) {
-    match value {
-        Value::String(s) => s.clear(),
-        Value::Array(items) => items.iter_mut().for_each(blank),
-        Value::Object(map) => blank_map_except(map, &["type"]),
-        Value::Null | Value::Bool(_) | Value::Number(_) => {}
-    }
-}
-
-/// [`blank`] for an object whose string values under `keep` survive (at any depth).
-fn blank_map_except(map: &mut Map<String, Value>, keep: &[&str]) {
-    for (key, item) in map.iter_mut() {
-        match item {
-            Value::String(_) if keep.contains(&key.as_str()) => {}
-            Value::Object(inner) => blank_map_except(inner, keep),
-            Value::Array(items) => {
-                for item in items {
-                    match item {
-                        Value::Object(inner) => blank_map_except(inner, keep),
-                        other => blank(other),
-                    }
-                }
-            }
-            other => blank(other),
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Claude Code
-
-/// Top-level keys of a Claude Code line that are metadata (their strings are kept).
-const CLAUDE_TOP_KEEP: &[&str] = &[
-    "type",
-    "subtype",
-    "uuid",
-    "parentUuid",
-    "logicalParentUuid",
-    "leafUuid",
-    "sessionId",
-    "timestamp",
-    "cwd",
-    "version",
-    "gitBranch",
-    "isSidechain",
-    "userType",
-    "entrypoint",
-    "requestId",
-    "sourceToolAssistantUUID",
-    "sourceToolUseID",
-    "toolUseID",
-    "toolDenialKind",
-    "permissionDecision",
-    "isMeta",
-    "isCompactSummary",
-    "isApiErrorMessage",
-    "level",
-    "agentId",
-    "promptId",
-    "slug",
-];
-
-/// Keys of `message` kept as they are: the API message's metadata and token usage.
-const CLAUDE_MESSAGE_KEEP: &[&str] = &[
-    "id",
-    "type",
-    "role",
-    "model",
-    "stop_reason",
-    "stop_sequence",
-    "usage",
-];
-
-/// Tool input fields that survive metadata mode (upstream's `file_path|path|notebook_path`).
-const PATH_KEYS: &[&str] = &["file_path", "path", "notebook_path"];
-
-fn claude_metadata(line: &mut Map<String, Value>) {
-    for (key, item) in line.iter_mut() {
-        match key.as_str() {
-            k if CLAUDE_TOP_KEEP.contains(&k) => {
-                if !item.is_string() {
-                    blank(item);
-                }
-            }
-            "message" => match item {
-                Value::Object(message) => claude_message(message),
-                other => blank(other),
-            },
-            // Upstream blanks these two to the empty string whatever their shape.
-            "toolUseResult" | "summary" => *item = Value::String(String::new()),
-            _ => blank(item),
-        }
-    }
-}
-
-fn claude_message(message: &mut Map<String, Value>) {
-    for (key, item) in message.iter_mut() {
-        match key.as_str() {
-            k if CLAUDE_MESSAGE_KEEP.contains(&k) => {}
-            "content" => match item {
-                Value::Array(blocks) => {
-                    for block in blocks {
-                        match block {
-                            Value::Object(block) => claude_block(block),
-                            other => blank(other),
-                        }
-                    }
-                }
-                // A user prompt as a plain string.
-                other => blank(other),
-            },
-            _ => blank(item),
-        }
-    }
-}
-
-fn claude_block(block: &mut Map<String, Value>) {
-    let kind = block.get("type").and_then(Value::as_str).unwrap_or("");
-    match kind {
-        "thinking" | "redacted_thinking" => {
-            block.shift_remove("signature");
-            blank_map_except(block, &["type"]);
-        }
-        "tool_use" | "server_tool_use" => {
-            for (key, item) in block.iter_mut() {
-                match key.as_str() {
-                    "type" | "id" | "name" => {}
-                    "input" => *item = Value::Object(path_fields(item)),
-                    _ => blank(item),
-                }
-            }
-        }
-        "tool_result" => {
-            for (key, item) in block.iter_mut() {
-                match key.as_str() {
-                    "type" | "tool_use_id" | "is_error" => {}
-                    "content" => *item = Value::String(String::new()),
-                    _ => blank(item),
-                }
-            }
-        }
-        // text, image, document and anything new: structure, ids and kinds only.
-        _ => blank_map_except(block, &["type", "id", "tool_use_id"]),
-    }
-}
-
-/// The path-like fields of a tool input, in their order; nothing else.
-fn path_fields(input: &Value) -> Map<String, Value> {
-    let Value::Object(input) = input else {
-        return Map::new();
-    };
-    input
-        .iter()
-        .filter(|(k, v)| PATH_KEYS.contains(&k.as_str()) && v.is_string())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Codex rollout
-
-/// Keys whose string values are metadata in a Codex rollout line, at any depth.
-const CODEX_KEEP: &[&str] = &[
+/// Keys whose string values are metadata in a line of no known format (and in a Codex
+/// rollout), at any depth.
+pub const METADATA_KEYS: &[&str] = &[
     "type",
     "timestamp",
     "id",
@@ -270,81 +107,34 @@ const CODEX_KEEP: &[&str] = &[
     "notebook_path",
 ];
 
-/// Path-like `function_call` arguments kept in metadata mode.
-const CODEX_ARG_KEEP: &[&str] = &["file_path", "path", "notebook_path", "workdir"];
-
-fn codex_metadata(line: &mut Map<String, Value>) {
-    if let Some(Value::Object(payload)) = line.get_mut("payload") {
-        match payload.get("type").and_then(Value::as_str).unwrap_or("") {
-            "function_call" => {
-                if let Some(args) = payload.get_mut("arguments") {
-                    *args = codex_arguments(args);
-                }
-            }
-            "custom_tool_call" => {
-                if let Some(Value::String(input)) = payload.get_mut("input") {
-                    *input = patch_headers(input);
-                }
-            }
-            // Opaque model state, like Claude's thinking signature.
-            "reasoning" => {
-                payload.shift_remove("encrypted_content");
-            }
-            _ => {}
-        }
-    }
-    let mut keep = CODEX_KEEP.to_vec();
-    // `arguments` and a patch's headers were reduced above.
-    keep.extend(["arguments", "input"]);
-    let is_reduced_call = matches!(
-        line.get("payload")
-            .and_then(|p| p.get("type"))
-            .and_then(Value::as_str),
-        Some("function_call" | "custom_tool_call")
-    );
-    if is_reduced_call {
-        blank_map_except(line, &keep);
-    } else {
-        blank_map_except(line, CODEX_KEEP);
+/// Replaces every string inside `value` with `""`, except the values of `type` keys (block and
+/// item kinds, never content). Numbers, booleans and structure stay.
+pub fn blank(value: &mut Value) {
+    match value {
+        Value::String(s) => s.clear(),
+        Value::Array(items) => items.iter_mut().for_each(blank),
+        Value::Object(map) => blank_map_except(map, &["type"]),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
 }
 
-/// `function_call.arguments`: a JSON string (sometimes an object) reduced to its path-like
-/// fields, in the same shape.
-fn codex_arguments(args: &Value) -> Value {
-    let keep = |map: &Map<String, Value>| -> Map<String, Value> {
-        map.iter()
-            .filter(|(k, v)| CODEX_ARG_KEEP.contains(&k.as_str()) && v.is_string())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    };
-    match args {
-        Value::String(s) => match serde_json::from_str::<Value>(s) {
-            Ok(Value::Object(map)) => Value::String(Value::Object(keep(&map)).to_string()),
-            _ => Value::String(String::new()),
-        },
-        Value::Object(map) => Value::Object(keep(map)),
-        _ => Value::String(String::new()),
-    }
-}
-
-/// An `apply_patch` input reduced to its envelope and file headers (which files, not what).
-fn patch_headers(input: &str) -> String {
-    let mut out = String::new();
-    for line in input.lines() {
-        let line = line.trim_end();
-        let header = line == "*** Begin Patch"
-            || line == "*** End Patch"
-            || line.starts_with("*** Add File: ")
-            || line.starts_with("*** Update File: ")
-            || line.starts_with("*** Delete File: ")
-            || line.starts_with("*** Move to: ");
-        if header {
-            out.push_str(line);
-            out.push('\n');
+/// [`blank`] for an object whose string values under `keep` survive (at any depth).
+pub fn blank_map_except(map: &mut Map<String, Value>, keep: &[&str]) {
+    for (key, item) in map.iter_mut() {
+        match item {
+            Value::String(_) if keep.contains(&key.as_str()) => {}
+            Value::Object(inner) => blank_map_except(inner, keep),
+            Value::Array(items) => {
+                for item in items {
+                    match item {
+                        Value::Object(inner) => blank_map_except(inner, keep),
+                        other => blank(other),
+                    }
+                }
+            }
+            other => blank(other),
         }
     }
-    out
 }
 
 #[cfg(test)]

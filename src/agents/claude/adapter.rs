@@ -5,10 +5,10 @@
 //! Require-approval becomes Claude's own `permissionDecision: "ask"` prompt, except where nobody
 //! can answer (`-p`/SDK runs, `dontAsk`, `bypassPermissions`): there it is a deny saying so.
 
-use super::{tool_input, tool_name};
+use crate::agents::{tool_input, tool_name};
 use serde_json::json;
 
-use super::{
+use crate::agents::{
     approval_message, block_message, claude_style_action, observe_message, parse_object, str_field,
     warn_message, Adapter, AdapterError, HookContext, RenderOptions,
 };

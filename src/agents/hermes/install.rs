@@ -19,10 +19,12 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use yaml_rust2::{Yaml, YamlLoader};
 
-use super::{commit, home_dir, hook_command, read_optional, report, sh_quote, InstallArgs, Scope};
+use crate::install::{
+    commit, home_dir, hook_command, read_optional, report, sh_quote, InstallArgs, Scope,
+};
 
 /// The template; only the lines between the markers are written.
-pub const TEMPLATE: &str = include_str!("../../hooks/hermes/hooks.yaml");
+pub const TEMPLATE: &str = include_str!("../../../hooks/hermes/hooks.yaml");
 pub const BEGIN: &str = "# >>> dashclaw hooks (managed) >>>";
 pub const END: &str = "# <<< dashclaw hooks <<<";
 /// Written right after [`BEGIN`] when we had to end the user's last line to append the block.
@@ -31,20 +33,22 @@ const ADDED_NEWLINE: &str = "# (dashclaw ended the line above; uninstall takes t
 pub const ALLOWLIST: &str = "shell-hooks-allowlist.json";
 /// Hermes's upper bound for a shell hook's timeout, in seconds.
 pub const MAX_TIMEOUT_SECS: i64 = 300;
-/// Template lines written only with tool-result redaction, and only without it.
-const REDACT_PREFIX: &str = "#@redact ";
+/// Template lines written only without tool-result redaction.
 const PLAIN_PREFIX: &str = "#@plain ";
-/// The redaction plugin (hooks/hermes/plugin/), copied to `plugins/<PLUGIN_NAME>/` beside the
-/// config: Hermes lets only an in-process plugin replace a tool result.
-pub const PLUGIN_NAME: &str = "dashclaw-redact";
+/// The guard plugin (hooks/hermes/plugin/), copied to `plugins/<PLUGIN_NAME>/` beside the
+/// config: Hermes honours a failed guard only from an in-process `pre_tool_call`, and lets only
+/// a plugin replace a tool result.
+pub const PLUGIN_NAME: &str = "dashclaw-guard";
+/// The plugin's name before it gated calls (redaction only); removed by the installer.
+const LEGACY_PLUGIN_NAME: &str = "dashclaw-redact";
 pub const PLUGIN_FILES: &[(&str, &str)] = &[
     (
         "plugin.yaml",
-        include_str!("../../hooks/hermes/plugin/plugin.yaml"),
+        include_str!("../../../hooks/hermes/plugin/plugin.yaml"),
     ),
     (
         "__init__.py",
-        include_str!("../../hooks/hermes/plugin/__init__.py"),
+        include_str!("../../../hooks/hermes/plugin/__init__.py"),
     ),
 ];
 
@@ -94,8 +98,8 @@ pub fn hermes_command(hook_bin: &Path, extra_env: &[(&str, &str)]) -> String {
     }
 }
 
-/// The managed block for `command`; with `redact_command` (redaction on) it enables the
-/// redaction plugin instead of registering a `post_tool_call` hook.
+/// The managed block for `command`; with `redact_command` (redaction on) the plugin records
+/// tool results, so no `post_tool_call` hook is registered.
 pub fn block(command: &str, redact_command: Option<&str>, added_newline: bool) -> String {
     let mut out = String::new();
     let mut inside = false;
@@ -113,14 +117,10 @@ pub fn block(command: &str, redact_command: Option<&str>, added_newline: bool) -
         if !inside {
             continue;
         }
-        let line = match (
-            line.strip_prefix(REDACT_PREFIX),
-            line.strip_prefix(PLAIN_PREFIX),
-            redact_command,
-        ) {
-            (Some(rest), _, Some(_)) | (_, Some(rest), None) => rest,
-            (Some(_), _, None) | (_, Some(_), Some(_)) => continue,
-            (None, None, _) => line,
+        let line = match (line.strip_prefix(PLAIN_PREFIX), redact_command) {
+            (Some(rest), None) => rest,
+            (Some(_), Some(_)) => continue,
+            (None, _) => line,
         };
         match line.split_once("command: ") {
             Some((lead, value)) => {
@@ -226,12 +226,12 @@ pub fn edit_hermes_config(
                  (`dashclawd install hermes --dry-run` on a copy without your `hooks:` shows them)"
             );
         }
-        if redact_command.is_some() && !uninstall && !doc["plugins"].is_badvalue() {
+        if !uninstall && !doc["plugins"].is_badvalue() {
             bail!(
-                "it already has a `plugins:` section outside the DashClaw block, and tool-result \
-                 redaction needs `{PLUGIN_NAME}` in `plugins.enabled`; add it there by hand \
-                 (`hermes plugins enable {PLUGIN_NAME}`) or install without \
-                 DASHCLAW_REDACT_TOOL_RESULTS=1"
+                "it already has a `plugins:` section outside the DashClaw block, and the guard \
+                 needs `{PLUGIN_NAME}` in `plugins.enabled` (Hermes ignores a failed shell hook, \
+                 so only the plugin blocks when the guard fails); move your `plugins:` entries \
+                 out, install, then merge them into the block's `plugins:` by hand"
             );
         }
     }
@@ -324,7 +324,7 @@ pub fn edit_allowlist(text: Option<&str>, entries: &[Entry], uninstall: bool) ->
     let ours = |e: &Value| {
         e.get("command")
             .and_then(Value::as_str)
-            .is_some_and(|c| c.contains(super::MARKER))
+            .is_some_and(|c| c.contains(crate::install::MARKER))
     };
     let wanted = |e: &Value| {
         entries.iter().any(|w| {
@@ -349,71 +349,115 @@ pub fn edit_allowlist(text: Option<&str>, entries: &[Entry], uninstall: bool) ->
     Ok(out)
 }
 
-/// The redaction plugin's files for `redact_command`, as written to `plugins/dashclaw-redact/`.
-pub fn plugin_files(redact_command: &str) -> Vec<(&'static str, String)> {
+/// The guard plugin's files for the gating hook `command` and, with redaction on,
+/// `redact_command`, as written to `plugins/dashclaw-guard/`.
+pub fn plugin_files(command: &str, redact_command: Option<&str>) -> Vec<(&'static str, String)> {
+    // A JSON string is a valid Python string literal; `None` switches that part off.
+    let py = |c: Option<String>| {
+        c.and_then(|c| serde_json::to_string(&c).ok())
+            .unwrap_or_else(|| "None".into())
+    };
+    let pre = py(Some(format!("{command} hermes pre-tool-use")));
+    let redact = py(redact_command.map(|c| format!("{c} hermes post-tool-use")));
     PLUGIN_FILES
         .iter()
         .map(|(name, text)| {
-            // A JSON string is a valid Python string literal.
-            let command = format!("{redact_command} hermes post-tool-use");
-            let quoted = serde_json::to_string(&command).unwrap_or_default();
-            (*name, text.replace("@COMMAND@", &quoted))
+            let text = text
+                .replace("@PRE_COMMAND@", &pre)
+                .replace("@REDACT_COMMAND@", &redact);
+            (*name, text)
         })
         .collect()
 }
 
-/// Writes (redaction on) or removes (off, or uninstall) the redaction plugin beside `config`.
-fn sync_plugin(config: &Path, redact_command: Option<&str>, args: &InstallArgs) -> Result<()> {
-    let dir = config
+/// The hook commands an installed plugin runs, read back from its `__init__.py`: the gating
+/// one (`PRE_COMMAND`, `None` when that is not our plugin) and the redacting one, if any.
+pub fn plugin_commands(init_py: &str) -> Option<(String, Option<String>)> {
+    let value = |key: &str, suffix: &str| -> Option<Option<String>> {
+        let line = init_py.lines().find_map(|l| l.strip_prefix(key))?.trim();
+        if line == "None" {
+            return Some(None);
+        }
+        let command: String = serde_json::from_str(line).ok()?;
+        Some(command.strip_suffix(suffix).map(str::to_owned))
+    };
+    let pre = value("PRE_COMMAND = ", " hermes pre-tool-use")??;
+    let redact = value("REDACT_COMMAND = ", " hermes post-tool-use")?;
+    Some((pre, redact))
+}
+
+/// Removes our plugin files from `dir` (and `dir` if that empties it).
+fn remove_plugin(dir: &Path, dry_run: bool) -> Result<()> {
+    for (name, _) in PLUGIN_FILES {
+        let p = dir.join(name);
+        if p.exists() {
+            if dry_run {
+                println!("would remove {}", p.display());
+            } else {
+                std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
+            }
+        }
+    }
+    if !dry_run {
+        // Only if empty: Python may have left __pycache__, which goes with it.
+        let _ = std::fs::remove_dir_all(dir.join("__pycache__"));
+        let _ = std::fs::remove_dir(dir);
+    }
+    Ok(())
+}
+
+/// Writes the guard plugin beside `config` (removes it on uninstall).
+fn sync_plugin(
+    config: &Path,
+    command: &str,
+    redact_command: Option<&str>,
+    args: &InstallArgs,
+) -> Result<()> {
+    let plugins = config
         .parent()
         .context("the config file has no directory")?
-        .join("plugins")
-        .join(PLUGIN_NAME);
-    match redact_command.filter(|_| !args.uninstall) {
+        .join("plugins");
+    let dir = plugins.join(PLUGIN_NAME);
+    let legacy = plugins.join(LEGACY_PLUGIN_NAME);
+    if legacy.join("__init__.py").is_file() {
+        remove_plugin(&legacy, args.dry_run)?;
+    }
+    match (!args.uninstall).then_some(command) {
         Some(cmd) => {
-            for (name, text) in plugin_files(cmd) {
+            for (name, text) in plugin_files(cmd, redact_command) {
                 let p = dir.join(name);
                 let original = read_optional(&p)?;
                 if args.dry_run {
                     commit(&p, original.as_deref(), &text, true)?;
                 } else if original.as_deref() != Some(text.as_str()) {
                     // Our own file: no backup, so uninstall leaves an empty directory.
-                    super::write_atomic(&p, text.as_bytes())?;
+                    crate::install::write_atomic(&p, text.as_bytes())?;
                 }
             }
             if !args.dry_run {
-                println!("tool-result redaction plugin in {}", dir.display());
-            }
-        }
-        None => {
-            for (name, _) in PLUGIN_FILES {
-                let p = dir.join(name);
-                if p.exists() {
-                    if args.dry_run {
-                        println!("would remove {}", p.display());
+                println!(
+                    "guard plugin in {}{}",
+                    dir.display(),
+                    if redact_command.is_some() {
+                        " (with tool-result redaction)"
                     } else {
-                        std::fs::remove_file(&p)
-                            .with_context(|| format!("removing {}", p.display()))?;
+                        ""
                     }
-                }
-            }
-            if !args.dry_run {
-                // Only if empty: Python may have left __pycache__, which goes with it.
-                let _ = std::fs::remove_dir_all(dir.join("__pycache__"));
-                let _ = std::fs::remove_dir(&dir);
+                );
             }
         }
+        None => remove_plugin(&dir, args.dry_run)?,
     }
     Ok(())
 }
 
-pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: &InstallArgs) -> Result<ExitCode> {
     let path = match &args.settings {
         Some(p) => std::path::absolute(p)?,
         None if args.scope == Scope::User => config_path_default()?,
         None => bail!("Hermes has only a user configuration; pass --config FILE for another one"),
     };
-    let hook_bin = super::hook_bin(args)?;
+    let hook_bin = crate::install::hook_bin(args)?;
     let command = hermes_command(&hook_bin, &[]);
     let redact = std::env::var("DASHCLAW_REDACT_TOOL_RESULTS").is_ok_and(|v| v.trim() == "1");
     let redact_command =
@@ -445,14 +489,14 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
 
     let outcome = commit(&path, original.as_deref(), &text, args.dry_run)?;
     report(&outcome, &path, args.uninstall);
-    super::mcp::register(super::mcp::McpAgent::Hermes, &path, args)?;
-    sync_plugin(&path, redact_command.as_deref(), args)?;
+    crate::install::mcp::register(crate::install::mcp::McpAgent::Hermes, &path, args)?;
+    sync_plugin(&path, &command, redact_command.as_deref(), args)?;
     if let Some(allow_text) = allow_text {
         // An allowlist that only holds what we added goes away with us.
         let empty =
             serde_json::from_str::<Value>(&allow_text).is_ok_and(|v| v == json!({"approvals": []}));
         if args.uninstall && empty && !args.dry_run && allow_original.is_some() {
-            let backup = super::sibling(&allow_path, ".dashclaw-backup");
+            let backup = crate::install::sibling(&allow_path, ".dashclaw-backup");
             if !backup.exists() {
                 std::fs::remove_file(&allow_path)
                     .with_context(|| format!("removing {}", allow_path.display()))?;
@@ -468,13 +512,13 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
         )?;
         if !args.dry_run {
             match outcome {
-                super::Outcome::Written if args.uninstall => {
+                crate::install::Outcome::Written if args.uninstall => {
                     println!(
                         "removed the DashClaw hook approvals from {}",
                         allow_path.display()
                     )
                 }
-                super::Outcome::Written => println!(
+                crate::install::Outcome::Written => println!(
                     "approved the DashClaw hooks in {} (so headless runs do not skip them)",
                     allow_path.display()
                 ),

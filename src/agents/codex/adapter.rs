@@ -8,10 +8,10 @@
 //! Shell calls arrive as `Bash` with `tool_input.command`; file edits as `apply_patch` with the
 //! whole patch text in `tool_input.command`; MCP tools as `mcp__<server>__<tool>`.
 
-use super::{exit_code_render, tool_input, tool_name};
+use crate::agents::{exit_code_render, tool_input, tool_name};
 use serde_json::{Map, Value};
 
-use super::{
+use crate::agents::{
     claude_style_action, parse_object, str_field, Adapter, AdapterError, HookContext, RenderOptions,
 };
 use crate::event::{Agent, Decision, EventKind, HookEvent, Subagent, ToolAction, ToolCall};

@@ -12,20 +12,23 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
-use super::{commit, read_optional, InstallArgs};
+use crate::install::{commit, read_optional, InstallArgs};
 
 /// The plugin's files, relative to its directory.
 pub const FILES: &[(&str, &str)] = &[
     (
         "package.json",
-        include_str!("../../hooks/openclaw/package.json"),
+        include_str!("../../../hooks/openclaw/package.json"),
     ),
     (
         "openclaw.plugin.json",
-        include_str!("../../hooks/openclaw/openclaw.plugin.json"),
+        include_str!("../../../hooks/openclaw/openclaw.plugin.json"),
     ),
-    ("index.js", include_str!("../../hooks/openclaw/index.js")),
-    ("README.md", include_str!("../../hooks/openclaw/README.md")),
+    ("index.js", include_str!("../../../hooks/openclaw/index.js")),
+    (
+        "README.md",
+        include_str!("../../../hooks/openclaw/README.md"),
+    ),
 ];
 
 /// Written beside the plugin by the installer: `{"hookBin", "env"}`, read by index.js.
@@ -54,7 +57,7 @@ pub fn plugin_dir(args: &InstallArgs) -> Result<PathBuf> {
 pub fn state_dir() -> Result<PathBuf> {
     match std::env::var_os("OPENCLAW_STATE_DIR").filter(|d| !d.is_empty()) {
         Some(d) => Ok(PathBuf::from(d)),
-        None => Ok(super::home_dir()?.join(".openclaw")),
+        None => Ok(crate::install::home_dir()?.join(".openclaw")),
     }
 }
 
@@ -86,7 +89,7 @@ pub fn find_openclaw(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = explicit {
         return p.is_file().then(|| p.to_path_buf());
     }
-    super::codex::find_on_path("openclaw")
+    crate::agents::codex::install::find_on_path("openclaw")
 }
 
 /// Runs `openclaw <args>`; its output is shown only when it fails.
@@ -108,9 +111,9 @@ fn openclaw(bin: &Path, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: &InstallArgs) -> Result<ExitCode> {
     let dir = plugin_dir(args)?;
-    let hook_bin = super::hook_bin(args)?;
+    let hook_bin = crate::install::hook_bin(args)?;
     let cli = find_openclaw(args.openclaw_bin.as_deref());
     if args.openclaw_bin.is_some() && cli.is_none() {
         bail!(
@@ -182,7 +185,7 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
             )?;
             let copy = installed_dir()?;
             let ok = std::fs::read_to_string(copy.join("index.js"))
-                .is_ok_and(|t| t == include_str!("../../hooks/openclaw/index.js"))
+                .is_ok_and(|t| t == include_str!("../../../hooks/openclaw/index.js"))
                 && copy.join(SETTINGS_FILE).is_file();
             if !ok {
                 bail!(

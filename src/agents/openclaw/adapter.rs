@@ -11,10 +11,10 @@
 //! `edit` and `apply_patch` change files; `read`, `ls`, `grep`, `find` read; `web_fetch` and
 //! `web_search` fetch; `sessions_spawn` starts a sub-agent.
 
-use super::{command_of, exit_code_render, tool_input, tool_name};
+use crate::agents::{command_of, exit_code_render, tool_input, tool_name};
 use serde_json::{Map, Value};
 
-use super::{
+use crate::agents::{
     claude_style_action, parse_object, str_field, Adapter, AdapterError, HookContext, RenderOptions,
 };
 use crate::event::{Agent, Decision, EventKind, HookEvent, Subagent, ToolAction, ToolCall};

@@ -11,20 +11,22 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
 
-use super::{commit, home_dir, read_optional, report, sh_quote, InstallArgs, Scope, MARKER};
+use crate::install::{
+    commit, home_dir, read_optional, report, sh_quote, InstallArgs, Scope, MARKER,
+};
 
 /// The hook entries we add to Claude Code's `hooks`, per event; `@HOOK@` becomes the command.
 /// Timeouts are seconds; PreToolUse's stays well above the client's own 10 s deadline. The
 /// matcher `*` covers every tool, including ones added after this was written: the daemon lets
 /// read-only calls through silently.
-const CLAUDE_TEMPLATE: &str = include_str!("../../hooks/claude/hooks.json");
+const CLAUDE_TEMPLATE: &str = include_str!("../../../hooks/claude/hooks.json");
 
-pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: &InstallArgs) -> Result<ExitCode> {
     let settings = match &args.settings {
         Some(p) => p.clone(),
         None => claude_settings_path(args.scope)?,
     };
-    let hook_bin = super::hook_bin(args)?;
+    let hook_bin = crate::install::hook_bin(args)?;
     let original = read_optional(&settings)?;
     let mut doc: Value = match &original {
         Some(t) if !t.trim().is_empty() => serde_json::from_str(t).with_context(|| {
@@ -46,7 +48,7 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
     };
     let outcome = commit(&settings, original.as_deref(), &text, args.dry_run)?;
     report(&outcome, &settings, args.uninstall);
-    super::mcp::register(super::mcp::McpAgent::Claude, &settings, args)?;
+    crate::install::mcp::register(crate::install::mcp::McpAgent::Claude, &settings, args)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -54,7 +56,7 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
 pub const CLAUDE_MANAGED_SETTINGS: &str = "/etc/claude-code/managed-settings.json";
 
 /// The settings file of a scope (agent-hooks.md §1.1, §1.7).
-pub(crate) fn claude_settings_path(scope: Scope) -> Result<PathBuf> {
+pub fn claude_settings_path(scope: Scope) -> Result<PathBuf> {
     match scope {
         Scope::User => {
             if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {

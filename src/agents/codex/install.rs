@@ -19,10 +19,12 @@ use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use toml_edit::{DocumentMut, Item, Table};
 
-use super::{commit, home_dir, hook_command, read_optional, report, InstallArgs, Scope, MARKER};
+use crate::install::{
+    commit, home_dir, hook_command, read_optional, report, InstallArgs, Scope, MARKER,
+};
 
 /// Our hook groups per event, `@HOOK@` standing for the command.
-pub const TEMPLATE: &str = include_str!("../../hooks/codex/hooks.toml");
+pub const TEMPLATE: &str = include_str!("../../../hooks/codex/hooks.toml");
 /// The system layer Codex treats as managed (trusted without hashes).
 pub const MANAGED_CONFIG: &str = "/etc/codex/config.toml";
 /// How long `codex app-server` may take to answer `hooks/list`.
@@ -92,13 +94,13 @@ pub fn codex_home() -> Result<PathBuf> {
     }
 }
 
-pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: &InstallArgs) -> Result<ExitCode> {
     let path = match &args.settings {
         Some(p) => std::path::absolute(p)?,
         None => config_path(args.scope)?,
     };
     let source = path.to_string_lossy().into_owned();
-    let command = hook_command(&super::hook_bin(args)?);
+    let command = hook_command(&crate::install::hook_bin(args)?);
     let original = read_optional(&path)?;
     let text = edit_codex_config(
         original.as_deref().unwrap_or(""),
@@ -109,7 +111,7 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
     .with_context(|| format!("{} (nothing was changed)", path.display()))?;
     let outcome = commit(&path, original.as_deref(), &text, args.dry_run)?;
     report(&outcome, &path, args.uninstall);
-    super::mcp::register(super::mcp::McpAgent::Codex, &path, args)?;
+    crate::install::mcp::register(crate::install::mcp::McpAgent::Codex, &path, args)?;
     // Codex keeps the trust of a project's hooks in the user's config (a project cannot trust
     // itself), so that is where ours go, and where uninstall takes them from.
     let trust_path = match args.scope {
@@ -121,7 +123,7 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
             if let Some(user) = read_optional(&trust_path)? {
                 let kept = remove_trust_for_source(&user, &source)?;
                 if kept != user {
-                    super::write_atomic(&trust_path, kept.as_bytes())?;
+                    crate::install::write_atomic(&trust_path, kept.as_bytes())?;
                     println!(
                         "removed the DashClaw hook trust from {}",
                         trust_path.display()
@@ -168,7 +170,7 @@ pub(super) fn run(args: &InstallArgs) -> Result<ExitCode> {
         if !trust.is_empty() {
             let current = read_optional(&trust_path)?.unwrap_or_default();
             let trusted = set_trusted_hashes(&current, &trust)?;
-            super::write_atomic(&trust_path, trusted.as_bytes())?;
+            crate::install::write_atomic(&trust_path, trusted.as_bytes())?;
             println!(
                 "trusted {} DashClaw hook(s) of {} in {}",
                 trust.len(),

@@ -6,23 +6,24 @@
 //! `extra`. Our CLI event names stay ours (`dashclaw-hook hermes pre-tool-use`); the installer
 //! maps `pre_tool_call` → pre-tool-use, `post_tool_call` → post-tool-use, and so on.
 //!
-//! Output: allow is exit 0 with empty stdout. A block is exit 2 (which blocks a `pre_tool_call`
-//! on every Hermes with shell hooks), the reason on stderr, and Hermes's own block JSON
-//! `{"action":"block","message":…}` on stdout, which Hermes prefers over stderr for the message
-//! the model sees. Hermes cannot ask through a shell hook, so require-approval is a block that
-//! says how to get approval.
+//! Output: allow is exit 0 with empty stdout. A block is exit 2, the reason on stderr, and
+//! Hermes's own block JSON `{"action":"block","message":…}` on stdout, the message the model
+//! sees. Pre-tool-use events come from the installer's `dashclaw-guard` plugin, which hands that
+//! JSON to Hermes and blocks on any other failure (Hermes 0.19.0 ignores a shell hook's exit
+//! code); a shell hook printing it blocks too. Hermes cannot ask through a hook, so
+//! require-approval is a block that says how to get approval.
 //!
 //! Tool-result redaction: when `DASHCLAW_REDACT_TOOL_RESULTS=1` reaches the daemon and a
 //! post-tool event carries the tool's result with a secret in it, the redacted result is printed
 //! as `{"result": …}`. Hermes (0.19) lets only an in-process plugin replace a result, so the
-//! installer's `dashclaw-redact` plugin (hooks/hermes/plugin/) runs this hook from its
+//! installer's `dashclaw-guard` plugin (hooks/hermes/plugin/) runs this hook from its
 //! `transform_tool_result` callback and hands that string to Hermes. With nothing to redact,
 //! nothing is printed and Hermes keeps the original.
 
-use super::{command_of, exit_code_verdict, tool_name};
+use crate::agents::{command_of, exit_code_verdict, tool_name};
 use serde_json::{json, Map, Value};
 
-use super::{
+use crate::agents::{
     claude_style_action, parse_object, str_field, Adapter, AdapterError, HookContext, RenderOptions,
 };
 use crate::event::{Agent, Decision, EventKind, HookEvent, Subagent, ToolAction, ToolCall};
@@ -98,6 +99,10 @@ impl Adapter for Hermes {
             // Hermes runs headless in cron, gateways and `-q`; a shell hook can never ask.
             headless: true,
         })
+    }
+
+    fn redact_tool_results(&self, ctx: &HookContext) -> bool {
+        redaction_enabled(ctx)
     }
 
     fn render(
