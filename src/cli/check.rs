@@ -116,10 +116,10 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         },
     });
     if args.explain {
-        print!("{}", explain(&out));
+        super::emit(&explain(&out))?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    super::emit(&(serde_json::to_string_pretty(&report)? + "\n"))?;
     Ok(ExitCode::SUCCESS)
 }
 

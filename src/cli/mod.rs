@@ -116,17 +116,19 @@ enum Command {
     },
 }
 
+/// Writes a command's whole output to stdout; a reader that went away (`… | head`) ends the
+/// command quietly instead of in a `println!` panic (Rust ignores SIGPIPE).
+pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Printing commands end quietly when their reader goes away (`dashclawd check … | head`), as
-    // other Unix tools do; Rust ignores SIGPIPE, which turns that into a panic in `println!`.
-    // The daemon and the MCP server keep ignoring it: their peers closing is handled as an error.
-    if !matches!(cli.command, Command::Run { .. } | Command::Mcp(_)) {
-        // SAFETY: restoring the default disposition of one signal before any thread starts.
-        unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        }
-    }
     let result = match cli.command {
         Command::Run {
             auto_started,
