@@ -1,11 +1,9 @@
 //! `dashclawd approvals`, `approve` and `deny` as a person (under a pseudo-terminal) and as an
 //! agent (pipes) would run them, against a private `DASHCLAW_HOME`.
 
-mod common;
-#[path = "support/fake_dashclaw.rs"]
-mod fake_dashclaw;
-#[path = "support/pty.rs"]
-mod pty;
+use dashclaw_testkit::fake_dashclaw;
+use dashclaw_testkit::harness as common;
+use dashclaw_testkit::pty;
 
 use std::process::Command;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! answer, the call is held in the local queue, an operator approves or denies it, and the
 //! identical retry runs once or is denied with the operator's reason.
 
-mod common;
+use dashclaw_testkit::harness as common;
 
 use common::*;
 use dashclaw_sidecar::approvals::{unix_now, Approvals, Filter};

@@ -4,7 +4,7 @@
 //! liveness probe sees a healthy hook (and OpenClaw's plugin) hold a destructive call. Hermes's
 //! doctor checks are in install_hermes.rs.
 
-mod common;
+use dashclaw_testkit::harness as common;
 
 use std::path::{Path, PathBuf};
 
@@ -53,7 +53,7 @@ fn a_healthy_claude_install_holds_the_probe() {
         "--settings",
         settings.to_str().unwrap(),
         "--hook-bin",
-        HOOK,
+        HOOK.as_str(),
     ]);
     assert!(out.status.success(), "{}", common::stderr(&out));
     let (ok, r) = doctor(&home, &["--claude-settings", settings.to_str().unwrap()]);
@@ -138,7 +138,7 @@ fn an_untrusted_codex_hook_is_a_failure_and_fix_trusts_it() {
         "--config",
         c,
         "--hook-bin",
-        HOOK,
+        HOOK.as_str(),
         "--codex-bin",
         codex_s,
     ]);
@@ -187,7 +187,7 @@ fn openclaw_state(home: &Home) -> PathBuf {
         "--config",
         ext.to_str().unwrap(),
         "--hook-bin",
-        HOOK,
+        HOOK.as_str(),
     ]);
     assert!(out.status.success(), "{}", common::stderr(&out));
     let config = json!({"plugins": {"entries": {"dashclaw-guard": {"enabled": true}}}});
@@ -264,7 +264,7 @@ fn a_broken_openclaw_install_is_a_failure() {
     let p = check(&r, "agent.openclaw.probe");
     assert_eq!(p["status"], "fail", "{p}");
     assert!(p["detail"].as_str().unwrap().contains("broken"), "{p}");
-    set_hook_bin(&state, HOOK);
+    set_hook_bin(&state, HOOK.as_str());
 
     // Disabled in OpenClaw's config.
     let config = json!({"plugins": {"entries": {"dashclaw-guard": {"enabled": false}}}});

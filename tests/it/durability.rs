@@ -3,7 +3,7 @@
 //! holding the write lock, a full tmpfs, a daemon killed, panicking or failing at start, a
 //! broken config edit.
 
-mod common;
+use dashclaw_testkit::harness as common;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! daemon that is `kill -9`ed twice. Every record event is in the ledger exactly once, every
 //! call the daemon allowed is recorded, both crashes are recorded, and `log verify` holds.
 
-mod common;
+use dashclaw_testkit::harness as common;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

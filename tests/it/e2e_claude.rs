@@ -8,12 +8,9 @@
 //! Needs the pinned CLI: run `.ci/install-claude.sh` (or point `DASHCLAW_CLAUDE_BIN` at one).
 //! `DASHCLAW_SKIP_E2E=1` skips these tests when it is missing.
 
-#[path = "support/agent_e2e.rs"]
-mod agent_e2e;
-#[path = "support/fake_anthropic.rs"]
-mod fake_anthropic;
-#[path = "support/fake_dashclaw.rs"]
-mod fake_dashclaw;
+use dashclaw_testkit::agent_e2e;
+use dashclaw_testkit::fake_anthropic;
+use dashclaw_testkit::fake_dashclaw;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,7 +35,7 @@ fn a_destructive_bash_call_is_denied_and_never_runs() {
     let _one_at_a_time = one_at_a_time();
     let tmp = scratch_dir("dce2e");
     let dc = DashClaw::new(tmp.path().join("dc"));
-    let session = Session::new(tmp.path().join("s"), &dc, Path::new(HOOK));
+    let session = Session::new(tmp.path().join("s"), &dc, Path::new(HOOK.as_str()));
 
     let run = session.run_claude(&claude, &destructive_command(&session), &[]);
 
@@ -79,7 +76,7 @@ fn the_dashclaw_server_blocks_a_call_the_local_policies_allow() {
     });
     let tmp = scratch_dir("dce2e");
     let dc = DashClaw::new(tmp.path().join("dc"));
-    let session = Session::new(tmp.path().join("s"), &dc, Path::new(HOOK));
+    let session = Session::new(tmp.path().join("s"), &dc, Path::new(HOOK.as_str()));
     let (url, key) = (server.url(), server.api_key());
     let env = [
         ("DASHCLAW_BASE_URL", url.as_str()),
@@ -121,7 +118,7 @@ fn a_call_approved_on_the_server_runs_after_the_wait() {
     });
     let tmp = scratch_dir("dce2e");
     let dc = DashClaw::new(tmp.path().join("dc"));
-    let session = Session::new(tmp.path().join("s"), &dc, Path::new(HOOK));
+    let session = Session::new(tmp.path().join("s"), &dc, Path::new(HOOK.as_str()));
     let (url, key) = (server.url(), server.api_key());
     // The hook's own deadline is shorter than the wait: the daemon's Hold must extend it.
     let env = [
@@ -156,7 +153,7 @@ fn a_harmless_bash_call_runs_and_its_output_reaches_the_model() {
     let _one_at_a_time = one_at_a_time();
     let tmp = scratch_dir("dce2e");
     let dc = DashClaw::new(tmp.path().join("dc"));
-    let session = Session::new(tmp.path().join("s"), &dc, Path::new(HOOK));
+    let session = Session::new(tmp.path().join("s"), &dc, Path::new(HOOK.as_str()));
 
     let run = session.run_claude(&claude, &harmless_command(&session), &[]);
 
@@ -182,8 +179,8 @@ fn the_ledger_records_the_block_and_the_allow_and_its_chain_verifies() {
     let tmp = scratch_dir("dce2e");
     // Two Claude sessions, one DashClaw home: the ledger must hold both.
     let dc = DashClaw::new(tmp.path().join("dc"));
-    let denied = Session::new(tmp.path().join("s1"), &dc, Path::new(HOOK));
-    let allowed = Session::new(tmp.path().join("s2"), &dc, Path::new(HOOK));
+    let denied = Session::new(tmp.path().join("s1"), &dc, Path::new(HOOK.as_str()));
+    let allowed = Session::new(tmp.path().join("s2"), &dc, Path::new(HOOK.as_str()));
     let denied_run = denied.run_claude(&claude, &destructive_command(&denied), &[]);
     let allowed_run = allowed.run_claude(&claude, &harmless_command(&allowed), &[]);
 

@@ -8,12 +8,9 @@
 //! Needs the pinned CLI: run `.ci/install-codex.sh` (or point `DASHCLAW_CODEX_BIN` at one).
 //! `DASHCLAW_SKIP_E2E=1` skips these tests when it is missing.
 
-#[path = "support/agent_e2e.rs"]
-mod agent_e2e;
-#[path = "support/fake_dashclaw.rs"]
-mod fake_dashclaw;
-#[path = "support/fake_openai.rs"]
-mod fake_openai;
+use dashclaw_testkit::agent_e2e;
+use dashclaw_testkit::fake_dashclaw;
+use dashclaw_testkit::fake_openai;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

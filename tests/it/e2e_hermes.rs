@@ -9,10 +9,8 @@
 //! Needs the pinned agent: run `.ci/install-hermes.sh` (or point `DASHCLAW_HERMES_BIN` at one).
 //! `DASHCLAW_SKIP_E2E=1` skips these tests when it is missing.
 
-#[path = "support/agent_e2e.rs"]
-mod agent_e2e;
-#[path = "support/fake_chat.rs"]
-mod fake_chat;
+use dashclaw_testkit::agent_e2e;
+use dashclaw_testkit::fake_chat;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -6,10 +6,8 @@
 //! Needs the pinned CLI (`.ci/install-claude.sh`, or `DASHCLAW_CLAUDE_BIN`);
 //! `DASHCLAW_SKIP_E2E=1` skips when it is missing.
 
-#[path = "support/agent_e2e.rs"]
-mod agent_e2e;
-#[path = "support/http.rs"]
-mod http;
+use dashclaw_testkit::agent_e2e;
+use dashclaw_testkit::http;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -214,7 +212,7 @@ impl Session {
         }
         // The user scope of this scratch HOME: hooks in settings.json, the server in .claude.json.
         let out = Command::new(DASHCLAWD)
-            .args(["install", "claude", "--hook-bin", HOOK])
+            .args(["install", "claude", "--hook-bin", HOOK.as_str()])
             .env("DASHCLAW_HOME", &dc.home)
             .env("HOME", s.home())
             .env("CLAUDE_CONFIG_DIR", s.config_dir())
@@ -482,7 +480,7 @@ fn codex_starts_the_registered_server_and_the_model_reads_a_dashclaw_resource() 
     let out = Command::new(DASHCLAWD)
         .args(["install", "codex", "--config"])
         .arg(&config)
-        .args(["--hook-bin", HOOK, "--codex-bin"])
+        .args(["--hook-bin", HOOK.as_str(), "--codex-bin"])
         .arg(&codex)
         .env_clear()
         .env("PATH", AGENT_PATH)

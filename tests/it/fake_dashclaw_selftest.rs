@@ -1,8 +1,7 @@
 //! The fake DashClaw server's own tests: it must behave as dashclaw-server-api.md says, in both
 //! flavors, before other tests trust it.
 
-#[path = "support/fake_dashclaw.rs"]
-mod fake_dashclaw;
+use dashclaw_testkit::fake_dashclaw;
 
 use std::io::Write;
 use std::time::{Duration, Instant};

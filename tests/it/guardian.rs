@@ -1,9 +1,8 @@
 //! The hook guardian with the real daemon: removing, switching off or changing the installed
 //! hooks is recorded in the ledger, shown by `status` and `doctor`, and reported to the server.
 
-mod common;
-#[path = "support/fake_dashclaw.rs"]
-mod fake_dashclaw;
+use dashclaw_testkit::fake_dashclaw;
+use dashclaw_testkit::harness as common;
 
 use common::*;
 use fake_dashclaw::{FakeDashClaw, Flavor};

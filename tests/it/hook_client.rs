@@ -1,7 +1,7 @@
 //! The hook client against the real daemon and against broken ones: what the agent sees
 //! (exit code, stdout, stderr) and what lands on disk.
 
-mod common;
+use dashclaw_testkit::harness as common;
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -672,7 +672,7 @@ fn socket_activation_adopts_the_inherited_listener() {
         .arg(home.socket())
         // The activator passes only the variables named with -E to the daemon.
         .arg(format!("--setenv=DASHCLAW_HOME={}", home.path().display()))
-        .args([DAEMON, "run", "--quiet"])
+        .args([DAEMON.as_str(), "run", "--quiet"])
         .env("DASHCLAW_HOME", home.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -1,7 +1,7 @@
 //! Golden tests for `dashclawd install claude` on real settings files: fresh, already installed,
 //! user-edited, broken. Re-running is a no-op; uninstall restores the original.
 
-mod common;
+use dashclaw_testkit::harness as common;
 
 use std::path::Path;
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! Golden tests for `dashclawd install codex` on real config files: fresh, already installed,
 //! user-edited, with comments, broken. Re-running is a no-op; uninstall restores the original.
 
-mod common;
+use dashclaw_testkit::harness as common;
 
 use std::process::Command;
 

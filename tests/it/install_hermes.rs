@@ -2,7 +2,7 @@
 //! installed, user-edited, with comments, broken. Re-running is a no-op; uninstall gives the
 //! original back byte for byte; the rest of the file is never touched.
 
-mod common;
+use dashclaw_testkit::harness as common;
 
 use std::path::Path;
 use std::process::Command;
@@ -364,7 +364,7 @@ fn doctor_probes_a_healthy_install_and_catches_a_broken_one() {
         "--config",
         config.to_str().unwrap(),
         "--hook-bin",
-        common::HOOK,
+        common::HOOK.as_str(),
     ]);
     assert!(out.status.success(), "{}", common::stderr(&out));
     let (ok, r) = doctor(&home, &config);

@@ -8,7 +8,7 @@
 //! exclusive lock on `/tmp/dashclaw-managed-layer.lock` while they touch `/etc`, so other tests
 //! of the managed layer that take the same lock never see a half-written file.
 
-mod common;
+use dashclaw_testkit::harness as common;
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -105,7 +105,7 @@ fn claude_project_scope_writes_the_project_settings_only() {
             "--scope",
             "project",
             "--hook-bin",
-            HOOK,
+            HOOK.as_str(),
         ],
     ));
     let file = project.join(".claude/settings.json");
@@ -113,7 +113,7 @@ fn claude_project_scope_writes_the_project_settings_only() {
     let pre = pre_tool_use_commands(&settings);
     assert!(
         pre.iter()
-            .any(|c| c.contains(HOOK) && c.ends_with("claude pre-tool-use")),
+            .any(|c| c.contains(HOOK.as_str()) && c.ends_with("claude pre-tool-use")),
         "{settings:#}"
     );
     assert!(
@@ -150,7 +150,7 @@ fn codex_project_scope_is_trusted_in_the_user_config_and_verified_by_codex() {
         "--scope",
         "project",
         "--hook-bin",
-        HOOK,
+        HOOK.as_str(),
         "--codex-bin",
         codex_s,
     ];
@@ -181,7 +181,7 @@ fn codex_project_scope_is_trusted_in_the_user_config_and_verified_by_codex() {
     );
     let file = project.join(".codex/config.toml");
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.contains(HOOK), "{text}");
+    assert!(text.contains(HOOK.as_str()), "{text}");
     assert!(
         !text.contains("trusted_hash"),
         "a project cannot trust its own hooks: {text}"
@@ -274,7 +274,7 @@ fn claude_managed_scope_writes_the_managed_settings_and_doctor_checks_them() {
             "--scope",
             "managed",
             "--hook-bin",
-            HOOK,
+            HOOK.as_str(),
         ],
     ));
     let settings: Value =
@@ -282,7 +282,7 @@ fn claude_managed_scope_writes_the_managed_settings_and_doctor_checks_them() {
     assert!(
         pre_tool_use_commands(&settings)
             .iter()
-            .any(|c| c.contains(HOOK)),
+            .any(|c| c.contains(HOOK.as_str())),
         "{settings:#}"
     );
     assert!(
@@ -325,7 +325,7 @@ fn codex_managed_scope_needs_no_trust_and_codex_lists_the_hooks_as_managed() {
             "--scope",
             "managed",
             "--hook-bin",
-            HOOK,
+            HOOK.as_str(),
             "--codex-bin",
             codex_s,
         ],
@@ -337,7 +337,7 @@ fn codex_managed_scope_needs_no_trust_and_codex_lists_the_hooks_as_managed() {
         common::stdout(&out)
     );
     let text = std::fs::read_to_string(&managed.path).unwrap();
-    assert!(text.contains(HOOK), "{text}");
+    assert!(text.contains(HOOK.as_str()), "{text}");
     assert!(
         !text.contains("trusted_hash"),
         "the managed layer needs no trust entries: {text}"

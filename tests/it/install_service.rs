@@ -1,7 +1,7 @@
 //! `dashclawd service install`: the generated systemd units pass `systemd-analyze verify`, and
 //! the launchd plist is a well-formed property list saying what we mean.
 
-mod common;
+use dashclaw_testkit::harness as common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

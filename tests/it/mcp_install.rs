@@ -2,7 +2,7 @@
 //! MCP server (idempotent, `--no-mcp`, `--uninstall`), and `doctor` starts what is registered
 //! and checks `initialize` + `tools/list`.
 
-mod common;
+use dashclaw_testkit::harness as common;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -55,7 +55,10 @@ fn claude_gets_the_server_in_its_mcp_config_and_doctor_runs_it() {
     let home = dir.path();
     let mcp_json = home.join("claude/.claude.json");
 
-    let out = run(home, &["install", "claude", "--no-mcp", "--hook-bin", HOOK]);
+    let out = run(
+        home,
+        &["install", "claude", "--no-mcp", "--hook-bin", HOOK.as_str()],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(home.join("claude/settings.json").exists());
     assert!(!mcp_json.exists(), "--no-mcp writes no MCP config");
@@ -66,17 +69,17 @@ fn claude_gets_the_server_in_its_mcp_config_and_doctor_runs_it() {
         r#"{"numStartups": 7, "mcpServers": {"other": {"command": "x"}}}"#,
     )
     .unwrap();
-    let out = run(home, &["install", "claude", "--hook-bin", HOOK]);
+    let out = run(home, &["install", "claude", "--hook-bin", HOOK.as_str()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&mcp_json).unwrap()).unwrap();
     let e = &v["mcpServers"]["dashclaw"];
-    assert_eq!(e["command"], DAEMON);
+    assert_eq!(e["command"], DAEMON.as_str());
     assert_eq!(e["args"], serde_json::json!(["mcp"]));
     assert_eq!(e["env"]["DASHCLAW_HOME"], home.join("dc").to_str().unwrap());
     assert_eq!(v["numStartups"], 7);
     assert_eq!(v["mcpServers"]["other"]["command"], "x");
 
-    let again = run(home, &["install", "claude", "--hook-bin", HOOK]);
+    let again = run(home, &["install", "claude", "--hook-bin", HOOK.as_str()]);
     assert!(
         stdout(&again).contains("MCP server already up to date"),
         "{}",
@@ -90,7 +93,13 @@ fn claude_gets_the_server_in_its_mcp_config_and_doctor_runs_it() {
 
     let out = run(
         home,
-        &["install", "claude", "--uninstall", "--hook-bin", HOOK],
+        &[
+            "install",
+            "claude",
+            "--uninstall",
+            "--hook-bin",
+            HOOK.as_str(),
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&mcp_json).unwrap()).unwrap();
@@ -115,12 +124,12 @@ fn codex_and_hermes_get_the_server_in_their_config() {
 
     // Without the codex binary the hooks cannot be trusted (the installer says so and fails),
     // but the configuration, MCP server included, is written.
-    let _ = run(home, &["install", "codex", "--hook-bin", HOOK]);
+    let _ = run(home, &["install", "codex", "--hook-bin", HOOK.as_str()]);
     let toml_text = std::fs::read_to_string(home.join("codex/config.toml")).unwrap();
     let v: toml::Value = toml::from_str(&toml_text).unwrap();
     assert_eq!(
         v["mcp_servers"]["dashclaw"]["command"].as_str(),
-        Some(DAEMON)
+        Some(DAEMON.as_str())
     );
     assert_eq!(
         v["mcp_servers"]["dashclaw"]["args"][0].as_str(),
@@ -146,11 +155,11 @@ fn codex_and_hermes_get_the_server_in_their_config() {
             .find(|s| s["name"] == "dashclaw")
             .unwrap_or_else(|| panic!("{listed:#}"));
         assert_eq!(e["enabled"], true);
-        assert_eq!(e["transport"]["command"], DAEMON);
+        assert_eq!(e["transport"]["command"], DAEMON.as_str());
         assert_eq!(e["transport"]["args"], serde_json::json!(["mcp"]));
     }
 
-    let out = run(home, &["install", "hermes", "--hook-bin", HOOK]);
+    let out = run(home, &["install", "hermes", "--hook-bin", HOOK.as_str()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let yaml = std::fs::read_to_string(home.join("hermes/config.yaml")).unwrap();
     assert!(
@@ -167,7 +176,13 @@ fn codex_and_hermes_get_the_server_in_their_config() {
 
     let out = run(
         home,
-        &["install", "hermes", "--uninstall", "--hook-bin", HOOK],
+        &[
+            "install",
+            "hermes",
+            "--uninstall",
+            "--hook-bin",
+            HOOK.as_str(),
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(

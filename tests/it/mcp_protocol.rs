@@ -3,9 +3,8 @@
 //! engine, ledger, approvals) and against the fake DashClaw server (routes, errors, timeouts);
 //! a guard that cannot be answered is a `block`.
 
-mod common;
-#[path = "support/fake_dashclaw.rs"]
-mod fake_dashclaw;
+use dashclaw_testkit::fake_dashclaw;
+use dashclaw_testkit::harness as common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -48,7 +47,7 @@ fn session(py: &PathBuf, home: &Home, steps: Value) -> Value {
         env[k] = json!(v);
     }
     let spec = json!({
-        "command": DAEMON, "args": ["mcp"], "env": env, "cwd": home.path(), "steps": steps,
+        "command": DAEMON.as_str(), "args": ["mcp"], "env": env, "cwd": home.path(), "steps": steps,
     });
     let mut cmd = Command::new(py);
     cmd.arg(concat!(

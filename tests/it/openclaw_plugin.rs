@@ -2,7 +2,7 @@
 //! hook that allows, denies, hangs, crashes and prints garbage, and against the real
 //! `dashclaw-hook` with a running daemon. `DASHCLAW_SKIP_NODE=1` skips it where Node is missing.
 
-mod common;
+use dashclaw_testkit::harness as common;
 
 use std::process::Command;
 
@@ -47,7 +47,7 @@ fn install_writes_the_plugin_and_says_how_to_enable_it() {
         "--config",
         d,
         "--hook-bin",
-        common::HOOK,
+        common::HOOK.as_str(),
     ]);
     assert!(out.status.success(), "{}", common::stderr(&out));
     let text = common::stdout(&out);
@@ -57,7 +57,7 @@ fn install_writes_the_plugin_and_says_how_to_enable_it() {
     );
     let settings: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("dashclaw.json")).unwrap()).unwrap();
-    assert_eq!(settings["hookBin"], common::HOOK, "{settings}");
+    assert_eq!(settings["hookBin"], common::HOOK.as_str(), "{settings}");
     for f in ["index.js", "package.json", "openclaw.plugin.json"] {
         let shipped = std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,7 +1,7 @@
 //! The user's policy file, as the running daemon applies it: in force on the next call after a
 //! change, and a broken edit keeps the last good set.
 
-mod common;
+use dashclaw_testkit::harness as common;
 
 use std::time::{Duration, Instant};
 

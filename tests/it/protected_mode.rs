@@ -8,11 +8,9 @@
 
 #![cfg(target_os = "linux")]
 
-#[path = "support/agent_e2e.rs"]
-mod agent_e2e;
-mod common;
-#[path = "support/fake_anthropic.rs"]
-mod fake_anthropic;
+use dashclaw_testkit::agent_e2e;
+use dashclaw_testkit::fake_anthropic;
+use dashclaw_testkit::harness as common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};

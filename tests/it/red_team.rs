@@ -9,9 +9,8 @@
 //! The self-disable forms through tool calls (settings rewrites, `.bashrc`) are the
 //! classifier's and live in tests/self_protection.rs.
 
-mod common;
-#[path = "support/pty.rs"]
-mod pty;
+use dashclaw_testkit::harness as common;
+use dashclaw_testkit::pty;
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;

@@ -3,7 +3,7 @@
 //! rule family; `REDACT_WRITE_DOCS=1 cargo test --test redact_corpus` writes it into
 //! `docs/redaction.md`.
 
-mod redact_support;
+use crate::redact_support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

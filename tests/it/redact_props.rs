@@ -1,7 +1,7 @@
 //! Property tests of the redaction engine: idempotence, valid UTF-8, valid JSON, and streaming
 //! that gives exactly the whole-input result for any chunking.
 
-mod redact_support;
+use crate::redact_support;
 
 use dashclaw_sidecar::redact::{default_engine, redact_json, redact_str};
 use proptest::prelude::*;

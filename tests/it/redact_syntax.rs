@@ -3,7 +3,7 @@
 //! and ordinary lines that only look like assignments must come back untouched. Prints recall
 //! per syntax and per secret shape.
 
-mod redact_support;
+use crate::redact_support;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! An agent cannot switch its guard off: the daemon's own files, binaries and approval commands
 //! are off limits to tool calls, whatever DASHCLAW_HOME says.
 
-mod common;
+use dashclaw_testkit::harness as common;
 
 use common::*;
 
@@ -14,7 +14,7 @@ fn pre(home: &Home, event: &[u8]) -> (Option<i32>, String) {
 fn the_guards_own_state_and_commands_are_off_limits() {
     let home = Home::new();
     let h = home.path().display().to_string();
-    let hook_dir = std::path::Path::new(HOOK)
+    let hook_dir = std::path::Path::new(HOOK.as_str())
         .parent()
         .unwrap()
         .display()

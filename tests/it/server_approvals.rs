@@ -2,9 +2,8 @@
 //! deadline moves), the daemon waits on the action record's id (never the decision id) via
 //! the event stream with polling behind it, and the operator's answer is the agent's.
 
-mod common;
-#[path = "support/fake_dashclaw.rs"]
-mod fake_dashclaw;
+use dashclaw_testkit::fake_dashclaw;
+use dashclaw_testkit::harness as common;
 
 use std::time::{Duration, Instant};
 

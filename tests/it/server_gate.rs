@@ -2,9 +2,8 @@
 //! lines): the guard on every governed call, the stricter verdict, recording, and the
 //! fail-closed matrix with a cause-naming reason and an orphan kept for later.
 
-mod common;
-#[path = "support/fake_dashclaw.rs"]
-mod fake_dashclaw;
+use dashclaw_testkit::fake_dashclaw;
+use dashclaw_testkit::harness as common;
 
 use std::time::{Duration, Instant};
 

@@ -4,9 +4,8 @@
 //! records once the agent is paired, `verification_status` is recorded, failing deliveries show
 //! in `status`, abandoned v2.0 approvals are cancelled, and a dead event stream is noticed.
 
-mod common;
-#[path = "support/fake_dashclaw.rs"]
-mod fake_dashclaw;
+use dashclaw_testkit::fake_dashclaw;
+use dashclaw_testkit::harness as common;
 
 use std::time::Duration;
 

@@ -2,9 +2,8 @@
 //! durable outbox: the hook returns once the event is on disk, delivery survives outages and
 //! `kill -9`, honours 429, and the server ends up with each record exactly once.
 
-mod common;
-#[path = "support/fake_dashclaw.rs"]
-mod fake_dashclaw;
+use dashclaw_testkit::fake_dashclaw;
+use dashclaw_testkit::harness as common;
 
 use std::time::{Duration, Instant};
 

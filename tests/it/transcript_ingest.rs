@@ -6,9 +6,8 @@
 //! `DASHCLAW_TEST_BACKFILL_MB` sets the backfill transcript's size (default 200, as the issue asks;
 //! about a minute in a debug build).
 
-mod common;
-#[path = "support/fake_dashclaw.rs"]
-mod fake_dashclaw;
+use dashclaw_testkit::fake_dashclaw;
+use dashclaw_testkit::harness as common;
 
 use std::collections::HashSet;
 use std::io::Write;

@@ -19,21 +19,36 @@ pub enum Agent {
 
 impl Agent {
     pub fn parse(s: &str) -> Option<Agent> {
-        match s {
-            "claude" | "claude-code" => Some(Agent::Claude),
-            "codex" => Some(Agent::Codex),
-            "hermes" => Some(Agent::Hermes),
-            "openclaw" => Some(Agent::Openclaw),
-            _ => None,
-        }
+        dashclaw_proto::event::Agent::parse(s).map(Agent::from)
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Agent::Claude => "claude",
-            Agent::Codex => "codex",
-            Agent::Hermes => "hermes",
-            Agent::Openclaw => "openclaw",
+        dashclaw_proto::event::Agent::from(self).as_str()
+    }
+}
+
+// The names live in dashclaw_proto (the hook parses its command line with them); these enums
+// add serde. `names_match_proto` below keeps the serde names equal to proto's.
+impl From<dashclaw_proto::event::Agent> for Agent {
+    fn from(a: dashclaw_proto::event::Agent) -> Agent {
+        use dashclaw_proto::event::Agent as P;
+        match a {
+            P::Claude => Agent::Claude,
+            P::Codex => Agent::Codex,
+            P::Hermes => Agent::Hermes,
+            P::Openclaw => Agent::Openclaw,
+        }
+    }
+}
+
+impl From<Agent> for dashclaw_proto::event::Agent {
+    fn from(a: Agent) -> Self {
+        use dashclaw_proto::event::Agent as P;
+        match a {
+            Agent::Claude => P::Claude,
+            Agent::Codex => P::Codex,
+            Agent::Hermes => P::Hermes,
+            Agent::Openclaw => P::Openclaw,
         }
     }
 }
@@ -61,23 +76,44 @@ impl EventKind {
     ];
 
     pub fn parse(s: &str) -> Option<EventKind> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
+        dashclaw_proto::event::EventKind::parse(s).map(EventKind::from)
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::PreToolUse => "pre-tool-use",
-            EventKind::PostToolUse => "post-tool-use",
-            EventKind::Stop => "stop",
-            EventKind::SessionStart => "session-start",
-            EventKind::SessionEnd => "session-end",
-            EventKind::UserPromptSubmit => "user-prompt-submit",
-        }
+        dashclaw_proto::event::EventKind::from(self).as_str()
     }
 
     /// Only a pre-tool-use verdict gates anything; the other events are records.
     pub fn is_gating(self) -> bool {
         self == EventKind::PreToolUse
+    }
+}
+
+impl From<dashclaw_proto::event::EventKind> for EventKind {
+    fn from(k: dashclaw_proto::event::EventKind) -> EventKind {
+        use dashclaw_proto::event::EventKind as P;
+        match k {
+            P::PreToolUse => EventKind::PreToolUse,
+            P::PostToolUse => EventKind::PostToolUse,
+            P::Stop => EventKind::Stop,
+            P::SessionStart => EventKind::SessionStart,
+            P::SessionEnd => EventKind::SessionEnd,
+            P::UserPromptSubmit => EventKind::UserPromptSubmit,
+        }
+    }
+}
+
+impl From<EventKind> for dashclaw_proto::event::EventKind {
+    fn from(k: EventKind) -> Self {
+        use dashclaw_proto::event::EventKind as P;
+        match k {
+            EventKind::PreToolUse => P::PreToolUse,
+            EventKind::PostToolUse => P::PostToolUse,
+            EventKind::Stop => P::Stop,
+            EventKind::SessionStart => P::SessionStart,
+            EventKind::SessionEnd => P::SessionEnd,
+            EventKind::UserPromptSubmit => P::UserPromptSubmit,
+        }
     }
 }
 
@@ -311,5 +347,26 @@ impl Decision {
             policy,
             suggestion: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The serde names (ledger, policies, JSON output) are the command-line names of proto.
+    #[test]
+    fn names_match_proto() {
+        for p in dashclaw_proto::event::Agent::ALL {
+            let a = Agent::from(p);
+            assert_eq!(serde_json::to_value(a).unwrap(), p.as_str());
+            assert_eq!(dashclaw_proto::event::Agent::from(a), p);
+        }
+        for p in dashclaw_proto::event::EventKind::ALL {
+            let k = EventKind::from(p);
+            assert_eq!(serde_json::to_value(k).unwrap(), p.as_str());
+            assert_eq!(dashclaw_proto::event::EventKind::from(k), p);
+        }
+        assert_eq!(Agent::parse("claude-code"), Some(Agent::Claude));
     }
 }

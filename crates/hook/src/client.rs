@@ -20,10 +20,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::event::{Agent, EventKind};
-use crate::paths::{self, Paths};
-use crate::protected;
-use crate::protocol::{self, field, ProtoError, Request, Response};
+use dashclaw_proto::event::{Agent, EventKind};
+use dashclaw_proto::paths::{self, Paths};
+use dashclaw_proto::protected;
+use dashclaw_proto::protocol::{self, field, ProtoError, Request, Response};
 
 /// Default deadline for a gating event; the installer sets the agent's hook timeout well above.
 const DEFAULT_DEADLINE_MS: u64 = 10_000;

@@ -2,8 +2,6 @@
 //! e2e_openclaw.rs): finding the pinned CLI, scratch directories, a DashClaw home that stops its
 //! daemon when dropped, running an agent with a timeout, and reading the ledger.
 
-#![allow(dead_code)] // each test binary uses a different subset
-
 use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -13,8 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub const DASHCLAWD: &str = env!("CARGO_BIN_EXE_dashclawd");
-pub const HOOK: &str = env!("CARGO_BIN_EXE_dashclaw-hook");
+pub use crate::bins::{DAEMON as DASHCLAWD, HOOK};
 /// The agent's PATH from agent-hooks.md §8 and §10 (node lives here for the npm launchers). The
 /// cargo target dir is not on it, so the hook can find `dashclawd` only beside itself (or
 /// through `DASHCLAW_DAEMON_BIN`).
@@ -50,8 +47,9 @@ impl AgentCli {
         let bin = std::env::var_os(&var)
             .map(PathBuf::from)
             .unwrap_or_else(|| {
+                // The repository root, two levels above this crate.
                 Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("target/agents")
+                    .join("../../target/agents")
                     .join(rel)
             });
         if bin.is_file() {

@@ -13,8 +13,6 @@
 //!
 //! Every response is JSON except the Next.js HTML 404 page, the SSE stream and injected faults.
 
-#![allow(dead_code)] // each test binary uses a different subset
-
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
 use std::pin::Pin;

@@ -9,10 +9,7 @@
 //!
 //! The HTTP side is the shared fake server of http.rs.
 
-#![allow(dead_code)] // each test binary uses a different subset
-
-#[path = "http.rs"]
-mod http;
+use crate::http;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -1,5 +1,4 @@
 //! Shared harness for tests that run the real binaries against a private `DASHCLAW_HOME`.
-#![allow(dead_code)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,8 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub const HOOK: &str = env!("CARGO_BIN_EXE_dashclaw-hook");
-pub const DAEMON: &str = env!("CARGO_BIN_EXE_dashclawd");
+pub use crate::bins::{DAEMON, HOOK};
 
 /// A private DashClaw home; stops whatever daemon runs there when dropped.
 pub struct Home {
@@ -80,7 +78,7 @@ impl Home {
         stdin: &[u8],
         tweak: impl FnOnce(&mut Command),
     ) -> Output {
-        let mut cmd = self.command(HOOK);
+        let mut cmd = self.command(HOOK.as_str());
         cmd.args([agent, event]);
         tweak(&mut cmd);
         run_with_stdin(cmd, stdin)
@@ -88,13 +86,13 @@ impl Home {
 
     /// Runs `dashclawd <args>`.
     pub fn dashclawd(&self, args: &[&str]) -> Output {
-        let mut cmd = self.command(DAEMON);
+        let mut cmd = self.command(DAEMON.as_str());
         cmd.args(args);
         run_with_stdin(cmd, b"")
     }
 
     pub fn dashclawd_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut cmd = self.command(DAEMON);
+        let mut cmd = self.command(DAEMON.as_str());
         cmd.args(args);
         run_with_stdin(cmd, stdin)
     }
@@ -102,7 +100,7 @@ impl Home {
     /// Starts `dashclawd run` in the background (not auto-started: no idle exit).
     pub fn spawn_daemon(&self) -> Daemon {
         let child = self
-            .command(DAEMON)
+            .command(DAEMON.as_str())
             .args(["run", "--quiet"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -6,8 +6,6 @@
 //! Every well-formed request is kept in memory, in arrival order, so a test can read what the
 //! client sent.
 
-#![allow(dead_code)] // each test binary uses a different subset
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};

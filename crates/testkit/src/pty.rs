@@ -1,6 +1,5 @@
 //! Pseudo-terminal helpers: run a command with a pty as its controlling terminal, as a person's
 //! shell would (and as an attacker who drives a terminal would), and answer its prompts.
-#![allow(dead_code)]
 
 use std::fs::File;
 use std::io::{Read, Write};

@@ -15,7 +15,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::model::{file_label, Issue, Level, LoadedPolicy, Origin, Policy, Scope, Severity};
-use super::testing;
+use super::tests_spec as testing;
 
 /// An example hook event with the verdict it must get (`[[example]]`).
 #[derive(Debug, Clone, PartialEq)]

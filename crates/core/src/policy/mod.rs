@@ -20,7 +20,7 @@ pub mod model;
 pub mod ratelimit;
 pub mod risk;
 pub mod store;
-pub mod testing;
+pub mod tests_spec;
 pub mod types;
 
 pub use context::{default_agent_id, GuardContext};
@@ -32,7 +32,6 @@ pub use model::{
 };
 pub use ratelimit::{Clock, ManualClock, RateLimiter, SystemClock};
 pub use store::{PolicyStore, StoreOptions, StoreStatus};
-pub use testing::{run_tests, TestOutcome, TestReport};
 
 use serde_json::json;
 

@@ -1,7 +1,7 @@
-//! The policy file format, `lint` positions and the `policy test` runner.
+//! The policy file format and `lint` positions (the `policy test` runner: src/policy/testing/tests.rs
+//! in the root package).
 
 use super::*;
-use crate::policy::testing::run_tests;
 
 fn path() -> PathBuf {
     PathBuf::from("/cfg/policies.toml")
@@ -15,50 +15,9 @@ fn lint(text: &str) -> Vec<String> {
         .collect()
 }
 
-const GOOD: &str = r#"
-# Deploys need a human.
-[[policy]]
-name = "deploys-need-approval"
-policy_type = "require_approval"
-agent_ids = ["claude-code"]
-
-[policy.rules]
-action_types = ["deploy"]
-
-[[policy.rules.tests]]
-name = "deploy asks"
-input = { action_type = "deploy", agent_id = "claude-code" }
-expect = { decision = "require_approval" }
-
-[[policy.rules.tests]]
-name = "other agents are not scoped in"
-input = { action_type = "deploy", agent_id = "ci-bot" }
-expect = { decision = "allow" }
-
-[[policy]]
-id = "gp_custom"
-name = "secrets"
-policy_type = "protected_path"
-active = false
-rules = '{"paths": ["**/.env"], "action": "block"}'
-
-[[policy]]
-name = "docs-grant"
-policy_type = "allow_grant"
-created_at = 2026-01-01T00:00:00Z
-rules = { action_type = "apply", target_prefix = "/w/docs", expires_at = 2099-01-01 }
-
-[[example]]
-name = "force push"
-command = "git push --force origin main"
-expect = "block"
-
-[[example]]
-name = "plain write"
-tool = "Write"
-input = { file_path = "/workspace/src/a.rs", content = "x" }
-expect = "allow"
-"#;
+/// A valid file with policies, their tests and examples (also run by the root package's
+/// `policy test` tests, src/policy/testing/tests.rs).
+const GOOD: &str = include_str!("good.toml");
 
 #[test]
 fn reads_the_documented_format() {
@@ -204,88 +163,6 @@ fn hostile_input_never_panics() {
         "[[policy]]\nname='t'\npolicy_type='warn_action_type'\nrules.action_types=['a']\nrules.tests=[1, {input={risk_score='x'}, expect='warn'}]",
     ] {
         let _ = lint(text);
-        if let Ok(p) = parse_file(&path(), text) {
-            let _ = run_tests(&p, 0, &crate::policy::testing::plain_classify);
-        }
+        let _ = parse_file(&path(), text);
     }
-}
-
-#[test]
-fn policy_tests_and_examples_run() {
-    let parsed = parse_file(&path(), GOOD).unwrap();
-    let report = run_tests(&parsed, 0, &crate::policy::testing::plain_classify);
-    let summary: Vec<(String, bool, String)> = report
-        .outcomes
-        .iter()
-        .map(|o| {
-            (
-                format!("{} / {}", o.subject, o.name),
-                o.passed,
-                o.got.clone(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        summary,
-        [
-            (
-                "policy \"deploys-need-approval\" / deploy asks".into(),
-                true,
-                "require_approval".into()
-            ),
-            (
-                "policy \"deploys-need-approval\" / other agents are not scoped in".into(),
-                true,
-                "allow".into()
-            ),
-            ("example / force push".into(), true, "block".into()),
-            ("example / plain write".into(), true, "allow".into()),
-        ]
-    );
-    assert_eq!(report.failed(), 0);
-
-    let failing = r#"
-[[policy]]
-name = "th"
-policy_type = "risk_threshold"
-rules = { threshold = 70, tests = [
-  { name = "security is 80", input = { action_type = "security" }, expect = { decision = "block" } },
-  { name = "wrong on purpose", input = { action_type = "review" }, expect = { decision = "block" } },
-] }
-
-[[policy]]
-name = "broken"
-policy_type = "webhook_check"
-rules = { url = "https://x", tests = [ { input = { action_type = "x" }, expect = "allow" } ] }
-
-[[example]]
-name = "deploy-ish"
-command = "rm -rf /"
-expect = "warn"
-"#;
-    let report = run_tests(
-        &parse_file(&path(), failing).unwrap(),
-        0,
-        &crate::policy::testing::plain_classify,
-    );
-    let got: Vec<(bool, &str)> = report
-        .outcomes
-        .iter()
-        .map(|o| (o.passed, o.got.as_str()))
-        .collect();
-    assert_eq!(
-        got,
-        [
-            (true, "block"),
-            (false, "allow"),
-            (false, "cannot enforce"),
-            (false, "block")
-        ]
-    );
-    assert_eq!(
-        report.outcomes[0].detail,
-        ["th: Risk score 80 >= threshold 70"]
-    );
-    assert_eq!(report.outcomes[2].name, "test #1");
-    assert_eq!(report.failed(), 3);
 }
