@@ -42,3 +42,4 @@ mod server_lines;
 mod server_outbox;
 mod transcript_ingest;
 mod verdicts;
+mod workspace;

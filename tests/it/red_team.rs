@@ -279,7 +279,7 @@ fn run_attacker(home: &Home, id: &str, under_agent: bool) -> String {
         let mut c = Command::new(&claude);
         c.args([
             "-c",
-            "\"$0\" --exact zz_pty_attacker_role --nocapture --test-threads=1; exit $?",
+            "\"$0\" --exact red_team::zz_pty_attacker_role --nocapture --test-threads=1; exit $?",
         ])
         .arg(&me);
         c
@@ -287,7 +287,7 @@ fn run_attacker(home: &Home, id: &str, under_agent: bool) -> String {
         let mut c = Command::new(&me);
         c.args([
             "--exact",
-            "zz_pty_attacker_role",
+            "red_team::zz_pty_attacker_role",
             "--nocapture",
             "--test-threads=1",
         ]);
