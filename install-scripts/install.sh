@@ -11,7 +11,8 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 prefix="${PREFIX:-$HOME/.local}"
 
 echo "==> building (release)"
-cargo build --release --locked --manifest-path "$repo/Cargo.toml"
+# The daemon (root package) and the hook (crates/hook), nothing else of the workspace.
+cargo build --release --locked --manifest-path "$repo/Cargo.toml" -p dashclaw-sidecar -p dashclaw-hook
 
 echo "==> installing into $prefix/bin"
 install -d "$prefix/bin"

@@ -74,10 +74,10 @@ const HEAVY: &[&str] = &[
     "dashclaw-sidecar",
 ];
 
-/// Never in core: it decides, the daemon does the I/O.
+/// Never in core: it decides, the daemon does the I/O. (`mio` is allowed: `notify`, which the
+/// policy store uses to follow policies.toml, runs its inotify loop on it; no sockets.)
 const NOT_IN_CORE: &[&str] = &[
     "tokio",
-    "mio",
     "socket2",
     "reqwest",
     "hyper",
