@@ -15,6 +15,12 @@ pub struct Home {
     pub extra_env: Vec<(String, String)>,
 }
 
+impl Default for Home {
+    fn default() -> Home {
+        Home::new()
+    }
+}
+
 impl Home {
     pub fn new() -> Home {
         // Short path: the socket must fit in sun_path without the /tmp fallback.
