@@ -9,6 +9,13 @@ use std::time::{Duration, Instant};
 use fake_dashclaw::{FakeDashClaw, Fault, Flavor, GuardAnswer};
 use serde_json::{json, Value};
 
+/// A reqwest client builder with the crypto provider the daemon uses (reqwest is built without
+/// one; src/remote/http.rs installs ring the same way).
+fn http() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 struct Reply {
     status: u16,
     text: String,
@@ -25,7 +32,7 @@ struct Api {
 impl Api {
     fn new(fake: &FakeDashClaw) -> Api {
         Api {
-            client: reqwest::Client::builder()
+            client: http()
                 .timeout(Duration::from_secs(10))
                 .build()
                 .expect("client"),
@@ -97,7 +104,7 @@ async fn read_sse_until(resp: &mut reqwest::Response, pred: impl Fn(&str) -> boo
 }
 
 async fn open_stream(api: &Api, last_event_id: Option<&str>) -> reqwest::Response {
-    let client = reqwest::Client::new();
+    let client = http().build().unwrap();
     let mut req = client
         .get(format!("{}/api/stream", api.base))
         .header("x-api-key", &api.key)
@@ -113,7 +120,7 @@ async fn health_is_public_and_the_key_is_required() {
     for flavor in [Flavor::Newest, Flavor::V2] {
         let fake = FakeDashClaw::start(flavor);
         assert!(fake.api_key().starts_with("oc_live_"));
-        let anon = reqwest::Client::new();
+        let anon = http().build().unwrap();
         let health = anon
             .get(format!("{}/api/health", fake.url()))
             .send()
@@ -566,7 +573,9 @@ async fn approvals_publish_and_replay_over_sse() {
     assert_eq!(connected["lastEventId"], created_ev.id.as_str());
 
     // The query-string cursor works too.
-    let r = reqwest::Client::new()
+    let r = http()
+        .build()
+        .unwrap()
         .get(format!(
             "{}/api/stream?lastEventId={}",
             api.base, created_ev.id
@@ -922,10 +931,7 @@ async fn keep_alive_reuses_one_connection() {
     other.get("/api/health").await;
     assert_eq!(fake.connections(), 2);
 
-    let h2 = reqwest::Client::builder()
-        .http2_prior_knowledge()
-        .build()
-        .unwrap();
+    let h2 = http().http2_prior_knowledge().build().unwrap();
     for _ in 0..3 {
         let r = h2
             .get(format!("{}/api/health", fake.url()))
@@ -1122,7 +1128,7 @@ async fn v2_statuses_and_signature_enforcement_with_pairing() {
 #[tokio::test]
 async fn newest_verifies_bearer_tokens() {
     let fake = FakeDashClaw::start(Flavor::Newest);
-    let client = reqwest::Client::new();
+    let client = http().build().unwrap();
     let guard = |token: Option<String>| {
         let mut req = client
             .post(format!("{}/api/guard", fake.url()))
