@@ -352,13 +352,28 @@ fn dashclawd_rss(home: &Home, args: &[&str]) -> (bool, i64) {
     for (k, v) in &home.extra_env {
         cmd.env(k, v);
     }
-    #[allow(clippy::zombie_processes)] // reaped by wait4
-    let child = cmd.spawn().unwrap();
-    let mut status = 0;
-    // SAFETY: zeroed rusage is a valid out-parameter; we wait for our own child.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut ru) };
-    (status == 0, ru.ru_maxrss)
+    // Peak RSS from the child's own /proc VmHWM, polled until it exits: wait4's ru_maxrss
+    // would include this test process's size at the spawn (Linux carries the parent's
+    // high-water mark across vfork + exec), and the one test binary is large.
+    let mut child = cmd.spawn().unwrap();
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut hwm_kib = 0i64;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_path) {
+            if let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
+            {
+                hwm_kib = hwm_kib.max(kib);
+            }
+        }
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    (status.success(), hwm_kib)
 }
 
 #[test]
