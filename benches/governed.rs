@@ -11,8 +11,7 @@
 //! Prints a Markdown table; fails only when a call did not allow. Knobs: `BENCH_N` (1000),
 //! `BENCH_WARMUP` (100).
 
-#[path = "../tests/support/fake_dashclaw.rs"]
-mod fake_dashclaw;
+use dashclaw_testkit::fake_dashclaw;
 
 use std::io::Write;
 use std::process::{Command, ExitCode, Stdio};
@@ -20,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use fake_dashclaw::{FakeDashClaw, Flavor};
 
-const HOOK: &str = env!("CARGO_BIN_EXE_dashclaw-hook");
+use dashclaw_testkit::HOOK;
 
 fn env_usize(k: &str, default: usize) -> usize {
     std::env::var(k)
@@ -149,7 +148,7 @@ fn main() -> ExitCode {
         fake.connections()
     );
     // The daemon's own view: the guard round trip as the ledger recorded it.
-    let log = Command::new(env!("CARGO_BIN_EXE_dashclawd"))
+    let log = Command::new(dashclaw_testkit::DAEMON)
         .args(["log", "--json", "-n", "100000"])
         .env("DASHCLAW_HOME", governed_home.path())
         .env("HOME", governed_home.path())
@@ -180,7 +179,7 @@ fn main() -> ExitCode {
         }
     }
     for home in [governed_home.path(), offline_home.path()] {
-        let _ = Command::new(env!("CARGO_BIN_EXE_dashclawd"))
+        let _ = Command::new(dashclaw_testkit::DAEMON)
             .arg("stop")
             .env("DASHCLAW_HOME", home)
             .env("HOME", home)

@@ -30,8 +30,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use dashclaw_sidecar::protocol::{self, field, Request, Response};
 
-const HOOK: &str = env!("CARGO_BIN_EXE_dashclaw-hook");
-const DAEMON: &str = env!("CARGO_BIN_EXE_dashclawd");
+use dashclaw_testkit::DAEMON;
+use dashclaw_testkit::HOOK;
 const TRUE: &str = "/bin/true";
 
 /// Targets printed next to the numbers.

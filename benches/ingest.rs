@@ -10,8 +10,7 @@
 //! Knobs: `BENCH_LINES` (150 lines per latency run), `BENCH_BACKFILL_MB` (100),
 //! `BENCH_QUIET_MS` (20). Prints a report; fails only if lines go missing.
 
-#[path = "../tests/support/fake_dashclaw.rs"]
-mod fake_dashclaw;
+use dashclaw_testkit::fake_dashclaw;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -21,8 +20,8 @@ use std::time::{Duration, Instant};
 use fake_dashclaw::{FakeDashClaw, Flavor};
 use serde_json::json;
 
-const HOOK: &str = env!("CARGO_BIN_EXE_dashclaw-hook");
-const DAEMON: &str = env!("CARGO_BIN_EXE_dashclawd");
+use dashclaw_testkit::DAEMON;
+use dashclaw_testkit::HOOK;
 
 fn env_num(k: &str, default: usize) -> usize {
     std::env::var(k)
@@ -31,7 +30,12 @@ fn env_num(k: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn command(home: &Path, fake: &FakeDashClaw, bin: &str, extra: &[(&str, String)]) -> Command {
+fn command(
+    home: &Path,
+    fake: &FakeDashClaw,
+    bin: dashclaw_testkit::Bin,
+    extra: &[(&str, String)],
+) -> Command {
     let mut c = Command::new(bin);
     c.env_clear()
         .env("PATH", "/usr/bin:/bin")

@@ -11,12 +11,30 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 prefix="${PREFIX:-$HOME/.local}"
 
 echo "==> building (release)"
-cargo build --release --locked --manifest-path "$repo/Cargo.toml"
+# The daemon (root package) and the hook (crates/hook), nothing else of the workspace.
+cargo build --release --locked --manifest-path "$repo/Cargo.toml" -p dashclaw-sidecar -p dashclaw-hook
+
+# The hook again, statically linked where glibc allows it: no dynamic loader, libc or libgcc_s
+# to map on each of the agent's tool calls (README, "Benchmarks"). Only the hook: its own small
+# tree is rebuilt for the explicit target (a few seconds); the daemon stays dynamic.
+hook="$repo/target/release/dashclaw-hook"
+host="$(rustc -vV | sed -n 's/^host: //p')"
+case "$host" in
+  *-linux-gnu)
+    if RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+      cargo build --release --locked --manifest-path "$repo/Cargo.toml" -p dashclaw-hook --target "$host"; then
+      hook="$repo/target/$host/release/dashclaw-hook"
+    else
+      echo "note: the static hook did not build (is libc6-dev installed?); installing the dynamic one"
+    fi
+    ;;
+esac
 
 echo "==> installing into $prefix/bin"
 install -d "$prefix/bin"
 # Both binaries side by side: the hook starts the daemon it finds beside itself.
-install -m 0755 "$repo/target/release/dashclaw-hook" "$repo/target/release/dashclawd" "$prefix/bin/"
+install -m 0755 "$hook" "$prefix/bin/dashclaw-hook"
+install -m 0755 "$repo/target/release/dashclawd" "$prefix/bin/"
 # The install record: the hook trusts only the dashclawd whose content matches it.
 if command -v sha256sum >/dev/null 2>&1; then
   (cd "$prefix/bin" && sha256sum dashclawd >dashclawd.sha256)

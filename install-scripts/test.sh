@@ -15,4 +15,5 @@ fi
 if [ "${DASHCLAW_SKIP_E2E:-}" != "1" ]; then
   bash .ci/install-mcp.sh
 fi
-cargo test --locked "$@"
+# Every workspace crate: the hook binary (crates/hook) is what tests/it runs.
+cargo test --workspace --locked "$@"

@@ -4,81 +4,15 @@
 //! run through the whole pipeline (classifier, built-in pack, every policy).
 
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::json;
 
 use super::context::GuardContext;
 use super::eval::{evaluate, EvalEnv};
 use super::file::{Example, ParsedFile};
-use super::model::{FileState, PolicySet, Severity};
+use super::model::{FileState, PolicySet};
 use crate::agents::{adapter_for, HookContext};
 use crate::event::{Agent, EventKind};
-
-/// One `rules.tests` entry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PolicyTest {
-    pub name: String,
-    pub input: GuardContext,
-    pub expect: Severity,
-}
-
-/// Reads `rules.tests`; problems come back as `(field, message)`.
-pub fn parse_tests(rules: &Map<String, Value>) -> (Vec<PolicyTest>, Vec<(String, String)>) {
-    let mut tests = Vec::new();
-    let mut errors = Vec::new();
-    let list = match rules.get("tests") {
-        None | Some(Value::Null) => return (tests, errors),
-        Some(Value::Array(a)) => a,
-        Some(_) => {
-            errors.push(("rules.tests".into(), "expected an array of tests".into()));
-            return (tests, errors);
-        }
-    };
-    for (i, t) in list.iter().enumerate() {
-        let at = format!("rules.tests[{i}]");
-        let Some(t) = t.as_object() else {
-            errors.push((at, "expected {name, input, expect}".into()));
-            continue;
-        };
-        let name = t
-            .get("name")
-            .and_then(Value::as_str)
-            .map_or_else(|| format!("test #{}", i + 1), str::to_owned);
-        let input = match t.get("input") {
-            Some(v @ Value::Object(_)) => match serde_json::from_value::<GuardContext>(v.clone()) {
-                Ok(ctx) => ctx,
-                Err(e) => {
-                    errors.push((format!("{at}.input"), format!("not a guard context: {e}")));
-                    continue;
-                }
-            },
-            _ => {
-                errors.push((
-                    format!("{at}.input"),
-                    "expected an object of guard-request fields".into(),
-                ));
-                continue;
-            }
-        };
-        let decision = t.get("expect").and_then(|e| match e {
-            Value::Object(o) => o.get("decision").and_then(Value::as_str),
-            // A bare string is a common shorthand; accept it.
-            Value::String(s) => Some(s.as_str()),
-            _ => None,
-        });
-        match decision.and_then(Severity::parse) {
-            Some(expect) => tests.push(PolicyTest {
-                name,
-                input,
-                expect,
-            }),
-            None => errors.push((
-                format!("{at}.expect.decision"),
-                "expected one of allow, warn, allow_contained, require_approval, block".into(),
-            )),
-        }
-    }
-    (tests, errors)
-}
+pub use dashclaw_core::policy::tests_spec::{parse_tests, PolicyTest};
 
 /// The result of one test or example.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -239,3 +173,6 @@ fn run_example(
 pub fn plain_classify(ev: &crate::event::HookEvent) -> crate::event::Classification {
     crate::classify::classify(ev, &crate::classify::ClassifyContext::new(&ev.cwd, None))
 }
+
+#[cfg(test)]
+mod tests;

@@ -172,6 +172,9 @@ impl Api {
         // Keeps the key out of reqwest's own debug output.
         key.set_sensitive(true);
         headers.insert("x-api-key", key);
+        // reqwest is built without a crypto provider (Cargo.toml): use ring. An error only means
+        // a provider is already installed, which is then the one used.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .user_agent(concat!("dashclawd/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers)
