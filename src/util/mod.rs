@@ -2,9 +2,9 @@
 //! formats ([`time`]), char-boundary-safe clipping of text ([`text`]) and the id schemes
 //! ([`id`]).
 //!
-//! `text` is std only, so the classifier, the policy evaluator and the redaction engine can use
-//! it (it moves with them into the `core` crate); `time` and `id` are the daemon's.
+//! `text` and the clock live in `dashclaw_core::util` (std only, so the classifier, the policy
+//! evaluator and the redaction engine use them too); `time`'s formats and `id` are the daemon's.
 
+pub use dashclaw_core::util::text;
 pub mod id;
-pub mod text;
 pub mod time;

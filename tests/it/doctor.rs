@@ -308,7 +308,7 @@ fn an_edited_openclaw_plugin_is_a_warning() {
 fn install_and_doctor_cover_every_registered_agent() {
     let home = Home::new();
     for agent in ["claude", "codex", "hermes"] {
-        let out = home.dashclawd(&["install", agent, "--hook-bin", HOOK, "--no-mcp"]);
+        let out = home.dashclawd(&["install", agent, "--hook-bin", HOOK.as_str(), "--no-mcp"]);
         // Codex writes its hooks, then fails loudly: no codex binary here to trust them.
         assert!(
             out.status.success() || agent == "codex",
@@ -323,7 +323,7 @@ fn install_and_doctor_cover_every_registered_agent() {
         "--config",
         ext.to_str().unwrap(),
         "--hook-bin",
-        HOOK,
+        HOOK.as_str(),
     ]);
     assert!(out.status.success(), "{}", common::stderr(&out));
     let config = json!({"plugins": {"entries": {"dashclaw-guard": {"enabled": true}}}});

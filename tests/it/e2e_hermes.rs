@@ -312,7 +312,7 @@ impl SessionDir for Session {
 impl Session {
     /// `install_env`: extra environment for `dashclawd install hermes`.
     fn new(dir: PathBuf, dc: &DashClaw, install_env: &[(&str, &str)]) -> Session {
-        Session::with_hook(dir, dc, install_env, Path::new(HOOK))
+        Session::with_hook(dir, dc, install_env, Path::new(HOOK.as_str()))
     }
 
     /// [`new`](Self::new) with the hook command pointing at `hook` instead of `dashclaw-hook`.

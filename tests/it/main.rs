@@ -7,6 +7,7 @@ mod approvals_flow;
 mod catalog;
 mod classify_fuzz;
 mod classify_table;
+mod config_reload;
 mod doctor;
 mod durability;
 mod durability_soak;

@@ -10,3 +10,4 @@ pub mod classify;
 pub mod event;
 pub mod policy;
 pub mod redact;
+pub mod util;

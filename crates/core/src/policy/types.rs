@@ -742,7 +742,7 @@ mod tests {
 
     #[test]
     fn every_type_has_one_module_a_clean_example_and_a_docs_row() {
-        let docs = include_str!("../../docs/policies.md");
+        let docs = include_str!("../../../../docs/policies.md");
         let mut seen = Vec::new();
         for ty in TYPES {
             for name in ty.names {

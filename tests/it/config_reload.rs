@@ -3,9 +3,8 @@
 //! `[server]` edit keeping the server in force, `[redact]` rules applied to the next ledger
 //! record and log line, and every change, a removed server above all, left in the ledger.
 
-mod common;
-#[path = "support/fake_dashclaw.rs"]
-mod fake_dashclaw;
+use dashclaw_testkit::fake_dashclaw;
+use dashclaw_testkit::harness as common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
