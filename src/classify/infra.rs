@@ -236,12 +236,33 @@ fn containers(name: &str, args: &[&str], pos: &[&str], v: &mut Verdicts) {
                 "`{name} system prune --volumes` deletes volume data."
             )),
         ),
+        ("system", "prune") if force && short_or_long(args, 'a', "--all") => v.hit(
+            Intent::Destructive,
+            p::CONTAINER_BULK_DESTROY.finding(format!(
+                "`{name} system prune -af` deletes every stopped container and unused image, unasked."
+            )),
+        ),
         (_, "prune") => v.hit(
             Intent::Destructive,
             r::DOCKER_PRUNE.finding(format!(
                 "`{name} … prune` deletes containers, images or volumes in bulk."
             )),
         ),
+        ("" | "container" | "image", "rm" | "rmi" | "remove")
+            if force
+                && pos
+                    .iter()
+                    .skip(1)
+                    .any(|a| a.contains("$(") || a.contains('`')) =>
+        {
+            // `docker rm -f $(docker ps -aq)`: the targets are whatever a listing returns.
+            v.hit(
+                Intent::Destructive,
+                p::CONTAINER_BULK_DESTROY.finding(format!(
+                    "`{name} {verb} -f` removes every container or image a command lists at run time."
+                )),
+            )
+        }
         ("" | "container" | "image", "rm" | "rmi" | "remove") if force => v.hit(
             Intent::Destructive,
             p::CONTAINER_DESTROY.finding(format!(

@@ -248,6 +248,25 @@ const GIT_READONLY: &[&str] = &[
     "verify-commit",
     "verify-tag",
 ];
+/// Environment variables whose value other programs run as a command line.
+const EXEC_VARS: &[&str] = &[
+    "GIT_SSH_COMMAND",
+    "GIT_SSH",
+    "GIT_EDITOR",
+    "GIT_PAGER",
+    "GIT_EXTERNAL_DIFF",
+    "GIT_ASKPASS",
+    "GIT_SEQUENCE_EDITOR",
+    "SSH_ASKPASS",
+    "SUDO_ASKPASS",
+    "EDITOR",
+    "VISUAL",
+    "PAGER",
+    "MANPAGER",
+    "PROMPT_COMMAND",
+    "BROWSER",
+    "RSYNC_RSH",
+];
 const SHELLS: &[&str] = &["sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish"];
 const DOWNLOADERS: &[&str] = &["curl", "wget", "fetch", "http", "https", "xh"];
 const SQL_CLIENTS: &[&str] = &["psql", "mysql", "mariadb", "sqlite3", "clickhouse-client"];
@@ -487,6 +506,8 @@ struct Walker<'a> {
     in_pipe: bool,
     /// What flows into the command being graded carries a secret.
     pipe_secret: bool,
+    /// Files a downloader wrote earlier in this command line (`curl -o x.sh URL`).
+    downloaded: Vec<String>,
 }
 
 /// "`name`" plus a suffix, rendered only when a finding is actually raised.
@@ -607,6 +628,7 @@ impl<'a> Walker<'a> {
             last_source: None,
             in_pipe: false,
             pipe_secret: false,
+            downloaded: Vec::new(),
         }
     }
 
@@ -930,6 +952,21 @@ impl<'a> Walker<'a> {
         if sc.words.is_empty() {
             for a in &sc.assigns {
                 self.assign(a);
+            }
+        } else {
+            // Prefix assignments only reach the command's environment.
+            for a in &sc.assigns {
+                if let Some((n, v)) = a.text.split_once('=') {
+                    if EXEC_VARS.contains(&n) {
+                        let v = if a.dynamic {
+                            self.fold_word(a, 0)
+                                .and_then(|t| t.split_once('=').map(|(_, v)| v.to_owned()))
+                        } else {
+                            Some(v.to_owned())
+                        };
+                        self.exec_var(n, v.as_deref());
+                    }
+                }
             }
         }
         let words = self.expand(&sc.words);
@@ -1399,7 +1436,28 @@ impl<'a> Walker<'a> {
                 .and_then(|(_, v)| v.clone());
             v = old.zip(v).map(|(a, b)| a + &b);
         }
+        self.exec_var(name, v.as_deref());
         self.set_var(name, v.filter(|v| v.len() <= 4096));
+    }
+
+    /// `GIT_SSH_COMMAND='rm -rf ~' git fetch`, `export EDITOR=…`: a variable whose value
+    /// another program runs later is graded as the command it is.
+    fn exec_var(&mut self, name: &str, value: Option<&str>) {
+        if !EXEC_VARS.contains(&name) || self.reparsed >= 4 {
+            return;
+        }
+        match value {
+            Some(cmd) if !cmd.trim().is_empty() => {
+                let cmd = cmd.to_owned();
+                self.reparsed += 1;
+                self.text(&cmd, 1, Some(name.to_owned()));
+                self.reparsed -= 1;
+            }
+            Some(_) => {}
+            None => self.push(r::DYNAMIC_COMMAND.finding(format!(
+                "`{name}` names a program other tools run later, and its value is only known at run time."
+            ))),
+        }
     }
 
     fn set_var(&mut self, name: &str, v: Option<String>) {
@@ -1574,6 +1632,19 @@ impl<'a> Walker<'a> {
             self.segment(Intent::Readonly, facts, first);
             return Traits::default();
         }
+        // `/bin/r? -rf ~`, `/???/rm`: a glob in the program name picks the program at run time.
+        let globbed;
+        let cmd = if !cmd.dynamic
+            && cmd.text.contains(['?', '*', '['])
+            && !matches!(cmd.text.as_str(), "[" | "[[")
+        {
+            let mut g = cmd.clone();
+            g.dynamic = true;
+            globbed = g;
+            &globbed
+        } else {
+            cmd
+        };
         if cmd.dynamic && argv[0].subs.iter().any(|sub| script_downloads(sub, depth)) {
             // `$(curl -s https://x)`: a downloaded text run as a command.
             self.push(
@@ -2090,14 +2161,15 @@ impl<'a> Walker<'a> {
                 _ => args
                     .iter()
                     .enumerate()
-                    .filter(|(_, a)| {
+                    .filter(|(i, a)| {
                         matches!(
                             a.text.as_str(),
                             "-f" | "--file" | "-o" | "--output" | "-out" | "-O"
-                        ) || (a.text.starts_with('-')
-                            && !a.text.starts_with("--")
+                        ) || (name == "tar"
                             && a.text.ends_with('f')
-                            && name == "tar")
+                            && (a.text.starts_with('-') && !a.text.starts_with("--")
+                                // Old-style bundled options: `tar czf out.tgz dir`.
+                                || (*i == 0 && a.text.bytes().all(|b| b.is_ascii_alphabetic()))))
                     })
                     .filter_map(|(i, _)| args.get(i + 1).map(|w| w.text.clone()))
                     .chain(if name == "zip" || name == "7z" {
@@ -2252,6 +2324,10 @@ impl<'a> Walker<'a> {
             let cmd = format!("rm {flags} -- {}", quote_path(target));
             self.text(&cmd, depth + 1, Some(label.clone()));
         }
+        for (from, to) in f.moves.iter().take(8) {
+            let cmd = format!("mv -- {} {}", quote_path(from), quote_path(to));
+            self.text(&cmd, depth + 1, Some(label.clone()));
+        }
         let writes_files = !f.writes.is_empty()
             || [
                 "'w'",
@@ -2274,7 +2350,29 @@ impl<'a> Walker<'a> {
         } else {
             Vec::new()
         };
-        for target in f.writes.iter().chain(&home_writes).take(12) {
+        // `p='~/.claude/settings.json'; json.dump(d, open(p, 'w'))`: a written path held in a
+        // variable is still named by a literal.
+        let literal_writes: Vec<String> = if writes_files {
+            f.literals
+                .iter()
+                .filter(|l| {
+                    l.len() < 4096
+                        && (l.starts_with('/') || l.starts_with('~'))
+                        && protect::check(l, &self.cwd, self.ctx, false).is_some()
+                })
+                .take(4)
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for target in f
+            .writes
+            .iter()
+            .chain(&home_writes)
+            .chain(&literal_writes)
+            .take(12)
+        {
             let via = Via(program, " code writes");
             self.check_write_target(target, via);
             self.guard_target(target, false, false, via, false);
@@ -2339,6 +2437,13 @@ impl<'a> Walker<'a> {
         }
         self.scripts += 1;
         let path = paths::resolve(&w.text, &self.cwd, self.ctx.home);
+        if self.downloaded.contains(&path) {
+            self.push(r::CURL_PIPE_SHELL.finding(format!(
+                "`{}` was downloaded earlier in this command and is now run (unreviewed remote code).",
+                clip(&w.text, 80)
+            )));
+            return;
+        }
         let content = match self.written.iter().find(|(p, _)| *p == path) {
             Some((_, c)) => Ok(c.clone()),
             None => script::read(&path),
@@ -2597,7 +2702,11 @@ fn interpreter_mode<'w>(name: &str, args: &'w [Word]) -> (Option<&'w str>, bool)
         "lua" | "luajit" | "osascript" | "Rscript" | "R" | "julia" | "groovy" | "scala" => &["-e"],
         _ => &["-c"],
     };
+    let mut skip = false;
     for (i, a) in args.iter().enumerate() {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
         let t = a.text.as_str();
         // Clustered flags: `perl -pi -e`, `ruby -ne`.
         let clustered = matches!(name, "perl" | "ruby")
@@ -2605,6 +2714,14 @@ fn interpreter_mode<'w>(name: &str, args: &'w [Word]) -> (Option<&'w str>, bool)
             && !t.starts_with("--")
             && t.len() > 2
             && t.ends_with(['e', 'E']);
+        // Python's `-Bc`, `-Ic`: flags bundled before `-c`.
+        let clustered = clustered
+            || (is_versioned_python(name) || name.starts_with("python") || name == "pypy3")
+                && t.starts_with('-')
+                && !t.starts_with("--")
+                && t.len() > 2
+                && t.ends_with('c')
+                && t[1..].bytes().all(|b| b.is_ascii_alphabetic());
         if inline_flags.contains(&t) || clustered {
             return (Some(args.get(i + 1).map_or("", |c| c.text.as_str())), false);
         }
@@ -2613,6 +2730,14 @@ fn interpreter_mode<'w>(name: &str, args: &'w [Word]) -> (Option<&'w str>, bool)
         }
         if t == "-m" || !t.starts_with('-') || a.dynamic {
             return (None, false);
+        }
+        // Options that take the next word as their value (`python3 -W ignore -c …`).
+        if matches!(
+            (name.starts_with("python") || name == "pypy3", t),
+            (true, "-W" | "-X" | "-Q")
+        ) || matches!(t, "-r" | "--require" | "-I" | "--import" | "--loader")
+        {
+            skip = true;
         }
     }
     (None, true)

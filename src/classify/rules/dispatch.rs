@@ -136,6 +136,10 @@ const HANDLERS: &[(&[&str], Handler)] = &[
     (&["base32", "openssl", "uudecode"], h!(h_decoder)),
     (&["echo", "printf"], h!(h_echo)),
     (DOWNLOADERS, h!(h_downloader)),
+    (
+        &["iwr", "irm", "Invoke-WebRequest", "Invoke-RestMethod"],
+        h!(h_downloader),
+    ),
     (&["pwsh", "powershell"], h!(h_pwsh)),
     (
         &[

@@ -21,6 +21,18 @@ impl Walker<'_> {
         if let Some(code) = positionals(c.args).next() {
             let text = code.text.clone();
             self.reparse(&text, c.depth, "Invoke-Expression");
+        } else if c.pipe_in.downloads {
+            // `iwr https://… | iex`
+            self.push(
+                r::CURL_PIPE_SHELL.finding(
+                    "A download piped into `Invoke-Expression` runs unreviewed remote code.",
+                ),
+            );
+            c.intent = Intent::Destructive;
+        } else if self.in_pipe {
+            self.push(p::INTERPRETER_DYNAMIC.finding(
+                "`Invoke-Expression` runs text piped in at run time, which cannot be read.",
+            ));
         }
     }
 
@@ -30,7 +42,7 @@ impl Walker<'_> {
 
     /// `make`, `npm run`, `just`, …: recipes and scripts defined in the same command.
     pub(super) fn h_scripts(&mut self, c: &mut Call<'_>) {
-        self.scripts_run(c.name, c.args, c.depth);
+        self.scripts_run(c.name, c.args, c.input, c.depth);
     }
 
     pub(super) fn h_kill(&mut self, c: &mut Call<'_>) {
@@ -116,6 +128,29 @@ impl Walker<'_> {
 
     pub(super) fn h_downloader(&mut self, c: &mut Call<'_>) {
         c.traits.downloads = true;
+        // Where the download lands, so running it later in this line counts as running it.
+        let args = c.args;
+        for (i, a) in args.iter().enumerate() {
+            let t = a.text.as_str();
+            let out = match t {
+                "-o" | "--output" | "-O" | "--output-document" if c.name != "curl" || t != "-O" => {
+                    args.get(i + 1).map(|w| w.text.as_str())
+                }
+                _ => t
+                    .strip_prefix("--output=")
+                    .or_else(|| t.strip_prefix("--output-document="))
+                    .or_else(|| {
+                        t.strip_prefix("-o")
+                            .filter(|r| !r.is_empty() && c.name == "curl")
+                    }),
+            };
+            if let Some(o) = out.filter(|o| *o != "-" && !o.is_empty()) {
+                if self.downloaded.len() < 8 {
+                    let r = paths::resolve(o, &self.cwd, self.ctx.home);
+                    self.downloaded.push(r);
+                }
+            }
+        }
     }
 
     /// `pwsh -Command "…"`: PowerShell text, graded with the cmdlet table.
@@ -148,6 +183,28 @@ impl Walker<'_> {
 
     /// Interpreters: the code they run (`-c`, `-e`, stdin, a script file).
     pub(super) fn h_interpreter(&mut self, c: &mut Call<'_>) {
+        // `deno run https://…`, `bun run data:…`: the program is fetched or packed into a URL.
+        let url = positionals(c.args)
+            .find(|w| !matches!(w.text.as_str(), "run" | "x" | "exec"))
+            .filter(|w| {
+                let t = w.text.to_ascii_lowercase();
+                t.starts_with("http://") || t.starts_with("https://") || t.starts_with("data:")
+            });
+        if let Some(u) = url {
+            if u.text.to_ascii_lowercase().starts_with("data:") {
+                self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                    "`{}` runs code packed into a `data:` URL, which is not read here.",
+                    c.name
+                )));
+            } else {
+                self.push(r::CURL_PIPE_SHELL.finding(format!(
+                    "`{}` runs code downloaded from `{}` (unreviewed remote code).",
+                    c.name,
+                    clip(&u.text, 80)
+                )));
+                c.intent = Intent::Destructive;
+            }
+        }
         self.interpreter(
             c.name,
             c.args,
@@ -164,6 +221,25 @@ impl Walker<'_> {
     }
 
     pub(super) fn kill(&mut self, name: &str, args: &[Word]) {
+        // `pgrep dashclawd | xargs kill`: the pids come from a listing of the guard.
+        if self.xargs_context && self.in_pipe {
+            let listing = self
+                .commands
+                .len()
+                .checked_sub(2)
+                .map(|i| &self.commands[i]);
+            if let Some(l) = listing.filter(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .any(protect::names_guard_process)
+            }) {
+                self.push(p::GUARD_TAMPER.finding(format!(
+                    "`{name}` gets its pids from `{}`, which lists the DashClaw guard.",
+                    clip(l, 80)
+                )));
+                return;
+            }
+        }
         if let Some(a) = args.iter().find(|a| protect::names_guard_process(&a.text)) {
             self.push(p::GUARD_TAMPER.finding(format!(
                 "`{name} {}` would stop the DashClaw guard.",
@@ -500,17 +576,58 @@ impl Walker<'_> {
         Intent::Readonly
     }
 
+    /// The body of package script `sn` defined earlier in this command line (`npm pkg set`,
+    /// `npm set-script`, or a `package.json` written by it).
+    fn npm_script(&self, sn: &str) -> Option<String> {
+        self.npm_scripts
+            .iter()
+            .find(|(n, _)| n == sn)
+            .map(|(_, v)| v.clone())
+            .or_else(|| {
+                let p = paths::resolve("package.json", &self.cwd, self.ctx.home);
+                self.written
+                    .iter()
+                    .find(|(w, _)| *w == p)
+                    .and_then(|(_, c)| serde_json::from_str::<serde_json::Value>(c).ok())
+                    .and_then(|v| v.get("scripts")?.get(sn)?.as_str().map(str::to_owned))
+            })
+    }
+
     /// `make x`, `npm run x` right after the Makefile or the script was written in the same
     /// command line: the recipe is what runs.
-    pub(super) fn scripts_run(&mut self, name: &str, args: &[Word], depth: usize) {
+    pub(super) fn scripts_run(
+        &mut self,
+        name: &str,
+        args: &[Word],
+        input: Option<&str>,
+        depth: usize,
+    ) {
         let pos: Vec<&str> = positionals(args).map(|w| w.text.as_str()).collect();
         let recipe: Option<String> = match name {
             "make" | "gmake" | "just" | "task" => {
                 let file = args
                     .iter()
-                    .position(|a| a.text == "-f" || a.text == "--file")
+                    .position(|a| matches!(a.text.as_str(), "-f" | "--file" | "--makefile"))
                     .and_then(|i| args.get(i + 1))
-                    .map(|w| w.text.clone());
+                    .map(|w| w.text.clone())
+                    .or_else(|| {
+                        args.iter().find_map(|a| {
+                            let t = a.text.as_str();
+                            t.strip_prefix("--file=")
+                                .or_else(|| t.strip_prefix("--makefile="))
+                                .or_else(|| t.strip_prefix("-f").filter(|f| !f.is_empty()))
+                                .map(str::to_owned)
+                        })
+                    });
+                // `make -f - <<< …`: the makefile is stdin.
+                let from_stdin = file
+                    .as_deref()
+                    .is_some_and(|f| matches!(f, "-" | "/dev/stdin" | "/dev/fd/0"));
+                if from_stdin && input.is_none() {
+                    self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                        "`{name}` reads its recipes from stdin, which cannot be read here."
+                    )));
+                }
                 let names: Vec<String> = match file {
                     Some(f) => vec![f],
                     None => [
@@ -525,12 +642,15 @@ impl Walker<'_> {
                     .map(|s| s.to_string())
                     .collect(),
                 };
-                let written = names.iter().find_map(|n| {
-                    let p = paths::resolve(n, &self.cwd, self.ctx.home);
-                    self.written
-                        .iter()
-                        .find(|(w, _)| *w == p)
-                        .map(|(_, c)| c.clone())
+                let stdin_text = input.filter(|_| from_stdin).map(str::to_owned);
+                let written = stdin_text.or_else(|| {
+                    names.iter().find_map(|n| {
+                        let p = paths::resolve(n, &self.cwd, self.ctx.home);
+                        self.written
+                            .iter()
+                            .find(|(w, _)| *w == p)
+                            .map(|(_, c)| c.clone())
+                    })
                 });
                 written.map(|text| {
                     // Recipe lines: after a `target:` (the rest of the line) and tab-indented lines.
@@ -551,28 +671,22 @@ impl Walker<'_> {
             }
             _ => {
                 let script = match pos.as_slice() {
-                    ["run" | "run-script", s, ..] => Some(*s),
-                    [s, ..] if name == "yarn" || name == "pnpm" || name == "bun" => Some(*s),
-                    _ => None,
+                    ["run" | "run-script", s, ..] => vec![*s],
+                    // `npm test`, `npm start`: aliases of `npm run …`.
+                    ["test" | "t" | "tst", ..] => vec!["test", "pretest", "posttest"],
+                    [s @ ("start" | "stop" | "restart"), ..] => vec![*s],
+                    // An install runs the package's lifecycle scripts.
+                    ["install" | "i" | "ci" | "add" | "rebuild", ..] | [] => {
+                        vec!["preinstall", "install", "postinstall", "prepare"]
+                    }
+                    [s, ..] if name == "yarn" || name == "pnpm" || name == "bun" => vec![*s],
+                    _ => Vec::new(),
                 };
-                script.and_then(|sn| {
-                    self.npm_scripts
-                        .iter()
-                        .find(|(n, _)| n == sn)
-                        .map(|(_, v)| v.clone())
-                        .or_else(|| {
-                            let p = paths::resolve("package.json", &self.cwd, self.ctx.home);
-                            self.written
-                                .iter()
-                                .find(|(w, _)| *w == p)
-                                .and_then(|(_, c)| {
-                                    serde_json::from_str::<serde_json::Value>(c).ok()
-                                })
-                                .and_then(|v| {
-                                    v.get("scripts")?.get(sn)?.as_str().map(str::to_owned)
-                                })
-                        })
-                })
+                let found: Vec<String> = script
+                    .into_iter()
+                    .filter_map(|sn| self.npm_script(sn))
+                    .collect();
+                (!found.is_empty()).then(|| found.join("\n"))
             }
         };
         if let Some(text) = recipe.filter(|t| !t.trim().is_empty()) {
@@ -655,11 +769,25 @@ impl Walker<'_> {
             if let Some(url) = url {
                 let known = configured.iter().any(|(_, u)| *u == url);
                 if !known && !crate::classify::exfil::allowed_destination(&url, self.ctx) {
-                    self.push(crate::classify::exfil::upload_finding(
-                        "the repository",
-                        "`git push`",
-                        &url,
-                    ));
+                    // A file written from a secret inside the repository goes with the push.
+                    let carried = self
+                        .tainted_files
+                        .iter()
+                        .find(|t| paths::is_inside(t, &self.cwd))
+                        .cloned();
+                    let f = match carried {
+                        Some(t) => crate::classify::exfil::flow_finding(
+                            &format!("`{}` (written from a secret)", clip(&t, 60)),
+                            "`git push`",
+                            &url,
+                        ),
+                        None => crate::classify::exfil::upload_finding(
+                            "the repository",
+                            "`git push`",
+                            &url,
+                        ),
+                    };
+                    self.push(f);
                 }
             }
         }

@@ -376,7 +376,7 @@ fn pipes_infra_and_interpreters() {
         cr("kubectl -n prod delete deploy x", Destructive, Band(90, 100), RequireApproval, "kubectl-delete"),
         cr("terraform destroy -auto-approve", Destructive, Is(90), Block, "iac-auto-approve"),
         cr("terraform apply -destroy", Destructive, Band(90, 100), RequireApproval, "terraform-destroy"),
-        cr("docker system prune -af", Destructive, Band(90, 100), Warn, "docker-prune"),
+        cr("docker system prune -af", Destructive, Band(90, 100), RequireApproval, "container-bulk-destroy"),
         cr("psql -c 'DROP TABLE users'", Destructive, Band(90, 100), RequireApproval, "sql-drop"),
         cr("mysql -e 'drop database prod'", Destructive, Band(90, 100), RequireApproval, "sql-drop"),
         cr("psql mydb <<'SQL'\nDROP SCHEMA x CASCADE;\nSQL", Destructive, Band(90, 100), RequireApproval, "sql-drop"),
