@@ -106,6 +106,14 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
     } else {
         code
     };
+    // `const {execSync: x} = require('child_process'); x(…)`: renamed destructured imports.
+    let renamed;
+    let code = if lang == Lang::JavaScript && code.contains(':') && code.contains("require(") {
+        renamed = js_renames(code);
+        renamed.as_str()
+    } else {
+        code
+    };
     // Tcl's `exec rm -rf ~` takes bare words, not a string literal.
     let word_exec = if lang == Lang::Other {
         bare_exec(code)
@@ -331,6 +339,55 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
     f
 }
 
+/// `code` with `{a: b} = require(…)` renames spelled out (`b(` → `a(`).
+fn js_renames(code: &str) -> String {
+    let mut pairs = Vec::new();
+    for (i, _) in code.match_indices("require(") {
+        let before = code[..i].trim_end();
+        let Some(before) = before.strip_suffix('=') else {
+            continue;
+        };
+        let before = before.trim_end();
+        let Some(inner) = before
+            .strip_suffix('}')
+            .and_then(|b| b.rfind('{').map(|o| &b[o + 1..]))
+        else {
+            continue;
+        };
+        for part in inner.split(',') {
+            if let Some((name, alias)) = part.split_once(':') {
+                let (name, alias) = (name.trim(), alias.trim());
+                let ok = |t: &str| {
+                    !t.is_empty()
+                        && t.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+                };
+                if ok(name) && ok(alias) && pairs.len() < 8 {
+                    pairs.push((format!("{alias}("), format!("{name}(")));
+                }
+            }
+        }
+    }
+    let mut out = code.to_owned();
+    for (from, to) in pairs {
+        let mut next = String::with_capacity(out.len());
+        let mut last = 0;
+        for (i, _) in out.match_indices(&from) {
+            let boundary = out[..i].bytes().next_back().is_none_or(|b| {
+                !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$')
+            });
+            if boundary {
+                next.push_str(&out[last..i]);
+                next.push_str(&to);
+                last = i + from.len();
+            }
+        }
+        next.push_str(&out[last..]);
+        out = next;
+    }
+    out
+}
+
 /// `code` with `import a.b as c` aliases spelled out (`c.x(` → `a.b.x(`).
 fn python_aliases(code: &str) -> String {
     let mut out = code.to_owned();
@@ -349,6 +406,41 @@ fn python_aliases(code: &str) -> String {
                 }
             }
         }
+    }
+    // `from os import system as s`: `s(` is `os.system(`.
+    let mut calls = Vec::new();
+    for (i, _) in code.match_indices("from ") {
+        let stmt_end = code[i..].find(['\n', ';']).map_or(code.len(), |e| i + e);
+        let stmt = &code[i + 5..stmt_end];
+        let Some((module, names)) = stmt.split_once(" import ") else {
+            continue;
+        };
+        let module = module.trim();
+        for part in names.trim_matches(['(', ')', ' ']).split(',') {
+            let w: Vec<&str> = part.split_whitespace().collect();
+            if let [name, "as", alias] = w.as_slice() {
+                if calls.len() < 8 {
+                    calls.push((format!("{alias}("), format!("{module}.{name}(")));
+                }
+            }
+        }
+    }
+    for (from, to) in calls {
+        let mut next = String::with_capacity(out.len());
+        let mut last = 0;
+        for (i, _) in out.match_indices(&from) {
+            let boundary = out[..i]
+                .bytes()
+                .next_back()
+                .is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.'));
+            if boundary {
+                next.push_str(&out[last..i]);
+                next.push_str(&to);
+                last = i + from.len();
+            }
+        }
+        next.push_str(&out[last..]);
+        out = next;
     }
     for (alias, module) in pairs {
         let needle = format!("{alias}.");
@@ -440,6 +532,11 @@ fn paren_calls(code: &str) -> String {
                 out.push_str(w);
                 out.push('(');
                 i += w.len();
+                // Close the call where the statement ends, so later code is not its argument.
+                let end = statement_end(code, i);
+                out.push_str(&code[i..end]);
+                out.push(')');
+                i = end;
                 continue;
             }
         }
@@ -448,6 +545,36 @@ fn paren_calls(code: &str) -> String {
         i += c.len_utf8();
     }
     out
+}
+
+/// Where the statement starting at `from` ends: `;`, a newline, or a closing bracket of an
+/// enclosing expression, outside quotes.
+fn statement_end(code: &str, from: usize) -> usize {
+    let b = code.as_bytes();
+    let (mut depth, mut quote) = (0i32, None::<u8>);
+    let mut i = from;
+    while i < b.len() {
+        let c = b[i];
+        match quote {
+            Some(q) => {
+                if c == b'\\' {
+                    i += 1;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                b'"' | b'\'' | b'`' => quote = Some(c),
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' if depth == 0 => return i,
+                b')' | b']' | b'}' => depth -= 1,
+                b';' | b'\n' if depth == 0 => return i,
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    b.len()
 }
 
 fn merge(into: &mut CodeFacts, from: CodeFacts) {

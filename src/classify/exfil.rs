@@ -605,6 +605,9 @@ pub(crate) fn sink(name: &str, args: &[&str], stdin_fed: bool) -> Option<Sink> {
                 "copy",
             ];
             let at = pos.iter().position(|p| verbs.contains(p))?;
+            if args.iter().any(|a| matches!(*a, "--dryrun" | "--dry-run")) {
+                return None; // a preview sends nothing
+            }
             let dest = args
                 .iter()
                 .rev()

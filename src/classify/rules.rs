@@ -2713,7 +2713,8 @@ fn interpreter_mode<'w>(name: &str, args: &'w [Word]) -> (Option<&'w str>, bool)
             && t.starts_with('-')
             && !t.starts_with("--")
             && t.len() > 2
-            && t.ends_with(['e', 'E']);
+            && t.ends_with(['e', 'E'])
+            && t[1..].bytes().all(|b| b.is_ascii_alphabetic());
         // Python's `-Bc`, `-Ic`: flags bundled before `-c`.
         let clustered = clustered
             || (is_versioned_python(name) || name.starts_with("python") || name == "pypy3")
@@ -2735,7 +2736,9 @@ fn interpreter_mode<'w>(name: &str, args: &'w [Word]) -> (Option<&'w str>, bool)
         if matches!(
             (name.starts_with("python") || name == "pypy3", t),
             (true, "-W" | "-X" | "-Q")
-        ) || matches!(t, "-r" | "--require" | "-I" | "--import" | "--loader")
+        ) || (matches!(name, "perl" | "ruby") && matches!(t, "-I" | "-M" | "-r"))
+            || (matches!(name, "node" | "nodejs" | "bun" | "tsx" | "ts-node")
+                && matches!(t, "-r" | "--require" | "--import" | "--loader"))
         {
             skip = true;
         }

@@ -270,7 +270,11 @@ impl Walker<'_> {
                     self.push(p::GUARD_TAMPER.finding(
                         "`kill -1` (or 0) signals every process you own, the guard included.",
                     ));
-                } else if a.dynamic && a.text != "$!" && !a.text.starts_with('%') {
+                } else if a.dynamic
+                    && a.text != "$!"
+                    && !a.text.starts_with('%')
+                    && !pids_spare_guard(a)
+                {
                     suspect(
                         self,
                         format!(
@@ -792,4 +796,37 @@ impl Walker<'_> {
             }
         }
     }
+}
+
+/// `kill $(lsof -t -i:3000)`, `kill $(pgrep -f webpack)`: pids from a listing that cannot
+/// include the guard (it holds no internet socket; the pattern does not fit its names).
+fn pids_spare_guard(w: &Word) -> bool {
+    !w.subs.is_empty()
+        && w.subs.iter().all(|sub| {
+            let [item] = sub.items.as_slice() else {
+                return false;
+            };
+            let [Command::Simple(sc)] = item.pipeline.stages.as_slice() else {
+                return false;
+            };
+            let words: Vec<&str> = sc.words.iter().map(|w| w.text.as_str()).collect();
+            match words.as_slice() {
+                ["lsof", rest @ ..] => rest.iter().any(|a| a.starts_with("-i") || a.starts_with("-ti")),
+                ["pgrep", rest @ ..] => {
+                    let pats: Vec<&&str> = rest.iter().filter(|a| !a.starts_with('-')).collect();
+                    let guard = "dashclawd run --auto-started dashclaw-hook";
+                    pats.len() == 1
+                        && !sc.words.iter().any(|w| w.dynamic)
+                        && pats[0].len() >= 3
+                        && !pats[0].contains(['.', '*', '^', '[', '|', '\\', '?'])
+                        && !guard.contains(pats[0].to_ascii_lowercase().as_str())
+                        && !protect::names_guard_process(pats[0])
+                        // Nor the agents' runtimes, whose children include the hook.
+                        && !["node", "claude", "codex", "hermes", "openclaw", "python", "bun", "deno"]
+                            .iter()
+                            .any(|n| pats[0].to_ascii_lowercase().contains(n))
+                }
+                _ => false,
+            }
+        })
 }
