@@ -684,7 +684,7 @@ fn wrappers() {
         ("watch -n 1 'rm -rf /'", Destructive, C, B),
         ("uv run rm -rf /", Destructive, C, B),
         ("poetry run python -c 'print(1)'", Interpreter, M, A),
-        ("bundle exec rake db:drop", Unknown, H, A),
+        ("bundle exec rake db:drop", Destructive, C, R),
         ("sudo env FOO=1 nice -n 5 timeout 10 rm -rf /", Destructive, C, B),
         ("sudo bash -c 'rm -rf /'", Destructive, C, B),
         ("sudo sh -c \"echo x > /etc/hosts\"", Readonly, H, R),

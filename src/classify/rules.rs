@@ -508,6 +508,9 @@ struct Walker<'a> {
     pipe_secret: bool,
     /// Files a downloader wrote earlier in this command line (`curl -o x.sh URL`).
     downloaded: Vec<String>,
+    /// Programs copied or linked under another name earlier in this command line:
+    /// (resolved new path, program name) — `cp /bin/rm ./clean`.
+    renamed: Vec<(String, String)>,
 }
 
 /// "`name`" plus a suffix, rendered only when a finding is actually raised.
@@ -629,6 +632,7 @@ impl<'a> Walker<'a> {
             in_pipe: false,
             pipe_secret: false,
             downloaded: Vec::new(),
+            renamed: Vec::new(),
         }
     }
 
@@ -1684,6 +1688,35 @@ impl<'a> Walker<'a> {
                 ..Traits::default()
             };
         }
+        // `cp /bin/rm ./clean && ./clean -rf ~`: the program under its new name.
+        if cmd.text.contains('/') && (!self.renamed.is_empty() || !self.symlinks.is_empty()) {
+            let at = paths::resolve(&cmd.text, &self.cwd, self.ctx.home);
+            let real = self
+                .renamed
+                .iter()
+                .find(|(p, _)| *p == at)
+                .map(|(_, n)| n.clone())
+                .or_else(|| {
+                    self.symlinks
+                        .iter()
+                        .find(|(l, _)| *l == at)
+                        .map(|(_, t)| program_name(t).to_owned())
+                });
+            if let Some(real) = real.filter(|r| !r.is_empty() && *r != command_name(&cmd.text)) {
+                let mut text = quote(&real);
+                for w in &argv[1..] {
+                    text.push(' ');
+                    text.push_str(&quote(&w.text));
+                }
+                self.renamed.clear();
+                self.symlinks.retain(|(l, _)| *l != at);
+                return self.text(
+                    &text,
+                    depth + 1,
+                    Some(format!("{} is {real}", clip(&cmd.text, 40))),
+                );
+            }
+        }
         let name = command_name(&cmd.text);
         let args = &argv[1..];
         // The argument texts, once, for the table lookups below.
@@ -2437,7 +2470,7 @@ impl<'a> Walker<'a> {
         }
         self.scripts += 1;
         let path = paths::resolve(&w.text, &self.cwd, self.ctx.home);
-        if self.downloaded.contains(&path) {
+        if self.downloaded.iter().any(|d| paths::is_inside(&path, d)) {
             self.push(r::CURL_PIPE_SHELL.finding(format!(
                 "`{}` was downloaded earlier in this command and is now run (unreviewed remote code).",
                 clip(&w.text, 80)
@@ -2513,6 +2546,19 @@ impl<'a> Walker<'a> {
         let ctx = self.ctx;
         let p = t.text.as_str();
         if t.dynamic {
+            // `$TMPDIR/build-x`: a named entry inside the temp directory.
+            let in_tmpdir = ["$TMPDIR/", "${TMPDIR}/", "${TMPDIR:-/tmp}/"]
+                .iter()
+                .any(|pre| {
+                    p.strip_prefix(pre).is_some_and(|rest| {
+                        !rest.trim_matches('/').is_empty()
+                            && !rest.contains(['$', '`', '*', '?', '['])
+                            && !paths::has_dotdot(rest)
+                    })
+                });
+            if in_tmpdir && t.subs.is_empty() {
+                return Reach::Scratch;
+            }
             return match p {
                 "$PWD" | "${PWD}" | "$PWD/" | "$(pwd)" | "$PWD/*" => Reach::Root,
                 _ if paths::is_home(p.trim_end_matches("/*"), ctx.home) => Reach::Root,
@@ -2585,9 +2631,16 @@ impl<'a> Walker<'a> {
         let regenerable_rel = !p.starts_with('/')
             && paths::is_regenerable(p.trim_end_matches("/*").trim_end_matches("/.*"))
             && cwd_in_ws;
+        // Inside the user's cache directory or `$TMPDIR`: caches and scratch, by convention.
+        let plain = !p.contains(['*', '?', '[']) && !paths::has_dotdot(p);
+        let home_cache = self.ctx.home.is_some_and(|h| {
+            let c = format!("{h}/.cache/");
+            bare.starts_with(&c) && bare.len() > c.len()
+        });
         if scratch_abs
             || regenerable_rel
             || (in_ws && paths::is_regenerable(r.strip_prefix(&format!("{ws}/")).unwrap_or("")))
+            || (plain && home_cache)
         {
             return Reach::Scratch;
         }

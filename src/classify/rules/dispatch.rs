@@ -114,6 +114,10 @@ const HANDLERS: &[(&[&str], Handler)] = &[
     ),
     (&["touch", "mkdir"], h!(h_touch)),
     (
+        &["pip", "pip3", "pipx", "uv", "uvx", "cargo", "gem"],
+        h!(h_package),
+    ),
+    (
         &["kill", "pkill", "killall", "skill", "pkill.sh"],
         h!(h_kill),
     ),

@@ -153,7 +153,11 @@ impl Walker<'_> {
             c.traits.decodes = true;
         }
         match name {
-            "cp" | "scp" | "rsync" => self.copy_like(name, args),
+            "cp" => {
+                self.note_renamed(args);
+                self.copy_like(name, args)
+            }
+            "scp" | "rsync" => self.copy_like(name, args),
             "sed" => self.sed(args, &mut c.facts, &mut c.intent),
             _ => {}
         }
@@ -169,9 +173,38 @@ impl Walker<'_> {
         self.guard_words(&ts, false, "`tee` to", false);
     }
 
+    /// `cp /bin/rm ./clean`, `install -m755 /bin/rm ./t`: a program under a new name.
+    fn note_renamed(&mut self, args: &[Word]) {
+        let pos: Vec<&Word> = positionals(args).collect();
+        let [src, dest] = pos.as_slice() else {
+            return;
+        };
+        if src.dynamic || dest.dynamic || self.renamed.len() >= 8 {
+            return;
+        }
+        let s = paths::normalize(&src.text);
+        let program_dir = [
+            "/bin/",
+            "/usr/bin/",
+            "/sbin/",
+            "/usr/sbin/",
+            "/usr/local/bin/",
+        ]
+        .iter()
+        .any(|d| s.starts_with(d));
+        if program_dir {
+            let d = paths::resolve(&dest.text, &self.cwd, self.ctx.home);
+            let prog = program_name(&s).to_owned();
+            self.renamed.push((d, prog));
+        }
+    }
+
     /// `mv`, `install`, `ln`.
     pub(super) fn h_move(&mut self, c: &mut Call<'_>) {
         let (name, args) = (c.name, c.args);
+        if name != "ln" {
+            self.note_renamed(args);
+        }
         // `ln -s TARGET LINK`: a later write to LINK lands on TARGET.
         if name == "ln"
             && args

@@ -40,8 +40,68 @@ impl Walker<'_> {
         c.intent = self.parallel(c.args, c.depth);
     }
 
+    /// Package managers installing from a URL or a repository instead of a registry.
+    pub(super) fn h_package(&mut self, c: &mut Call<'_>) {
+        let (name, args) = (c.name, c.args);
+        let remote = |t: &str| {
+            let l = t.to_ascii_lowercase();
+            l.starts_with("git+")
+                || l.starts_with("http://")
+                || l.starts_with("https://")
+                || l.starts_with("git://")
+                || l.starts_with("ssh://")
+                || l.starts_with("github:")
+                || l.starts_with("gitlab:")
+                || l.starts_with("bitbucket:")
+                || (l.contains(" @ ") && l.contains("://"))
+        };
+        let pos: Vec<&str> = positionals(args).map(|w| w.text.as_str()).collect();
+        let installs = match name {
+            "cargo" => pos.first() == Some(&"install"),
+            "pipx" | "uvx" | "uv" | "pip" | "pip3" | "npm" | "pnpm" | "yarn" | "bun" | "gem" => {
+                name == "uvx"
+                    || pos.iter().take(2).any(|p| {
+                        matches!(*p, "install" | "i" | "add" | "run" | "tool" | "x" | "exec")
+                    })
+            }
+            _ => false,
+        };
+        if !installs {
+            return;
+        }
+        let from = args.iter().enumerate().find_map(|(i, a)| {
+            let t = a.text.as_str();
+            if matches!(
+                t,
+                "--git" | "--from" | "--spec" | "--index-url" | "-i" | "--source"
+            ) && matches!(name, "cargo" | "uvx" | "uv" | "pipx")
+                || (t == "--git" && name == "cargo")
+            {
+                return args
+                    .get(i + 1)
+                    .map(|w| w.text.as_str())
+                    .filter(|v| remote(v));
+            }
+            let v = t
+                .strip_prefix("--git=")
+                .or_else(|| t.strip_prefix("--from="))
+                .or_else(|| t.strip_prefix("--spec="))
+                .unwrap_or(t);
+            remote(v).then_some(v)
+        });
+        if let Some(url) = from {
+            self.push(p::INSTALL_FROM_URL.finding(format!(
+                "`{name}` installs from `{}`, not a registry: its build scripts run unreviewed.",
+                clip(url, 80)
+            )));
+        }
+    }
+
     /// `make`, `npm run`, `just`, …: recipes and scripts defined in the same command.
     pub(super) fn h_scripts(&mut self, c: &mut Call<'_>) {
+        if matches!(c.name, "npm" | "pnpm" | "yarn") {
+            self.h_package(c);
+        }
         self.scripts_run(c.name, c.args, c.input, c.depth);
     }
 
@@ -132,7 +192,14 @@ impl Walker<'_> {
         let args = c.args;
         for (i, a) in args.iter().enumerate() {
             let t = a.text.as_str();
+            // Bundled short flags ending in the output flag: `curl -sLo x`, `wget -qO x`.
+            let bundled = t.len() > 2
+                && t.starts_with('-')
+                && !t.starts_with("--")
+                && t[1..].bytes().all(|b| b.is_ascii_alphabetic())
+                && t.ends_with(if c.name == "curl" { 'o' } else { 'O' });
             let out = match t {
+                _ if bundled => args.get(i + 1).map(|w| w.text.as_str()),
                 "-o" | "--output" | "-O" | "--output-document" if c.name != "curl" || t != "-O" => {
                     args.get(i + 1).map(|w| w.text.as_str())
                 }
@@ -205,6 +272,19 @@ impl Walker<'_> {
                 c.intent = Intent::Destructive;
             }
         }
+        // Django's `manage.py flush` / `reset_db` empty the database.
+        let mut pos = positionals(c.args).map(|w| w.text.as_str());
+        if pos.next().is_some_and(|s| s.ends_with("manage.py"))
+            && pos
+                .next()
+                .is_some_and(|s| matches!(s, "flush" | "reset_db"))
+        {
+            self.push(p::SQL_DESTRUCTIVE.finding(format!(
+                "`{} manage.py flush` deletes every row in the database.",
+                c.name
+            )));
+            c.intent = Intent::Destructive;
+        }
         self.interpreter(
             c.name,
             c.args,
@@ -218,6 +298,25 @@ impl Walker<'_> {
 
     pub(super) fn h_git(&mut self, c: &mut Call<'_>) {
         self.git(c.args, &mut c.intent, c.depth);
+        // `git clone URL [DIR]`: what lands there came from the network, like a download.
+        let pos: Vec<&Word> = positionals(c.args).collect();
+        if let Some(at) = pos.iter().position(|w| w.text == "clone") {
+            let url = pos.get(at + 1).map(|w| w.text.as_str()).unwrap_or("");
+            let dir = pos.get(at + 2).map(|w| w.text.clone()).unwrap_or_else(|| {
+                let base = url
+                    .trim_end_matches('/')
+                    .rsplit(['/', ':'])
+                    .next()
+                    .unwrap_or("");
+                base.strip_suffix(".git").unwrap_or(base).to_owned()
+            });
+            if url.contains("://") || url.contains('@') {
+                if !dir.is_empty() && self.downloaded.len() < 8 {
+                    let r = paths::resolve(&dir, &self.cwd, self.ctx.home);
+                    self.downloaded.push(r);
+                }
+            }
+        }
     }
 
     pub(super) fn kill(&mut self, name: &str, args: &[Word]) {
@@ -749,6 +848,9 @@ impl Walker<'_> {
                 )));
                 *intent = Intent::Destructive;
             }
+        }
+        for cmd in f.shell.iter().take(4) {
+            self.reparse(cmd, depth, "git runs");
         }
         if let Some((name, url)) = f.remote_added {
             if self.git_remotes_added.len() < 8 {
