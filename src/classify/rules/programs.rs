@@ -310,11 +310,12 @@ impl Walker<'_> {
                     .unwrap_or("");
                 base.strip_suffix(".git").unwrap_or(base).to_owned()
             });
-            if url.contains("://") || url.contains('@') {
-                if !dir.is_empty() && self.downloaded.len() < 8 {
-                    let r = paths::resolve(&dir, &self.cwd, self.ctx.home);
-                    self.downloaded.push(r);
-                }
+            if (url.contains("://") || url.contains('@'))
+                && !dir.is_empty()
+                && self.downloaded.len() < 8
+            {
+                let r = paths::resolve(&dir, &self.cwd, self.ctx.home);
+                self.downloaded.push(r);
             }
         }
     }
