@@ -508,6 +508,11 @@ struct Walker<'a> {
     pipe_secret: bool,
     /// Files a downloader wrote earlier in this command line (`curl -o x.sh URL`).
     downloaded: Vec<String>,
+    /// `(cwd, argument → (resolved path, is a secret))`: arguments repeat in long scripts.
+    secret_memo: std::cell::RefCell<(
+        String,
+        std::collections::HashMap<String, (String, bool), Fnv>,
+    )>,
     /// Programs copied or linked under another name earlier in this command line:
     /// (resolved new path, program name) — `cp /bin/rm ./clean`.
     renamed: Vec<(String, String)>,
@@ -633,6 +638,7 @@ impl<'a> Walker<'a> {
             pipe_secret: false,
             downloaded: Vec::new(),
             renamed: Vec::new(),
+            secret_memo: Default::default(),
         }
     }
 
@@ -2029,8 +2035,8 @@ impl<'a> Walker<'a> {
             if w.is_empty() || !w.contains(['.', '/', '~', '$']) {
                 return None;
             }
-            let r = paths::resolve(w, &this.cwd, home);
-            if super::exfil::secret_path(&r, home) {
+            let (r, secret) = this.resolve_secret(w);
+            if secret {
                 Some(format!("`{}`", clip(w, 60)))
             } else if this.tainted_files.contains(&r) {
                 Some(format!("`{}` (written from a secret)", clip(w, 60)))
@@ -2230,6 +2236,24 @@ impl<'a> Walker<'a> {
             }
             self.last_source = Some(src);
         }
+    }
+
+    /// `w` resolved against the cwd, and whether it is a secret file (memoized per cwd).
+    fn resolve_secret(&self, w: &str) -> (String, bool) {
+        let mut memo = self.secret_memo.borrow_mut();
+        if memo.0 != self.cwd {
+            memo.0.clone_from(&self.cwd);
+            memo.1.clear();
+        }
+        if let Some(hit) = memo.1.get(w) {
+            return hit.clone();
+        }
+        let r = paths::resolve(w, &self.cwd, self.ctx.home);
+        let secret = super::exfil::secret_path(&r, self.ctx.home);
+        if memo.1.len() < 256 {
+            memo.1.insert(w.to_owned(), (r.clone(), secret));
+        }
+        (r, secret)
     }
 
     /// A write into a system location (`/etc`, `/usr`, …) needs approval.

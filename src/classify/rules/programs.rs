@@ -748,7 +748,9 @@ impl Walker<'_> {
                 };
                 let stdin_text = input.filter(|_| from_stdin).map(str::to_owned);
                 let written = stdin_text.or_else(|| {
-                    names.iter().find_map(|n| {
+                    // Nothing written in this line: no recipe to read (skip resolving names).
+                    let some_written = !self.written.is_empty();
+                    names.iter().filter(|_| some_written).find_map(|n| {
                         let p = paths::resolve(n, &self.cwd, self.ctx.home);
                         self.written
                             .iter()

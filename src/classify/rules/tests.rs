@@ -529,3 +529,25 @@ fn typical_commands_are_fast() {
     // Generous bound so unoptimized builds pass; release runs are far below 50 µs.
     assert!(per < Duration::from_micros(500), "{per:?} per command");
 }
+
+/// The bench's dense 4 KiB scripts, for profiling by hand:
+/// `cargo test --release --lib dense_scripts_profile -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn dense_scripts_profile() {
+    let mut chain = String::new();
+    while chain.len() < 4000 {
+        chain.push_str("mkdir -p out/a && cp src/x.rs out/a/ && ");
+    }
+    chain.push_str("ls out");
+    let body = "echo step; make -C sub all >> build.log 2>&1 || exit 1\n".repeat(70);
+    let heredoc = format!("bash <<'SH'\n{body}SH");
+    for input in [chain, heredoc] {
+        let rounds = 200;
+        let start = Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(classify_command(std::hint::black_box(&input), &CTX));
+        }
+        println!("{:?} per script", start.elapsed() / rounds);
+    }
+}
