@@ -452,6 +452,12 @@ const MAX_SCRIPTS: usize = 8;
 /// Bytes that variable and alias expansion may produce per classification.
 const EXPANSION_BUDGET: usize = 256 * 1024;
 
+/// `(cwd, argument → (resolved path, is a secret))`.
+type SecretMemo = (
+    String,
+    std::collections::HashMap<String, (String, bool), Fnv>,
+);
+
 struct Walker<'a> {
     ctx: &'a ClassifyContext<'a>,
     cwd: String,
@@ -509,10 +515,7 @@ struct Walker<'a> {
     /// Files a downloader wrote earlier in this command line (`curl -o x.sh URL`).
     downloaded: Vec<String>,
     /// `(cwd, argument → (resolved path, is a secret))`: arguments repeat in long scripts.
-    secret_memo: std::cell::RefCell<(
-        String,
-        std::collections::HashMap<String, (String, bool), Fnv>,
-    )>,
+    secret_memo: std::cell::RefCell<SecretMemo>,
     /// Programs copied or linked under another name earlier in this command line:
     /// (resolved new path, program name) — `cp /bin/rm ./clean`.
     renamed: Vec<(String, String)>,
