@@ -471,7 +471,7 @@ fn infra_and_data() {
         ("docker container rm --force web", Destructive, C, W),
         ("docker rmi -f app:latest", Destructive, C, W),
         ("docker rm web", Destructive, C, W),
-        ("docker system prune -af", Destructive, C, W),
+        ("docker system prune -af", Destructive, C, R),
         ("docker image prune -a", Destructive, C, W),
         ("docker system prune --volumes -f", Destructive, C, R),
         ("docker volume rm pgdata", Destructive, C, R),

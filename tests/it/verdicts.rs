@@ -6,6 +6,7 @@
 //! `approve`, `warn` or `allow`. `<rule>` must be among the rules raised. `<call>` is a Bash
 //! command, or `@<Tool> <json input>` for any other tool (`@mcp__x__run {"command":"ls"}`).
 //! Every file names its theme; every rule has must-stop cases and must-let look-alikes.
+//! `DASHCLAW_VERDICTS_FILE=path` runs one file instead (a table being written).
 
 use dashclaw_sidecar::classify::{classify, ClassifyContext};
 use dashclaw_sidecar::event::{Agent, EventKind, HookEvent, Verdict};
@@ -66,6 +67,10 @@ fn verdict_tables() {
         .filter(|p| p.extension().is_some_and(|x| x == "tsv"))
         .collect();
     files.sort();
+    // Working on one table (or a scratch file of new cases): `DASHCLAW_VERDICTS_FILE=path`.
+    if let Some(only) = std::env::var_os("DASHCLAW_VERDICTS_FILE") {
+        files = vec![std::path::PathBuf::from(only)];
+    }
     let (mut total, mut failures) = (0usize, Vec::new());
     let mut per_file = Vec::new();
     for f in &files {

@@ -122,6 +122,19 @@ pub const NPX_AUTO_INSTALL: Rule = Rule {
     fires: &["npx -y cowsay hi"],
     near_misses: &["npx tsc --noEmit"],
 };
+pub const INSTALL_FROM_URL: Rule = Rule {
+    id: "install-from-url",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "Installing or running a package straight from a URL or a VCS repository instead of a registry (`pip install git+https://…`, `cargo install --git`, `npm install https://…`, `uvx --from git+…`): its build and install scripts run unreviewed.",
+    suggestion: "Install the published package from the registry, or clone the repository and review it first.",
+    fires: &[
+        "pip install git+https://github.com/x/y",
+        "cargo install --git https://github.com/x/y",
+        "npm install https://x.example/p.tgz",
+    ],
+    near_misses: &["pip install requests", "cargo install ripgrep", "npm install lodash", "pip install -e ."],
+};
 
 pub const EXECUTION_RULES: &[Rule] = &[
     UNPARSEABLE,
@@ -137,4 +150,5 @@ pub const EXECUTION_RULES: &[Rule] = &[
     INTERPRETER_DYNAMIC,
     SCRIPT_ESCAPE_HATCH,
     NPX_AUTO_INSTALL,
+    INSTALL_FROM_URL,
 ];

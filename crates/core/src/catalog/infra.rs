@@ -16,6 +16,25 @@ pub const CONTAINER_DESTROY: Rule = Rule {
     fires: &["docker rm -f web", "podman rmi -f img"],
     near_misses: &["docker ps -a"],
 };
+pub const CONTAINER_BULK_DESTROY: Rule = Rule {
+    id: "container-bulk-destroy",
+    family: F,
+    verdict: RequireApproval,
+    explanation:
+        "Force-removing every container or image at once (a run-time listing, `system prune -af`).",
+    suggestion:
+        "List what would go first (`docker ps -a`), then remove the disposable ones by name.",
+    fires: &[
+        "docker rm -f $(docker ps -aq)",
+        "docker rmi -f $(docker images -q)",
+        "docker system prune -af",
+    ],
+    near_misses: &[
+        "docker rm -f web",
+        "docker system prune -f",
+        "docker ps -aq",
+    ],
+};
 pub const DOCKER_PRUNE: Rule = Rule {
     id: "docker-prune",
     family: F,
@@ -150,6 +169,7 @@ pub const SQL_DESTRUCTIVE: Rule = Rule {
 
 pub const INFRA_RULES: &[Rule] = &[
     CONTAINER_DESTROY,
+    CONTAINER_BULK_DESTROY,
     DOCKER_PRUNE,
     VOLUME_DESTROY,
     KUBECTL_DELETE,

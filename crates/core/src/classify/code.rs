@@ -55,6 +55,8 @@ pub(crate) struct CodeFacts {
     pub dynamic_delete: bool,
     /// Literal paths the code writes, renames onto or copies onto.
     pub writes: Vec<String>,
+    /// Literal (source, destination) of moves and renames.
+    pub moves: Vec<(String, String)>,
     /// Literal paths the code reads.
     pub reads: Vec<String>,
     /// Network destinations (URLs or hosts) the code sends to, or `"?"` for a computed one.
@@ -96,9 +98,32 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
     } else {
         code
     };
+    // `import subprocess as s; s.call(…)`: read aliased modules by their real names.
+    let aliased;
+    let code = if lang == Lang::Python && code.contains(" as ") {
+        aliased = python_aliases(code);
+        aliased.as_str()
+    } else {
+        code
+    };
+    // `const {execSync: x} = require('child_process'); x(…)`: renamed destructured imports.
+    let renamed;
+    let code = if lang == Lang::JavaScript && code.contains(':') && code.contains("require(") {
+        renamed = js_renames(code);
+        renamed.as_str()
+    } else {
+        code
+    };
+    // Tcl's `exec rm -rf ~` takes bare words, not a string literal.
+    let word_exec = if lang == Lang::Other {
+        bare_exec(code)
+    } else {
+        Vec::new()
+    };
     let lits = literals(lang, code);
     let mut f = CodeFacts {
         literals: lits.iter().map(|l| l.text.clone()).take(64).collect(),
+        shell: word_exec,
         ..CodeFacts::default()
     };
     if lang == Lang::AppleScript {
@@ -108,6 +133,15 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
                 Some(l) => f.shell.push(l.text.clone()),
                 None => f.dynamic_shell = true,
             }
+        }
+        // Finder deletes and trashes what its object specifiers name (`every item of home`).
+        let lower = code.to_ascii_lowercase();
+        if lower.contains("\"finder\"")
+            && (lower.contains("delete ")
+                || lower.contains("empty trash")
+                || lower.contains("empty the trash"))
+        {
+            f.dynamic_delete = true;
         }
         return f;
     }
@@ -190,6 +224,16 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
                 Some(t) => f.writes.push(t.clone()),
                 None if args.lits.is_empty() => {}
                 None => {}
+            }
+            // A move takes its source away: graded like `mv` on both paths.
+            let last = name.rsplit(['.', ':', '>']).next().unwrap_or(name);
+            if matches!(
+                last,
+                "move" | "rename" | "replace" | "renameSync" | "mv" | "moveSync"
+            ) && args.lits.len() >= 2
+                && f.moves.len() < 8
+            {
+                f.moves.push((args.lits[0].clone(), args.lits[1].clone()));
             }
         } else if is_read_call(name) {
             f.reads.extend(args.lits.iter().take(4).cloned());
@@ -295,6 +339,161 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
     f
 }
 
+/// `code` with `{a: b} = require(…)` renames spelled out (`b(` → `a(`).
+fn js_renames(code: &str) -> String {
+    let mut pairs = Vec::new();
+    for (i, _) in code.match_indices("require(") {
+        let before = code[..i].trim_end();
+        let Some(before) = before.strip_suffix('=') else {
+            continue;
+        };
+        let before = before.trim_end();
+        let Some(inner) = before
+            .strip_suffix('}')
+            .and_then(|b| b.rfind('{').map(|o| &b[o + 1..]))
+        else {
+            continue;
+        };
+        for part in inner.split(',') {
+            if let Some((name, alias)) = part.split_once(':') {
+                let (name, alias) = (name.trim(), alias.trim());
+                let ok = |t: &str| {
+                    !t.is_empty()
+                        && t.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+                };
+                if ok(name) && ok(alias) && pairs.len() < 8 {
+                    pairs.push((format!("{alias}("), format!("{name}(")));
+                }
+            }
+        }
+    }
+    let mut out = code.to_owned();
+    for (from, to) in pairs {
+        let mut next = String::with_capacity(out.len());
+        let mut last = 0;
+        for (i, _) in out.match_indices(&from) {
+            let boundary = out[..i].bytes().next_back().is_none_or(|b| {
+                !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$')
+            });
+            if boundary {
+                next.push_str(&out[last..i]);
+                next.push_str(&to);
+                last = i + from.len();
+            }
+        }
+        next.push_str(&out[last..]);
+        out = next;
+    }
+    out
+}
+
+/// `code` with `import a.b as c` aliases spelled out (`c.x(` → `a.b.x(`).
+fn python_aliases(code: &str) -> String {
+    let mut out = code.to_owned();
+    let mut pairs = Vec::new();
+    for (i, _) in code.match_indices("import ") {
+        let stmt_end = code[i..].find(['\n', ';']).map_or(code.len(), |e| i + e);
+        for part in code[i + 7..stmt_end].split(',') {
+            let mut w = part.split_whitespace();
+            if let (Some(module), Some("as"), Some(alias)) = (w.next(), w.next(), w.next()) {
+                let ok = |t: &str| {
+                    t.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+                };
+                if ok(module) && ok(alias) && !alias.contains('.') && pairs.len() < 8 {
+                    pairs.push((alias.to_owned(), module.to_owned()));
+                }
+            }
+        }
+    }
+    // `from os import system as s`: `s(` is `os.system(`.
+    let mut calls = Vec::new();
+    for (i, _) in code.match_indices("from ") {
+        let stmt_end = code[i..].find(['\n', ';']).map_or(code.len(), |e| i + e);
+        let stmt = &code[i + 5..stmt_end];
+        let Some((module, names)) = stmt.split_once(" import ") else {
+            continue;
+        };
+        let module = module.trim();
+        for part in names.trim_matches(['(', ')', ' ']).split(',') {
+            let w: Vec<&str> = part.split_whitespace().collect();
+            if let [name, "as", alias] = w.as_slice() {
+                if calls.len() < 8 {
+                    calls.push((format!("{alias}("), format!("{module}.{name}(")));
+                }
+            }
+        }
+    }
+    for (from, to) in calls {
+        let mut next = String::with_capacity(out.len());
+        let mut last = 0;
+        for (i, _) in out.match_indices(&from) {
+            let boundary = out[..i]
+                .bytes()
+                .next_back()
+                .is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.'));
+            if boundary {
+                next.push_str(&out[last..i]);
+                next.push_str(&to);
+                last = i + from.len();
+            }
+        }
+        next.push_str(&out[last..]);
+        out = next;
+    }
+    for (alias, module) in pairs {
+        let needle = format!("{alias}.");
+        let mut next = String::with_capacity(out.len());
+        let mut last = 0;
+        for (i, _) in out.match_indices(&needle) {
+            let boundary = out[..i]
+                .bytes()
+                .next_back()
+                .is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.'));
+            if boundary {
+                next.push_str(&out[last..i]);
+                next.push_str(&module);
+                next.push('.');
+                last = i + needle.len();
+            }
+        }
+        next.push_str(&out[last..]);
+        out = next;
+        if out.len() > 2 * MAX_CODE {
+            break;
+        }
+    }
+    out
+}
+
+/// Tcl-style `exec prog args…` commands (bare words up to `]`, `;` or the line's end).
+fn bare_exec(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in code.match_indices("exec ") {
+        let boundary = code[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| matches!(c, '[' | ';' | '\n' | ' ' | '\t' | '{'));
+        let rest = code[i + 5..].trim_start();
+        if !boundary || rest.starts_with(['(', '"', '\'']) || out.len() >= 8 {
+            continue;
+        }
+        let end = rest.find([']', ';', '\n']).unwrap_or(rest.len());
+        let words: Vec<&str> = rest[..end]
+            .split_whitespace()
+            .map(|w| w.trim_matches(['{', '}']))
+            .filter(|w| !w.is_empty() && *w != "--")
+            .collect();
+        if let Some((first, _)) = words.split_first() {
+            // `exec -ignorestderr …` options come first.
+            let skip = usize::from(first.starts_with('-'));
+            out.push(words[skip..].join(" "));
+        }
+    }
+    out
+}
+
 /// Calls written without parentheses, made explicit for the call scanner.
 fn paren_calls(code: &str) -> String {
     const WORDS: &[&str] = &[
@@ -333,6 +532,11 @@ fn paren_calls(code: &str) -> String {
                 out.push_str(w);
                 out.push('(');
                 i += w.len();
+                // Close the call where the statement ends, so later code is not its argument.
+                let end = statement_end(code, i);
+                out.push_str(&code[i..end]);
+                out.push(')');
+                i = end;
                 continue;
             }
         }
@@ -341,6 +545,36 @@ fn paren_calls(code: &str) -> String {
         i += c.len_utf8();
     }
     out
+}
+
+/// Where the statement starting at `from` ends: `;`, a newline, or a closing bracket of an
+/// enclosing expression, outside quotes.
+fn statement_end(code: &str, from: usize) -> usize {
+    let b = code.as_bytes();
+    let (mut depth, mut quote) = (0i32, None::<u8>);
+    let mut i = from;
+    while i < b.len() {
+        let c = b[i];
+        match quote {
+            Some(q) => {
+                if c == b'\\' {
+                    i += 1;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                b'"' | b'\'' | b'`' => quote = Some(c),
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' if depth == 0 => return i,
+                b')' | b']' | b'}' => depth -= 1,
+                b';' | b'\n' if depth == 0 => return i,
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    b.len()
 }
 
 fn merge(into: &mut CodeFacts, from: CodeFacts) {
@@ -475,7 +709,11 @@ fn calls<'a>(code: &'a str, lits: &[Lit]) -> Vec<Call<'a>> {
         }
         let mut s = open;
         while s > 0
-            && (b[s - 1].is_ascii_alphanumeric() || matches!(b[s - 1], b'_' | b'.' | b':' | b'$'))
+            && (b[s - 1].is_ascii_alphanumeric()
+                || matches!(b[s - 1], b'_' | b'.' | b':' | b'$')
+                // Perl and PHP method calls: `LWP::UserAgent->new->post(`.
+                || (b[s - 1] == b'>' && s >= 2 && b[s - 2] == b'-')
+                || (b[s - 1] == b'-' && b.get(s) == Some(&b'>')))
         {
             s -= 1;
         }
@@ -595,7 +833,7 @@ enum Exec {
 /// Calls that run a shell command or code, per language.
 fn exec_kind(lang: Lang, name: &str, code: &str) -> Option<Exec> {
     let code_mentions_child_process = code.contains("child_process");
-    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    let last = name.rsplit(['.', ':', '>']).next().unwrap_or(name);
     const SHELL_ANY: &[&str] = &[
         "system",
         "popen",
@@ -706,7 +944,7 @@ fn shell_quote(t: &str) -> String {
 
 /// `Some(recursive)` for a delete API.
 fn delete_kind(name: &str, args: &Args) -> Option<bool> {
-    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    let last = name.rsplit(['.', ':', '>']).next().unwrap_or(name);
     let raw = args.raw.to_ascii_lowercase();
     let recursive_flag = raw.contains("recursive") && raw.contains("true");
     Some(match last {
@@ -772,7 +1010,7 @@ fn path_receiver(code: &str, name_start: usize, lits: &[Lit]) -> Option<String> 
 
 /// Index of the literal argument that is written, for a write API.
 fn write_kind(name: &str, code: &str, open: usize, args: &Args) -> Option<usize> {
-    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    let last = name.rsplit(['.', ':', '>']).next().unwrap_or(name);
     match last {
         "open" | "fopen" | "File.open" => {
             // The mode decides: `w`, `a`, `x`, `+`, or Perl's `>`.
@@ -815,7 +1053,7 @@ fn write_kind(name: &str, code: &str, open: usize, args: &Args) -> Option<usize>
 }
 
 fn is_read_call(name: &str) -> bool {
-    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    let last = name.rsplit(['.', ':', '>']).next().unwrap_or(name);
     matches!(
         last,
         "open"
@@ -838,7 +1076,7 @@ fn is_read_call(name: &str) -> bool {
 
 /// Methods that send once a network client is in play (`.post(`, `.request(`, `.send(`).
 fn is_send_method(name: &str) -> bool {
-    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    let last = name.rsplit(['.', ':', '>']).next().unwrap_or(name);
     matches!(
         last,
         "post"
@@ -892,7 +1130,7 @@ fn is_network_call(name: &str) -> bool {
         "sendmail",
         "SMTP",
     ];
-    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    let last = name.rsplit(['.', ':', '>']).next().unwrap_or(name);
     let network_receiver = [
         "requests",
         "httpx",
@@ -925,7 +1163,7 @@ fn is_network_call(name: &str) -> bool {
 
 /// Reflection: calls whose target or code is chosen by a string.
 fn reflection_kind(name: &str, args: &Args) -> Option<&'static str> {
-    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    let last = name.rsplit(['.', ':', '>']).next().unwrap_or(name);
     match last {
         "getattr" | "setattr" if !args.only_literals || args.lits.len() < 2 => {
             Some("getattr with a computed attribute")

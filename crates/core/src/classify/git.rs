@@ -19,6 +19,9 @@ pub(crate) struct GitFacts {
     pub remote_added: Option<(String, String)>,
     /// Changes refs without destroying work (`branch -d`, `branch -m`).
     pub writes: bool,
+    /// Shell commands git runs from its arguments (`submodule foreach`, `rebase --exec`,
+    /// `bisect run`).
+    pub shell: Vec<String>,
 }
 
 /// Global options that take a value.
@@ -136,6 +139,56 @@ pub(crate) fn read(args: &[&str]) -> GitFacts {
         f.destructive |= destructive;
         f.findings.push((rule, why));
     };
+    // Commands git runs itself, and settings given to a subcommand (`clone -c k=v`).
+    match *sub {
+        "submodule" if pos.first() == Some(&"foreach") => {
+            let at = rest.iter().position(|a| *a == "foreach").unwrap_or(0) + 1;
+            let cmd: Vec<&str> = rest[at..]
+                .iter()
+                .copied()
+                .skip_while(|a| a.starts_with("--"))
+                .collect();
+            if !cmd.is_empty() {
+                f.shell.push(cmd.join(" "));
+            }
+        }
+        "rebase" => {
+            for (j, a) in rest.iter().enumerate() {
+                if matches!(*a, "-x" | "--exec") {
+                    if let Some(c) = rest.get(j + 1) {
+                        f.shell.push((*c).to_owned());
+                    }
+                } else if let Some(c) = a.strip_prefix("--exec=") {
+                    f.shell.push(c.to_owned());
+                }
+            }
+        }
+        "bisect" if pos.first() == Some(&"run") => {
+            // An argv, not a string: quote each word back.
+            let at = rest.iter().position(|a| *a == "run").unwrap_or(0) + 1;
+            if at < rest.len() {
+                let words: Vec<String> = rest[at..]
+                    .iter()
+                    .map(|w| format!("'{}'", w.replace('\'', "'\\''")))
+                    .collect();
+                f.shell.push(words.join(" "));
+            }
+        }
+        "clone" | "submodule" | "fetch" | "pull" => {
+            for (j, a) in rest.iter().enumerate() {
+                let kv = match *a {
+                    "-c" | "--config" => rest.get(j + 1).copied(),
+                    _ => a.strip_prefix("--config="),
+                };
+                if let Some((k, v)) = kv.and_then(|kv| kv.split_once('=')) {
+                    if is_exec_key(k) {
+                        f.exec_settings.push((k.to_owned(), v.to_owned()));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
     match *sub {
         "checkout" | "co" => {
             let creates = long("-b")

@@ -47,7 +47,11 @@ fn short_or_long(args: &[&str], c: char, long: &str) -> bool {
 pub(crate) fn is_infra_name(name: &str) -> bool {
     matches!(
         name,
-        "psql"
+        "dropdb"
+            | "rails"
+            | "rake"
+            | "prisma"
+            | "psql"
             | "mysql"
             | "mariadb"
             | "sqlite3"
@@ -86,6 +90,9 @@ pub(crate) fn is_infra_name(name: &str) -> bool {
             | "flyctl"
             | "fly"
             | "heroku"
+            | "vercel"
+            | "netlify"
+            | "railway"
     )
 }
 
@@ -134,6 +141,33 @@ pub(crate) fn infra(name: &str, args: &[&str], stdin: Option<&str>) -> Verdicts 
                 Intent::Destructive,
                 p::SQL_DESTRUCTIVE.finding(format!("`{name} FLUSHALL/FLUSHDB` erases every key.")),
             );
+        }
+        // Framework and client commands that drop or wipe a whole database.
+        "dropdb" if !pos.is_empty() && !args.contains(&"--help") => v.hit(
+            Intent::Destructive,
+            r::SQL_DROP.finding(format!("`dropdb {}` drops a database.", pos[0])),
+        ),
+        "rails" | "rake"
+            if pos.iter().any(|a| {
+                matches!(
+                    *a,
+                    "db:drop" | "db:reset" | "db:purge" | "db:schema:load" | "db:drop:all"
+                )
+            }) =>
+        {
+            v.hit(
+                Intent::Destructive,
+                r::SQL_DROP.finding(format!("`{name} db:drop/reset/purge` drops the database.")),
+            )
+        }
+        "prisma"
+            if (pos.first() == Some(&"migrate") && pos.get(1) == Some(&"reset"))
+                || (pos.first() == Some(&"db") && args.contains(&"--force-reset")) =>
+        {
+            v.hit(
+                Intent::Destructive,
+                r::SQL_DROP.finding("`prisma migrate reset` drops and recreates the database."),
+            )
         }
         "docker" | "podman" | "nerdctl" => containers(name, args, &pos, &mut v),
         "docker-compose" | "podman-compose" => compose(name, args, &pos, 0, &mut v),
@@ -199,6 +233,16 @@ pub(crate) fn infra(name: &str, args: &[&str], stdin: Option<&str>) -> Verdicts 
             Intent::Destructive,
             p::CLOUD_DELETE.finding("`az … delete` removes Azure resources."),
         ),
+        "vercel" | "netlify" | "railway"
+            if matches!(pos.first(), Some(&("remove" | "rm" | "delete" | "destroy")))
+                || pos.iter().take(2).any(|a| *a == "sites:delete") =>
+        {
+            v.hit(
+                Intent::Destructive,
+                p::CLOUD_DELETE
+                    .finding(format!("`{name} remove` deletes deployments or projects.")),
+            );
+        }
         "doctl" | "hcloud" | "linode-cli" | "flyctl" | "fly" | "heroku"
             if pos
                 .iter()
@@ -236,12 +280,33 @@ fn containers(name: &str, args: &[&str], pos: &[&str], v: &mut Verdicts) {
                 "`{name} system prune --volumes` deletes volume data."
             )),
         ),
+        ("system", "prune") if force && short_or_long(args, 'a', "--all") => v.hit(
+            Intent::Destructive,
+            p::CONTAINER_BULK_DESTROY.finding(format!(
+                "`{name} system prune -af` deletes every stopped container and unused image, unasked."
+            )),
+        ),
         (_, "prune") => v.hit(
             Intent::Destructive,
             r::DOCKER_PRUNE.finding(format!(
                 "`{name} … prune` deletes containers, images or volumes in bulk."
             )),
         ),
+        ("" | "container" | "image", "rm" | "rmi" | "remove")
+            if force
+                && pos
+                    .iter()
+                    .skip(1)
+                    .any(|a| a.contains("$(") || a.contains('`')) =>
+        {
+            // `docker rm -f $(docker ps -aq)`: the targets are whatever a listing returns.
+            v.hit(
+                Intent::Destructive,
+                p::CONTAINER_BULK_DESTROY.finding(format!(
+                    "`{name} {verb} -f` removes every container or image a command lists at run time."
+                )),
+            )
+        }
         ("" | "container" | "image", "rm" | "rmi" | "remove") if force => v.hit(
             Intent::Destructive,
             p::CONTAINER_DESTROY.finding(format!(

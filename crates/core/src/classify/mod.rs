@@ -237,6 +237,11 @@ fn grade_file(
             );
             findings.push(f);
         }
+    } else if outside && protect::is_startup_file(&resolved) {
+        // Whatever the content, every later shell runs it (and a replace drops the user's own).
+        findings.push(pack::GUARD_TAMPER_SUSPECT.finding(format!(
+            "`{tool}` would change `{path}`, a shell start-up file every later shell runs."
+        )));
     } else if paths::is_secret_path(path) || paths::is_secret_path(&resolved) {
         findings.push(r::SENSITIVE_WRITE.finding(format!(
             "`{tool}` would change `{path}`, a secrets or credentials file."

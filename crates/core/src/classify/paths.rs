@@ -46,6 +46,9 @@ const SYSTEM_PREFIXES: &[&str] = &[
 const REGENERABLE_DIRS: &[&str] = &[
     // upstream
     ".next",
+    // scratch directories
+    "tmp",
+    ".tmp",
     ".turbo",
     ".cache",
     ".parcel-cache",

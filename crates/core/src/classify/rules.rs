@@ -17,6 +17,11 @@ use super::script;
 use super::shell::{self, Command, RedirKind, Redirect, Script, SimpleCommand, Word};
 use super::ClassifyContext;
 use crate::event::{Finding, Intent, Verdict};
+
+mod builtins;
+mod dispatch;
+mod files;
+mod programs;
 use crate::policy::rules as r;
 
 /// The classifier's reading of one shell command line.
@@ -243,6 +248,25 @@ const GIT_READONLY: &[&str] = &[
     "verify-commit",
     "verify-tag",
 ];
+/// Environment variables whose value other programs run as a command line.
+const EXEC_VARS: &[&str] = &[
+    "GIT_SSH_COMMAND",
+    "GIT_SSH",
+    "GIT_EDITOR",
+    "GIT_PAGER",
+    "GIT_EXTERNAL_DIFF",
+    "GIT_ASKPASS",
+    "GIT_SEQUENCE_EDITOR",
+    "SSH_ASKPASS",
+    "SUDO_ASKPASS",
+    "EDITOR",
+    "VISUAL",
+    "PAGER",
+    "MANPAGER",
+    "PROMPT_COMMAND",
+    "BROWSER",
+    "RSYNC_RSH",
+];
 const SHELLS: &[&str] = &["sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish"];
 const DOWNLOADERS: &[&str] = &["curl", "wget", "fetch", "http", "https", "xh"];
 /// Parse depth for start-up file content graded in place: deep enough for ordinary lines, and
@@ -432,6 +456,12 @@ const MAX_SCRIPTS: usize = 8;
 /// Bytes that variable and alias expansion may produce per classification.
 const EXPANSION_BUDGET: usize = 256 * 1024;
 
+/// `(cwd, argument → (resolved path, is a secret))`.
+type SecretMemo = (
+    String,
+    std::collections::HashMap<String, (String, bool), Fnv>,
+);
+
 struct Walker<'a> {
     ctx: &'a ClassifyContext<'a>,
     cwd: String,
@@ -486,6 +516,13 @@ struct Walker<'a> {
     in_pipe: bool,
     /// What flows into the command being graded carries a secret.
     pipe_secret: bool,
+    /// Files a downloader wrote earlier in this command line (`curl -o x.sh URL`).
+    downloaded: Vec<String>,
+    /// `(cwd, argument → (resolved path, is a secret))`: arguments repeat in long scripts.
+    secret_memo: std::cell::RefCell<SecretMemo>,
+    /// Programs copied or linked under another name earlier in this command line:
+    /// (resolved new path, program name) — `cp /bin/rm ./clean`.
+    renamed: Vec<(String, String)>,
 }
 
 /// "`name`" plus a suffix, rendered only when a finding is actually raised.
@@ -606,6 +643,9 @@ impl<'a> Walker<'a> {
             last_source: None,
             in_pipe: false,
             pipe_secret: false,
+            downloaded: Vec::new(),
+            renamed: Vec::new(),
+            secret_memo: Default::default(),
         }
     }
 
@@ -929,6 +969,21 @@ impl<'a> Walker<'a> {
         if sc.words.is_empty() {
             for a in &sc.assigns {
                 self.assign(a);
+            }
+        } else {
+            // Prefix assignments only reach the command's environment.
+            for a in &sc.assigns {
+                if let Some((n, v)) = a.text.split_once('=') {
+                    if EXEC_VARS.contains(&n) {
+                        let v = if a.dynamic {
+                            self.fold_word(a, 0)
+                                .and_then(|t| t.split_once('=').map(|(_, v)| v.to_owned()))
+                        } else {
+                            Some(v.to_owned())
+                        };
+                        self.exec_var(n, v.as_deref());
+                    }
+                }
             }
         }
         let words = self.expand(&sc.words);
@@ -1406,7 +1461,28 @@ impl<'a> Walker<'a> {
                 .and_then(|(_, v)| v.clone());
             v = old.zip(v).map(|(a, b)| a + &b);
         }
+        self.exec_var(name, v.as_deref());
         self.set_var(name, v.filter(|v| v.len() <= 4096));
+    }
+
+    /// `GIT_SSH_COMMAND='rm -rf ~' git fetch`, `export EDITOR=…`: a variable whose value
+    /// another program runs later is graded as the command it is.
+    fn exec_var(&mut self, name: &str, value: Option<&str>) {
+        if !EXEC_VARS.contains(&name) || self.reparsed >= 4 {
+            return;
+        }
+        match value {
+            Some(cmd) if !cmd.trim().is_empty() => {
+                let cmd = cmd.to_owned();
+                self.reparsed += 1;
+                self.text(&cmd, 1, Some(name.to_owned()));
+                self.reparsed -= 1;
+            }
+            Some(_) => {}
+            None => self.push(r::DYNAMIC_COMMAND.finding(format!(
+                "`{name}` names a program other tools run later, and its value is only known at run time."
+            ))),
+        }
     }
 
     fn set_var(&mut self, name: &str, v: Option<String>) {
@@ -1581,6 +1657,19 @@ impl<'a> Walker<'a> {
             self.segment(Intent::Readonly, facts, first);
             return Traits::default();
         }
+        // `/bin/r? -rf ~`, `/???/rm`: a glob in the program name picks the program at run time.
+        let globbed;
+        let cmd = if !cmd.dynamic
+            && cmd.text.contains(['?', '*', '['])
+            && !matches!(cmd.text.as_str(), "[" | "[[")
+        {
+            let mut g = cmd.clone();
+            g.dynamic = true;
+            globbed = g;
+            &globbed
+        } else {
+            cmd
+        };
         if cmd.dynamic && argv[0].subs.iter().any(|sub| script_downloads(sub, depth)) {
             // `$(curl -s https://x)`: a downloaded text run as a command.
             self.push(
@@ -1619,6 +1708,35 @@ impl<'a> Walker<'a> {
                 runs_stdin: true,
                 ..Traits::default()
             };
+        }
+        // `cp /bin/rm ./clean && ./clean -rf ~`: the program under its new name.
+        if cmd.text.contains('/') && (!self.renamed.is_empty() || !self.symlinks.is_empty()) {
+            let at = paths::resolve(&cmd.text, &self.cwd, self.ctx.home);
+            let real = self
+                .renamed
+                .iter()
+                .find(|(p, _)| *p == at)
+                .map(|(_, n)| n.clone())
+                .or_else(|| {
+                    self.symlinks
+                        .iter()
+                        .find(|(l, _)| *l == at)
+                        .map(|(_, t)| program_name(t).to_owned())
+                });
+            if let Some(real) = real.filter(|r| !r.is_empty() && *r != command_name(&cmd.text)) {
+                let mut text = quote(&real);
+                for w in &argv[1..] {
+                    text.push(' ');
+                    text.push_str(&quote(&w.text));
+                }
+                self.renamed.clear();
+                self.symlinks.retain(|(l, _)| *l != at);
+                return self.text(
+                    &text,
+                    depth + 1,
+                    Some(format!("{} is {real}", clip(&cmd.text, 40))),
+                );
+            }
         }
         let name = command_name(&cmd.text);
         let args = &argv[1..];
@@ -1705,545 +1823,22 @@ impl<'a> Walker<'a> {
         } else {
             self.base_intent(name, args, sudo)
         };
-        match name {
-            _ if SHELLS.contains(&name) => {
-                match self.shell(
-                    args,
-                    stdin,
-                    input.as_deref(),
-                    pipe_in.decodes,
-                    depth,
-                    &mut facts,
-                ) {
-                    Some(i) => intent = i,
-                    None => traits.runs_stdin = stdin.is_none(),
-                }
-                if let Some(i) = self.block_intent(own) {
-                    intent = i;
-                }
-            }
-            "eval" => intent = self.eval(args, depth),
-            "source" | "." => {
-                if args.iter().any(|a| word_downloads(a, depth)) {
-                    self.push(
-                        r::CURL_PIPE_SHELL.finding(
-                            "Sourcing a download runs unreviewed remote code in this shell.",
-                        ),
-                    );
-                    intent = Intent::Destructive;
-                } else if let Some(s) = positionals(args).next() {
-                    self.exec_script(s, ScriptKind::Shell, depth, &mut facts, true);
-                }
-            }
-            "trap" => {
-                if let Some(action) = positionals(args).next() {
-                    self.text(&action.text, depth + 1, Some("trap".to_owned()));
-                }
-            }
-            "alias" => {
-                for a in args {
-                    if let Some((n, v)) = a.text.split_once('=') {
-                        if self.aliases.len() < 32 && !n.is_empty() && !a.dynamic {
-                            self.aliases.push((n.to_owned(), v.to_owned()));
-                        }
-                    }
-                }
-            }
-            "export" | "declare" | "typeset" | "local" | "readonly" => {
-                let nameref = args.iter().any(|a| {
-                    a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('n')
-                });
-                for a in args
-                    .iter()
-                    .filter(|a| a.is_assignment() || a.text.contains('='))
-                {
-                    if a.text.starts_with('-') {
-                        continue;
-                    }
-                    match a.text.split_once('=') {
-                        Some((r, target)) if nameref && valid_name(r) && valid_name(target) => {
-                            self.namerefs.push((r.to_owned(), target.to_owned()));
-                        }
-                        _ => self.assign(a),
-                    }
-                }
-            }
-            "unset" => {
-                for a in positionals(args) {
-                    self.set_var(&a.text, None);
-                }
-            }
-            "read" | "mapfile" | "readarray" | "getopts" => {
-                // `read a b <<< "rm -rf ~"`: a known input gives the variables their values.
-                let names: Vec<String> = positionals(args)
-                    .filter(|a| valid_name(&a.text))
-                    .map(|a| a.text.clone())
-                    .collect();
-                let array = args.iter().any(|a| a.text == "-a") || name != "read";
-                let line = input
-                    .as_deref()
-                    .map(|t| t.lines().next().unwrap_or("").to_owned());
-                match (line, names.as_slice()) {
-                    (Some(l), [one]) if array => {
-                        let elems: Vec<String> = l.split_whitespace().map(str::to_owned).collect();
-                        self.arrays.push((one.clone(), elems));
-                    }
-                    (Some(l), [_, ..]) => {
-                        let mut rest = l.trim_start();
-                        for (i, n) in names.iter().enumerate() {
-                            let v = if i + 1 == names.len() {
-                                rest.trim_end().to_owned()
-                            } else {
-                                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-                                let v = rest[..end].to_owned();
-                                rest = rest[end..].trim_start();
-                                v
-                            };
-                            self.set_var(n, Some(v));
-                        }
-                    }
-                    _ => {
-                        for n in &names {
-                            self.set_var(n, None);
-                        }
-                    }
-                }
-            }
-            "set" if args.first().is_some_and(|a| a.text == "--") => {
-                // `set -- rm -rf ~; "$@"`: the positional parameters.
-                let elems: Vec<String> = args[1..].iter().map(|a| a.text.clone()).collect();
-                self.arrays.push(("@".to_owned(), elems));
-            }
-            "for" | "select" => {
-                if let Some(v) = args.first().filter(|v| valid_name(&v.text)) {
-                    let vals: Vec<&Word> = args.iter().skip(2).collect();
-                    let value = match vals.as_slice() {
-                        [one] if !one.dynamic => Some(one.text.clone()),
-                        _ => None,
-                    };
-                    self.set_var(&v.text, value);
-                }
-            }
-            "cd" | "pushd" => {
-                let dest = positionals(args).next();
-                match dest {
-                    Some(d) if !d.dynamic && d.text != "-" => {
-                        self.cwd = paths::resolve(&d.text, &self.cwd, self.ctx.home);
-                        self.cwd_moved = true;
-                    }
-                    None => {
-                        if let Some(h) = self.ctx.home {
-                            self.cwd = h.to_owned();
-                            self.cwd_moved = true;
-                        }
-                    }
-                    Some(_) => {}
-                }
-            }
-            "find" => self.find(args, sudo, &mut intent, depth),
-            "rm" | "rmdir" | "unlink" | "srm" => self.rm(name, args, &mut facts),
-            "dd" => {
-                for a in args {
-                    if let Some(of) = a.text.strip_prefix("of=") {
-                        if paths::is_device(of) {
-                            self.push(r::DD_DEVICE.finding(format!(
-                                "`dd` would overwrite the device `{}`.",
-                                clip(of, 80)
-                            )));
-                        } else {
-                            self.check_write_target(of, "`dd`");
-                            self.guard_target(of, a.dynamic, false, "`dd` to", false);
-                        }
-                    }
-                }
-            }
-            "wipefs" | "blkdiscard" | "sgdisk" | "sfdisk" | "fdisk" | "parted" | "gdisk"
-            | "cfdisk" | "hdparm" | "nvme" | "badblocks"
-                if positionals(args).any(|t| paths::is_device(&t.text))
-                    && !args.iter().any(|a| {
-                        matches!(
-                            a.text.as_str(),
-                            "-l" | "--list"
-                                | "-n"
-                                | "--no-act"
-                                | "-p"
-                                | "--print"
-                                | "list"
-                                | "print"
-                                | "-I"
-                        )
-                    }) =>
-            {
-                let dev = positionals(args)
-                    .find(|t| paths::is_device(&t.text))
-                    .map_or("", |t| t.text.as_str())
-                    .to_owned();
-                self.push(r::DEVICE_WRITE.finding(format!(
-                    "`{name}` rewrites the disk device `{}`, destroying its data.",
-                    clip(&dev, 80)
-                )));
-                intent = Intent::Destructive;
-            }
-            "shred" | "truncate" | "wipe" => {
-                let ts: Vec<&Word> = positionals(args).collect();
-                for t in &ts {
-                    if paths::is_secret_path(&t.text) || paths::is_system_path(&t.text) {
-                        self.push(r::DESTROY_SENSITIVE.finding(format!(
-                            "`{name}` would destroy `{}`, a credentials or system file.",
-                            clip(&t.text, 80)
-                        )));
-                    }
-                }
-                self.guard_words(&ts, false, Via(name, " of"), false);
-            }
-            "chmod" | "chown" | "chgrp" | "chattr" | "setfacl" => {
-                let recursive = args
-                    .iter()
-                    .any(|a| a.text == "--recursive" || short_has(a, &['R']));
-                if recursive {
-                    if let Some(t) = positionals(args)
-                        .skip(1)
-                        .find(|t| paths::is_root_or_system_dir(&t.text, self.ctx.home))
-                    {
-                        self.push(r::PERM_SYSTEM.finding(format!(
-                            "Recursive `{name}` on `{}` changes permissions of system or home files.",
-                            clip(&t.text, 80)
-                        )));
-                    }
-                }
-                // Any permission change on `/`, a system file or a credential.
-                let skip = usize::from(name != "chattr" && name != "setfacl");
-                if let Some(t) = positionals(args).skip(skip).find(|t| {
-                    let r = paths::resolve(&t.text, &self.cwd, self.ctx.home);
-                    r == "/"
-                        || paths::is_system_path(&r)
-                        || super::exfil::secret_path(&r, self.ctx.home)
-                        || (recursive
-                            && paths::is_inside(&r, self.ctx.home.unwrap_or("/nonexistent"))
-                            && r.matches('/').count() <= 3
-                            && !paths::is_inside(&r, self.ctx.workspace))
-                }) {
-                    self.push(r::PERM_SYSTEM.finding(format!(
-                        "`{name}` on `{}` changes the permissions of a system or credentials file.",
-                        clip(&t.text, 80)
-                    )));
-                }
-                // Modes (`755`, `u+x`, `-x`) never look like guard paths, so all positionals do.
-                let ts: Vec<&Word> = positionals(args).collect();
-                self.guard_words(&ts, false, Via(name, " of"), false);
-            }
-            "awk" | "gawk"
-                if args.iter().any(|a| {
-                    a.text == "inplace" || a.text == "-iinplace" || a.text.contains("inplace")
-                }) =>
-            {
-                let files: Vec<&Word> = positionals(args)
-                    .skip(1)
-                    .filter(|w| w.text != "inplace")
-                    .collect();
-                for f in &files {
-                    self.check_write_target(&f.text, "`awk -i inplace`");
-                    self.startup_write(&f.text, None, "`awk -i inplace` edits");
-                }
-                self.guard_words(&files, false, "`awk -i inplace` on", true);
-                intent = Intent::Write;
-            }
-            "cat" | "head" | "tail" | "less" | "more" | "bat" | "strings" | "xxd" | "od"
-            | "base64" | "grep" | "rg" | "cp" | "scp" | "rsync" | "awk" | "sed" | "tac" | "nl" => {
-                let pattern_first = matches!(name, "grep" | "rg" | "awk" | "sed")
-                    && !args
-                        .iter()
-                        .any(|a| matches!(a.text.as_str(), "-e" | "-f" | "--regexp" | "--file"));
-                if let Some(t) = positionals(args)
-                    .skip(usize::from(pattern_first))
-                    .find(|t| paths::is_secret_path(&t.text))
-                {
-                    if paths::is_private_key_path(&t.text) {
-                        self.push(p::PRIVATE_KEY_READ.finding(format!(
-                            "`{name}` reads `{}`, a private key or cloud credential.",
-                            clip(&t.text, 80)
-                        )));
-                    } else if !matches!(name, "cp" | "scp" | "rsync" | "sed") {
-                        self.push(r::SENSITIVE_READ.finding(format!(
-                            "`{name}` prints `{}`, which holds secrets or credentials.",
-                            clip(&t.text, 80)
-                        )));
-                    }
-                }
-                if matches!(name, "base64" | "xxd")
-                    && args.iter().any(|a| is_decode_flag(name, &a.text))
-                {
-                    traits.decodes = true;
-                }
-                match name {
-                    "cp" | "scp" | "rsync" => self.copy_like(name, args),
-                    "sed" => self.sed(args, &mut facts, &mut intent),
-                    _ => {}
-                }
-            }
-            "tee" => {
-                let ts: Vec<&Word> = positionals(args).collect();
-                for t in &ts {
-                    self.check_write_target(&t.text, "`tee`");
-                    self.startup_write(&t.text, input.as_deref(), "`tee` writes");
-                    self.system_write(&t.text, "`tee`");
-                }
-                self.guard_words(&ts, false, "`tee` to", false);
-            }
-            "mv" | "install" | "ln" => {
-                // `ln -s TARGET LINK`: a later write to LINK lands on TARGET.
-                if name == "ln"
-                    && args
-                        .iter()
-                        .any(|a| short_has(a, &['s']) || a.text == "--symbolic")
-                {
-                    let pos: Vec<&Word> = positionals(args).collect();
-                    if let [target, link] = pos.as_slice() {
-                        if !target.dynamic && !link.dynamic && self.symlinks.len() < 16 {
-                            let t = paths::resolve(&target.text, &self.cwd, self.ctx.home);
-                            let l = paths::resolve(&link.text, &self.cwd, self.ctx.home);
-                            self.symlinks.push((l, t));
-                        }
-                    }
-                }
-                self.copy_like(name, args)
-            }
-            "tar" | "bsdtar" | "gtar" | "unzip" | "7z" | "cpio" => {
-                // Extraction into a directory that holds the guard's or the agents' settings
-                // (`tar -xf x.tar -C ~`) can overwrite them with anything.
-                let extracting = name != "tar" && name != "gtar" && name != "bsdtar"
-                    || args.iter().any(|a| {
-                        a.text == "--extract"
-                            || a.text == "--get"
-                            || (!a.text.starts_with("--")
-                                && a.text.trim_start_matches('-').starts_with(['x'])
-                                && a.text.len() < 8
-                                && !a.text.contains('c'))
-                            || (a.text.starts_with('-')
-                                && !a.text.starts_with("--")
-                                && a.text.contains('x'))
-                    });
-                let dest = args
-                    .iter()
-                    .position(|a| matches!(a.text.as_str(), "-C" | "--directory" | "-d" | "-D"))
-                    .and_then(|i| args.get(i + 1))
-                    .map(|w| w.text.clone())
-                    .or_else(|| {
-                        args.iter()
-                            .find_map(|a| a.text.strip_prefix("--directory=").map(str::to_owned))
-                    });
-                if extracting {
-                    if let Some(d) = dest {
-                        self.system_write(&d, Via(name, " extracts into"));
-                        self.guard_target(&d, false, true, Via(name, " extracts into"), false);
-                        let r = paths::resolve(&d, &self.cwd, self.ctx.home);
-                        if paths::is_home(&r, self.ctx.home)
-                            || r == "/"
-                            || paths::is_system_path(&r)
-                        {
-                            self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
-                                "`{name}` extracts into `{}`, where it can overwrite shell start-up files and agent settings.",
-                                clip(&d, 80)
-                            )));
-                        }
-                    }
-                }
-            }
-            "yq" | "dasel" | "xmlstarlet" | "crudini" | "sponge" | "ed" | "toml" | "json"
-                if args.iter().any(|a| {
-                    matches!(
-                        a.text.as_str(),
-                        "-i" | "--inplace"
-                            | "--in-place"
-                            | "-w"
-                            | "--write"
-                            | "ed"
-                            | "--set"
-                            | "--del"
-                            | "set"
-                    )
-                }) || name == "sponge"
-                    || name == "ed" =>
-            {
-                // In-place editors of structured files.
-                let ts: Vec<&Word> = positionals(args).collect();
-                for t in &ts {
-                    self.startup_write(&t.text, None, Via(name, " edits"));
-                    self.system_write(&t.text, Via(name, " edits"));
-                }
-                self.guard_words(&ts, false, Via(name, " edits"), false);
-                intent = Intent::Write;
-            }
-            "Invoke-Expression" | "iex" if self.powershell => {
-                if let Some(code) = positionals(args).next() {
-                    let text = code.text.clone();
-                    self.reparsed += 1;
-                    self.text(&text, depth + 1, Some("Invoke-Expression".to_owned()));
-                    self.reparsed -= 1;
-                }
-            }
-            "parallel" | "sem" => {
-                intent = self.parallel(args, depth);
-            }
-            "make" | "gmake" | "npm" | "pnpm" | "yarn" | "just" | "task" => {
-                self.scripts_run(name, args, depth);
-            }
-            "touch" | "mkdir" => {
-                let ts: Vec<&Word> = positionals(args).collect();
-                self.guard_words(&ts, false, Via(name, " of"), false);
-            }
-            "kill" | "pkill" | "killall" | "skill" | "pkill.sh" => self.kill(name, args),
-            "systemctl" | "launchctl" | "service" | "sv" | "rc-service" => {
-                let stops = args.iter().any(|a| {
-                    matches!(
-                        a.text.as_str(),
-                        "stop" | "disable" | "kill" | "mask" | "unload" | "bootout" | "remove"
-                    )
-                });
-                if stops && args.iter().any(|a| protect::names_guard_process(&a.text)) {
-                    self.push(p::GUARD_TAMPER.finding(format!(
-                        "`{name}` would stop the DashClaw daemon, disabling the guard."
-                    )));
-                }
-            }
-            "dashclawd" => {
-                let pos: Vec<&str> = positionals(args).map(|w| w.text.as_str()).collect();
-                let uninstall = args
-                    .iter()
-                    .any(|a| a.text == "--uninstall" || a.text == "uninstall");
-                let sub = pos.first().copied().unwrap_or("");
-                if matches!(sub, "approve" | "deny" | "stop" | "uninstall" | "kill")
-                    || (sub == "install" && uninstall)
-                    || (sub == "config" && pos.get(1) == Some(&"set"))
-                {
-                    self.push(p::GUARD_TAMPER.finding(format!(
-                        "`dashclawd {sub}` changes the guard itself (approvals, lifetime or hooks); only the user may run it."
-                    )));
-                    intent = Intent::SystemAdmin;
-                }
-            }
-            "ssh" => self.ssh(args, depth, &mut intent),
-            "watch" => {
-                let mut i = 0;
-                while let Some(a) = args.get(i).filter(|a| is_flag(a)) {
-                    i += 1;
-                    if matches!(
-                        a.text.as_str(),
-                        "-n" | "--interval" | "-d" | "--differences"
-                    ) && a.text.starts_with("-n")
-                    {
-                        i += 1;
-                    }
-                }
-                let text = args[i.min(args.len())..]
-                    .iter()
-                    .map(|w| w.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                if !text.is_empty() {
-                    self.reparsed += 1;
-                    self.text(&text, depth + 1, Some("watch".to_owned()));
-                    self.reparsed -= 1;
-                }
-            }
-            "docker" | "podman" | "kubectl" | "oc" | "nerdctl" => {
-                self.container_exec(name, args, depth);
-            }
-            "Remove-Item" | "remove-item" | "ri" | "del" | "erase" | "rd"
-                if self.powershell || name.contains('-') =>
-            {
-                self.remove_item(args, &mut facts);
-                intent = Intent::Destructive;
-            }
-            _ if name.starts_with("mkfs")
-                && positionals(args).all(|t| {
-                    !t.dynamic
-                        && !paths::is_device(&t.text)
-                        && (t.text.ends_with(".img")
-                            || t.text.ends_with(".raw")
-                            || t.text.ends_with(".iso")
-                            || t.text.chars().all(|c| c.is_ascii_digit()))
-                })
-                && positionals(args).next().is_some() =>
-            {
-                // A filesystem inside an image file: only that file is written.
-            }
-            _ if name.starts_with("mkfs") || name == "mkswap" => {
-                self.push(r::MKFS.finding(format!(
-                    "`{name}` formats a filesystem, erasing everything on it."
-                )));
-            }
-            "base32" | "openssl" | "uudecode" => {
-                traits.decodes =
-                    name == "uudecode" || args.iter().any(|a| is_decode_flag(name, &a.text));
-            }
-            "echo" | "printf" => {
-                traits.sql = args.iter().any(|a| infra::is_sql_danger(&a.text));
-            }
-            _ if DOWNLOADERS.contains(&name) => traits.downloads = true,
-            "pwsh" | "powershell" => {
-                // `pwsh -Command "…"`: PowerShell text, graded with the cmdlet table.
-                let at = args.iter().position(|a| {
-                    let l = a.text.to_ascii_lowercase();
-                    matches!(
-                        l.as_str(),
-                        "-command" | "-c" | "/c" | "-encodedcommand" | "-e" | "-ec"
-                    )
-                });
-                if let Some(code) = at.and_then(|i| args.get(i + 1)) {
-                    let encoded = args[at.unwrap_or(0)]
-                        .text
-                        .to_ascii_lowercase()
-                        .starts_with("-e");
-                    if encoded || code.dynamic {
-                        self.push(p::INTERPRETER_DYNAMIC.finding(
-                            "PowerShell runs an encoded or computed command that cannot be read.",
-                        ));
-                    } else {
-                        let text = code.text.replace('\\', "/");
-                        let saved = self.powershell;
-                        self.powershell = true;
-                        self.reparsed += 1;
-                        self.text(&text, depth + 1, Some("pwsh -Command".to_owned()));
-                        self.reparsed -= 1;
-                        self.powershell = saved;
-                    }
-                }
-            }
-            _ if listed(name) == Some(Listed::Interpreter)
-                || is_versioned_python(name)
-                || matches!(
-                    name,
-                    "lua"
-                        | "luajit"
-                        | "osascript"
-                        | "irb"
-                        | "pypy"
-                        | "pypy3"
-                        | "ipython"
-                        | "Rscript"
-                        | "R"
-                        | "julia"
-                        | "tclsh"
-                        | "wish"
-                        | "groovy"
-                        | "scala"
-                        | "jshell"
-                        | "kotlin"
-                ) =>
-            {
-                self.interpreter(
-                    name,
-                    args,
-                    stdin,
-                    input.as_deref(),
-                    depth,
-                    &mut facts,
-                    &mut traits,
-                );
-            }
-            "git" | "hub" | "yadm" => self.git(args, &mut intent, depth),
-            _ => {}
+        if let Some(handler) = dispatch::handler(name) {
+            let mut call = dispatch::Call {
+                name,
+                args,
+                sudo,
+                stdin,
+                input: input.as_deref(),
+                pipe_in,
+                depth,
+                own,
+                intent,
+                facts,
+                traits,
+            };
+            handler(self, &mut call);
+            (intent, facts, traits) = (call.intent, call.facts, call.traits);
         }
         // Programs that run other programs from their own arguments (see `embedded.rs`).
         {
@@ -2450,314 +2045,6 @@ impl<'a> Walker<'a> {
             .then_some(Intent::Destructive)
     }
 
-    /// `bash -c '…'`, `bash <<EOF`, `bash script.sh`. `None` means it reads its stdin.
-    fn shell(
-        &mut self,
-        args: &[Word],
-        stdin: Option<&Redirect>,
-        input: Option<&str>,
-        decoded: bool,
-        depth: usize,
-        facts: &mut Facts,
-    ) -> Option<Intent> {
-        let mut inline = false;
-        let mut from_stdin = false;
-        let mut i = 0;
-        while let Some(a) = args.get(i) {
-            let t = a.text.as_str();
-            if t == "--" {
-                i += 1;
-                break;
-            }
-            if !(t.starts_with('-') || t.starts_with('+')) || a.dynamic || t.len() < 2 {
-                break;
-            }
-            if matches!(t, "-o" | "+o" | "-O" | "+O" | "--rcfile" | "--init-file") {
-                i += 1;
-            } else if t == "--command" || (!t.starts_with("--") && t[1..].contains('c')) {
-                inline = true;
-            } else if !t.starts_with("--") && t[1..].contains('s') {
-                from_stdin = true;
-            }
-            i += 1;
-        }
-        let operand = args.get(i);
-        if inline {
-            let Some(code) = operand else {
-                return Some(Intent::Unknown);
-            };
-            if word_downloads(code, depth) {
-                self.push(r::CURL_PIPE_SHELL.finding(
-                    "Running a downloaded script through `sh -c` executes unreviewed remote code.",
-                ));
-            }
-            if code.dynamic {
-                // A computed program text (`bash -c "$CMD"`) is obfuscated execution.
-                let first = self.findings.len();
-                if let Some(t) = self.fold_word(code, 0) {
-                    self.reparsed += 1;
-                    self.text(&t, depth + 1, Some("bash -c".to_owned()));
-                    self.reparsed -= 1;
-                    return Some(Intent::Readonly);
-                }
-                self.push(p::SHELL_C_DYNAMIC.finding(format!(
-                    "`sh -c` runs the computed string `{}`, which hides the command (obfuscated execution).",
-                    clip(&code.text, 80)
-                )));
-                let _ = first;
-                return Some(Intent::Destructive);
-            }
-            self.reparsed += 1;
-            self.text(&code.text, depth + 1, Some("bash -c".to_owned()));
-            self.reparsed -= 1;
-            return Some(Intent::Readonly);
-        }
-        if let Some(script) = operand.filter(|o| !from_stdin && o.text != "-") {
-            if script.text.starts_with("<(") && !word_downloads(script, depth) {
-                // `bash <(echo …)`: the script is the substitution's output.
-                if let Some(sub) = script.subs.first() {
-                    if let Some(text) = self.fold_script(sub, 0) {
-                        self.text(&text, depth + 1, Some("bash <( )".to_owned()));
-                        return Some(Intent::Readonly);
-                    }
-                }
-                self.push(r::PIPE_TO_SHELL.finding(
-                    "The shell runs a script produced at run time by a process substitution.",
-                ));
-                return Some(Intent::Unknown);
-            }
-            if word_downloads(script, depth) {
-                self.push(r::CURL_PIPE_SHELL.finding(
-                    "Running a downloaded script through a shell executes unreviewed remote code.",
-                ));
-                return Some(Intent::Unknown);
-            }
-            self.exec_script(script, ScriptKind::Shell, depth, facts, false);
-            return Some(Intent::Unknown);
-        }
-        match (stdin, input) {
-            (Some(r), _) if r.feeds_stdin() => {
-                self.text(&r.target.text, depth + 1, Some("heredoc".to_owned()));
-                Some(Intent::Readonly)
-            }
-            (None, Some(text)) => {
-                // `printf 'rm -rf ~' | sh`: the folded text is the script. Decoding it first
-                // is obfuscation in itself: no honest command needs to hide its text.
-                if decoded {
-                    self.push(r::DECODE_PIPE_SHELL.finding(format!(
-                        "The shell runs text that was decoded first (`{}`), which hides the command.",
-                        clip(text.trim(), 60)
-                    )));
-                }
-                self.text(text, depth + 1, Some("stdin".to_owned()));
-                Some(if decoded {
-                    Intent::Destructive
-                } else {
-                    Intent::Readonly
-                })
-            }
-            (Some(_), _) => Some(Intent::Unknown),
-            (None, None) => None,
-        }
-    }
-
-    fn eval(&mut self, args: &[Word], depth: usize) -> Intent {
-        if args.is_empty() {
-            return Intent::Readonly;
-        }
-        if args.iter().any(|a| word_downloads(a, depth)) {
-            self.push(
-                r::CURL_PIPE_SHELL.finding("`eval` of a download runs unreviewed remote code."),
-            );
-            return Intent::Destructive;
-        }
-        let mut joined = String::new();
-        for a in args {
-            // A `PATH` changed earlier in this command could put an impostor generator first.
-            let path_changed = self.vars.iter().any(|(k, _)| k == "PATH");
-            if a.subs.len() == 1 && !path_changed && is_env_generator(&a.subs[0]) {
-                // `eval "$(ssh-agent -s)"`: the output of an environment set-up tool.
-                continue;
-            }
-            let text = self.fold_word(a, 0);
-            let Some(text) = text else {
-                self.push(r::EVAL_DYNAMIC.finding(format!(
-                    "`eval` of the computed string `{}` hides the command that runs.",
-                    clip(&a.text, 80)
-                )));
-                return Intent::Destructive;
-            };
-            if !joined.is_empty() {
-                joined.push(' ');
-            }
-            joined.push_str(&text);
-        }
-        self.reparsed += 1;
-        self.text(&joined, depth + 1, Some("eval".to_owned()));
-        self.reparsed -= 1;
-        Intent::Readonly
-    }
-
-    /// `ssh [opts] host cmd…`: the remote command is graded too; a destructive one is blocked.
-    fn ssh(&mut self, args: &[Word], depth: usize, intent: &mut Intent) {
-        const VALUED: &[&str] = &[
-            "-b", "-B", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-L", "-l", "-m", "-O",
-            "-o", "-p", "-Q", "-R", "-S", "-W", "-w",
-        ];
-        let mut i = 0;
-        while let Some(a) = args.get(i).filter(|a| is_flag(a)) {
-            i += if VALUED.contains(&a.text.as_str()) {
-                2
-            } else {
-                1
-            };
-        }
-        let rest = args.get(i + 1..).unwrap_or(&[]);
-        if rest.is_empty() {
-            return;
-        }
-        // ssh joins its arguments with spaces and the remote shell parses the result.
-        let text = rest
-            .iter()
-            .map(|w| w.text.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let segs = self.segs.len();
-        let findings = self.findings.len();
-        let saved_cwd = (self.cwd.clone(), self.cwd_moved);
-        self.reparsed += 1;
-        self.text(&text, depth + 1, Some("ssh remote".to_owned()));
-        self.reparsed -= 1;
-        (self.cwd, self.cwd_moved) = saved_cwd;
-        let destructive = self.segs[segs..]
-            .iter()
-            .any(|s| s.intent == Intent::Destructive && s.score > 55)
-            || self.findings[findings..]
-                .iter()
-                .any(|f| f.verdict == Verdict::Block);
-        if destructive {
-            self.push(p::REMOTE_DESTRUCTIVE.finding(format!(
-                "The command sent over ssh, `{}`, destroys data on the remote host.",
-                clip(&text, 80)
-            )));
-            *intent = Intent::Destructive;
-        }
-    }
-
-    /// `docker exec ctr cmd…`, `kubectl exec pod -- cmd…`: the inner command is graded.
-    fn container_exec(&mut self, name: &str, args: &[Word], depth: usize) {
-        let Some(at) = args.iter().position(|a| !is_flag(a)) else {
-            return;
-        };
-        if args[at].text != "exec" {
-            return;
-        }
-        let rest = &args[at + 1..];
-        let inner: &[Word] = if matches!(name, "kubectl" | "oc") {
-            match rest.iter().position(|a| a.text == "--") {
-                Some(dd) => &rest[dd + 1..],
-                None => return,
-            }
-        } else {
-            const VALUED: &[&str] = &[
-                "-e",
-                "-u",
-                "-w",
-                "--env",
-                "--user",
-                "--workdir",
-                "--env-file",
-            ];
-            let mut i = 0;
-            while let Some(a) = rest.get(i).filter(|a| is_flag(a)) {
-                i += if VALUED.contains(&a.text.as_str()) {
-                    2
-                } else {
-                    1
-                };
-            }
-            rest.get(i + 1..).unwrap_or(&[])
-        };
-        if inner.is_empty() {
-            return;
-        }
-        let first = self.findings.len();
-        self.origin.push(Origin::Named(format!("{name} exec")));
-        let saved = self.cwd.clone();
-        self.argv(
-            inner,
-            false,
-            Facts::default(),
-            first,
-            None,
-            depth + 1,
-            Traits::default(),
-        );
-        self.cwd = saved;
-        self.origin.pop();
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn interpreter(
-        &mut self,
-        name: &str,
-        args: &[Word],
-        stdin: Option<&Redirect>,
-        input: Option<&str>,
-        depth: usize,
-        facts: &mut Facts,
-        traits: &mut Traits,
-    ) {
-        if name == "npx" {
-            if args.iter().any(|a| {
-                matches!(a.text.as_str(), "-y" | "--yes" | "-p" | "--package")
-                    || a.text.starts_with("--package=")
-            }) {
-                self.push(
-                    p::NPX_AUTO_INSTALL
-                        .finding("`npx -y` downloads and runs a package without asking."),
-                );
-            }
-            return;
-        }
-        let (inline, reads_stdin) = interpreter_mode(name, args);
-        let fed = match stdin {
-            Some(r) if r.feeds_stdin() => Some(r.target.text.as_str()),
-            Some(_) => None,
-            None => input,
-        };
-        if let Some(code) = inline {
-            facts.inline_eval = true;
-            if name == "perl" && args.iter().any(|a| short_has(a, &['i'])) {
-                facts.sed_inplace = true;
-                let files: Vec<&Word> = positionals(args).skip(1).collect();
-                self.guard_words(&files, false, "`perl -i` on", true);
-                for f in &files {
-                    self.system_write(&f.text, "`perl -i`");
-                }
-            }
-            let code = code.to_owned();
-            self.grade_code(name, &code, depth, facts);
-        } else if let (true, Some(code)) = (reads_stdin, fed) {
-            let code = code.to_owned();
-            self.grade_code(name, &code, depth, facts);
-        } else if let Some(script) = interpreter_script(name, args) {
-            if word_downloads(script, depth) {
-                self.push(
-                    r::CURL_PIPE_SHELL
-                        .finding(format!("`{name}` runs a program downloaded at run time.")),
-                );
-            } else if script.text.starts_with("<(") {
-                self.push(r::PIPE_TO_SHELL.finding(format!(
-                    "`{name}` runs a program produced at run time by a process substitution."
-                )));
-            } else {
-                self.exec_script(script, ScriptKind::Interpreter, depth, facts, false);
-            }
-        }
-        traits.runs_stdin = reads_stdin && stdin.is_none() && input.is_none();
-    }
-
     /// Sources and sinks of one command (see `exfil.rs`): a secret reaching a sink is a flow
     /// (block); a sink sending files or stdin outside the allowlist needs approval.
     fn exfil(
@@ -2774,8 +2061,8 @@ impl<'a> Walker<'a> {
             if w.is_empty() || !w.contains(['.', '/', '~', '$']) {
                 return None;
             }
-            let r = paths::resolve(w, &this.cwd, home);
-            if super::exfil::secret_path(&r, home) {
+            let (r, secret) = this.resolve_secret(w);
+            if secret {
                 Some(format!("`{}`", clip(w, 60)))
             } else if this.tainted_files.contains(&r) {
                 Some(format!("`{}` (written from a secret)", clip(w, 60)))
@@ -2939,14 +2226,15 @@ impl<'a> Walker<'a> {
                 _ => args
                     .iter()
                     .enumerate()
-                    .filter(|(_, a)| {
+                    .filter(|(i, a)| {
                         matches!(
                             a.text.as_str(),
                             "-f" | "--file" | "-o" | "--output" | "-out" | "-O"
-                        ) || (a.text.starts_with('-')
-                            && !a.text.starts_with("--")
+                        ) || (name == "tar"
                             && a.text.ends_with('f')
-                            && name == "tar")
+                            && (a.text.starts_with('-') && !a.text.starts_with("--")
+                                // Old-style bundled options: `tar czf out.tgz dir`.
+                                || (*i == 0 && a.text.bytes().all(|b| b.is_ascii_alphabetic()))))
                     })
                     .filter_map(|(i, _)| args.get(i + 1).map(|w| w.text.clone()))
                     .chain(if name == "zip" || name == "7z" {
@@ -2976,6 +2264,24 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// `w` resolved against the cwd, and whether it is a secret file (memoized per cwd).
+    fn resolve_secret(&self, w: &str) -> (String, bool) {
+        let mut memo = self.secret_memo.borrow_mut();
+        if memo.0 != self.cwd {
+            memo.0.clone_from(&self.cwd);
+            memo.1.clear();
+        }
+        if let Some(hit) = memo.1.get(w) {
+            return hit.clone();
+        }
+        let r = paths::resolve(w, &self.cwd, self.ctx.home);
+        let secret = super::exfil::secret_path(&r, self.ctx.home);
+        if memo.1.len() < 256 {
+            memo.1.insert(w.to_owned(), (r.clone(), secret));
+        }
+        (r, secret)
+    }
+
     /// A write into a system location (`/etc`, `/usr`, …) needs approval.
     fn system_write(&mut self, target: &str, via: impl std::fmt::Display) {
         let r = paths::resolve(target, &self.cwd, self.ctx.home);
@@ -3000,187 +2306,6 @@ impl<'a> Walker<'a> {
                 "{via} writes `{}`, a system file.",
                 clip(target, 80)
             )));
-        }
-    }
-
-    /// GNU `parallel CMD ::: ARGS…`: each argument is put into the command (at `{}` or at the
-    /// end) and graded; without `:::` the arguments come from stdin, as with `xargs`.
-    fn parallel(&mut self, args: &[Word], depth: usize) -> Intent {
-        const VALUED: &[&str] = &[
-            "-j",
-            "--jobs",
-            "-S",
-            "--sshlogin",
-            "--joblog",
-            "-a",
-            "--arg-file",
-            "--delay",
-            "--timeout",
-            "--results",
-            "-d",
-            "--delimiter",
-            "-n",
-            "-N",
-            "--colsep",
-            "-I",
-        ];
-        let mut i = 0;
-        while let Some(a) = args.get(i).filter(|a| is_flag(a)) {
-            i += if VALUED.contains(&a.text.as_str()) {
-                2
-            } else {
-                1
-            };
-        }
-        let rest = args.get(i..).unwrap_or(&[]);
-        let sep = rest
-            .iter()
-            .position(|w| matches!(w.text.as_str(), ":::" | "::::" | ":::+"));
-        let (cmd, items) = match sep {
-            Some(k) => (
-                &rest[..k],
-                rest[k + 1..]
-                    .iter()
-                    .filter(|w| !w.text.starts_with(":::"))
-                    .take(8)
-                    .collect::<Vec<_>>(),
-            ),
-            None => (rest, Vec::new()),
-        };
-        if cmd.is_empty() {
-            return Intent::Unknown;
-        }
-        let base: Vec<String> = if cmd.len() == 1 && cmd[0].text.contains(' ') {
-            vec![cmd[0].text.clone()]
-        } else {
-            cmd.iter().map(|w| quote(&w.text)).collect()
-        };
-        let lines: Vec<String> = if items.is_empty() {
-            vec![base.join(" ").replace("{}", "")]
-        } else {
-            items
-                .iter()
-                .map(|it| {
-                    let q = quote(&it.text);
-                    if base.iter().any(|b| b.contains("{}")) {
-                        base.iter()
-                            .map(|b| b.replace("{}", &q))
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    } else {
-                        format!("{} {q}", base.join(" "))
-                    }
-                })
-                .collect()
-        };
-        self.xargs_context = items.is_empty();
-        for l in lines {
-            self.text(&l, depth + 1, Some("parallel".to_owned()));
-        }
-        self.xargs_context = false;
-        Intent::Readonly
-    }
-
-    /// `make x`, `npm run x` right after the Makefile or the script was written in the same
-    /// command line: the recipe is what runs.
-    fn scripts_run(&mut self, name: &str, args: &[Word], depth: usize) {
-        let pos: Vec<&str> = positionals(args).map(|w| w.text.as_str()).collect();
-        let recipe: Option<String> = match name {
-            "make" | "gmake" | "just" | "task" => {
-                let file = args
-                    .iter()
-                    .position(|a| a.text == "-f" || a.text == "--file")
-                    .and_then(|i| args.get(i + 1))
-                    .map(|w| w.text.clone());
-                let names: Vec<String> = match file {
-                    Some(f) => vec![f],
-                    None => [
-                        "Makefile",
-                        "makefile",
-                        "GNUmakefile",
-                        "justfile",
-                        "Justfile",
-                        "Taskfile.yml",
-                    ]
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-                };
-                let written = names.iter().find_map(|n| {
-                    let p = paths::resolve(n, &self.cwd, self.ctx.home);
-                    self.written
-                        .iter()
-                        .find(|(w, _)| *w == p)
-                        .map(|(_, c)| c.clone())
-                });
-                written.map(|text| {
-                    // Recipe lines: after a `target:` (the rest of the line) and tab-indented lines.
-                    text.lines()
-                        .filter_map(|l| {
-                            if let Some(r) = l.strip_prefix('\t') {
-                                Some(r.trim_start_matches(['@', '-', '+']).to_owned())
-                            } else {
-                                // `target: prereqs ; recipe`
-                                l.split_once(':')
-                                    .and_then(|(_, r)| r.split_once(';'))
-                                    .map(|(_, recipe)| recipe.trim().to_owned())
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
-            }
-            _ => {
-                let script = match pos.as_slice() {
-                    ["run" | "run-script", s, ..] => Some(*s),
-                    [s, ..] if name == "yarn" || name == "pnpm" || name == "bun" => Some(*s),
-                    _ => None,
-                };
-                script.and_then(|sn| {
-                    self.npm_scripts
-                        .iter()
-                        .find(|(n, _)| n == sn)
-                        .map(|(_, v)| v.clone())
-                        .or_else(|| {
-                            let p = paths::resolve("package.json", &self.cwd, self.ctx.home);
-                            self.written
-                                .iter()
-                                .find(|(w, _)| *w == p)
-                                .and_then(|(_, c)| {
-                                    serde_json::from_str::<serde_json::Value>(c).ok()
-                                })
-                                .and_then(|v| {
-                                    v.get("scripts")?.get(sn)?.as_str().map(str::to_owned)
-                                })
-                        })
-                })
-            }
-        };
-        if let Some(text) = recipe.filter(|t| !t.trim().is_empty()) {
-            self.text(&text, depth + 1, Some(format!("{name} script")));
-        }
-        if name == "npm"
-            && pos.first() == Some(&"set-script")
-            && pos.len() >= 3
-            && self.npm_scripts.len() < 8
-        {
-            self.npm_scripts
-                .push((pos[1].to_owned(), pos[2].to_owned()));
-        }
-        // `npm pkg set scripts.x='…'` defines a script for a later `npm run x`.
-        if matches!(name, "npm" | "pnpm" | "yarn")
-            && pos.first() == Some(&"pkg")
-            && pos.get(1) == Some(&"set")
-        {
-            for kv in pos.iter().skip(2) {
-                if let Some((k, v)) = kv.split_once('=') {
-                    if let Some(sn) = k.strip_prefix("scripts.") {
-                        if self.npm_scripts.len() < 8 {
-                            self.npm_scripts.push((sn.to_owned(), v.to_owned()));
-                        }
-                    }
-                }
-            }
         }
     }
 
@@ -3290,6 +2415,10 @@ impl<'a> Walker<'a> {
             let cmd = format!("rm {flags} -- {}", quote_path(target));
             self.text(&cmd, depth + 1, Some(label.clone()));
         }
+        for (from, to) in f.moves.iter().take(8) {
+            let cmd = format!("mv -- {} {}", quote_path(from), quote_path(to));
+            self.text(&cmd, depth + 1, Some(label.clone()));
+        }
         let writes_files = !f.writes.is_empty()
             || [
                 "'w'",
@@ -3312,7 +2441,29 @@ impl<'a> Walker<'a> {
         } else {
             Vec::new()
         };
-        for target in f.writes.iter().chain(&home_writes).take(12) {
+        // `p='~/.claude/settings.json'; json.dump(d, open(p, 'w'))`: a written path held in a
+        // variable is still named by a literal.
+        let literal_writes: Vec<String> = if writes_files {
+            f.literals
+                .iter()
+                .filter(|l| {
+                    l.len() < 4096
+                        && (l.starts_with('/') || l.starts_with('~'))
+                        && protect::check(l, &self.cwd, self.ctx, false).is_some()
+                })
+                .take(4)
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for target in f
+            .writes
+            .iter()
+            .chain(&home_writes)
+            .chain(&literal_writes)
+            .take(12)
+        {
             let via = Via(program, " code writes");
             self.check_write_target(target, via);
             self.guard_target(target, false, false, via, false);
@@ -3377,6 +2528,13 @@ impl<'a> Walker<'a> {
         }
         self.scripts += 1;
         let path = paths::resolve(&w.text, &self.cwd, self.ctx.home);
+        if self.downloaded.iter().any(|d| paths::is_inside(&path, d)) {
+            self.push(r::CURL_PIPE_SHELL.finding(format!(
+                "`{}` was downloaded earlier in this command and is now run (unreviewed remote code).",
+                clip(&w.text, 80)
+            )));
+            return;
+        }
         let content = match self.written.iter().find(|(p, _)| *p == path) {
             Some((_, c)) => Ok(c.clone()),
             None => script::read(&path),
@@ -3438,412 +2596,6 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn kill(&mut self, name: &str, args: &[Word]) {
-        if let Some(a) = args.iter().find(|a| protect::names_guard_process(&a.text)) {
-            self.push(p::GUARD_TAMPER.finding(format!(
-                "`{name} {}` would stop the DashClaw guard.",
-                clip(&a.text, 80)
-            )));
-            return;
-        }
-        let suspect = |this: &mut Self, why: String| {
-            this.push(p::GUARD_TAMPER_SUSPECT.finding(why));
-        };
-        if name == "kill" {
-            let mut i = 0;
-            let mut operands = Vec::new();
-            while let Some(a) = args.get(i) {
-                i += 1;
-                if matches!(a.text.as_str(), "-s" | "-n") {
-                    i += 1;
-                } else if a.text == "--" {
-                    operands.extend(&args[i..]);
-                    break;
-                } else if operands.is_empty() && is_flag(a) && a.text != "-1" {
-                } else {
-                    operands.push(a);
-                }
-            }
-            for a in operands {
-                if a.text == "-1" || a.text == "0" || a.text == "-0" {
-                    self.push(p::GUARD_TAMPER.finding(
-                        "`kill -1` (or 0) signals every process you own, the guard included.",
-                    ));
-                } else if a.dynamic && a.text != "$!" && !a.text.starts_with('%') {
-                    suspect(
-                        self,
-                        format!(
-                            "`kill {}` targets a process computed at run time, which could be the guard.",
-                            clip(&a.text, 80)
-                        ),
-                    );
-                }
-            }
-            return;
-        }
-        // pkill / killall / skill: patterns.
-        const VALUED: &[&str] = &[
-            "-u", "-U", "-g", "-G", "-P", "-s", "-t", "-F", "--signal", "-o",
-        ];
-        let mut pats = Vec::new();
-        let mut by_user = false;
-        let mut i = 0;
-        while let Some(a) = args.get(i) {
-            i += 1;
-            if VALUED.contains(&a.text.as_str()) {
-                by_user |= matches!(a.text.as_str(), "-u" | "-U");
-                i += 1;
-            } else if !is_flag(a) {
-                pats.push(a);
-            }
-        }
-        if pats.is_empty() && by_user {
-            suspect(
-                self,
-                format!("`{name} -u` signals every process of a user, the guard included."),
-            );
-        }
-        for pat in pats {
-            let t = pat.text.to_ascii_lowercase();
-            let guard_names = "dashclawd run --auto-started dashclaw-hook";
-            let runs_fit = t
-                .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
-                .filter(|r| !r.is_empty())
-                .all(|r| guard_names.contains(r));
-            let regexy =
-                name == "pkill" && t.contains(['.', '*', '^', '[', '|', '\\', '?']) && runs_fit;
-            if pat.dynamic {
-                suspect(
-                    self,
-                    format!(
-                        "`{name}` pattern `{}` is computed at run time.",
-                        clip(&pat.text, 80)
-                    ),
-                );
-            } else if t.len() >= 2 && ("dashclawd".contains(&t) || "dashclaw-hook".contains(&t)) {
-                self.push(p::GUARD_TAMPER.finding(format!(
-                    "`{name} {}` matches the DashClaw guard's processes.",
-                    clip(&pat.text, 80)
-                )));
-            } else if regexy || t.len() < 2 {
-                suspect(
-                    self,
-                    format!(
-                        "`{name} {}` is a broad pattern that could match the guard.",
-                        clip(&pat.text, 80)
-                    ),
-                );
-            }
-        }
-    }
-
-    /// `cp`, `mv`, `install`, `ln`, `rsync`: the destination (and for `mv` the sources).
-    fn copy_like(&mut self, name: &str, args: &[Word]) {
-        let recursive = args.iter().take_while(|a| a.text != "--").any(|a| {
-            matches!(a.text.as_str(), "--recursive" | "--archive") || short_has(a, &['r', 'R', 'a'])
-        });
-        let pos: Vec<&Word> = positionals(args).collect();
-        if let Some(dest) = copy_destination(args) {
-            let d = paths::resolve(&dest.text, &self.cwd, self.ctx.home);
-            let srcs = &pos[..pos.len().saturating_sub(1)];
-            if name == "mv"
-                && (paths::is_discard(&d)
-                    || srcs.iter().any(|s| self.delete_reach(s) == Reach::Root))
-            {
-                self.push(p::MOVE_TO_NULL.finding(format!(
-                    "`mv` to `{}` throws away or breaks `{}`.",
-                    clip(&dest.text, 80),
-                    srcs.first().map_or("", |s| clip(&s.text, 80))
-                )));
-            }
-            if srcs
-                .iter()
-                .any(|s| s.text == "/dev/null" || s.text == "/dev/zero")
-                && (paths::is_system_path(&d)
-                    || protect::is_startup_file(&d)
-                    || super::exfil::secret_path(&d, self.ctx.home))
-            {
-                self.push(r::DESTROY_SENSITIVE.finding(format!(
-                    "`{name}` empties `{}`, a system, credentials or start-up file.",
-                    clip(&dest.text, 80)
-                )));
-            }
-            if name == "rsync"
-                && args.iter().any(|a| a.text.starts_with("--remove-source"))
-                && srcs.iter().any(|s| self.delete_reach(s) == Reach::Root)
-            {
-                self.push(r::RM_ROOT.finding(format!(
-                    "`rsync --remove-source-files` deletes the files of `{}`, a system, home or workspace tree.",
-                    srcs.first().map_or("", |s| clip(&s.text, 80))
-                )));
-            }
-            if name == "rsync"
-                && args.iter().any(|a| {
-                    a.text.starts_with("--delete") || a.text.starts_with("--remove-source")
-                })
-                && !args
-                    .iter()
-                    .any(|a| a.text == "--dry-run" || short_has(a, &['n']))
-                && !paths::is_regenerable(&dest.text)
-            {
-                self.push(p::RSYNC_DELETE.finding(format!(
-                    "`rsync --delete` removes whatever in `{}` the source lacks.",
-                    clip(&dest.text, 80)
-                )));
-            }
-            let from_example = !srcs.is_empty()
-                && srcs.iter().all(|s| {
-                    [".example", ".sample", ".template", ".dist", ".defaults"]
-                        .iter()
-                        .any(|m| s.text.contains(m))
-                });
-            if !from_example {
-                self.check_write_target(&dest.text, Via(name, ""));
-            }
-            if !paths::is_secret_path(&d) && !d.contains(':') {
-                self.system_write(&dest.text, Via(name, " to"));
-            }
-            if srcs.len() == 1 && !dest.dynamic {
-                self.startup_write(&dest.text, None, Via(name, " overwrites"));
-            }
-            // Copying a tree into a directory can land on any file inside it.
-            self.guard_target(&dest.text, dest.dynamic, recursive, Via(name, " to"), false);
-        }
-        if name == "mv" {
-            let pos: Vec<&Word> = positionals(args).collect();
-            if pos.len() >= 2 {
-                let srcs = &pos[..pos.len() - 1];
-                self.guard_words(srcs, true, "`mv` of", false);
-            }
-        }
-        if name == "rsync" && args.iter().any(|a| a.text.starts_with("--delete")) {
-            if let Some(dest) = copy_destination(args) {
-                self.guard_target(
-                    &dest.text,
-                    dest.dynamic,
-                    true,
-                    "`rsync --delete` into",
-                    false,
-                );
-            }
-        }
-    }
-
-    fn sed(&mut self, args: &[Word], facts: &mut Facts, intent: &mut Intent) {
-        let inplace = args.iter().take_while(|a| a.text != "--").any(|a| {
-            a.text.starts_with("--in-place") || (short_has(a, &['i']) && !a.text.starts_with("--"))
-        });
-        if !inplace {
-            return;
-        }
-        facts.sed_inplace = true;
-        *intent = Intent::Write;
-        // The script is the first positional unless given with -e/-f.
-        let explicit = args
-            .iter()
-            .any(|a| matches!(a.text.as_str(), "-e" | "-f" | "--expression" | "--file"));
-        let mut files: Vec<&Word> = Vec::new();
-        let mut i = 0;
-        let mut skipped_script = explicit;
-        while let Some(a) = args.get(i) {
-            i += 1;
-            if matches!(a.text.as_str(), "-e" | "-f" | "--expression" | "--file") {
-                i += 1;
-            } else if is_flag(a) {
-            } else if !skipped_script {
-                skipped_script = true;
-            } else {
-                files.push(a);
-            }
-        }
-        for f in &files {
-            self.check_write_target(&f.text, "`sed -i`");
-            self.system_write(&f.text, "`sed -i`");
-            let script = args
-                .iter()
-                .find(|a| !a.text.starts_with('-'))
-                .map(|a| a.text.clone());
-            self.startup_write(&f.text, script.as_deref(), "`sed -i` edits");
-            self.note_target(&f.text);
-        }
-        self.guard_words(&files, false, "`sed -i` on", true);
-    }
-
-    /// PowerShell `Remove-Item` (upstream counts it as an rm).
-    fn remove_item(&mut self, args: &[Word], facts: &mut Facts) {
-        let recursive = args.iter().any(|a| {
-            let l = a.text.to_ascii_lowercase();
-            l.starts_with("-rec") && !l.ends_with(":$false")
-        });
-        let targets: Vec<&Word> = args.iter().filter(|a| !a.text.starts_with('-')).collect();
-        let root = targets.iter().find(|t| {
-            is_windows_root(&t.text) || paths::is_root_or_system_dir(&t.text, self.ctx.home)
-        });
-        if let (true, Some(t)) = (recursive, root) {
-            self.push(r::RM_ROOT.finding(format!(
-                "`Remove-Item -Recurse {}` would delete the system or a home directory.",
-                clip(&t.text, 80)
-            )));
-            return;
-        }
-        let literal = targets.iter().all(|t| !t.dynamic && !has_glob(&t.text));
-        facts.bounded_rm = !recursive && (1..=3).contains(&targets.len()) && literal;
-        facts.regenerable_rm = !targets.is_empty()
-            && targets
-                .iter()
-                .all(|t| self.delete_reach(t) == Reach::Scratch);
-        if recursive && !facts.regenerable_rm {
-            let shown = targets.first().map_or("", |t| clip(&t.text, 80));
-            self.push(r::RM_RECURSIVE.finding(format!("Recursive delete of `{shown}`.")));
-        }
-        self.guard_words(&targets, recursive, "`Remove-Item` of", false);
-    }
-
-    fn find(&mut self, args: &[Word], sudo: bool, intent: &mut Intent, depth: usize) {
-        // `-exec CMD … ;` / `+` ranges, graded as commands of their own.
-        let mut execs: Vec<&[Word]> = Vec::new();
-        let mut deletes = false;
-        let mut asks = false;
-        let mut i = 0;
-        while let Some(a) = args.get(i) {
-            i += 1;
-            match a.text.as_str() {
-                "-delete" => deletes = true,
-                "-exec" | "-execdir" | "-ok" | "-okdir" => {
-                    let interactive = a.text.starts_with("-ok");
-                    let start = i;
-                    while args.get(i).is_some_and(|w| w.text != ";" && w.text != "+") {
-                        i += 1;
-                    }
-                    let inner = &args[start..i.min(args.len())];
-                    let rm = inner.first().is_some_and(|w| {
-                        matches!(command_name(&w.text), "rm" | "shred" | "unlink" | "rmdir")
-                    });
-                    deletes |= rm;
-                    // `-ok` asks before each file: a person sees every deletion.
-                    asks |= rm && interactive;
-                    execs.push(inner);
-                    i += 1;
-                }
-                _ => {}
-            }
-        }
-        let roots: Vec<&Word> = args
-            .iter()
-            .take_while(|a| !a.text.starts_with('-') && a.text != "(" && a.text != "!")
-            .collect();
-        if deletes {
-            *intent = Intent::Destructive;
-            // What narrows the match: a name pattern that is not everything, an age, a size.
-            let mut narrowed = asks;
-            let mut artifacts_only = true;
-            let mut k = 0;
-            while let Some(a) = args.get(k) {
-                let t = a.text.as_str();
-                if matches!(
-                    t,
-                    "-name" | "-iname" | "-path" | "-ipath" | "-regex" | "-iregex" | "-wholename"
-                ) {
-                    let pat = args.get(k + 1).map_or("*", |v| v.text.as_str());
-                    if !matches!(pat, "*" | ".*" | "*.*" | "**") {
-                        narrowed = true;
-                    }
-                    artifacts_only &= FIND_ARTIFACTS.contains(&pat);
-                    k += 1;
-                } else if matches!(
-                    t,
-                    "-newer"
-                        | "-mtime"
-                        | "-mmin"
-                        | "-atime"
-                        | "-ctime"
-                        | "-size"
-                        | "-empty"
-                        | "-user"
-                        | "-inum"
-                        | "-samefile"
-                        | "-links"
-                ) {
-                    narrowed = true;
-                    artifacts_only = false;
-                }
-                k += 1;
-            }
-            let roots_or_cwd: Vec<Word> = if roots.is_empty() {
-                vec![Word::literal(".")]
-            } else {
-                roots.iter().map(|w| (*w).clone()).collect()
-            };
-            let reaches: Vec<Reach> = roots_or_cwd.iter().map(|w| self.delete_reach(w)).collect();
-            let worst = reaches
-                .iter()
-                .copied()
-                .find(|r| *r == Reach::Root)
-                .or(reaches.iter().copied().find(|r| *r == Reach::Tree));
-            let shown = roots_or_cwd
-                .first()
-                .map_or(".", |w| clip(&w.text, 80))
-                .to_owned();
-            match worst {
-                Some(Reach::Root) if !narrowed => self.push(r::RM_ROOT.finding(format!(
-                    "`find {shown} … -delete` would delete everything under `{shown}`."
-                ))),
-                Some(Reach::Root) if !artifacts_only && roots_or_cwd.iter().any(|w| paths::is_root_or_system_dir(&w.text, self.ctx.home)) => {
-                    self.push(r::RM_RECURSIVE.finding(format!(
-                        "`find {shown} … -delete` deletes matching files across system or home directories."
-                    )))
-                }
-                Some(_) if !artifacts_only => {
-                    self.push(r::FIND_DELETE.finding("`find` deletes every file it matches."))
-                }
-                _ => {}
-            }
-            // A tree containing guard files counts, except the working directory itself
-            // (`find . -name '*.o' -delete` does not touch `.claude/`).
-            for root in &roots {
-                let here = paths::resolve(&root.text, &self.cwd, self.ctx.home) == self.cwd;
-                self.guard_target(
-                    &root.text,
-                    root.dynamic,
-                    !here,
-                    "`find -delete` under",
-                    false,
-                );
-            }
-        }
-        let name_pat = args
-            .iter()
-            .position(|a| matches!(a.text.as_str(), "-name" | "-iname"))
-            .and_then(|i| args.get(i + 1))
-            .filter(|p| FIND_ARTIFACTS.contains(&p.text.as_str()))
-            .map(|p| p.text.clone());
-        for inner in execs {
-            let first = self.findings.len();
-            self.origin.push(Origin::Fixed("find -exec"));
-            // `-exec rm -rf {} +` on `-name __pycache__` deletes what the name matched.
-            let replaced: Vec<Word> = inner
-                .iter()
-                .map(|w| match (&name_pat, w.text.as_str()) {
-                    (Some(p), "{}") => Word::literal(p),
-                    _ => w.clone(),
-                })
-                .collect();
-            let inner: &[Word] = &replaced;
-            self.xargs_context = true;
-            self.argv(
-                inner,
-                sudo,
-                Facts::default(),
-                first,
-                None,
-                depth + 1,
-                Traits::default(),
-            );
-            self.xargs_context = false;
-            self.origin.pop();
-        }
-    }
-
     /// What a delete of `t` reaches, with paths normalised and resolved against the tracked
     /// working directory: `Root` (the system, a home or its top folders, the workspace),
     /// `Scratch` (temp or regenerable, and only while the effective cwd is in the workspace),
@@ -3852,6 +2604,19 @@ impl<'a> Walker<'a> {
         let ctx = self.ctx;
         let p = t.text.as_str();
         if t.dynamic {
+            // `$TMPDIR/build-x`: a named entry inside the temp directory.
+            let in_tmpdir = ["$TMPDIR/", "${TMPDIR}/", "${TMPDIR:-/tmp}/"]
+                .iter()
+                .any(|pre| {
+                    p.strip_prefix(pre).is_some_and(|rest| {
+                        !rest.trim_matches('/').is_empty()
+                            && !rest.contains(['$', '`', '*', '?', '['])
+                            && !paths::has_dotdot(rest)
+                    })
+                });
+            if in_tmpdir && t.subs.is_empty() {
+                return Reach::Scratch;
+            }
             return match p {
                 "$PWD" | "${PWD}" | "$PWD/" | "$(pwd)" | "$PWD/*" => Reach::Root,
                 _ if paths::is_home(p.trim_end_matches("/*"), ctx.home) => Reach::Root,
@@ -3924,143 +2689,20 @@ impl<'a> Walker<'a> {
         let regenerable_rel = !p.starts_with('/')
             && paths::is_regenerable(p.trim_end_matches("/*").trim_end_matches("/.*"))
             && cwd_in_ws;
+        // Inside the user's cache directory or `$TMPDIR`: caches and scratch, by convention.
+        let plain = !p.contains(['*', '?', '[']) && !paths::has_dotdot(p);
+        let home_cache = self.ctx.home.is_some_and(|h| {
+            let c = format!("{h}/.cache/");
+            bare.starts_with(&c) && bare.len() > c.len()
+        });
         if scratch_abs
             || regenerable_rel
             || (in_ws && paths::is_regenerable(r.strip_prefix(&format!("{ws}/")).unwrap_or("")))
+            || (plain && home_cache)
         {
             return Reach::Scratch;
         }
         Reach::Tree
-    }
-
-    fn rm(&mut self, name: &str, args: &[Word], facts: &mut Facts) {
-        let recursive = matches!(name, "rm" | "srm")
-            && args
-                .iter()
-                .take_while(|a| a.text != "--")
-                .any(|a| a.text == "--recursive" || short_has(a, &['r', 'R']));
-        let targets: Vec<&Word> = positionals(args).collect();
-        let reaches: Vec<Reach> = targets.iter().map(|t| self.delete_reach(t)).collect();
-        // A glob at the top of the system or a home is as bad recursive or not (`rm -f ~/*`).
-        let root = targets.iter().zip(&reaches).find(|(t, r)| {
-            **r == Reach::Root
-                && (recursive
-                    || name == "rmdir"
-                    || has_glob(&t.text) && !t.text.starts_with("./")
-                    || t.text.ends_with("/*"))
-        });
-        if let Some((t, _)) = root {
-            self.push(r::RM_ROOT.finding(format!(
-                "`rm -r {}` would delete the system, a home directory or the whole workspace.",
-                clip(&t.text, 80)
-            )));
-            return;
-        }
-        self.guard_words(&targets, recursive, Via(name, " of"), false);
-        for t in &targets {
-            let resolved = paths::resolve(&t.text, &self.cwd, self.ctx.home);
-            let in_ws = paths::is_inside(&resolved, &paths::normalize(self.ctx.workspace));
-            if !t.dynamic
-                && (!in_ws
-                    && (paths::is_secret_path(&resolved)
-                        || super::exfil::secret_path(&resolved, self.ctx.home))
-                    || paths::is_system_path(&resolved)
-                    || protect::is_startup_file(&resolved))
-            {
-                self.push(r::DESTROY_SENSITIVE.finding(format!(
-                    "`{name}` would delete `{}`, a credentials, system or shell start-up file.",
-                    clip(&t.text, 80)
-                )));
-                return;
-            }
-        }
-        let literal = targets.iter().all(|t| !t.dynamic && !has_glob(&t.text));
-        facts.bounded_rm = !recursive && (1..=3).contains(&targets.len()) && literal;
-        facts.regenerable_rm = !targets.is_empty() && reaches.iter().all(|r| *r == Reach::Scratch);
-        if facts.regenerable_rm || facts.bounded_rm {
-            return;
-        }
-        if targets.is_empty() && !self.xargs_context {
-            // Bare `rm` (an error, or `--help`/`--version`): nothing is deleted.
-            facts.bounded_rm = true;
-            return;
-        }
-        if targets.iter().all(|t| t.text == "{}" || t.dynamic) && self.xargs_context {
-            self.push(p::RM_DYNAMIC_TARGETS.finding(format!(
-                "`{name}` deletes files another program names at run time."
-            )));
-            return;
-        }
-        let shown = targets.first().map_or("(its input)", |t| clip(&t.text, 80));
-        if recursive {
-            self.push(r::RM_RECURSIVE.finding(format!("Recursive delete of `{shown}`.")));
-        } else {
-            self.push(r::RM_UNBOUNDED.finding(format!(
-                "`{name}` of `{shown}` uses globs, variables or many targets."
-            )));
-        }
-    }
-
-    fn git(&mut self, args: &[Word], intent: &mut Intent, depth: usize) {
-        let texts: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
-        let f = super::git::read(&texts);
-        if f.destructive {
-            *intent = Intent::Destructive;
-        } else if f.writes {
-            *intent = Intent::Write;
-        }
-        for (rule, why) in f.findings {
-            self.push(rule.finding(why));
-        }
-        for (key, value) in &f.exec_settings {
-            let first = self.findings.len();
-            if value != "$ENV" {
-                // The program the setting runs is graded as if run now.
-                let text = value.trim_start_matches('!');
-                self.reparsed += 1;
-                self.text(text, depth + 1, Some(format!("git {key}")));
-                self.reparsed -= 1;
-            }
-            let raised = self.findings.len() > first;
-            if raised || !super::git::benign_setting(key, value) {
-                self.push(p::GIT_CONFIG_EXEC.finding(format!(
-                    "Git setting `{key}` would run `{}` whenever git reaches it.",
-                    clip(value, 80)
-                )));
-                *intent = Intent::Destructive;
-            }
-        }
-        if let Some((name, url)) = f.remote_added {
-            if self.git_remotes_added.len() < 8 {
-                self.git_remotes_added.push((name, url));
-            }
-        }
-        if let Some(to) = f.push_to {
-            let configured = super::exfil::git_remotes(&self.cwd);
-            let url = if to.contains("://")
-                || to.contains('@')
-                || (to.contains(':') && !to.starts_with('/'))
-            {
-                Some(to.clone())
-            } else if configured.iter().any(|(n, _)| *n == to) {
-                None
-            } else {
-                self.git_remotes_added
-                    .iter()
-                    .find(|(n, _)| *n == to)
-                    .map(|(_, u)| u.clone())
-            };
-            if let Some(url) = url {
-                let known = configured.iter().any(|(_, u)| *u == url);
-                if !known && !super::exfil::allowed_destination(&url, self.ctx) {
-                    self.push(super::exfil::upload_finding(
-                        "the repository",
-                        "`git push`",
-                        &url,
-                    ));
-                }
-            }
-        }
     }
 }
 
@@ -4171,14 +2813,27 @@ fn interpreter_mode<'w>(name: &str, args: &'w [Word]) -> (Option<&'w str>, bool)
         "lua" | "luajit" | "osascript" | "Rscript" | "R" | "julia" | "groovy" | "scala" => &["-e"],
         _ => &["-c"],
     };
+    let mut skip = false;
     for (i, a) in args.iter().enumerate() {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
         let t = a.text.as_str();
         // Clustered flags: `perl -pi -e`, `ruby -ne`.
         let clustered = matches!(name, "perl" | "ruby")
             && t.starts_with('-')
             && !t.starts_with("--")
             && t.len() > 2
-            && t.ends_with(['e', 'E']);
+            && t.ends_with(['e', 'E'])
+            && t[1..].bytes().all(|b| b.is_ascii_alphabetic());
+        // Python's `-Bc`, `-Ic`: flags bundled before `-c`.
+        let clustered = clustered
+            || (is_versioned_python(name) || name.starts_with("python") || name == "pypy3")
+                && t.starts_with('-')
+                && !t.starts_with("--")
+                && t.len() > 2
+                && t.ends_with('c')
+                && t[1..].bytes().all(|b| b.is_ascii_alphabetic());
         if inline_flags.contains(&t) || clustered {
             return (Some(args.get(i + 1).map_or("", |c| c.text.as_str())), false);
         }
@@ -4187,6 +2842,16 @@ fn interpreter_mode<'w>(name: &str, args: &'w [Word]) -> (Option<&'w str>, bool)
         }
         if t == "-m" || !t.starts_with('-') || a.dynamic {
             return (None, false);
+        }
+        // Options that take the next word as their value (`python3 -W ignore -c …`).
+        if matches!(
+            (name.starts_with("python") || name == "pypy3", t),
+            (true, "-W" | "-X" | "-Q")
+        ) || (matches!(name, "perl" | "ruby") && matches!(t, "-I" | "-M" | "-r"))
+            || (matches!(name, "node" | "nodejs" | "bun" | "tsx" | "ts-node")
+                && matches!(t, "-r" | "--require" | "--import" | "--loader"))
+        {
+            skip = true;
         }
     }
     (None, true)

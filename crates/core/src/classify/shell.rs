@@ -519,6 +519,20 @@ impl<'s> Parser<'s> {
                     self.parse_array(&mut word)?;
                 }
                 cmd.assigns.push(word);
+            } else if word.is_assignment()
+                && word.text.ends_with('=')
+                && self.peek() == Some(b'(')
+                && cmd.words.first().is_some_and(|w| {
+                    matches!(
+                        w.text.as_str(),
+                        "declare" | "typeset" | "local" | "export" | "readonly"
+                    )
+                })
+            {
+                // `declare -A m=([a]=1)`: an array assignment as the builtin's argument.
+                self.pos += 1;
+                self.parse_array(&mut word)?;
+                cmd.words.push(word);
             } else {
                 cmd.words.push(word);
             }

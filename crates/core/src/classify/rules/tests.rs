@@ -376,7 +376,7 @@ fn pipes_infra_and_interpreters() {
         cr("kubectl -n prod delete deploy x", Destructive, Band(90, 100), RequireApproval, "kubectl-delete"),
         cr("terraform destroy -auto-approve", Destructive, Is(90), Block, "iac-auto-approve"),
         cr("terraform apply -destroy", Destructive, Band(90, 100), RequireApproval, "terraform-destroy"),
-        cr("docker system prune -af", Destructive, Band(90, 100), Warn, "docker-prune"),
+        cr("docker system prune -af", Destructive, Band(90, 100), RequireApproval, "container-bulk-destroy"),
         cr("psql -c 'DROP TABLE users'", Destructive, Band(90, 100), RequireApproval, "sql-drop"),
         cr("mysql -e 'drop database prod'", Destructive, Band(90, 100), RequireApproval, "sql-drop"),
         cr("psql mydb <<'SQL'\nDROP SCHEMA x CASCADE;\nSQL", Destructive, Band(90, 100), RequireApproval, "sql-drop"),
@@ -528,4 +528,26 @@ fn typical_commands_are_fast() {
     let per = start.elapsed() / (rounds * cmds.len() as u32);
     // Generous bound so unoptimized builds pass; release runs are far below 50 µs.
     assert!(per < Duration::from_micros(500), "{per:?} per command");
+}
+
+/// The bench's dense 4 KiB scripts, for profiling by hand:
+/// `cargo test --release --lib dense_scripts_profile -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn dense_scripts_profile() {
+    let mut chain = String::new();
+    while chain.len() < 4000 {
+        chain.push_str("mkdir -p out/a && cp src/x.rs out/a/ && ");
+    }
+    chain.push_str("ls out");
+    let body = "echo step; make -C sub all >> build.log 2>&1 || exit 1\n".repeat(70);
+    let heredoc = format!("bash <<'SH'\n{body}SH");
+    for input in [chain, heredoc] {
+        let rounds = 200;
+        let start = Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(classify_command(std::hint::black_box(&input), &CTX));
+        }
+        println!("{:?} per script", start.elapsed() / rounds);
+    }
 }

@@ -1,0 +1,304 @@
+//! Handlers for shells and shell builtins: what runs a shell string, and what changes the
+//! variables, aliases, positional parameters and working directory the rest of the line sees.
+
+use super::dispatch::Call;
+use super::*;
+
+impl Walker<'_> {
+    /// `bash -c '…'`, `sh script.sh`, `sh < file`, `… | sh`.
+    pub(super) fn h_shell(&mut self, c: &mut Call<'_>) {
+        match self.shell(
+            c.args,
+            c.stdin,
+            c.input,
+            c.pipe_in.decodes,
+            c.depth,
+            &mut c.facts,
+        ) {
+            Some(i) => c.intent = i,
+            None => c.traits.runs_stdin = c.stdin.is_none(),
+        }
+        if let Some(i) = self.block_intent(c.own) {
+            c.intent = i;
+        }
+    }
+
+    pub(super) fn h_eval(&mut self, c: &mut Call<'_>) {
+        c.intent = self.eval(c.args, c.depth);
+    }
+
+    pub(super) fn h_source(&mut self, c: &mut Call<'_>) {
+        if c.args.iter().any(|a| word_downloads(a, c.depth)) {
+            self.push(
+                r::CURL_PIPE_SHELL
+                    .finding("Sourcing a download runs unreviewed remote code in this shell."),
+            );
+            c.intent = Intent::Destructive;
+        } else if let Some(s) = positionals(c.args).next() {
+            self.exec_script(s, ScriptKind::Shell, c.depth, &mut c.facts, true);
+        }
+    }
+
+    pub(super) fn h_trap(&mut self, c: &mut Call<'_>) {
+        if let Some(action) = positionals(c.args).next() {
+            self.text(&action.text, c.depth + 1, Some("trap".to_owned()));
+        }
+    }
+
+    pub(super) fn h_alias(&mut self, c: &mut Call<'_>) {
+        for a in c.args {
+            if let Some((n, v)) = a.text.split_once('=') {
+                if self.aliases.len() < 32 && !n.is_empty() && !a.dynamic {
+                    self.aliases.push((n.to_owned(), v.to_owned()));
+                }
+            }
+        }
+    }
+
+    /// `export`, `declare`, `typeset`, `local`, `readonly`: assignments and `-n` namerefs.
+    pub(super) fn h_declare(&mut self, c: &mut Call<'_>) {
+        let args = c.args;
+        let nameref = args
+            .iter()
+            .any(|a| a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('n'));
+        for a in args
+            .iter()
+            .filter(|a| a.is_assignment() || a.text.contains('='))
+        {
+            if a.text.starts_with('-') {
+                continue;
+            }
+            match a.text.split_once('=') {
+                Some((r, target)) if nameref && valid_name(r) && valid_name(target) => {
+                    self.namerefs.push((r.to_owned(), target.to_owned()));
+                }
+                _ => self.assign(a),
+            }
+        }
+    }
+
+    pub(super) fn h_unset(&mut self, c: &mut Call<'_>) {
+        for a in positionals(c.args) {
+            self.set_var(&a.text, None);
+        }
+    }
+
+    /// `read a b <<< "rm -rf ~"`: a known input gives the variables their values.
+    pub(super) fn h_read(&mut self, c: &mut Call<'_>) {
+        let args = c.args;
+        let names: Vec<String> = positionals(args)
+            .filter(|a| valid_name(&a.text))
+            .map(|a| a.text.clone())
+            .collect();
+        let array = args.iter().any(|a| a.text == "-a") || c.name != "read";
+        let line = c.input.map(|t| t.lines().next().unwrap_or("").to_owned());
+        match (line, names.as_slice()) {
+            (Some(l), [one]) if array => {
+                let elems: Vec<String> = l.split_whitespace().map(str::to_owned).collect();
+                self.arrays.push((one.clone(), elems));
+            }
+            (Some(l), [_, ..]) => {
+                let mut rest = l.trim_start();
+                for (i, n) in names.iter().enumerate() {
+                    let v = if i + 1 == names.len() {
+                        rest.trim_end().to_owned()
+                    } else {
+                        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                        let v = rest[..end].to_owned();
+                        rest = rest[end..].trim_start();
+                        v
+                    };
+                    self.set_var(n, Some(v));
+                }
+            }
+            _ => {
+                for n in &names {
+                    self.set_var(n, None);
+                }
+            }
+        }
+    }
+
+    /// `set -- rm -rf ~; "$@"`: the positional parameters.
+    pub(super) fn h_set(&mut self, c: &mut Call<'_>) {
+        if c.args.first().is_some_and(|a| a.text == "--") {
+            let elems: Vec<String> = c.args[1..].iter().map(|a| a.text.clone()).collect();
+            self.arrays.push(("@".to_owned(), elems));
+        }
+    }
+
+    pub(super) fn h_for(&mut self, c: &mut Call<'_>) {
+        if let Some(v) = c.args.first().filter(|v| valid_name(&v.text)) {
+            let vals: Vec<&Word> = c.args.iter().skip(2).collect();
+            let value = match vals.as_slice() {
+                [one] if !one.dynamic => Some(one.text.clone()),
+                _ => None,
+            };
+            self.set_var(&v.text, value);
+        }
+    }
+
+    pub(super) fn h_cd(&mut self, c: &mut Call<'_>) {
+        match positionals(c.args).next() {
+            Some(d) if !d.dynamic && d.text != "-" => {
+                self.cwd = paths::resolve(&d.text, &self.cwd, self.ctx.home);
+                self.cwd_moved = true;
+            }
+            None => {
+                if let Some(h) = self.ctx.home {
+                    self.cwd = h.to_owned();
+                    self.cwd_moved = true;
+                }
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// `bash -c '…'`, `bash <<EOF`, `bash script.sh`. `None` means it reads its stdin.
+    pub(super) fn shell(
+        &mut self,
+        args: &[Word],
+        stdin: Option<&Redirect>,
+        input: Option<&str>,
+        decoded: bool,
+        depth: usize,
+        facts: &mut Facts,
+    ) -> Option<Intent> {
+        let mut inline = false;
+        let mut from_stdin = false;
+        let mut i = 0;
+        while let Some(a) = args.get(i) {
+            let t = a.text.as_str();
+            if t == "--" {
+                i += 1;
+                break;
+            }
+            if !(t.starts_with('-') || t.starts_with('+')) || a.dynamic || t.len() < 2 {
+                break;
+            }
+            if matches!(t, "-o" | "+o" | "-O" | "+O" | "--rcfile" | "--init-file") {
+                i += 1;
+            } else if t == "--command" || (!t.starts_with("--") && t[1..].contains('c')) {
+                inline = true;
+            } else if !t.starts_with("--") && t[1..].contains('s') {
+                from_stdin = true;
+            }
+            i += 1;
+        }
+        let operand = args.get(i);
+        if inline {
+            let Some(code) = operand else {
+                return Some(Intent::Unknown);
+            };
+            if word_downloads(code, depth) {
+                self.push(r::CURL_PIPE_SHELL.finding(
+                    "Running a downloaded script through `sh -c` executes unreviewed remote code.",
+                ));
+            }
+            if code.dynamic {
+                // A computed program text (`bash -c "$CMD"`) is obfuscated execution.
+                let first = self.findings.len();
+                if let Some(t) = self.fold_word(code, 0) {
+                    self.reparsed += 1;
+                    self.text(&t, depth + 1, Some("bash -c".to_owned()));
+                    self.reparsed -= 1;
+                    return Some(Intent::Readonly);
+                }
+                self.push(p::SHELL_C_DYNAMIC.finding(format!(
+                    "`sh -c` runs the computed string `{}`, which hides the command (obfuscated execution).",
+                    clip(&code.text, 80)
+                )));
+                let _ = first;
+                return Some(Intent::Destructive);
+            }
+            self.reparsed += 1;
+            self.text(&code.text, depth + 1, Some("bash -c".to_owned()));
+            self.reparsed -= 1;
+            return Some(Intent::Readonly);
+        }
+        if let Some(script) = operand.filter(|o| !from_stdin && o.text != "-") {
+            if script.text.starts_with("<(") && !word_downloads(script, depth) {
+                // `bash <(echo …)`: the script is the substitution's output.
+                if let Some(sub) = script.subs.first() {
+                    if let Some(text) = self.fold_script(sub, 0) {
+                        self.text(&text, depth + 1, Some("bash <( )".to_owned()));
+                        return Some(Intent::Readonly);
+                    }
+                }
+                self.push(r::PIPE_TO_SHELL.finding(
+                    "The shell runs a script produced at run time by a process substitution.",
+                ));
+                return Some(Intent::Unknown);
+            }
+            if word_downloads(script, depth) {
+                self.push(r::CURL_PIPE_SHELL.finding(
+                    "Running a downloaded script through a shell executes unreviewed remote code.",
+                ));
+                return Some(Intent::Unknown);
+            }
+            self.exec_script(script, ScriptKind::Shell, depth, facts, false);
+            return Some(Intent::Unknown);
+        }
+        match (stdin, input) {
+            (Some(r), _) if r.feeds_stdin() => {
+                self.text(&r.target.text, depth + 1, Some("heredoc".to_owned()));
+                Some(Intent::Readonly)
+            }
+            (None, Some(text)) => {
+                // `printf 'rm -rf ~' | sh`: the folded text is the script. Decoding it first
+                // is obfuscation in itself: no honest command needs to hide its text.
+                if decoded {
+                    self.push(r::DECODE_PIPE_SHELL.finding(format!(
+                        "The shell runs text that was decoded first (`{}`), which hides the command.",
+                        clip(text.trim(), 60)
+                    )));
+                }
+                self.text(text, depth + 1, Some("stdin".to_owned()));
+                Some(if decoded {
+                    Intent::Destructive
+                } else {
+                    Intent::Readonly
+                })
+            }
+            (Some(_), _) => Some(Intent::Unknown),
+            (None, None) => None,
+        }
+    }
+
+    pub(super) fn eval(&mut self, args: &[Word], depth: usize) -> Intent {
+        if args.is_empty() {
+            return Intent::Readonly;
+        }
+        if args.iter().any(|a| word_downloads(a, depth)) {
+            self.push(
+                r::CURL_PIPE_SHELL.finding("`eval` of a download runs unreviewed remote code."),
+            );
+            return Intent::Destructive;
+        }
+        let mut joined = String::new();
+        for a in args {
+            // A `PATH` changed earlier in this command could put an impostor generator first.
+            let path_changed = self.vars.iter().any(|(k, _)| k == "PATH");
+            if a.subs.len() == 1 && !path_changed && is_env_generator(&a.subs[0]) {
+                // `eval "$(ssh-agent -s)"`: the output of an environment set-up tool.
+                continue;
+            }
+            let text = self.fold_word(a, 0);
+            let Some(text) = text else {
+                self.push(r::EVAL_DYNAMIC.finding(format!(
+                    "`eval` of the computed string `{}` hides the command that runs.",
+                    clip(&a.text, 80)
+                )));
+                return Intent::Destructive;
+            };
+            if !joined.is_empty() {
+                joined.push(' ');
+            }
+            joined.push_str(&text);
+        }
+        self.reparsed += 1;
+        self.text(&joined, depth + 1, Some("eval".to_owned()));
+        self.reparsed -= 1;
+        Intent::Readonly
+    }
+}

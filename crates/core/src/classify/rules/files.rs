@@ -1,0 +1,704 @@
+//! Handlers for programs that delete, overwrite, move, read or re-permission files and
+//! devices: each grades its targets with the path rules (`guard_*`, `check_write_target`).
+
+use super::dispatch::Call;
+use super::*;
+
+impl Walker<'_> {
+    pub(super) fn h_find(&mut self, c: &mut Call<'_>) {
+        self.find(c.args, c.sudo, &mut c.intent, c.depth);
+    }
+
+    pub(super) fn h_rm(&mut self, c: &mut Call<'_>) {
+        self.rm(c.name, c.args, &mut c.facts);
+    }
+
+    pub(super) fn h_dd(&mut self, c: &mut Call<'_>) {
+        for a in c.args {
+            if let Some(of) = a.text.strip_prefix("of=") {
+                if paths::is_device(of) {
+                    self.push(r::DD_DEVICE.finding(format!(
+                        "`dd` would overwrite the device `{}`.",
+                        clip(of, 80)
+                    )));
+                } else {
+                    self.check_write_target(of, "`dd`");
+                    self.guard_target(of, a.dynamic, false, "`dd` to", false);
+                }
+            }
+        }
+    }
+
+    /// Partitioning and wiping tools on a disk device (listing and dry runs excepted).
+    pub(super) fn h_disk(&mut self, c: &mut Call<'_>) {
+        let args = c.args;
+        let listing = args.iter().any(|a| {
+            matches!(
+                a.text.as_str(),
+                "-l" | "--list" | "-n" | "--no-act" | "-p" | "--print" | "list" | "print" | "-I"
+            )
+        });
+        let Some(dev) = positionals(args).find(|t| paths::is_device(&t.text)) else {
+            return;
+        };
+        if listing {
+            return;
+        }
+        self.push(r::DEVICE_WRITE.finding(format!(
+            "`{}` rewrites the disk device `{}`, destroying its data.",
+            c.name,
+            clip(&dev.text, 80)
+        )));
+        c.intent = Intent::Destructive;
+    }
+
+    pub(super) fn h_shred(&mut self, c: &mut Call<'_>) {
+        let name = c.name;
+        let ts: Vec<&Word> = positionals(c.args).collect();
+        for t in &ts {
+            if paths::is_secret_path(&t.text) || paths::is_system_path(&t.text) {
+                self.push(r::DESTROY_SENSITIVE.finding(format!(
+                    "`{name}` would destroy `{}`, a credentials or system file.",
+                    clip(&t.text, 80)
+                )));
+            }
+        }
+        self.guard_words(&ts, false, Via(name, " of"), false);
+    }
+
+    /// `chmod`, `chown`, `chgrp`, `chattr`, `setfacl`.
+    pub(super) fn h_perm(&mut self, c: &mut Call<'_>) {
+        let (name, args) = (c.name, c.args);
+        let recursive = args
+            .iter()
+            .any(|a| a.text == "--recursive" || short_has(a, &['R']));
+        if recursive {
+            if let Some(t) = positionals(args)
+                .skip(1)
+                .find(|t| paths::is_root_or_system_dir(&t.text, self.ctx.home))
+            {
+                self.push(r::PERM_SYSTEM.finding(format!(
+                    "Recursive `{name}` on `{}` changes permissions of system or home files.",
+                    clip(&t.text, 80)
+                )));
+            }
+        }
+        // Any permission change on `/`, a system file or a credential.
+        let skip = usize::from(name != "chattr" && name != "setfacl");
+        if let Some(t) = positionals(args).skip(skip).find(|t| {
+            let r = paths::resolve(&t.text, &self.cwd, self.ctx.home);
+            r == "/"
+                || paths::is_system_path(&r)
+                || crate::classify::exfil::secret_path(&r, self.ctx.home)
+                || (recursive
+                    && paths::is_inside(&r, self.ctx.home.unwrap_or("/nonexistent"))
+                    && r.matches('/').count() <= 3
+                    && !paths::is_inside(&r, self.ctx.workspace))
+        }) {
+            self.push(r::PERM_SYSTEM.finding(format!(
+                "`{name}` on `{}` changes the permissions of a system or credentials file.",
+                clip(&t.text, 80)
+            )));
+        }
+        // Modes (`755`, `u+x`, `-x`) never look like guard paths, so all positionals do.
+        let ts: Vec<&Word> = positionals(args).collect();
+        self.guard_words(&ts, false, Via(name, " of"), false);
+    }
+
+    /// `awk -i inplace` edits its files; any other `awk` reads them.
+    pub(super) fn h_awk(&mut self, c: &mut Call<'_>) {
+        let inplace = c
+            .args
+            .iter()
+            .any(|a| a.text == "inplace" || a.text == "-iinplace" || a.text.contains("inplace"));
+        if !inplace {
+            return self.h_reader(c);
+        }
+        let files: Vec<&Word> = positionals(c.args)
+            .skip(1)
+            .filter(|w| w.text != "inplace")
+            .collect();
+        for f in &files {
+            self.check_write_target(&f.text, "`awk -i inplace`");
+            self.startup_write(&f.text, None, "`awk -i inplace` edits");
+        }
+        self.guard_words(&files, false, "`awk -i inplace` on", true);
+        c.intent = Intent::Write;
+    }
+
+    /// Programs that read (or copy) files: a secret among their operands is reported.
+    pub(super) fn h_reader(&mut self, c: &mut Call<'_>) {
+        let (name, args) = (c.name, c.args);
+        let pattern_first = matches!(name, "grep" | "rg" | "awk" | "gawk" | "sed")
+            && !args
+                .iter()
+                .any(|a| matches!(a.text.as_str(), "-e" | "-f" | "--regexp" | "--file"));
+        if let Some(t) = positionals(args)
+            .skip(usize::from(pattern_first))
+            .find(|t| paths::is_secret_path(&t.text))
+        {
+            if paths::is_private_key_path(&t.text) {
+                self.push(p::PRIVATE_KEY_READ.finding(format!(
+                    "`{name}` reads `{}`, a private key or cloud credential.",
+                    clip(&t.text, 80)
+                )));
+            } else if !matches!(name, "cp" | "scp" | "rsync" | "sed") {
+                self.push(r::SENSITIVE_READ.finding(format!(
+                    "`{name}` prints `{}`, which holds secrets or credentials.",
+                    clip(&t.text, 80)
+                )));
+            }
+        }
+        if matches!(name, "base64" | "xxd") && args.iter().any(|a| is_decode_flag(name, &a.text)) {
+            c.traits.decodes = true;
+        }
+        match name {
+            "cp" => {
+                self.note_renamed(args);
+                self.copy_like(name, args)
+            }
+            "scp" | "rsync" => self.copy_like(name, args),
+            "sed" => self.sed(args, &mut c.facts, &mut c.intent),
+            _ => {}
+        }
+    }
+
+    pub(super) fn h_tee(&mut self, c: &mut Call<'_>) {
+        let ts: Vec<&Word> = positionals(c.args).collect();
+        for t in &ts {
+            self.check_write_target(&t.text, "`tee`");
+            self.startup_write(&t.text, c.input, "`tee` writes");
+            self.system_write(&t.text, "`tee`");
+        }
+        self.guard_words(&ts, false, "`tee` to", false);
+    }
+
+    /// `cp /bin/rm ./clean`, `install -m755 /bin/rm ./t`: a program under a new name.
+    fn note_renamed(&mut self, args: &[Word]) {
+        let pos: Vec<&Word> = positionals(args).collect();
+        let [src, dest] = pos.as_slice() else {
+            return;
+        };
+        if src.dynamic || dest.dynamic || self.renamed.len() >= 8 {
+            return;
+        }
+        let s = paths::normalize(&src.text);
+        let program_dir = [
+            "/bin/",
+            "/usr/bin/",
+            "/sbin/",
+            "/usr/sbin/",
+            "/usr/local/bin/",
+        ]
+        .iter()
+        .any(|d| s.starts_with(d));
+        if program_dir {
+            let d = paths::resolve(&dest.text, &self.cwd, self.ctx.home);
+            let prog = program_name(&s).to_owned();
+            self.renamed.push((d, prog));
+        }
+    }
+
+    /// `mv`, `install`, `ln`.
+    pub(super) fn h_move(&mut self, c: &mut Call<'_>) {
+        let (name, args) = (c.name, c.args);
+        if name != "ln" {
+            self.note_renamed(args);
+        }
+        // `ln -s TARGET LINK`: a later write to LINK lands on TARGET.
+        if name == "ln"
+            && args
+                .iter()
+                .any(|a| short_has(a, &['s']) || a.text == "--symbolic")
+        {
+            let pos: Vec<&Word> = positionals(args).collect();
+            if let [target, link] = pos.as_slice() {
+                if !target.dynamic && !link.dynamic && self.symlinks.len() < 16 {
+                    let t = paths::resolve(&target.text, &self.cwd, self.ctx.home);
+                    let l = paths::resolve(&link.text, &self.cwd, self.ctx.home);
+                    self.symlinks.push((l, t));
+                }
+            }
+        }
+        self.copy_like(name, args)
+    }
+
+    /// Extraction into a directory that holds the guard's or the agents' settings
+    /// (`tar -xf x.tar -C ~`) can overwrite them with anything.
+    pub(super) fn h_extract(&mut self, c: &mut Call<'_>) {
+        let (name, args) = (c.name, c.args);
+        let extracting = name != "tar" && name != "gtar" && name != "bsdtar"
+            || args.iter().any(|a| {
+                a.text == "--extract"
+                    || a.text == "--get"
+                    || (!a.text.starts_with("--")
+                        && a.text.trim_start_matches('-').starts_with(['x'])
+                        && a.text.len() < 8
+                        && !a.text.contains('c'))
+                    || (a.text.starts_with('-')
+                        && !a.text.starts_with("--")
+                        && a.text.contains('x'))
+            });
+        if !extracting {
+            return;
+        }
+        let dest = args
+            .iter()
+            .position(|a| matches!(a.text.as_str(), "-C" | "--directory" | "-d" | "-D"))
+            .and_then(|i| args.get(i + 1))
+            .map(|w| w.text.clone())
+            .or_else(|| {
+                args.iter()
+                    .find_map(|a| a.text.strip_prefix("--directory=").map(str::to_owned))
+            });
+        if let Some(d) = dest {
+            self.system_write(&d, Via(name, " extracts into"));
+            self.guard_target(&d, false, true, Via(name, " extracts into"), false);
+            let r = paths::resolve(&d, &self.cwd, self.ctx.home);
+            if paths::is_home(&r, self.ctx.home) || r == "/" || paths::is_system_path(&r) {
+                self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
+                    "`{name}` extracts into `{}`, where it can overwrite shell start-up files and agent settings.",
+                    clip(&d, 80)
+                )));
+            }
+        }
+    }
+
+    /// In-place editors of structured files (`yq -i`, `sponge`, `ed`, …).
+    pub(super) fn h_inplace_editor(&mut self, c: &mut Call<'_>) {
+        let (name, args) = (c.name, c.args);
+        let writes = name == "sponge"
+            || name == "ed"
+            || args.iter().any(|a| {
+                matches!(
+                    a.text.as_str(),
+                    "-i" | "--inplace"
+                        | "--in-place"
+                        | "-w"
+                        | "--write"
+                        | "ed"
+                        | "--set"
+                        | "--del"
+                        | "set"
+                )
+            });
+        if !writes {
+            return;
+        }
+        let ts: Vec<&Word> = positionals(args).collect();
+        for t in &ts {
+            self.startup_write(&t.text, None, Via(name, " edits"));
+            self.system_write(&t.text, Via(name, " edits"));
+        }
+        self.guard_words(&ts, false, Via(name, " edits"), false);
+        c.intent = Intent::Write;
+    }
+
+    pub(super) fn h_touch(&mut self, c: &mut Call<'_>) {
+        let ts: Vec<&Word> = positionals(c.args).collect();
+        self.guard_words(&ts, false, Via(c.name, " of"), false);
+    }
+
+    /// PowerShell's `Remove-Item` and its aliases (only as cmdlets).
+    pub(super) fn h_remove_item(&mut self, c: &mut Call<'_>) {
+        if self.powershell || c.name.contains('-') {
+            self.remove_item(c.args, &mut c.facts);
+            c.intent = Intent::Destructive;
+        }
+    }
+
+    /// `mkfs*`, `mkswap`: formatting, except a filesystem inside an image file.
+    pub(super) fn h_mkfs(&mut self, c: &mut Call<'_>) {
+        let image_only = c.name.starts_with("mkfs")
+            && positionals(c.args).next().is_some()
+            && positionals(c.args).all(|t| {
+                !t.dynamic
+                    && !paths::is_device(&t.text)
+                    && (t.text.ends_with(".img")
+                        || t.text.ends_with(".raw")
+                        || t.text.ends_with(".iso")
+                        || t.text.chars().all(|c| c.is_ascii_digit()))
+            });
+        if !image_only {
+            self.push(r::MKFS.finding(format!(
+                "`{}` formats a filesystem, erasing everything on it.",
+                c.name
+            )));
+        }
+    }
+
+    pub(super) fn find(&mut self, args: &[Word], sudo: bool, intent: &mut Intent, depth: usize) {
+        // `-exec CMD … ;` / `+` ranges, graded as commands of their own.
+        let mut execs: Vec<&[Word]> = Vec::new();
+        let mut deletes = false;
+        let mut asks = false;
+        let mut i = 0;
+        while let Some(a) = args.get(i) {
+            i += 1;
+            match a.text.as_str() {
+                "-delete" => deletes = true,
+                "-exec" | "-execdir" | "-ok" | "-okdir" => {
+                    let interactive = a.text.starts_with("-ok");
+                    let start = i;
+                    while args.get(i).is_some_and(|w| w.text != ";" && w.text != "+") {
+                        i += 1;
+                    }
+                    let inner = &args[start..i.min(args.len())];
+                    let rm = inner.first().is_some_and(|w| {
+                        matches!(command_name(&w.text), "rm" | "shred" | "unlink" | "rmdir")
+                    });
+                    deletes |= rm;
+                    // `-ok` asks before each file: a person sees every deletion.
+                    asks |= rm && interactive;
+                    execs.push(inner);
+                    i += 1;
+                }
+                _ => {}
+            }
+        }
+        let roots: Vec<&Word> = args
+            .iter()
+            .take_while(|a| !a.text.starts_with('-') && a.text != "(" && a.text != "!")
+            .collect();
+        if deletes {
+            *intent = Intent::Destructive;
+            // What narrows the match: a name pattern that is not everything, an age, a size.
+            let mut narrowed = asks;
+            let mut artifacts_only = true;
+            let mut k = 0;
+            while let Some(a) = args.get(k) {
+                let t = a.text.as_str();
+                if matches!(
+                    t,
+                    "-name" | "-iname" | "-path" | "-ipath" | "-regex" | "-iregex" | "-wholename"
+                ) {
+                    let pat = args.get(k + 1).map_or("*", |v| v.text.as_str());
+                    if !matches!(pat, "*" | ".*" | "*.*" | "**") {
+                        narrowed = true;
+                    }
+                    artifacts_only &= FIND_ARTIFACTS.contains(&pat);
+                    k += 1;
+                } else if matches!(
+                    t,
+                    "-newer"
+                        | "-mtime"
+                        | "-mmin"
+                        | "-atime"
+                        | "-ctime"
+                        | "-size"
+                        | "-empty"
+                        | "-user"
+                        | "-inum"
+                        | "-samefile"
+                        | "-links"
+                ) {
+                    narrowed = true;
+                    artifacts_only = false;
+                }
+                k += 1;
+            }
+            let roots_or_cwd: Vec<Word> = if roots.is_empty() {
+                vec![Word::literal(".")]
+            } else {
+                roots.iter().map(|w| (*w).clone()).collect()
+            };
+            let reaches: Vec<Reach> = roots_or_cwd.iter().map(|w| self.delete_reach(w)).collect();
+            let worst = reaches
+                .iter()
+                .copied()
+                .find(|r| *r == Reach::Root)
+                .or(reaches.iter().copied().find(|r| *r == Reach::Tree));
+            let shown = roots_or_cwd
+                .first()
+                .map_or(".", |w| clip(&w.text, 80))
+                .to_owned();
+            match worst {
+                Some(Reach::Root) if !narrowed => self.push(r::RM_ROOT.finding(format!(
+                    "`find {shown} … -delete` would delete everything under `{shown}`."
+                ))),
+                Some(Reach::Root) if !artifacts_only && roots_or_cwd.iter().any(|w| paths::is_root_or_system_dir(&w.text, self.ctx.home)) => {
+                    self.push(r::RM_RECURSIVE.finding(format!(
+                        "`find {shown} … -delete` deletes matching files across system or home directories."
+                    )))
+                }
+                Some(_) if !artifacts_only => {
+                    self.push(r::FIND_DELETE.finding("`find` deletes every file it matches."))
+                }
+                _ => {}
+            }
+            // A tree containing guard files counts, except the working directory itself
+            // (`find . -name '*.o' -delete` does not touch `.claude/`).
+            for root in &roots {
+                let here = paths::resolve(&root.text, &self.cwd, self.ctx.home) == self.cwd;
+                self.guard_target(
+                    &root.text,
+                    root.dynamic,
+                    !here,
+                    "`find -delete` under",
+                    false,
+                );
+            }
+        }
+        let name_pat = args
+            .iter()
+            .position(|a| matches!(a.text.as_str(), "-name" | "-iname"))
+            .and_then(|i| args.get(i + 1))
+            .filter(|p| FIND_ARTIFACTS.contains(&p.text.as_str()))
+            .map(|p| p.text.clone());
+        for inner in execs {
+            let first = self.findings.len();
+            self.origin.push(Origin::Fixed("find -exec"));
+            // `-exec rm -rf {} +` on `-name __pycache__` deletes what the name matched.
+            let replaced: Vec<Word> = inner
+                .iter()
+                .map(|w| match (&name_pat, w.text.as_str()) {
+                    (Some(p), "{}") => Word::literal(p),
+                    _ => w.clone(),
+                })
+                .collect();
+            let inner: &[Word] = &replaced;
+            self.xargs_context = true;
+            self.argv(
+                inner,
+                sudo,
+                Facts::default(),
+                first,
+                None,
+                depth + 1,
+                Traits::default(),
+            );
+            self.xargs_context = false;
+            self.origin.pop();
+        }
+    }
+
+    pub(super) fn rm(&mut self, name: &str, args: &[Word], facts: &mut Facts) {
+        let recursive = matches!(name, "rm" | "srm")
+            && args
+                .iter()
+                .take_while(|a| a.text != "--")
+                .any(|a| a.text == "--recursive" || short_has(a, &['r', 'R']));
+        let targets: Vec<&Word> = positionals(args).collect();
+        let reaches: Vec<Reach> = targets.iter().map(|t| self.delete_reach(t)).collect();
+        // A glob at the top of the system or a home is as bad recursive or not (`rm -f ~/*`).
+        let root = targets.iter().zip(&reaches).find(|(t, r)| {
+            **r == Reach::Root
+                && (recursive
+                    || name == "rmdir"
+                    || has_glob(&t.text) && !t.text.starts_with("./")
+                    || t.text.ends_with("/*"))
+        });
+        if let Some((t, _)) = root {
+            self.push(r::RM_ROOT.finding(format!(
+                "`rm -r {}` would delete the system, a home directory or the whole workspace.",
+                clip(&t.text, 80)
+            )));
+            return;
+        }
+        self.guard_words(&targets, recursive, Via(name, " of"), false);
+        for t in &targets {
+            let resolved = paths::resolve(&t.text, &self.cwd, self.ctx.home);
+            let in_ws = paths::is_inside(&resolved, &paths::normalize(self.ctx.workspace));
+            if !t.dynamic
+                && (!in_ws
+                    && (paths::is_secret_path(&resolved)
+                        || crate::classify::exfil::secret_path(&resolved, self.ctx.home))
+                    || paths::is_system_path(&resolved)
+                    || protect::is_startup_file(&resolved))
+            {
+                self.push(r::DESTROY_SENSITIVE.finding(format!(
+                    "`{name}` would delete `{}`, a credentials, system or shell start-up file.",
+                    clip(&t.text, 80)
+                )));
+                return;
+            }
+        }
+        let literal = targets.iter().all(|t| !t.dynamic && !has_glob(&t.text));
+        facts.bounded_rm = !recursive && (1..=3).contains(&targets.len()) && literal;
+        facts.regenerable_rm = !targets.is_empty() && reaches.iter().all(|r| *r == Reach::Scratch);
+        if facts.regenerable_rm || facts.bounded_rm {
+            return;
+        }
+        if targets.is_empty() && !self.xargs_context {
+            // Bare `rm` (an error, or `--help`/`--version`): nothing is deleted.
+            facts.bounded_rm = true;
+            return;
+        }
+        if targets.iter().all(|t| t.text == "{}" || t.dynamic) && self.xargs_context {
+            self.push(p::RM_DYNAMIC_TARGETS.finding(format!(
+                "`{name}` deletes files another program names at run time."
+            )));
+            return;
+        }
+        let shown = targets.first().map_or("(its input)", |t| clip(&t.text, 80));
+        if recursive {
+            self.push(r::RM_RECURSIVE.finding(format!("Recursive delete of `{shown}`.")));
+        } else {
+            self.push(r::RM_UNBOUNDED.finding(format!(
+                "`{name}` of `{shown}` uses globs, variables or many targets."
+            )));
+        }
+    }
+
+    /// `cp`, `mv`, `install`, `ln`, `rsync`: the destination (and for `mv` the sources).
+    pub(super) fn copy_like(&mut self, name: &str, args: &[Word]) {
+        let recursive = args.iter().take_while(|a| a.text != "--").any(|a| {
+            matches!(a.text.as_str(), "--recursive" | "--archive") || short_has(a, &['r', 'R', 'a'])
+        });
+        let pos: Vec<&Word> = positionals(args).collect();
+        if let Some(dest) = copy_destination(args) {
+            let d = paths::resolve(&dest.text, &self.cwd, self.ctx.home);
+            let srcs = &pos[..pos.len().saturating_sub(1)];
+            if name == "mv"
+                && (paths::is_discard(&d)
+                    || srcs.iter().any(|s| self.delete_reach(s) == Reach::Root))
+            {
+                self.push(p::MOVE_TO_NULL.finding(format!(
+                    "`mv` to `{}` throws away or breaks `{}`.",
+                    clip(&dest.text, 80),
+                    srcs.first().map_or("", |s| clip(&s.text, 80))
+                )));
+            }
+            if srcs
+                .iter()
+                .any(|s| s.text == "/dev/null" || s.text == "/dev/zero")
+                && (paths::is_system_path(&d)
+                    || protect::is_startup_file(&d)
+                    || crate::classify::exfil::secret_path(&d, self.ctx.home))
+            {
+                self.push(r::DESTROY_SENSITIVE.finding(format!(
+                    "`{name}` empties `{}`, a system, credentials or start-up file.",
+                    clip(&dest.text, 80)
+                )));
+            }
+            if name == "rsync"
+                && args.iter().any(|a| a.text.starts_with("--remove-source"))
+                && srcs.iter().any(|s| self.delete_reach(s) == Reach::Root)
+            {
+                self.push(r::RM_ROOT.finding(format!(
+                    "`rsync --remove-source-files` deletes the files of `{}`, a system, home or workspace tree.",
+                    srcs.first().map_or("", |s| clip(&s.text, 80))
+                )));
+            }
+            if name == "rsync"
+                && args.iter().any(|a| {
+                    a.text.starts_with("--delete") || a.text.starts_with("--remove-source")
+                })
+                && !args
+                    .iter()
+                    .any(|a| a.text == "--dry-run" || short_has(a, &['n']))
+                && !paths::is_regenerable(&dest.text)
+            {
+                self.push(p::RSYNC_DELETE.finding(format!(
+                    "`rsync --delete` removes whatever in `{}` the source lacks.",
+                    clip(&dest.text, 80)
+                )));
+            }
+            let from_example = !srcs.is_empty()
+                && srcs.iter().all(|s| {
+                    [".example", ".sample", ".template", ".dist", ".defaults"]
+                        .iter()
+                        .any(|m| s.text.contains(m))
+                });
+            if !from_example {
+                self.check_write_target(&dest.text, Via(name, ""));
+            }
+            if !paths::is_secret_path(&d) && !d.contains(':') {
+                self.system_write(&dest.text, Via(name, " to"));
+            }
+            if srcs.len() == 1 && !dest.dynamic {
+                self.startup_write(&dest.text, None, Via(name, " overwrites"));
+            }
+            // Copying a tree into a directory can land on any file inside it.
+            self.guard_target(&dest.text, dest.dynamic, recursive, Via(name, " to"), false);
+        }
+        if name == "mv" {
+            let pos: Vec<&Word> = positionals(args).collect();
+            if pos.len() >= 2 {
+                let srcs = &pos[..pos.len() - 1];
+                self.guard_words(srcs, true, "`mv` of", false);
+            }
+        }
+        if name == "rsync" && args.iter().any(|a| a.text.starts_with("--delete")) {
+            if let Some(dest) = copy_destination(args) {
+                self.guard_target(
+                    &dest.text,
+                    dest.dynamic,
+                    true,
+                    "`rsync --delete` into",
+                    false,
+                );
+            }
+        }
+    }
+
+    pub(super) fn sed(&mut self, args: &[Word], facts: &mut Facts, intent: &mut Intent) {
+        let inplace = args.iter().take_while(|a| a.text != "--").any(|a| {
+            a.text.starts_with("--in-place") || (short_has(a, &['i']) && !a.text.starts_with("--"))
+        });
+        if !inplace {
+            return;
+        }
+        facts.sed_inplace = true;
+        *intent = Intent::Write;
+        // The script is the first positional unless given with -e/-f.
+        let explicit = args
+            .iter()
+            .any(|a| matches!(a.text.as_str(), "-e" | "-f" | "--expression" | "--file"));
+        let mut files: Vec<&Word> = Vec::new();
+        let mut i = 0;
+        let mut skipped_script = explicit;
+        while let Some(a) = args.get(i) {
+            i += 1;
+            if matches!(a.text.as_str(), "-e" | "-f" | "--expression" | "--file") {
+                i += 1;
+            } else if is_flag(a) {
+            } else if !skipped_script {
+                skipped_script = true;
+            } else {
+                files.push(a);
+            }
+        }
+        for f in &files {
+            self.check_write_target(&f.text, "`sed -i`");
+            self.system_write(&f.text, "`sed -i`");
+            let script = args
+                .iter()
+                .find(|a| !a.text.starts_with('-'))
+                .map(|a| a.text.clone());
+            self.startup_write(&f.text, script.as_deref(), "`sed -i` edits");
+            self.note_target(&f.text);
+        }
+        self.guard_words(&files, false, "`sed -i` on", true);
+    }
+
+    /// PowerShell `Remove-Item` (upstream counts it as an rm).
+    pub(super) fn remove_item(&mut self, args: &[Word], facts: &mut Facts) {
+        let recursive = args.iter().any(|a| {
+            let l = a.text.to_ascii_lowercase();
+            l.starts_with("-rec") && !l.ends_with(":$false")
+        });
+        let targets: Vec<&Word> = args.iter().filter(|a| !a.text.starts_with('-')).collect();
+        let root = targets.iter().find(|t| {
+            is_windows_root(&t.text) || paths::is_root_or_system_dir(&t.text, self.ctx.home)
+        });
+        if let (true, Some(t)) = (recursive, root) {
+            self.push(r::RM_ROOT.finding(format!(
+                "`Remove-Item -Recurse {}` would delete the system or a home directory.",
+                clip(&t.text, 80)
+            )));
+            return;
+        }
+        let literal = targets.iter().all(|t| !t.dynamic && !has_glob(&t.text));
+        facts.bounded_rm = !recursive && (1..=3).contains(&targets.len()) && literal;
+        facts.regenerable_rm = !targets.is_empty()
+            && targets
+                .iter()
+                .all(|t| self.delete_reach(t) == Reach::Scratch);
+        if recursive && !facts.regenerable_rm {
+            let shown = targets.first().map_or("", |t| clip(&t.text, 80));
+            self.push(r::RM_RECURSIVE.finding(format!("Recursive delete of `{shown}`.")));
+        }
+        self.guard_words(&targets, recursive, "`Remove-Item` of", false);
+    }
+}

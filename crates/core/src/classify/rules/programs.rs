@@ -1,0 +1,937 @@
+//! Handlers for programs that run other programs or code (interpreters, PowerShell, `ssh`,
+//! `watch`, `parallel`, task runners, containers, `git`), that stop processes and services,
+//! and the pipeline traits of filters (decoders, downloaders, `echo` of SQL).
+
+use super::dispatch::Call;
+use super::*;
+
+impl Walker<'_> {
+    /// Re-grades `text` as a shell string some program parses again.
+    fn reparse(&mut self, text: &str, depth: usize, label: &str) {
+        self.reparsed += 1;
+        self.text(text, depth + 1, Some(label.to_owned()));
+        self.reparsed -= 1;
+    }
+
+    /// PowerShell's `Invoke-Expression` (only as a cmdlet).
+    pub(super) fn h_invoke_expression(&mut self, c: &mut Call<'_>) {
+        if !self.powershell {
+            return;
+        }
+        if let Some(code) = positionals(c.args).next() {
+            let text = code.text.clone();
+            self.reparse(&text, c.depth, "Invoke-Expression");
+        } else if c.pipe_in.downloads {
+            // `iwr https://… | iex`
+            self.push(
+                r::CURL_PIPE_SHELL.finding(
+                    "A download piped into `Invoke-Expression` runs unreviewed remote code.",
+                ),
+            );
+            c.intent = Intent::Destructive;
+        } else if self.in_pipe {
+            self.push(p::INTERPRETER_DYNAMIC.finding(
+                "`Invoke-Expression` runs text piped in at run time, which cannot be read.",
+            ));
+        }
+    }
+
+    pub(super) fn h_parallel(&mut self, c: &mut Call<'_>) {
+        c.intent = self.parallel(c.args, c.depth);
+    }
+
+    /// Package managers installing from a URL or a repository instead of a registry.
+    pub(super) fn h_package(&mut self, c: &mut Call<'_>) {
+        let (name, args) = (c.name, c.args);
+        let remote = |t: &str| {
+            let l = t.to_ascii_lowercase();
+            l.starts_with("git+")
+                || l.starts_with("http://")
+                || l.starts_with("https://")
+                || l.starts_with("git://")
+                || l.starts_with("ssh://")
+                || l.starts_with("github:")
+                || l.starts_with("gitlab:")
+                || l.starts_with("bitbucket:")
+                || (l.contains(" @ ") && l.contains("://"))
+        };
+        let pos: Vec<&str> = positionals(args).map(|w| w.text.as_str()).collect();
+        let installs = match name {
+            "cargo" => pos.first() == Some(&"install"),
+            "pipx" | "uvx" | "uv" | "pip" | "pip3" | "npm" | "pnpm" | "yarn" | "bun" | "gem" => {
+                name == "uvx"
+                    || pos.iter().take(2).any(|p| {
+                        matches!(*p, "install" | "i" | "add" | "run" | "tool" | "x" | "exec")
+                    })
+            }
+            _ => false,
+        };
+        if !installs {
+            return;
+        }
+        let from = args.iter().enumerate().find_map(|(i, a)| {
+            let t = a.text.as_str();
+            if matches!(
+                t,
+                "--git" | "--from" | "--spec" | "--index-url" | "-i" | "--source"
+            ) && matches!(name, "cargo" | "uvx" | "uv" | "pipx")
+                || (t == "--git" && name == "cargo")
+            {
+                return args
+                    .get(i + 1)
+                    .map(|w| w.text.as_str())
+                    .filter(|v| remote(v));
+            }
+            let v = t
+                .strip_prefix("--git=")
+                .or_else(|| t.strip_prefix("--from="))
+                .or_else(|| t.strip_prefix("--spec="))
+                .unwrap_or(t);
+            remote(v).then_some(v)
+        });
+        if let Some(url) = from {
+            self.push(p::INSTALL_FROM_URL.finding(format!(
+                "`{name}` installs from `{}`, not a registry: its build scripts run unreviewed.",
+                clip(url, 80)
+            )));
+        }
+    }
+
+    /// `make`, `npm run`, `just`, …: recipes and scripts defined in the same command.
+    pub(super) fn h_scripts(&mut self, c: &mut Call<'_>) {
+        if matches!(c.name, "npm" | "pnpm" | "yarn") {
+            self.h_package(c);
+        }
+        self.scripts_run(c.name, c.args, c.input, c.depth);
+    }
+
+    pub(super) fn h_kill(&mut self, c: &mut Call<'_>) {
+        self.kill(c.name, c.args);
+    }
+
+    /// Service managers stopping the DashClaw daemon.
+    pub(super) fn h_service(&mut self, c: &mut Call<'_>) {
+        let stops = c.args.iter().any(|a| {
+            matches!(
+                a.text.as_str(),
+                "stop" | "disable" | "kill" | "mask" | "unload" | "bootout" | "remove"
+            )
+        });
+        if stops && c.args.iter().any(|a| protect::names_guard_process(&a.text)) {
+            self.push(p::GUARD_TAMPER.finding(format!(
+                "`{}` would stop the DashClaw daemon, disabling the guard.",
+                c.name
+            )));
+        }
+    }
+
+    /// `dashclawd` subcommands that change the guard itself.
+    pub(super) fn h_dashclawd(&mut self, c: &mut Call<'_>) {
+        let pos: Vec<&str> = positionals(c.args).map(|w| w.text.as_str()).collect();
+        let uninstall = c
+            .args
+            .iter()
+            .any(|a| a.text == "--uninstall" || a.text == "uninstall");
+        let sub = pos.first().copied().unwrap_or("");
+        if matches!(sub, "approve" | "deny" | "stop" | "uninstall" | "kill")
+            || (sub == "install" && uninstall)
+            || (sub == "config" && pos.get(1) == Some(&"set"))
+        {
+            self.push(p::GUARD_TAMPER.finding(format!(
+                "`dashclawd {sub}` changes the guard itself (approvals, lifetime or hooks); only the user may run it."
+            )));
+            c.intent = Intent::SystemAdmin;
+        }
+    }
+
+    pub(super) fn h_ssh(&mut self, c: &mut Call<'_>) {
+        self.ssh(c.args, c.depth, &mut c.intent);
+    }
+
+    /// `watch [-n N] CMD …`: the command, as a shell string.
+    pub(super) fn h_watch(&mut self, c: &mut Call<'_>) {
+        let args = c.args;
+        let mut i = 0;
+        while let Some(a) = args.get(i).filter(|a| is_flag(a)) {
+            i += 1;
+            if matches!(
+                a.text.as_str(),
+                "-n" | "--interval" | "-d" | "--differences"
+            ) && a.text.starts_with("-n")
+            {
+                i += 1;
+            }
+        }
+        let text = args[i.min(args.len())..]
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !text.is_empty() {
+            self.reparse(&text, c.depth, "watch");
+        }
+    }
+
+    /// `docker exec`/`run`, `kubectl exec`, …: the command run inside.
+    pub(super) fn h_container(&mut self, c: &mut Call<'_>) {
+        self.container_exec(c.name, c.args, c.depth);
+    }
+
+    pub(super) fn h_decoder(&mut self, c: &mut Call<'_>) {
+        c.traits.decodes =
+            c.name == "uudecode" || c.args.iter().any(|a| is_decode_flag(c.name, &a.text));
+    }
+
+    pub(super) fn h_echo(&mut self, c: &mut Call<'_>) {
+        c.traits.sql = c.args.iter().any(|a| infra::is_sql_danger(&a.text));
+    }
+
+    pub(super) fn h_downloader(&mut self, c: &mut Call<'_>) {
+        c.traits.downloads = true;
+        // Where the download lands, so running it later in this line counts as running it.
+        let args = c.args;
+        for (i, a) in args.iter().enumerate() {
+            let t = a.text.as_str();
+            // Bundled short flags ending in the output flag: `curl -sLo x`, `wget -qO x`.
+            let bundled = t.len() > 2
+                && t.starts_with('-')
+                && !t.starts_with("--")
+                && t[1..].bytes().all(|b| b.is_ascii_alphabetic())
+                && t.ends_with(if c.name == "curl" { 'o' } else { 'O' });
+            let out = match t {
+                _ if bundled => args.get(i + 1).map(|w| w.text.as_str()),
+                "-o" | "--output" | "-O" | "--output-document" if c.name != "curl" || t != "-O" => {
+                    args.get(i + 1).map(|w| w.text.as_str())
+                }
+                _ => t
+                    .strip_prefix("--output=")
+                    .or_else(|| t.strip_prefix("--output-document="))
+                    .or_else(|| {
+                        t.strip_prefix("-o")
+                            .filter(|r| !r.is_empty() && c.name == "curl")
+                    }),
+            };
+            if let Some(o) = out.filter(|o| *o != "-" && !o.is_empty()) {
+                if self.downloaded.len() < 8 {
+                    let r = paths::resolve(o, &self.cwd, self.ctx.home);
+                    self.downloaded.push(r);
+                }
+            }
+        }
+    }
+
+    /// `pwsh -Command "…"`: PowerShell text, graded with the cmdlet table.
+    pub(super) fn h_pwsh(&mut self, c: &mut Call<'_>) {
+        let args = c.args;
+        let at = args.iter().position(|a| {
+            let l = a.text.to_ascii_lowercase();
+            matches!(
+                l.as_str(),
+                "-command" | "-c" | "/c" | "-encodedcommand" | "-e" | "-ec"
+            )
+        });
+        let Some((at, code)) = at.and_then(|i| Some((i, args.get(i + 1)?))) else {
+            return;
+        };
+        let encoded = args[at].text.to_ascii_lowercase().starts_with("-e");
+        if encoded || code.dynamic {
+            self.push(
+                p::INTERPRETER_DYNAMIC
+                    .finding("PowerShell runs an encoded or computed command that cannot be read."),
+            );
+        } else {
+            let text = code.text.replace('\\', "/");
+            let saved = self.powershell;
+            self.powershell = true;
+            self.reparse(&text, c.depth, "pwsh -Command");
+            self.powershell = saved;
+        }
+    }
+
+    /// Interpreters: the code they run (`-c`, `-e`, stdin, a script file).
+    pub(super) fn h_interpreter(&mut self, c: &mut Call<'_>) {
+        // `deno run https://…`, `bun run data:…`: the program is fetched or packed into a URL.
+        let url = positionals(c.args)
+            .find(|w| !matches!(w.text.as_str(), "run" | "x" | "exec"))
+            .filter(|w| {
+                let t = w.text.to_ascii_lowercase();
+                t.starts_with("http://") || t.starts_with("https://") || t.starts_with("data:")
+            });
+        if let Some(u) = url {
+            if u.text.to_ascii_lowercase().starts_with("data:") {
+                self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                    "`{}` runs code packed into a `data:` URL, which is not read here.",
+                    c.name
+                )));
+            } else {
+                self.push(r::CURL_PIPE_SHELL.finding(format!(
+                    "`{}` runs code downloaded from `{}` (unreviewed remote code).",
+                    c.name,
+                    clip(&u.text, 80)
+                )));
+                c.intent = Intent::Destructive;
+            }
+        }
+        // Django's `manage.py flush` / `reset_db` empty the database.
+        let mut pos = positionals(c.args).map(|w| w.text.as_str());
+        if pos.next().is_some_and(|s| s.ends_with("manage.py"))
+            && pos
+                .next()
+                .is_some_and(|s| matches!(s, "flush" | "reset_db"))
+        {
+            self.push(p::SQL_DESTRUCTIVE.finding(format!(
+                "`{} manage.py flush` deletes every row in the database.",
+                c.name
+            )));
+            c.intent = Intent::Destructive;
+        }
+        self.interpreter(
+            c.name,
+            c.args,
+            c.stdin,
+            c.input,
+            c.depth,
+            &mut c.facts,
+            &mut c.traits,
+        );
+    }
+
+    pub(super) fn h_git(&mut self, c: &mut Call<'_>) {
+        self.git(c.args, &mut c.intent, c.depth);
+        // `git clone URL [DIR]`: what lands there came from the network, like a download.
+        let pos: Vec<&Word> = positionals(c.args).collect();
+        if let Some(at) = pos.iter().position(|w| w.text == "clone") {
+            let url = pos.get(at + 1).map(|w| w.text.as_str()).unwrap_or("");
+            let dir = pos.get(at + 2).map(|w| w.text.clone()).unwrap_or_else(|| {
+                let base = url
+                    .trim_end_matches('/')
+                    .rsplit(['/', ':'])
+                    .next()
+                    .unwrap_or("");
+                base.strip_suffix(".git").unwrap_or(base).to_owned()
+            });
+            if (url.contains("://") || url.contains('@'))
+                && !dir.is_empty()
+                && self.downloaded.len() < 8
+            {
+                let r = paths::resolve(&dir, &self.cwd, self.ctx.home);
+                self.downloaded.push(r);
+            }
+        }
+    }
+
+    pub(super) fn kill(&mut self, name: &str, args: &[Word]) {
+        // `pgrep dashclawd | xargs kill`: the pids come from a listing of the guard.
+        if self.xargs_context && self.in_pipe {
+            let listing = self
+                .commands
+                .len()
+                .checked_sub(2)
+                .map(|i| &self.commands[i]);
+            if let Some(l) = listing.filter(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .any(protect::names_guard_process)
+            }) {
+                self.push(p::GUARD_TAMPER.finding(format!(
+                    "`{name}` gets its pids from `{}`, which lists the DashClaw guard.",
+                    clip(l, 80)
+                )));
+                return;
+            }
+        }
+        if let Some(a) = args.iter().find(|a| protect::names_guard_process(&a.text)) {
+            self.push(p::GUARD_TAMPER.finding(format!(
+                "`{name} {}` would stop the DashClaw guard.",
+                clip(&a.text, 80)
+            )));
+            return;
+        }
+        let suspect = |this: &mut Self, why: String| {
+            this.push(p::GUARD_TAMPER_SUSPECT.finding(why));
+        };
+        if name == "kill" {
+            let mut i = 0;
+            let mut operands = Vec::new();
+            while let Some(a) = args.get(i) {
+                i += 1;
+                if matches!(a.text.as_str(), "-s" | "-n") {
+                    i += 1;
+                } else if a.text == "--" {
+                    operands.extend(&args[i..]);
+                    break;
+                } else if operands.is_empty() && is_flag(a) && a.text != "-1" {
+                } else {
+                    operands.push(a);
+                }
+            }
+            for a in operands {
+                if a.text == "-1" || a.text == "0" || a.text == "-0" {
+                    self.push(p::GUARD_TAMPER.finding(
+                        "`kill -1` (or 0) signals every process you own, the guard included.",
+                    ));
+                } else if a.dynamic
+                    && a.text != "$!"
+                    && !a.text.starts_with('%')
+                    && !pids_spare_guard(a)
+                {
+                    suspect(
+                        self,
+                        format!(
+                            "`kill {}` targets a process computed at run time, which could be the guard.",
+                            clip(&a.text, 80)
+                        ),
+                    );
+                }
+            }
+            return;
+        }
+        // pkill / killall / skill: patterns.
+        const VALUED: &[&str] = &[
+            "-u", "-U", "-g", "-G", "-P", "-s", "-t", "-F", "--signal", "-o",
+        ];
+        let mut pats = Vec::new();
+        let mut by_user = false;
+        let mut i = 0;
+        while let Some(a) = args.get(i) {
+            i += 1;
+            if VALUED.contains(&a.text.as_str()) {
+                by_user |= matches!(a.text.as_str(), "-u" | "-U");
+                i += 1;
+            } else if !is_flag(a) {
+                pats.push(a);
+            }
+        }
+        if pats.is_empty() && by_user {
+            suspect(
+                self,
+                format!("`{name} -u` signals every process of a user, the guard included."),
+            );
+        }
+        for pat in pats {
+            let t = pat.text.to_ascii_lowercase();
+            let guard_names = "dashclawd run --auto-started dashclaw-hook";
+            let runs_fit = t
+                .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+                .filter(|r| !r.is_empty())
+                .all(|r| guard_names.contains(r));
+            let regexy =
+                name == "pkill" && t.contains(['.', '*', '^', '[', '|', '\\', '?']) && runs_fit;
+            if pat.dynamic {
+                suspect(
+                    self,
+                    format!(
+                        "`{name}` pattern `{}` is computed at run time.",
+                        clip(&pat.text, 80)
+                    ),
+                );
+            } else if t.len() >= 2 && ("dashclawd".contains(&t) || "dashclaw-hook".contains(&t)) {
+                self.push(p::GUARD_TAMPER.finding(format!(
+                    "`{name} {}` matches the DashClaw guard's processes.",
+                    clip(&pat.text, 80)
+                )));
+            } else if regexy || t.len() < 2 {
+                suspect(
+                    self,
+                    format!(
+                        "`{name} {}` is a broad pattern that could match the guard.",
+                        clip(&pat.text, 80)
+                    ),
+                );
+            }
+        }
+    }
+
+    /// `ssh [opts] host cmd…`: the remote command is graded too; a destructive one is blocked.
+    pub(super) fn ssh(&mut self, args: &[Word], depth: usize, intent: &mut Intent) {
+        const VALUED: &[&str] = &[
+            "-b", "-B", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-L", "-l", "-m", "-O",
+            "-o", "-p", "-Q", "-R", "-S", "-W", "-w",
+        ];
+        let mut i = 0;
+        while let Some(a) = args.get(i).filter(|a| is_flag(a)) {
+            i += if VALUED.contains(&a.text.as_str()) {
+                2
+            } else {
+                1
+            };
+        }
+        let rest = args.get(i + 1..).unwrap_or(&[]);
+        if rest.is_empty() {
+            return;
+        }
+        // ssh joins its arguments with spaces and the remote shell parses the result.
+        let text = rest
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let segs = self.segs.len();
+        let findings = self.findings.len();
+        let saved_cwd = (self.cwd.clone(), self.cwd_moved);
+        self.reparsed += 1;
+        self.text(&text, depth + 1, Some("ssh remote".to_owned()));
+        self.reparsed -= 1;
+        (self.cwd, self.cwd_moved) = saved_cwd;
+        let destructive = self.segs[segs..]
+            .iter()
+            .any(|s| s.intent == Intent::Destructive && s.score > 55)
+            || self.findings[findings..]
+                .iter()
+                .any(|f| f.verdict == Verdict::Block);
+        if destructive {
+            self.push(p::REMOTE_DESTRUCTIVE.finding(format!(
+                "The command sent over ssh, `{}`, destroys data on the remote host.",
+                clip(&text, 80)
+            )));
+            *intent = Intent::Destructive;
+        }
+    }
+
+    /// `docker exec ctr cmd…`, `kubectl exec pod -- cmd…`: the inner command is graded.
+    pub(super) fn container_exec(&mut self, name: &str, args: &[Word], depth: usize) {
+        let Some(at) = args.iter().position(|a| !is_flag(a)) else {
+            return;
+        };
+        if args[at].text != "exec" {
+            return;
+        }
+        let rest = &args[at + 1..];
+        let inner: &[Word] = if matches!(name, "kubectl" | "oc") {
+            match rest.iter().position(|a| a.text == "--") {
+                Some(dd) => &rest[dd + 1..],
+                None => return,
+            }
+        } else {
+            const VALUED: &[&str] = &[
+                "-e",
+                "-u",
+                "-w",
+                "--env",
+                "--user",
+                "--workdir",
+                "--env-file",
+            ];
+            let mut i = 0;
+            while let Some(a) = rest.get(i).filter(|a| is_flag(a)) {
+                i += if VALUED.contains(&a.text.as_str()) {
+                    2
+                } else {
+                    1
+                };
+            }
+            rest.get(i + 1..).unwrap_or(&[])
+        };
+        if inner.is_empty() {
+            return;
+        }
+        let first = self.findings.len();
+        self.origin.push(Origin::Named(format!("{name} exec")));
+        let saved = self.cwd.clone();
+        self.argv(
+            inner,
+            false,
+            Facts::default(),
+            first,
+            None,
+            depth + 1,
+            Traits::default(),
+        );
+        self.cwd = saved;
+        self.origin.pop();
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn interpreter(
+        &mut self,
+        name: &str,
+        args: &[Word],
+        stdin: Option<&Redirect>,
+        input: Option<&str>,
+        depth: usize,
+        facts: &mut Facts,
+        traits: &mut Traits,
+    ) {
+        if name == "npx" {
+            if args.iter().any(|a| {
+                matches!(a.text.as_str(), "-y" | "--yes" | "-p" | "--package")
+                    || a.text.starts_with("--package=")
+            }) {
+                self.push(
+                    p::NPX_AUTO_INSTALL
+                        .finding("`npx -y` downloads and runs a package without asking."),
+                );
+            }
+            return;
+        }
+        let (inline, reads_stdin) = interpreter_mode(name, args);
+        let fed = match stdin {
+            Some(r) if r.feeds_stdin() => Some(r.target.text.as_str()),
+            Some(_) => None,
+            None => input,
+        };
+        if let Some(code) = inline {
+            facts.inline_eval = true;
+            if name == "perl" && args.iter().any(|a| short_has(a, &['i'])) {
+                facts.sed_inplace = true;
+                let files: Vec<&Word> = positionals(args).skip(1).collect();
+                self.guard_words(&files, false, "`perl -i` on", true);
+                for f in &files {
+                    self.system_write(&f.text, "`perl -i`");
+                }
+            }
+            let code = code.to_owned();
+            self.grade_code(name, &code, depth, facts);
+        } else if let (true, Some(code)) = (reads_stdin, fed) {
+            let code = code.to_owned();
+            self.grade_code(name, &code, depth, facts);
+        } else if let Some(script) = interpreter_script(name, args) {
+            if word_downloads(script, depth) {
+                self.push(
+                    r::CURL_PIPE_SHELL
+                        .finding(format!("`{name}` runs a program downloaded at run time.")),
+                );
+            } else if script.text.starts_with("<(") {
+                self.push(r::PIPE_TO_SHELL.finding(format!(
+                    "`{name}` runs a program produced at run time by a process substitution."
+                )));
+            } else {
+                self.exec_script(script, ScriptKind::Interpreter, depth, facts, false);
+            }
+        }
+        traits.runs_stdin = reads_stdin && stdin.is_none() && input.is_none();
+    }
+
+    /// GNU `parallel CMD ::: ARGS…`: each argument is put into the command (at `{}` or at the
+    /// end) and graded; without `:::` the arguments come from stdin, as with `xargs`.
+    pub(super) fn parallel(&mut self, args: &[Word], depth: usize) -> Intent {
+        const VALUED: &[&str] = &[
+            "-j",
+            "--jobs",
+            "-S",
+            "--sshlogin",
+            "--joblog",
+            "-a",
+            "--arg-file",
+            "--delay",
+            "--timeout",
+            "--results",
+            "-d",
+            "--delimiter",
+            "-n",
+            "-N",
+            "--colsep",
+            "-I",
+        ];
+        let mut i = 0;
+        while let Some(a) = args.get(i).filter(|a| is_flag(a)) {
+            i += if VALUED.contains(&a.text.as_str()) {
+                2
+            } else {
+                1
+            };
+        }
+        let rest = args.get(i..).unwrap_or(&[]);
+        let sep = rest
+            .iter()
+            .position(|w| matches!(w.text.as_str(), ":::" | "::::" | ":::+"));
+        let (cmd, items) = match sep {
+            Some(k) => (
+                &rest[..k],
+                rest[k + 1..]
+                    .iter()
+                    .filter(|w| !w.text.starts_with(":::"))
+                    .take(8)
+                    .collect::<Vec<_>>(),
+            ),
+            None => (rest, Vec::new()),
+        };
+        if cmd.is_empty() {
+            return Intent::Unknown;
+        }
+        let base: Vec<String> = if cmd.len() == 1 && cmd[0].text.contains(' ') {
+            vec![cmd[0].text.clone()]
+        } else {
+            cmd.iter().map(|w| quote(&w.text)).collect()
+        };
+        let lines: Vec<String> = if items.is_empty() {
+            vec![base.join(" ").replace("{}", "")]
+        } else {
+            items
+                .iter()
+                .map(|it| {
+                    let q = quote(&it.text);
+                    if base.iter().any(|b| b.contains("{}")) {
+                        base.iter()
+                            .map(|b| b.replace("{}", &q))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    } else {
+                        format!("{} {q}", base.join(" "))
+                    }
+                })
+                .collect()
+        };
+        self.xargs_context = items.is_empty();
+        for l in lines {
+            self.text(&l, depth + 1, Some("parallel".to_owned()));
+        }
+        self.xargs_context = false;
+        Intent::Readonly
+    }
+
+    /// The body of package script `sn` defined earlier in this command line (`npm pkg set`,
+    /// `npm set-script`, or a `package.json` written by it).
+    fn npm_script(&self, sn: &str) -> Option<String> {
+        self.npm_scripts
+            .iter()
+            .find(|(n, _)| n == sn)
+            .map(|(_, v)| v.clone())
+            .or_else(|| {
+                let p = paths::resolve("package.json", &self.cwd, self.ctx.home);
+                self.written
+                    .iter()
+                    .find(|(w, _)| *w == p)
+                    .and_then(|(_, c)| serde_json::from_str::<serde_json::Value>(c).ok())
+                    .and_then(|v| v.get("scripts")?.get(sn)?.as_str().map(str::to_owned))
+            })
+    }
+
+    /// `make x`, `npm run x` right after the Makefile or the script was written in the same
+    /// command line: the recipe is what runs.
+    pub(super) fn scripts_run(
+        &mut self,
+        name: &str,
+        args: &[Word],
+        input: Option<&str>,
+        depth: usize,
+    ) {
+        let pos: Vec<&str> = positionals(args).map(|w| w.text.as_str()).collect();
+        let recipe: Option<String> = match name {
+            "make" | "gmake" | "just" | "task" => {
+                let file = args
+                    .iter()
+                    .position(|a| matches!(a.text.as_str(), "-f" | "--file" | "--makefile"))
+                    .and_then(|i| args.get(i + 1))
+                    .map(|w| w.text.clone())
+                    .or_else(|| {
+                        args.iter().find_map(|a| {
+                            let t = a.text.as_str();
+                            t.strip_prefix("--file=")
+                                .or_else(|| t.strip_prefix("--makefile="))
+                                .or_else(|| t.strip_prefix("-f").filter(|f| !f.is_empty()))
+                                .map(str::to_owned)
+                        })
+                    });
+                // `make -f - <<< …`: the makefile is stdin.
+                let from_stdin = file
+                    .as_deref()
+                    .is_some_and(|f| matches!(f, "-" | "/dev/stdin" | "/dev/fd/0"));
+                if from_stdin && input.is_none() {
+                    self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                        "`{name}` reads its recipes from stdin, which cannot be read here."
+                    )));
+                }
+                let names: Vec<String> = match file {
+                    Some(f) => vec![f],
+                    None => [
+                        "Makefile",
+                        "makefile",
+                        "GNUmakefile",
+                        "justfile",
+                        "Justfile",
+                        "Taskfile.yml",
+                    ]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                };
+                let stdin_text = input.filter(|_| from_stdin).map(str::to_owned);
+                let written = stdin_text.or_else(|| {
+                    // Nothing written in this line: no recipe to read (skip resolving names).
+                    let some_written = !self.written.is_empty();
+                    names.iter().filter(|_| some_written).find_map(|n| {
+                        let p = paths::resolve(n, &self.cwd, self.ctx.home);
+                        self.written
+                            .iter()
+                            .find(|(w, _)| *w == p)
+                            .map(|(_, c)| c.clone())
+                    })
+                });
+                written.map(|text| {
+                    // Recipe lines: after a `target:` (the rest of the line) and tab-indented lines.
+                    text.lines()
+                        .filter_map(|l| {
+                            if let Some(r) = l.strip_prefix('\t') {
+                                Some(r.trim_start_matches(['@', '-', '+']).to_owned())
+                            } else {
+                                // `target: prereqs ; recipe`
+                                l.split_once(':')
+                                    .and_then(|(_, r)| r.split_once(';'))
+                                    .map(|(_, recipe)| recipe.trim().to_owned())
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+            }
+            _ => {
+                let script = match pos.as_slice() {
+                    ["run" | "run-script", s, ..] => vec![*s],
+                    // `npm test`, `npm start`: aliases of `npm run …`.
+                    ["test" | "t" | "tst", ..] => vec!["test", "pretest", "posttest"],
+                    [s @ ("start" | "stop" | "restart"), ..] => vec![*s],
+                    // An install runs the package's lifecycle scripts.
+                    ["install" | "i" | "ci" | "add" | "rebuild", ..] | [] => {
+                        vec!["preinstall", "install", "postinstall", "prepare"]
+                    }
+                    [s, ..] if name == "yarn" || name == "pnpm" || name == "bun" => vec![*s],
+                    _ => Vec::new(),
+                };
+                let found: Vec<String> = script
+                    .into_iter()
+                    .filter_map(|sn| self.npm_script(sn))
+                    .collect();
+                (!found.is_empty()).then(|| found.join("\n"))
+            }
+        };
+        if let Some(text) = recipe.filter(|t| !t.trim().is_empty()) {
+            self.text(&text, depth + 1, Some(format!("{name} script")));
+        }
+        if name == "npm"
+            && pos.first() == Some(&"set-script")
+            && pos.len() >= 3
+            && self.npm_scripts.len() < 8
+        {
+            self.npm_scripts
+                .push((pos[1].to_owned(), pos[2].to_owned()));
+        }
+        // `npm pkg set scripts.x='…'` defines a script for a later `npm run x`.
+        if matches!(name, "npm" | "pnpm" | "yarn")
+            && pos.first() == Some(&"pkg")
+            && pos.get(1) == Some(&"set")
+        {
+            for kv in pos.iter().skip(2) {
+                if let Some((k, v)) = kv.split_once('=') {
+                    if let Some(sn) = k.strip_prefix("scripts.") {
+                        if self.npm_scripts.len() < 8 {
+                            self.npm_scripts.push((sn.to_owned(), v.to_owned()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn git(&mut self, args: &[Word], intent: &mut Intent, depth: usize) {
+        let texts: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
+        let f = crate::classify::git::read(&texts);
+        if f.destructive {
+            *intent = Intent::Destructive;
+        } else if f.writes {
+            *intent = Intent::Write;
+        }
+        for (rule, why) in f.findings {
+            self.push(rule.finding(why));
+        }
+        for (key, value) in &f.exec_settings {
+            let first = self.findings.len();
+            if value != "$ENV" {
+                // The program the setting runs is graded as if run now.
+                let text = value.trim_start_matches('!');
+                self.reparsed += 1;
+                self.text(text, depth + 1, Some(format!("git {key}")));
+                self.reparsed -= 1;
+            }
+            let raised = self.findings.len() > first;
+            if raised || !crate::classify::git::benign_setting(key, value) {
+                self.push(p::GIT_CONFIG_EXEC.finding(format!(
+                    "Git setting `{key}` would run `{}` whenever git reaches it.",
+                    clip(value, 80)
+                )));
+                *intent = Intent::Destructive;
+            }
+        }
+        for cmd in f.shell.iter().take(4) {
+            self.reparse(cmd, depth, "git runs");
+        }
+        if let Some((name, url)) = f.remote_added {
+            if self.git_remotes_added.len() < 8 {
+                self.git_remotes_added.push((name, url));
+            }
+        }
+        if let Some(to) = f.push_to {
+            let configured = crate::classify::exfil::git_remotes(&self.cwd);
+            let url = if to.contains("://")
+                || to.contains('@')
+                || (to.contains(':') && !to.starts_with('/'))
+            {
+                Some(to.clone())
+            } else if configured.iter().any(|(n, _)| *n == to) {
+                None
+            } else {
+                self.git_remotes_added
+                    .iter()
+                    .find(|(n, _)| *n == to)
+                    .map(|(_, u)| u.clone())
+            };
+            if let Some(url) = url {
+                let known = configured.iter().any(|(_, u)| *u == url);
+                if !known && !crate::classify::exfil::allowed_destination(&url, self.ctx) {
+                    // A file written from a secret inside the repository goes with the push.
+                    let carried = self
+                        .tainted_files
+                        .iter()
+                        .find(|t| paths::is_inside(t, &self.cwd))
+                        .cloned();
+                    let f = match carried {
+                        Some(t) => crate::classify::exfil::flow_finding(
+                            &format!("`{}` (written from a secret)", clip(&t, 60)),
+                            "`git push`",
+                            &url,
+                        ),
+                        None => crate::classify::exfil::upload_finding(
+                            "the repository",
+                            "`git push`",
+                            &url,
+                        ),
+                    };
+                    self.push(f);
+                }
+            }
+        }
+    }
+}
+
+/// `kill $(lsof -t -i:3000)`, `kill $(pgrep -f webpack)`: pids from a listing that cannot
+/// include the guard (it holds no internet socket; the pattern does not fit its names).
+fn pids_spare_guard(w: &Word) -> bool {
+    !w.subs.is_empty()
+        && w.subs.iter().all(|sub| {
+            let [item] = sub.items.as_slice() else {
+                return false;
+            };
+            let [Command::Simple(sc)] = item.pipeline.stages.as_slice() else {
+                return false;
+            };
+            let words: Vec<&str> = sc.words.iter().map(|w| w.text.as_str()).collect();
+            match words.as_slice() {
+                ["lsof", rest @ ..] => rest.iter().any(|a| a.starts_with("-i") || a.starts_with("-ti")),
+                ["pgrep", rest @ ..] => {
+                    let pats: Vec<&&str> = rest.iter().filter(|a| !a.starts_with('-')).collect();
+                    let guard = "dashclawd run --auto-started dashclaw-hook";
+                    pats.len() == 1
+                        && !sc.words.iter().any(|w| w.dynamic)
+                        && pats[0].len() >= 3
+                        && !pats[0].contains(['.', '*', '^', '[', '|', '\\', '?'])
+                        && !guard.contains(pats[0].to_ascii_lowercase().as_str())
+                        && !protect::names_guard_process(pats[0])
+                        // Nor the agents' runtimes, whose children include the hook.
+                        && !["node", "claude", "codex", "hermes", "openclaw", "python", "bun", "deno"]
+                            .iter()
+                            .any(|n| pats[0].to_ascii_lowercase().contains(n))
+                }
+                _ => false,
+            }
+        })
+}
