@@ -570,6 +570,69 @@ pub(crate) fn sink(name: &str, args: &[&str], stdin_fed: bool) -> Option<Sink> {
                 return None;
             }
         }
+        // Forge CLIs publish files: gists (public by default on the web), release assets, and
+        // issue/PR/comment bodies read from a file or stdin.
+        "gh" | "glab" => {
+            let pos: Vec<&str> = args
+                .iter()
+                .copied()
+                .filter(|a| !a.starts_with('-'))
+                .collect();
+            let (group, verb) = (*pos.first()?, pos.get(1).copied().unwrap_or(""));
+            match (group, verb) {
+                ("gist" | "snippet", "create" | "new" | "edit") => {
+                    // Public on the web: never the repository's own host.
+                    s.dest = format!("https://gist.{}/", forge_host(name));
+                    s.files.extend(pos[2..].iter().map(|p| (*p).to_owned()));
+                    s.stdin = stdin_fed || pos.len() == 2 || args.contains(&"-");
+                }
+                ("release", "upload") => {
+                    // `gh release upload <tag> <files…>`; `-R owner/repo` takes a value.
+                    s.dest = format!("https://{}/", forge_host(name));
+                    let mut skip = false;
+                    let mut words = Vec::new();
+                    for a in args {
+                        if skip {
+                            skip = false;
+                        } else if matches!(*a, "-R" | "--repo") {
+                            skip = true;
+                        } else if !a.starts_with('-') {
+                            words.push(*a);
+                        }
+                    }
+                    s.files.extend(
+                        words
+                            .iter()
+                            .skip(3)
+                            .map(|p| p.split('#').next().unwrap_or(p).to_owned()),
+                    );
+                    if s.files.is_empty() {
+                        return None;
+                    }
+                }
+                ("issue" | "pr" | "mr", "create" | "comment" | "edit") | ("api", _) => {
+                    s.dest = format!("https://{}/", forge_host(name));
+                    for (i, a) in args.iter().enumerate() {
+                        if matches!(*a, "-F" | "--body-file" | "--field" | "--input") {
+                            let v = val(i);
+                            let file = v
+                                .split_once("=@")
+                                .map(|x| x.1)
+                                .or_else(|| v.strip_prefix('@'));
+                            match file.or((*a == "--body-file" || *a == "--input").then_some(v)) {
+                                Some("-") => s.stdin = true,
+                                Some(f) => s.files.push(f.to_owned()),
+                                None => {}
+                            }
+                        }
+                    }
+                    if s.files.is_empty() && !s.stdin {
+                        return None;
+                    }
+                }
+                _ => return None,
+            }
+        }
         "mail" | "mailx" | "mutt" | "sendmail" | "msmtp" | "swaks" | "ssmtp" => {
             s.dest = args
                 .iter()
@@ -642,6 +705,15 @@ pub(crate) fn sink(name: &str, args: &[&str], stdin_fed: bool) -> Option<Sink> {
         _ => return None,
     }
     Some(s)
+}
+
+/// The host a forge CLI talks to by default (`GH_HOST` and friends aside).
+fn forge_host(cli: &str) -> &'static str {
+    if cli == "glab" {
+        "gitlab.com"
+    } else {
+        "github.com"
+    }
 }
 
 /// Hosts that are always fine to send to: this machine and package registries.
@@ -813,5 +885,19 @@ mod tests {
             .is_empty());
         assert!(sink("scp", &["a.tgz", "me@h.example:/tmp/"], false).is_some());
         assert!(sink("scp", &["me@h.example:/tmp/a", "."], false).is_none());
+    }
+
+    #[test]
+    fn forge_clis_publish_files() {
+        let g = sink("gh", &["gist", "create", "--public", "a.txt"], false).unwrap();
+        assert_eq!(
+            (g.dest.as_str(), g.files.as_slice()),
+            ("https://gist.github.com/", &["a.txt".to_owned()][..])
+        );
+        assert!(sink("gh", &["gist", "create"], false).unwrap().stdin);
+        let a = sink("gh", &["api", "x", "-F", "body=@k.pem"], false).unwrap();
+        assert_eq!(a.files, ["k.pem"]);
+        assert!(sink("gh", &["pr", "create", "--fill"], false).is_none());
+        assert!(sink("gh", &["gist", "list"], false).is_none());
     }
 }
