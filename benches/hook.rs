@@ -15,6 +15,7 @@
 //! 4. The ledger afterwards: every decision must be in it.
 //!
 //! Knobs (environment): `BENCH_N` (3000 measured hook calls), `BENCH_WARMUP` (200),
+//! `BENCH_HOOK_BIN` (the hook to measure; default the profile's own build),
 //! `BENCH_SECS` (3 per concurrency level), `BENCH_K` (`2,8,32`).
 
 use std::io::{self, Read, Write};
@@ -58,7 +59,9 @@ fn install(dir: &Path) -> Res<()> {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
     let (hook, daemon) = (bin.join("dashclaw-hook"), bin.join("dashclawd"));
-    std::fs::copy(HOOK, &hook).map_err(|e| format!("copying {HOOK}: {e}"))?;
+    // `BENCH_HOOK_BIN` measures another build of the hook, e.g. the static one install.sh makes.
+    let hook_src = std::env::var("BENCH_HOOK_BIN").unwrap_or_else(|_| HOOK.to_string());
+    std::fs::copy(&hook_src, &hook).map_err(|e| format!("copying {hook_src}: {e}"))?;
     std::fs::copy(DAEMON, &daemon).map_err(|e| format!("copying {DAEMON}: {e}"))?;
     let hash = dashclaw_sidecar::client::sha256_file(&daemon).map_err(|e| e.to_string())?;
     std::fs::write(bin.join("dashclawd.sha256"), format!("{hash}  dashclawd\n"))

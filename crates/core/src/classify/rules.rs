@@ -1111,12 +1111,23 @@ impl<'a> Walker<'a> {
                 words.first().map(|w| w.text.as_str()),
                 Some(":" | "true" | "echo" | "printf")
             ) && content.as_deref().is_none_or(|c| c.trim().is_empty());
-        for r in sc
+        // A target built from variables is folded like any word (`t=$(mktemp); echo … > $t;
+        // . $t` writes the script it then runs); one that stays unknown is left to the rules
+        // that see dynamic targets.
+        let targets: Vec<(&shell::Redirect, String)> = sc
             .redirects
             .iter()
-            .filter(|r| r.writes_file() && !r.target.dynamic)
-        {
-            let t = r.target.text.as_str();
+            .filter(|r| r.writes_file())
+            .filter_map(|r| {
+                if r.target.dynamic {
+                    self.fold_word(&r.target, 0).map(|t| (r, t))
+                } else {
+                    Some((r, r.target.text.clone()))
+                }
+            })
+            .collect();
+        for (r, t) in &targets {
+            let t = t.as_str();
             if paths::is_discard(t) {
                 continue;
             }

@@ -321,18 +321,22 @@ impl Walker<'_> {
     }
 
     pub(super) fn kill(&mut self, name: &str, args: &[Word]) {
-        // `pgrep dashclawd | xargs kill`: the pids come from a listing of the guard.
+        // `pgrep dashclawd | xargs kill`, `ps aux | grep dashclawd | awk … | xargs kill`: the
+        // pids come from a listing (or a filter of one) that names the guard, a few stages up.
         if self.xargs_context && self.in_pipe {
-            let listing = self
-                .commands
-                .len()
-                .checked_sub(2)
-                .map(|i| &self.commands[i]);
-            if let Some(l) = listing.filter(|l| {
-                l.split_whitespace()
-                    .skip(1)
-                    .any(protect::names_guard_process)
-            }) {
+            let upstream =
+                self.commands.len().saturating_sub(5)..self.commands.len().saturating_sub(1);
+            let listing = self.commands[upstream].iter().rev().find(|l| {
+                l.split_whitespace().skip(1).any(|w| {
+                    // `grep [d]ashclawd`, `grep '^dashclawd$'`: a pattern naming the guard.
+                    let w: String = w
+                        .chars()
+                        .filter(|c| !matches!(c, '\'' | '"' | '[' | ']' | '^' | '$' | '\\'))
+                        .collect();
+                    protect::names_guard_process(&w)
+                })
+            });
+            if let Some(l) = listing {
                 self.push(p::GUARD_TAMPER.finding(format!(
                     "`{name}` gets its pids from `{}`, which lists the DashClaw guard.",
                     clip(l, 80)
