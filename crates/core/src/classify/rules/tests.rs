@@ -492,11 +492,9 @@ fn odd_inputs_are_bounded() {
         let got = classify_command(input, &CTX);
         let took = start.elapsed();
         let label = input.chars().take(40).collect::<String>();
-        // Generous: a debug build on a loaded 2-core box; the release fuzz run checks the real cost.
-        assert!(
-            took < Duration::from_millis(2000),
-            "{label:?} took {took:?}"
-        );
+        // Only catches blow-ups (an exponential case takes minutes): a debug build on a loaded
+        // 2-core box; the release fuzz run and the bench check the real cost.
+        assert!(took < Duration::from_secs(10), "{label:?} took {took:?}");
         assert!(got.risk_score <= 100);
         assert!(got.summary.chars().count() <= 300);
         if input.contains("rm -rf /") {
@@ -506,8 +504,11 @@ fn odd_inputs_are_bounded() {
     }
 }
 
-/// Rough latency check (meaningful with `--release`): typical commands well under 50 µs.
+/// Rough latency check (meaningful with `--release`): typical commands well under 50 µs. Speed
+/// is measured by `cargo bench --bench classify`, not by timed tests (a loaded machine fails
+/// them), so this only runs on request: `cargo test -p dashclaw-core -- --ignored fast`.
 #[test]
+#[ignore = "timing; the classify bench measures this"]
 fn typical_commands_are_fast() {
     let cmds = [
         "ls -la",
