@@ -244,7 +244,10 @@ fn run_daemon(opts: RunOptions) -> Result<()> {
                 .context("adopting the socket systemd passed in")?,
             None => bind(&paths, protected.as_ref())?,
         };
-        fs::write(&paths.pid_file, format!("{}\n", std::process::id()))
+        // Written whole then renamed: `status` and the hook never read a half-written pid.
+        let tmp = paths.pid_file.with_extension("pid.tmp");
+        fs::write(&tmp, format!("{}\n", std::process::id()))
+            .and_then(|()| fs::rename(&tmp, &paths.pid_file))
             .with_context(|| format!("writing {}", paths.pid_file.display()))?;
         durable::ready(&paths);
         // Events spooled while we were running (a hook that gave up waiting) are picked up too.

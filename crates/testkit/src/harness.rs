@@ -114,6 +114,15 @@ impl Home {
             .spawn()
             .unwrap();
         self.wait_for_socket();
+        // The daemon binds (connections queue from then on) before it writes its pid file.
+        let start = Instant::now();
+        while self.daemon_pid().is_none() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "daemon wrote no pid file"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         Daemon(child)
     }
 
