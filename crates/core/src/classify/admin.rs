@@ -287,7 +287,6 @@ const CLIS: &[Cli] = &[
             "typeorm",
             "diesel",
             "sqlx",
-            "dbmate",
             "mikro-orm",
             "drizzle-kit",
         ],
@@ -305,7 +304,6 @@ const CLIS: &[Cli] = &[
     only(&["npm", "pnpm", "yarn", "bun"], 2, &["unpublish"]),
     only(&["cargo"], 1, &["yank"]),
     only(&["gem"], 1, &["yank"]),
-    only(&["twine", "poetry", "hatch", "flit"], 1, &[]),
     only(&["docker", "podman", "nerdctl"], 2, &["reset"]),
 ];
 

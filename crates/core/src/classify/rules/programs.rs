@@ -324,8 +324,20 @@ impl Walker<'_> {
         // `pgrep dashclawd | xargs kill`, `ps aux | grep dashclawd | awk … | xargs kill`: the
         // pids come from a listing (or a filter of one) that names the guard, a few stages up.
         if self.xargs_context && self.in_pipe {
-            let upstream =
-                self.commands.len().saturating_sub(5)..self.commands.len().saturating_sub(1);
+            // Only the earlier stages of this pipeline (`Origin::Pipe(n)` is stage n), so a
+            // listing in an earlier statement does not taint an unrelated `… | xargs kill`.
+            let stages = self
+                .origin
+                .iter()
+                .rev()
+                .find_map(|o| match o {
+                    Origin::Pipe(n) => Some(n.saturating_sub(1)),
+                    _ => None,
+                })
+                .unwrap_or(1)
+                .min(4);
+            let end = self.commands.len().saturating_sub(1);
+            let upstream = end.saturating_sub(stages)..end;
             let listing = self.commands[upstream].iter().rev().find(|l| {
                 l.split_whitespace().skip(1).any(|w| {
                     // `grep [d]ashclawd`, `grep '^dashclawd$'`: a pattern naming the guard.
