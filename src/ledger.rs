@@ -7,9 +7,10 @@
 //! off fsync: process crashes lose nothing; only a power loss may drop the last commits, and
 //! `ledger_sync = "full"` in the config closes that gap at the cost of one fsync per batch.
 //!
-//! One writer thread owns the connection and commits whatever has queued up in one transaction
-//! (group commit), so throughput scales with load while each record is acknowledged only after
-//! its commit. Each row stores the record's canonical JSON and
+//! One writer holds the connection behind a lock. A caller that finds it free commits its
+//! record itself (a lone hook call pays no thread hand-off); callers that find it busy queue, and
+//! the writer thread commits whatever has queued up in one transaction (group commit), so
+//! throughput scales with load while each record is acknowledged only after its commit. Each row stores the record's canonical JSON and
 //! `hash = sha256(prev_hash || "\n" || record)`, so an edited, inserted or deleted row breaks the
 //! chain for `dashclawd log verify`.
 //!
@@ -330,10 +331,12 @@ pub struct LedgerOptions {
     pub reserve_bytes: u64,
 }
 
-/// Handle to the writer thread. Cheap to clone.
+/// Handle to the writer. Cheap to clone.
 #[derive(Clone)]
 pub struct Ledger {
     tx: mpsc::Sender<(Record, Reply)>,
+    /// The writer's state; whoever holds the lock commits (see [`Ledger::append`]).
+    writer: Arc<Mutex<Writer>>,
     pub path: PathBuf,
     health: Arc<Health>,
 }
@@ -465,13 +468,16 @@ impl Ledger {
             sync: opts.sync,
         };
         writer_state.write_head();
+        let writer = Arc::new(Mutex::new(writer_state));
         let (tx, rx) = mpsc::channel::<(Record, Reply)>();
+        let thread_writer = writer.clone();
         std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn(move || writer_state.run(rx))
+            .spawn(move || Writer::run(&thread_writer, rx))
             .context("starting the ledger writer")?;
         Ok(Ledger {
             tx,
+            writer,
             path: path.to_path_buf(),
             health,
         })
@@ -480,6 +486,9 @@ impl Ledger {
     /// Appends a record and waits until it is committed. Returns its sequence number (the
     /// existing one when the event id was already recorded).
     pub async fn append(&self, record: Record) -> Result<i64> {
+        if let Some(done) = self.commit_here(&record) {
+            return done;
+        }
         let (reply, rx) = oneshot::channel();
         self.tx
             .send((record, reply))
@@ -491,6 +500,9 @@ impl Ledger {
 
     /// Blocking variant for synchronous callers (spool drain at start-up).
     pub fn append_blocking(&self, record: Record) -> Result<i64> {
+        if let Some(done) = self.commit_here(&record) {
+            return done;
+        }
         let (reply, rx) = oneshot::channel();
         self.tx
             .send((record, reply))
@@ -498,6 +510,24 @@ impl Ledger {
         rx.blocking_recv()
             .map_err(|_| anyhow::anyhow!("the ledger writer has stopped"))?
             .map_err(|e| anyhow::anyhow!("ledger write failed: {e}"))
+    }
+
+    /// Commits on the caller's thread when no one else is writing: a lone hook call then pays
+    /// no hand-off to the writer thread and back (two wake-ups, a good part of the allow path
+    /// on a VM). `None` when the writer is busy: the caller queues, and the writer thread
+    /// commits what queued up in one transaction.
+    fn commit_here(&self, record: &Record) -> Option<Result<i64>> {
+        let mut writer = match self.writer.try_lock() {
+            Ok(w) => w,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(
+            writer
+                .commit(&[record])
+                .map(|seqs| seqs[0])
+                .map_err(|e| anyhow::anyhow!("ledger write failed: {e}")),
+        )
     }
 
     /// Applies a changed `ledger_sync` from the next commit batch on (config reload).
@@ -620,7 +650,7 @@ fn reset_record(note: &str, known: &HeadFile, found: &(i64, String)) -> Record {
     }
 }
 
-/// The writer thread's state.
+/// The writer's state: the writer thread owns the loop, whoever holds the lock commits.
 struct Writer {
     conn: Connection,
     path: PathBuf,
@@ -633,7 +663,7 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(mut self, rx: mpsc::Receiver<(Record, Reply)>) {
+    fn run(writer: &Mutex<Writer>, rx: mpsc::Receiver<(Record, Reply)>) {
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
@@ -642,7 +672,11 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            let result = self.commit(&batch);
+            let records: Vec<&Record> = batch.iter().map(|(r, _)| r).collect();
+            let result = writer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .commit(&records);
             match result {
                 Ok(seqs) => {
                     for ((_, reply), seq) in batch.into_iter().zip(seqs) {
@@ -659,7 +693,7 @@ impl Writer {
     }
 
     /// One batch: identity and tail checks, the transaction, then the head file.
-    fn commit(&mut self, batch: &[(Record, Reply)]) -> std::result::Result<Vec<i64>, String> {
+    fn commit(&mut self, batch: &[&Record]) -> std::result::Result<Vec<i64>, String> {
         if let Some(why) = self.health.refusing.lock().ok().and_then(|r| r.clone()) {
             return Err(why);
         }
@@ -715,8 +749,8 @@ impl Writer {
         }
     }
 
-    fn try_commit(&mut self, batch: &[(Record, Reply)]) -> Result<Vec<i64>> {
-        commit_batch(&mut self.conn, &mut self.head, batch.iter().map(|(r, _)| r)).map_err(|e| {
+    fn try_commit(&mut self, batch: &[&Record]) -> Result<Vec<i64>> {
+        commit_batch(&mut self.conn, &mut self.head, batch.iter().copied()).map_err(|e| {
             match e.downcast::<Tampered>() {
                 Ok(Tampered(found)) => Tampered(format!(
                     "the audit ledger {} was changed by another process ({found}); nothing more is recorded until the daemon is restarted (`dashclawd stop`); check `dashclawd log verify`",

@@ -275,7 +275,12 @@ fn run_daemon(opts: RunOptions) -> Result<()> {
             spooled_events_recorded = drained,
             "dashclawd ready"
         );
-        serve(listener, shared).await.map(|()| socket_activated)
+        // On a worker, not on this block_on thread: a connection task spawned by a worker
+        // starts on that same worker, so a hook call does not pay a thread hand-off per accept.
+        match tokio::spawn(serve(listener, shared)).await {
+            Ok(r) => r.map(|()| socket_activated),
+            Err(e) => Err(anyhow::anyhow!("the accept loop failed: {e}")),
+        }
     });
     // A socket systemd passed in stays: it keeps listening and starts us again on demand.
     if !matches!(result, Ok(true)) {

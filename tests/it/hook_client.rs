@@ -190,6 +190,54 @@ fn daemon_that_hangs_past_the_deadline_means_deny() {
     );
 }
 
+/// The deadline is kept by a timer whose signal handler answers with what the main thread
+/// prepared: a gating call is denied and a record of that deny is spooled; a record event is
+/// spooled and let go. Once a real daemon starts, the ledger holds both.
+#[test]
+fn a_deadline_answer_is_spooled_and_reaches_the_ledger() {
+    let home = fake_home().env("DASHCLAW_HOOK_DEADLINE_MS", "300");
+    fake_daemon(&home, |first| {
+        // Both hook calls connect; neither gets an answer before its deadline.
+        let _held = first;
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    let out = hook_ls(&home);
+    assert_denied(&out, "did not answer within the hook deadline");
+    let out = home.hook("claude", "post-tool-use", &post_event("make test"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("was kept in"), "{}", stderr(&out));
+    let spooled: Vec<String> = std::fs::read_dir(home.spool())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        spooled.iter().filter(|n| n.ends_with(".req")).count(),
+        2,
+        "{spooled:?}"
+    );
+    assert!(!spooled.iter().any(|n| n.ends_with(".tmp")), "{spooled:?}");
+
+    std::fs::remove_file(home.socket()).unwrap();
+    let home = home.env("DASHCLAW_DAEMON_BIN", dashclaw_testkit::DAEMON.as_str());
+    let _daemon = home.spawn_daemon();
+    let ledger = home.ledger();
+    let deny = ledger
+        .iter()
+        .find(|r| r["event"] == "pre-tool-use")
+        .expect("the hook's deny is in the ledger");
+    assert!(
+        deny.to_string().contains("did not answer within the hook deadline"),
+        "{deny}"
+    );
+    assert!(
+        ledger
+            .iter()
+            .any(|r| r["event"] == "post-tool-use" && r["spooled"] == true),
+        "{ledger:?}"
+    );
+}
+
 #[test]
 fn stdin_that_never_closes_is_cut_off_by_the_deadline() {
     let home = Home::new().env("DASHCLAW_HOOK_DEADLINE_MS", "300");

@@ -6,9 +6,9 @@
 //! and how to fix it. On the other events the agent must never be blocked, but nothing is lost: an
 //! event the daemon did not acknowledge goes to the spool, which the daemon drains when it starts.
 //!
-//! A watchdog thread enforces the client's own deadline, so a hung daemon, a stdin that never
-//! closes or anything else that stalls still ends in a deny well before the agent's hook timeout
-//! (which would fail open).
+//! An interval timer enforces the client's own deadline (deadline.rs), so a hung daemon, a stdin
+//! that never closes or anything else that stalls still ends in a deny well before the agent's
+//! hook timeout (which would fail open).
 
 use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
@@ -16,7 +16,7 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -24,6 +24,8 @@ use dashclaw_proto::event::{Agent, EventKind};
 use dashclaw_proto::paths::{self, Paths};
 use dashclaw_proto::protected;
 use dashclaw_proto::protocol::{self, field, ProtoError, Request, Response};
+
+mod deadline;
 
 /// Default deadline for a gating event; the installer sets the agent's hook timeout well above.
 const DEFAULT_DEADLINE_MS: u64 = 10_000;
@@ -33,12 +35,10 @@ const DEFAULT_RECORD_DEADLINE_MS: u64 = 2_000;
 const DEFAULT_MAX_HOLD_MS: u64 = 3_600_000;
 const PREFIX: &str = "[DashClaw]";
 
-/// Set once by whichever thread (main or watchdog) gets to answer the agent.
-static ANSWERED: AtomicBool = AtomicBool::new(false);
 /// Absolute deadline in Unix milliseconds; a daemon `Hold` moves it.
 static DEADLINE_MS: AtomicU64 = AtomicU64::new(u64::MAX);
-/// The request, kept so whichever thread fails can spool it (a record event) or spool a record
-/// of its own deny (a gating event).
+/// The request, kept so a failure on the main thread can spool it (a record event) or spool a
+/// record of its own deny (a gating event); the deadline's handler has its own prepared copy.
 static PENDING: OnceLock<Mutex<Option<Request>>> = OnceLock::new();
 /// Start of this invocation, Unix ms (a daemon start error older than this is stale).
 static STARTED_MS: AtomicU64 = AtomicU64::new(0);
@@ -71,7 +71,8 @@ pub fn main() -> ! {
     let gating = inv.event.is_gating();
     STARTED_MS.store(t0 as u64, Ordering::SeqCst);
     DEADLINE_MS.store(t0 as u64 + inv.deadline_ms, Ordering::SeqCst);
-    spawn_watchdog(gating);
+    deadline::install(deadline_answer(gating, None));
+    deadline::arm(inv.deadline_ms);
 
     let body = match read_stdin_bounded(protocol::MAX_BODY) {
         Ok(b) => b,
@@ -161,6 +162,9 @@ fn connect_user_mode(gating: bool) -> Result<UnixStream, String> {
             gating,
             &format!("the DashClaw directory is not safe to use: {e}"),
         );
+    }
+    if let Some(req) = pending().lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        deadline::set_answer(deadline_answer(gating, Some((req, &paths))));
     }
     connect(&paths)
 }
@@ -321,6 +325,7 @@ fn exchange(mut stream: UnixStream, frame: &[u8], max_hold_ms: u64) -> Result<An
             Ok(Response::Hold { extend_ms, message }) => {
                 let until = (now_ms() + extend_ms as u64).min(hold_cap);
                 DEADLINE_MS.fetch_max(until, Ordering::SeqCst);
+                deadline::arm(remaining().as_millis() as u64);
                 if !message.is_empty() {
                     // Tells the human (agents show hook stderr in verbose views) why it waits.
                     let _ = writeln!(io::stderr(), "{PREFIX} {message}");
@@ -801,16 +806,45 @@ fn read_stdin_bounded(max: usize) -> Result<Vec<u8>, StdinError> {
     Ok(buf)
 }
 
-/// Deadline enforcement independent of where the main thread is stuck.
-fn spawn_watchdog(gating: bool) {
-    std::thread::spawn(move || loop {
-        let deadline = DEADLINE_MS.load(Ordering::SeqCst);
-        let now = now_ms();
-        if now >= deadline {
-            fail(gating, &deadline_message());
-        }
-        std::thread::sleep(Duration::from_millis((deadline - now).min(50)));
+/// What the deadline's handler answers: the same as `fail` with the deadline message would,
+/// prepared now because the handler may neither allocate nor lock.
+fn deadline_answer(gating: bool, spool: Option<(&Request, &Paths)>) -> deadline::Answer {
+    let msg = deadline_message();
+    let (code, line) = if gating {
+        (2, deny_line(&msg))
+    } else {
+        (0, format!("{PREFIX} {msg}; and spooling the event failed"))
+    };
+    let spool = spool.and_then(|(req, paths)| {
+        let frame = if gating {
+            deny_record(req, &msg).encode()
+        } else {
+            req.encode()
+        };
+        let name = spool_name();
+        let kept = if gating {
+            line.clone()
+        } else {
+            format!(
+                "{PREFIX} {msg}; the event was kept in {} and is recorded when the daemon starts",
+                paths.spool_dir.join(format!("{name}.req")).display()
+            )
+        };
+        // The spool directory and the ancestors `create_private_dir` would make, outermost first.
+        let mut dirs: Vec<&Path> = paths.spool_dir.ancestors().take(4).collect();
+        dirs.reverse();
+        deadline::Spool::new(&dirs, &name, frame, kept.into_bytes())
     });
+    let line = if gating || spool.is_some() {
+        line
+    } else {
+        format!("{PREFIX} {msg}")
+    };
+    deadline::Answer {
+        code,
+        line: line.into_bytes(),
+        spool,
+    }
 }
 
 fn deadline_message() -> String {
@@ -825,13 +859,8 @@ fn fail(gating: bool, msg: &str) -> ! {
     claim_answer();
     let req = pending().lock().unwrap_or_else(|p| p.into_inner()).take();
     if gating {
-        if let Some(mut req) = req {
-            // Its own id: the daemon may have recorded (and allowed) the original just as we
-            // gave up, and this record must not be dropped as a duplicate of it.
-            let id = req.field(field::EVENT_ID).unwrap_or("").to_string();
-            req.set(field::EVENT_ID, format!("{id}-hook-deny"));
-            req.set(field::HOOK_DENY, msg);
-            let _ = spool(&req.encode());
+        if let Some(req) = req {
+            let _ = spool(&deny_record(&req, msg).encode());
         }
         write_and_exit(2, b"", deny_line(msg).as_bytes());
     }
@@ -844,6 +873,17 @@ fn fail(gating: bool, msg: &str) -> ! {
         None => format!("{PREFIX} {msg}"),
     };
     write_and_exit(0, b"", note.as_bytes());
+}
+
+/// The record of the hook's own deny of `req`, spooled for the ledger. Its own id: the daemon
+/// may have recorded (and allowed) the original just as we gave up, and this record must not be
+/// dropped as a duplicate of it.
+fn deny_record(req: &Request, msg: &str) -> Request {
+    let mut req = req.clone();
+    let id = req.field(field::EVENT_ID).unwrap_or("").to_string();
+    req.set(field::EVENT_ID, format!("{id}-hook-deny"));
+    req.set(field::HOOK_DENY, msg);
+    req
 }
 
 fn deny_line(msg: &str) -> String {
@@ -863,10 +903,11 @@ fn answer_and_exit(code: u8, stdout: &[u8], stderr: &[u8]) -> ! {
     write_and_exit(code, stdout, stderr)
 }
 
-/// Makes this thread the one that answers; any other thread arriving later waits here until
-/// the winner exits the process.
+/// Makes the main thread the one that answers. Should the deadline's handler have claimed the
+/// answer first, it exits the process itself, so getting here means we won; the loop is only
+/// there so no path could ever answer twice.
 fn claim_answer() {
-    if ANSWERED.swap(true, Ordering::SeqCst) {
+    if !deadline::claim() {
         loop {
             std::thread::park();
         }
@@ -890,12 +931,17 @@ fn write_and_exit(code: u8, stdout: &[u8], stderr: &[u8]) -> ! {
 fn spool(frame: &[u8]) -> io::Result<PathBuf> {
     let paths = Paths::from_env()?;
     paths::create_private_dir(&paths.spool_dir)?;
-    let name = format!("{}-{}", now_us(), std::process::id());
+    let name = spool_name();
     let tmp = paths.spool_dir.join(format!(".{name}.tmp"));
     let dst = paths.spool_dir.join(format!("{name}.req"));
     write_synced(&tmp, frame)?;
     std::fs::rename(&tmp, &dst)?;
     Ok(dst)
+}
+
+/// `<time>-<pid>`: unique per hook process and ordered by time.
+fn spool_name() -> String {
+    format!("{}-{}", now_us(), std::process::id())
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
