@@ -227,7 +227,8 @@ fn a_deadline_answer_is_spooled_and_reaches_the_ledger() {
         .find(|r| r["event"] == "pre-tool-use")
         .expect("the hook's deny is in the ledger");
     assert!(
-        deny.to_string().contains("did not answer within the hook deadline"),
+        deny.to_string()
+            .contains("did not answer within the hook deadline"),
         "{deny}"
     );
     assert!(

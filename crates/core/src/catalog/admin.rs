@@ -25,6 +25,10 @@ pub const ADMIN_DESTROY: Rule = Rule {
         "kubectl rollout undo deploy/api",
         "kubectl scale deploy api --replicas=0",
         "mysqladmin -u root drop prod",
+        "kafka-topics.sh --bootstrap-server k:9092 --delete --topic orders",
+        "restic -r /srv/backup forget --keep-last 1 --prune",
+        "rabbitmqctl purge_queue jobs",
+        "stripe customers delete cus_123",
     ],
     near_misses: &[
         "vault kv get secret/prod",
@@ -33,6 +37,10 @@ pub const ADMIN_DESTROY: Rule = Rule {
         "python manage.py migrate",
         "kubectl rollout status deploy/api",
         "gh release delete v1 --help",
+        "kafka-topics.sh --bootstrap-server k:9092 --list",
+        "kafka-consumer-groups --bootstrap-server k:9092 --group g --reset-offsets --to-earliest --topic t",
+        "restic -r /srv/backup snapshots",
+        "mc rm local/bucket/one-file.txt",
     ],
 };
 pub const CLOUD_IAM_GRANT: Rule = Rule {
@@ -66,11 +74,12 @@ pub const HTTP_DESTROY: Rule = Rule {
     id: "http-destroy",
     family: Network,
     verdict: RequireApproval,
-    explanation: "An HTTP `DELETE` (or `PURGE`) sent to a host other than this machine: a remote API or data store removing data.",
+    explanation: "An HTTP `DELETE` (or `PURGE`) sent to a host other than this machine, or to a data store's port on it (Elasticsearch 9200, CouchDB 5984, …): an API or data store removing data.",
     suggestion: "Deleting through a remote API needs a human; show the request to the user.",
     fires: &[
         "curl -X DELETE https://api.example.com/v1/users/all",
         "curl --request DELETE http://es:9200/_all",
+        "curl -X DELETE http://localhost:9200/logs-2024",
     ],
     near_misses: &[
         "curl -X DELETE http://localhost:8080/items/1",

@@ -21,17 +21,19 @@ pub const CONTAINER_BULK_DESTROY: Rule = Rule {
     family: F,
     verdict: RequireApproval,
     explanation:
-        "Force-removing every container or image at once (a run-time listing, `system prune -af`).",
+        "Force-removing or stopping every container or image at once (a run-time listing, `system prune -f`, `container prune -f`): stopped containers' filesystems go with them.",
     suggestion:
         "List what would go first (`docker ps -a`), then remove the disposable ones by name.",
     fires: &[
         "docker rm -f $(docker ps -aq)",
         "docker rmi -f $(docker images -q)",
         "docker system prune -af",
+        "docker container prune -f",
+        "docker stop $(docker ps -q)",
     ],
     near_misses: &[
         "docker rm -f web",
-        "docker system prune -f",
+        "docker stop web",
         "docker ps -aq",
     ],
 };
@@ -39,9 +41,9 @@ pub const DOCKER_PRUNE: Rule = Rule {
     id: "docker-prune",
     family: F,
     verdict: Warn,
-    explanation: "`docker … prune` removes every unused container, image or build cache.",
+    explanation: "`docker … prune` removes every unused image, network or build cache (regenerable; containers and volumes have their own rules).",
     suggestion: "Remove specific containers, images or volumes by name instead.",
-    fires: &["docker system prune -f", "docker image prune -a"],
+    fires: &["docker image prune -a", "docker network prune -f"],
     near_misses: &["docker system df"],
 };
 pub const VOLUME_DESTROY: Rule = Rule {
@@ -160,10 +162,17 @@ pub const SQL_DESTRUCTIVE: Rule = Rule {
     verdict: RequireApproval,
     explanation: "`TRUNCATE`, `DELETE`/`UPDATE` without `WHERE`, `deleteMany({})`, `FLUSHALL`.",
     suggestion: "Add a WHERE clause or back the data up; bulk deletes need a human.",
-    fires: &["psql -c 'DELETE FROM users'", "redis-cli FLUSHALL"],
+    fires: &[
+        "psql -c 'DELETE FROM users'",
+        "redis-cli FLUSHALL",
+        "redis-cli --scan --pattern 'sess:*' | xargs redis-cli DEL",
+        "redis-cli -h cache CONFIG SET dir /root/.ssh",
+    ],
     near_misses: &[
         "psql -c 'DELETE FROM users WHERE id = 1'",
         "redis-cli GET k",
+        "redis-cli DEL session:42",
+        "redis-cli -h shutdown GET debug",
     ],
 };
 

@@ -7,9 +7,9 @@ pub const SERVICE_DISABLE: Rule = Rule {
     id: "service-disable",
     family: F,
     verdict: RequireApproval,
-    explanation: "Stopping, disabling or masking remote access, networking or firewall services (`sshd`, `NetworkManager`, `firewalld`, …) can lock everyone out of the machine.",
+    explanation: "Stopping, disabling or masking remote access, networking or firewall services (`sshd`, `NetworkManager`, `firewalld`, …) can lock everyone out of the machine; stopping a server others depend on (a database, web server or container runtime) takes down what runs on it.",
     suggestion: "Leave system services alone; ask the user to change them.",
-    fires: &["systemctl stop sshd", "sudo systemctl disable ssh", "systemctl mask firewalld", "service networking stop"],
+    fires: &["systemctl stop sshd", "sudo systemctl disable ssh", "systemctl mask firewalld", "service networking stop", "sudo systemctl stop postgresql@16-main", "service nginx stop"],
     near_misses: &["systemctl status sshd", "systemctl restart nginx", "systemctl --user stop myapp"],
 };
 pub const FIREWALL_DISABLE: Rule = Rule {

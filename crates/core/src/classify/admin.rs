@@ -181,6 +181,37 @@ const CLIS: &[Cli] = &[
         &["argocd", "flux", "velero", "nomad", "rancher", "kubeadm"],
         3,
     ),
+    // Messaging, search and backups.
+    cli(
+        &["rabbitmqadmin", "nats", "pulsar-admin", "algolia", "kopia"],
+        3,
+    ),
+    with(
+        &["rabbitmqctl", "rabbitmq-plugins"],
+        1,
+        &["stop_app", "stop", "shutdown", "close_all_connections"],
+    ),
+    with(&["restic", "rustic"], 1, &["forget"]),
+    cli(&["borg", "duplicity", "bq"], 1),
+    with(&["rclone"], 1, &["rmdirs", "cleanup"]),
+    // MinIO's client (`mc rb`, `mc rm --recursive`); Midnight Commander takes no such words.
+    cli(&["mc", "mcli"], 2),
+    // Payments, DNS and edge, feature flags, error tracking, identity, data platforms.
+    cli(
+        &[
+            "stripe",
+            "cloudflared",
+            "flarectl",
+            "sentry-cli",
+            "ldcli",
+            "auth0",
+            "databricks",
+            "twilio",
+            "okta",
+            "newrelic",
+        ],
+        3,
+    ),
     // Secrets, configuration and service discovery.
     cli(
         &["vault", "consul", "etcdctl", "doppler", "infisical", "op"],
@@ -301,7 +332,11 @@ const CLIS: &[Cli] = &[
     with(&["mix"], 1, &["ecto.drop", "ecto.reset", "ecto.rollback"]),
     with(&["drush", "wp"], 2, &["sql-drop", "empty"]),
     // Package registries: only the verbs that touch what others depend on.
-    only(&["npm", "pnpm", "yarn", "bun"], 2, &["unpublish"]),
+    only(
+        &["npm", "pnpm", "yarn", "bun"],
+        2,
+        &["unpublish", "deprecate"],
+    ),
     only(&["cargo"], 1, &["yank"]),
     only(&["gem"], 1, &["yank"]),
     only(&["docker", "podman", "nerdctl"], 2, &["reset"]),
@@ -341,6 +376,18 @@ const FORMS: &[Form] = &[
         rule: r::SQL_DROP,
         intent: Intent::Destructive,
         what: "runs SQL that drops or wipes data",
+    },
+    Form {
+        programs: &[
+            "kafka-topics", "kafka-topics.sh", "kafka-consumer-groups", "kafka-consumer-groups.sh",
+            "kafka-configs", "kafka-configs.sh", "kafka-acls", "kafka-acls.sh",
+            "kafka-delete-records", "kafka-delete-records.sh", "kafka-streams-application-reset",
+            "kafka-streams-application-reset.sh",
+        ],
+        fires: kafka_destroy,
+        rule: r::ADMIN_DESTROY,
+        intent: Intent::Destructive,
+        what: "deletes topics, records, offsets, configuration or ACLs, or rewinds a consumer group",
     },
     Form {
         programs: &["curl", "wget", "http", "https", "xh", "httpie", "curlie"],
@@ -498,6 +545,7 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, Intent, String)>
         ("aws" | "awslocal", ["s3", "rm", ..])
             | ("gsutil", ["rm", ..])
             | ("gcloud", ["storage", "rm", ..])
+            | ("mc" | "mcli", ["rm", ..])
     ) && !args
         .iter()
         .any(|a| matches!(*a, "-r" | "-R" | "--recursive" | "-m"));
@@ -557,6 +605,40 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, Intent, String)>
 /// An argument (a `-e`/`-q`/`--execute` query, or a positional one) with destructive SQL.
 fn sql_argument(_name: &str, args: &[&str]) -> bool {
     args.iter().any(|a| super::infra::is_sql_danger(a))
+}
+
+/// Ports of data stores with an HTTP API (Elasticsearch/OpenSearch, CouchDB, InfluxDB,
+/// Meilisearch, Typesense, Qdrant, Solr, Consul, Vault, etcd, RabbitMQ, ClickHouse, ArangoDB,
+/// Neo4j; generic ports such as 8080 or 9000 are left out).
+const DATASTORE_PORTS: &[&str] = &[
+    "9200", "9300", "5984", "8086", "7700", "8108", "6333", "8983", "8500", "8200", "2379",
+    "15672", "8123", "8529", "7474",
+];
+
+/// Whether a URL or `host:port` names one of [`DATASTORE_PORTS`].
+fn datastore_port(target: &str) -> bool {
+    let rest = target.split_once("://").map_or(target, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    authority
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| DATASTORE_PORTS.contains(&port))
+}
+
+/// Kafka's admin scripts take their verb as a flag; `--reset-offsets` only acts with `--execute`.
+fn kafka_destroy(name: &str, args: &[&str]) -> bool {
+    if preview(args) {
+        return false;
+    }
+    let stem = name.trim_end_matches(".sh");
+    matches!(
+        stem,
+        "kafka-delete-records" | "kafka-streams-application-reset"
+    ) || args.iter().any(|a| {
+        matches!(
+            a.split('=').next().unwrap_or(a),
+            "--delete" | "--delete-offsets" | "--remove" | "--delete-config"
+        )
+    }) || (args.contains(&"--reset-offsets") && args.contains(&"--execute"))
 }
 
 /// `--replicas=0`, `--replicas 0`, or a patch setting `"replicas": 0`.
@@ -673,13 +755,21 @@ fn http_delete(_name: &str, args: &[&str]) -> bool {
     if !(m.eq_ignore_ascii_case("delete") || m.eq_ignore_ascii_case("purge")) {
         return false;
     }
-    let hosts: Vec<String> = args
+    let targets: Vec<&str> = args
         .iter()
+        .copied()
         .filter(|a| {
             !a.starts_with('-')
                 && (a.contains("://") || a.contains(':') || a.contains('.'))
                 && !a.eq_ignore_ascii_case(m)
         })
+        .collect();
+    // A data store on this machine holds data like a remote one does.
+    if targets.iter().any(|t| datastore_port(t)) {
+        return true;
+    }
+    let hosts: Vec<String> = targets
+        .iter()
         .filter_map(|a| super::exfil::host_of(a))
         .collect();
     hosts.is_empty()
@@ -883,7 +973,12 @@ mod tests {
             id(&["http", "DELETE", "api.example.com/x"]),
             Some("http-destroy")
         );
-        assert_eq!(id(&["curl", "-X", "DELETE", "localhost:9200/x"]), None);
+        assert_eq!(id(&["curl", "-X", "DELETE", "localhost:8080/x"]), None);
+        // A data store on this machine still holds data.
+        assert_eq!(
+            id(&["curl", "-X", "DELETE", "localhost:9200/x"]),
+            Some("http-destroy")
+        );
         assert_eq!(id(&["curl", "-X", "POST", "https://x.example"]), None);
         assert_eq!(
             id(&["codex", "exec", "fix the tests"]),

@@ -549,7 +549,9 @@ pub(crate) fn sink(name: &str, args: &[&str], stdin_fed: bool) -> Option<Sink> {
             };
             let (last, first) = (pos.last()?, pos.first()?);
             if name == "rclone" {
-                if !matches!(*first, "copy" | "sync" | "move" | "copyto" | "moveto") {
+                if !matches!(*first, "copy" | "sync" | "move" | "copyto" | "moveto")
+                    || args.iter().any(|a| matches!(*a, "--dry-run" | "-n"))
+                {
                     return None;
                 }
                 s.dest = (*last).to_owned();

@@ -43,6 +43,92 @@ fn short_or_long(args: &[&str], c: char, long: &str) -> bool {
         .any(|a| *a == long || (a.starts_with('-') && !a.starts_with("--") && a[1..].contains(c)))
 }
 
+/// Redis commands that wipe data, stop or reconfigure the server; `(words, effect)`, matched
+/// case-insensitively as the command and its first argument.
+const REDIS: &[(&[&str], &str)] = &[
+    (&["flushall"], "erases every key (FLUSHALL)"),
+    (&["flushdb"], "erases every key of the database (FLUSHDB)"),
+    (&["shutdown"], "stops the server (SHUTDOWN)"),
+    (&["debug"], "crashes, stalls or reloads the server (DEBUG)"),
+    (
+        &["config", "set"],
+        "changes the server's configuration (CONFIG SET), which can also write files",
+    ),
+    (
+        &["config", "rewrite"],
+        "rewrites the server's configuration file",
+    ),
+    (&["script", "flush"], "drops every cached script"),
+    (&["function", "flush"], "drops every function library"),
+    (&["function", "delete"], "drops a function library"),
+    (&["cluster", "reset"], "resets the node's cluster state"),
+    (&["cluster", "forget"], "removes a node from the cluster"),
+    (&["cluster", "failover"], "fails the cluster over"),
+    (&["swapdb"], "swaps two databases"),
+    (
+        &["replicaof"],
+        "turns the server into a replica, replacing its data",
+    ),
+    (
+        &["slaveof"],
+        "turns the server into a replica, replacing its data",
+    ),
+    (&["acl", "deluser"], "deletes users"),
+];
+
+/// What a `redis-cli` call (or the commands piped into it) destroys. `DEL`/`UNLINK` of keys
+/// named here is everyday work; with no key in the command they come from elsewhere at run
+/// time (`--scan … | xargs redis-cli DEL`), a bulk delete.
+fn redis_danger(args: &[&str], stdin: Option<&str>) -> Option<String> {
+    const VALUED: &[&str] = &[
+        "-h",
+        "-p",
+        "-s",
+        "-a",
+        "-u",
+        "-n",
+        "-r",
+        "-i",
+        "-d",
+        "--user",
+        "--pass",
+        "--cacert",
+        "--cacertdir",
+        "--cert",
+        "--key",
+        "--sni",
+        "--pattern",
+        "--count",
+        "--eval",
+    ];
+    let hit = |words: &[&str]| -> Option<String> {
+        let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
+        let first = lower.first()?;
+        if let Some((_, what)) = REDIS.iter().find(|(cmd, _)| {
+            cmd.len() <= lower.len() && cmd.iter().zip(&lower).all(|(a, b)| a == b)
+        }) {
+            let to_no_one = matches!(first.as_str(), "replicaof" | "slaveof")
+                && lower.get(1).is_some_and(|x| x == "no");
+            if !to_no_one {
+                return Some((*what).to_owned());
+            }
+        }
+        (matches!(first.as_str(), "del" | "unlink") && lower.len() == 1).then(|| {
+            "deletes keys that are only known at run time (DEL with no key named)".to_owned()
+        })
+    };
+    let mut i = 0;
+    while let Some(a) = args.get(i).filter(|a| a.starts_with('-')) {
+        i += if VALUED.contains(a) { 2 } else { 1 };
+    }
+    hit(args.get(i..).unwrap_or(&[])).or_else(|| {
+        stdin.and_then(|s| {
+            s.lines()
+                .find_map(|l| hit(&l.split_whitespace().collect::<Vec<_>>()))
+        })
+    })
+}
+
 /// Programs [`infra`] has rules for (a cheap pre-check on the hot path).
 pub(crate) fn is_infra_name(name: &str) -> bool {
     matches!(
@@ -129,18 +215,13 @@ pub(crate) fn infra(name: &str, args: &[&str], stdin: Option<&str>) -> Verdicts 
                 }
             }
         }
-        "redis-cli" | "valkey-cli" | "keydb-cli"
-            if pos.iter().any(|a| {
-                a.eq_ignore_ascii_case("flushall") || a.eq_ignore_ascii_case("flushdb")
-            }) || stdin.is_some_and(|s| {
-                let l = s.to_ascii_lowercase();
-                l.contains("flushall") || l.contains("flushdb")
-            }) =>
-        {
-            v.hit(
-                Intent::Destructive,
-                p::SQL_DESTRUCTIVE.finding(format!("`{name} FLUSHALL/FLUSHDB` erases every key.")),
-            );
+        "redis-cli" | "valkey-cli" | "keydb-cli" => {
+            if let Some(what) = redis_danger(args, stdin) {
+                v.hit(
+                    Intent::Destructive,
+                    p::SQL_DESTRUCTIVE.finding(format!("`{name}` {what}.")),
+                );
+            }
         }
         // Framework and client commands that drop or wipe a whole database.
         "dropdb" if !pos.is_empty() && !args.contains(&"--help") => v.hit(
@@ -280,12 +361,25 @@ fn containers(name: &str, args: &[&str], pos: &[&str], v: &mut Verdicts) {
                 "`{name} system prune --volumes` deletes volume data."
             )),
         ),
-        ("system", "prune") if force && short_or_long(args, 'a', "--all") => v.hit(
+        ("system" | "container", "prune") if force => v.hit(
             Intent::Destructive,
             p::CONTAINER_BULK_DESTROY.finding(format!(
-                "`{name} system prune -af` deletes every stopped container and unused image, unasked."
+                "`{name} {obj} prune -f` deletes every stopped container (with what its filesystem holds), unasked."
             )),
         ),
+        ("" | "container", "stop" | "kill")
+            if pos
+                .iter()
+                .skip(1)
+                .any(|a| a.contains("$(") || a.contains('`')) =>
+        {
+            v.hit(
+                Intent::Destructive,
+                p::CONTAINER_BULK_DESTROY.finding(format!(
+                    "`{name} {verb}` stops every container a command lists at run time."
+                )),
+            )
+        }
         (_, "prune") => v.hit(
             Intent::Destructive,
             r::DOCKER_PRUNE.finding(format!(

@@ -14,6 +14,7 @@ mod admin;
 mod code;
 mod embedded;
 mod exfil;
+mod fanout;
 mod fold;
 mod git;
 mod infra;

@@ -59,6 +59,47 @@ const CRITICAL_SERVICES: &[&str] = &[
     "sshd.socket",
     "ssh.socket",
 ];
+/// Servers others depend on: stopping one takes down what runs on it.
+const SERVER_SERVICES: &[&str] = &[
+    "postgresql",
+    "postgres",
+    "mysql",
+    "mysqld",
+    "mariadb",
+    "mongod",
+    "mongodb",
+    "redis",
+    "redis-server",
+    "valkey",
+    "memcached",
+    "elasticsearch",
+    "opensearch",
+    "rabbitmq-server",
+    "kafka",
+    "zookeeper",
+    "etcd",
+    "consul",
+    "vault",
+    "nginx",
+    "apache2",
+    "httpd",
+    "haproxy",
+    "caddy",
+    "traefik",
+    "docker",
+    "containerd",
+    "kubelet",
+    "k3s",
+    "cron",
+    "crond",
+    "postfix",
+    "named",
+    "bind9",
+    "dnsmasq",
+    "unbound",
+    "chronyd",
+    "ntp",
+];
 const STOP_VERBS: &[&str] = &[
     "stop", "disable", "mask", "kill", "unload", "bootout", "remove", "--now",
 ];
@@ -132,6 +173,21 @@ const TABLE: &[Entry] = &[
         when: When::VerbAndObject(STOP_VERBS, CRITICAL_SERVICES),
         rule: r::SERVICE_DISABLE,
         what: "stops or disables a service the machine's access or safety depends on",
+    },
+    Entry {
+        programs: &[
+            "systemctl",
+            "service",
+            "rc-service",
+            "sv",
+            "launchctl",
+            "rc-update",
+            "update-rc.d",
+            "chkconfig",
+        ],
+        when: When::VerbAndObject(STOP_VERBS, SERVER_SERVICES),
+        rule: r::SERVICE_DISABLE,
+        what: "stops or disables a server (database, web server, container runtime, …) that others depend on",
     },
     Entry {
         programs: &["systemctl", "loginctl"],
@@ -458,6 +514,8 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, String)> {
                 args.iter().any(|a| verbs.contains(a))
                     && args.iter().any(|a| {
                         let unit = a.trim_end_matches(".service").trim_end_matches(".plist");
+                        // `postgresql@16-main` is an instance of `postgresql`.
+                        let unit = unit.split('@').next().unwrap_or(unit);
                         objects.contains(&unit)
                             || (matches!(name, "launchctl")
                                 && objects.iter().any(|o| o.len() > 3 && unit.contains(o)))

@@ -127,6 +127,7 @@ const HANDLERS: &[(&[&str], Handler)] = &[
     ),
     (&["dashclawd"], h!(h_dashclawd)),
     (&["ssh"], h!(h_ssh)),
+    (super::super::fanout::PROGRAMS, h!(h_fanout)),
     (&["watch"], h!(h_watch)),
     (
         &["docker", "podman", "kubectl", "oc", "nerdctl"],

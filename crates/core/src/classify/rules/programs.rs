@@ -148,6 +148,15 @@ impl Walker<'_> {
         self.ssh(c.args, c.depth, &mut c.intent);
     }
 
+    /// Fan-out to many hosts (Ansible ad-hoc, Salt, pdsh, pssh, clush): what runs there is
+    /// graded as if typed here (fanout.rs turns modules and functions into commands).
+    pub(super) fn h_fanout(&mut self, c: &mut Call<'_>) {
+        let args: Vec<&str> = c.args.iter().map(|w| w.text.as_str()).collect();
+        if let Some(text) = super::super::fanout::command(c.name, &args) {
+            self.reparse(&text, c.depth, c.name);
+        }
+    }
+
     /// `watch [-n N] CMD …`: the command, as a shell string.
     pub(super) fn h_watch(&mut self, c: &mut Call<'_>) {
         let args = c.args;
