@@ -322,6 +322,18 @@ fn inherited_listener(paths: &Paths) -> Option<std::os::unix::net::UnixListener>
     unsafe {
         libc::fcntl(3, libc::F_SETFD, libc::FD_CLOEXEC);
     }
+    // The kernel gives connecting clients the credentials of whoever last called listen() on
+    // the socket: systemd, until we listen again. The hook trusts only a peer whose executable
+    // is dashclawd, so re-listening here is what lets it trust an activated daemon at all
+    // (connections queued before this still carry systemd's; the hook retries those).
+    // SAFETY: listen(2) on the listening socket we own.
+    if unsafe { libc::listen(3, libc::SOMAXCONN) } != 0 {
+        tracing::error!(
+            "cannot take over the socket passed by systemd ({}); binding our own",
+            std::io::Error::last_os_error()
+        );
+        return None;
+    }
     listener.set_nonblocking(true).ok()?;
     tracing::info!("using the socket passed by systemd");
     Some(listener)

@@ -742,6 +742,62 @@ fn socket_activation_adopts_the_inherited_listener() {
     );
 }
 
+/// Under a real service manager the listening socket is created by the manager (systemd), not
+/// by the daemon, and the kernel hands connecting clients the credentials of whoever called
+/// listen(): the manager, whose executable is not dashclawd. Here the test process plays the
+/// manager; the daemon must take the socket over (listen again) for the hook to trust it, and
+/// the hook must not give up on the connection that started it.
+#[test]
+fn a_daemon_on_a_socket_its_manager_created_is_trusted() {
+    use std::os::fd::AsRawFd;
+    let home = Home::new();
+    let run = home.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let listener = UnixListener::bind(home.socket()).unwrap();
+    std::fs::set_permissions(home.socket(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let fd = listener.as_raw_fd();
+    let mut manager = std::process::Command::new("sh");
+    manager
+        .arg("-c")
+        .arg(format!(
+            "export LISTEN_PID=$$ LISTEN_FDS=1; exec '{}' run --quiet",
+            DAEMON.as_str()
+        ))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("DASHCLAW_HOME", home.path())
+        .env("HOME", home.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    // SAFETY: dup2 in the child before exec, as a service manager passes fd 3.
+    unsafe {
+        manager.pre_exec(move || {
+            // Already fd 3: dup2 would be a no-op and leave close-on-exec set.
+            let ok = if fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0) == 0
+            } else {
+                libc::dup2(fd, 3) == 3
+            };
+            if !ok {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut daemon = manager.spawn().unwrap();
+    // The first call is queued before the daemon runs, with the manager's credentials.
+    assert_allowed(&hook_ls(&home));
+    assert_allowed(&hook_ls(&home));
+    eventually(10, "the daemon logs that it adopted the socket", || {
+        home.log_text()
+            .contains("using the socket passed by systemd")
+    });
+    assert!(home.dashclawd(&["stop"]).status.success());
+    let _ = daemon.wait();
+    drop(listener);
+}
+
 fn which(name: &str) -> Result<std::path::PathBuf, ()> {
     std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
         .map(|d| d.join(name))

@@ -357,12 +357,27 @@ fn connect(paths: &Paths) -> Result<UnixStream, String> {
     let mut child_exited_ms: Option<u64> = None;
     let mut exit_note = String::new();
     let since = STARTED_MS.load(Ordering::SeqCst).saturating_sub(1000);
+    let mut impostor_since: Option<u64> = None;
     loop {
         match UnixStream::connect(&paths.socket) {
-            Ok(s) => {
-                check_peer(&s, paths)?;
-                return Ok(s);
-            }
+            Ok(s) => match check_peer(&s, paths) {
+                Ok(()) => return Ok(s),
+                // Not dashclawd's executable behind the socket. Under socket activation that is
+                // the service manager (or the activator before its exec) until the daemon takes
+                // the socket over: ask again for a moment. Only a match is ever accepted.
+                Err(Peer::NotDaemon(msg)) => {
+                    let now = now_ms();
+                    let since = *impostor_since.get_or_insert(now);
+                    if now >= since + PEER_SETTLE_MS
+                        || now + 20 >= DEADLINE_MS.load(Ordering::SeqCst)
+                    {
+                        return Err(msg);
+                    }
+                    drop(s);
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(Peer::Refused(msg)) => return Err(msg),
+            },
             Err(e)
                 if matches!(
                     e.kind(),
@@ -441,43 +456,55 @@ fn check_socket_dir(paths: &Paths) -> Result<(), String> {
 /// on the connection itself (SO_PEERCRED / LOCAL_PEERPID), so swapping the socket file after a
 /// check cannot fool it, and a script of ours bound to the path (an impostor answering "allow")
 /// is refused by its executable.
-fn check_peer(stream: &UnixStream, paths: &Paths) -> Result<(), String> {
+/// How long a peer that is not dashclawd is asked again before the hook gives up: long enough
+/// for a socket-activated daemon to start and take the socket over.
+const PEER_SETTLE_MS: u64 = 2_000;
+
+/// Why the process behind the socket is not trusted.
+enum Peer {
+    /// Its executable is not dashclawd (yet, under socket activation).
+    NotDaemon(String),
+    /// Anything else: another user, no dashclawd to compare with, a changed binary.
+    Refused(String),
+}
+
+fn check_peer(stream: &UnixStream, paths: &Paths) -> Result<(), Peer> {
     let (uid, pid) = peer_cred(stream).map_err(|e| {
-        format!(
+        Peer::Refused(format!(
             "cannot identify the process behind {}: {e}",
             paths.socket.display()
-        )
+        ))
     })?;
     let me = paths::euid();
     if uid != me {
-        return Err(format!(
+        return Err(Peer::Refused(format!(
             "the daemon answering on {} runs as uid {uid}, not as you (uid {me}); refusing to trust it — stop it, or set DASHCLAW_HOME to a directory you own",
             paths.socket.display()
-        ));
+        )));
     }
     let expected = daemon_binary().ok_or_else(|| {
-        format!(
+        Peer::Refused(format!(
             "cannot tell whether the process on {} (pid {pid}) is dashclawd: no dashclawd beside dashclaw-hook or on PATH; install both binaries together",
             paths.socket.display()
-        )
+        ))
     })?;
     let want = std::fs::metadata(&expected)
-        .map_err(|e| format!("cannot read {}: {e}", expected.display()))?;
+        .map_err(|e| Peer::Refused(format!("cannot read {}: {e}", expected.display())))?;
     let got = peer_exe_metadata(pid).map_err(|e| {
-        format!(
+        Peer::Refused(format!(
             "cannot identify the executable of pid {pid} behind {}: {e}",
             paths.socket.display()
-        )
+        ))
     })?;
     if (got.dev(), got.ino()) != (want.dev(), want.ino()) {
-        return Err(format!(
+        return Err(Peer::NotDaemon(format!(
             "the process answering on {} (pid {pid}, {}) is not {}; refusing to trust it — if dashclawd was upgraded, restart it with `dashclawd stop`, otherwise find and stop that process",
             paths.socket.display(),
             peer_exe_name(pid),
             expected.display()
-        ));
+        )));
     }
-    verify_install_record(&expected, &want, paths)
+    verify_install_record(&expected, &want, paths).map_err(Peer::Refused)
 }
 
 /// The pid and uid of the process on the other end of a connected Unix socket.
