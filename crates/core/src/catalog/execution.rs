@@ -22,6 +22,24 @@ pub const DYNAMIC_COMMAND: Rule = Rule {
     fires: &["$CMD -rf /", "$(cat /tmp/c) -rf ~", "\"$X\" --force /etc"],
     near_misses: &["$PYTHON -m pytest", "$EDITOR notes.md", "\"$CC\" -O2 -c a.c"],
 };
+pub const PRELOAD_CODE: Rule = Rule {
+    id: "preload-code",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "A variable that makes programs load code from a file before they run (`LD_PRELOAD`, `DYLD_INSERT_LIBRARIES`, `NODE_OPTIONS=--require`, `PERL5OPT=-M`, `RUBYOPT=-r`, or a `BASH_ENV`/`ENV` script whose content is not known): what runs is in the file, not in the command.",
+    suggestion: "Run the program without preloading code into it; if a library or script must be loaded, show it to the user first.",
+    fires: &[
+        "LD_PRELOAD=/tmp/evil.so ls",
+        "NODE_OPTIONS='--require /tmp/x.js' npm test",
+        "PERL5OPT=-Mevil perl -e 1",
+        "BASH_ENV=\"$SETUP\" bash -c ls",
+    ],
+    near_misses: &[
+        "NODE_OPTIONS=--max-old-space-size=4096 npm run build",
+        "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ./server",
+        "LANG=C ls",
+    ],
+};
 pub const SHELL_C_DYNAMIC: Rule = Rule {
     id: "shell-c-dynamic",
     family: F,
@@ -137,6 +155,7 @@ pub const INSTALL_FROM_URL: Rule = Rule {
 };
 
 pub const EXECUTION_RULES: &[Rule] = &[
+    PRELOAD_CODE,
     UNPARSEABLE,
     DYNAMIC_COMMAND,
     SHELL_C_DYNAMIC,

@@ -267,6 +267,17 @@ const EXEC_VARS: &[&str] = &[
     "BROWSER",
     "RSYNC_RSH",
 ];
+/// Environment variables that make programs load code from a file (`load_var`).
+const LOAD_VARS: &[&str] = &[
+    "BASH_ENV",
+    "ENV",
+    "LD_PRELOAD",
+    "DYLD_INSERT_LIBRARIES",
+    "LD_AUDIT",
+    "NODE_OPTIONS",
+    "PERL5OPT",
+    "RUBYOPT",
+];
 const SHELLS: &[&str] = &["sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish"];
 const DOWNLOADERS: &[&str] = &["curl", "wget", "fetch", "http", "https", "xh"];
 /// Parse depth for start-up file content graded in place: deep enough for ordinary lines, and
@@ -974,7 +985,11 @@ impl<'a> Walker<'a> {
             // Prefix assignments only reach the command's environment.
             for a in &sc.assigns {
                 if let Some((n, v)) = a.text.split_once('=') {
-                    if EXEC_VARS.contains(&n) {
+                    if matches!(n, "BASH_ENV" | "ENV") && v.starts_with("<(") && a.subs.len() == 1
+                    {
+                        // `BASH_ENV=<(echo …) bash -c …`: the start-up script is made here.
+                        self.procsub_script(a, depth, n);
+                    } else if EXEC_VARS.contains(&n) || LOAD_VARS.contains(&n) {
                         let v = if a.dynamic {
                             self.fold_word(a, 0)
                                 .and_then(|t| t.split_once('=').map(|(_, v)| v.to_owned()))
@@ -982,6 +997,7 @@ impl<'a> Walker<'a> {
                             Some(v.to_owned())
                         };
                         self.exec_var(n, v.as_deref());
+                        self.load_var(n, v.as_deref());
                     }
                 }
             }
@@ -1473,7 +1489,51 @@ impl<'a> Walker<'a> {
             v = old.zip(v).map(|(a, b)| a + &b);
         }
         self.exec_var(name, v.as_deref());
+        self.load_var(name, v.as_deref());
         self.set_var(name, v.filter(|v| v.len() <= 4096));
+    }
+
+    /// `BASH_ENV=/tmp/e bash -c ls`, `LD_PRELOAD=x.so ls`: a variable that makes programs load
+    /// code from a file. A shell start-up script is graded like `. file`; preloaded native or
+    /// interpreter code cannot be read, so it needs a person.
+    fn load_var(&mut self, name: &str, value: Option<&str>) {
+        if !LOAD_VARS.contains(&name) || self.reparsed >= 4 {
+            return;
+        }
+        let loads = match (name, value) {
+            ("BASH_ENV" | "ENV", Some(f)) => {
+                if !f.trim().is_empty() {
+                    let text = format!(". '{}'", f.replace('\'', r"'\''"));
+                    self.reparsed += 1;
+                    self.text(&text, 1, Some(name.to_owned()));
+                    self.reparsed -= 1;
+                }
+                false
+            }
+            (_, None) => true,
+            ("LD_PRELOAD" | "DYLD_INSERT_LIBRARIES" | "LD_AUDIT", Some(v)) => v
+                .split([':', ' '])
+                .filter(|l| !l.is_empty())
+                .any(|l| !(l.starts_with("/usr/lib") || l.starts_with("/lib"))),
+            ("NODE_OPTIONS", Some(v)) => v.split_whitespace().any(|o| {
+                matches!(o, "-r" | "--require" | "--import" | "--loader")
+                    || o.starts_with("--require=")
+                    || o.starts_with("--import=")
+                    || o.starts_with("--loader=")
+                    || o.starts_with("--experimental-loader")
+            }),
+            ("PERL5OPT", Some(v)) => v.split_whitespace().any(|o| {
+                o.starts_with("-M") || o.starts_with("-m") || o.starts_with("-d")
+            }),
+            ("RUBYOPT", Some(v)) => v.split_whitespace().any(|o| o.starts_with("-r")),
+            _ => false,
+        };
+        if loads {
+            self.push(r::PRELOAD_CODE.finding(format!(
+                "`{name}` makes the program load code from a file first (`{}`), which cannot be read here.",
+                clip(value.unwrap_or("a value only known at run time"), 60)
+            )));
+        }
     }
 
     /// `GIT_SSH_COMMAND='rm -rf ~' git fetch`, `export EDITOR=…`: a variable whose value
@@ -2637,7 +2697,12 @@ impl<'a> Walker<'a> {
         if paths::is_root_or_system_dir(p, ctx.home) || paths::is_cwd_or_parent(p) {
             // `.`/`..` only matter relative to where the command runs.
             if paths::is_cwd_or_parent(p) {
-                let r = paths::resolve(p.trim_end_matches("/*"), &self.cwd, ctx.home);
+                // `/*` is the root's entries, not the cwd (an empty path would resolve to it).
+                let dir = match p.trim_end_matches("/*") {
+                    "" => "/",
+                    d => d,
+                };
+                let r = paths::resolve(dir, &self.cwd, ctx.home);
                 let in_scratch =
                     paths::is_regenerable(&format!("{r}/x")) && r != "/tmp" && r != "/var/tmp";
                 if in_scratch {
@@ -2690,6 +2755,8 @@ impl<'a> Walker<'a> {
             "/nix",
         ]
         .iter()
+        // Root's home is judged as a home (above and below), not as a system directory.
+        .filter(|d| Some(**d) != ctx.home.map(|h| h.trim_end_matches('/')))
         .any(|d| paths::is_inside(bare, d))
         {
             return Reach::Root;
@@ -2703,8 +2770,10 @@ impl<'a> Walker<'a> {
         // Inside the user's cache directory or `$TMPDIR`: caches and scratch, by convention.
         let plain = !p.contains(['*', '?', '[']) && !paths::has_dotdot(p);
         let home_cache = self.ctx.home.is_some_and(|h| {
-            let c = format!("{h}/.cache/");
-            bare.starts_with(&c) && bare.len() > c.len()
+            HOME_CACHES.iter().any(|c| {
+                let c = format!("{h}/{c}/");
+                bare.starts_with(&c) && bare.len() > c.len()
+            })
         });
         if scratch_abs
             || regenerable_rel
@@ -2716,6 +2785,20 @@ impl<'a> Walker<'a> {
         Reach::Tree
     }
 }
+
+/// Caches under a home that tools refill by themselves: an entry inside one is scratch.
+const HOME_CACHES: &[&str] = &[
+    ".cache",
+    ".npm/_cacache",
+    ".npm/_npx",
+    ".cargo/registry/cache",
+    ".gradle/caches",
+    ".m2/repository",
+    "go/pkg/mod/cache",
+    "Library/Caches",
+    ".yarn/berry/cache",
+    ".pnpm-store",
+];
 
 /// `find -name` patterns that only match build and editor leftovers.
 const FIND_ARTIFACTS: &[&str] = &[
@@ -3062,7 +3145,7 @@ const ENV_GENERATORS: &[(&str, &[&str])] = &[
     ("atuin", &["init"]),
 ];
 
-fn is_env_generator(s: &Script) -> bool {
+pub(super) fn is_env_generator(s: &Script) -> bool {
     let [item] = s.items.as_slice() else {
         return false;
     };
@@ -3083,6 +3166,13 @@ fn is_env_generator(s: &Script) -> bool {
         return false;
     }
     let name = command_name(&first.text);
+    // `helm completion bash`, `rustup completions zsh`: shell completion scripts.
+    if rest
+        .first()
+        .is_some_and(|a| matches!(a.text.as_str(), "completion" | "completions"))
+    {
+        return true;
+    }
     ENV_GENERATORS.iter().any(|(n, subs)| {
         *n == name
             && (subs.is_empty()

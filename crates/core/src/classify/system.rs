@@ -158,33 +158,27 @@ const CORE_PACKAGES: &[&str] = &[
     "busybox",
 ];
 
+/// Programs that start and stop services.
+const SERVICE_MANAGERS: &[&str] = &[
+    "systemctl",
+    "service",
+    "rc-service",
+    "sv",
+    "launchctl",
+    "rc-update",
+    "update-rc.d",
+    "chkconfig",
+];
+
 const TABLE: &[Entry] = &[
     Entry {
-        programs: &[
-            "systemctl",
-            "service",
-            "rc-service",
-            "sv",
-            "launchctl",
-            "rc-update",
-            "update-rc.d",
-            "chkconfig",
-        ],
+        programs: SERVICE_MANAGERS,
         when: When::VerbAndObject(STOP_VERBS, CRITICAL_SERVICES),
         rule: r::SERVICE_DISABLE,
         what: "stops or disables a service the machine's access or safety depends on",
     },
     Entry {
-        programs: &[
-            "systemctl",
-            "service",
-            "rc-service",
-            "sv",
-            "launchctl",
-            "rc-update",
-            "update-rc.d",
-            "chkconfig",
-        ],
+        programs: SERVICE_MANAGERS,
         when: When::VerbAndObject(STOP_VERBS, SERVER_SERVICES),
         rule: r::SERVICE_DISABLE,
         what: "stops or disables a server (database, web server, container runtime, …) that others depend on",

@@ -35,8 +35,34 @@ impl Walker<'_> {
             );
             c.intent = Intent::Destructive;
         } else if let Some(s) = positionals(c.args).next() {
-            self.exec_script(s, ScriptKind::Shell, c.depth, &mut c.facts, true);
+            if s.text.starts_with("<(") {
+                c.intent = self.procsub_script(s, c.depth, "source <( )");
+            } else {
+                self.exec_script(s, ScriptKind::Shell, c.depth, &mut c.facts, true);
+            }
         }
+    }
+
+    /// `bash <(echo …)`, `source <(printf …)`: the script is the substitution's output, graded
+    /// when it folds to a literal; otherwise it is text made at run time, fed to a shell.
+    pub(super) fn procsub_script(&mut self, script: &Word, depth: usize, label: &str) -> Intent {
+        let path_changed = self.vars.iter().any(|(k, _)| k == "PATH");
+        if let [sub] = script.subs.as_slice() {
+            // `source <(kubectl completion bash)`: what environment set-up tools print.
+            if !path_changed && super::is_env_generator(sub) {
+                return Intent::Readonly;
+            }
+        }
+        if let Some(sub) = script.subs.first() {
+            if let Some(text) = self.fold_script(sub, 0) {
+                self.text(&text, depth + 1, Some(label.to_owned()));
+                return Intent::Readonly;
+            }
+        }
+        self.push(r::PIPE_TO_SHELL.finding(
+            "The shell runs a script produced at run time by a process substitution.",
+        ));
+        Intent::Unknown
     }
 
     pub(super) fn h_trap(&mut self, c: &mut Call<'_>) {
@@ -218,17 +244,7 @@ impl Walker<'_> {
         }
         if let Some(script) = operand.filter(|o| !from_stdin && o.text != "-") {
             if script.text.starts_with("<(") && !word_downloads(script, depth) {
-                // `bash <(echo …)`: the script is the substitution's output.
-                if let Some(sub) = script.subs.first() {
-                    if let Some(text) = self.fold_script(sub, 0) {
-                        self.text(&text, depth + 1, Some("bash <( )".to_owned()));
-                        return Some(Intent::Readonly);
-                    }
-                }
-                self.push(r::PIPE_TO_SHELL.finding(
-                    "The shell runs a script produced at run time by a process substitution.",
-                ));
-                return Some(Intent::Unknown);
+                return Some(self.procsub_script(script, depth, "bash <( )"));
             }
             if word_downloads(script, depth) {
                 self.push(r::CURL_PIPE_SHELL.finding(

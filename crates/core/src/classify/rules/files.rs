@@ -89,7 +89,10 @@ impl Walker<'_> {
             let r = paths::resolve(&t.text, &self.cwd, self.ctx.home);
             r == "/"
                 || paths::is_system_path(&r)
-                || crate::classify::exfil::secret_path(&r, self.ctx.home)
+                // Taking permissions away from a key (`chmod 600 ~/.ssh/id_ed25519`) is what
+                // ssh asks for; widening them is the risk.
+                || (crate::classify::exfil::secret_path(&r, self.ctx.home)
+                    && !(name == "chmod" && tightening_only(args)))
                 || (recursive
                     && paths::is_inside(&r, self.ctx.home.unwrap_or("/nonexistent"))
                     && r.matches('/').count() <= 3
@@ -701,4 +704,40 @@ impl Walker<'_> {
         }
         self.guard_words(&targets, recursive, "`Remove-Item` of", false);
     }
+}
+
+/// Whether a `chmod` only takes permissions away from group and others (`600`, `0400`, `700`,
+/// `go-rwx`, `og=`): nothing becomes readable, writable or runnable by anyone new, and the owner
+/// keeps access.
+fn tightening_only(args: &[Word]) -> bool {
+    let Some(mode) = positionals(args).next() else {
+        return false;
+    };
+    let m = mode.text.as_str();
+    if !m.is_empty() && m.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        let d = m.as_bytes();
+        // The owner keeps read access (`000` locks the owner out too).
+        return match d.len() {
+            3 => d[0] >= b'4' && d[1] == b'0' && d[2] == b'0',
+            4 => d[0] == b'0' && d[1] >= b'4' && d[2] == b'0' && d[3] == b'0',
+            _ => false,
+        };
+    }
+    !m.is_empty()
+        && m.split(',').all(|clause| {
+            let who_end = clause
+                .find(|c: char| !"ugoa".contains(c))
+                .unwrap_or(clause.len());
+            let (who, rest) = clause.split_at(who_end);
+            // Only group and others lose anything (`a-x` would lock the owner out of a directory).
+            if who.is_empty() || who.contains(['u', 'a']) {
+                return false;
+            }
+            match rest.as_bytes().first() {
+                Some(b'-') => true,
+                // `go=`: group and others get nothing.
+                Some(b'=') => rest.len() == 1,
+                _ => false,
+            }
+        })
 }

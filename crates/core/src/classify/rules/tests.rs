@@ -230,6 +230,10 @@ fn rm_rules() {
         cr("rm -rf /tmp/../etc/x", Destructive, Is(100), Block, "rm-root"),
         cr("rm -rf /", Destructive, Is(90), Block, "rm-root"),
         cr("rm -rf /*", Destructive, Is(90), Block, "rm-root"),
+        cr("sudo rm -rf /*", Destructive, Is(90), Block, "rm-root"),
+        cr("rm -rf \"/\"*", Destructive, Is(90), Block, "rm-root"),
+        cr("find /* -delete", Destructive, Is(90), Block, "rm-root"),
+        cr("rm -rf /*", Destructive, Is(90), Block, "rm-root"),
         cr("rm -rf //", Destructive, Is(90), Block, "rm-root"),
         cr("rm -rf ~", Destructive, Is(90), Block, "rm-root"),
         cr("rm -rf ~/", Destructive, Is(90), Block, "rm-root"),
@@ -550,5 +554,57 @@ fn dense_scripts_profile() {
             std::hint::black_box(classify_command(std::hint::black_box(&input), &CTX));
         }
         println!("{:?} per script", start.elapsed() / rounds);
+    }
+}
+
+/// The same commands judged from a workspace under /tmp (CI runners, scratch checkouts): the
+/// temp directory's scratch exemption must not reach the root through `/*`.
+#[test]
+fn a_workspace_under_tmp_does_not_make_the_root_scratch() {
+    let ctx = ClassifyContext::new("/tmp/ws", Some("/home/u"));
+    for cmd in ["rm -rf /*", "sudo rm -rf /*", "find /* -delete", "rm -rf ../*"] {
+        let c = classify_command(cmd, &ctx);
+        assert!(
+            c.findings.iter().any(|f| f.verdict == Block),
+            "{cmd}: {c:?}"
+        );
+    }
+    for cmd in ["rm -rf ./build", "rm -rf /tmp/ws/target"] {
+        let c = classify_command(cmd, &ctx);
+        assert!(c.findings.is_empty(), "{cmd}: {c:?}");
+    }
+}
+
+/// Root's home is a home: its caches are scratch, its top folders and itself are not.
+#[test]
+fn roots_home_is_judged_as_a_home() {
+    let ctx = ClassifyContext::new("/root/proj", Some("/root"));
+    for cmd in [
+        "rm -rf ~/.cache/pip",
+        "rm -rf /root/.cache/go-build",
+        "rm -rf ~/.npm/_cacache",
+        "chmod 600 ~/.ssh/id_ed25519",
+        "chmod go-rwx ~/.ssh/id_rsa",
+    ] {
+        let c = classify_command(cmd, &ctx);
+        assert!(
+            c.findings.iter().all(|f| f.verdict != Block),
+            "{cmd}: {c:?}"
+        );
+    }
+    for cmd in [
+        "rm -rf ~",
+        "rm -rf ~/.ssh",
+        "rm -rf /root",
+        "rm -rf ~/.cache",
+        "chmod 644 ~/.ssh/id_ed25519",
+        "chmod o+r ~/.ssh/id_rsa",
+        "chmod 600 /etc/passwd",
+    ] {
+        let c = classify_command(cmd, &ctx);
+        assert!(
+            c.findings.iter().any(|f| f.verdict == Block),
+            "{cmd}: {c:?}"
+        );
     }
 }
