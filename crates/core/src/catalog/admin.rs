@@ -70,6 +70,15 @@ pub const CONTAINER_ESCAPE: Rule = Rule {
     ],
     near_misses: &["docker run --rm -v $PWD:/src app make", "docker ps"],
 };
+pub const REGISTRY_PUBLISH: Rule = Rule {
+    id: "registry-publish",
+    family: Infra,
+    verdict: RequireApproval,
+    explanation: "Publishing a package to a registry (`npm publish`, `cargo publish`, `twine upload`, `gem push`, `mvn deploy`, …): it is public at once, others install it, and the version can never be reused.",
+    suggestion: "Run the publish with `--dry-run` to check it, and let the user publish.",
+    fires: &["npm publish", "cargo publish", "twine upload dist/*", "gem push x-1.0.gem", "./gradlew publish"],
+    near_misses: &["npm publish --dry-run", "cargo publish --dry-run", "npm pack", "cargo package"],
+};
 pub const HTTP_DESTROY: Rule = Rule {
     id: "http-destroy",
     family: Network,
@@ -117,6 +126,7 @@ pub const ADMIN_RULES: &[Rule] = &[
     ADMIN_DESTROY,
     CLOUD_IAM_GRANT,
     CONTAINER_ESCAPE,
+    REGISTRY_PUBLISH,
     HTTP_DESTROY,
     NESTED_AGENT,
     DISK_ERASE,

@@ -48,6 +48,15 @@ pub const GIT_DISCARD: Rule = Rule {
     fires: &["git checkout -- .", "git checkout .", "git checkout HEAD -- src/", "git restore .", "git restore --worktree a.rs", "git checkout -f main", "git switch --discard-changes main", "git worktree remove --force ../wt"],
     near_misses: &["git checkout main", "git checkout -b feature", "git restore --staged a.rs", "git switch -c new", "git worktree remove ../wt"],
 };
+pub const GIT_METADATA_DESTROY: Rule = Rule {
+    id: "git-metadata-destroy",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "Deleting or moving the repository's `.git` or what is in it (objects, refs, the index, config): unpushed commits, stashes and the reflog exist nowhere else. Lock files (`.git/index.lock`) excepted.",
+    suggestion: "Use git itself (`git gc`, `git reset`, `git stash drop`) or ask the user before touching `.git`.",
+    fires: &["rm -rf .git", "rm -f .git/index", "mv .git /tmp/", "rm -rf .git/refs/heads"],
+    near_misses: &["rm -f .git/index.lock", "rm -rf .github/old", "ls .git", "rm -rf build"],
+};
 pub const GIT_STASH_DESTROY: Rule = Rule {
     id: "git-stash-destroy",
     family: F,
@@ -113,6 +122,7 @@ pub const GIT_HOOK_WRITE: Rule = Rule {
 };
 
 pub const GIT_RULES: &[Rule] = &[
+    GIT_METADATA_DESTROY,
     GIT_HOOK_WRITE,
     GIT_FORCE_PUSH,
     GIT_FORCE_WITH_LEASE,

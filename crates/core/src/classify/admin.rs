@@ -390,6 +390,16 @@ const FORMS: &[Form] = &[
         what: "deletes topics, records, offsets, configuration or ACLs, or rewinds a consumer group",
     },
     Form {
+        programs: &[
+            "npm", "pnpm", "yarn", "bun", "cargo", "twine", "uv", "poetry", "gem", "mvn", "mvnw",
+            "./mvnw", "gradle", "gradlew", "./gradlew", "dotnet", "helm", "flit", "hatch", "pdm",
+        ],
+        fires: publishes,
+        rule: r::REGISTRY_PUBLISH,
+        intent: Intent::Network,
+        what: "publishes a package to a registry, where others install it and the version cannot be reused",
+    },
+    Form {
         programs: &["curl", "wget", "http", "https", "xh", "httpie", "curlie"],
         fires: http_delete,
         rule: r::HTTP_DESTROY,
@@ -532,6 +542,8 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, Intent, String)>
     }
     let (prog, args) = resolve(name, args);
     let cli = CLIS.iter().find(|c| c.programs.contains(&prog))?;
+    let stripped = super::globals::strip(prog, args);
+    let args = stripped.as_slice();
     let path: Vec<&str> = args
         .iter()
         .copied()
@@ -622,6 +634,36 @@ fn datastore_port(target: &str) -> bool {
     authority
         .rsplit_once(':')
         .is_some_and(|(_, port)| DATASTORE_PORTS.contains(&port))
+}
+
+/// `npm publish`, `cargo publish`, `twine upload`, `mvn deploy`, `gradle publish…`, … (previews
+/// and `--help` excepted).
+fn publishes(name: &str, args: &[&str]) -> bool {
+    if preview(args) {
+        return false;
+    }
+    let stripped = super::globals::strip(name, args);
+    let pos: Vec<&str> = stripped
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let first = pos.first().copied().unwrap_or("");
+    match name.rsplit('/').next().unwrap_or(name) {
+        "npm" | "pnpm" | "yarn" | "bun" => {
+            first == "publish" || (first == "npm" && pos.get(1) == Some(&"publish"))
+        }
+        "cargo" | "uv" | "poetry" | "flit" | "hatch" | "pdm" => first == "publish",
+        "twine" => first == "upload",
+        "gem" => first == "push",
+        "mvn" | "mvnw" => pos.iter().any(|p| matches!(*p, "deploy" | "deploy:deploy")),
+        "gradle" | "gradlew" => pos
+            .iter()
+            .any(|p| p.starts_with("publish") && !p.contains("Local")),
+        "dotnet" => first == "nuget" && pos.get(1) == Some(&"push"),
+        "helm" => first == "push",
+        _ => false,
+    }
 }
 
 /// Kafka's admin scripts take their verb as a flag; `--reset-offsets` only acts with `--execute`.

@@ -194,11 +194,24 @@ pub(crate) fn is_spend_name(name: &str) -> bool {
 /// (heredoc, here-string or an upstream `echo`), for SQL clients.
 pub(crate) fn infra(name: &str, args: &[&str], stdin: Option<&str>) -> Verdicts {
     let mut v = Verdicts::default();
+    // A preview changes nothing (`helm uninstall --dry-run`, `aws ec2 … --dry-run`).
+    if args.iter().any(|a| {
+        matches!(*a, "--dry-run" | "--dryrun")
+            || a.starts_with("--dry-run=") && *a != "--dry-run=none"
+    }) {
+        return v;
+    }
+    let stripped = super::globals::strip(name, args);
+    let args = stripped.as_slice();
     let pos = non_flags(args);
     match name {
         "psql" | "mysql" | "mariadb" | "sqlite3" | "clickhouse-client" | "cockroach"
         | "mongosh" | "mongo" | "sqlcmd" | "duckdb" => {
-            let texts = args.iter().copied().chain(stdin);
+            // An in-memory database has nothing to lose.
+            if matches!(name, "sqlite3" | "duckdb") && pos.first() == Some(&":memory:") {
+                return v;
+            }
+            let texts = args.iter().map(|a| sql_option_value(a)).chain(stdin);
             for t in texts {
                 match sql_danger(t) {
                     Some(Danger::Drop) => v.hit(
@@ -548,6 +561,44 @@ enum Danger {
 }
 
 /// Destructive SQL (or Mongo shell) in `text`: DROP …, TRUNCATE, DELETE/UPDATE without WHERE.
+/// The SQL in an option written with its value attached: `--command=DROP …`, or `-eDROP …`
+/// (what the shell leaves of `-e'DROP …'`). Anything else is returned whole.
+fn sql_option_value(arg: &str) -> &str {
+    if let Some(long) = arg.strip_prefix("--") {
+        return long.split_once('=').map_or(arg, |(_, v)| v);
+    }
+    match arg.as_bytes() {
+        [b'-', f, rest @ ..]
+            if f.is_ascii_alphabetic() && rest.len() > 3 && rest.contains(&b' ') =>
+        {
+            &arg[2..]
+        }
+        _ => arg,
+    }
+}
+
+/// A WHERE clause that holds for every row (`WHERE 1=1`, `WHERE true`) is no WHERE.
+fn where_narrows(toks: &[&str]) -> bool {
+    let Some(at) = toks.iter().position(|t| *t == "where") else {
+        return false;
+    };
+    let cond: String = toks[at + 1..].concat();
+    let cond = cond.trim_end_matches(')');
+    !matches!(
+        cond,
+        "" | "1=1"
+            | "true"
+            | "1"
+            | "0=0"
+            | "'1'='1'"
+            | "'a'='a'"
+            | "1<>0"
+            | "1!=0"
+            | "notfalse"
+            | "2>1"
+    )
+}
+
 fn sql_danger(text: &str) -> Option<Danger> {
     if !text.is_ascii() && text.len() > 64 * 1024 {
         return None;
@@ -579,11 +630,30 @@ fn sql_danger(text: &str) -> Option<Danger> {
                 "truncate" if i == 0 || next == "table" => {
                     worst = Some(Danger::Wipe("truncates a table"));
                 }
-                "delete" if next == "from" && i == 0 && !toks.contains(&"where") => {
-                    worst = Some(Danger::Wipe("deletes every row of a table (no WHERE)"));
+                "delete" if next == "from" && i == 0 && !where_narrows(&toks) => {
+                    worst = Some(Danger::Wipe(
+                        "deletes every row of a table (no narrowing WHERE)",
+                    ));
                 }
-                "update" if i == 0 && toks.contains(&"set") && !toks.contains(&"where") => {
-                    worst = Some(Danger::Wipe("updates every row of a table (no WHERE)"));
+                "update" if i == 0 && toks.contains(&"set") && !where_narrows(&toks) => {
+                    worst = Some(Danger::Wipe(
+                        "updates every row of a table (no narrowing WHERE)",
+                    ));
+                }
+                "alter" if i == 0 && toks.contains(&"drop") && next == "table" => {
+                    worst = Some(Danger::Wipe("drops a column or constraint and its data"));
+                }
+                "grant" if i == 0 && (toks.contains(&"public") || toks.contains(&"all")) => {
+                    worst = Some(Danger::Wipe("grants broad database privileges"));
+                }
+                "alter"
+                    if i == 0
+                        && matches!(next, "user" | "role")
+                        && toks.iter().any(|t| matches!(*t, "password" | "superuser")) =>
+                {
+                    worst = Some(Danger::Wipe(
+                        "changes a database account's password or powers",
+                    ));
                 }
                 _ => {}
             }

@@ -17,6 +17,7 @@ mod exfil;
 mod fanout;
 mod fold;
 mod git;
+mod globals;
 mod infra;
 pub mod pack;
 mod patch;

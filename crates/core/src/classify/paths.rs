@@ -364,6 +364,44 @@ pub fn is_regenerable(path: &str) -> bool {
         || first.ends_with(".tsbuildinfo")
 }
 
+/// File patterns that only name build and interpreter leftovers (`*.pyc`, `*.egg-info`).
+const ARTIFACT_SUFFIXES: &[&str] = &[
+    ".pyc",
+    ".pyo",
+    ".o",
+    ".obj",
+    ".class",
+    ".egg-info",
+    ".whl",
+    ".tsbuildinfo",
+    ".tmp",
+];
+
+/// A relative glob that reaches only regenerable things: its fixed directory part is a
+/// regenerable directory (`dist/*.whl`, `build/*`), or its last part names artifacts whatever
+/// directory it is in (`**/__pycache__`, `*.egg-info`, `src/*.pyc`).
+pub fn is_artifact_glob(path: &str) -> bool {
+    let path = path.strip_prefix("./").unwrap_or(path);
+    if path.starts_with(['/', '~', '$']) || has_dotdot(path) {
+        return false;
+    }
+    let fixed: Vec<&str> = path
+        .split('/')
+        .take_while(|c| !c.contains(['*', '?', '[']))
+        .collect();
+    if let Some(first) = fixed.first().filter(|f| !f.is_empty()) {
+        if is_regenerable(first) {
+            return true;
+        }
+    }
+    let last = path.rsplit('/').next().unwrap_or(path);
+    if REGENERABLE_DIRS.contains(&last) {
+        return true;
+    }
+    last.strip_prefix('*')
+        .is_some_and(|ext| !ext.contains(['*', '?', '[', '/']) && ARTIFACT_SUFFIXES.contains(&ext))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -985,8 +985,7 @@ impl<'a> Walker<'a> {
             // Prefix assignments only reach the command's environment.
             for a in &sc.assigns {
                 if let Some((n, v)) = a.text.split_once('=') {
-                    if matches!(n, "BASH_ENV" | "ENV") && v.starts_with("<(") && a.subs.len() == 1
-                    {
+                    if matches!(n, "BASH_ENV" | "ENV") && v.starts_with("<(") && a.subs.len() == 1 {
                         // `BASH_ENV=<(echo …) bash -c …`: the start-up script is made here.
                         self.procsub_script(a, depth, n);
                     } else if EXEC_VARS.contains(&n) || LOAD_VARS.contains(&n) {
@@ -1272,6 +1271,8 @@ impl<'a> Walker<'a> {
                 }
                 "HOME" => self.ctx.home?.to_owned(),
                 "PWD" => self.cwd.clone(),
+                // The inherited search path stays a name: what matters is what is added to it.
+                "PATH" if self.lookup("PATH").is_none() => "$PATH".to_owned(),
                 n if n.ends_with(']') => {
                     // `${a[@]}`, `${a[*]}`, `${a[2]}`.
                     let (base, idx) = n[..n.len() - 1].split_once('[')?;
@@ -1522,9 +1523,9 @@ impl<'a> Walker<'a> {
                     || o.starts_with("--loader=")
                     || o.starts_with("--experimental-loader")
             }),
-            ("PERL5OPT", Some(v)) => v.split_whitespace().any(|o| {
-                o.starts_with("-M") || o.starts_with("-m") || o.starts_with("-d")
-            }),
+            ("PERL5OPT", Some(v)) => v
+                .split_whitespace()
+                .any(|o| o.starts_with("-M") || o.starts_with("-m") || o.starts_with("-d")),
             ("RUBYOPT", Some(v)) => v.split_whitespace().any(|o| o.starts_with("-r")),
             _ => false,
         };
@@ -2703,8 +2704,13 @@ impl<'a> Walker<'a> {
                     d => d,
                 };
                 let r = paths::resolve(dir, &self.cwd, ctx.home);
-                let in_scratch =
-                    paths::is_regenerable(&format!("{r}/x")) && r != "/tmp" && r != "/var/tmp";
+                // A workspace under /tmp is still the workspace, not scratch.
+                let ws = paths::normalize(ctx.workspace);
+                let in_scratch = paths::is_regenerable(&format!("{r}/x"))
+                    && r != "/tmp"
+                    && r != "/var/tmp"
+                    && !paths::is_inside(&r, &ws)
+                    && !paths::is_inside(&ws, &r);
                 if in_scratch {
                     return Reach::Scratch;
                 }
@@ -2763,7 +2769,14 @@ impl<'a> Walker<'a> {
         }
         let in_ws = paths::is_inside(&r, &ws);
         let cwd_in_ws = paths::is_inside(&paths::normalize(&self.cwd), &ws);
-        let scratch_abs = r.starts_with('/') && paths::is_regenerable(bare);
+        // Temp directories are scratch, but not the workspace when it lives in one.
+        let scratch_abs = r.starts_with('/') && paths::is_regenerable(bare) && !in_ws;
+        // `rm -rf dist/*.whl`, `rm -rf **/__pycache__`: a glob that only reaches artifacts.
+        let artifact_glob = cwd_in_ws
+            && !p.starts_with('/')
+            && !paths::has_dotdot(p)
+            && in_ws
+            && paths::is_artifact_glob(p);
         let regenerable_rel = !p.starts_with('/')
             && paths::is_regenerable(p.trim_end_matches("/*").trim_end_matches("/.*"))
             && cwd_in_ws;
@@ -2771,11 +2784,17 @@ impl<'a> Walker<'a> {
         let plain = !p.contains(['*', '?', '[']) && !paths::has_dotdot(p);
         let home_cache = self.ctx.home.is_some_and(|h| {
             HOME_CACHES.iter().any(|c| {
-                let c = format!("{h}/{c}/");
-                bare.starts_with(&c) && bare.len() > c.len()
+                let dir = format!("{h}/{c}");
+                // A cache nested in a tool's folder may go whole (`~/.npm/_cacache`); a top
+                // folder (`~/.cache`) only entry by entry.
+                (c.contains('/') && bare == dir)
+                    || (bare.starts_with(&dir)
+                        && bare.as_bytes().get(dir.len()) == Some(&b'/')
+                        && bare.len() > dir.len() + 1)
             })
         });
         if scratch_abs
+            || artifact_glob
             || regenerable_rel
             || (in_ws && paths::is_regenerable(r.strip_prefix(&format!("{ws}/")).unwrap_or("")))
             || (plain && home_cache)

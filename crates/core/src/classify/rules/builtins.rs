@@ -43,10 +43,36 @@ impl Walker<'_> {
         }
     }
 
+    /// Whether `PATH` was changed earlier in this command so that an impostor could be found
+    /// first: a value only known at run time, or a directory in a temp dir, the workspace or
+    /// relative to the cwd. Tool directories under the home (`~/.pyenv/bin`, `~/.cargo/bin`),
+    /// as start-up files add them, are not.
+    fn path_untrusted(&self) -> bool {
+        let Some((_, value)) = self.vars.iter().rev().find(|(k, _)| k == "PATH") else {
+            return false;
+        };
+        let Some(value) = value else {
+            return true;
+        };
+        let ws = paths::normalize(self.ctx.workspace);
+        value.split(':').any(|dir| {
+            if dir.starts_with('$') {
+                // `$PATH` (the inherited value) or another expansion left unfolded.
+                return !matches!(dir, "$PATH" | "${PATH}");
+            }
+            let r = paths::resolve(dir, &self.cwd, self.ctx.home);
+            !dir.starts_with('/') && !dir.starts_with('~')
+                || ["/tmp", "/var/tmp", "/dev/shm"]
+                    .iter()
+                    .any(|t| paths::is_inside(&r, t))
+                || paths::is_inside(&r, &ws)
+        })
+    }
+
     /// `bash <(echo …)`, `source <(printf …)`: the script is the substitution's output, graded
     /// when it folds to a literal; otherwise it is text made at run time, fed to a shell.
     pub(super) fn procsub_script(&mut self, script: &Word, depth: usize, label: &str) -> Intent {
-        let path_changed = self.vars.iter().any(|(k, _)| k == "PATH");
+        let path_changed = self.path_untrusted();
         if let [sub] = script.subs.as_slice() {
             // `source <(kubectl completion bash)`: what environment set-up tools print.
             if !path_changed && super::is_env_generator(sub) {
@@ -59,9 +85,10 @@ impl Walker<'_> {
                 return Intent::Readonly;
             }
         }
-        self.push(r::PIPE_TO_SHELL.finding(
-            "The shell runs a script produced at run time by a process substitution.",
-        ));
+        self.push(
+            r::PIPE_TO_SHELL
+                .finding("The shell runs a script produced at run time by a process substitution."),
+        );
         Intent::Unknown
     }
 
@@ -294,7 +321,7 @@ impl Walker<'_> {
         let mut joined = String::new();
         for a in args {
             // A `PATH` changed earlier in this command could put an impostor generator first.
-            let path_changed = self.vars.iter().any(|(k, _)| k == "PATH");
+            let path_changed = self.path_untrusted();
             if a.subs.len() == 1 && !path_changed && is_env_generator(&a.subs[0]) {
                 // `eval "$(ssh-agent -s)"`: the output of an environment set-up tool.
                 continue;

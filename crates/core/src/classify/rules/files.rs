@@ -208,6 +208,12 @@ impl Walker<'_> {
         if name != "ln" {
             self.note_renamed(args);
         }
+        if name == "mv" {
+            let pos: Vec<&Word> = positionals(args).collect();
+            if let Some((_, sources)) = pos.split_last() {
+                self.git_metadata(name, sources);
+            }
+        }
         // `ln -s TARGET LINK`: a later write to LINK lands on TARGET.
         if name == "ln"
             && args
@@ -224,6 +230,29 @@ impl Walker<'_> {
             }
         }
         self.copy_like(name, args)
+    }
+
+    /// `rm -rf .git`, `mv .git /tmp`: the repository's own history, not a build artifact.
+    fn git_metadata(&mut self, name: &str, targets: &[&Word]) {
+        let hit = targets.iter().find(|t| {
+            if t.dynamic {
+                return false;
+            }
+            let r = paths::resolve(&t.text, &self.cwd, self.ctx.home);
+            let mut parts = r.split('/');
+            if !parts.any(|p| p == ".git") {
+                return false;
+            }
+            let rest: Vec<&str> = parts.collect();
+            // Stale lock files are removed after a crashed git; hooks are scripts, not history.
+            !(rest.last().is_some_and(|l| l.ends_with(".lock")) || rest.first() == Some(&"hooks"))
+        });
+        if let Some(t) = hit {
+            self.push(r::GIT_METADATA_DESTROY.finding(format!(
+                "`{name}` of `{}` removes the repository's history or state (commits, refs, index).",
+                clip(&t.text, 80)
+            )));
+        }
     }
 
     /// Extraction into a directory that holds the guard's or the agents' settings
@@ -499,6 +528,7 @@ impl Walker<'_> {
             return;
         }
         self.guard_words(&targets, recursive, Via(name, " of"), false);
+        self.git_metadata(name, &targets);
         for t in &targets {
             let resolved = paths::resolve(&t.text, &self.cwd, self.ctx.home);
             let in_ws = paths::is_inside(&resolved, &paths::normalize(self.ctx.workspace));

@@ -562,7 +562,12 @@ fn dense_scripts_profile() {
 #[test]
 fn a_workspace_under_tmp_does_not_make_the_root_scratch() {
     let ctx = ClassifyContext::new("/tmp/ws", Some("/home/u"));
-    for cmd in ["rm -rf /*", "sudo rm -rf /*", "find /* -delete", "rm -rf ../*"] {
+    for cmd in [
+        "rm -rf /*",
+        "sudo rm -rf /*",
+        "find /* -delete",
+        "rm -rf ../*",
+    ] {
         let c = classify_command(cmd, &ctx);
         assert!(
             c.findings.iter().any(|f| f.verdict == Block),
