@@ -14,6 +14,11 @@ pub(crate) fn output(name: &str, args: &[&str], input: Option<&str>) -> Option<S
     let out = match name {
         "echo" => echo(args),
         "printf" => printf(args)?,
+        // `$(which dashclawd)`, `$(command -v rm)`: the program's path; its name is what runs.
+        "which" | "whereis" if args.len() == 1 && !args[0].starts_with('-') => args[0].to_owned(),
+        "command" | "type" if args.len() == 2 && matches!(args[0], "-v" | "-p" | "-P") => {
+            args[1].to_owned()
+        }
         "cat" | "tee" if args.iter().all(|a| a.starts_with('-')) => input?.to_owned(),
         "base64" | "base32" if args.iter().any(|a| matches!(*a, "-d" | "-D" | "--decode")) => {
             let text: String = input?.split_ascii_whitespace().collect();

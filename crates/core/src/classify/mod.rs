@@ -244,7 +244,10 @@ fn grade_file(
         findings.push(pack::GUARD_TAMPER_SUSPECT.finding(format!(
             "`{tool}` would change `{path}`, a shell start-up file every later shell runs."
         )));
-    } else if paths::is_secret_path(path) || paths::is_secret_path(&resolved) {
+    } else if (paths::is_secret_path(path) || paths::is_secret_path(&resolved))
+        // A project's own dotenv file is local configuration (as for shell writes).
+        && (outside || !paths::is_dotenv(&resolved))
+    {
         findings.push(r::SENSITIVE_WRITE.finding(format!(
             "`{tool}` would change `{path}`, a secrets or credentials file."
         )));
@@ -628,18 +631,14 @@ mod tests {
             ),
             (
                 "Write",
-                write(".env"),
+                write("/srv/other/.env"),
                 Verdict::Block,
                 85,
                 Some("sensitive-write"),
             ),
-            (
-                "Write",
-                write(".env.production"),
-                Verdict::Block,
-                85,
-                Some("sensitive-write"),
-            ),
+            // The project's own dotenv files are its local configuration.
+            ("Write", write(".env"), Verdict::Allow, 55, None),
+            ("Write", write(".env.production"), Verdict::Allow, 55, None),
             ("Write", write(".env.example"), Verdict::Allow, 40, None),
             (
                 "Write",

@@ -186,6 +186,12 @@ fn is_placeholder(base: &str) -> bool {
 
 /// Files and directories holding secrets or credentials: writing them is blocked, reading them
 /// is flagged.
+/// A dotenv file (`.env`, `.env.local`, `.env.test`, …), by name.
+pub fn is_dotenv(path: &str) -> bool {
+    let base = basename(path);
+    base == ".env" || base.starts_with(".env.")
+}
+
 pub fn is_secret_path(path: &str) -> bool {
     let base = basename(path);
     if base == ".env" || (base.starts_with(".env.") && !is_placeholder(base)) {

@@ -1594,12 +1594,20 @@ impl<'a> Walker<'a> {
                 "{via} writes to the raw device `{}`, destroying its data.",
                 clip(t, 80)
             )));
-        } else if paths::is_secret_path(t) {
+        } else if paths::is_secret_path(t) && !self.project_dotenv(t) {
             self.push(r::SENSITIVE_WRITE.finding(format!(
                 "{via} writes to `{}`, a secrets or credentials file.",
                 clip(t, 80)
             )));
         }
+    }
+
+    /// A project's own dotenv file (`.env`, `.env.local` in the workspace): setting up local
+    /// configuration is everyday work, and writing one reveals nothing. Keys, `.npmrc`,
+    /// `.netrc` and dotenv files elsewhere stay sensitive.
+    fn project_dotenv(&self, t: &str) -> bool {
+        let r = paths::resolve(t, &self.cwd, self.ctx.home);
+        paths::is_dotenv(&r) && paths::is_inside(&r, &paths::normalize(self.ctx.workspace))
     }
 
     /// Self-protection for a path the command changes. `dynamic`: the path is computed at run

@@ -133,12 +133,31 @@ impl Walker<'_> {
             .iter()
             .any(|a| a.text == "--uninstall" || a.text == "uninstall");
         let sub = pos.first().copied().unwrap_or("");
-        if matches!(sub, "approve" | "deny" | "stop" | "uninstall" | "kill")
-            || (sub == "install" && uninstall)
-            || (sub == "config" && pos.get(1) == Some(&"set"))
-        {
+        let help = c
+            .args
+            .iter()
+            .any(|a| matches!(a.text.as_str(), "--help" | "-h" | "--version" | "-V"));
+        // Only what reads or previews is the agent's to run; anything that changes the guard
+        // (approvals, its lifetime, the service, the hooks, signing keys, the passphrase) is
+        // the user's. Read as an allowlist, so a new subcommand starts out protected.
+        let reads =
+            help || matches!(
+                sub,
+                "" | "check" | "status" | "log" | "doctor" | "redact" | "mcp" | "help" | "run"
+            ) || (sub == "policy"
+                && matches!(pos.get(1), Some(&("lint" | "test" | "list" | "help"))))
+                || (sub == "approvals" && pos.get(1).is_none_or(|s| *s == "help"))
+                || (sub == "install"
+                    && !uninstall
+                    && c.args
+                        .iter()
+                        .any(|a| a.text == "--dry-run" || a.text == "--print"))
+                || (sub == "ingest" && !pos.contains(&"backfill"))
+                || (sub == "service" && pos.get(1) == Some(&"status"));
+        if !reads {
             self.push(p::GUARD_TAMPER.finding(format!(
-                "`dashclawd {sub}` changes the guard itself (approvals, lifetime or hooks); only the user may run it."
+                "`dashclawd {}` changes the guard itself (approvals, lifetime, service, hooks or keys); only the user may run it.",
+                pos.join(" ")
             )));
             c.intent = Intent::SystemAdmin;
         }
@@ -862,10 +881,15 @@ impl Walker<'_> {
         for (key, value) in &f.exec_settings {
             let first = self.findings.len();
             if value != "$ENV" {
-                // The program the setting runs is graded as if run now.
-                let text = value.trim_start_matches('!');
+                // The program the setting runs is graded as if run now; an alias without `!`
+                // is a git command line (`alias.nuke='reset --hard'` runs `git reset --hard`).
+                let text = match value.strip_prefix('!') {
+                    Some(shell) => shell.to_owned(),
+                    None if key.starts_with("alias.") => format!("git {value}"),
+                    None => value.clone(),
+                };
                 self.reparsed += 1;
-                self.text(text, depth + 1, Some(format!("git {key}")));
+                self.text(&text, depth + 1, Some(format!("git {key}")));
                 self.reparsed -= 1;
             }
             let raised = self.findings.len() > first;
