@@ -55,6 +55,15 @@ pub const CRONTAB_REMOVE: Rule = Rule {
     fires: &["crontab -r", "crontab -r -u bob"],
     near_misses: &["crontab -l"],
 };
+pub const AUDIT_WIPE: Rule = Rule {
+    id: "audit-wipe",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "Erasing the record of what happened on the machine: shell history files, the systemd journal (`journalctl --vacuum-*`), kernel audit rules (`auditctl -D`, `-e 0`), AppArmor profiles (`aa-teardown`).",
+    suggestion: "Leave logs and history in place; if space is short, ask the user to rotate or archive them.",
+    fires: &["rm ~/.bash_history", "cat /dev/null > ~/.zsh_history", "journalctl --vacuum-time=1s", "auditctl -D", "aa-teardown"],
+    near_misses: &["journalctl -u nginx --since today", "auditctl -l", "history | tail"],
+};
 pub const ACCOUNT_CHANGE: Rule = Rule {
     id: "account-change",
     family: F,
@@ -113,6 +122,7 @@ pub const BOOT_CHANGE: Rule = Rule {
 };
 
 pub const SYSTEM_RULES: &[Rule] = &[
+    AUDIT_WIPE,
     CORE_PACKAGE_REMOVE,
     BOOT_CHANGE,
     SERVICE_DISABLE,

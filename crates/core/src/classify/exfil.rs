@@ -317,6 +317,59 @@ pub(crate) struct Sink {
     pub stdin: bool,
     /// Inline payload values (`-d 'x'`, URL query), where secret variables could hide.
     pub inline: Vec<String>,
+    /// Credentials it presents (`-H 'Authorization: …'`, `-u user:pass`, cookies).
+    pub auth: Vec<String>,
+}
+
+/// Credentials whose issuer is known by the variable's name, and the hosts that issuer
+/// answers on: such a credential goes to them and nowhere else (`$GITHUB_TOKEN` to a paste
+/// site is exfiltration, to `api.github.com` it is the point).
+const ISSUERS: &[(&[&str], &[&str])] = &[
+    (
+        &["GITHUB", "GH_"],
+        &["github.com", "githubusercontent.com", "ghcr.io"],
+    ),
+    (&["GITLAB"], &["gitlab"]),
+    (&["OPENAI"], &["openai.com"]),
+    (&["ANTHROPIC", "CLAUDE"], &["anthropic.com"]),
+    (&["AWS_"], &["amazonaws.com", "aws.amazon.com"]),
+    (&["HF_", "HUGGING"], &["huggingface.co"]),
+    (&["NPM_"], &["npmjs.org", "npmjs.com"]),
+    (&["SLACK"], &["slack.com"]),
+    (&["STRIPE"], &["stripe.com"]),
+    (&["DOCKER"], &["docker.io", "docker.com"]),
+    (&["CLOUDFLARE", "CF_API"], &["cloudflare.com"]),
+    (&["VERCEL"], &["vercel.com"]),
+    (&["SENTRY"], &["sentry.io"]),
+    (&["DATADOG", "DD_API"], &["datadoghq.com", "datadoghq.eu"]),
+    (
+        &["GOOGLE", "GCP_", "GEMINI"],
+        &["googleapis.com", "google.com"],
+    ),
+    (&["AZURE"], &["azure.com", "microsoft.com", "windows.net"]),
+    (&["LINEAR"], &["linear.app"]),
+    (&["TWILIO"], &["twilio.com"]),
+    (&["SENDGRID"], &["sendgrid.com", "sendgrid.net"]),
+];
+
+/// `Some(var)` when `text` presents a credential whose known issuer is not `dest`'s host.
+pub(crate) fn credential_to_stranger(text: &str, dest: &str) -> Option<String> {
+    let var = secret_vars_in(text)?;
+    let name = var.trim_start_matches('$').to_ascii_uppercase();
+    let (_, hosts) = ISSUERS.iter().find(|(marks, _)| {
+        marks
+            .iter()
+            .any(|m| name.starts_with(m) || name.contains(m))
+    })?;
+    let host = host_of(dest).unwrap_or_default().to_ascii_lowercase();
+    let own = hosts.iter().any(|h| {
+        if h.contains('.') {
+            host == *h || host.ends_with(&format!(".{h}"))
+        } else {
+            host.contains(h)
+        }
+    });
+    (!own).then_some(var)
 }
 
 pub(crate) fn host_of(t: &str) -> Option<String> {
@@ -400,6 +453,12 @@ pub(crate) fn sink(name: &str, args: &[&str], stdin_fed: bool) -> Option<Sink> {
                     s.dest = a.to_owned();
                     s.inline.push(a.to_owned());
                 } else if matches!(
+                    flag,
+                    "-H" | "--header" | "-u" | "--user" | "-b" | "--cookie"
+                ) && value.is_some()
+                {
+                    s.auth.push(value.unwrap_or("").to_owned());
+                } else if matches!(
                     a,
                     "-H" | "--header"
                         | "-u"
@@ -424,6 +483,9 @@ pub(crate) fn sink(name: &str, args: &[&str], stdin_fed: bool) -> Option<Sink> {
                 ) {
                     if a == "--url" {
                         s.dest = val(i).to_owned();
+                    }
+                    if matches!(a, "-H" | "--header" | "-u" | "--user" | "-b" | "--cookie") {
+                        s.auth.push(val(i).to_owned());
                     }
                     i += 1;
                 }
@@ -456,6 +518,14 @@ pub(crate) fn sink(name: &str, args: &[&str], stdin_fed: bool) -> Option<Sink> {
                     .or(a.strip_prefix("--body-data="))
                 {
                     s.inline.push(d.to_owned());
+                } else if let Some(h) = a
+                    .strip_prefix("--header=")
+                    .or(a.strip_prefix("--password="))
+                    .or(a.strip_prefix("--http-password="))
+                {
+                    s.auth.push(h.to_owned());
+                } else if *a == "--header" {
+                    s.auth.push(val(i).to_owned());
                 } else if !a.starts_with('-') && looks_like_url(a) && s.dest.is_empty() {
                     s.dest = (*a).to_owned();
                     s.inline.push((*a).to_owned());

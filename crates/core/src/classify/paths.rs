@@ -186,6 +186,26 @@ fn is_placeholder(base: &str) -> bool {
 
 /// Files and directories holding secrets or credentials: writing them is blocked, reading them
 /// is flagged.
+/// A shell's or an interpreter's history file: the record of what was run.
+pub fn is_history_file(path: &str) -> bool {
+    matches!(
+        basename(path),
+        ".bash_history"
+            | ".zsh_history"
+            | ".zhistory"
+            | ".sh_history"
+            | ".history"
+            | "fish_history"
+            | ".python_history"
+            | ".node_repl_history"
+            | ".psql_history"
+            | ".mysql_history"
+            | ".sqlite_history"
+            | ".lesshst"
+            | ".viminfo"
+    )
+}
+
 /// A dotenv file (`.env`, `.env.local`, `.env.test`, …), by name.
 pub fn is_dotenv(path: &str) -> bool {
     let base = basename(path);

@@ -164,6 +164,24 @@ pub(crate) fn names_guard_process(text: &str) -> bool {
     text.contains("dashclaw")
 }
 
+/// Whether a process pattern (`pgrep -f PAT`, `grep PAT` in a listing, `killall -r PAT`) could
+/// select the guard: a piece of its name (`claw`, `d.shclawd`) or a regular expression that
+/// matches it (`dash.*`, `.*`).
+pub(crate) fn pattern_matches_guard(pat: &str) -> bool {
+    const NAMES: &[&str] = &["dashclawd", "dashclaw-hook"];
+    let p = pat.to_ascii_lowercase();
+    if p.len() >= 3 && NAMES.iter().any(|n| n.contains(p.as_str())) {
+        return true;
+    }
+    if !p.contains(['.', '*', '[', '^', '|', '?', '+', '\\']) {
+        return false;
+    }
+    regex::RegexBuilder::new(&p)
+        .size_limit(1 << 16)
+        .build()
+        .is_ok_and(|re| NAMES.iter().any(|n| re.is_match(n)))
+}
+
 /// Fragments that suggest a dynamic path may land on a protected file.
 pub(crate) fn looks_protected(text: &str) -> bool {
     [

@@ -1195,6 +1195,12 @@ impl<'a> Walker<'a> {
                 continue;
             }
             let overwrite = matches!(r.kind, RedirKind::Output | RedirKind::OutErr);
+            if overwrite && paths::is_history_file(&resolved) {
+                self.push(r::AUDIT_WIPE.finding(format!(
+                    "Overwriting `{}` erases the record of what was run.",
+                    clip(t, 80)
+                )));
+            }
             let important = paths::is_system_path(&resolved)
                 || protect::is_startup_file(&resolved)
                 || super::exfil::secret_path(&resolved, self.ctx.home);
@@ -2224,6 +2230,15 @@ impl<'a> Walker<'a> {
                 .find_map(|t| super::exfil::secret_vars_in(t))
             {
                 Some(format!("`{v}`"))
+            } else if let Some(v) = sink
+                .auth
+                .iter()
+                .find_map(|t| super::exfil::credential_to_stranger(t, &sink.dest))
+                .filter(|_| !super::exfil::allowed_destination(&sink.dest, self.ctx))
+            {
+                Some(format!(
+                    "`{v}` (a credential its issuer should receive, not this host)"
+                ))
             } else if let Some(w) = self
                 .secret_args
                 .iter()

@@ -19,6 +19,10 @@ enum When {
     KillTargets,
     /// A `key=value` argument (`sysctl kernel.x=0`).
     KeyValue,
+    /// An argument starting with one of these (`--vacuum-time=1s`).
+    AnyArgPrefix(&'static [&'static str]),
+    /// `aa-teardown` itself, or `apparmor_parser -R`.
+    TeardownOrRemove,
 }
 
 struct Entry {
@@ -318,6 +322,24 @@ const TABLE: &[Entry] = &[
         what: "changes swap",
     },
     Entry {
+        programs: &["journalctl"],
+        when: When::AnyArgPrefix(&["--vacuum-size", "--vacuum-time", "--vacuum-files"]),
+        rule: r::AUDIT_WIPE,
+        what: "deletes the system journal",
+    },
+    Entry {
+        programs: &["auditctl"],
+        when: When::AnyArg(&["-D", "-e0"]),
+        rule: r::AUDIT_WIPE,
+        what: "deletes the kernel audit rules or turns auditing off",
+    },
+    Entry {
+        programs: &["aa-teardown", "apparmor_parser"],
+        when: When::TeardownOrRemove,
+        rule: r::AUDIT_WIPE,
+        what: "unloads AppArmor profiles",
+    },
+    Entry {
         programs: &["sysctl"],
         when: When::AnyArg(&["-w", "--write", "-p", "--load", "--system"]),
         rule: r::KERNEL_CHANGE,
@@ -421,6 +443,24 @@ const TABLE: &[Entry] = &[
         what: "replaces every scheduled job",
     },
     Entry {
+        programs: &["journalctl"],
+        when: When::AnyArgPrefix(&["--vacuum-size", "--vacuum-time", "--vacuum-files"]),
+        rule: r::AUDIT_WIPE,
+        what: "deletes the system journal",
+    },
+    Entry {
+        programs: &["auditctl"],
+        when: When::AnyArg(&["-D", "-e0"]),
+        rule: r::AUDIT_WIPE,
+        what: "deletes the kernel audit rules or turns auditing off",
+    },
+    Entry {
+        programs: &["aa-teardown", "apparmor_parser"],
+        when: When::TeardownOrRemove,
+        rule: r::AUDIT_WIPE,
+        what: "unloads AppArmor profiles",
+    },
+    Entry {
         programs: &["sysctl"],
         when: When::KeyValue,
         rule: r::KERNEL_CHANGE,
@@ -518,6 +558,10 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, String)> {
             }
             When::KillTargets => kill_targets(args),
             When::KeyValue => args.iter().any(|a| a.contains('=') && !a.starts_with('-')),
+            When::AnyArgPrefix(pre) => args.iter().any(|a| pre.iter().any(|p| a.starts_with(p))),
+            When::TeardownOrRemove => {
+                name == "aa-teardown" || args.iter().any(|a| matches!(*a, "-R" | "--remove"))
+            }
         };
         if fires {
             return Some((e.rule, format!("`{name}` {}.", e.what)));

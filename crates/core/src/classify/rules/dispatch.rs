@@ -90,7 +90,9 @@ const HANDLERS: &[(&[&str], Handler)] = &[
     (&["tee"], h!(h_tee)),
     (&["mv", "install", "ln"], h!(h_move)),
     (
-        &["tar", "bsdtar", "gtar", "unzip", "7z", "cpio"],
+        &[
+            "tar", "bsdtar", "gtar", "unzip", "7z", "7za", "7zz", "cpio", "zip",
+        ],
         h!(h_extract),
     ),
     (

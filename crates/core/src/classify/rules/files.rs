@@ -259,6 +259,29 @@ impl Walker<'_> {
     /// (`tar -xf x.tar -C ~`) can overwrite them with anything.
     pub(super) fn h_extract(&mut self, c: &mut Call<'_>) {
         let (name, args) = (c.name, c.args);
+        // `tar --remove-files`, `zip -m`, `7z a -sdel`: archiving that deletes what it packs is
+        // a delete of those sources, graded as `rm -r` of them.
+        if let Some(sources) = archive_deletes(name, args) {
+            // Plain words stay bare so `~` and `$HOME` keep their meaning.
+            let text = sources
+                .iter()
+                .map(|s| {
+                    if s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_./~-$*{}".contains(&b))
+                    {
+                        s.clone()
+                    } else {
+                        format!("'{}'", s.replace('\'', r"'\''"))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            self.reparse(&format!("rm -r -- {text}"), c.depth, name);
+            c.intent = Intent::Destructive;
+        }
+        if name == "zip" {
+            return;
+        }
         let extracting = name != "tar" && name != "gtar" && name != "bsdtar"
             || args.iter().any(|a| {
                 a.text == "--extract"
@@ -532,6 +555,13 @@ impl Walker<'_> {
         for t in &targets {
             let resolved = paths::resolve(&t.text, &self.cwd, self.ctx.home);
             let in_ws = paths::is_inside(&resolved, &paths::normalize(self.ctx.workspace));
+            if !t.dynamic && paths::is_history_file(&resolved) {
+                self.push(r::AUDIT_WIPE.finding(format!(
+                    "`{name}` would delete `{}`, the record of what was run.",
+                    clip(&t.text, 80)
+                )));
+                return;
+            }
             if !t.dynamic
                 && (!in_ws
                     && (paths::is_secret_path(&resolved)
@@ -770,4 +800,54 @@ fn tightening_only(args: &[Word]) -> bool {
                 _ => false,
             }
         })
+}
+
+/// The sources an archiver deletes once packed, when it is asked to (`tar --remove-files`,
+/// `zip -m`/`--move`, `7z a -sdel`).
+fn archive_deletes(name: &str, args: &[Word]) -> Option<Vec<String>> {
+    let texts: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
+    let pos = |skip_archive: bool| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut skip_next = false;
+        let mut archive_seen = !skip_archive;
+        for (i, t) in texts.iter().enumerate() {
+            if skip_next {
+                skip_next = false;
+                continue;
+            }
+            if t.starts_with('-') {
+                // tar's `-f ARCHIVE` (also inside a cluster such as `-czf`).
+                if name != "zip" && !t.starts_with("--") && t.ends_with('f') {
+                    skip_next = true;
+                }
+                continue;
+            }
+            if name == "7z" || name == "7za" || name == "7zz" {
+                if i == 0 {
+                    continue; // the command letter (`a`)
+                }
+            }
+            if !archive_seen {
+                archive_seen = true;
+                continue;
+            }
+            out.push((*t).to_owned());
+        }
+        out
+    };
+    let sources = match name {
+        "tar" | "gtar" | "bsdtar" if texts.contains(&"--remove-files") => pos(false),
+        "zip"
+            if texts.iter().any(|t| {
+                *t == "--move" || (t.starts_with('-') && !t.starts_with("--") && t.contains('m'))
+            }) =>
+        {
+            pos(true)
+        }
+        "7z" | "7za" | "7zz" if texts.first() == Some(&"a") && texts.contains(&"-sdel") => {
+            pos(true)
+        }
+        _ => return None,
+    };
+    (!sources.is_empty()).then_some(sources)
 }

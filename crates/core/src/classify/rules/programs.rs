@@ -7,7 +7,7 @@ use super::*;
 
 impl Walker<'_> {
     /// Re-grades `text` as a shell string some program parses again.
-    fn reparse(&mut self, text: &str, depth: usize, label: &str) {
+    pub(super) fn reparse(&mut self, text: &str, depth: usize, label: &str) {
         self.reparsed += 1;
         self.text(text, depth + 1, Some(label.to_owned()));
         self.reparsed -= 1;
@@ -367,13 +367,22 @@ impl Walker<'_> {
             let end = self.commands.len().saturating_sub(1);
             let upstream = end.saturating_sub(stages)..end;
             let listing = self.commands[upstream].iter().rev().find(|l| {
-                l.split_whitespace().skip(1).any(|w| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                // `pgrep -f claw`, `grep 'd.sh'`: a search pattern that selects the guard.
+                let searches = matches!(
+                    words.first().copied(),
+                    Some("pgrep" | "pidof" | "grep" | "egrep" | "rg" | "awk")
+                );
+                words.iter().skip(1).any(|w| {
                     // `grep [d]ashclawd`, `grep '^dashclawd$'`: a pattern naming the guard.
-                    let w: String = w
+                    let bare: String = w
                         .chars()
                         .filter(|c| !matches!(c, '\'' | '"' | '[' | ']' | '^' | '$' | '\\'))
                         .collect();
-                    protect::names_guard_process(&w)
+                    protect::names_guard_process(&bare)
+                        || (searches
+                            && !w.starts_with('-')
+                            && protect::pattern_matches_guard(w.trim_matches(['\'', '"'])))
                 })
             });
             if let Some(l) = listing {
@@ -418,6 +427,7 @@ impl Walker<'_> {
                     && a.text != "$!"
                     && !a.text.starts_with('%')
                     && !pids_spare_guard(a)
+                    && !self.unset_pid_var(a)
                 {
                     suspect(
                         self,
@@ -469,7 +479,9 @@ impl Walker<'_> {
                         clip(&pat.text, 80)
                     ),
                 );
-            } else if t.len() >= 2 && ("dashclawd".contains(&t) || "dashclaw-hook".contains(&t)) {
+            } else if (t.len() >= 2 && ("dashclawd".contains(&t) || "dashclaw-hook".contains(&t)))
+                || ((name != "pkill" || regexy) && protect::pattern_matches_guard(&t))
+            {
                 self.push(p::GUARD_TAMPER.finding(format!(
                     "`{name} {}` matches the DashClaw guard's processes.",
                     clip(&pat.text, 80)
@@ -954,6 +966,26 @@ impl Walker<'_> {
 
 /// `kill $(lsof -t -i:3000)`, `kill $(pgrep -f webpack)`: pids from a listing that cannot
 /// include the guard (it holds no internet socket; the pattern does not fit its names).
+impl Walker<'_> {
+    /// `kill "$SERVER_PID"`, `kill -- -$PGID`: a plain variable this command does not set. A
+    /// fresh shell (each agent call) starts without it, so it holds what the agent's own
+    /// earlier commands could not have left; one set here from a listing is judged by that.
+    fn unset_pid_var(&self, w: &Word) -> bool {
+        if !w.subs.is_empty() {
+            return false;
+        }
+        let name = w
+            .text
+            .trim_start_matches('-')
+            .trim_start_matches('$')
+            .trim_start_matches('{')
+            .trim_end_matches('}');
+        !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !self.vars.iter().any(|(k, _)| k == name)
+    }
+}
+
 fn pids_spare_guard(w: &Word) -> bool {
     !w.subs.is_empty()
         && w.subs.iter().all(|sub| {
@@ -966,7 +998,15 @@ fn pids_spare_guard(w: &Word) -> bool {
             let words: Vec<&str> = sc.words.iter().map(|w| w.text.as_str()).collect();
             match words.as_slice() {
                 ["lsof", rest @ ..] => rest.iter().any(|a| a.starts_with("-i") || a.starts_with("-ti")),
-                ["pgrep", rest @ ..] => {
+                // The shell's own background jobs.
+                ["jobs", "-p"] => true,
+                // A pid file of the project's own server, not the guard's.
+                ["cat", file] => {
+                    !sc.words.iter().any(|w| w.dynamic)
+                        && !protect::names_guard_process(file)
+                        && !protect::looks_protected(file)
+                }
+                ["pgrep" | "pidof", rest @ ..] => {
                     let pats: Vec<&&str> = rest.iter().filter(|a| !a.starts_with('-')).collect();
                     let guard = "dashclawd run --auto-started dashclaw-hook";
                     pats.len() == 1
