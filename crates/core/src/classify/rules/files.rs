@@ -822,10 +822,8 @@ fn archive_deletes(name: &str, args: &[Word]) -> Option<Vec<String>> {
                 }
                 continue;
             }
-            if name == "7z" || name == "7za" || name == "7zz" {
-                if i == 0 {
-                    continue; // the command letter (`a`)
-                }
+            if matches!(name, "7z" | "7za" | "7zz") && i == 0 {
+                continue; // the command letter (`a`)
             }
             if !archive_seen {
                 archive_seen = true;
