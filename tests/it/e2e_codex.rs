@@ -212,11 +212,12 @@ fn a_patch_to_a_secrets_file_is_denied_and_not_applied() {
     let dc = DashClaw::new(tmp.path().join("dc"));
     let session = Session::new(tmp.path().join("s"), &dc, &codex);
 
-    let patch = r"*** Begin Patch\n*** Add File: .env\n+API_KEY=leaked\n*** End Patch";
+    // A registry credentials file (a project's own `.env` is local configuration and allowed).
+    let patch = r"*** Begin Patch\n*** Add File: .npmrc\n+//registry.npmjs.org/:_authToken=leaked\n*** End Patch";
     let run = session.run(&codex, &format!("please PATCH<<{patch}>>"));
 
     assert!(
-        !session.work_dir().join(".env").exists(),
+        !session.work_dir().join(".npmrc").exists(),
         "the patch was applied\n{run}"
     );
     let out = run.first_output();

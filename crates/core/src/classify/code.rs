@@ -194,7 +194,7 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
         }
         if let Some(kind) = exec_kind(lang, name, code) {
             match kind {
-                Exec::Shell => shell_call(code, call.open, &args, &mut f),
+                Exec::Shell => shell_call(name, &args, &mut f),
                 Exec::Code => {
                     // `exec('…literal…')`: read the literal as code; anything built is hidden.
                     if args.only_literals && !args.lits.is_empty() {
@@ -212,6 +212,26 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
             let target = if name.ends_with(".unlink") || name.ends_with(".rmdir") {
                 // pathlib: `Path('/x').unlink()` names the target before the call.
                 path_receiver(code, call.name_start, &lits)
+            } else if home_expr(&args.raw)
+                && args
+                    .lits
+                    .first()
+                    .is_none_or(|l| matches!(l.as_str(), "HOME" | "~" | "USERPROFILE"))
+            {
+                // `rmtree(os.getenv('HOME'))`, `rmSync(os.homedir(), …)`: the home, or what
+                // the other literals join onto it (`join(getenv('HOME'), 'proj/build')`).
+                let rest: Vec<&str> = args
+                    .lits
+                    .iter()
+                    .skip(1)
+                    .map(|l| l.trim_matches('/'))
+                    .filter(|l| !l.is_empty() && !l.contains(['{', ':']))
+                    .collect();
+                Some(if rest.is_empty() {
+                    "~".to_owned()
+                } else {
+                    format!("~/{}", rest.join("/"))
+                })
             } else {
                 args.lits.first().cloned()
             };
@@ -904,8 +924,33 @@ fn exec_kind(lang: Lang, name: &str, code: &str) -> Option<Exec> {
     }
 }
 
-fn shell_call(code: &str, open: usize, args: &Args, f: &mut CodeFacts) {
-    let _ = (code, open);
+fn shell_call(name: &str, args: &Args, f: &mut CodeFacts) {
+    // The exec family takes the program, then its whole argv with the program's name again
+    // (`os.execvp('rm', ['rm', '-rf', '/'])`, `execlp('rm', 'rm', '-rf', '/')`): drop the path.
+    let last = name.rsplit(['.', ':', '>']).next().unwrap_or(name);
+    let stripped;
+    let args = if last.starts_with("exec") && last != "exec" && last != "execSync"
+        || last.starts_with("spawnv")
+        || last.starts_with("spawnl")
+        || last.starts_with("posix_spawn")
+    {
+        match args.lits.as_slice() {
+            [prog, argv0, ..] if prog.rsplit('/').next() == argv0.rsplit('/').next() => {
+                stripped = Args {
+                    lits: args.lits[1..].to_vec(),
+                    only_literals: args.only_literals,
+                    any: args.any,
+                    list: args.list,
+                    first_literal: args.first_literal,
+                    raw: String::new(),
+                };
+                &stripped
+            }
+            _ => args,
+        }
+    } else {
+        args
+    };
     if args.lits.is_empty() {
         if args.any {
             f.dynamic_shell = true;
@@ -940,6 +985,34 @@ fn shell_quote(t: &str) -> String {
         return t.to_owned();
     }
     format!("'{}'", t.replace('\'', "'\\''"))
+}
+
+/// An expression for the user's home directory in any of the scanned languages.
+fn home_expr(raw: &str) -> bool {
+    let squeezed: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+    [
+        "getenv('HOME')",
+        "getenv(\"HOME\")",
+        "environ['HOME']",
+        "environ[\"HOME\"]",
+        "environ.get('HOME')",
+        "environ.get(\"HOME\")",
+        "expanduser('~')",
+        "expanduser(\"~\")",
+        "Path.home()",
+        "homedir()",
+        "ENV['HOME']",
+        "ENV[\"HOME\"]",
+        "$ENV{HOME}",
+        "$ENV{'HOME'}",
+        "Dir.home",
+        "env.HOME",
+        "Deno.env.get('HOME')",
+        "Deno.env.get(\"HOME\")",
+        "os.UserHomeDir()",
+    ]
+    .iter()
+    .any(|k| squeezed.contains(k))
 }
 
 /// `Some(recursive)` for a delete API.
