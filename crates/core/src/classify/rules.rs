@@ -481,6 +481,8 @@ struct Walker<'a> {
     powershell: bool,
     /// Functions defined so far; calling one runs its (already graded) body.
     functions: Vec<String>,
+    /// Functions defined in this command that run their arguments (`f(){ "$@"; }`).
+    arg_runners: Vec<String>,
     segs: Vec<Segment>,
     findings: Vec<Finding>,
     targets: Vec<String>,
@@ -628,6 +630,7 @@ impl<'a> Walker<'a> {
             cwd_moved: false,
             powershell,
             functions: Vec::new(),
+            arg_runners: Vec::new(),
             segs: Vec::new(),
             findings: Vec::new(),
             targets: Vec::new(),
@@ -957,6 +960,9 @@ impl<'a> Walker<'a> {
                 }
                 if self.functions.len() < 64 && !self.functions.contains(name) {
                     self.functions.push(name.clone());
+                }
+                if runs_its_arguments(body, 0) && self.arg_runners.len() < 16 {
+                    self.arg_runners.push(name.clone());
                 }
                 self.origin
                     .push(Origin::Named(format!("function {}", clip(name, 40))));
@@ -1904,6 +1910,15 @@ impl<'a> Walker<'a> {
         let own = self.findings.len();
         self.pipe_secret = pipe_in.secret;
         self.exfil(name, args, &texts, stdin, pipe_in, &mut traits);
+        if self.arg_runners.iter().any(|f| f == name) && !args.is_empty() && self.reparsed < 4 {
+            // `f rm -rf ~` where `f(){ "$@"; }`: the arguments are the command that runs.
+            let text = args
+                .iter()
+                .map(|w| quote_path(&w.text))
+                .collect::<Vec<_>>()
+                .join(" ");
+            self.reparse(&text, depth, &format!("function {name}"));
+        }
         let mut intent = if self.functions.iter().any(|f| f == name) {
             Intent::Readonly
         } else {
@@ -3102,6 +3117,38 @@ fn script_downloads(s: &Script, depth: usize) -> bool {
 }
 
 /// Counts calls of `name` inside a function body, and whether any is piped or backgrounded.
+/// Whether a function body runs its own arguments as a command (`"$@"`, `$*`, `eval "$@"`,
+/// `exec "$1" "${@:2}"`): calling it runs whatever it is given.
+fn runs_its_arguments(c: &Command, depth: usize) -> bool {
+    if depth > shell::MAX_DEPTH {
+        return false;
+    }
+    match c {
+        Command::Simple(sc) => {
+            let words: Vec<&str> = sc.words.iter().map(|w| w.text.as_str()).collect();
+            let is_args = |w: &str| {
+                matches!(w, "$@" | "${@}" | "$*" | "${*}" | "$1" | "${1}") || w.starts_with("${@:")
+            };
+            match words.as_slice() {
+                [first, ..] if is_args(first) => true,
+                ["eval" | "exec" | "command" | "builtin" | "sudo" | "env" | "nohup" | "time", rest @ ..] => {
+                    rest.iter()
+                        .find(|w| !w.starts_with('-'))
+                        .is_some_and(|w| is_args(w))
+                }
+                _ => false,
+            }
+        }
+        Command::Function { body, .. } => runs_its_arguments(body, depth + 1),
+        Command::Group { body, .. } => body.items.iter().any(|item| {
+            item.pipeline
+                .stages
+                .iter()
+                .any(|stage| runs_its_arguments(stage, depth + 1))
+        }),
+    }
+}
+
 fn count_self_calls(c: &Command, name: &str, acc: &mut (usize, bool), depth: usize) {
     if depth > shell::MAX_DEPTH {
         return;
