@@ -122,6 +122,7 @@ const DESTROY_FLAGS: &[&str] = &[
     "--destroy",
     "--truncate",
     "--force-delete-without-recovery",
+    "-purge",
 ];
 
 /// Verbs that only read: a path reaching one of these first is not a destroying call
@@ -277,7 +278,16 @@ const CLIS: &[Cli] = &[
         ],
         2,
     ),
-    cli(&["terraform", "tofu", "terragrunt", "vagrant", "packer"], 2),
+    with(
+        &["terraform", "tofu", "terragrunt", "vagrant", "packer"],
+        2,
+        &["force-unlock"],
+    ),
+    // Volumes, pools and filesystems, and object-store CLIs without a table of their own.
+    cli(
+        &["btrfs", "zfs", "zpool", "lvm", "b2", "s3cmd", "azcopy"],
+        2,
+    ),
     cli(&["gh", "glab", "tea", "hub", "bb"], 3),
     // Databases without an SQL argument of their own.
     cli(
@@ -352,6 +362,13 @@ struct Form {
 }
 
 const FORMS: &[Form] = &[
+    Form {
+        programs: &["lvremove", "vgremove", "pvremove", "wipefs"],
+        fires: |_, args| !preview(args) && args.iter().any(|a| !a.starts_with('-')),
+        rule: r::ADMIN_DESTROY,
+        intent: Intent::Destructive,
+        what: "removes a logical volume, volume group or physical volume, or wipes its signatures",
+    },
     Form {
         programs: &["dropuser", "pg_dropcluster", "pg_dropdb"],
         fires: |_, args| !preview(args),

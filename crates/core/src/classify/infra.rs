@@ -429,11 +429,12 @@ fn containers(name: &str, args: &[&str], pos: &[&str], v: &mut Verdicts) {
 }
 
 fn compose(name: &str, args: &[&str], pos: &[&str], at: usize, v: &mut Verdicts) {
-    if pos.get(at) == Some(&"down") && short_or_long(args, 'v', "--volumes") {
+    if matches!(pos.get(at), Some(&("down" | "rm"))) && short_or_long(args, 'v', "--volumes") {
         v.hit(
             Intent::Destructive,
             p::VOLUME_DESTROY.finding(format!(
-                "`{name} compose down -v` deletes the project's volumes."
+                "`{name} compose {} -v` deletes the project's volumes.",
+                pos[at]
             )),
         );
     } else if pos.get(at) == Some(&"rm") && short_or_long(args, 'f', "--force") {

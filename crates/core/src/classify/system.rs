@@ -19,6 +19,8 @@ enum When {
     KillTargets,
     /// A `key=value` argument (`sysctl kernel.x=0`).
     KeyValue,
+    /// Any invocation with arguments, unless one of these (a read: `zfs list`, `mdadm --detail`).
+    WithArgsBut(&'static [&'static str]),
     /// An argument starting with one of these (`--vacuum-time=1s`).
     AnyArgPrefix(&'static [&'static str]),
     /// `aa-teardown` itself, or `apparmor_parser -R`.
@@ -201,6 +203,7 @@ const TABLE: &[Entry] = &[
             "isolate",
             "soft-reboot",
             "default",
+            "set-default",
         ]),
         rule: r::POWER_STATE,
         what: "changes the machine's power state",
@@ -266,6 +269,12 @@ const TABLE: &[Entry] = &[
         what: "signals init or every process",
     },
     Entry {
+        programs: &["loginctl"],
+        when: When::AnyArg(&["terminate-user", "kill-user", "terminate-seat"]),
+        rule: r::KILL_ALL,
+        what: "ends every process of a user or seat",
+    },
+    Entry {
         programs: &["killall5"],
         when: When::Always,
         rule: r::KILL_ALL,
@@ -311,7 +320,10 @@ const TABLE: &[Entry] = &[
             "zpool",
             "zfs",
         ],
-        when: When::WithArgs,
+        when: When::WithArgsBut(&[
+            "list", "status", "get", "iostat", "history", "--detail", "-D", "--examine",
+            "--list", "show", "luksDump", "-h", "--help",
+        ]),
         rule: r::MOUNT_SYSTEM,
         what: "changes mounts or storage",
     },
@@ -558,6 +570,7 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, String)> {
             }
             When::KillTargets => kill_targets(args),
             When::KeyValue => args.iter().any(|a| a.contains('=') && !a.starts_with('-')),
+            When::WithArgsBut(reads) => !args.is_empty() && !args.iter().any(|a| reads.contains(a)),
             When::AnyArgPrefix(pre) => args.iter().any(|a| pre.iter().any(|p| a.starts_with(p))),
             When::TeardownOrRemove => {
                 name == "aa-teardown" || args.iter().any(|a| matches!(*a, "-R" | "--remove"))

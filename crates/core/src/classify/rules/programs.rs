@@ -15,7 +15,9 @@ impl Walker<'_> {
 
     /// PowerShell's `Invoke-Expression` (only as a cmdlet).
     pub(super) fn h_invoke_expression(&mut self, c: &mut Call<'_>) {
-        if !self.powershell {
+        // Outside PowerShell `iex` is no command, unless a download is piped into it
+        // (`iwr https://… | iex`), which only means one thing.
+        if !self.powershell && !c.pipe_in.downloads {
             return;
         }
         if let Some(code) = positionals(c.args).next() {
