@@ -104,6 +104,21 @@ fn redis_danger(args: &[&str], stdin: Option<&str>) -> Option<String> {
     let hit = |words: &[&str]| -> Option<String> {
         let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
         let first = lower.first()?;
+        // `EVAL "redis.call('flushall')" 0`: a Lua script is judged by the commands it calls.
+        if matches!(first.as_str(), "eval" | "eval_ro" | "evalsha" | "fcall") {
+            let script = lower[1..].join(" ");
+            return ["flushall", "flushdb", "shutdown", "swapdb", "config"]
+                .iter()
+                .find(|c| {
+                    script.contains(&format!("'{c}'")) || script.contains(&format!("\"{c}\""))
+                })
+                .map(|c| {
+                    format!(
+                        "runs a script that calls {} on the server",
+                        c.to_ascii_uppercase()
+                    )
+                });
+        }
         if let Some((_, what)) = REDIS.iter().find(|(cmd, _)| {
             cmd.len() <= lower.len() && cmd.iter().zip(&lower).all(|(a, b)| a == b)
         }) {

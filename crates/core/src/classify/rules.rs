@@ -1209,7 +1209,8 @@ impl<'a> Walker<'a> {
             }
             let important = paths::is_system_path(&resolved)
                 || protect::is_startup_file(&resolved)
-                || super::exfil::secret_path(&resolved, self.ctx.home);
+                || (super::exfil::secret_path(&resolved, self.ctx.home)
+                    && !self.project_dotenv(&resolved));
             if overwrite && bare && important {
                 self.push(r::DESTROY_SENSITIVE.finding(format!(
                     "Emptying `{}` destroys a system, credentials or shell start-up file.",
@@ -2744,11 +2745,16 @@ impl<'a> Walker<'a> {
                 let r = paths::resolve(dir, &self.cwd, ctx.home);
                 // A workspace under /tmp is still the workspace, not scratch.
                 let ws = paths::normalize(ctx.workspace);
-                let in_scratch = paths::is_regenerable(&format!("{r}/x"))
-                    && r != "/tmp"
-                    && r != "/var/tmp"
-                    && !paths::is_inside(&r, &ws)
-                    && !paths::is_inside(&ws, &r);
+                // A regenerable directory of the workspace (`cd dist; rm -rf ./*`) is scratch.
+                let ws_artifact = r
+                    .strip_prefix(&format!("{ws}/"))
+                    .is_some_and(paths::is_regenerable);
+                let in_scratch = ws_artifact
+                    || (paths::is_regenerable(&format!("{r}/x"))
+                        && r != "/tmp"
+                        && r != "/var/tmp"
+                        && !paths::is_inside(&r, &ws)
+                        && !paths::is_inside(&ws, &r));
                 if in_scratch {
                     return Reach::Scratch;
                 }
@@ -2834,7 +2840,7 @@ impl<'a> Walker<'a> {
         if scratch_abs
             || artifact_glob
             || regenerable_rel
-            || (in_ws && paths::is_regenerable(r.strip_prefix(&format!("{ws}/")).unwrap_or("")))
+            || (in_ws && paths::is_regenerable(bare.strip_prefix(&format!("{ws}/")).unwrap_or("")))
             || (plain && home_cache)
         {
             return Reach::Scratch;

@@ -128,6 +128,9 @@ const SYSTEM_DAEMONS: &[&str] = &[
 
 /// Packages the machine cannot run or be reached without.
 const CORE_PACKAGES: &[&str] = &[
+    "python3",
+    "python3-minimal",
+    "perl-base",
     "openssh-server",
     "openssh",
     "ssh",
@@ -563,12 +566,27 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, String)> {
                         // `postgresql@16-main` is an instance of `postgresql`.
                         let unit = unit.split('@').next().unwrap_or(unit);
                         objects.contains(&unit)
+                            // `apt purge 'openssh*'`: a glob that takes a listed one with it.
+                            || (unit.len() > 3
+                                && unit.ends_with('*')
+                                && !unit[..unit.len() - 1].contains(['*', '?', '['])
+                                && objects.iter().any(|o| o.starts_with(&unit[..unit.len() - 1])))
                             || (matches!(name, "launchctl")
                                 && objects.iter().any(|o| o.len() > 3 && unit.contains(o)))
                     })
                     && !args.contains(&"--user")
             }
-            When::KillTargets => kill_targets(args),
+            When::KillTargets => {
+                kill_targets(args)
+                    // `kill -9 $(pgrep sshd)`: the pids of a daemon the machine needs.
+                    || args.iter().any(|a| {
+                        (a.contains("pgrep") || a.contains("pidof"))
+                            && SYSTEM_DAEMONS.iter().any(|d| {
+                                a.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                                    .any(|w| w == *d)
+                            })
+                    })
+            }
             When::KeyValue => args.iter().any(|a| a.contains('=') && !a.starts_with('-')),
             When::WithArgsBut(reads) => !args.is_empty() && !args.iter().any(|a| reads.contains(a)),
             When::AnyArgPrefix(pre) => args.iter().any(|a| pre.iter().any(|p| a.starts_with(p))),

@@ -83,10 +83,42 @@ impl Walker<'_> {
                 )));
             }
         }
-        // Any permission change on `/`, a system file or a credential.
+        // Any permission change on `/`, a system file or a credential. Taking ownership for
+        // yourself (`chown $USER`) and setting up an application's own directory under
+        // `/opt` or `/usr/local` one path at a time are routine setup, not a risk.
         let skip = usize::from(name != "chattr" && name != "setfacl");
+        let to_self = name == "chown"
+            && positionals(args).next().is_some_and(|o| {
+                let owner = o.text.split(':').next().unwrap_or("");
+                matches!(
+                    owner,
+                    "$USER"
+                        | "${USER}"
+                        | "$(whoami)"
+                        | "$(id -u)"
+                        | "$(id -un)"
+                        | "$LOGNAME"
+                        | "$UID"
+                )
+            });
+        let app_dir = |r: &str| {
+            ["/opt/", "/usr/local/"]
+                .iter()
+                .any(|d| r.strip_prefix(d).is_some_and(|rest| !rest.is_empty()))
+        };
         if let Some(t) = positionals(args).skip(skip).find(|t| {
             let r = paths::resolve(&t.text, &self.cwd, self.ctx.home);
+            if app_dir(&r) && (!recursive || to_self) {
+                return false;
+            }
+            if to_self
+                && self
+                    .ctx
+                    .home
+                    .is_some_and(|h| paths::is_inside(&r, h) && r != paths::normalize(h))
+            {
+                return false;
+            }
             r == "/"
                 || paths::is_system_path(&r)
                 // Taking permissions away from a key (`chmod 600 ~/.ssh/id_ed25519`) is what
