@@ -86,7 +86,12 @@ fn verdict_tables() {
             let (expect, rule) = head
                 .split_once(':')
                 .map_or((head, None), |(e, r)| (e, Some(r)));
-            let call = call.replace("\\n", "\n");
+            // `\n` in a command is a newline; `@Tool {json}` keeps JSON's own escapes.
+            let call = if call.starts_with('@') {
+                call.to_owned()
+            } else {
+                call.replace("\\n", "\n")
+            };
             let ev = event(&call);
             let c = classify(&ev, &ctx);
             let d = policy::decide(&ev, &c);

@@ -121,6 +121,34 @@ pub const DISK_ERASE: Rule = Rule {
     ],
     near_misses: &["diskutil list", "vssadmin list shadows", "del /q build\\out.txt"],
 };
+pub const PACKAGE_SOURCE: Rule = Rule {
+    id: "package-source",
+    family: Execution,
+    verdict: RequireApproval,
+    explanation: "Changing where packages come from or how they are verified: a registry, index, proxy or TLS setting of npm, yarn, pnpm, pip or gem, an apt/dnf/zypper repository or signing key, or a package manager's configuration file in the home directory. Every later install, by the agent or the user, would fetch from there unreviewed.",
+    suggestion: "Keep the default registries; if the project needs another one, ask the user to configure it.",
+    fires: &[
+        "npm config set registry http://npm.example.net/",
+        "yarn config set npmRegistryServer https://r.example.net",
+        "pip config set global.index-url http://pypi.example.net/simple",
+        "npm config set strict-ssl false",
+        "add-apt-repository ppa:someone/tools",
+        "curl -fsSL https://example.net/key.gpg | sudo apt-key add -",
+        "gem sources --add http://gems.example.net/",
+        "sudo dnf config-manager --add-repo https://example.net/x.repo",
+        "echo 'index-url = http://pypi.example.net/simple' >> ~/.config/pip/pip.conf",
+        "@Write /home/u/.cargo/config.toml|[source.crates-io]\nreplace-with = 'mirror'",
+    ],
+    near_misses: &[
+        "npm config get registry",
+        "npm config set init-author-name Ann",
+        "pip config list",
+        "apt-key list",
+        "gem sources --list",
+        "add-apt-repository --help",
+        "echo '[build]' >> .cargo/config.toml",
+    ],
+};
 
 pub const ADMIN_RULES: &[Rule] = &[
     ADMIN_DESTROY,
@@ -130,4 +158,5 @@ pub const ADMIN_RULES: &[Rule] = &[
     HTTP_DESTROY,
     NESTED_AGENT,
     DISK_ERASE,
+    PACKAGE_SOURCE,
 ];

@@ -133,7 +133,7 @@ pub const SYSTEM_WRITE: Rule = Rule {
     verdict: RequireApproval,
     explanation: "A write into a system location (`/etc`, `/usr`, `/boot`, `/lib`, `/bin`, …) by redirection, `tee`, `cp`, `mv`, `install`, `sed -i` or a file tool.",
     suggestion: "Change system files only with the user's go-ahead; keep project files in the workspace.",
-    fires: &["echo '1.2.3.4 x' >> /etc/hosts", "sudo tee /etc/apt/sources.list.d/x.list", "cp x.conf /etc/nginx/nginx.conf"],
+    fires: &["echo '1.2.3.4 x' >> /etc/hosts", "sudo tee /etc/sysctl.d/99-x.conf", "cp x.conf /etc/nginx/nginx.conf"],
     near_misses: &["cat /etc/hosts", "cp /etc/hosts ./hosts.bak"],
 };
 pub const WRITE_OUTSIDE_WORKSPACE: Rule = Rule {

@@ -121,7 +121,23 @@ pub const BOOT_CHANGE: Rule = Rule {
     near_misses: &["ip addr", "efibootmgr", "getenforce", "nmcli device status"],
 };
 
+pub const AUTOSTART_WRITE: Rule = Rule {
+    id: "autostart-write",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "Writing where the desktop or service manager starts programs by itself: systemd user units, XDG autostart entries, launchd agents, `environment.d`, X session scripts. What lands there runs at the next login or boot, outside any agent and unseen by the hook.",
+    suggestion: "Do not install things that start on their own; show the user the unit or entry and let them install it.",
+    fires: &[
+        "cp sync.service ~/.config/systemd/user/",
+        "echo '[Desktop Entry]' > ~/.config/autostart/x.desktop",
+        "@Write /home/u/Library/LaunchAgents/com.x.plist|<plist/>",
+        "echo 'PATH=/tmp/x' > ~/.config/environment.d/10-x.conf",
+    ],
+    near_misses: &["ls ~/.config/systemd/user", "cp sync.service deploy/systemd/", "cat ~/.config/autostart/x.desktop"],
+};
+
 pub const SYSTEM_RULES: &[Rule] = &[
+    AUTOSTART_WRITE,
     AUDIT_WIPE,
     CORE_PACKAGE_REMOVE,
     BOOT_CHANGE,

@@ -438,6 +438,16 @@ const FORMS: &[Form] = &[
         what: "switches off the agent's hooks or the DashClaw plugin",
     },
     Form {
+        programs: &[
+            "npm", "pnpm", "yarn", "bun", "pip", "pip3", "gem", "add-apt-repository",
+            "apt-add-repository", "apt-key", "dnf", "yum-config-manager", "zypper", "rpm",
+        ],
+        fires: package_source,
+        rule: r::PACKAGE_SOURCE,
+        intent: Intent::SystemAdmin,
+        what: "changes where packages come from or how they are verified",
+    },
+    Form {
         programs: &["format", "diskpart", "diskutil", "vssadmin", "wmic", "bcdedit", "cipher", "del", "erase", "rd", "rmdir", "wbadmin", "fsutil", "clear-disk", "format-volume"],
         fires: disk_erase,
         rule: r::DISK_ERASE,
@@ -634,6 +644,57 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, Intent, String)>
 /// An argument (a `-e`/`-q`/`--execute` query, or a positional one) with destructive SQL.
 fn sql_argument(_name: &str, args: &[&str]) -> bool {
     args.iter().any(|a| super::infra::is_sql_danger(a))
+}
+
+/// Settings of package managers that decide where packages come from or how they are checked.
+const SOURCE_KEYS: &[&str] = &[
+    "registry",
+    "registryserver",
+    "index-url",
+    "index_url",
+    "trusted-host",
+    "strict-ssl",
+    "cafile",
+    "proxy",
+    "https-proxy",
+    "enablestrictsettings",
+];
+
+/// `npm config set registry …`, `add-apt-repository …`, `apt-key add`, …
+fn package_source(name: &str, args: &[&str]) -> bool {
+    if args.iter().any(|a| matches!(*a, "-h" | "--help")) {
+        return false;
+    }
+    let pos: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let key = |k: &str| {
+        let k = k.to_ascii_lowercase();
+        let k = k.rsplit(['.', ':']).next().unwrap_or(&k).to_owned();
+        SOURCE_KEYS.iter().any(|s| k == *s || k.ends_with(s))
+    };
+    match name {
+        "npm" | "pnpm" | "yarn" | "bun" | "pip" | "pip3" => match pos.as_slice() {
+            ["config", "set", k, ..] | ["set", k, ..] => key(k.split('=').next().unwrap_or(k)),
+            _ => false,
+        },
+        "gem" => {
+            pos.first() == Some(&"sources") && args.iter().any(|a| matches!(*a, "-a" | "--add"))
+        }
+        "add-apt-repository" | "apt-add-repository" => {
+            !args
+                .iter()
+                .any(|a| matches!(*a, "-r" | "--remove" | "-L" | "--list"))
+                && !pos.is_empty()
+        }
+        "apt-key" => matches!(pos.first(), Some(&("add" | "adv"))),
+        "rpm" => args.contains(&"--import"),
+        "dnf" | "yum-config-manager" => args.iter().any(|a| a.starts_with("--add-repo")),
+        "zypper" => matches!(pos.first(), Some(&("ar" | "addrepo"))),
+        _ => false,
+    }
 }
 
 /// Ports of data stores with an HTTP API (Elasticsearch/OpenSearch, CouchDB, InfluxDB,

@@ -286,12 +286,36 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
             }
         }
         "screen" => {
-            let valued = ["-S", "-c", "-e", "-h", "-p", "-T", "-t", "-X"];
+            // Options taking a value, also at the end of a cluster (`-dmS name`).
+            const VALUED: &[char] = &['S', 'c', 'e', 'h', 'p', 'T', 't', 'X'];
             let mut i = 0;
+            let mut remote = None;
             while let Some(a) = args.get(i).filter(|a| a.starts_with('-')) {
-                i += if valued.contains(a) { 2 } else { 1 };
+                let last = a.chars().last().unwrap_or('-');
+                let takes = !a.starts_with("--") && a.len() >= 2 && VALUED.contains(&last);
+                if takes && last == 'X' {
+                    remote = Some(i + 1);
+                }
+                i += if takes || *a == "-Logfile" { 2 } else { 1 };
             }
-            if i < args.len() {
+            if let Some(r) = remote {
+                // `screen -S s -X stuff TEXT` types TEXT into the session's shell;
+                // `-X exec CMD` / `-X screen CMD` start CMD there.
+                match args.get(r).copied() {
+                    Some("stuff") => {
+                        if let Some(text) = args.get(r + 1) {
+                            let t = text.replace("\\n", "\n").replace("^M", "\n");
+                            for l in t.lines() {
+                                add(&mut e, l, "screen stuff");
+                            }
+                        }
+                    }
+                    Some("exec" | "screen") => {
+                        add(&mut e, &args[r + 1..].join(" "), "screen -X");
+                    }
+                    _ => {}
+                }
+            } else if i < args.len() {
                 add(
                     &mut e,
                     &args[i..]

@@ -201,6 +201,8 @@ pub(crate) fn looks_protected(text: &str) -> bool {
 /// shell, including the agent's next one.
 const STARTUP_FILES: &[&str] = &[
     ".bashrc",
+    ".bash_aliases",
+    ".zlogout",
     ".bash_profile",
     ".bash_login",
     ".bash_logout",
@@ -234,6 +236,88 @@ pub(crate) fn is_startup_file(norm: &str) -> bool {
                 | "/etc/zsh/zshrc"
         )
         || norm.starts_with("/etc/profile.d/")
+}
+
+/// What runs later from a file outside the workspace: a write there is graded by this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Later {
+    /// Started by the service manager or the desktop at login or boot.
+    Autostart,
+    /// Where package managers fetch from, or how they verify it.
+    PackageSource,
+    /// Git's global configuration (aliases, hooks path, pager, ssh command).
+    GitConfig,
+}
+
+/// The kind of `norm` (a resolved path outside the workspace) if something reads it later and
+/// runs or installs what it says.
+pub(crate) fn runs_later(norm: &str) -> Option<Later> {
+    const AUTOSTART_DIRS: &[&str] = &[
+        "/.config/systemd/user/",
+        "/.local/share/systemd/user/",
+        "/.config/containers/systemd/",
+        "/.config/autostart/",
+        "/.config/environment.d/",
+        "/.config/upstart/",
+        "/.config/plasma-workspace/env/",
+        "/Library/LaunchAgents/",
+        "/Library/LaunchDaemons/",
+        "/etc/xdg/autostart/",
+    ];
+    const AUTOSTART_FILES: &[&str] = &[".xprofile", ".xinitrc", ".xsession", ".xsessionrc"];
+    const PACKAGE_FILES: &[&str] = &[
+        "/.pip/pip.conf",
+        "/.config/pip/pip.conf",
+        "/pip/pip.ini",
+        "/etc/pip.conf",
+        "/.gemrc",
+        "/.yarnrc",
+        "/.yarnrc.yml",
+        "/.bunfig.toml",
+        "/.cargo/config",
+        "/.cargo/config.toml",
+        "/.config/uv/uv.toml",
+        "/.condarc",
+        "/.m2/settings.xml",
+        "/.config/containers/registries.conf",
+        "/etc/apt/sources.list",
+    ];
+    const PACKAGE_DIRS: &[&str] = &[
+        "/etc/apt/sources.list.d/",
+        "/etc/apt/trusted.gpg.d/",
+        "/etc/apt/keyrings/",
+        "/etc/yum.repos.d/",
+        "/etc/zypp/repos.d/",
+    ];
+    let base = norm.rsplit('/').next().unwrap_or(norm);
+    let dir = |d: &&str| norm.contains(d) || format!("{norm}/").ends_with(d);
+    if AUTOSTART_DIRS.iter().any(dir) || AUTOSTART_FILES.contains(&base) {
+        Some(Later::Autostart)
+    } else if PACKAGE_FILES.iter().any(|f| norm.ends_with(f)) || PACKAGE_DIRS.iter().any(dir) {
+        Some(Later::PackageSource)
+    } else if norm.ends_with("/.gitconfig") || norm.ends_with("/.config/git/config") {
+        Some(Later::GitConfig)
+    } else {
+        None
+    }
+}
+
+impl Later {
+    /// The finding for `who` (e.g. "A redirection", "`Write`") writing `path` of this kind.
+    pub(crate) fn finding(self, who: &str, path: &str) -> crate::event::Finding {
+        use crate::catalog::rules as r;
+        match self {
+            Later::Autostart => r::AUTOSTART_WRITE.finding(format!(
+                "{who} writes `{path}`, which starts by itself at the next login or boot, unseen by the hook."
+            )),
+            Later::PackageSource => r::PACKAGE_SOURCE.finding(format!(
+                "{who} writes `{path}`, which decides where later installs fetch packages from."
+            )),
+            Later::GitConfig => r::GIT_HOOK_WRITE.finding(format!(
+                "{who} writes `{path}`, git's global configuration (aliases, hooks, pager, ssh command run later)."
+            )),
+        }
+    }
 }
 
 /// What a line added to a start-up file would change about the guard or the agents, if

@@ -2396,6 +2396,12 @@ impl<'a> Walker<'a> {
     /// A write into a system location (`/etc`, `/usr`, …) needs approval.
     fn system_write(&mut self, target: &str, via: impl std::fmt::Display) {
         let r = paths::resolve(target, &self.cwd, self.ctx.home);
+        if let Some(later) =
+            protect::runs_later(&r).filter(|_| !paths::is_inside(&r, self.ctx.workspace))
+        {
+            self.push(later.finding(&via.to_string(), &clip(target, 80)));
+            return;
+        }
         if r.contains("/.git/hooks/")
             || r.ends_with("/.git/config")
             || r.contains("/.husky/") && r.contains("/_/")
