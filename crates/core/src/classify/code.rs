@@ -290,6 +290,26 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
             }
         }
     }
+    // Ruby calls without parentheses or arguments (`Pathname.new(f).rmtree`, `p.unlink`):
+    // a delete the call scanner did not see, of a target it cannot read.
+    if lang == Lang::Ruby && f.deletes.is_empty() && !f.dynamic_delete {
+        f.dynamic_delete = [
+            ".rmtree",
+            ".unlink",
+            ".rmdir",
+            "rm_rf",
+            "rm_r ",
+            ".delete_all",
+        ]
+        .iter()
+        .any(|m| {
+            code.match_indices(m).any(|(i, _)| {
+                let next = code[i + m.len()..].chars().next();
+                !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '(')
+                    && !lits.iter().any(|l| l.start <= i && i < l.end)
+            })
+        });
+    }
     f.env_dump |= env_dump(lang, code);
     f.reads_stdin = [
         "sys.stdin",
@@ -356,7 +376,40 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
     if f.reflection.is_none() {
         f.reflection = reflective_text(code);
     }
+    if f.reflection.is_none() && runner_as_value(code, &lits) {
+        f.reflection = Some("a code or command runner passed as a value (`.then(eval)`)");
+    }
     f
+}
+
+/// `fetch(u).then(r => r.text()).then(eval)`, `map(os.system, cmds)`, `run = exec`: a
+/// function that runs code or commands handed on as a value, so what it runs is data.
+fn runner_as_value(code: &str, lits: &[Lit]) -> bool {
+    const RUNNERS: &[&str] = &["eval", "exec", "execSync", "system", "popen", "Function"];
+    let b = code.as_bytes();
+    RUNNERS.iter().any(|r| {
+        code.match_indices(r).any(|(i, _)| {
+            let end = i + r.len();
+            let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$';
+            if b.get(end).is_some_and(|&c| ident(c))
+                || i.checked_sub(1)
+                    .and_then(|j| b.get(j))
+                    .is_some_and(|&c| ident(c))
+                || lits.iter().any(|l| l.start <= i && i < l.end)
+            {
+                return false;
+            }
+            // Skip a module qualifier (`os.system`) to find what comes before the name.
+            let mut k = i;
+            while k > 0 && (ident(b[k - 1]) || b[k - 1] == b'.') {
+                k -= 1;
+            }
+            let before = code[..k].trim_end();
+            let after = code[end..].trim_start();
+            (before.ends_with('(') || (before.ends_with('=') && !before.ends_with("==")))
+                && (after.is_empty() || after.starts_with([')', ',', ';', '\n']))
+        })
+    })
 }
 
 /// `code` with `{a: b} = require(…)` renames spelled out (`b(` → `a(`).
@@ -1037,7 +1090,25 @@ fn delete_kind(name: &str, args: &Args) -> Option<bool> {
         // Method calls on anything (`list.remove(x)`, `map.delete(k)`) are not file deletes;
         // require a file-ish receiver or a bare call.
         let recv = name.rsplit_once(['.', ':']).map(|(r, _)| r).unwrap_or("");
-        recv.is_empty()
+        // Names no container type uses: on any receiver they delete files (`p.unlink()` of a
+        // pathlib path held in a variable).
+        let file_only = matches!(
+            last,
+            "unlink"
+                | "unlinkSync"
+                | "rmdir"
+                | "rmdirSync"
+                | "rmtree"
+                | "rm_rf"
+                | "rm_r"
+                | "rmSync"
+                | "remove_tree"
+                | "removedirs"
+                | "remove_dir_all"
+                | "deleteRecursively"
+        );
+        file_only
+            || recv.is_empty()
             || [
                 "os",
                 "shutil",

@@ -4,6 +4,8 @@
 //! per program says where the command hides; the walker grades what is found as shell text,
 //! and a command that is only known at run time is reported as dynamic.
 
+use super::shell::quote;
+
 /// What a program would run.
 #[derive(Debug, Default)]
 pub(crate) struct Embedded {
@@ -106,6 +108,28 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
             }
             for c in quoted_after(program, "| ") {
                 add(&mut e, &c, "awk pipe");
+            }
+            // `print "rm -rf ~" | "sh"`: what is printed into a shell is its script.
+            for (i, _) in program.match_indices('|') {
+                let to = program[i + 1..].trim_start();
+                let Some(cmd) = to.strip_prefix('"').and_then(|t| t.split('"').next()) else {
+                    continue;
+                };
+                let prog = cmd.split_whitespace().next().unwrap_or("");
+                let prog = prog.rsplit('/').next().unwrap_or(prog);
+                if !matches!(
+                    prog,
+                    "sh" | "bash" | "dash" | "zsh" | "ksh" | "ash" | "busybox"
+                ) {
+                    continue;
+                }
+                let stmt = &program[..i];
+                let start = stmt.rfind("print").map_or(0, |p| p + 5);
+                let printed = stmt[start..].trim().trim_start_matches('f').trim();
+                match printed.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                    Some(lit) if !lit.contains('"') => add(&mut e, lit, "awk print to a shell"),
+                    _ => e.dynamic = Some("awk prints a command built at run time into a shell"),
+                }
             }
         }
         "sed" | "gsed" => {
@@ -327,6 +351,31 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                 );
             }
         }
+        "schtasks" => {
+            for c in after(args, &["/tr", "/TR", "/Tr"]) {
+                add(&mut e, c, "scheduled task");
+            }
+        }
+        "crontab" => {
+            // `crontab -` / `crontab <<<`: each entry's command runs later, unseen.
+            let from_stdin = args.is_empty() || args.contains(&"-");
+            if let Some(text) = input.filter(|_| from_stdin) {
+                for l in text.lines().map(str::trim) {
+                    if l.is_empty()
+                        || l.starts_with('#')
+                        || l.split_once('=').is_some_and(|(k, _)| !k.contains(' '))
+                    {
+                        continue;
+                    }
+                    // Five time fields, or one `@reboot`-style nickname, then the command.
+                    let skip = if l.starts_with('@') { 1 } else { 5 };
+                    let cmd: Vec<&str> = l.split_whitespace().skip(skip).collect();
+                    if !cmd.is_empty() {
+                        add(&mut e, &cmd.join(" "), "cron job");
+                    }
+                }
+            }
+        }
         "at" | "batch" => match input {
             Some(text) => {
                 for l in text.lines() {
@@ -477,16 +526,6 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
         _ => {}
     }
     e
-}
-
-fn quote(t: &str) -> String {
-    if !t.is_empty()
-        && t.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b"-_./=:,+@%~*".contains(&c))
-    {
-        return t.to_owned();
-    }
-    format!("'{}'", t.replace('\'', "'\\''"))
 }
 
 #[cfg(test)]

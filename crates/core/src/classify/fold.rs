@@ -58,6 +58,21 @@ pub(crate) fn output(name: &str, args: &[&str], input: Option<&str>) -> Option<S
     (out.len() <= MAX_OUT).then_some(out)
 }
 
+/// PowerShell's `-EncodedCommand` text: base64 of UTF-16LE.
+pub(crate) fn utf16le_base64(text: &str) -> Option<String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim().as_bytes())
+        .ok()?;
+    if bytes.len() % 2 != 0 || bytes.len() > 64 * 1024 {
+        return None;
+    }
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|p| u16::from_le_bytes([p[0], p[1]]))
+        .collect();
+    String::from_utf16(&units).ok()
+}
+
 fn echo(args: &[&str]) -> String {
     let mut newline = true;
     let mut escapes = false;

@@ -140,8 +140,36 @@ pub fn expand_home(path: &str, home: Option<&str>) -> Option<String> {
     let home = home?;
     let rest = ["~", "$HOME", "${HOME}"]
         .iter()
-        .find_map(|p| path.strip_prefix(p))?;
+        .find_map(|p| path.strip_prefix(p))
+        .map(str::to_owned)
+        .or_else(|| {
+            // bash cooks an unquoted `%USERPROFILE%\x` to `%USERPROFILE%x`.
+            windows_home_rest(path).map(|r| match r.replace('\\', "/") {
+                r if r.is_empty() || r.starts_with('/') => r,
+                r => format!("/{r}"),
+            })
+        })?;
     (rest.is_empty() || rest.starts_with('/')).then(|| format!("{home}{rest}"))
+}
+
+/// What follows a Windows spelling of the home directory (`%USERPROFILE%\x`,
+/// `$env:USERPROFILE/x`, `%HOMEDRIVE%%HOMEPATH%`), matched case-insensitively.
+fn windows_home_rest(path: &str) -> Option<&str> {
+    const HOMES: &[&str] = &[
+        "%homedrive%%homepath%",
+        "%userprofile%",
+        "%homepath%",
+        "$env:userprofile",
+        "${env:userprofile}",
+        "$env:home",
+        "$env:homepath",
+    ];
+    let b = path.as_bytes();
+    HOMES.iter().find_map(|h| {
+        let n = h.len();
+        (b.len() >= n && path.is_char_boundary(n) && path[..n].eq_ignore_ascii_case(h))
+            .then(|| &path[n..])
+    })
 }
 
 /// Resolves a tool's path against the workspace (and home), lexically.
@@ -279,6 +307,15 @@ pub fn is_risk_sensitive(path: &str) -> bool {
         b'p' => at(i, b"private_key"),
         b'i' => at(i, b"id_rsa"),
         _ => false,
+    })
+}
+
+/// Inside a shared temp directory (`/tmp`, `/var/tmp`, `/dev/shm`), where any process can
+/// drop a file.
+pub fn is_temp(norm: &str) -> bool {
+    ["/tmp", "/var/tmp", "/dev/shm"].iter().any(|t| {
+        norm.strip_prefix(t)
+            .is_some_and(|r| r.is_empty() || r.starts_with('/'))
     })
 }
 

@@ -14,7 +14,7 @@ use super::pack as p;
 use super::paths;
 use super::protect;
 use super::script;
-use super::shell::{self, Command, RedirKind, Redirect, Script, SimpleCommand, Word};
+use super::shell::{self, quote, Command, RedirKind, Redirect, Script, SimpleCommand, Word};
 use super::ClassifyContext;
 use crate::event::{Finding, Intent, Verdict};
 
@@ -588,17 +588,6 @@ fn positionals(args: &[Word]) -> impl Iterator<Item = &Word> {
     })
 }
 
-/// Single-quotes a word for re-parsing (`'` becomes `'\''`).
-fn quote(t: &str) -> String {
-    if !t.is_empty()
-        && t.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&c))
-    {
-        return t.to_owned();
-    }
-    format!("'{}'", t.replace('\'', "'\\''"))
-}
-
 fn valid_name(n: &str) -> bool {
     let mut c = n.chars();
     matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
@@ -1003,6 +992,9 @@ impl<'a> Walker<'a> {
                         };
                         self.exec_var(n, v.as_deref());
                         self.load_var(n, v.as_deref());
+                    } else if n == "PATH" {
+                        let v = self.fold_word(a, 0);
+                        self.path_var(v.as_deref().and_then(|t| t.split_once('=')).map(|t| t.1));
                     }
                 }
             }
@@ -1042,7 +1034,20 @@ impl<'a> Walker<'a> {
         }
         let secret_args = self.secret_words(sc, depth);
         self.secret_args = secret_args;
+        // `IFS=: read -ra a <<< …`: a prefix IFS is what `read` splits with.
+        let ifs = sc
+            .assigns
+            .iter()
+            .filter(|a| !a.dynamic && !sc.words.is_empty())
+            .find_map(|a| a.text.strip_prefix("IFS="))
+            .map(|v| (self.lookup("IFS"), v.to_owned()));
+        if let Some((_, v)) = &ifs {
+            self.set_var("IFS", Some(v.clone()));
+        }
         let traits = self.argv(&words, false, facts, first, stdin, depth, pipe_in);
+        if let Some((old, _)) = ifs {
+            self.set_var("IFS", old);
+        }
         self.secret_args.clear();
         self.after_redirects(sc, &words, traits, pipe_in);
         traits
@@ -1092,26 +1097,29 @@ impl<'a> Walker<'a> {
             if found {
                 return;
             }
+            // `$(<~/.ssh/id_rsa)`: bash's file read, with no command at all.
+            let redirect_reads = sc.redirects.iter().any(|r| {
+                r.kind == RedirKind::Input
+                    && super::exfil::secret_path(
+                        &paths::resolve(&r.target.text, &self.cwd, self.ctx.home),
+                        self.ctx.home,
+                    )
+            });
             let words = &sc.words[strip_wrappers(&sc.words).start.min(sc.words.len())..];
             let Some((first, rest)) = words.split_first() else {
+                found = redirect_reads;
                 return;
             };
             let name = command_name(&first.text);
             let texts: Vec<&str> = rest.iter().map(|w| w.text.as_str()).collect();
-            found = super::exfil::secret_command(name, &texts).is_some()
+            found = redirect_reads
+                || super::exfil::secret_command(name, &texts).is_some()
                 || rest.iter().any(|w| {
                     let r = paths::resolve(&w.text, &self.cwd, self.ctx.home);
                     super::exfil::secret_path(&r, self.ctx.home)
                         || super::exfil::metadata_endpoint(&w.text)
                         || super::exfil::secret_vars_in(&w.text).is_some()
                         || self.tainted_files.contains(&r)
-                })
-                || sc.redirects.iter().any(|r| {
-                    r.kind == RedirKind::Input
-                        && super::exfil::secret_path(
-                            &paths::resolve(&r.target.text, &self.cwd, self.ctx.home),
-                            self.ctx.home,
-                        )
                 });
         });
         found
@@ -1362,8 +1370,8 @@ impl<'a> Walker<'a> {
             }
             let mut input = text.take();
             for r in &sc.redirects {
-                if r.feeds_stdin() && !r.target.dynamic {
-                    let mut t = r.target.text.clone();
+                if r.feeds_stdin() {
+                    let mut t = self.fold_word(&r.target, depth + 1)?;
                     if r.kind == RedirKind::HereString {
                         t.push('\n');
                     }
@@ -1444,13 +1452,20 @@ impl<'a> Walker<'a> {
                         n.quoted = true;
                         out.push(n);
                     } else {
-                        match ifs.as_deref() {
-                            Some(sep) if !sep.is_empty() && sep != " " => out.extend(
-                                t.split(|c: char| sep.contains(c) || c.is_ascii_whitespace())
-                                    .filter(|p| !p.is_empty())
-                                    .map(Word::literal),
-                            ),
-                            _ => out.extend(t.split_ascii_whitespace().map(Word::literal)),
+                        let pieces: Vec<&str> = match ifs.as_deref() {
+                            Some(sep) if !sep.is_empty() && sep != " " => t
+                                .split(|c: char| sep.contains(c) || c.is_ascii_whitespace())
+                                .filter(|p| !p.is_empty())
+                                .collect(),
+                            _ => t.split_ascii_whitespace().collect(),
+                        };
+                        // `{rm,-rf,$HOME}`: braces written around a variable still expand.
+                        let braces = w.text.contains('{') && w.text.contains(',');
+                        for p in pieces {
+                            match brace_alternatives(p).filter(|_| braces) {
+                                Some(alts) => out.extend(alts.iter().map(|a| Word::literal(a))),
+                                None => out.push(Word::literal(p)),
+                            }
                         }
                     }
                     continue;
@@ -1504,6 +1519,9 @@ impl<'a> Walker<'a> {
         }
         self.exec_var(name, v.as_deref());
         self.load_var(name, v.as_deref());
+        if name == "PATH" {
+            self.path_var(v.as_deref());
+        }
         self.set_var(name, v.filter(|v| v.len() <= 4096));
     }
 
@@ -1567,6 +1585,22 @@ impl<'a> Walker<'a> {
             None => self.push(r::DYNAMIC_COMMAND.finding(format!(
                 "`{name}` names a program other tools run later, and its value is only known at run time."
             ))),
+        }
+    }
+
+    /// `PATH=/tmp/x:$PATH git status`: a temp directory on the search path lets whatever
+    /// was dropped there answer to any program name run afterwards.
+    fn path_var(&mut self, value: Option<&str>) {
+        let Some(value) = value else { return };
+        let temp = value.split(':').find(|d| {
+            let r = paths::resolve(d, &self.cwd, self.ctx.home);
+            d.starts_with('/') && paths::is_temp(&r) && !paths::is_inside(&r, self.ctx.workspace)
+        });
+        if let Some(dir) = temp {
+            self.push(r::PRELOAD_CODE.finding(format!(
+                "`PATH` includes `{}`, a temp directory: a program dropped there runs in place of the one named.",
+                clip(dir, 60)
+            )));
         }
     }
 
@@ -1685,6 +1719,8 @@ impl<'a> Walker<'a> {
         // folded output of the previous pipeline stage.
         let input: Option<String> = match stdin {
             Some(r) if r.feeds_stdin() && !r.target.dynamic => Some(r.target.text.clone()),
+            // `<<< "rm -rf $HOME"`: expansions of variables known here.
+            Some(r) if r.feeds_stdin() => self.fold_word(&r.target, depth + 1),
             Some(_) => None,
             None => self.stdin_text.take(),
         };
@@ -1915,7 +1951,7 @@ impl<'a> Walker<'a> {
             // `f rm -rf ~` where `f(){ "$@"; }`: the arguments are the command that runs.
             let text = args
                 .iter()
-                .map(|w| quote_path(&w.text))
+                .map(|w| quote(&w.text))
                 .collect::<Vec<_>>()
                 .join(" ");
             self.reparse(&text, depth, &format!("function {name}"));
@@ -1969,7 +2005,14 @@ impl<'a> Walker<'a> {
         }
         // System rules (services, firewalls, power, signals, accounts, mounts, the kernel).
         {
-            if let Some((rule, why)) = super::system::check(name, &texts) {
+            let replaced_crontab =
+                (name == "crontab" && texts.is_empty() && input.is_some()).then(|| {
+                    (
+                        r::CRONTAB_REMOVE,
+                        "`crontab` fed on stdin replaces every scheduled job.".to_owned(),
+                    )
+                });
+            if let Some((rule, why)) = super::system::check(name, &texts).or(replaced_crontab) {
                 self.push(rule.finding(why));
                 if intent != Intent::Destructive {
                     intent = Intent::SystemAdmin;
@@ -2230,7 +2273,9 @@ impl<'a> Walker<'a> {
                 sink.dest.clone()
             };
             let via = format!("`{name}`");
-            let flow_src: Option<String> = if sink.stdin && self.in_pipe && pipe_in.secret {
+            // Under `xargs` the piped secret becomes the sender's arguments.
+            let fed_secret = (sink.stdin || self.xargs_context) && self.in_pipe && pipe_in.secret;
+            let flow_src: Option<String> = if fed_secret {
                 Some(
                     self.last_source
                         .clone()
@@ -2266,7 +2311,7 @@ impl<'a> Walker<'a> {
                     .first()
                     .map(|w| format!("`{}`", clip(w, 60)))
             };
-            let payload = !sink.files.is_empty() || (sink.stdin && stdin_fed);
+            let payload = !sink.files.is_empty() || (sink.stdin && stdin_fed) || fed_secret;
             if let Some(src) = flow_src {
                 self.push(super::exfil::flow_finding(&src, &via, &dest));
             } else if payload && !super::exfil::allowed_destination(&dest, self.ctx) {
@@ -2399,7 +2444,7 @@ impl<'a> Walker<'a> {
         if let Some(later) =
             protect::runs_later(&r).filter(|_| !paths::is_inside(&r, self.ctx.workspace))
         {
-            self.push(later.finding(&via.to_string(), &clip(target, 80)));
+            self.push(later.finding(&via.to_string(), clip(target, 80)));
             return;
         }
         if r.contains("/.git/hooks/")
@@ -2529,11 +2574,11 @@ impl<'a> Walker<'a> {
         }
         for (target, recursive) in f.deletes.iter().take(8) {
             let flags = if *recursive { "-rf" } else { "-f" };
-            let cmd = format!("rm {flags} -- {}", quote_path(target));
+            let cmd = format!("rm {flags} -- {}", quote(target));
             self.text(&cmd, depth + 1, Some(label.clone()));
         }
         for (from, to) in f.moves.iter().take(8) {
-            let cmd = format!("mv -- {} {}", quote_path(from), quote_path(to));
+            let cmd = format!("mv -- {} {}", quote(from), quote(to));
             self.text(&cmd, depth + 1, Some(label.clone()));
         }
         let writes_files = !f.writes.is_empty()
@@ -2609,6 +2654,27 @@ impl<'a> Walker<'a> {
                 )));
             }
         }
+        // Signalling processes the code looks up by the guard's name (`os.kill` of what
+        // `pgrep dashclawd` printed).
+        const KILLS: &[&str] = &[
+            "kill(",
+            ".kill",
+            "killpg",
+            "terminate(",
+            "send_signal",
+            "SIGKILL",
+            "SIGTERM",
+            "Process.kill",
+            "posix_kill",
+            "signal(",
+        ];
+        if f.literals.iter().any(|l| protect::names_guard_process(l))
+            && KILLS.iter().any(|k| code.contains(k))
+        {
+            self.push(p::GUARD_TAMPER.finding(format!(
+                "`{program}` code signals processes it finds by the guard's name."
+            )));
+        }
         if let Some(why) = f.reflection {
             self.push(p::INTERPRETER_DYNAMIC.finding(format!(
                 "Inline `{program}` code uses {why}, so what it does cannot be read."
@@ -2652,12 +2718,27 @@ impl<'a> Walker<'a> {
             )));
             return;
         }
-        let content = match self.written.iter().find(|(p, _)| *p == path) {
+        let written = self.written.iter().find(|(p, _)| *p == path);
+        let content = match written {
             Some((_, c)) => Ok(c.clone()),
             None => script::read(&path),
         };
+        // A temp directory is where anyone (a background job, another call) can put a script
+        // between this check and the run: one that is not there or cannot be read is unseen.
+        let in_temp = (paths::is_temp(&path) && !paths::is_inside(&path, self.ctx.workspace))
+            || path.starts_with("/proc/")
+            || path == "/dev/stdin";
         let content = match content {
             Ok(c) => c,
+            Err(why) if in_temp => {
+                self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                    "`{}` runs a script in a temp directory that {}, so what it does cannot be checked.",
+                    clip(&w.text, 80),
+                    if why == "missing" { "does not exist yet" } else { "cannot be read" },
+                )));
+                facts.floor = Some((70, "temp script unseen"));
+                return;
+            }
             // Upstream: a miss changes nothing; a script we cannot read is at least 60.
             Err("missing") => return,
             Err(_) => {
@@ -2685,6 +2766,16 @@ impl<'a> Walker<'a> {
                 (self.vars, self.cwd, self.cwd_moved) = (saved.0, saved.1, saved.2);
                 self.aliases.truncate(saved.3);
             }
+        } else if let Some(prog) = (written.is_some() || in_temp)
+            .then(|| script_interpreter(&path, &content))
+            .flatten()
+        {
+            // A program written in this command, or dropped in a temp dir, is graded like
+            // inline code (`python3 -c …`); the project's own scripts keep the lighter check.
+            let label = format!("script {}", clip(&w.text, 60));
+            self.origin.push(Origin::Named(label));
+            self.grade_code(prog, &content, depth, facts);
+            self.origin.pop();
         } else {
             if has_escape_hatch(&content) {
                 self.push(p::SCRIPT_ESCAPE_HATCH.finding(format!(
@@ -2906,6 +2997,26 @@ enum Reach {
     Tree,
 }
 
+/// The interpreter a script file is meant for, from its extension or shebang.
+fn script_interpreter(path: &str, content: &str) -> Option<&'static str> {
+    let ext = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    let by_ext = match ext {
+        "py" => Some("python3"),
+        "js" | "mjs" | "cjs" | "ts" => Some("node"),
+        "rb" => Some("ruby"),
+        "pl" | "pm" => Some("perl"),
+        "php" => Some("php"),
+        "lua" => Some("lua"),
+        _ => None,
+    };
+    by_ext.or_else(|| {
+        let line = content.lines().next()?.strip_prefix("#!")?;
+        ["python3", "python", "node", "ruby", "perl", "php", "lua"]
+            .into_iter()
+            .find(|i| line.contains(i))
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ScriptKind {
     Shell,
@@ -2966,7 +3077,9 @@ fn git_intent(args: &[Word]) -> Intent {
 }
 
 /// `(inline code, reads program from stdin)` for an interpreter invocation.
-fn interpreter_mode<'w>(name: &str, args: &'w [Word]) -> (Option<&'w str>, bool) {
+/// The inline code word (`Some(None)` when the flag has no operand), and whether the program
+/// reads its code from stdin instead.
+fn interpreter_mode<'w>(name: &str, args: &'w [Word]) -> (Option<Option<&'w Word>>, bool) {
     let inline_flags: &[&str] = match name {
         "node" | "nodejs" | "bun" | "tsx" | "ts-node" => &["-e", "--eval", "-p", "--print"],
         "deno" => &["--eval", "eval"],
@@ -2998,7 +3111,7 @@ fn interpreter_mode<'w>(name: &str, args: &'w [Word]) -> (Option<&'w str>, bool)
                 && t.ends_with('c')
                 && t[1..].bytes().all(|b| b.is_ascii_alphabetic());
         if inline_flags.contains(&t) || clustered {
-            return (Some(args.get(i + 1).map_or("", |c| c.text.as_str())), false);
+            return (Some(args.get(i + 1)), false);
         }
         if t == "-" || t == "/dev/stdin" {
             return (None, true);
@@ -3183,17 +3296,6 @@ fn count_self_calls(c: &Command, name: &str, acc: &mut (usize, bool), depth: usi
             }
         }
     }
-}
-
-/// Single-quotes a path for a synthesized command, leaving `~` and globs active.
-fn quote_path(t: &str) -> String {
-    if !t.is_empty()
-        && t.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b"-_./=:,+@%~*".contains(&c))
-    {
-        return t.to_owned();
-    }
-    format!("'{}'", t.replace('\'', "'\\''"))
 }
 
 /// Arguments that would make an unknown program dangerous: force/recursive flags, or a

@@ -885,6 +885,13 @@ impl<'s> Parser<'s> {
             Ok(s) => s,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
         };
+        if w.quoted && w.plain_prefix == 0 && w.text.starts_with('~') {
+            // A quoted `~` is a file of that name, not the home directory (`rm -rf '~'`).
+            w.text.insert_str(0, "./");
+            w.sub_spans
+                .iter_mut()
+                .for_each(|s| (s.1, s.2) = (s.1 + 2, s.2 + 2));
+        }
         Ok(w)
     }
 
@@ -1231,6 +1238,26 @@ fn for_each_simple_in(c: &Command, f: &mut dyn FnMut(&SimpleCommand)) {
         Command::Group { body, .. } => for_each_simple(body, f),
         Command::Function { body, .. } => for_each_simple_in(body, f),
     }
+}
+
+/// `t` as one shell word, quoted only when it must be. Globs and a leading `~` stay
+/// unquoted: the words requoted here were expanded already, and grading must see what a shell
+/// would (`rm -rf ~`, `rm -rf *`).
+pub(crate) fn quote(t: &str) -> String {
+    if !t.is_empty()
+        && t.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_./=:,+@%~*?".contains(&c))
+    {
+        return t.to_owned();
+    }
+    match t.strip_prefix("~/") {
+        Some(rest) => format!("~/{}", quote_rest(rest)),
+        None => quote_rest(t),
+    }
+}
+
+fn quote_rest(t: &str) -> String {
+    format!("'{}'", t.replace('\'', "'\\''"))
 }
 
 #[cfg(test)]

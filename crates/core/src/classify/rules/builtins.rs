@@ -108,6 +108,23 @@ impl Walker<'_> {
         }
     }
 
+    /// `hash -p /bin/rm ls`: the name now runs that file, as an alias would.
+    pub(super) fn h_hash(&mut self, c: &mut Call<'_>) {
+        if let Some(i) = c.args.iter().position(|a| a.text == "-p") {
+            match (c.args.get(i + 1), c.args.get(i + 2)) {
+                (Some(file), Some(name)) if !file.dynamic && !name.dynamic => {
+                    if self.aliases.len() < 32 {
+                        self.aliases.push((name.text.clone(), quote(&file.text)));
+                    }
+                }
+                _ => self
+                    .push(r::DYNAMIC_COMMAND.finding(
+                        "`hash -p` maps a command name to a file only known at run time.",
+                    )),
+            }
+        }
+    }
+
     /// `export`, `declare`, `typeset`, `local`, `readonly`: assignments and `-n` namerefs.
     pub(super) fn h_declare(&mut self, c: &mut Call<'_>) {
         let args = c.args;
@@ -143,11 +160,20 @@ impl Walker<'_> {
             .filter(|a| valid_name(&a.text))
             .map(|a| a.text.clone())
             .collect();
-        let array = args.iter().any(|a| a.text == "-a") || c.name != "read";
+        // `-a` alone or in a cluster (`-ra`); mapfile/readarray always fill an array.
+        let array = args
+            .iter()
+            .any(|a| a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('a'))
+            || c.name != "read";
         let line = c.input.map(|t| t.lines().next().unwrap_or("").to_owned());
+        // Fields split on IFS (blanks when unset or only blanks).
+        let ifs = self.lookup("IFS").filter(|i| !i.trim().is_empty());
         match (line, names.as_slice()) {
             (Some(l), [one]) if array => {
-                let elems: Vec<String> = l.split_whitespace().map(str::to_owned).collect();
+                let elems: Vec<String> = match (&ifs, c.name) {
+                    (Some(i), "read") => l.split(|ch| i.contains(ch)).map(str::to_owned).collect(),
+                    _ => l.split_whitespace().map(str::to_owned).collect(),
+                };
                 self.arrays.push((one.clone(), elems));
             }
             (Some(l), [_, ..]) => {
@@ -302,6 +328,11 @@ impl Walker<'_> {
                 } else {
                     Intent::Readonly
                 })
+            }
+            (Some(r), _) if r.kind == RedirKind::Input => {
+                // `sh < script.sh`: the file is the script.
+                self.exec_script(&r.target, ScriptKind::Shell, depth, facts, false);
+                Some(Intent::Unknown)
             }
             (Some(_), _) => Some(Intent::Unknown),
             (None, None) => None,

@@ -46,6 +46,7 @@ const HANDLERS: &[(&[&str], Handler)] = &[
     (&["source", "."], h!(h_source)),
     (&["trap"], h!(h_trap)),
     (&["alias"], h!(h_alias)),
+    (&["hash"], h!(h_hash)),
     (
         &["export", "declare", "typeset", "local", "readonly"],
         h!(h_declare),
@@ -120,7 +121,9 @@ const HANDLERS: &[(&[&str], Handler)] = &[
         h!(h_package),
     ),
     (
-        &["kill", "pkill", "killall", "skill", "pkill.sh"],
+        &[
+            "kill", "pkill", "killall", "skill", "pkill.sh", "taskkill", "tskill",
+        ],
         h!(h_kill),
     ),
     (

@@ -10,7 +10,36 @@ impl Walker<'_> {
     }
 
     pub(super) fn h_rm(&mut self, c: &mut Call<'_>) {
+        if c.name == "rmdir"
+            && c.args
+                .iter()
+                .any(|a| a.text.starts_with('/') && a.text.len() == 2)
+        {
+            return self.h_cmd_delete(c);
+        }
         self.rm(c.name, c.args, &mut c.facts);
+    }
+
+    /// cmd.exe's `del`/`erase` (files) and `rd`/`rmdir` (`/s`: the tree), graded as the `rm`
+    /// they amount to.
+    pub(super) fn h_cmd_delete(&mut self, c: &mut Call<'_>) {
+        let switch = |a: &Word| a.text.starts_with('/') && a.text.len() == 2;
+        let tree = c
+            .args
+            .iter()
+            .any(|a| switch(a) && a.text.eq_ignore_ascii_case("/s"));
+        let targets: Vec<String> = c
+            .args
+            .iter()
+            .filter(|a| !switch(a))
+            .map(|a| quote(&a.text.replace('\\', "/")))
+            .collect();
+        if targets.is_empty() {
+            return;
+        }
+        let flags = if tree { "-rf" } else { "-f" };
+        let text = format!("rm {flags} -- {}", targets.join(" "));
+        self.reparse(&text, c.depth, c.name);
     }
 
     pub(super) fn h_dd(&mut self, c: &mut Call<'_>) {
@@ -80,6 +109,16 @@ impl Walker<'_> {
                 self.push(r::PERM_SYSTEM.finding(format!(
                     "Recursive `{name}` on `{}` changes permissions of system or home files.",
                     clip(&t.text, 80)
+                )));
+            }
+        }
+        if name == "chmod" {
+            if let Some(m) = positionals(args).next().filter(|m| sets_setuid(&m.text)) {
+                let target = positionals(args).nth(1).map_or("", |t| t.text.as_str());
+                self.push(r::SETUID_BIT.finding(format!(
+                    "`chmod {}` makes `{}` run as its owner for whoever starts it.",
+                    clip(&m.text, 20),
+                    clip(target, 60)
                 )));
             }
         }
@@ -391,6 +430,9 @@ impl Walker<'_> {
         if self.powershell || c.name.contains('-') {
             self.remove_item(c.args, &mut c.facts);
             c.intent = Intent::Destructive;
+        } else if matches!(c.name, "del" | "erase" | "rd") {
+            // cmd.exe's, outside PowerShell.
+            self.h_cmd_delete(c);
         }
     }
 
@@ -620,6 +662,11 @@ impl Walker<'_> {
             return;
         }
         if targets.iter().all(|t| t.text == "{}" || t.dynamic) && self.xargs_context {
+            if !recursive && self.piped_from_workspace_find() {
+                // `find . -name '*.tmp' -print0 | xargs -0 rm -f`: files the workspace holds.
+                facts.bounded_rm = true;
+                return;
+            }
             self.push(p::RM_DYNAMIC_TARGETS.finding(format!(
                 "`{name}` deletes files another program names at run time."
             )));
@@ -880,4 +927,49 @@ fn archive_deletes(name: &str, args: &[Word]) -> Option<Vec<String>> {
         _ => return None,
     };
     (!sources.is_empty()).then_some(sources)
+}
+
+/// A `chmod` mode that turns the set-user-ID bit on: `u+s`, `+s`, `a+rs`, `4755`, `6755`.
+fn sets_setuid(mode: &str) -> bool {
+    if mode.bytes().all(|b| b.is_ascii_digit()) {
+        // Four octal digits: the first holds setuid (4) and setgid (2).
+        return mode.len() == 4 && matches!(mode.as_bytes()[0], b'4' | b'5' | b'6' | b'7');
+    }
+    mode.split(',').any(|clause| {
+        let Some(op) = clause.find(['+', '=']) else {
+            return false;
+        };
+        let (who, perms) = clause.split_at(op);
+        (who.is_empty() || who.contains(['u', 'a'])) && perms[1..].contains('s')
+    })
+}
+
+impl Walker<'_> {
+    /// The previous stage of this pipeline is a `find` that only walks the workspace (no
+    /// symlink following), so the names it prints are workspace files.
+    fn piped_from_workspace_find(&self) -> bool {
+        if !self.in_pipe || self.commands.len() < 2 {
+            return false;
+        }
+        let prev = &self.commands[self.commands.len() - 2];
+        let mut words = prev.split_whitespace();
+        if words.next() != Some("find") {
+            return false;
+        }
+        let ws = paths::normalize(self.ctx.workspace);
+        let rest: Vec<&str> = words.collect();
+        if rest.iter().any(|w| matches!(*w, "-L" | "-follow" | "-H")) {
+            return false;
+        }
+        let roots: Vec<&str> = rest
+            .iter()
+            .copied()
+            .take_while(|w| !w.starts_with(['-', '(', '!']))
+            .collect();
+        let roots = if roots.is_empty() { vec!["."] } else { roots };
+        roots.iter().all(|r| {
+            !r.contains(['$', '`', '*', '?'])
+                && paths::is_inside(&paths::resolve(r, &self.cwd, self.ctx.home), &ws)
+        })
+    }
 }

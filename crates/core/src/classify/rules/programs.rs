@@ -71,6 +71,11 @@ impl Walker<'_> {
         if !installs {
             return;
         }
+        if c.sudo && name != "uvx" && !matches!(pos.first(), Some(&("run" | "x" | "exec"))) {
+            self.push(p::ROOT_PACKAGE_INSTALL.finding(format!(
+                "`sudo {name}` installs packages as root: their install scripts run with full privileges."
+            )));
+        }
         let from = args.iter().enumerate().find_map(|(i, a)| {
             let t = a.text.as_str();
             if matches!(
@@ -242,8 +247,17 @@ impl Walker<'_> {
                     }),
             };
             if let Some(o) = out.filter(|o| *o != "-" && !o.is_empty()) {
+                let r = paths::resolve(o, &self.cwd, self.ctx.home);
+                // Where a download lands is a write like any other (`curl -o /usr/local/bin/x`,
+                // `wget -O ~/.bashrc`).
+                let via = Via(c.name, " downloads to");
+                self.check_write_target(o, via);
+                if !paths::is_secret_path(&r) {
+                    self.system_write(o, via);
+                }
+                self.startup_write(o, None, via);
+                self.guard_target(o, a.dynamic, false, via, false);
                 if self.downloaded.len() < 8 {
-                    let r = paths::resolve(o, &self.cwd, self.ctx.home);
                     self.downloaded.push(r);
                 }
             }
@@ -253,24 +267,43 @@ impl Walker<'_> {
     /// `pwsh -Command "…"`: PowerShell text, graded with the cmdlet table.
     pub(super) fn h_pwsh(&mut self, c: &mut Call<'_>) {
         let args = c.args;
-        let at = args.iter().position(|a| {
+        // PowerShell takes any unambiguous prefix of a parameter, after `-` or `/`
+        // (`-enc`, `-EncodedC`, `/c`, `-com`).
+        let param = |a: &Word| -> Option<bool> {
             let l = a.text.to_ascii_lowercase();
-            matches!(
-                l.as_str(),
-                "-command" | "-c" | "/c" | "-encodedcommand" | "-e" | "-ec"
-            )
-        });
+            let l = l.strip_prefix(['-', '/'])?;
+            if l == "ec" || (!l.is_empty() && "encodedcommand".starts_with(l)) {
+                Some(true)
+            } else if !l.is_empty() && "command".starts_with(l) {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        let at = args.iter().position(|a| param(a).is_some());
         let Some((at, code)) = at.and_then(|i| Some((i, args.get(i + 1)?))) else {
             return;
         };
-        let encoded = args[at].text.to_ascii_lowercase().starts_with("-e");
-        if encoded || code.dynamic {
+        let encoded = param(&args[at]) == Some(true);
+        // `-EncodedCommand` is base64 of UTF-16LE text: decoded, it is graded like `-Command`.
+        let decoded = encoded
+            .then(|| super::super::fold::utf16le_base64(&code.text))
+            .flatten()
+            .filter(|_| !code.dynamic);
+        if (encoded && decoded.is_none()) || code.dynamic {
             self.push(
                 p::INTERPRETER_DYNAMIC
                     .finding("PowerShell runs an encoded or computed command that cannot be read."),
             );
         } else {
-            let text = code.text.replace('\\', "/");
+            if decoded.is_some() {
+                self.push(r::DECODE_PIPE_SHELL.finding(
+                    "PowerShell runs a base64-encoded command, which hides what it does.",
+                ));
+            }
+            let text = decoded
+                .unwrap_or_else(|| code.text.clone())
+                .replace('\\', "/");
             let saved = self.powershell;
             self.powershell = true;
             self.reparse(&text, c.depth, "pwsh -Command");
@@ -611,10 +644,38 @@ impl Walker<'_> {
         traits: &mut Traits,
     ) {
         if name == "npx" {
-            if args.iter().any(|a| {
-                matches!(a.text.as_str(), "-y" | "--yes" | "-p" | "--package")
-                    || a.text.starts_with("--package=")
-            }) {
+            // `npx github:u/p`, `npx u/p`, `npx https://…/p.tgz`: code fetched from a repository
+            // or URL, not the registry.
+            let spec = args.iter().enumerate().find_map(|(i, a)| {
+                let t = a.text.as_str();
+                if let Some(v) = t.strip_prefix("--package=") {
+                    return Some(v);
+                }
+                if matches!(t, "-p" | "--package") {
+                    return args.get(i + 1).map(|w| w.text.as_str());
+                }
+                let prev_valued = i > 0
+                    && matches!(
+                        args[i - 1].text.as_str(),
+                        "-p" | "--package" | "-c" | "--call"
+                    );
+                (!t.starts_with('-') && !prev_valued).then_some(t)
+            });
+            if let Some(spec) = spec.filter(|s| npm_remote_spec(s)) {
+                self.push(p::INSTALL_FROM_URL.finding(format!(
+                    "`npx` runs `{}`, fetched from a repository or URL rather than the registry.",
+                    clip(spec, 80)
+                )));
+            }
+            // npx's own options come before the command (`npx tsc -p x` is tsc's `-p`).
+            if args
+                .iter()
+                .take_while(|a| a.text.starts_with('-'))
+                .any(|a| {
+                    matches!(a.text.as_str(), "-y" | "--yes" | "-p" | "--package")
+                        || a.text.starts_with("--package=")
+                })
+            {
                 self.push(
                     p::NPX_AUTO_INSTALL
                         .finding("`npx -y` downloads and runs a package without asking."),
@@ -638,8 +699,24 @@ impl Walker<'_> {
                     self.system_write(&f.text, "`perl -i`");
                 }
             }
-            let code = code.to_owned();
-            self.grade_code(name, &code, depth, facts);
+            match code {
+                Some(w) if w.dynamic && word_downloads(w, depth) => self.push(
+                    r::CURL_PIPE_SHELL
+                        .finding(format!("`{name}` runs code downloaded at run time.")),
+                ),
+                Some(w) if w.dynamic => match self.fold_word(w, 0) {
+                    Some(code) => self.grade_code(name, &code, depth, facts),
+                    None => self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                        "`{name}` runs code computed at run time (`{}`), which cannot be read.",
+                        clip(&w.text, 60)
+                    ))),
+                },
+                Some(w) => {
+                    let code = w.text.clone();
+                    self.grade_code(name, &code, depth, facts);
+                }
+                None => {}
+            }
         } else if let (true, Some(code)) = (reads_stdin, fed) {
             let code = code.to_owned();
             self.grade_code(name, &code, depth, facts);
@@ -804,7 +881,27 @@ impl Walker<'_> {
                     .map(|s| s.to_string())
                     .collect(),
                 };
-                let stdin_text = input.filter(|_| from_stdin).map(str::to_owned);
+                // `make -f <(printf 'all:\n\trm -rf ~\n')`: the makefile is made right here.
+                let procsub = args
+                    .iter()
+                    .find(|w| w.text.starts_with("<(") && w.subs.len() == 1)
+                    .map(|w| w.subs[0].clone());
+                let procsub_text = match procsub {
+                    Some(sub) => {
+                        let t = self.fold_script(&sub, 0);
+                        if t.is_none() {
+                            self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                                "`{name}` reads recipes a process substitution makes at run time."
+                            )));
+                        }
+                        t
+                    }
+                    None => None,
+                };
+                let stdin_text = input
+                    .filter(|_| from_stdin)
+                    .map(str::to_owned)
+                    .or(procsub_text);
                 let written = stdin_text.or_else(|| {
                     // Nothing written in this line: no recipe to read (skip resolving names).
                     let some_written = !self.written.is_empty();
@@ -1025,4 +1122,28 @@ fn pids_spare_guard(w: &Word) -> bool {
                 _ => false,
             }
         })
+}
+
+/// An npm package spec that names a repository or URL instead of a registry package:
+/// `github:u/p`, `git+https://…`, `https://…/p.tgz`, and the GitHub shorthand `u/p`.
+fn npm_remote_spec(spec: &str) -> bool {
+    let l = spec.to_ascii_lowercase();
+    [
+        "github:",
+        "gitlab:",
+        "bitbucket:",
+        "gist:",
+        "git+",
+        "git://",
+        "http://",
+        "https://",
+        "ssh://",
+    ]
+    .iter()
+    .any(|p| l.starts_with(p))
+        || (!l.starts_with(['@', '.', '/', '~'])
+            && l.split('/').count() == 2
+            && l.split('/').all(|p| !p.is_empty())
+            && !l.ends_with(".js")
+            && !l.contains('='))
 }
