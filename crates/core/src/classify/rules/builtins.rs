@@ -211,6 +211,23 @@ impl Walker<'_> {
             let vals: Vec<&Word> = c.args.iter().skip(2).collect();
             let value = match vals.as_slice() {
                 [one] if !one.dynamic => Some(one.text.clone()),
+                // `for d in / /tmp; do rm -rf $d; done`: the body runs once per value; grade it
+                // with the one that reaches furthest (a root, system or home directory, then a
+                // credentials file), so the worst pass is the one seen.
+                many if many.len() <= 16 && many.iter().all(|w| !w.dynamic) => {
+                    let home = self.ctx.home;
+                    let resolved = |w: &&Word| paths::resolve(&w.text, &self.cwd, home);
+                    let rank = |w: &&Word| match self.delete_reach(w) {
+                        Reach::Root => 2,
+                        Reach::Tree => 1,
+                        Reach::Scratch => 0,
+                    };
+                    many.iter()
+                        .find(|w| crate::classify::exfil::secret_path(&resolved(w), home))
+                        .filter(|_| !many.iter().any(|w| rank(w) == 2))
+                        .or_else(|| many.iter().rev().max_by_key(|w| rank(w)))
+                        .map(|w| w.text.clone())
+                }
                 _ => None,
             };
             self.set_var(&v.text, value);
