@@ -263,7 +263,7 @@ fn intents_and_base_risks() {
         ("brew install jq", PackageManagement, M, A),
         ("apt-get install -y curl", PackageManagement, M, A),
         ("sudo apt-get install -y curl", SystemAdmin, H, A),
-        ("sudo npm install -g typescript", SystemAdmin, H, A),
+        ("sudo npm install -g typescript", SystemAdmin, H, R),
         ("bundle install", PackageManagement, M, A),
         ("composer install", PackageManagement, M, A),
         ("dotnet build", PackageManagement, M, A),
@@ -488,7 +488,8 @@ fn infra_and_data() {
         ("docker exec -it db psql -c 'DROP DATABASE app'", Destructive, C, R),
         ("docker exec web ls /app", Unknown, H, A),
         // kubernetes
-        ("kubectl delete pod web-1", Destructive, C, R),
+        ("kubectl delete pod web-1", Destructive, C, W),
+        ("kubectl delete pods -l app=web", Destructive, C, R),
         ("kubectl -n prod delete deploy api", Destructive, C, R),
         ("kubectl delete namespace prod", Destructive, C, R),
         ("kubectl delete ns staging", Destructive, C, R),

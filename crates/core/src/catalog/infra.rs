@@ -63,12 +63,13 @@ pub const KUBECTL_DELETE: Rule = Rule {
     id: "kubectl-delete",
     family: F,
     verdict: RequireApproval,
-    explanation: "`kubectl delete` of a resource, or `drain` of a node.",
+    explanation: "`kubectl delete` of a resource (named pods excepted: their controller starts new ones, so that is `container-destroy`), or `drain` of a node.",
     suggestion: "Use `kubectl delete --dry-run=client` to preview, and let a human confirm.",
-    fires: &["kubectl delete pod web-1", "kubectl drain node-1"],
+    fires: &["kubectl delete deploy web", "kubectl delete pods -l app=web", "kubectl drain node-1"],
     near_misses: &[
         "kubectl get pods",
         "kubectl delete pod web-1 --dry-run=client",
+        "kubectl delete pod web-1",
     ],
 };
 pub const KUBECTL_DELETE_BULK: Rule = Rule {

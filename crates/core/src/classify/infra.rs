@@ -496,11 +496,30 @@ fn kubectl(name: &str, args: &[&str], pos: &[&str], v: &mut Verdicts) {
         )
         || kind.starts_with("namespace/")
         || kind.starts_with("ns/");
+    // Named pods: their controller starts replacements (the usual way to restart one).
+    let pods_by_name = (matches!(kind, "pod" | "pods" | "po") && pos.len() > i + 2
+        || kind.starts_with("pod/")
+        || kind.starts_with("pods/"))
+        && !args.iter().any(|a| {
+            matches!(
+                *a,
+                "-l" | "--selector" | "--field-selector" | "-f" | "--filename" | "-k"
+            ) || a.starts_with("--selector=")
+                || a.starts_with("-l=")
+                || a.starts_with("--field-selector=")
+        });
     if bulk {
         v.hit(
             Intent::Destructive,
             p::KUBECTL_DELETE_BULK.finding(format!(
                 "`{name} delete {kind}` removes whole namespaces, nodes or every resource of a kind."
+            )),
+        );
+    } else if pods_by_name {
+        v.hit(
+            Intent::Destructive,
+            r::CONTAINER_DESTROY.finding(format!(
+                "`{name} delete pod` removes named pods; their controller, if any, starts new ones."
             )),
         );
     } else {

@@ -93,6 +93,7 @@ const REGENERABLE_DIRS: &[&str] = &[
     // Swift / Xcode, Dart / Flutter
     ".build",
     "DerivedData",
+    "Pods",
     ".dart_tool",
     // Elixir, OCaml, Haskell, Zig
     "_build",
@@ -421,11 +422,29 @@ pub fn is_regenerable(path: &str) -> bool {
         return false;
     }
     let rel = path.strip_prefix("./").unwrap_or(path);
-    let first = rel.split('/').next().unwrap_or("");
-    REGENERABLE_DIRS.contains(&first)
-        || first.ends_with(".egg-info")
-        || first.ends_with(".tsbuildinfo")
+    // Any level: `ios/Pods`, `packages/web/node_modules`, `crates/x/target/debug`.
+    rel.split('/').any(|part| {
+        REGENERABLE_DIRS.contains(&part)
+            || part.ends_with(".egg-info")
+            || part.ends_with(".tsbuildinfo")
+    }) || LOCKFILES.contains(&rel.rsplit('/').next().unwrap_or(rel))
 }
+
+/// Lockfiles: `install` writes them again (deleting one to re-resolve is routine).
+const LOCKFILES: &[&str] = &[
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "bun.lock",
+    "bun.lockb",
+    "Podfile.lock",
+    "poetry.lock",
+    "Pipfile.lock",
+    "uv.lock",
+    "Gemfile.lock",
+    "composer.lock",
+];
 
 /// File patterns that only name build and interpreter leftovers (`*.pyc`, `*.egg-info`).
 const ARTIFACT_SUFFIXES: &[&str] = &[

@@ -2264,8 +2264,11 @@ impl<'a> Walker<'a> {
         {
             source = Some(format!("`${}`", texts[0]));
         }
-        let stdin_fed =
-            self.in_pipe || stdin.is_some_and(|r| r.kind == RedirKind::Input || r.feeds_stdin());
+        // `</dev/null` feeds nothing (`openssl s_client -connect h:443 </dev/null`).
+        let stdin_fed = self.in_pipe
+            || stdin.is_some_and(|r| {
+                r.feeds_stdin() || (r.kind == RedirKind::Input && r.target.text != "/dev/null")
+            });
         if let Some(sink) = super::exfil::sink(name, texts, stdin_fed) {
             let dest = if sink.dest.is_empty() {
                 "?".to_owned()
@@ -2314,7 +2317,10 @@ impl<'a> Walker<'a> {
             let payload = !sink.files.is_empty() || (sink.stdin && stdin_fed) || fed_secret;
             if let Some(src) = flow_src {
                 self.push(super::exfil::flow_finding(&src, &via, &dest));
-            } else if payload && !super::exfil::allowed_destination(&dest, self.ctx) {
+            } else if payload
+                && !super::exfil::allowed_destination(&dest, self.ctx)
+                && !self.deploys_build_output(&dest, &sink.files)
+            {
                 let what = sink
                     .files
                     .first()
@@ -2420,6 +2426,42 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// `aws s3 sync ./dist s3://site`, `gsutil cp build/app.zip gs://artifacts/`: the
+    /// workspace's own build output sent to the user's object store is a deploy. Anything
+    /// else (`.`, `src`, a loose archive that could hold anything) still needs approval.
+    fn deploys_build_output(&self, dest: &str, files: &[String]) -> bool {
+        const OUTPUT_DIRS: &[&str] = &[
+            "dist",
+            "build",
+            "out",
+            "site",
+            "_site",
+            "public",
+            "www",
+            "target",
+            "release",
+            "artifacts",
+            "storybook-static",
+            "coverage",
+            "htmlcov",
+        ];
+        let store = ["s3://", "gs://", "az://", "r2://"]
+            .iter()
+            .any(|p| dest.starts_with(p));
+        let ws = paths::normalize(self.ctx.workspace);
+        store
+            && !files.is_empty()
+            && files.iter().all(|f| {
+                let r = paths::resolve(f, &self.cwd, self.ctx.home);
+                paths::is_inside(&r, &ws)
+                    && !paths::is_secret_path(&r)
+                    && !super::exfil::secret_path(&r, self.ctx.home)
+                    && !paths::is_dotenv(&r)
+                    && r.strip_prefix(&format!("{ws}/"))
+                        .is_some_and(|rel| rel.split('/').any(|p| OUTPUT_DIRS.contains(&p)))
+            })
+    }
+
     /// `w` resolved against the cwd, and whether it is a secret file (memoized per cwd).
     fn resolve_secret(&self, w: &str) -> (String, bool) {
         let mut memo = self.secret_memo.borrow_mut();
@@ -2440,11 +2482,18 @@ impl<'a> Walker<'a> {
 
     /// A write into a system location (`/etc`, `/usr`, …) needs approval.
     fn system_write(&mut self, target: &str, via: impl std::fmt::Display) {
+        // Messages here read "{via} writes …": `cp` to → `cp`.
+        let via = via.to_string();
+        let via = via
+            .strip_suffix(" to")
+            .or_else(|| via.strip_suffix(" downloads to"))
+            .unwrap_or(&via)
+            .to_owned();
         let r = paths::resolve(target, &self.cwd, self.ctx.home);
         if let Some(later) =
             protect::runs_later(&r).filter(|_| !paths::is_inside(&r, self.ctx.workspace))
         {
-            self.push(later.finding(&via.to_string(), clip(target, 80)));
+            self.push(later.finding(&via, clip(target, 80)));
             return;
         }
         if r.contains("/.git/hooks/")
@@ -2682,6 +2731,18 @@ impl<'a> Walker<'a> {
         } else if f.dynamic_shell {
             self.push(p::INTERPRETER_DYNAMIC.finding(format!(
                 "Inline `{program}` code runs a shell command built at run time."
+            )));
+        } else if f.dynamic_delete
+            && workspace_walk(code, &f)
+            && paths::is_inside(
+                &paths::normalize(&self.cwd),
+                &paths::normalize(self.ctx.workspace),
+            )
+        {
+            // `[p.unlink() for p in Path('.').rglob('*.pyc')]`: what `find . -name … -delete`
+            // does, and graded the same.
+            self.push(p::FIND_DELETE.finding(format!(
+                "Inline `{program}` code deletes what a walk of the working directory finds."
             )));
         } else if f.dynamic_delete {
             self.push(p::INTERPRETER_DYNAMIC.finding(format!(
@@ -2995,6 +3056,49 @@ enum Reach {
     Root,
     Scratch,
     Tree,
+}
+
+/// Code whose only way to paths is a walk of the working directory (`Path('.').rglob(…)`,
+/// `os.walk('.')`, `glob.glob('**/*.pyc')`): no absolute, home or parent literal, nothing from
+/// arguments, input or the environment.
+fn workspace_walk(code: &str, f: &super::code::CodeFacts) -> bool {
+    const WALKS: &[&str] = &[
+        "Path('.')",
+        "Path(\".\")",
+        "Path()",
+        "Path.cwd()",
+        "os.walk('.')",
+        "os.walk(\".\")",
+        "glob.glob('",
+        "glob.glob(\"",
+        "glob.iglob('",
+        "Dir.glob('",
+        "Dir['",
+    ];
+    const OUTSIDE: &[&str] = &[
+        "argv",
+        "input(",
+        "environ",
+        "stdin",
+        "getenv",
+        "home",
+        "expanduser",
+        "chdir",
+        "ENV",
+        "process.env",
+        "readline",
+    ];
+    WALKS.iter().any(|w| code.contains(w))
+        && !OUTSIDE.iter().any(|o| code.contains(o))
+        && f.home_paths.is_empty()
+        && f.literals.iter().all(|l| {
+            !l.starts_with(['/', '~', '$']) && !l.contains("..") && !l.contains(':')
+        })
+        // A pattern that narrows the walk (`*.pyc`), not everything (`*`, `**/*`).
+        && f
+            .literals
+            .iter()
+            .any(|l| l.chars().any(|c| !matches!(c, '*' | '/' | '.')))
 }
 
 /// The interpreter a script file is meant for, from its extension or shebang.

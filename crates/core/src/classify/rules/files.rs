@@ -961,6 +961,16 @@ impl Walker<'_> {
         if rest.iter().any(|w| matches!(*w, "-L" | "-follow" | "-H")) {
             return false;
         }
+        // Narrowed by a name or path pattern (`-name '*.tmp'`), not every file.
+        let narrowed = rest.windows(2).any(|w| {
+            matches!(
+                w[0],
+                "-name" | "-iname" | "-path" | "-ipath" | "-regex" | "-iregex" | "-wholename"
+            ) && !matches!(w[1].trim_matches(['\'', '"']), "*" | "**" | "*.*" | "")
+        });
+        if !narrowed {
+            return false;
+        }
         let roots: Vec<&str> = rest
             .iter()
             .copied()
