@@ -338,12 +338,35 @@ pub(crate) fn read(args: &[&str]) -> GitFacts {
             }
             f.push_to = pos.first().map(|p| (*p).to_owned());
         }
+        // `--cached` only untracks; the worktree keeps the files.
+        "rm" if long("--cached") => {}
         "rm" if (rest.iter().any(|a| *a == "." || *a == "*" || *a == ":/"))
             && (short('r') || long("--recursive")) =>
         {
             hit(
                 r::GIT_DISCARD,
                 "`git rm -r .` deletes every tracked file from the worktree.".into(),
+                true,
+                &mut f,
+            );
+        }
+        // `git rm -f`: also files with uncommitted changes, which git would otherwise refuse.
+        "rm" if (short('f') || long("--force")) && !short('n') && !long("--dry-run") => {
+            hit(
+                r::GIT_DISCARD,
+                "`git rm -f` deletes files even with uncommitted changes in them.".into(),
+                true,
+                &mut f,
+            );
+        }
+        "replace"
+            if !rest
+                .iter()
+                .any(|a| matches!(*a, "-l" | "--list" | "-d" | "--delete")) =>
+        {
+            hit(
+                r::GIT_HISTORY_REWRITE,
+                "`git replace` makes git show another object in place of a commit.".into(),
                 true,
                 &mut f,
             );
