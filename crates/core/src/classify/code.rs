@@ -1016,10 +1016,10 @@ fn shell_call(name: &str, args: &Args, f: &mut CodeFacts) {
     }
     if args.list {
         // `['rm', '-rf', '/']` or `('sh', ['-c', 'x'])`: one argv.
-        let argv: Vec<String> = args.lits.iter().map(|a| shell_quote(a)).collect();
+        let argv: Vec<String> = args.lits.iter().map(|a| super::shell::quote(a)).collect();
         f.shell.push(argv.join(" "));
     } else {
-        let argv: Vec<String> = args.lits.iter().map(|a| shell_quote(a)).collect();
+        let argv: Vec<String> = args.lits.iter().map(|a| super::shell::quote(a)).collect();
         // A single string is a command line (`os.system('rm -rf /')`, `shell=True`); several
         // strings are an argv (`spawn('rm', ['-rf', '/'])`, `execlp('rm','rm','-rf','/')`).
         if args.lits.len() == 1 {
@@ -1028,16 +1028,6 @@ fn shell_call(name: &str, args: &Args, f: &mut CodeFacts) {
             f.shell.push(argv.join(" "));
         }
     }
-}
-
-fn shell_quote(t: &str) -> String {
-    if !t.is_empty()
-        && t.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b"-_./=:,+@%~*".contains(&c))
-    {
-        return t.to_owned();
-    }
-    format!("'{}'", t.replace('\'', "'\\''"))
 }
 
 /// An expression for the user's home directory in any of the scanned languages.

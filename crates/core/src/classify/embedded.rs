@@ -161,6 +161,12 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
             }
         }
         "vim" | "vi" | "nvim" | "ex" | "view" | "gvim" | "vimdiff" | "less" | "more" | "man" => {
+            if name == "man" {
+                // `man -P CMD`: the pager is a command line.
+                for c in after(args, &["-P", "--pager"]) {
+                    add(&mut e, c, "man pager");
+                }
+            }
             let mut cmds: Vec<&str> = after(args, &["-c", "--cmd"]);
             cmds.extend(args.iter().filter_map(|a| a.strip_prefix('+')));
             if let Some(text) =
@@ -203,6 +209,84 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
         "rsync" => {
             for c in after(args, &["-e", "--rsh"]) {
                 add(&mut e, c, "rsync -e");
+            }
+        }
+        "ssh" | "scp" | "sftp" | "autossh" | "slogin" => {
+            // `-o ProxyCommand=…` / `-oLocalCommand …`: run on this machine, not the remote.
+            let opts = args.iter().enumerate().filter_map(|(i, a)| match *a {
+                "-o" => args.get(i + 1).copied(),
+                _ => a.strip_prefix("-o").filter(|v| !v.is_empty()),
+            });
+            for o in opts {
+                let (k, v) = o
+                    .split_once('=')
+                    .or_else(|| o.split_once(char::is_whitespace))
+                    .unwrap_or((o, ""));
+                let k = k.trim().to_ascii_lowercase();
+                if matches!(
+                    k.as_str(),
+                    "proxycommand" | "localcommand" | "knownhostscommand"
+                ) && !v.trim().is_empty()
+                    && v.trim() != "none"
+                {
+                    add(&mut e, v.trim(), "ssh local command");
+                }
+            }
+        }
+        "nodemon" | "watchexec" | "concurrently" | "chokidar" | "onchange" | "reflex" => {
+            let flags: &[&str] = match name {
+                "nodemon" => &["--exec", "-x"],
+                "chokidar" => &["-c", "--command"],
+                _ => &[],
+            };
+            for c in after(args, flags) {
+                add(&mut e, c, "watcher command");
+            }
+            match name {
+                // `concurrently 'cmd1' 'cmd2'`: every positional is a command line.
+                "concurrently" => {
+                    for c in args.iter().filter(|a| !a.starts_with('-')) {
+                        add(&mut e, c, "concurrently");
+                    }
+                }
+                // `watchexec -- cmd args`, `watchexec 'cmd'`, `onchange 'glob' -- cmd`.
+                "watchexec" | "onchange" | "reflex" => {
+                    if let Some(i) = args.iter().position(|a| *a == "--") {
+                        add(
+                            &mut e,
+                            &args[i + 1..]
+                                .iter()
+                                .map(|a| quote(a))
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                            "watcher command",
+                        );
+                    } else if name == "watchexec" {
+                        if let Some(c) = args.iter().rev().find(|a| !a.starts_with('-')) {
+                            add(&mut e, c, "watcher command");
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        "entr" => {
+            // `entr [-s] CMD…`: `-s` hands the first argument to a shell.
+            let pos: Vec<&str> = args
+                .iter()
+                .copied()
+                .filter(|a| !a.starts_with('-'))
+                .collect();
+            if args.contains(&"-s") {
+                if let Some(c) = pos.first() {
+                    add(&mut e, c, "entr -s");
+                }
+            } else if !pos.is_empty() {
+                add(
+                    &mut e,
+                    &pos.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "),
+                    "entr",
+                );
             }
         }
         "expect" => {

@@ -30,7 +30,7 @@ impl<'a> Kv<'a> {
 
 /// A word quoted for the shell text handed back to the walker.
 fn q(word: &str) -> String {
-    format!("'{}'", word.replace('\'', r"'\''"))
+    super::shell::quote(word)
 }
 
 type Reading = fn(&Kv<'_>, &str) -> Option<String>;
@@ -307,7 +307,7 @@ mod tests {
                     "-a",
                     "path=/etc state=absent",
                 ],
-                Some("rm -rf -- '/etc'"),
+                Some("rm -rf -- /etc"),
             ),
             (
                 "ansible",
@@ -317,7 +317,7 @@ mod tests {
             (
                 "ansible",
                 &["db", "-m", "service", "-a", "name=postgresql state=stopped"],
-                Some("systemctl stop 'postgresql'"),
+                Some("systemctl stop postgresql"),
             ),
             ("ansible", &["all", "-m", "ping"], None),
             ("ansible", &["all", "--module-name=reboot"], Some("reboot")),

@@ -167,10 +167,8 @@ pub(crate) fn read(args: &[&str]) -> GitFacts {
             // An argv, not a string: quote each word back.
             let at = rest.iter().position(|a| *a == "run").unwrap_or(0) + 1;
             if at < rest.len() {
-                let words: Vec<String> = rest[at..]
-                    .iter()
-                    .map(|w| format!("'{}'", w.replace('\'', "'\\''")))
-                    .collect();
+                let words: Vec<String> =
+                    rest[at..].iter().map(|w| super::shell::quote(w)).collect();
                 f.shell.push(words.join(" "));
             }
         }

@@ -266,6 +266,8 @@ const EXEC_VARS: &[&str] = &[
     "PROMPT_COMMAND",
     "BROWSER",
     "RSYNC_RSH",
+    "LESSOPEN",
+    "LESSCLOSE",
 ];
 /// Environment variables that make programs load code from a file (`load_var`).
 const LOAD_VARS: &[&str] = &[
@@ -1032,6 +1034,30 @@ impl<'a> Walker<'a> {
                 }
             }
         }
+        // `echo 'rm -rf ~' > >(sh)`: the output goes to a shell, as through a pipe.
+        if sc.redirects.iter().any(|r| {
+            r.writes_file()
+                && r.target.text.starts_with(">(")
+                && r.target.subs.first().is_some_and(shell_reads_stdin)
+        }) {
+            let folded = words
+                .iter()
+                .all(|w| !w.dynamic)
+                .then(|| {
+                    let (name, args) = words.split_first()?;
+                    let args: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
+                    super::fold::output(command_name(&name.text), &args, None)
+                })
+                .flatten();
+            match folded {
+                Some(text) => {
+                    self.text(&text, depth + 1, Some("> >(sh)".to_owned()));
+                }
+                None => self.push(r::PIPE_TO_SHELL.finding(
+                    "Output redirected into a shell (`> >(sh)`) runs text known only at run time.",
+                )),
+            }
+        }
         let secret_args = self.secret_words(sc, depth);
         self.secret_args = secret_args;
         // `IFS=: read -ra a <<< …`: a prefix IFS is what `read` splits with.
@@ -1576,7 +1602,12 @@ impl<'a> Walker<'a> {
         }
         match value {
             Some(cmd) if !cmd.trim().is_empty() => {
-                let cmd = cmd.to_owned();
+                // `LESSOPEN='|cmd %s'`: a preprocessor command line with the file as `%s`.
+                let cmd = if name.starts_with("LESS") {
+                    cmd.trim_start_matches('|').replace("%s", "file")
+                } else {
+                    cmd.to_owned()
+                };
                 self.reparsed += 1;
                 self.text(&cmd, 1, Some(name.to_owned()));
                 self.reparsed -= 1;
@@ -2872,6 +2903,19 @@ impl<'a> Walker<'a> {
     fn delete_reach(&self, t: &Word) -> Reach {
         let ctx = self.ctx;
         let p = t.text.as_str();
+        if !t.dynamic && !self.symlinks.is_empty() {
+            // `ln -s ~ x; rm -rf x/`: through a link made earlier in this command (a trailing
+            // slash or a path inside it follows the link; `rm -rf x` removes only the link).
+            let r = paths::resolve(p, &self.cwd, ctx.home);
+            let through = self.symlinks.iter().rev().find_map(|(l, target)| {
+                let rest = r.strip_prefix(l.as_str())?;
+                (rest.starts_with('/') || (rest.is_empty() && p.ends_with('/')))
+                    .then(|| format!("{}{rest}", target.trim_end_matches('/')))
+            });
+            if let Some(real) = through {
+                return self.delete_reach(&Word::literal(&real));
+            }
+        }
         if t.dynamic {
             // `$TMPDIR/build-x`: a named entry inside the temp directory.
             let in_tmpdir = ["$TMPDIR/", "${TMPDIR}/", "${TMPDIR:-/tmp}/"]
@@ -3056,6 +3100,22 @@ enum Reach {
     Root,
     Scratch,
     Tree,
+}
+
+/// A script that is a shell reading its program from stdin (`sh`, `bash -s`), as in `>(sh)`.
+fn shell_reads_stdin(s: &Script) -> bool {
+    let mut first = None;
+    shell::for_each_simple(s, &mut |sc| {
+        if first.is_none() {
+            first = Some(sc.words.iter().map(|w| w.text.clone()).collect::<Vec<_>>());
+        }
+    });
+    first.is_some_and(|w| {
+        w.first().is_some_and(|n| SHELLS.contains(&command_name(n)))
+            && w[1..]
+                .iter()
+                .all(|a| a.starts_with('-') && !a.contains('c'))
+    })
 }
 
 /// Code whose only way to paths is a walk of the working directory (`Path('.').rglob(…)`,
@@ -3792,6 +3852,14 @@ const WRAPPERS: &[Wrapper] = &[
             "winpty",
             "noglob",
             "nocorrect",
+            // The dynamic loader run directly loads and runs the program it is given.
+            "ld.so",
+            "ld-linux.so.2",
+            "ld-linux-x86-64.so.2",
+            "ld-linux-aarch64.so.1",
+            "ld-linux-armhf.so.3",
+            "ld-musl-x86_64.so.1",
+            "ld-musl-aarch64.so.1",
         ],
         &[],
         &[],
