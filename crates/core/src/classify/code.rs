@@ -36,7 +36,15 @@ impl Lang {
             "osascript" => Lang::AppleScript,
             "ipython" => Lang::Python,
             "Rscript" | "R" | "julia" | "tclsh" | "wish" | "groovy" | "scala" | "jshell"
-            | "kotlin" => Lang::Other,
+            | "kotlin" | "erl" | "escript" | "ocaml" | "raku" | "perl6" | "rakudo" | "elixir"
+            | "guile" | "racket" | "sbcl" | "clisp" | "ecl" | "clojure" | "clj" | "bb" | "ghc"
+            | "runghc" | "runhaskell" | "gnuplot" | "octave" | "octave-cli" | "matlab"
+            | "swipl" | "dc" | "go" | "java" | "cc" | "gcc" | "clang" | "tcc" | "rustc" => {
+                Lang::Other
+            }
+            p if super::rules::unversioned(p) != p => {
+                return Lang::of(super::rules::unversioned(p))
+            }
             _ => return None,
         })
     }

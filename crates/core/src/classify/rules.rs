@@ -280,7 +280,10 @@ const LOAD_VARS: &[&str] = &[
     "PERL5OPT",
     "RUBYOPT",
 ];
-const SHELLS: &[&str] = &["sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish"];
+const SHELLS: &[&str] = &[
+    "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "tcsh", "csh", "nu", "xonsh",
+    "elvish", "yash", "oksh", "loksh", "posh", "rc", "es",
+];
 const DOWNLOADERS: &[&str] = &["curl", "wget", "fetch", "http", "https", "xh"];
 /// Parse depth for start-up file content graded in place: deep enough for ordinary lines, and
 /// content nested in content only shrinks, so it ends.
@@ -1619,6 +1622,59 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// The whole program word is data made at run time: `$(cat cmd.txt)`, `$(curl …)`, or a
+    /// variable this command filled from such data (`x=$(<cmd.txt); $x`). A configurable
+    /// program (`$PYTHON`, `$(which python)`, `$(npm bin)/jest`) is not.
+    fn program_is_data(&self, cmd: &Word) -> bool {
+        let t = cmd.text.as_str();
+        let whole_sub =
+            (t.starts_with("$(") && t.ends_with(')')) || (t.starts_with('`') && t.ends_with('`'));
+        if whole_sub && cmd.subs.len() == 1 {
+            let mut first: Option<Vec<String>> = None;
+            shell::for_each_simple(&cmd.subs[0], &mut |sc| {
+                if first.is_none() {
+                    first = Some(sc.words.iter().map(|w| w.text.clone()).collect());
+                }
+            });
+            let lookup = first.as_deref().is_some_and(|w| match w {
+                [n, ..]
+                    if matches!(
+                        command_name(n),
+                        "which" | "type" | "whereis" | "realpath" | "readlink"
+                    ) =>
+                {
+                    true
+                }
+                [n, f, ..] if command_name(n) == "command" && f == "-v" => true,
+                [n, rest @ ..] => {
+                    matches!(
+                        command_name(n),
+                        "pyenv" | "rbenv" | "nodenv" | "brew" | "npm" | "xcrun" | "rustup" | "go"
+                    ) && rest.iter().any(|a| {
+                        matches!(
+                            a.as_str(),
+                            "which" | "--prefix" | "bin" | "-f" | "--find" | "env"
+                        )
+                    })
+                }
+                _ => false,
+            });
+            return !lookup;
+        }
+        let name = t
+            .strip_prefix("${")
+            .and_then(|n| n.strip_suffix('}'))
+            .or_else(|| t.strip_prefix('$'))
+            .filter(|n| valid_name(n));
+        name.is_some_and(|n| {
+            self.vars
+                .iter()
+                .rev()
+                .find(|(k, _)| k == n)
+                .is_some_and(|(_, v)| v.is_none())
+        })
+    }
+
     /// `PATH=/tmp/x:$PATH git status`: a temp directory on the search path lets whatever
     /// was dropped there answer to any program name run afterwards.
     fn path_var(&mut self, value: Option<&str>) {
@@ -1840,7 +1896,11 @@ impl<'a> Walker<'a> {
             self.segment(Intent::Destructive, facts, first);
             return Traits::default();
         }
-        if cmd.dynamic && self.reparsed == 0 && !looks_destructive(&argv[1..], self.ctx.home) {
+        if cmd.dynamic
+            && self.reparsed == 0
+            && !looks_destructive(&argv[1..], self.ctx.home)
+            && !self.program_is_data(cmd)
+        {
             // `$PYTHON -m pytest`, `$EDITOR notes.md`: a configurable program with harmless
             // arguments. Its own substitutions were graded already.
             self.segment(Intent::Unknown, facts, first);
@@ -2631,6 +2691,48 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// Languages read only for their shell-outs (Erlang, OCaml, Lisps, Haskell, Octave, dc,
+    /// …): a string literal that is a dangerous command line is taken as run, whatever call
+    /// it is passed to (`os:cmd("rm -rf ~")`, `Sys.command "…"`, `(system "…")`), and dc's
+    /// `!` runs the rest of its line. Only findings that stop a call are kept, so ordinary
+    /// strings cost nothing.
+    fn command_strings(
+        &mut self,
+        program: &str,
+        code: &str,
+        f: &super::code::CodeFacts,
+        depth: usize,
+    ) {
+        let mut cmds: Vec<String> = f
+            .literals
+            .iter()
+            .filter(|l| l.contains(' ') && l.len() < 4096)
+            .take(8)
+            .cloned()
+            .collect();
+        if program == "dc" {
+            cmds.extend(
+                code.split('!')
+                    .skip(1)
+                    .filter_map(|r| r.lines().next())
+                    .map(str::to_owned)
+                    .take(4),
+            );
+        }
+        for c in cmds {
+            let at = self.findings.len();
+            self.reparsed += 1;
+            self.text(&c, depth + 1, Some(format!("{program} string")));
+            self.reparsed -= 1;
+            let kept: Vec<Finding> = self
+                .findings
+                .drain(at..)
+                .filter(|f| f.verdict >= Verdict::RequireApproval)
+                .collect();
+            self.findings.extend(kept);
+        }
+    }
+
     /// Grades interpreter code as if its effects were written in shell (see `code.rs`).
     fn grade_code(&mut self, program: &str, code: &str, depth: usize, facts: &mut Facts) {
         let Some(lang) = super::code::Lang::of(program) else {
@@ -2647,6 +2749,9 @@ impl<'a> Walker<'a> {
         let f = super::code::scan(lang, code);
         let label = format!("{program} code");
         let before = self.findings.len();
+        if lang == super::code::Lang::Other {
+            self.command_strings(program, code, &f, depth);
+        }
         for cmd in f.shell.iter().take(8) {
             self.reparsed += 1;
             self.text(cmd, depth + 1, Some(label.clone()));
@@ -3205,6 +3310,39 @@ fn is_windows_root(t: &str) -> bool {
             }))
 }
 
+/// An interpreter's name without a version suffix (`lua5.4`, `php8.2`, `ruby3.1`, `tclsh8.6`,
+/// `node-18`); other names unchanged.
+pub(super) fn unversioned(name: &str) -> &str {
+    let base = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    let base = base.strip_suffix('-').unwrap_or(base);
+    if base.len() < name.len()
+        && matches!(
+            base,
+            "lua"
+                | "luajit"
+                | "php"
+                | "ruby"
+                | "perl"
+                | "node"
+                | "nodejs"
+                | "tclsh"
+                | "wish"
+                | "pypy"
+                | "guile"
+                | "racket"
+                | "ghc"
+                | "octave"
+                | "julia"
+                | "erl"
+                | "elixir"
+        )
+    {
+        base
+    } else {
+        name
+    }
+}
+
 fn is_versioned_python(name: &str) -> bool {
     name.strip_prefix("python")
         .is_some_and(|v| !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit() || c == b'.'))
@@ -3244,7 +3382,17 @@ fn git_intent(args: &[Word]) -> Intent {
 /// The inline code word (`Some(None)` when the flag has no operand), and whether the program
 /// reads its code from stdin instead.
 fn interpreter_mode<'w>(name: &str, args: &'w [Word]) -> (Option<Option<&'w Word>>, bool) {
+    let name = unversioned(name);
     let inline_flags: &[&str] = match name {
+        "erl" => &["-eval"],
+        "escript" | "ocaml" | "raku" | "perl6" | "rakudo" | "ghc" | "runghc" | "runhaskell"
+        | "gnuplot" | "dc" => &["-e"],
+        "elixir" | "racket" => &["-e", "--eval"],
+        "guile" => &["-c", "-e"],
+        "sbcl" | "clisp" | "ecl" => &["--eval", "-x", "-eval"],
+        "clojure" | "clj" | "bb" => &["-e", "--eval"],
+        "octave" | "octave-cli" | "matlab" => &["--eval", "-r", "-batch"],
+        "swipl" => &["-g", "-t"],
         "node" | "nodejs" | "bun" | "tsx" | "ts-node" => &["-e", "--eval", "-p", "--print"],
         "deno" => &["--eval", "eval"],
         "ruby" => &["-e"],

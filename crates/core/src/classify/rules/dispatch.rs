@@ -10,7 +10,10 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::shell::{Redirect, Word};
-use super::{is_versioned_python, listed, Facts, Fnv, Listed, Traits, Walker, DOWNLOADERS, SHELLS};
+use super::{
+    is_versioned_python, listed, unversioned, Facts, Fnv, Listed, Traits, Walker, DOWNLOADERS,
+    SHELLS,
+};
 use crate::event::Intent;
 
 /// One command as its handler sees it; the handler updates `intent`, `facts` and `traits`.
@@ -169,6 +172,31 @@ const HANDLERS: &[(&[&str], Handler)] = &[
             "scala",
             "jshell",
             "kotlin",
+            // Read for shell-outs and command-like strings (`Lang::Other`).
+            "erl",
+            "escript",
+            "ocaml",
+            "raku",
+            "perl6",
+            "rakudo",
+            "elixir",
+            "guile",
+            "racket",
+            "sbcl",
+            "clisp",
+            "ecl",
+            "clojure",
+            "clj",
+            "bb",
+            "ghc",
+            "runghc",
+            "runhaskell",
+            "gnuplot",
+            "octave",
+            "octave-cli",
+            "matlab",
+            "swipl",
+            "dc",
         ],
         h!(h_interpreter),
     ),
@@ -187,6 +215,11 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
         }
         m
     });
+    if let Some(h) = TABLE.get(name) {
+        return Some(*h);
+    }
+    // `lua5.4`, `php8.2`: the interpreter under its versioned name.
+    let name = unversioned(name);
     if let Some(h) = TABLE.get(name) {
         return Some(*h);
     }
