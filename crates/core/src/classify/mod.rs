@@ -255,7 +255,7 @@ fn grade_file(
         findings.push(pack::SYMLINK_ESCAPE.finding(format!(
             "`{tool}` writes `{path}`, which a symlink leads to `{real}`, outside the workspace."
         )));
-    } else if let Some(later) = protect::runs_later(&resolved).filter(|_| outside) {
+    } else if let Some(later) = protect::runs_later(&resolved, outside, ctx.home) {
         findings.push(later.finding(&format!("`{tool}`"), path));
     } else if resolved.contains("/.git/hooks/") || resolved.ends_with("/.git/config") {
         findings.push(pack::GIT_HOOK_WRITE.finding(format!(

@@ -5,7 +5,7 @@
 //! (`.claude/settings*.json`, `.codex/config.toml`, a binary named `dashclawd`, ...). Matching
 //! is lexical on the resolved path, so a file that does not exist yet is still protected.
 
-use super::paths::{normalize, resolve};
+use super::paths::{self, normalize, resolve};
 use super::ClassifyContext;
 
 /// Why a path is protected, for the finding's reason.
@@ -243,15 +243,54 @@ pub(crate) fn is_startup_file(norm: &str) -> bool {
 pub(crate) enum Later {
     /// Started by the service manager or the desktop at login or boot.
     Autostart,
+    /// Loaded and run later by another program (an editor, Python, an agent's MCP list).
+    Loaded,
+    /// A program on the search path under a name another program already answers to.
+    Shadow,
     /// Where package managers fetch from, or how they verify it.
     PackageSource,
     /// Git's global configuration (aliases, hooks path, pager, ssh command).
     GitConfig,
 }
 
-/// The kind of `norm` (a resolved path outside the workspace) if something reads it later and
-/// runs or installs what it says.
-pub(crate) fn runs_later(norm: &str) -> Option<Later> {
+/// The kind of `norm` (a resolved path; `outside`: not in the workspace) if something reads it
+/// later and runs or installs what it says.
+pub(crate) fn runs_later(norm: &str, outside: bool, home: Option<&str>) -> Option<Later> {
+    let base = norm.rsplit('/').next().unwrap_or(norm);
+    // Anywhere: code every Python start loads, programs that shadow a project's tools, the
+    // agents' MCP server lists (started outside any hook), editor tasks run on opening.
+    if (norm.contains("-packages/") && (base.ends_with(".pth")))
+        || matches!(base, "sitecustomize.py" | "usercustomize.py")
+        || norm.contains("/node_modules/.bin/")
+        || matches!(base, ".mcp.json" | "mcp.json" | "mcp_config.json")
+            && !norm.contains("/node_modules/")
+        || norm.ends_with("/.vscode/tasks.json")
+    {
+        return Some(if norm.contains("/node_modules/.bin/") {
+            Later::Shadow
+        } else {
+            Later::Loaded
+        });
+    }
+    if !outside {
+        return None;
+    }
+    // The user's program directories on the search path: a file there answers to its name
+    // before the system's (`~/.local/bin/git`); editor start-up files run their commands.
+    const EDITOR_DIRS: &[&str] = &["/.vim/", "/.config/nvim/", "/.emacs.d/", "/.config/emacs/"];
+    if EDITOR_DIRS.iter().any(|d| norm.contains(d))
+        || matches!(base, ".vimrc" | ".gvimrc" | ".exrc" | ".emacs")
+    {
+        return Some(Later::Loaded);
+    }
+    let on_path = norm.contains("/.local/bin/")
+        || home.is_some_and(|h| {
+            let bin = format!("{}/bin", h.trim_end_matches('/'));
+            paths::is_inside(norm, &bin) && norm != bin
+        });
+    if on_path && super::rules::known_program(base) {
+        return Some(Later::Shadow);
+    }
     const AUTOSTART_DIRS: &[&str] = &[
         "/.config/systemd/user/",
         "/.local/share/systemd/user/",
@@ -289,7 +328,6 @@ pub(crate) fn runs_later(norm: &str) -> Option<Later> {
         "/etc/yum.repos.d/",
         "/etc/zypp/repos.d/",
     ];
-    let base = norm.rsplit('/').next().unwrap_or(norm);
     let dir = |d: &&str| norm.contains(d) || format!("{norm}/").ends_with(d);
     if AUTOSTART_DIRS.iter().any(dir) || AUTOSTART_FILES.contains(&base) {
         Some(Later::Autostart)
@@ -309,6 +347,12 @@ impl Later {
         match self {
             Later::Autostart => r::AUTOSTART_WRITE.finding(format!(
                 "{who} writes `{path}`, which starts by itself at the next login or boot, unseen by the hook."
+            )),
+            Later::Loaded => r::AUTOSTART_WRITE.finding(format!(
+                "{who} writes `{path}`, which another program loads and runs later, unseen by the hook."
+            )),
+            Later::Shadow => r::AUTOSTART_WRITE.finding(format!(
+                "{who} writes `{path}` on the search path, where it runs in place of the program of that name."
             )),
             Later::PackageSource => r::PACKAGE_SOURCE.finding(format!(
                 "{who} writes `{path}`, which decides where later installs fetch packages from."

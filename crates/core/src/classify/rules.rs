@@ -2582,7 +2582,7 @@ impl<'a> Walker<'a> {
             .to_owned();
         let r = paths::resolve(target, &self.cwd, self.ctx.home);
         if let Some(later) =
-            protect::runs_later(&r).filter(|_| !paths::is_inside(&r, self.ctx.workspace))
+            protect::runs_later(&r, !paths::is_inside(&r, self.ctx.workspace), self.ctx.home)
         {
             self.push(later.finding(&via, clip(target, 80)));
             return;
@@ -3308,6 +3308,54 @@ fn is_windows_root(t: &str) -> bool {
                 l[2..].starts_with(p)
                     && l[2..].matches('/').count() <= if *p == "/users" { 2 } else { 1 }
             }))
+}
+
+/// A program the classifier knows by name (a handler, a table row or an intent): a file of
+/// that name on the search path would run in its place.
+pub(super) fn known_program(name: &str) -> bool {
+    dispatch::handler(name).is_some()
+        || listed(name).is_some()
+        || matches!(
+            name,
+            "ls" | "cat"
+                | "cd"
+                | "cp"
+                | "mv"
+                | "grep"
+                | "find"
+                | "sed"
+                | "awk"
+                | "ps"
+                | "sudo"
+                | "ssh"
+                | "scp"
+                | "make"
+                | "npm"
+                | "npx"
+                | "yarn"
+                | "pnpm"
+                | "node"
+                | "docker"
+                | "kubectl"
+                | "cargo"
+                | "go"
+                | "java"
+                | "gcc"
+                | "cc"
+                | "which"
+                | "env"
+                | "less"
+                | "vim"
+                | "code"
+                | "open"
+                | "xdg-open"
+                | "dashclawd"
+                | "dashclaw-hook"
+                | "claude"
+                | "codex"
+                | "hermes"
+                | "openclaw"
+        )
 }
 
 /// An interpreter's name without a version suffix (`lua5.4`, `php8.2`, `ruby3.1`, `tclsh8.6`,
