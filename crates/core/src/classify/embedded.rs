@@ -50,6 +50,92 @@ fn quoted_after(text: &str, open: &str) -> Vec<String> {
     out
 }
 
+/// One vi/ex/ed command: `!cmd`, `:silent !cmd`, `r !cmd`, `w !cmd` (the buffer fed to a
+/// command: a shell there runs the buffer), `lua …`/`python …` code.
+fn editor_command(e: &mut Embedded, c: &str) {
+    let mut c = c.trim().trim_start_matches(':').trim();
+    // Modifiers and ranges before the command (`silent!`, `%`, `.,$`, `1`).
+    loop {
+        let before = c;
+        for m in ["silent!", "silent", "keepalt", "noautocmd", "sil!", "sil"] {
+            if let Some(rest) = c.strip_prefix(m) {
+                c = rest.trim_start();
+            }
+        }
+        c = c.trim_start_matches(|ch: char| {
+            ch.is_ascii_digit() || matches!(ch, '%' | '.' | ',' | '$')
+        });
+        if c == before {
+            break;
+        }
+    }
+    if let Some(sh) = c.strip_prefix('!') {
+        let t = sh.trim();
+        if !t.is_empty() && e.shell.len() < 8 {
+            e.shell.push((t.to_owned(), "editor !"));
+        }
+        return;
+    }
+    for verb in ["r ", "read ", "w ", "write ", "e ", "edit "] {
+        if let Some(cmd) = c
+            .strip_prefix(verb)
+            .and_then(|r| r.trim_start().strip_prefix('!'))
+        {
+            let prog = cmd.split_whitespace().next().unwrap_or("");
+            if verb.starts_with('w')
+                && matches!(
+                    prog.rsplit('/').next(),
+                    Some("sh" | "bash" | "zsh" | "dash" | "python3" | "python")
+                )
+            {
+                e.dynamic = Some("the editor feeds its buffer to a shell");
+            } else if !cmd.trim().is_empty() && e.shell.len() < 8 {
+                e.shell.push((cmd.trim().to_owned(), "editor !"));
+            }
+            return;
+        }
+    }
+    script_strings(e, c);
+}
+
+/// Code given to an embedded language (`lua os.execute("…")`, `python os.system("…")`,
+/// `call system("…")`, `script …`): the literal commands it runs, or dynamic.
+fn script_strings(e: &mut Embedded, c: &str) {
+    let mut found = false;
+    for call in ["system(", "execute(", "popen(", "call_process(", "Popen("] {
+        for lit in quoted_after(c, call) {
+            if e.shell.len() < 8 {
+                e.shell.push((lit, "embedded code"));
+            }
+            found = true;
+        }
+    }
+    let code = [
+        "lua ", "luado ", "python ", "python3 ", "py ", "py3 ", "pyfile ", "perl ", "ruby ",
+        "script ", "call ",
+    ]
+    .iter()
+    .any(|k| c.starts_with(k));
+    if code
+        && !found
+        && [
+            "system",
+            "execute",
+            "popen",
+            "exec",
+            "spawn",
+            "subprocess",
+            "remove",
+            "rmtree",
+            "unlink",
+        ]
+        .iter()
+        .any(|k| c.contains(k))
+    {
+        e.dynamic = Some("embedded code runs a command or deletes a path that cannot be read");
+    }
+}
+
 /// The commands `name args…` runs by its own means (`input`: its known stdin).
 pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedded {
     let mut e = Embedded::default();
@@ -167,7 +253,13 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                     add(&mut e, c, "man pager");
                 }
             }
-            let mut cmds: Vec<&str> = after(args, &["-c", "--cmd"]);
+            let mut cmds: Vec<&str> = after(args, &["-c", "--cmd", "-S"]);
+            // `ex -sc CMD`: `c` at the end of a short-option cluster.
+            for (i, a) in args.iter().enumerate() {
+                if a.len() > 2 && a.starts_with('-') && !a.starts_with("--") && a.ends_with('c') {
+                    cmds.extend(args.get(i + 1));
+                }
+            }
             cmds.extend(args.iter().filter_map(|a| a.strip_prefix('+')));
             if let Some(text) =
                 input.filter(|_| args.iter().any(|a| *a == "-s" || *a == "-es" || *a == "-"))
@@ -175,12 +267,29 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                 cmds.extend(text.lines());
             }
             for c in cmds {
-                let c = c.trim_start_matches(':').trim();
-                if let Some(sh) = c.strip_prefix('!') {
-                    add(&mut e, sh, "editor !");
+                editor_command(&mut e, c);
+            }
+        }
+        "ed" | "red" => {
+            // ed's commands arrive on stdin; `!cmd` runs a shell command, `w !cmd` feeds it.
+            if let Some(text) = input {
+                for l in text.lines() {
+                    editor_command(&mut e, l);
                 }
-                for lit in quoted_after(c, "system(") {
-                    add(&mut e, &lit, "editor system()");
+            }
+        }
+        "m4" => {
+            let texts: Vec<&str> = input
+                .into_iter()
+                .chain(args.iter().copied().filter(|a| !a.starts_with('-')))
+                .collect();
+            for t in texts {
+                for key in ["esyscmd(", "syscmd("] {
+                    for (i, _) in t.match_indices(key) {
+                        let body = &t[i + key.len()..];
+                        let end = body.rfind(')').unwrap_or(body.len());
+                        add(&mut e, &body[..end], "m4 syscmd");
+                    }
                 }
             }
         }
@@ -307,6 +416,9 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                     .or(c.strip_prefix("platform shell "))
                 {
                     add(&mut e, sh, "gdb shell");
+                } else {
+                    // `python os.system("…")`, `call system("…")`, `script …`.
+                    script_strings(&mut e, c);
                 }
             }
             if let Some(i) = args.iter().position(|a| *a == "--args" || *a == "--") {
@@ -341,6 +453,14 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                 texts.push(t);
             }
             for t in texts {
+                // `COPY … TO PROGRAM 'cmd'` / `FROM PROGRAM 'cmd'` run a shell command.
+                for (i, _) in t.to_ascii_uppercase().match_indices("PROGRAM ") {
+                    if let Some(lit) = t[i + 8..].trim_start().strip_prefix('\'') {
+                        if let Some(end) = lit.find('\'') {
+                            add(&mut e, &lit[..end], "COPY … PROGRAM");
+                        }
+                    }
+                }
                 for line in t.lines().flat_map(|l| l.split(';')) {
                     let l = line.trim();
                     if let Some(sh) = l
@@ -350,6 +470,21 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                         .or(l.strip_prefix("system "))
                     {
                         add(&mut e, sh, "database shell escape");
+                    }
+                    // `.output '|sh'`, `.once |cmd`: query results piped into a command.
+                    if let Some(target) = l.strip_prefix(".output ").or(l.strip_prefix(".once ")) {
+                        let target = target.trim().trim_matches(['\'', '"']);
+                        if let Some(cmd) = target.strip_prefix('|') {
+                            let prog = cmd.split_whitespace().next().unwrap_or("");
+                            if matches!(
+                                prog.rsplit('/').next(),
+                                Some("sh" | "bash" | "zsh" | "dash")
+                            ) {
+                                e.dynamic = Some("query results are piped into a shell");
+                            } else {
+                                add(&mut e, cmd, "database output pipe");
+                            }
+                        }
                     }
                 }
             }

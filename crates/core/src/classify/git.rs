@@ -152,6 +152,25 @@ pub(crate) fn read(args: &[&str]) -> GitFacts {
                 f.shell.push(cmd.join(" "));
             }
         }
+        // `git grep -O'cmd'`, `git difftool -x 'cmd'`: a command line git runs per file.
+        "grep" | "difftool" => {
+            let (short_flag, long_flag) = if *sub == "grep" {
+                ("-O", "--open-files-in-pager")
+            } else {
+                ("-x", "--extcmd")
+            };
+            for (j, a) in rest.iter().enumerate() {
+                let c = if *a == short_flag || *a == long_flag {
+                    rest.get(j + 1).copied()
+                } else {
+                    a.strip_prefix(&format!("{long_flag}="))
+                        .or_else(|| a.strip_prefix(short_flag).filter(|v| !v.is_empty()))
+                };
+                if let Some(c) = c {
+                    f.shell.push(c.to_owned());
+                }
+            }
+        }
         "rebase" => {
             for (j, a) in rest.iter().enumerate() {
                 if matches!(*a, "-x" | "--exec") {
