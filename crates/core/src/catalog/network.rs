@@ -84,8 +84,19 @@ pub const REMOTE_SHELL: Rule = Rule {
     near_misses: &["nc -zv db.internal 5432", "socat TCP-LISTEN:8080,fork TCP:localhost:3000", "ncat --version"],
 };
 
+pub const EXPOSE_LOCAL: Rule = Rule {
+    id: "expose-local",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "Serving the home directory or the whole filesystem over HTTP (`python3 -m http.server` in `~` or `/`, `php -S -t ~`, `busybox httpd -h ~`), or opening a public tunnel to this machine (`ngrok`, `cloudflared tunnel`, `localtunnel`, `ssh -R` bound to all interfaces): keys and credentials become reachable from outside.",
+    suggestion: "Serve only the project's build output on localhost; ask the user before exposing anything publicly.",
+    fires: &["python3 -m http.server -d ~ 8080", "cd / && python3 -m http.server", "ngrok http 3000", "cloudflared tunnel --url http://localhost:22"],
+    near_misses: &["python3 -m http.server -d dist 8000", "npx serve dist", "ngrok version"],
+};
+
 pub const NETWORK_RULES: &[Rule] = &[
     REMOTE_SHELL,
+    EXPOSE_LOCAL,
     EXFIL_FLOW,
     EXFIL_UPLOAD,
     TAINTED_EGRESS,

@@ -456,6 +456,13 @@ const FORMS: &[Form] = &[
         what: "runs a program for whoever is at the other end of a network connection",
     },
     Form {
+        programs: &["ngrok", "cloudflared", "lt", "localtunnel", "bore", "ssh", "zrok", "tailscale"],
+        fires: public_tunnel,
+        rule: r::EXPOSE_LOCAL,
+        intent: Intent::Network,
+        what: "opens a public tunnel to this machine",
+    },
+    Form {
         programs: &["schtasks", "reg", "new-itemproperty", "set-itemproperty", "register-scheduledtask"],
         fires: windows_autostart,
         rule: r::AUTOSTART_WRITE,
@@ -677,6 +684,40 @@ fn remote_shell(name: &str, args: &[&str]) -> bool {
             || (a.starts_with('-') && !a.starts_with("--") && a.len() > 2 && a.ends_with('e')
                 && a[1..].bytes().all(|b| b.is_ascii_alphabetic()))
     })
+}
+
+/// `ngrok http 3000`, `cloudflared tunnel --url …`, `lt --port 22`, `ssh -R 0.0.0.0:…`,
+/// `tailscale funnel`.
+fn public_tunnel(name: &str, args: &[&str]) -> bool {
+    let pos: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    match name {
+        "ngrok" => matches!(pos.first(), Some(&("http" | "tcp" | "tls" | "start"))),
+        "cloudflared" => {
+            pos.first() == Some(&"tunnel")
+                && !args
+                    .iter()
+                    .any(|a| matches!(*a, "list" | "info" | "--help"))
+        }
+        "lt" | "localtunnel" => args.iter().any(|a| a.starts_with("--port") || *a == "-p"),
+        "bore" => pos.first() == Some(&"local"),
+        "zrok" => pos.first() == Some(&"share"),
+        "tailscale" => pos.first() == Some(&"funnel") && !pos.contains(&"status"),
+        "ssh" => args.iter().enumerate().any(|(i, a)| {
+            let spec = if *a == "-R" {
+                args.get(i + 1).copied()
+            } else {
+                a.strip_prefix("-R").filter(|v| !v.is_empty())
+            };
+            spec.is_some_and(|s| {
+                s.starts_with("0.0.0.0:") || s.starts_with("*:") || s.starts_with(':')
+            })
+        }),
+        _ => false,
+    }
 }
 
 /// `schtasks /create`, `reg add HKCU\…\CurrentVersion\Run`, `Register-ScheduledTask`.

@@ -44,6 +44,12 @@ fn file_pattern(norm: &str) -> Option<What> {
     if matches!(base, "dashclawd" | "dashclaw-hook") {
         return Some(BIN);
     }
+    // The daemon's own service definitions (systemd units, launchd agents).
+    if base.contains("dashclaw")
+        && (base.ends_with(".service") || base.ends_with(".socket") || base.ends_with(".plist"))
+    {
+        return Some(BIN);
+    }
     if base.starts_with("ledger.db") && norm.contains("dashclaw") {
         return Some(LEDGER);
     }

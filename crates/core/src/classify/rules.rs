@@ -997,6 +997,10 @@ impl<'a> Walker<'a> {
                         };
                         self.exec_var(n, v.as_deref());
                         self.load_var(n, v.as_deref());
+                    } else if guard_setting(n) {
+                        self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
+                            "`{n}` set for what this command starts changes how the guard or an agent's hooks run."
+                        )));
                     } else if n == "PATH" {
                         let v = self.fold_word(a, 0);
                         self.path_var(v.as_deref().and_then(|t| t.split_once('=')).map(|t| t.1));
@@ -1548,6 +1552,11 @@ impl<'a> Walker<'a> {
         }
         self.exec_var(name, v.as_deref());
         self.load_var(name, v.as_deref());
+        if guard_setting(name) {
+            self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
+                "`{name}` set in this shell changes how the guard or an agent's hooks run for what it starts."
+            )));
+        }
         if name == "PATH" {
             self.path_var(v.as_deref());
         }
@@ -3355,6 +3364,20 @@ pub(super) fn known_program(name: &str) -> bool {
                 | "codex"
                 | "hermes"
                 | "openclaw"
+        )
+}
+
+/// A variable the guard or an agent reads to find its daemon, hooks or settings
+/// (`DASHCLAW_DAEMON_BIN=/bin/true claude`, `CLAUDE_CONFIG_DIR=/tmp/c claude`).
+fn guard_setting(name: &str) -> bool {
+    name.starts_with("DASHCLAW_")
+        || matches!(
+            name,
+            "CLAUDE_CONFIG_DIR"
+                | "CODEX_HOME"
+                | "HERMES_HOME"
+                | "OPENCLAW_HOME"
+                | "OPENCLAW_CONFIG"
         )
 }
 

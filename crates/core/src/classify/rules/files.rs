@@ -804,11 +804,13 @@ impl Walker<'_> {
         for f in &files {
             self.check_write_target(&f.text, "`sed -i`");
             self.system_write(&f.text, "`sed -i`");
-            let script = args
+            // What the edit adds: the replacement of an `s///` script; anything else (`d`,
+            // `a\`, `r file`) is unknown content.
+            let added = args
                 .iter()
                 .find(|a| !a.text.starts_with('-'))
-                .map(|a| a.text.clone());
-            self.startup_write(&f.text, script.as_deref(), "`sed -i` edits");
+                .and_then(|a| sed_replacement(&a.text));
+            self.startup_write(&f.text, added.as_deref(), "`sed -i` edits");
             self.note_target(&f.text);
         }
         self.guard_words(&files, false, "`sed -i` on", true);
@@ -981,5 +983,22 @@ impl Walker<'_> {
             !r.contains(['$', '`', '*', '?'])
                 && paths::is_inside(&paths::resolve(r, &self.cwd, self.ctx.home), &ws)
         })
+    }
+}
+
+/// The replacement text of a sed `s<d>pattern<d>replacement<d>flags` script, if that is all
+/// the script is.
+fn sed_replacement(script: &str) -> Option<String> {
+    let rest = script.strip_prefix('s')?;
+    let d = rest.chars().next()?;
+    if d.is_alphanumeric() || d == '\\' || d.is_whitespace() {
+        return None;
+    }
+    let parts: Vec<&str> = rest[d.len_utf8()..].split(d).collect();
+    match parts.as_slice() {
+        [_, repl, flags] if flags.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            Some((*repl).to_owned())
+        }
+        _ => None,
     }
 }

@@ -335,6 +335,29 @@ impl Walker<'_> {
                 c.intent = Intent::Destructive;
             }
         }
+        // `python3 -m http.server` serving the home directory or `/` (as `-d DIR` or the cwd).
+        if c.args
+            .windows(2)
+            .any(|w| w[0].text == "-m" && w[1].text == "http.server")
+        {
+            let dir = c
+                .args
+                .iter()
+                .position(|a| matches!(a.text.as_str(), "-d" | "--directory"))
+                .and_then(|i| c.args.get(i + 1))
+                .map_or_else(
+                    || self.cwd.clone(),
+                    |d| paths::resolve(&d.text, &self.cwd, self.ctx.home),
+                );
+            if paths::is_root_or_system_dir(&dir, self.ctx.home)
+                && !paths::is_inside(&dir, self.ctx.workspace)
+            {
+                self.push(p::EXPOSE_LOCAL.finding(format!(
+                    "`{} -m http.server` serves `{dir}` to the network.",
+                    c.name
+                )));
+            }
+        }
         // Django's `manage.py flush` / `reset_db` empty the database.
         let mut pos = positionals(c.args).map(|w| w.text.as_str());
         if pos.next().is_some_and(|s| s.ends_with("manage.py"))
@@ -696,6 +719,8 @@ impl Walker<'_> {
                 let files: Vec<&Word> = positionals(args).skip(1).collect();
                 self.guard_words(&files, false, "`perl -i` on", true);
                 for f in &files {
+                    self.check_write_target(&f.text, "`perl -i`");
+                    self.startup_write(&f.text, None, "`perl -i` edits");
                     self.system_write(&f.text, "`perl -i`");
                 }
             }
