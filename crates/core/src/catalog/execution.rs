@@ -157,9 +157,9 @@ pub const ROOT_PACKAGE_INSTALL: Rule = Rule {
     id: "root-package-install",
     family: F,
     verdict: RequireApproval,
-    explanation: "A language package manager run as root (`sudo npm install -g`, `sudo pip install`, `sudo gem install`): every package's install scripts run with full privileges, and the files land where the system's own package manager keeps its files.",
+    explanation: "A language package manager run as root (`sudo npm install -g`, `sudo pip install`, `sudo gem install`), or a local package file installed by the system's package manager (`dpkg -i x.deb`, `apt install ./x.deb`, `rpm -i x.rpm`): install and maintainer scripts run with full privileges, unreviewed.",
     suggestion: "Install without sudo: into the project (`npm install`, a virtualenv, `pip install --user`), or ask the user to install it system-wide.",
-    fires: &["sudo npm install -g some-cli", "sudo pip install requests", "sudo -H pip3 install -r requirements.txt", "sudo gem install rails"],
+    fires: &["sudo npm install -g some-cli", "sudo pip install requests", "sudo -H pip3 install -r requirements.txt", "sudo gem install rails", "sudo dpkg -i ./tool.deb", "sudo apt install ./tool.deb"],
     near_misses: &["npm install -g some-cli", "pip install --user requests", "sudo apt-get install -y jq", "sudo pip --version"],
 };
 

@@ -456,6 +456,13 @@ const FORMS: &[Form] = &[
         what: "runs a program for whoever is at the other end of a network connection",
     },
     Form {
+        programs: &["dpkg", "apt", "apt-get", "rpm", "dnf", "yum", "zypper", "gdebi", "installer"],
+        fires: local_package,
+        rule: r::ROOT_PACKAGE_INSTALL,
+        intent: Intent::SystemAdmin,
+        what: "installs a local package file, whose maintainer scripts run as root unreviewed",
+    },
+    Form {
         programs: &["ngrok", "cloudflared", "lt", "localtunnel", "bore", "ssh", "zrok", "tailscale"],
         fires: public_tunnel,
         rule: r::EXPOSE_LOCAL,
@@ -684,6 +691,38 @@ fn remote_shell(name: &str, args: &[&str]) -> bool {
             || (a.starts_with('-') && !a.starts_with("--") && a.len() > 2 && a.ends_with('e')
                 && a[1..].bytes().all(|b| b.is_ascii_alphabetic()))
     })
+}
+
+/// `dpkg -i x.deb`, `apt install ./x.deb`, `rpm -ivh x.rpm`, `gdebi x.deb`, `installer -pkg`.
+fn local_package(name: &str, args: &[&str]) -> bool {
+    let file = |a: &&str| {
+        let l = a.to_ascii_lowercase();
+        [".deb", ".rpm", ".pkg", ".apk"]
+            .iter()
+            .any(|e| l.ends_with(e))
+            || a.starts_with("./")
+            || a.starts_with('/')
+            || l.starts_with("http://")
+            || l.starts_with("https://")
+    };
+    match name {
+        "dpkg" => args
+            .iter()
+            .any(|a| matches!(*a, "-i" | "--install" | "--unpack")),
+        "rpm" => {
+            args.iter().any(|a| {
+                a.starts_with('-') && !a.starts_with("--") && (a.contains('i') || a.contains('U'))
+                    || matches!(*a, "--install" | "--upgrade")
+            }) && !args.iter().any(|a| *a == "-q" || a.starts_with("-q"))
+        }
+        "gdebi" => args.iter().any(|a| !a.starts_with('-')),
+        "installer" => args.iter().any(|a| *a == "-pkg"),
+        _ => {
+            args.iter()
+                .any(|a| matches!(*a, "install" | "localinstall" | "in" | "reinstall"))
+                && args.iter().filter(|a| !a.starts_with('-')).any(|a| file(a))
+        }
+    }
 }
 
 /// `ngrok http 3000`, `cloudflared tunnel --url …`, `lt --port 22`, `ssh -R 0.0.0.0:…`,

@@ -181,8 +181,13 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                     _ => e.dynamic = Some("awk runs a command built at run time"),
                 }
             }
-            // `"cmd" | getline`, `print … | "cmd"`.
-            for (i, _) in program.match_indices("| getline") {
+            // `"cmd" | getline`, `("cmd"|getline l)`, `print … | "cmd"`.
+            let getlines: Vec<usize> = program
+                .match_indices("| getline")
+                .chain(program.match_indices("|getline"))
+                .map(|(i, _)| i)
+                .collect();
+            for i in getlines {
                 if let Some(c) = program[..i]
                     .trim_end()
                     .strip_suffix('"')
@@ -381,12 +386,17 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
         }
         "entr" => {
             // `entr [-s] CMD…`: `-s` hands the first argument to a shell.
+            // entr's own options come first; everything from the command on is its argv.
             let pos: Vec<&str> = args
                 .iter()
                 .copied()
-                .filter(|a| !a.starts_with('-'))
+                .skip_while(|a| a.starts_with('-'))
                 .collect();
-            if args.contains(&"-s") {
+            if args
+                .iter()
+                .take_while(|a| a.starts_with('-'))
+                .any(|a| a.contains('s'))
+            {
                 if let Some(c) = pos.first() {
                     add(&mut e, c, "entr -s");
                 }

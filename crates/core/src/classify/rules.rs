@@ -1041,6 +1041,22 @@ impl<'a> Walker<'a> {
                 }
             }
         }
+        // `${x@P}`: prompt expansion runs the substitutions in the variable's value.
+        for w in sc.words.iter().filter(|w| w.text.contains("@P}")) {
+            let name = w
+                .text
+                .split("${")
+                .nth(1)
+                .and_then(|r| r.split("@P}").next())
+                .unwrap_or("");
+            match self.lookup(name) {
+                Some(v) if !v.contains("$(") && !v.contains('`') => {}
+                Some(v) => self.subscript_commands(&v, depth),
+                None => self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                    "`${{{name}@P}}` expands a prompt string, running whatever substitutions it holds."
+                ))),
+            }
+        }
         // `echo 'rm -rf ~' > >(sh)`: the output goes to a shell, as through a pipe.
         if sc.redirects.iter().any(|r| {
             r.writes_file()

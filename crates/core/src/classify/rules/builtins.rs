@@ -125,6 +125,62 @@ impl Walker<'_> {
         }
     }
 
+    /// Builtins that run text their arguments carry: `let 'a[$(cmd)]=1'` (an array subscript
+    /// is evaluated, substitutions included), `enable -f lib.so name` (native code loaded into
+    /// the shell), `fc -s`/`fc -e` (commands re-run from history).
+    pub(super) fn h_evaluating_builtin(&mut self, c: &mut Call<'_>) {
+        match c.name {
+            "let" => {
+                for a in c.args {
+                    self.subscript_commands(&a.text, c.depth);
+                }
+            }
+            "test" => {
+                if let Some(i) = c.args.iter().position(|a| a.text == "-v") {
+                    if let Some(a) = c.args.get(i + 1) {
+                        let t = a.text.clone();
+                        self.subscript_commands(&t, c.depth);
+                    }
+                }
+            }
+            "enable" if c.args.iter().any(|a| a.text == "-f") => {
+                self.push(
+                    p::PRELOAD_CODE.finding(
+                        "`enable -f` loads native code from a shared object into the shell.",
+                    ),
+                );
+            }
+            "fc" if c
+                .args
+                .iter()
+                .any(|a| matches!(a.text.as_str(), "-s" | "-e")) =>
+            {
+                self.push(p::INTERPRETER_DYNAMIC.finding(
+                    "`fc` re-runs commands from the shell history, which cannot be read here.",
+                ));
+            }
+            _ => {}
+        }
+    }
+
+    /// `$(…)` or backticks inside text bash evaluates as arithmetic or a subscript.
+    pub(super) fn subscript_commands(&mut self, text: &str, depth: usize) {
+        for (i, _) in text.match_indices("$(") {
+            let body = &text[i + 2..];
+            let mut level = 1usize;
+            let end = body.char_indices().find_map(|(j, ch)| {
+                match ch {
+                    '(' => level += 1,
+                    ')' => level -= 1,
+                    _ => {}
+                }
+                (level == 0).then_some(j)
+            });
+            let inner = &body[..end.unwrap_or(body.len())];
+            self.reparse(inner, depth, "evaluated subscript");
+        }
+    }
+
     /// `export`, `declare`, `typeset`, `local`, `readonly`: assignments and `-n` namerefs.
     pub(super) fn h_declare(&mut self, c: &mut Call<'_>) {
         let args = c.args;
@@ -284,6 +340,13 @@ impl Walker<'_> {
         let operand = args.get(i);
         if inline {
             let Some(code) = operand else {
+                if self.xargs_context {
+                    // `xargs -a cmds.txt sh -c`: the command string is each input line.
+                    self.push(p::SHELL_C_DYNAMIC.finding(
+                        "`sh -c` gets its command string from `xargs` input at run time.",
+                    ));
+                    return Some(Intent::Destructive);
+                }
                 return Some(Intent::Unknown);
             };
             if word_downloads(code, depth) {

@@ -50,6 +50,7 @@ const HANDLERS: &[(&[&str], Handler)] = &[
     (&["trap"], h!(h_trap)),
     (&["alias"], h!(h_alias)),
     (&["hash"], h!(h_hash)),
+    (&["let", "enable", "fc", "test"], h!(h_evaluating_builtin)),
     (
         &["export", "declare", "typeset", "local", "readonly"],
         h!(h_declare),

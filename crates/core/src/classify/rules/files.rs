@@ -238,7 +238,28 @@ impl Walker<'_> {
     }
 
     pub(super) fn h_tee(&mut self, c: &mut Call<'_>) {
-        let ts: Vec<&Word> = positionals(c.args).collect();
+        // `tee >(sh)`: a copy of the input goes to a shell.
+        if c.args
+            .iter()
+            .any(|a| a.text.starts_with(">(") && a.subs.first().is_some_and(shell_reads_stdin))
+        {
+            match c.input {
+                Some(text) => {
+                    let text = text.to_owned();
+                    self.reparse(&text, c.depth, "tee >(sh)");
+                }
+                None if c.pipe_in.downloads => self.push(r::CURL_PIPE_SHELL.finding(
+                    "A download is copied by `tee` into a shell (unreviewed remote code).",
+                )),
+                None => self.push(
+                    r::PIPE_TO_SHELL
+                        .finding("`tee >(sh)` feeds text known only at run time to a shell."),
+                ),
+            }
+        }
+        let ts: Vec<&Word> = positionals(c.args)
+            .filter(|t| !t.text.starts_with(">("))
+            .collect();
         for t in &ts {
             self.check_write_target(&t.text, "`tee`");
             self.startup_write(&t.text, c.input, "`tee` writes");

@@ -71,6 +71,7 @@ impl Walker<'_> {
         if !installs {
             return;
         }
+        self.local_package_scripts(name, &pos, c.depth);
         if c.sudo && name != "uvx" && !matches!(pos.first(), Some(&("run" | "x" | "exec"))) {
             self.push(p::ROOT_PACKAGE_INSTALL.finding(format!(
                 "`sudo {name}` installs packages as root: their install scripts run with full privileges."
@@ -101,6 +102,54 @@ impl Walker<'_> {
                 "`{name}` installs from `{}`, not a registry: its build scripts run unreviewed.",
                 clip(url, 80)
             )));
+        }
+    }
+
+    /// `pip install ./p`, `npm install ./q`, `gem install ./x.gem`: a local package runs its
+    /// own build or install scripts. One written in this command is graded from what was
+    /// written (`setup.py` as Python, `package.json`'s install scripts as shell); one in a temp
+    /// directory cannot be read and needs approval. The project's own (`pip install -e .`) is
+    /// the project's code.
+    fn local_package_scripts(&mut self, name: &str, pos: &[&str], depth: usize) {
+        for p in pos
+            .iter()
+            .skip(1)
+            .filter(|p| p.starts_with(['.', '/', '~']) && **p != ".")
+        {
+            let dir = paths::resolve(p, &self.cwd, self.ctx.home);
+            if paths::is_temp(&dir) && !paths::is_inside(&dir, self.ctx.workspace) {
+                self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                    "`{name}` installs `{}` from a temp directory; its build scripts cannot be read.",
+                    clip(p, 60)
+                )));
+                continue;
+            }
+            let written_at = |this: &Self, file: &str| {
+                let f = format!("{}/{file}", dir.trim_end_matches('/'));
+                this.written
+                    .iter()
+                    .find(|(w, _)| *w == f)
+                    .map(|(_, c)| c.clone())
+            };
+            let setup = written_at(self, "setup.py");
+            let package = written_at(self, "package.json");
+            if let Some(code) = setup {
+                let mut facts = Facts::default();
+                self.grade_code("python3", &code, depth, &mut facts);
+            }
+            if let Some(json) = package {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&json) {
+                    for hook in ["preinstall", "install", "postinstall", "prepare"] {
+                        if let Some(cmd) = v
+                            .pointer(&format!("/scripts/{hook}"))
+                            .and_then(|c| c.as_str())
+                        {
+                            let cmd = cmd.to_owned();
+                            self.reparse(&cmd, depth, "package install script");
+                        }
+                    }
+                }
+            }
         }
     }
 
