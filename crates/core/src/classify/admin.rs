@@ -716,7 +716,7 @@ fn local_package(name: &str, args: &[&str]) -> bool {
             }) && !args.iter().any(|a| *a == "-q" || a.starts_with("-q"))
         }
         "gdebi" => args.iter().any(|a| !a.starts_with('-')),
-        "installer" => args.iter().any(|a| *a == "-pkg"),
+        "installer" => args.contains(&"-pkg"),
         _ => {
             args.iter()
                 .any(|a| matches!(*a, "install" | "localinstall" | "in" | "reinstall"))
