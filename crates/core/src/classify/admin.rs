@@ -720,7 +720,7 @@ fn local_package(name: &str, args: &[&str]) -> bool {
         _ => {
             args.iter()
                 .any(|a| matches!(*a, "install" | "localinstall" | "in" | "reinstall"))
-                && args.iter().filter(|a| !a.starts_with('-')).any(|a| file(a))
+                && args.iter().filter(|a| !a.starts_with('-')).any(file)
         }
     }
 }
