@@ -384,10 +384,40 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
     if f.reflection.is_none() {
         f.reflection = reflective_text(code);
     }
+    if f.reflection.is_none() {
+        f.reflection = computed_callee(lang, code);
+    }
     if f.reflection.is_none() && runner_as_value(code, &lits) {
         f.reflection = Some("a code or command runner passed as a value (`.then(eval)`)");
     }
     f
+}
+
+/// A function chosen by a string built at run time: PHP's `$f("…")` (a variable function),
+/// JavaScript's `obj["ex" + "ecSync"](…)` or `` obj[`${a}`](…) ``.
+fn computed_callee(lang: Lang, code: &str) -> Option<&'static str> {
+    let b = code.as_bytes();
+    match lang {
+        Lang::Php => code
+            .match_indices('$')
+            .any(|(i, _)| {
+                let name_end = code[i + 1..]
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .map_or(code.len(), |e| i + 1 + e);
+                name_end > i + 1 && b.get(name_end) == Some(&b'(')
+            })
+            .then_some("a function called through a variable"),
+        Lang::JavaScript => code
+            .match_indices("](")
+            .any(|(i, _)| {
+                code[..i].rfind('[').is_some_and(|open| {
+                    let inside = &code[open + 1..i];
+                    inside.contains('+') || inside.contains("${") || inside.contains(".join(")
+                })
+            })
+            .then_some("a method chosen by a string built at run time"),
+        _ => None,
+    }
 }
 
 /// `fetch(u).then(r => r.text()).then(eval)`, `map(os.system, cmds)`, `run = exec`: a
@@ -979,8 +1009,11 @@ fn exec_kind(lang: Lang, name: &str, code: &str) -> Option<Exec> {
         (Lang::Lua, "loadstring" | "load" | "dofile") => Some(Exec::Code),
         (
             Lang::Other,
-            "run" | "exec" | "system2" | "shell" | "Process" | "execute" | "spawn" | "pipeline",
+            "run" | "exec" | "system2" | "shell" | "Process" | "execute" | "spawn" | "pipeline"
+            | "Command" | "ProcessBuilder" | "callCommand" | "cmd" | "start_process",
         ) => Some(Exec::Shell),
+        // Rust's `Command::new("rm")`.
+        (Lang::Other, "new") if name.ends_with("Command::new") => Some(Exec::Shell),
         _ => None,
     }
 }
@@ -1061,6 +1094,10 @@ fn home_expr(raw: &str) -> bool {
         "Deno.env.get('HOME')",
         "Deno.env.get(\"HOME\")",
         "os.UserHomeDir()",
+        "Getenv(\"HOME\")",
+        "getProperty(\"user.home\")",
+        "home_dir()",
+        "System.user_home",
     ]
     .iter()
     .any(|k| squeezed.contains(k))
@@ -1073,7 +1110,7 @@ fn delete_kind(name: &str, args: &Args) -> Option<bool> {
     let recursive_flag = raw.contains("recursive") && raw.contains("true");
     Some(match last {
         "rmtree" | "rm_rf" | "rm_r" | "remove_tree" | "removedirs" | "rimraf" | "emptyDir"
-        | "emptyDirSync" | "remove_dir_all" | "deleteRecursively" => true,
+        | "emptyDirSync" | "remove_dir_all" | "deleteRecursively" | "RemoveAll" => true,
         "rm" | "rmSync" | "rmdir" | "rmdirSync" | "remove" | "removeSync"
             if !name.starts_with("os.path") =>
         {

@@ -1921,6 +1921,18 @@ impl<'a> Walker<'a> {
             self.segment(Intent::Destructive, facts, first);
             return Traits::default();
         }
+        // `uv run https://…/s.py`, a URL in the program position: fetched and run.
+        if !cmd.dynamic && {
+            let l = cmd.text.to_ascii_lowercase();
+            l.starts_with("http://") || l.starts_with("https://")
+        } {
+            self.push(r::CURL_PIPE_SHELL.finding(format!(
+                "`{}` is a URL: the program is fetched and run unreviewed.",
+                clip(&cmd.text, 80)
+            )));
+            self.segment(Intent::Destructive, facts, first);
+            return Traits::default();
+        }
         if cmd.dynamic
             && self.reparsed == 0
             && !looks_destructive(&argv[1..], self.ctx.home)
@@ -3301,6 +3313,10 @@ fn script_interpreter(path: &str, content: &str) -> Option<&'static str> {
         "pl" | "pm" => Some("perl"),
         "php" => Some("php"),
         "lua" => Some("lua"),
+        "go" => Some("go"),
+        "java" => Some("java"),
+        "c" | "cc" | "cpp" | "cxx" => Some("cc"),
+        "rs" => Some("rustc"),
         _ => None,
     };
     by_ext.or_else(|| {

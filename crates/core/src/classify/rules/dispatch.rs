@@ -50,6 +50,12 @@ const HANDLERS: &[(&[&str], Handler)] = &[
     (&["trap"], h!(h_trap)),
     (&["alias"], h!(h_alias)),
     (&["hash"], h!(h_hash)),
+    (
+        &[
+            "go", "java", "javac", "gcc", "cc", "clang", "tcc", "rustc", "g++", "c++",
+        ],
+        h!(h_compiled),
+    ),
     (&["let", "enable", "fc", "test"], h!(h_evaluating_builtin)),
     (
         &["export", "declare", "typeset", "local", "readonly"],

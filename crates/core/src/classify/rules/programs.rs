@@ -153,6 +153,53 @@ impl Walker<'_> {
         }
     }
 
+    /// Compiled languages run from source: `go run x.go`, `java X.java` (single-file launch),
+    /// `tcc -run x.c`, and compilers given a source written in this command or on stdin
+    /// (`javac Y.java && java Y`, `cc -xc - <<< …`): the source is read for its shell-outs.
+    /// `go run module@version` fetches and runs code from a repository.
+    pub(super) fn h_compiled(&mut self, c: &mut Call<'_>) {
+        let pos: Vec<&Word> = positionals(c.args).collect();
+        if c.name == "go" {
+            if pos.first().map(|w| w.text.as_str()) != Some("run") {
+                return;
+            }
+            if let Some(m) = pos
+                .get(1)
+                .filter(|w| w.text.contains('@') && w.text.contains('/'))
+            {
+                self.push(p::INSTALL_FROM_URL.finding(format!(
+                    "`go run {}` fetches a module and runs it unreviewed.",
+                    clip(&m.text, 60)
+                )));
+                return;
+            }
+        }
+        const SOURCES: &[&str] = &[".go", ".java", ".c", ".cc", ".cpp", ".cxx", ".rs"];
+        let sources: Vec<&Word> = pos
+            .iter()
+            .copied()
+            .filter(|w| SOURCES.iter().any(|e| w.text.ends_with(e)))
+            .take(4)
+            .collect();
+        for src in sources {
+            self.exec_script(src, ScriptKind::Interpreter, c.depth, &mut c.facts, false);
+        }
+        // `cc -xc - <<< 'int main(){system("…");}'`, `tcc -run - <<< …`.
+        if c.args.iter().any(|a| a.text == "-") {
+            if let Some(code) = c.input {
+                let code = code.to_owned();
+                self.grade_code(c.name, &code, c.depth, &mut c.facts);
+            } else if !self.in_pipe {
+                return;
+            } else {
+                self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                    "`{}` compiles source piped in at run time, which cannot be read.",
+                    c.name
+                )));
+            }
+        }
+    }
+
     /// `make`, `npm run`, `just`, …: recipes and scripts defined in the same command.
     pub(super) fn h_scripts(&mut self, c: &mut Call<'_>) {
         if matches!(c.name, "npm" | "pnpm" | "yarn") {
@@ -274,6 +321,30 @@ impl Walker<'_> {
         c.traits.downloads = true;
         // Where the download lands, so running it later in this line counts as running it.
         let args = c.args;
+        // `wget URL`, `curl -O URL`: saved under the URL's last path segment in the cwd.
+        let named_by_url = (c.name == "wget"
+            && !args
+                .iter()
+                .any(|a| a.text.starts_with("-O") || a.text.starts_with("--output-document")))
+            || (c.name == "curl"
+                && args.iter().any(|a| {
+                    a.text == "-O" || a.text == "--remote-name" || a.text == "--remote-name-all"
+                }));
+        if named_by_url {
+            for u in positionals(args).filter(|w| w.text.contains('/') && w.text.contains('.')) {
+                let path = u.text.split(['?', '#']).next().unwrap_or("");
+                if let Some(base) = path
+                    .rsplit('/')
+                    .next()
+                    .filter(|b| !b.is_empty() && !b.contains(':'))
+                {
+                    if self.downloaded.len() < 8 {
+                        let r = paths::resolve(base, &self.cwd, self.ctx.home);
+                        self.downloaded.push(r);
+                    }
+                }
+            }
+        }
         for (i, a) in args.iter().enumerate() {
             let t = a.text.as_str();
             // Bundled short flags ending in the output flag: `curl -sLo x`, `wget -qO x`.
@@ -382,6 +453,21 @@ impl Walker<'_> {
                     clip(&u.text, 80)
                 )));
                 c.intent = Intent::Destructive;
+            }
+        }
+        // `python3 -m pdb -c 'import os; os.system(…)' x`: pdb runs its `-c` commands as Python.
+        if c.args
+            .windows(2)
+            .any(|w| w[0].text == "-m" && w[1].text == "pdb")
+        {
+            let codes: Vec<String> = c
+                .args
+                .windows(2)
+                .filter(|w| w[0].text == "-c")
+                .map(|w| w[1].text.clone())
+                .collect();
+            for code in codes {
+                self.grade_code(c.name, &code, c.depth, &mut c.facts);
             }
         }
         // `python3 -m http.server` serving the home directory or `/` (as `-d DIR` or the cwd).
