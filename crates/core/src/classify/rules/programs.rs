@@ -189,9 +189,7 @@ impl Walker<'_> {
             if let Some(code) = c.input {
                 let code = code.to_owned();
                 self.grade_code(c.name, &code, c.depth, &mut c.facts);
-            } else if !self.in_pipe {
-                return;
-            } else {
+            } else if self.in_pipe {
                 self.push(p::INTERPRETER_DYNAMIC.finding(format!(
                     "`{}` compiles source piped in at run time, which cannot be read.",
                     c.name
