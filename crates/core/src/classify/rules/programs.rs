@@ -740,11 +740,13 @@ impl Walker<'_> {
         let Some(at) = args.iter().position(|a| !is_flag(a)) else {
             return;
         };
-        if args[at].text != "exec" {
+        // `kubectl run pod --image=x -- cmd…` runs its command in the cluster, like `exec`.
+        let kube = matches!(name, "kubectl" | "oc");
+        if args[at].text != "exec" && !(kube && args[at].text == "run") {
             return;
         }
         let rest = &args[at + 1..];
-        let inner: &[Word] = if matches!(name, "kubectl" | "oc") {
+        let inner: &[Word] = if kube {
             match rest.iter().position(|a| a.text == "--") {
                 Some(dd) => &rest[dd + 1..],
                 None => return,
