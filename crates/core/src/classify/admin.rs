@@ -463,6 +463,16 @@ const FORMS: &[Form] = &[
         what: "installs a local package file, whose maintainer scripts run as root unreviewed",
     },
     Form {
+        programs: &[
+            "http-server", "serve", "live-server", "miniserve", "darkhttpd", "php", "ruby",
+            "busybox", "caddy", "webfsd", "httpd", "npx", "pnpx", "bunx",
+        ],
+        fires: serves_home,
+        rule: r::EXPOSE_LOCAL,
+        intent: Intent::Network,
+        what: "serves the home directory or the whole filesystem over HTTP",
+    },
+    Form {
         programs: &["ngrok", "cloudflared", "lt", "localtunnel", "bore", "ssh", "zrok", "tailscale"],
         fires: public_tunnel,
         rule: r::EXPOSE_LOCAL,
@@ -722,6 +732,43 @@ fn local_package(name: &str, args: &[&str]) -> bool {
                 .any(|a| matches!(*a, "install" | "localinstall" | "in" | "reinstall"))
                 && args.iter().filter(|a| !a.starts_with('-')).any(file)
         }
+    }
+}
+
+/// `npx http-server ~`, `php -S 0.0.0.0:8080 -t ~`, `ruby -run -e httpd ~`,
+/// `busybox httpd -h /`: a static server rooted at home or `/`.
+fn serves_home(name: &str, args: &[&str]) -> bool {
+    let root = |a: &&str| matches!(*a, "~" | "~/" | "$HOME" | "${HOME}" | "/" | "/root");
+    match name {
+        // `npx http-server ~`: the package's program and its arguments.
+        "npx" | "pnpx" | "bunx" => {
+            let at = args.iter().position(|a| !a.starts_with('-'));
+            at.is_some_and(|i| {
+                let prog = args[i].split('@').next().unwrap_or(args[i]);
+                matches!(
+                    prog,
+                    "http-server" | "serve" | "live-server" | "localtunnel"
+                ) && (prog == "localtunnel"
+                    || args[i + 1..]
+                        .iter()
+                        .filter(|a| !a.starts_with('-'))
+                        .any(root))
+            })
+        }
+        "httpd" => args.windows(2).any(|w| w[0] == "-h" && root(&w[1])),
+        "php" => args.contains(&"-S") && args.windows(2).any(|w| w[0] == "-t" && root(&w[1])),
+        "ruby" => args.contains(&"httpd") && args.iter().any(root),
+        "busybox" => {
+            args.contains(&"httpd") && args.windows(2).any(|w| w[0] == "-h" && root(&w[1]))
+        }
+        "caddy" => {
+            args.contains(&"file-server")
+                && args.windows(2).any(|w| w[0] == "--root" && root(&w[1]))
+        }
+        _ => args
+            .iter()
+            .filter(|a| !a.starts_with('-'))
+            .any(|a| root(&a)),
     }
 }
 

@@ -1055,7 +1055,10 @@ fn shell_call(name: &str, args: &Args, f: &mut CodeFacts) {
         // `os.system('rm -rf ' + path)`: the literal part is graded, the rest is unknown.
         f.dynamic_shell = true;
     }
-    if args.list {
+    if args.list && args.lits.len() == 1 {
+        // `proc_open("curl …|sh", [], $p)`: one string next to a list is a command line.
+        f.shell.push(args.lits[0].clone());
+    } else if args.list {
         // `['rm', '-rf', '/']` or `('sh', ['-c', 'x'])`: one argv.
         let argv: Vec<String> = args.lits.iter().map(|a| super::shell::quote(a)).collect();
         f.shell.push(argv.join(" "));

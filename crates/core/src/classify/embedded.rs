@@ -326,6 +326,22 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
             }
         }
         "ssh" | "scp" | "sftp" | "autossh" | "slogin" => {
+            // `sftp -S prog`, `scp -S prog`: the transport program runs here.
+            if name != "ssh" {
+                for c in after(args, &["-S"]) {
+                    add(&mut e, c, "ssh program");
+                }
+            }
+            // `-F /tmp/cfg`: a config from a temp directory can hold any ProxyCommand.
+            if after(args, &["-F"]).iter().any(|f| {
+                ["/tmp/", "/var/tmp/", "/dev/shm/"]
+                    .iter()
+                    .any(|t| f.starts_with(t))
+            }) {
+                e.dynamic = Some(
+                    "ssh reads a configuration from a temp directory, which can run any command",
+                );
+            }
             // `-o ProxyCommand=…` / `-oLocalCommand …`: run on this machine, not the remote.
             let opts = args.iter().enumerate().filter_map(|(i, a)| match *a {
                 "-o" => args.get(i + 1).copied(),
