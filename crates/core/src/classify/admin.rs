@@ -768,7 +768,7 @@ fn serves_home(name: &str, args: &[&str]) -> bool {
         _ => args
             .iter()
             .filter(|a| !a.starts_with('-'))
-            .any(|a| root(a)),
+            .any(root),
     }
 }
 
