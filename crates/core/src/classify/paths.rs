@@ -156,6 +156,9 @@ pub fn expand_home(path: &str, home: Option<&str>) -> Option<String> {
 /// What follows a Windows spelling of the home directory (`%USERPROFILE%\x`,
 /// `$env:USERPROFILE/x`, `%HOMEDRIVE%%HOMEPATH%`), matched case-insensitively.
 fn windows_home_rest(path: &str) -> Option<&str> {
+    if !path.starts_with(['%', '$']) {
+        return None;
+    }
     const HOMES: &[&str] = &[
         "%homedrive%%homepath%",
         "%userprofile%",

@@ -262,6 +262,20 @@ pub(crate) enum Later {
 /// The kind of `norm` (a resolved path; `outside`: not in the workspace) if something reads it
 /// later and runs or installs what it says.
 pub(crate) fn runs_later(norm: &str, outside: bool, home: Option<&str>) -> Option<Later> {
+    // Hot path: every place below has a dot-directory, `Library`, `-packages`, `mcp`, `/etc/`
+    // or a `bin` directory in its path; an ordinary project file has none of them.
+    if !(norm.contains("/.")
+        || norm.contains("Library/")
+        || norm.contains("-packages/")
+        || norm.contains("mcp")
+        || norm.starts_with("/etc/")
+        || norm.contains("/bin/")
+        || norm.contains("customize.py")
+        || norm.ends_with("pip.ini")
+        || norm.ends_with("/bin"))
+    {
+        return None;
+    }
     let base = norm.rsplit('/').next().unwrap_or(norm);
     // Anywhere: code every Python start loads, programs that shadow a project's tools, the
     // agents' MCP server lists (started outside any hook), editor tasks run on opening.

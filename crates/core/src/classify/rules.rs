@@ -2610,18 +2610,18 @@ impl<'a> Walker<'a> {
 
     /// A write into a system location (`/etc`, `/usr`, …) needs approval.
     fn system_write(&mut self, target: &str, via: impl std::fmt::Display) {
-        // Messages here read "{via} writes …": `cp` to → `cp`.
-        let via = via.to_string();
-        let via = via
-            .strip_suffix(" to")
-            .or_else(|| via.strip_suffix(" downloads to"))
-            .unwrap_or(&via)
-            .to_owned();
+        // Messages here read "{via} writes …": `cp` to → `cp` (formatted only for a finding).
+        let via = || {
+            let v = via.to_string();
+            v.strip_suffix(" to")
+                .or_else(|| v.strip_suffix(" downloads to"))
+                .map_or_else(|| v.clone(), str::to_owned)
+        };
         let r = paths::resolve(target, &self.cwd, self.ctx.home);
         if let Some(later) =
             protect::runs_later(&r, !paths::is_inside(&r, self.ctx.workspace), self.ctx.home)
         {
-            self.push(later.finding(&via, clip(target, 80)));
+            self.push(later.finding(&via(), clip(target, 80)));
             return;
         }
         if r.contains("/.git/hooks/")
@@ -2629,7 +2629,8 @@ impl<'a> Walker<'a> {
             || r.contains("/.husky/") && r.contains("/_/")
         {
             self.push(p::GIT_HOOK_WRITE.finding(format!(
-                "{via} writes `{}`, code or settings git runs later.",
+                "{} writes `{}`, code or settings git runs later.",
+                via(),
                 clip(target, 80)
             )));
             return;
@@ -2642,7 +2643,8 @@ impl<'a> Walker<'a> {
             && !r.starts_with("/dev/")
         {
             self.push(p::SYSTEM_WRITE.finding(format!(
-                "{via} writes `{}`, a system file.",
+                "{} writes `{}`, a system file.",
+                via(),
                 clip(target, 80)
             )));
         }
