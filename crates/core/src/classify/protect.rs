@@ -264,16 +264,17 @@ pub(crate) enum Later {
 pub(crate) fn runs_later(norm: &str, outside: bool, home: Option<&str>) -> Option<Later> {
     // Hot path: every place below has a dot-directory, `Library`, `-packages`, `mcp`, `/etc/`
     // or a `bin` directory in its path; an ordinary project file has none of them.
-    if !(norm.contains("/.")
-        || norm.contains("Library/")
-        || norm.contains("-packages/")
-        || norm.contains("mcp")
-        || norm.starts_with("/etc/")
-        || norm.contains("/bin/")
-        || norm.contains("customize.py")
-        || norm.ends_with("pip.ini")
-        || norm.ends_with("/bin"))
-    {
+    let candidate = norm.starts_with("/etc/")
+        || norm.split('/').any(|seg| {
+            seg.starts_with('.')
+                || seg == "bin"
+                || seg == "Library"
+                || seg.ends_with("-packages")
+                || seg.contains("mcp")
+                || seg.ends_with("customize.py")
+                || seg == "pip.ini"
+        });
+    if !candidate {
         return None;
     }
     let base = norm.rsplit('/').next().unwrap_or(norm);
