@@ -765,10 +765,7 @@ fn serves_home(name: &str, args: &[&str]) -> bool {
             args.contains(&"file-server")
                 && args.windows(2).any(|w| w[0] == "--root" && root(&w[1]))
         }
-        _ => args
-            .iter()
-            .filter(|a| !a.starts_with('-'))
-            .any(root),
+        _ => args.iter().filter(|a| !a.starts_with('-')).any(root),
     }
 }
 
