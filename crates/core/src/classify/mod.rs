@@ -505,6 +505,16 @@ fn classify_fetch(tool: &ToolCall, url: Option<&str>) -> Classification {
     let mut c = base(Intent::Network, risk, "api", summary(&tool.name, &subject));
     c.targets = host.into_iter().map(str::to_owned).collect();
     c.risk_factors = vec![format!("base {} {risk}", tool.name)];
+    // A credential in the URL (`?k=AKIA…`) or the query reaches whoever serves it.
+    let ids = crate::redact::find_rules(&subject);
+    if !ids.is_empty() {
+        c.findings.push(exfil::flow_finding(
+            &format!("a credential ({})", ids.join(", ")),
+            &format!("`{}`", tool.name),
+            host.unwrap_or("a search engine"),
+        ));
+        c.risk_score = c.risk_score.max(90);
+    }
     c
 }
 
