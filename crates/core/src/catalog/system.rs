@@ -16,7 +16,7 @@ pub const FIREWALL_DISABLE: Rule = Rule {
     id: "firewall-disable",
     family: F,
     verdict: Block,
-    explanation: "Flushing or disabling the firewall (`iptables -F`, `nft flush ruleset`, `ufw disable`, `pfctl -d`) opens the machine to the network.",
+    explanation: "Flushing or disabling the firewall (`iptables -F`, `nft flush ruleset`, `ufw disable`, `pfctl -d`, `netsh advfirewall … state off`) opens the machine to the network; switching off Windows Defender (`Set-MpPreference -Disable…`) or granting everyone full control of system files (`icacls C:\\Windows /grant Everyone:F`) opens it to anything run later.",
     suggestion: "Add a specific rule instead, and let the user apply firewall changes.",
     fires: &["iptables -F", "sudo iptables --flush", "nft flush ruleset", "ufw disable", "iptables -P INPUT ACCEPT"],
     near_misses: &["iptables -L", "ufw status", "nft list ruleset"],

@@ -410,7 +410,7 @@ const FORMS: &[Form] = &[
         programs: &[
             "npm", "pnpm", "yarn", "bun", "cargo", "twine", "uv", "poetry", "gem", "mvn", "mvnw",
             "./mvnw", "gradle", "gradlew", "./gradlew", "dotnet", "helm", "flit", "hatch", "pdm",
-            "gh",
+            "gh", "docker", "podman", "nerdctl", "buildah",
         ],
         fires: publishes,
         rule: r::REGISTRY_PUBLISH,
@@ -471,6 +471,13 @@ const FORMS: &[Form] = &[
         rule: r::EXPOSE_LOCAL,
         intent: Intent::Network,
         what: "serves the home directory or the whole filesystem over HTTP",
+    },
+    Form {
+        programs: &["netsh", "set-mppreference", "set-netfirewallprofile", "icacls", "takeown"],
+        fires: windows_security,
+        rule: r::FIREWALL_DISABLE,
+        intent: Intent::SystemAdmin,
+        what: "switches off the Windows firewall or Defender, or opens system files to everyone",
     },
     Form {
         programs: &["ngrok", "cloudflared", "lt", "localtunnel", "bore", "ssh", "zrok", "tailscale"],
@@ -597,6 +604,14 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, Intent, String)>
         });
     if !PROGRAMS.contains(name) && !name.starts_with("python") {
         return None;
+    }
+    // `python -m twine upload`, `python3 -m pip config set …`: the module is the program.
+    if name.starts_with("python") && args.first() == Some(&"-m") {
+        if let Some((module, rest)) = args[1..].split_first() {
+            if *module != name && PROGRAMS.contains(module) {
+                return check(module, rest);
+            }
+        }
     }
     for f in FORMS.iter().filter(|f| f.programs.contains(&name)) {
         if (f.fires)(name, args) {
@@ -769,6 +784,42 @@ fn serves_home(name: &str, args: &[&str]) -> bool {
     }
 }
 
+/// `netsh advfirewall set allprofiles state off`, `Set-MpPreference -DisableRealtimeMonitoring
+/// $true`, `Set-NetFirewallProfile -Enabled False`, `icacls C:\Windows /grant Everyone:F`.
+fn windows_security(name: &str, args: &[&str]) -> bool {
+    let lower: Vec<String> = args.iter().map(|a| a.to_ascii_lowercase()).collect();
+    let has = |s: &str| lower.iter().any(|a| a == s);
+    match name {
+        "netsh" => {
+            (has("advfirewall") || has("firewall"))
+                && (has("off") || has("disable") || lower.iter().any(|a| a.contains("state=off")))
+        }
+        "set-mppreference" => lower.iter().any(|a| a.starts_with("-disable")),
+        "set-netfirewallprofile" => {
+            lower
+                .windows(2)
+                .any(|w| w[0] == "-enabled" && w[1].contains("false"))
+                || has("-enabled:$false")
+        }
+        "icacls" | "takeown" => {
+            let system = lower.iter().any(|a| {
+                let a = a.replace('\\', "/");
+                a.starts_with("c:windows")
+                    || a.starts_with("c:/windows")
+                    || a.starts_with("c:program")
+                    || a.starts_with("c:/program")
+                    || a == "c:"
+                    || a == "c:/"
+            });
+            let everyone = lower
+                .iter()
+                .any(|a| a.contains("everyone") || a.contains("*s-1-1-0"));
+            system && (everyone || name == "takeown")
+        }
+        _ => false,
+    }
+}
+
 /// `ngrok http 3000`, `cloudflared tunnel --url …`, `lt --port 22`, `ssh -R 0.0.0.0:…`,
 /// `tailscale funnel`.
 fn public_tunnel(name: &str, args: &[&str]) -> bool {
@@ -928,15 +979,20 @@ fn publishes(name: &str, args: &[&str]) -> bool {
             .any(|p| p.starts_with("publish") && !p.contains("Local")),
         "dotnet" => first == "nuget" && pos.get(1) == Some(&"push"),
         "helm" => first == "push",
-        // A repository made public. (Image pushes and releases are the project's own
-        // delivery, as `git push` is.)
+        // Images pushed to a registry, releases cut on GitHub, repositories made public.
+        "docker" | "podman" | "nerdctl" | "buildah" => {
+            first == "push"
+                || (first == "image" && pos.get(1) == Some(&"push"))
+                || (pos.contains(&"build") && stripped.contains(&"--push"))
+        }
         "gh" => {
-            first == "repo"
-                && matches!(pos.get(1), Some(&("create" | "edit")))
-                && stripped.iter().any(|a| {
-                    matches!(*a, "--public" | "--visibility=public")
-                        || *a == "public" && stripped.contains(&"--visibility")
-                })
+            (first == "release" && matches!(pos.get(1), Some(&("create" | "upload"))))
+                || first == "repo"
+                    && matches!(pos.get(1), Some(&("create" | "edit")))
+                    && stripped.iter().any(|a| {
+                        matches!(*a, "--public" | "--visibility=public")
+                            || *a == "public" && stripped.contains(&"--visibility")
+                    })
         }
         _ => false,
     }

@@ -873,9 +873,40 @@ impl Walker<'_> {
             let l = a.text.to_ascii_lowercase();
             l.starts_with("-rec") && !l.ends_with(":$false")
         });
-        let targets: Vec<&Word> = args.iter().filter(|a| !a.text.starts_with('-')).collect();
+        // Outside PowerShell, bash has cooked `.\bin` to `.bin`: read it back as the relative
+        // path it was.
+        let cooked: Vec<Word> = args
+            .iter()
+            .filter(|a| !a.text.starts_with('-'))
+            .map(|a| {
+                let t = a.text.as_str();
+                let mut w = a.clone();
+                if !self.powershell
+                    && t.len() > 1
+                    && t.starts_with('.')
+                    && !t.starts_with("./")
+                    && !t.starts_with("..")
+                    && !t[1..].contains('/')
+                    && !paths::is_regenerable(t)
+                {
+                    w.text = format!("./{}", &t[1..]);
+                }
+                w
+            })
+            .collect();
+        let targets: Vec<&Word> = cooked.iter().collect();
+        let profile = |t: &str| {
+            let l = t.to_ascii_lowercase().replace('\\', "/");
+            // `C:\Users\dev` or `C:/Users/dev` (a cooked `C:Usersdev` has lost its depth).
+            l.len() >= 8
+                && l.as_bytes()[1] == b':'
+                && l[2..].starts_with("/users/")
+                && l.trim_end_matches(['/', '*']).matches('/').count() <= 2
+        };
         let root = targets.iter().find(|t| {
-            is_windows_root(&t.text) || paths::is_root_or_system_dir(&t.text, self.ctx.home)
+            is_windows_root(&t.text)
+                || paths::is_root_or_system_dir(&t.text, self.ctx.home)
+                || profile(&t.text)
         });
         if let (true, Some(t)) = (recursive, root) {
             self.push(r::RM_ROOT.finding(format!(
