@@ -93,6 +93,9 @@ pub struct Remote {
     pub settings: Settings,
     pub api: Api,
     line: AtomicU8,
+    /// A guard call asked `/api/health` itself because background detection had not answered
+    /// yet (once per daemon, so a server without a version is not probed on every call).
+    line_probed: std::sync::atomic::AtomicBool,
     pub outbox: Arc<Outbox>,
     pub policies: Arc<PolicyStore>,
     /// `action.updated` rows from the event stream, for approval waiters.
@@ -181,6 +184,7 @@ impl Remote {
             settings,
             api,
             line: AtomicU8::new(Line::Unknown as u8),
+            line_probed: std::sync::atomic::AtomicBool::new(false),
             outbox,
             policies,
             events,
@@ -437,6 +441,11 @@ impl Remote {
     /// One guard exchange with the configured retries. `Err` is the cause, worded for the
     /// agent ("guard at <BASE> is unauthorized - …").
     async fn guard_call(&self, body: &Value, env: &RequestEnv) -> Result<GuardAnswer, String> {
+        // The first call after start may beat background detection: learn the line first,
+        // so a v2.0 server is not sent the newer query.
+        if self.line() == Line::Unknown && !self.line_probed.swap(true, Ordering::Relaxed) {
+            self.detect_line().await;
+        }
         let path = if self.line() == Line::V2 {
             "/api/guard"
         } else {
