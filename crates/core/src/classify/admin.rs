@@ -410,7 +410,7 @@ const FORMS: &[Form] = &[
         programs: &[
             "npm", "pnpm", "yarn", "bun", "cargo", "twine", "uv", "poetry", "gem", "mvn", "mvnw",
             "./mvnw", "gradle", "gradlew", "./gradlew", "dotnet", "helm", "flit", "hatch", "pdm",
-            "gh", "docker", "podman", "nerdctl", "buildah",
+            "gh",
         ],
         fires: publishes,
         rule: r::REGISTRY_PUBLISH,
@@ -979,20 +979,15 @@ fn publishes(name: &str, args: &[&str]) -> bool {
             .any(|p| p.starts_with("publish") && !p.contains("Local")),
         "dotnet" => first == "nuget" && pos.get(1) == Some(&"push"),
         "helm" => first == "push",
-        // Images pushed to a registry, releases cut on GitHub, repositories made public.
-        "docker" | "podman" | "nerdctl" | "buildah" => {
-            first == "push"
-                || (first == "image" && pos.get(1) == Some(&"push"))
-                || (pos.contains(&"build") && stripped.contains(&"--push"))
-        }
+        // A repository made public. (Image pushes and releases are the project's own
+        // delivery, as `git push` is; peer guards let them through too.)
         "gh" => {
-            (first == "release" && matches!(pos.get(1), Some(&("create" | "upload"))))
-                || first == "repo"
-                    && matches!(pos.get(1), Some(&("create" | "edit")))
-                    && stripped.iter().any(|a| {
-                        matches!(*a, "--public" | "--visibility=public")
-                            || *a == "public" && stripped.contains(&"--visibility")
-                    })
+            first == "repo"
+                && matches!(pos.get(1), Some(&("create" | "edit")))
+                && stripped.iter().any(|a| {
+                    matches!(*a, "--public" | "--visibility=public")
+                        || *a == "public" && stripped.contains(&"--visibility")
+                })
         }
         _ => false,
     }
