@@ -2617,7 +2617,8 @@ impl<'a> Walker<'a> {
                 .or_else(|| v.strip_suffix(" downloads to"))
                 .map_or_else(|| v.clone(), str::to_owned)
         };
-        let r = paths::resolve(target, &self.cwd, self.ctx.home);
+        // Memoized per cwd: a script names the same targets again and again.
+        let (r, _) = self.resolve_secret(target);
         if let Some(later) =
             protect::runs_later(&r, !paths::is_inside(&r, self.ctx.workspace), self.ctx.home)
         {
@@ -2653,7 +2654,7 @@ impl<'a> Walker<'a> {
     /// A write into a shell start-up file: blocked when it changes the guard's or the agents'
     /// settings, `PATH`, or shadows the hook; a change whose content is unknown needs approval.
     fn startup_write(&mut self, target: &str, content: Option<&str>, via: impl std::fmt::Display) {
-        let resolved = paths::resolve(target, &self.cwd, self.ctx.home);
+        let (resolved, _) = self.resolve_secret(target);
         if !protect::is_startup_file(&resolved) {
             return;
         }
