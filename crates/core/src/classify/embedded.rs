@@ -4,7 +4,7 @@
 //! per program says where the command hides; the walker grades what is found as shell text,
 //! and a command that is only known at run time is reported as dynamic.
 
-use super::shell::quote;
+use super::shell::{join_argv, quote};
 
 /// What a program would run.
 #[derive(Debug, Default)]
@@ -382,15 +382,7 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                 // `watchexec -- cmd args`, `watchexec 'cmd'`, `onchange 'glob' -- cmd`.
                 "watchexec" | "onchange" | "reflex" => {
                     if let Some(i) = args.iter().position(|a| *a == "--") {
-                        add(
-                            &mut e,
-                            &args[i + 1..]
-                                .iter()
-                                .map(|a| quote(a))
-                                .collect::<Vec<_>>()
-                                .join(" "),
-                            "watcher command",
-                        );
+                        add(&mut e, &join_argv(&args[i + 1..]), "watcher command");
                     } else if name == "watchexec" {
                         if let Some(c) = args.iter().rev().find(|a| !a.starts_with('-')) {
                             add(&mut e, c, "watcher command");
@@ -417,11 +409,7 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                     add(&mut e, c, "entr -s");
                 }
             } else if !pos.is_empty() {
-                add(
-                    &mut e,
-                    &pos.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "),
-                    "entr",
-                );
+                add(&mut e, &join_argv(&pos), "entr");
             }
         }
         "expect" => {
@@ -448,15 +436,7 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                 }
             }
             if let Some(i) = args.iter().position(|a| *a == "--args" || *a == "--") {
-                add(
-                    &mut e,
-                    &args[i + 1..]
-                        .iter()
-                        .map(|a| quote(a))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    "gdb --args",
-                );
+                add(&mut e, &join_argv(&args[i + 1..]), "gdb --args");
             }
         }
         "emacs" | "emacsclient" => {
@@ -585,15 +565,7 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                     _ => {}
                 }
             } else if i < args.len() {
-                add(
-                    &mut e,
-                    &args[i..]
-                        .iter()
-                        .map(|a| quote(a))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    "screen",
-                );
+                add(&mut e, &join_argv(&args[i..]), "screen");
             }
         }
         "schtasks" => {

@@ -1823,6 +1823,23 @@ impl<'a> Walker<'a> {
             return Traits::default();
         }
         let stripped = strip_wrappers(words);
+        // `env DASHCLAW_DAEMON_BIN=/bin/true claude`, `sudo CLAUDE_CONFIG_DIR=/tmp/c claude`:
+        // settings handed to the program through a wrapper, as a prefix assignment would.
+        let wrapped_env = words[..stripped.start.min(words.len())]
+            .iter()
+            .chain(
+                words[stripped.start.min(words.len())..]
+                    .iter()
+                    .take_while(|w| w.is_assignment()),
+            )
+            .filter(|w| w.is_assignment())
+            .filter_map(|w| w.text.split_once('=').map(|(n, _)| n))
+            .find(|n| guard_setting(n));
+        if let Some(n) = wrapped_env {
+            self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
+                "`{n}` set for what this command starts changes how the guard or an agent's hooks run."
+            )));
+        }
         let sudo = sudo || stripped.sudo;
         if !words.is_empty() {
             self.record_command(words);

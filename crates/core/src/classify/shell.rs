@@ -1256,6 +1256,11 @@ pub(crate) fn quote(t: &str) -> String {
     }
 }
 
+/// An argv joined back into one command line, each word quoted as `quote` does.
+pub(crate) fn join_argv(words: &[&str]) -> String {
+    words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+}
+
 fn quote_rest(t: &str) -> String {
     format!("'{}'", t.replace('\'', "'\\''"))
 }
