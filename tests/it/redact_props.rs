@@ -180,3 +180,22 @@ proptest! {
         prop_assert_eq!(out.lines().count(), text.lines().count());
     }
 }
+
+/// A key glued to the end of any rule's secret: the name of the assignment that follows runs
+/// into the secret, which the first pass redacts; the second pass must agree with the first.
+#[test]
+fn secret_glued_to_a_named_assignment_is_stable() {
+    for (i, rule) in default_engine().rules().iter().enumerate() {
+        for tail in ["DB_PASSWORD=hunter2-CaDAfrcI", "GROQ_API_KEY=gsk_FkKpzR73LwJryU3FtqiBw"] {
+            let text = format!("{}{tail}", expand(rule.sample, Fill::Random(i as u64)).0);
+            let once = redact_str(&text).into_owned();
+            let twice = redact_str(&once).into_owned();
+            assert_eq!(once, twice, "rule {} not idempotent on {text:?}", rule.id);
+            let mut doc = serde_json::json!({ text.clone(): text });
+            redact_json(&mut doc);
+            let first = doc.clone();
+            redact_json(&mut doc);
+            assert_eq!(doc, first, "rule {} JSON not idempotent", rule.id);
+        }
+    }
+}

@@ -461,12 +461,13 @@ impl Engine {
         if rule.check == Check::KubeSecret {
             secret.end = kube_block_end(hay, whole.start, &secret);
         }
-        if secret.is_empty()
-            || touches_marker(
-                hay,
-                whole.start.min(secret.start),
-                whole.end.max(secret.end),
-            )
+        // A name that ran into a secret redacted since (`<token>DB_PASSWORD=…`) was judged on
+        // bytes a second pass cannot see, so it counts as touching the marker.
+        let lo = ctx
+            .key
+            .as_ref()
+            .map_or(whole.start, |key| name_start(hay, key).min(whole.start));
+        if secret.is_empty() || touches_marker(hay, lo.min(secret.start), whole.end.max(secret.end))
         {
             return None;
         }
@@ -902,15 +903,20 @@ fn is_name_byte(b: u8) -> bool {
 /// `token_count`, `author`), an operator used as an assignment (not `==`, not a function call
 /// unless a setter, `,` only in CSV or `("KEY", "value")`), and a value that is not a word, an
 /// identifier or a file name.
-fn assignment_ok(hay: &[u8], ctx: &Assignment, secret: &Range<usize>, bare: bool) -> bool {
-    let Some(key) = &ctx.key else {
-        return true;
-    };
-    // The name may begin before the keyword: `DB_PASSWORD_PROD`, `mySecretString`.
+/// Where the name around a keyword begins: `DB_PASSWORD_PROD`, `mySecretString`.
+fn name_start(hay: &[u8], key: &Range<usize>) -> usize {
     let mut start = key.start;
     while start > 0 && key.start - start < 64 && is_name_byte(hay[start - 1]) {
         start -= 1;
     }
+    start
+}
+
+fn assignment_ok(hay: &[u8], ctx: &Assignment, secret: &Range<usize>, bare: bool) -> bool {
+    let Some(key) = &ctx.key else {
+        return true;
+    };
+    let start = name_start(hay, key);
     let name = &hay[start..key.end];
     if !secret_name(name) {
         return false;
