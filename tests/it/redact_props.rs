@@ -186,7 +186,10 @@ proptest! {
 #[test]
 fn secret_glued_to_a_named_assignment_is_stable() {
     for (i, rule) in default_engine().rules().iter().enumerate() {
-        for tail in ["DB_PASSWORD=hunter2-CaDAfrcI", "GROQ_API_KEY=gsk_FkKpzR73LwJryU3FtqiBw"] {
+        for tail in [
+            "DB_PASSWORD=hunter2-CaDAfrcI",
+            "GROQ_API_KEY=gsk_FkKpzR73LwJryU3FtqiBw",
+        ] {
             let text = format!("{}{tail}", expand(rule.sample, Fill::Random(i as u64)).0);
             let once = redact_str(&text).into_owned();
             let twice = redact_str(&once).into_owned();

@@ -294,16 +294,18 @@ pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> 
 
 /// Cloud metadata endpoints: instance credentials.
 pub(crate) fn metadata_endpoint(text: &str) -> bool {
-    [
-        "169.254.169.254",
-        "metadata.google.internal",
-        "169.254.170.2",
-        "100.100.100.200",
-        "fd00:ec2::254",
-        "metadata.azure.com",
-    ]
-    .iter()
-    .any(|m| text.contains(m))
+    // Every address below is at least 13 bytes; most arguments are shorter (hot path).
+    text.len() >= 13
+        && [
+            "169.254.169.254",
+            "metadata.google.internal",
+            "169.254.170.2",
+            "100.100.100.200",
+            "fd00:ec2::254",
+            "metadata.azure.com",
+        ]
+        .iter()
+        .any(|m| text.contains(m))
 }
 
 /// What a network command sends, and where.

@@ -113,6 +113,15 @@ const SCRATCH_ROOTS: &[&str] = &["/tmp/", "/var/tmp/", "/private/tmp/"];
 /// Lexically normalizes a path: collapses `//` and `.`, resolves `..` (never above `/`).
 /// Relative paths stay relative and may keep leading `..` segments.
 pub fn normalize(path: &str) -> String {
+    // Most paths are already normal; checking is much cheaper than rebuilding (hot path).
+    if is_normal(path) {
+        return path.to_owned();
+    }
+    // `dir/`: only trailing slashes to drop.
+    let trimmed = path.trim_end_matches('/');
+    if !trimmed.is_empty() && is_normal(trimmed) {
+        return trimmed.to_owned();
+    }
     let absolute = path.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for seg in path.split('/') {
@@ -128,12 +137,36 @@ pub fn normalize(path: &str) -> String {
             s => parts.push(s),
         }
     }
-    let joined = parts.join("/");
+    let mut out = String::with_capacity(path.len());
     if absolute {
-        format!("/{joined}")
-    } else {
-        joined
+        out.push('/');
     }
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        out.push_str(part);
+    }
+    out
+}
+
+/// `normalize` would return the path unchanged: no empty, `.` or `..` segment, no trailing `/`.
+fn is_normal(path: &str) -> bool {
+    let body = path.strip_prefix('/').unwrap_or(path).as_bytes();
+    if body.is_empty() {
+        return true;
+    }
+    // Each segment starts after a `/` (or at 0) and must be neither empty, `.` nor `..`.
+    let mut start = 0;
+    for i in 0..=body.len() {
+        if i == body.len() || body[i] == b'/' {
+            match &body[start..i] {
+                b"" | b"." | b".." => return false,
+                _ => start = i + 1,
+            }
+        }
+    }
+    true
 }
 
 /// `~`, `~/x`, `$HOME/x`, `${HOME}/x` with the home directory substituted when known.
@@ -184,7 +217,18 @@ pub fn resolve(path: &str, workspace: &str, home: Option<&str>) -> String {
     if path.starts_with('/') {
         normalize(path)
     } else {
-        normalize(&format!("{workspace}/{path}"))
+        let mut joined = String::with_capacity(workspace.len() + 1 + path.len());
+        joined.push_str(workspace);
+        joined.push('/');
+        joined.push_str(path);
+        if is_normal(&joined) {
+            joined
+        } else if path.ends_with('/') && is_normal(joined.trim_end_matches('/')) {
+            joined.truncate(joined.trim_end_matches('/').len());
+            joined
+        } else {
+            normalize(&joined)
+        }
     }
 }
 
@@ -262,6 +306,10 @@ pub fn is_secret_path(path: &str) -> bool {
         return true;
     }
     let p = path.trim_end_matches('/');
+    // Every directory below is a dot-directory (hot path: most paths have none).
+    if !(p.starts_with('.') || p.contains("/.")) {
+        return false;
+    }
     p == ".ssh"
         || p.ends_with("/.ssh")
         || p.starts_with(".ssh/")

@@ -472,11 +472,25 @@ const MAX_SCRIPTS: usize = 8;
 /// Bytes that variable and alias expansion may produce per classification.
 const EXPANSION_BUDGET: usize = 256 * 1024;
 
-/// `(cwd, argument → (resolved path, is a secret))`.
+/// `(cwd, argument → what is known of the path it names)`.
 type SecretMemo = (
     String,
-    std::collections::HashMap<String, (String, bool), Fnv>,
+    std::collections::HashMap<String, std::rc::Rc<PathFacts>, Fnv>,
 );
+
+/// Facts about one path argument, resolved against the cwd: computed once per classification,
+/// because scripts name the same targets again and again.
+struct PathFacts {
+    resolved: String,
+    /// A secrets or credentials file (`exfil::secret_path`).
+    secret: bool,
+    /// A system location (`/etc`, `/usr`, …).
+    system: bool,
+    /// A shell start-up file.
+    startup: bool,
+    /// Something runs or installs what it says later.
+    later: Option<protect::Later>,
+}
 
 struct Walker<'a> {
     ctx: &'a ClassifyContext<'a>,
@@ -1042,7 +1056,11 @@ impl<'a> Walker<'a> {
             }
         }
         // `${x@P}`: prompt expansion runs the substitutions in the variable's value.
-        for w in sc.words.iter().filter(|w| w.text.contains("@P}")) {
+        for w in sc
+            .words
+            .iter()
+            .filter(|w| w.dynamic && w.text.contains("@P}"))
+        {
             let name = w
                 .text
                 .split("${")
@@ -1264,10 +1282,10 @@ impl<'a> Walker<'a> {
                     clip(t, 80)
                 )));
             }
-            let important = paths::is_system_path(&resolved)
-                || protect::is_startup_file(&resolved)
-                || (super::exfil::secret_path(&resolved, self.ctx.home)
-                    && !self.project_dotenv(&resolved));
+            let facts = self.path_facts(t);
+            let important = facts.system
+                || facts.startup
+                || (facts.secret && !self.project_dotenv(&facts.resolved));
             if overwrite && bare && important {
                 self.push(r::DESTROY_SENSITIVE.finding(format!(
                     "Emptying `{}` destroys a system, credentials or shell start-up file.",
@@ -1940,8 +1958,11 @@ impl<'a> Walker<'a> {
         }
         // `uv run https://…/s.py`, a URL in the program position: fetched and run.
         if !cmd.dynamic && {
-            let l = cmd.text.to_ascii_lowercase();
-            l.starts_with("http://") || l.starts_with("https://")
+            let l = cmd.text.as_bytes();
+            l.get(..7)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"http://"))
+                || l.get(..8)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"https://"))
         } {
             self.push(r::CURL_PIPE_SHELL.finding(format!(
                 "`{}` is a URL: the program is fetched and run unreviewed.",
@@ -2351,10 +2372,10 @@ impl<'a> Walker<'a> {
             if w.is_empty() || !w.contains(['.', '/', '~', '$']) {
                 return None;
             }
-            let (r, secret) = this.resolve_secret(w);
-            if secret {
+            let f = this.path_facts(w);
+            if f.secret {
                 Some(format!("`{}`", clip(w, 60)))
-            } else if this.tainted_files.contains(&r) {
+            } else if this.tainted_files.contains(&f.resolved) {
                 Some(format!("`{}` (written from a secret)", clip(w, 60)))
             } else {
                 None
@@ -2509,17 +2530,18 @@ impl<'a> Walker<'a> {
                     | "gpg"
             )
         {
+            let h = home.map(paths::normalize);
             source = positionals(args).find_map(|a| {
-                let r = paths::resolve(&a.text, &self.cwd, home);
-                let h = home.map(paths::normalize);
-                let holds = h.as_deref().is_some_and(|h| {
-                    r == h
-                        || r == format!("{h}/.config")
-                        || r == format!("{h}/.aws")
-                        || r == format!("{h}/.kube")
-                        || r == format!("{h}/.docker")
-                        || r == format!("{h}/Library")
-                });
+                let f = self.path_facts(&a.text);
+                let holds = h
+                    .as_deref()
+                    .and_then(|h| f.resolved.strip_prefix(h))
+                    .is_some_and(|rest| {
+                        matches!(
+                            rest,
+                            "" | "/.config" | "/.aws" | "/.kube" | "/.docker" | "/Library"
+                        )
+                    });
                 holds.then(|| format!("`{}` (with the credentials in it)", clip(&a.text, 60)))
             });
         }
@@ -2607,8 +2629,8 @@ impl<'a> Walker<'a> {
             })
     }
 
-    /// `w` resolved against the cwd, and whether it is a secret file (memoized per cwd).
-    fn resolve_secret(&self, w: &str) -> (String, bool) {
+    /// What is known of the path `w` names from the current cwd (memoized per cwd).
+    fn path_facts(&self, w: &str) -> std::rc::Rc<PathFacts> {
         let mut memo = self.secret_memo.borrow_mut();
         if memo.0 != self.cwd {
             memo.0.clone_from(&self.cwd);
@@ -2617,12 +2639,19 @@ impl<'a> Walker<'a> {
         if let Some(hit) = memo.1.get(w) {
             return hit.clone();
         }
-        let r = paths::resolve(w, &self.cwd, self.ctx.home);
-        let secret = super::exfil::secret_path(&r, self.ctx.home);
+        let resolved = paths::resolve(w, &self.cwd, self.ctx.home);
+        let outside = !paths::is_inside(&resolved, self.ctx.workspace);
+        let facts = std::rc::Rc::new(PathFacts {
+            secret: super::exfil::secret_path(&resolved, self.ctx.home),
+            system: paths::is_system_path(&resolved),
+            startup: protect::is_startup_file(&resolved),
+            later: protect::runs_later(&resolved, outside, self.ctx.home),
+            resolved,
+        });
         if memo.1.len() < 256 {
-            memo.1.insert(w.to_owned(), (r.clone(), secret));
+            memo.1.insert(w.to_owned(), facts.clone());
         }
-        (r, secret)
+        facts
     }
 
     /// A write into a system location (`/etc`, `/usr`, …) needs approval.
@@ -2635,16 +2664,16 @@ impl<'a> Walker<'a> {
                 .map_or_else(|| v.clone(), str::to_owned)
         };
         // Memoized per cwd: a script names the same targets again and again.
-        let (r, _) = self.resolve_secret(target);
-        if let Some(later) =
-            protect::runs_later(&r, !paths::is_inside(&r, self.ctx.workspace), self.ctx.home)
-        {
+        let facts = self.path_facts(target);
+        let r = facts.resolved.as_str();
+        if let Some(later) = facts.later {
             self.push(later.finding(&via(), clip(target, 80)));
             return;
         }
-        if r.contains("/.git/hooks/")
-            || r.ends_with("/.git/config")
-            || r.contains("/.husky/") && r.contains("/_/")
+        if r.contains("/.")
+            && (r.contains("/.git/hooks/")
+                || r.ends_with("/.git/config")
+                || r.contains("/.husky/") && r.contains("/_/"))
         {
             self.push(p::GIT_HOOK_WRITE.finding(format!(
                 "{} writes `{}`, code or settings git runs later.",
@@ -2653,9 +2682,9 @@ impl<'a> Walker<'a> {
             )));
             return;
         }
-        if paths::is_system_path(&r)
-            && !paths::is_device(&r)
-            && !paths::is_discard(&r)
+        if facts.system
+            && !paths::is_device(r)
+            && !paths::is_discard(r)
             && !r.starts_with("/tmp")
             && !r.starts_with("/var/tmp")
             && !r.starts_with("/dev/")
@@ -2671,8 +2700,7 @@ impl<'a> Walker<'a> {
     /// A write into a shell start-up file: blocked when it changes the guard's or the agents'
     /// settings, `PATH`, or shadows the hook; a change whose content is unknown needs approval.
     fn startup_write(&mut self, target: &str, content: Option<&str>, via: impl std::fmt::Display) {
-        let (resolved, _) = self.resolve_secret(target);
-        if !protect::is_startup_file(&resolved) {
+        if !self.path_facts(target).startup {
             return;
         }
         match content {
@@ -4191,6 +4219,22 @@ fn program_name(text: &str) -> &str {
     t
 }
 
+/// The `WRAPPERS` entry naming `name` (an index: this runs for every command word).
+fn wrapper(name: &str) -> Option<&'static Wrapper> {
+    type Index = std::collections::HashMap<&'static str, &'static Wrapper, Fnv>;
+    static INDEX: std::sync::LazyLock<Index> = std::sync::LazyLock::new(|| {
+        let mut m = Index::default();
+        for w in WRAPPERS {
+            for n in w.names {
+                // The first entry naming a program wins, as a linear search would.
+                m.entry(*n).or_insert(w);
+            }
+        }
+        m
+    });
+    INDEX.get(name).copied()
+}
+
 /// Skips wrappers and their options (`WRAPPERS`), so the command they run is graded.
 fn strip_wrappers(words: &[Word]) -> Stripped<'_> {
     let mut out = Stripped {
@@ -4206,7 +4250,7 @@ fn strip_wrappers(words: &[Word]) -> Stripped<'_> {
             break;
         }
         let name = command_name(&w.text);
-        let Some(spec) = WRAPPERS.iter().find(|s| s.names.contains(&name)) else {
+        let Some(spec) = wrapper(name) else {
             break;
         };
         if let Then::Subcommand(sub) = spec.then {

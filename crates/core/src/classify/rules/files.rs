@@ -740,10 +740,11 @@ impl Walker<'_> {
         });
         let pos: Vec<&Word> = positionals(args).collect();
         if let Some(dest) = copy_destination(args) {
-            let d = paths::resolve(&dest.text, &self.cwd, self.ctx.home);
+            let facts = self.path_facts(&dest.text);
+            let d = facts.resolved.as_str();
             let srcs = &pos[..pos.len().saturating_sub(1)];
             if name == "mv"
-                && (paths::is_discard(&d)
+                && (paths::is_discard(d)
                     || srcs.iter().any(|s| self.delete_reach(s) == Reach::Root))
             {
                 self.push(p::MOVE_TO_NULL.finding(format!(
@@ -755,9 +756,7 @@ impl Walker<'_> {
             if srcs
                 .iter()
                 .any(|s| s.text == "/dev/null" || s.text == "/dev/zero")
-                && (paths::is_system_path(&d)
-                    || protect::is_startup_file(&d)
-                    || crate::classify::exfil::secret_path(&d, self.ctx.home))
+                && (facts.system || facts.startup || facts.secret)
             {
                 self.push(r::DESTROY_SENSITIVE.finding(format!(
                     "`{name}` empties `{}`, a system, credentials or start-up file.",
@@ -796,7 +795,7 @@ impl Walker<'_> {
             if !from_example {
                 self.check_write_target(&dest.text, Via(name, ""));
             }
-            if !paths::is_secret_path(&d) && !d.contains(':') {
+            if !paths::is_secret_path(d) && !d.contains(':') {
                 self.system_write(&dest.text, Via(name, " to"));
             }
             if srcs.len() == 1 && !dest.dynamic {
