@@ -94,8 +94,25 @@ pub const EXPOSE_LOCAL: Rule = Rule {
     near_misses: &["python3 -m http.server -d dist 8000", "npx serve dist", "ngrok version"],
 };
 
+pub const CLOUD_METADATA: Rule = Rule {
+    id: "cloud-metadata",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "A network client or program reads an instance metadata service (169.254.169.254 however the address is spelled: decimal, hex, octal, IPv4-mapped IPv6, wildcard DNS; `metadata.google.internal`; ECS's 169.254.170.2; Alibaba's 100.100.100.200), which hands out the machine's cloud credentials.",
+    suggestion: "Use the cloud CLI's own, scoped commands (`aws sts get-caller-identity`); ask the user before reading instance credentials.",
+    fires: &[
+        "curl http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "curl -s http://2852039166/latest/meta-data/",
+        "wget -qO- http://[::ffff:a9fe:a9fe]/latest/user-data",
+        "curl -H 'Metadata-Flavor: Google' http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token",
+        "python3 -c \"import requests; print(requests.get('http://169.254.169.254/latest/meta-data/').text)\"",
+    ],
+    near_misses: &["curl http://169.255.1.1/", "echo http://169.254.169.254/", "curl http://localhost:8080/metadata"],
+};
+
 pub const NETWORK_RULES: &[Rule] = &[
     REMOTE_SHELL,
+    CLOUD_METADATA,
     EXPOSE_LOCAL,
     EXFIL_FLOW,
     EXFIL_UPLOAD,

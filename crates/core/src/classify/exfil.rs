@@ -294,18 +294,112 @@ pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> 
 
 /// Cloud metadata endpoints: instance credentials.
 pub(crate) fn metadata_endpoint(text: &str) -> bool {
-    // Every address below is at least 13 bytes; most arguments are shorter (hot path).
-    text.len() >= 13
-        && [
-            "169.254.169.254",
-            "metadata.google.internal",
-            "169.254.170.2",
-            "100.100.100.200",
-            "fd00:ec2::254",
-            "metadata.azure.com",
-        ]
-        .iter()
-        .any(|m| text.contains(m))
+    // Hot path (every argument of every command): no spelling is shorter than 7 bytes, and
+    // a numeric one has a digit.
+    if text.len() < 7 {
+        return false;
+    }
+    let bytes = text.as_bytes();
+    let has = |n: &str| {
+        bytes
+            .windows(n.len())
+            .any(|w| w.eq_ignore_ascii_case(n.as_bytes()))
+    };
+    if METADATA_NAMES.iter().any(|n| has(n)) {
+        return true;
+    }
+    if !bytes.iter().any(u8::is_ascii_digit) {
+        return false;
+    }
+    let lower = text.to_ascii_lowercase();
+    // Hosts: after `scheme://` (and any `user@`), or the text itself (`nc 169.254.169.254 80`).
+    let candidates = lower
+        .match_indices("://")
+        .map(|(i, _)| &lower[i + 3..])
+        .chain(std::iter::once(lower.as_str()));
+    candidates.into_iter().any(|rest| {
+        let authority = rest
+            .split(['/', '?', '#', ' ', '"', '\''])
+            .next()
+            .unwrap_or("");
+        let host = authority.rsplit('@').next().unwrap_or(authority);
+        metadata_host(host)
+    })
+}
+
+/// Names of instance metadata services (cloud credentials are handed out there).
+const METADATA_NAMES: &[&str] = &[
+    "metadata.google.internal",
+    "metadata.goog",
+    "instance-data.ec2.internal",
+    "metadata.azure.com",
+    "metadata.tencentyun.com",
+    "fd00:ec2::254",
+];
+
+/// A host (`169.254.169.254`, `[::ffff:a9fe:a9fe]:80`, `2852039166`, `0xa9fea9fe`,
+/// `0251.0376.0251.0376`, `169.254.169.254.nip.io`) whose address is an instance metadata
+/// service: the link-local range 169.254.0.0/16 (AWS, GCP, Azure, Oracle, ECS task
+/// credentials) or Alibaba's 100.100.100.200, however the number is spelled.
+fn metadata_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    let v4 = |a: u32| a >> 16 == 0xA9FE || a == 0x6464_64C8;
+    if let Some(inner) = host.strip_prefix('[') {
+        let inner = inner.split(']').next().unwrap_or("");
+        return inner.parse::<std::net::Ipv6Addr>().is_ok_and(|ip| {
+            ip.to_ipv4_mapped().is_some_and(|v| v4(u32::from(v)))
+                || ip.segments()[..4] == [0xfd00, 0x0ec2, 0, 0]
+        });
+    }
+    let host = host.split(':').next().unwrap_or(host);
+    if inet_aton(host).is_some_and(v4) {
+        return true;
+    }
+    // Wildcard DNS names that embed the address (`169.254.169.254.nip.io`,
+    // `169-254-169-254.sslip.io`, `a9fea9fe.nip.io`).
+    let labels: Vec<&str> = host.split(['.', '-']).collect();
+    let octet = |p: &&str| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit());
+    labels
+        .windows(4)
+        .any(|w| w[0] == "169" && w[1] == "254" && w[2..].iter().all(octet))
+        || labels.iter().any(|l| {
+            l.len() == 8 && l.starts_with("a9fe") && l.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+}
+
+/// IPv4 text as the C library's `inet_aton` reads it: one to four parts, each decimal, octal
+/// (leading `0`) or hex (`0x`); the last part fills the remaining bytes.
+fn inet_aton(s: &str) -> Option<u32> {
+    if s.is_empty() || s.len() > 64 {
+        return None;
+    }
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.len() > 4 {
+        return None;
+    }
+    let mut nums = Vec::with_capacity(4);
+    for p in &parts {
+        let (digits, radix) = if let Some(h) = p.strip_prefix("0x") {
+            (h, 16)
+        } else if p.len() > 1 && p.starts_with('0') {
+            (&p[1..], 8)
+        } else {
+            (*p, 10)
+        };
+        if digits.is_empty() && radix != 16 {
+            return None;
+        }
+        nums.push(u64::from_str_radix(if digits.is_empty() { "0" } else { digits }, radix).ok()?);
+    }
+    let (last, head) = nums.split_last()?;
+    if head.iter().any(|&n| n > 255) || *last >= 1u64 << (8 * (4 - head.len())) {
+        return None;
+    }
+    let mut addr = 0u64;
+    for (i, n) in head.iter().enumerate() {
+        addr |= n << (24 - 8 * i);
+    }
+    Some((addr | last) as u32)
 }
 
 /// What a network command sends, and where.
@@ -387,8 +481,17 @@ pub(crate) fn host_of(t: &str) -> Option<String> {
 }
 
 fn looks_like_url(t: &str) -> bool {
+    // `host.example/path` without a scheme is a URL to curl and wget too: a host part with a
+    // dot and only host characters (`src/x.rs`, `./run.sh` are not).
+    let host = t.split('/').next().unwrap_or(t);
     t.contains("://")
-        || (t.contains('.') && !t.starts_with('-') && !t.contains('/') && t.len() > 3)
+        || (host.contains('.')
+            && !t.starts_with(['-', '.'])
+            && host.len() > 3
+            && host.bytes().all(|b| {
+                b.is_ascii_alphanumeric()
+                    || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'@' | b'_')
+            }))
         || t.starts_with("localhost")
 }
 
@@ -934,6 +1037,42 @@ fn clip(s: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_addresses_however_spelled() {
+        for t in [
+            "http://169.254.169.254/latest/meta-data/",
+            "http://2852039166/latest/meta-data/",
+            "http://0xA9FEA9FE/",
+            "http://0xa9.0xfe.0xa9.0xfe/",
+            "0251.0376.0251.0376/latest/user-data",
+            "http://169.254.43518/",
+            "http://[::ffff:a9fe:a9fe]/latest",
+            "http://[::ffff:169.254.169.254]:80/",
+            "http://[fd00:ec2::254]/latest/meta-data/",
+            "169.254.169.254.nip.io/latest",
+            "http://169-254-169-254.sslip.io/",
+            "http://a9fea9fe.nip.io/",
+            "http://user@169.254.170.2/v2/credentials",
+            "http://100.100.100.200/latest/meta-data/",
+            "http://METADATA.google.internal/computeMetadata/v1/",
+            "169.254.169.254",
+        ] {
+            assert!(metadata_endpoint(t), "{t}");
+        }
+        for t in [
+            "http://169.255.1.1/",
+            "http://localhost:8080/metadata",
+            "http://10.0.0.1/",
+            "https://example.com/169/254",
+            "1.2.3.4.5",
+            "http://[::1]:3000/",
+            "src/x.rs",
+            "--max-time",
+        ] {
+            assert!(!metadata_endpoint(t), "{t}");
+        }
+    }
 
     #[test]
     fn sources_and_look_alikes() {

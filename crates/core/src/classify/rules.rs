@@ -2436,6 +2436,12 @@ impl<'a> Walker<'a> {
                 r.feeds_stdin() || (r.kind == RedirKind::Input && r.target.text != "/dev/null")
             });
         if let Some(sink) = super::exfil::sink(name, texts, stdin_fed) {
+            if let Some(t) = texts.iter().find(|t| super::exfil::metadata_endpoint(t)) {
+                self.push(p::CLOUD_METADATA.finding(format!(
+                    "`{name}` reads `{}`, an instance metadata service that hands out this machine's cloud credentials.",
+                    clip(t, 80)
+                )));
+            }
             let dest = if sink.dest.is_empty() {
                 "?".to_owned()
             } else {
@@ -2730,6 +2736,19 @@ impl<'a> Walker<'a> {
     /// Exfiltration facts from interpreter code: a read source and a network send in the same
     /// program is a flow.
     fn code_flow(&mut self, program: &str, f: &super::code::CodeFacts) {
+        // A metadata address in a string literal: code has no other use for it than a request
+        // (through any library, a socket, or a command it runs).
+        if let Some(t) = f
+            .sends
+            .iter()
+            .chain(&f.literals)
+            .find(|t| super::exfil::metadata_endpoint(t))
+        {
+            self.push(p::CLOUD_METADATA.finding(format!(
+                "`{program}` code reads `{}`, an instance metadata service that hands out this machine's cloud credentials.",
+                clip(t, 80)
+            )));
+        }
         if f.sends.is_empty() {
             return;
         }
