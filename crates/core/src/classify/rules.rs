@@ -903,10 +903,14 @@ impl<'a> Walker<'a> {
                 self.in_pipe = was_in_pipe;
                 carry = self.out_text.take();
                 self.stdin_text = None;
+                let mut t = t;
                 if i > 0 {
                     if t.runs_stdin {
                         self.pipe_into_interpreter(upstream);
                     }
+                    // Its stdin was this pipe, graded just now; what the list around it feeds
+                    // in reaches only the first stage.
+                    t.runs_stdin = false;
                     self.origin.pop();
                 }
                 upstream |= t;
@@ -945,8 +949,8 @@ impl<'a> Walker<'a> {
         match c {
             Command::Simple(sc) => self.simple(sc, depth, pipe_in),
             Command::Group { body, redirects } => {
-                let mut t = self.script(body, depth + 1);
-                t.runs_stdin = false;
+                // `curl … | { bash; }`, `… | (sh)`: a shell first in the group reads the pipe.
+                let t = self.script(body, depth + 1);
                 let first = self.findings.len();
                 let mut facts = Facts::default();
                 self.redirects(redirects, &mut facts);

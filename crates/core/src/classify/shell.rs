@@ -399,6 +399,9 @@ impl<'s> Parser<'s> {
                 .find(|kw| self.at_word(kw))
             {
                 self.pos += kw.len();
+                if *kw == "coproc" {
+                    return self.parse_coproc();
+                }
                 if *kw == "time" {
                     self.skip_blanks();
                     if self.at_word("-p") {
@@ -1163,6 +1166,47 @@ fn term_name(term: Term) -> &'static str {
         Term::Paren => "`(`",
         Term::Brace => "`{`",
         Term::Case => "case",
+    }
+}
+
+impl Parser<'_> {
+    /// `coproc [NAME] CMD`: CMD runs in the background reading what later commands write to
+    /// its pipe (`>&${COPROC[1]}`), so it is modelled as the last stage of a pipeline whose
+    /// input is unknown: a shell there runs text that cannot be checked.
+    fn parse_coproc(&mut self) -> PResult<Option<Command>> {
+        self.skip_blanks();
+        // A NAME only comes before a compound command.
+        let rest = &self.src[self.pos..];
+        let name_len = rest
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .count();
+        if name_len > 0 {
+            let after = rest[name_len..]
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\t'));
+            if after.is_some_and(|a| matches!(rest[name_len + a], b'{' | b'(')) {
+                self.pos += name_len;
+            }
+        }
+        let Some(inner) = self.nested(|p| p.parse_command())? else {
+            return Ok(None);
+        };
+        let feeder = Command::Simple(SimpleCommand {
+            words: vec![Word::literal(":")],
+            ..SimpleCommand::default()
+        });
+        Ok(Some(Command::Group {
+            body: Script {
+                items: vec![Item {
+                    pipeline: Pipeline {
+                        stages: vec![feeder, inner],
+                    },
+                    background: true,
+                }],
+            },
+            redirects: Vec::new(),
+        }))
     }
 }
 
