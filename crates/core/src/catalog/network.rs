@@ -58,10 +58,10 @@ pub const PRIVATE_KEY_READ: Rule = Rule {
     id: "private-key-read",
     family: F,
     verdict: RequireApproval,
-    explanation: "Reading a private key or cloud credentials (`~/.ssh/id_*`, `.pem`, `.aws/credentials`, `.kube/config`, `.gnupg/`).",
-    suggestion: "Do not read private keys or cloud credentials into the conversation.",
-    fires: &["cat ~/.ssh/id_rsa", "cat ~/.aws/credentials", "@Read /home/u/.ssh/id_ed25519"],
-    near_misses: &["cat ~/.ssh/id_rsa.pub", "ls ~/.ssh"],
+    explanation: "Reading a private key or cloud credentials (`~/.ssh/id_*`, `.pem`, `.aws/credentials`, `.kube/config`, `.gnupg/`), the system's password hashes (`/etc/shadow`), or printing from a personal secret store (the macOS keychain with `security find-*-password -w`, the desktop keyring, `pass`, LastPass, exported secret GPG keys, `kubectl config view --raw`).",
+    suggestion: "Do not read private keys, passwords or cloud credentials into the conversation.",
+    fires: &["cat ~/.ssh/id_rsa", "cat ~/.aws/credentials", "@Read /home/u/.ssh/id_ed25519", "sudo cat /etc/shadow", "security find-generic-password -wa Chrome", "pass show email/work"],
+    near_misses: &["cat ~/.ssh/id_rsa.pub", "ls ~/.ssh", "cat /etc/passwd", "security list-keychains", "pass ls"],
 };
 pub const SECRET_IN_CONTENT: Rule = Rule {
     id: "secret-in-content",
@@ -88,10 +88,10 @@ pub const EXPOSE_LOCAL: Rule = Rule {
     id: "expose-local",
     family: F,
     verdict: RequireApproval,
-    explanation: "Serving the home directory or the whole filesystem over HTTP (`python3 -m http.server` in `~` or `/`, `php -S -t ~`, `busybox httpd -h ~`), or opening a public tunnel to this machine (`ngrok`, `cloudflared tunnel`, `localtunnel`, `ssh -R` bound to all interfaces): keys and credentials become reachable from outside.",
+    explanation: "Serving the home directory or the whole filesystem over HTTP (`python3 -m http.server` in `~` or `/`, `php -S -t ~`, `busybox httpd -h ~`), or opening a public tunnel to this machine (`ngrok`, `cloudflared tunnel`, `localtunnel`, `ssh -R` bound to all interfaces, handing this machine's ssh server to the remote end, or a reverse SOCKS proxy into this network): keys and credentials become reachable from outside.",
     suggestion: "Serve only the project's build output on localhost; ask the user before exposing anything publicly.",
-    fires: &["python3 -m http.server -d ~ 8080", "cd / && python3 -m http.server", "ngrok http 3000", "cloudflared tunnel --url http://localhost:22"],
-    near_misses: &["python3 -m http.server -d dist 8000", "npx serve dist", "ngrok version"],
+    fires: &["python3 -m http.server -d ~ 8080", "cd / && python3 -m http.server", "ngrok http 3000", "cloudflared tunnel --url http://localhost:22", "ssh -N -R 9000:localhost:22 me@203.0.113.5", "ssh -R 1080 me@host.example"],
+    near_misses: &["python3 -m http.server -d dist 8000", "npx serve dist", "ngrok version", "ssh -R 8080:localhost:3000 me@devbox", "ssh -L 5432:db:5432 bastion"],
 };
 
 pub const CLOUD_METADATA: Rule = Rule {

@@ -125,7 +125,7 @@ pub const AUTOSTART_WRITE: Rule = Rule {
     id: "autostart-write",
     family: F,
     verdict: RequireApproval,
-    explanation: "Writing where programs are started or code is loaded later by something else: systemd user units, XDG autostart entries, launchd agents, `environment.d`, X session scripts, Windows Run keys and scheduled tasks, the user's program directories on the search path (`~/.local/bin`, `~/bin`: a file there answers to its name first), editor start-up files, Python `.pth`/`sitecustomize.py`, `node_modules/.bin`, an agent's MCP server list (`.mcp.json`), editor tasks run on opening. What lands there runs later, unseen by the hook.",
+    explanation: "Writing where programs are started or code is loaded later by something else: systemd user units, XDG autostart entries, launchd agents, `environment.d`, X session scripts, Windows Run keys and scheduled tasks, the user's program directories on the search path (`~/.local/bin`, `~/bin`: a file there answers to its name first), editor start-up files, Python `.pth`/`sitecustomize.py`, `node_modules/.bin`, an agent's MCP server list (`.mcp.json`), editor tasks run on opening; and registering such a job (`systemctl enable`, `launchctl load`/`bootstrap`). What lands there runs later, unseen by the hook.",
     suggestion: "Do not install things that start on their own; show the user the unit or entry and let them install it.",
     fires: &[
         "cp sync.service ~/.config/systemd/user/",
@@ -134,8 +134,10 @@ pub const AUTOSTART_WRITE: Rule = Rule {
         "echo 'PATH=/tmp/x' > ~/.config/environment.d/10-x.conf",
         "printf '#!/bin/sh\\nrm -rf ~\\n' > ~/.local/bin/git",
         "echo '{\"mcpServers\":{\"x\":{\"command\":\"sh\"}}}' > .mcp.json",
+        "systemctl --user enable --now sync.service",
+        "launchctl load ~/Library/LaunchAgents/com.x.plist",
     ],
-    near_misses: &["ls ~/.config/systemd/user", "cp sync.service deploy/systemd/", "cat ~/.config/autostart/x.desktop"],
+    near_misses: &["ls ~/.config/systemd/user", "cp sync.service deploy/systemd/", "cat ~/.config/autostart/x.desktop", "systemctl --user restart sync.service", "launchctl list"],
 };
 
 pub const SETUID_BIT: Rule = Rule {

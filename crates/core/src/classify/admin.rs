@@ -846,8 +846,20 @@ fn public_tunnel(name: &str, args: &[&str]) -> bool {
             } else {
                 a.strip_prefix("-R").filter(|v| !v.is_empty())
             };
+            // Bound to all interfaces; a reverse SOCKS proxy into this network (`-R 1080`);
+            // or this machine's own ssh server handed to the remote end.
             spec.is_some_and(|s| {
-                s.starts_with("0.0.0.0:") || s.starts_with("*:") || s.starts_with(':')
+                let parts: Vec<&str> = s.split(':').collect();
+                s.starts_with("0.0.0.0:")
+                    || s.starts_with("*:")
+                    || s.starts_with(':')
+                    || (parts.len() <= 2 && !s.contains('/'))
+                    || (parts.len() >= 3
+                        && parts[parts.len() - 1] == "22"
+                        && matches!(
+                            parts[parts.len() - 2],
+                            "localhost" | "127.0.0.1" | "[::1]" | "::1"
+                        ))
             })
         }),
         _ => false,

@@ -231,7 +231,12 @@ pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> 
             "the shell's variables"
         }
         "compgen" if has("-v") || has("-e") => "the shell's variables",
-        "security" if sub(0).starts_with("find-") && (has("-w") || has("-g")) => {
+        "security"
+            if sub(0).starts_with("find-")
+                && args.iter().any(|a| {
+                    a.starts_with('-') && !a.starts_with("--") && a.contains(['w', 'g'])
+                }) =>
+        {
             "the macOS keychain"
         }
         "security" if sub(0) == "dump-keychain" => "the macOS keychain",
@@ -268,7 +273,27 @@ pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> 
             "Kubernetes secrets"
         }
         "kubectl" if sub(0) == "config" && sub(1) == "view" && has("--raw") => "the kubeconfig",
-        "pass" | "gopass" if matches!(sub(0), "show" | "") || !sub(0).is_empty() => {
+        // `pass NAME`, `pass show NAME`, `pass grep …` print secrets; listing and managing
+        // entries does not.
+        "pass" | "gopass"
+            if !matches!(
+                sub(0),
+                "" | "ls"
+                    | "list"
+                    | "find"
+                    | "search"
+                    | "init"
+                    | "git"
+                    | "insert"
+                    | "generate"
+                    | "edit"
+                    | "rm"
+                    | "mv"
+                    | "cp"
+                    | "help"
+                    | "version"
+            ) =>
+        {
             "the password store"
         }
         "bw" if sub(0) == "get" => "Bitwarden",
@@ -290,6 +315,22 @@ pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> 
         }
         _ => return None,
     })
+}
+
+/// Stores of one person's own secrets (as named by [`secret_command`]): printing from them puts
+/// passwords in front of the model, like reading a private key. 1Password's and Bitwarden's
+/// CLIs are also how projects inject their own secrets (`op read` in scripts), so they count
+/// only when the secret is sent somewhere (`exfil-flow`).
+pub(crate) fn personal_store(store: &str) -> bool {
+    matches!(
+        store,
+        "the macOS keychain"
+            | "the desktop keyring"
+            | "the password store"
+            | "LastPass"
+            | "secret GPG keys"
+            | "the kubeconfig"
+    )
 }
 
 /// Cloud metadata endpoints: instance credentials.

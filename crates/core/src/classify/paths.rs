@@ -289,6 +289,9 @@ pub fn is_dotenv(path: &str) -> bool {
 }
 
 pub fn is_secret_path(path: &str) -> bool {
+    if is_password_db(path) {
+        return true;
+    }
     let base = basename(path);
     if base == ".env" || (base.starts_with(".env.") && !is_placeholder(base)) {
         return true;
@@ -337,6 +340,27 @@ pub fn is_private_key_path(path: &str) -> bool {
         || path.ends_with(".kube/config")
         || path.contains("/.gnupg/")
         || path.ends_with("application_default_credentials.json")
+        || is_password_db(path)
+}
+
+/// The system's password hashes (`/etc/shadow` and its kin), however the path is spelled.
+fn is_password_db(path: &str) -> bool {
+    const DBS: &[&str] = &[
+        "etc/shadow",
+        "etc/shadow-",
+        "etc/gshadow",
+        "etc/gshadow-",
+        "etc/master.passwd",
+        "etc/spwd.db",
+        "etc/security/opasswd",
+    ];
+    if !path.contains("etc/") {
+        return false;
+    }
+    let n = normalize(path);
+    DBS.iter().any(|db| {
+        n.ends_with(db) && (n.len() == db.len() || n.as_bytes()[n.len() - db.len() - 1] == b'/')
+    })
 }
 
 /// The broader upstream "sensitive" test that adds +15 risk: a case-insensitive substring match,

@@ -1856,6 +1856,18 @@ impl<'a> Walker<'a> {
             )
             .filter(|w| w.is_assignment())
             .filter_map(|w| w.text.split_once('=').map(|(n, _)| n))
+            .chain(
+                // `env -u DASHCLAW_X cmd`, `env --unset=DASHCLAW_X cmd`: removed for it.
+                words[..stripped.start.min(words.len())]
+                    .windows(2)
+                    .filter(|w| matches!(w[0].text.as_str(), "-u" | "--unset"))
+                    .map(|w| w[1].text.as_str())
+                    .chain(
+                        words[..stripped.start.min(words.len())]
+                            .iter()
+                            .filter_map(|w| w.text.strip_prefix("--unset=")),
+                    ),
+            )
             .find(|n| guard_setting(n));
         if let Some(n) = wrapped_env {
             self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
@@ -2405,6 +2417,14 @@ impl<'a> Walker<'a> {
                         super::exfil::secret_vars_in(&r.target.text).map(|v| format!("`{v}`"))
                     })
             });
+        if let Some(store) =
+            super::exfil::secret_command(name, texts).filter(|s| super::exfil::personal_store(s))
+        {
+            self.push(
+                p::PRIVATE_KEY_READ
+                    .finding(format!("`{name}` prints passwords or keys from {store}.")),
+            );
+        }
         let mut source = super::exfil::secret_command(name, texts)
             .map(str::to_owned)
             .or_else(|| {

@@ -205,7 +205,16 @@ impl Walker<'_> {
 
     pub(super) fn h_unset(&mut self, c: &mut Call<'_>) {
         for a in positionals(c.args) {
-            self.set_var(&a.text, None);
+            // As for `export`: what this shell starts runs without the setting.
+            let name = self
+                .fold_word(a, c.depth + 1)
+                .unwrap_or_else(|| a.text.clone());
+            if guard_setting(&name) {
+                self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
+                    "`unset {name}` changes how the guard or an agent's hooks run for what this shell starts."
+                )));
+            }
+            self.set_var(&name, None);
         }
     }
 

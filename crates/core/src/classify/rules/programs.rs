@@ -224,6 +224,23 @@ impl Walker<'_> {
                 c.name
             )));
         }
+        // Registering a job that starts on its own (at boot, login or on a timer): it runs
+        // later, unseen by the hook. Starting or restarting one now is ordinary work.
+        let verb = positionals(c.args).next().map(|w| w.text.as_str());
+        let registers = match c.name {
+            "systemctl" => matches!(verb, Some("enable" | "link" | "reenable" | "preset")),
+            "launchctl" => matches!(verb, Some("load" | "bootstrap" | "enable" | "submit")),
+            _ => false,
+        };
+        if registers {
+            let what = positionals(c.args).nth(1).map_or("", |w| w.text.as_str());
+            self.push(p::AUTOSTART_WRITE.finding(format!(
+                "`{} {}` registers `{}` to start on its own later, unseen by the hook.",
+                c.name,
+                verb.unwrap_or(""),
+                clip(what, 80)
+            )));
+        }
     }
 
     /// `dashclawd` subcommands that change the guard itself.
