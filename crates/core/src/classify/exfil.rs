@@ -340,16 +340,17 @@ pub(crate) fn metadata_endpoint(text: &str) -> bool {
     if text.len() < 7 {
         return false;
     }
-    let bytes = text.as_bytes();
-    let has = |n: &str| {
-        bytes
-            .windows(n.len())
-            .any(|w| w.eq_ignore_ascii_case(n.as_bytes()))
-    };
-    if METADATA_NAMES.iter().any(|n| has(n)) {
+    static NAMES: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(METADATA_NAMES)
+            .expect("metadata names compile")
+    });
+    if NAMES.is_match(text) {
         return true;
     }
-    if !bytes.iter().any(u8::is_ascii_digit) {
+    // Every numeric spelling has a digit.
+    if !text.as_bytes().iter().any(u8::is_ascii_digit) {
         return false;
     }
     let lower = text.to_ascii_lowercase();

@@ -479,17 +479,35 @@ type SecretMemo = (
 );
 
 /// Facts about one path argument, resolved against the cwd: computed once per classification,
-/// because scripts name the same targets again and again.
+/// because scripts name the same targets again and again. The write-side facts are computed
+/// on first use: most arguments are only ever checked as possible secrets.
 struct PathFacts {
     resolved: String,
     /// A secrets or credentials file (`exfil::secret_path`).
     secret: bool,
+    /// Inside the workspace (for the runs-later table).
+    inside: bool,
+    home: Option<String>,
+    write: std::cell::OnceCell<WriteFacts>,
+}
+
+struct WriteFacts {
     /// A system location (`/etc`, `/usr`, …).
     system: bool,
     /// A shell start-up file.
     startup: bool,
     /// Something runs or installs what it says later.
     later: Option<protect::Later>,
+}
+
+impl PathFacts {
+    fn write(&self) -> &WriteFacts {
+        self.write.get_or_init(|| WriteFacts {
+            system: paths::is_system_path(&self.resolved),
+            startup: protect::is_startup_file(&self.resolved),
+            later: protect::runs_later(&self.resolved, !self.inside, self.home.as_deref()),
+        })
+    }
 }
 
 struct Walker<'a> {
@@ -1287,8 +1305,8 @@ impl<'a> Walker<'a> {
                 )));
             }
             let facts = self.path_facts(t);
-            let important = facts.system
-                || facts.startup
+            let important = facts.write().system
+                || facts.write().startup
                 || (facts.secret && !self.project_dotenv(&facts.resolved));
             if overwrite && bare && important {
                 self.push(r::DESTROY_SENSITIVE.finding(format!(
@@ -2670,12 +2688,11 @@ impl<'a> Walker<'a> {
             return hit.clone();
         }
         let resolved = paths::resolve(w, &self.cwd, self.ctx.home);
-        let outside = !paths::is_inside(&resolved, self.ctx.workspace);
         let facts = std::rc::Rc::new(PathFacts {
             secret: super::exfil::secret_path(&resolved, self.ctx.home),
-            system: paths::is_system_path(&resolved),
-            startup: protect::is_startup_file(&resolved),
-            later: protect::runs_later(&resolved, outside, self.ctx.home),
+            inside: paths::is_inside(&resolved, self.ctx.workspace),
+            home: self.ctx.home.map(str::to_owned),
+            write: std::cell::OnceCell::new(),
             resolved,
         });
         if memo.1.len() < 256 {
@@ -2696,7 +2713,7 @@ impl<'a> Walker<'a> {
         // Memoized per cwd: a script names the same targets again and again.
         let facts = self.path_facts(target);
         let r = facts.resolved.as_str();
-        if let Some(later) = facts.later {
+        if let Some(later) = facts.write().later {
             self.push(later.finding(&via(), clip(target, 80)));
             return;
         }
@@ -2712,7 +2729,7 @@ impl<'a> Walker<'a> {
             )));
             return;
         }
-        if facts.system
+        if facts.write().system
             && !paths::is_device(r)
             && !paths::is_discard(r)
             && !r.starts_with("/tmp")
@@ -2730,7 +2747,7 @@ impl<'a> Walker<'a> {
     /// A write into a shell start-up file: blocked when it changes the guard's or the agents'
     /// settings, `PATH`, or shadows the hook; a change whose content is unknown needs approval.
     fn startup_write(&mut self, target: &str, content: Option<&str>, via: impl std::fmt::Display) {
-        if !self.path_facts(target).startup {
+        if !self.path_facts(target).write().startup {
             return;
         }
         match content {

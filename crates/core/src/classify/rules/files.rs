@@ -756,7 +756,7 @@ impl Walker<'_> {
             if srcs
                 .iter()
                 .any(|s| s.text == "/dev/null" || s.text == "/dev/zero")
-                && (facts.system || facts.startup || facts.secret)
+                && (facts.write().system || facts.write().startup || facts.secret)
             {
                 self.push(r::DESTROY_SENSITIVE.finding(format!(
                     "`{name}` empties `{}`, a system, credentials or start-up file.",
