@@ -394,6 +394,15 @@ impl Walker<'_> {
                 ));
                 return Some(Intent::Unknown);
             }
+            if script.dynamic && self.program_is_data(script) {
+                // `bash $(cat name.txt)`: which script runs is data made at run time, as for a
+                // program word (`$(which x)` and a configured `$SCRIPT` are not).
+                self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                    "The script the shell runs, `{}`, is named by data made at run time.",
+                    clip(&script.text, 80)
+                )));
+                return Some(Intent::Unknown);
+            }
             self.exec_script(script, ScriptKind::Shell, depth, facts, false);
             return Some(Intent::Unknown);
         }
