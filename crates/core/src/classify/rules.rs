@@ -3081,8 +3081,9 @@ impl<'a> Walker<'a> {
                 facts.floor = Some((70, "temp script unseen"));
                 return;
             }
-            // Upstream: a miss changes nothing; a script we cannot read is at least 60.
-            Err("missing") => return,
+            // Upstream: a miss changes nothing; a script we cannot read is at least 60. A
+            // compiled program outside the temp directories is graded by its name alone.
+            Err("missing" | "binary") => return,
             Err(_) => {
                 facts.floor = Some((60, "script unreadable"));
                 return;

@@ -33,6 +33,10 @@ pub(crate) fn read(path: &str) -> Result<String, &'static str> {
     if buf.len() as u64 > MAX_SCRIPT {
         return Err("too large");
     }
+    // A compiled program (`/bin/sh` is dash) is not a script: nothing here to read.
+    if buf[..buf.len().min(8192)].contains(&0) {
+        return Err("binary");
+    }
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
