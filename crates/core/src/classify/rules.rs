@@ -2899,8 +2899,16 @@ impl<'a> Walker<'a> {
         }
         for cmd in f.shell.iter().take(8) {
             self.reparsed += 1;
-            self.text(cmd, depth + 1, Some(label.clone()));
+            let t = self.text(cmd, depth + 1, Some(label.clone()));
             self.reparsed -= 1;
+            if t.runs_stdin {
+                // `pty.spawn('/bin/sh')`, `subprocess.call(['/bin/sh', '-i'])` after `dup2`: a
+                // shell whose commands arrive later, through whatever the code wired to it.
+                self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                    "Inline `{program}` code starts `{}`, a shell whose commands arrive later and cannot be checked.",
+                    clip(cmd, 60)
+                )));
+            }
         }
         for (target, recursive) in f.deletes.iter().take(8) {
             let flags = if *recursive { "-rf" } else { "-f" };
