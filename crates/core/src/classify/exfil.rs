@@ -389,7 +389,8 @@ fn metadata_host(host: &str) -> bool {
     if let Some(inner) = host.strip_prefix('[') {
         let inner = inner.split(']').next().unwrap_or("");
         return inner.parse::<std::net::Ipv6Addr>().is_ok_and(|ip| {
-            ip.to_ipv4_mapped().is_some_and(|v| v4(u32::from(v)))
+            // IPv4-mapped and the older IPv4-compatible form (`[::a9fe:a9fe]`).
+            ip.to_ipv4().is_some_and(|v| v4(u32::from(v)))
                 || ip.segments()[..4] == [0xfd00, 0x0ec2, 0, 0]
         });
     }
@@ -1091,6 +1092,7 @@ mod tests {
             "http://169.254.43518/",
             "http://[::ffff:a9fe:a9fe]/latest",
             "http://[::ffff:169.254.169.254]:80/",
+            "http://[::a9fe:a9fe]/",
             "http://[fd00:ec2::254]/latest/meta-data/",
             "169.254.169.254.nip.io/latest",
             "http://169-254-169-254.sslip.io/",

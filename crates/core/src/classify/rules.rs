@@ -1883,7 +1883,11 @@ impl<'a> Walker<'a> {
                     .chain(
                         words[..stripped.start.min(words.len())]
                             .iter()
-                            .filter_map(|w| w.text.strip_prefix("--unset=")),
+                            .filter_map(|w| {
+                                w.text
+                                    .strip_prefix("--unset=")
+                                    .or_else(|| w.text.strip_prefix("-u"))
+                            }),
                     ),
             )
             .find(|n| guard_setting(n));
