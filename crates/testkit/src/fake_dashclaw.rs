@@ -194,6 +194,8 @@ pub struct RecordedRequest {
     pub raw_len: usize,
     /// The body after gzip decoding (empty when it did not decode).
     pub body: Vec<u8>,
+    /// Which accepted TCP connection carried it (1-based, in accept order).
+    pub connection: usize,
 }
 
 impl RecordedRequest {
@@ -867,14 +869,14 @@ async fn accept_loop(
                     continue;
                 };
                 let _ = sock.set_nodelay(true);
-                shared.connections.fetch_add(1, Ordering::SeqCst);
+                let conn_no = shared.connections.fetch_add(1, Ordering::SeqCst) + 1;
                 shared.active_connections.fetch_add(1, Ordering::SeqCst);
                 let guard = ActiveGuard(Arc::clone(&shared));
                 let shared = Arc::clone(&shared);
                 let mut shutdown = conn_shutdown.clone();
                 tokio::spawn(async move {
                     let _guard = guard;
-                    let svc = service_fn(move |req| handle(Arc::clone(&shared), req));
+                    let svc = service_fn(move |req| handle(Arc::clone(&shared), conn_no, req));
                     let builder = auto::Builder::new(TokioExecutor::new());
                     let conn = builder.serve_connection(TokioIo::new(sock), svc);
                     tokio::select! {
@@ -1003,7 +1005,11 @@ impl Ctx {
     }
 }
 
-async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, io::Error> {
+async fn handle(
+    sh: Arc<Shared>,
+    conn_no: usize,
+    req: Request<Incoming>,
+) -> Result<Resp, io::Error> {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
@@ -1059,6 +1065,7 @@ async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, io::Err
             body_json: serde_json::from_slice(&decoded).ok(),
             raw_len: cx.raw.len(),
             body: decoded,
+            connection: conn_no,
         });
         let hit = st
             .faults
