@@ -1006,7 +1006,9 @@ fn tool_calls() {
         ("read pem".into(), read("Read", "server.pem"), Readonly, H, R),
         ("read aws".into(), read("Read", "/home/u/.aws/credentials"), Readonly, H, R),
         ("read kube".into(), read("Read", "~/.kube/config"), Readonly, H, R),
-        ("read netrc".into(), read("Read", "~/.netrc"), Readonly, L, W),
+        // The user's own credentials (outside the workspace) are approval; the project's are a warning.
+        ("read netrc".into(), read("Read", "~/.netrc"), Readonly, H, R),
+        ("read ws npmrc".into(), read("Read", ".npmrc"), Readonly, L, W),
         ("read settings".into(), read("Read", "~/.claude/settings.json"), Readonly, L, A),
         ("grep".into(), event("Grep", json!({"pattern": "x", "path": "src"}), ToolAction::ReadFile { path: "src".into() }), Readonly, L, A),
         ("glob".into(), event("Glob", json!({"pattern": "**/*.rs"}), ToolAction::ReadFile { path: ".".into() }), Readonly, L, A),

@@ -24,10 +24,10 @@ pub const GUARD_TAMPER_SUSPECT: Rule = Rule {
     family: F,
     verdict: RequireApproval,
     explanation:
-        "A write whose target is computed at run time and could be the guard's own settings.",
+        "A write whose target is computed at run time and could be the guard's own settings; a path to the guard's files or socket finished at run time and handed to a program that may change it or speak to the daemon (`socat - UNIX-CONNECT:$XDG_RUNTIME_DIR/dashclaw/…`); a shell start-up file written with content that cannot be read (interpreter code, `find -fprint`); unsetting the guard's settings.",
     suggestion: "Name the exact file or process literally so it can be checked.",
-    fires: &["sed -i 's/x/y/' $F"],
-    near_misses: &["sed -i 's/x/y/' src/a.rs"],
+    fires: &["sed -i 's/x/y/' $F", "echo '{}' | socat - UNIX-CONNECT:$XDG_RUNTIME_DIR/dashclaw/dashclawd.sock", "find . -maxdepth 0 -fprint ~/.bashrc"],
+    near_misses: &["sed -i 's/x/y/' src/a.rs", "cat $HOME/.config/dashclaw/config.toml", "find . -name '*.log' -fprint logs.txt"],
 };
 pub const SHELL_STARTUP_TAMPER: Rule = Rule {
     id: "shell-startup-tamper",

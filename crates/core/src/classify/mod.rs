@@ -447,9 +447,12 @@ fn classify_read(tool: &str, path: &str, ctx: &ClassifyContext) -> Classificatio
     let resolved = paths::resolve(path, ctx.cwd(), ctx.home);
     let mut findings = Vec::new();
     let mut factors = vec!["base read 5".to_owned()];
-    if paths::is_private_key_path(path) || paths::is_private_key_path(&resolved) {
+    if paths::is_private_key_path(path)
+        || paths::is_private_key_path(&resolved)
+        || exfil::user_credential(&resolved, ctx.home, ctx.workspace)
+    {
         findings.push(pack::PRIVATE_KEY_READ.finding(format!(
-            "`{tool}` reads `{path}`, a private key or cloud credential."
+            "`{tool}` reads `{path}`, a private key or a credential of the user's."
         )));
     } else if paths::is_secret_path(path) || paths::is_secret_path(&resolved) {
         findings.push(r::SENSITIVE_READ.finding(format!(

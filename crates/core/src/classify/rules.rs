@@ -564,6 +564,9 @@ struct Walker<'a> {
     last_source: Option<String>,
     /// The command being graded is a later pipeline stage (its stdin is the pipe).
     in_pipe: bool,
+    /// The program of the pipeline's last stage while an earlier stage is graded (where this
+    /// command's output ends up); `None` for the last stage or a lone command.
+    pipe_tail: Option<String>,
     /// What flows into the command being graded carries a secret.
     pipe_secret: bool,
     /// Files a downloader wrote earlier in this command line (`curl -o x.sh URL`).
@@ -682,6 +685,7 @@ impl<'a> Walker<'a> {
             tainted_files: ctx.tainted_files.to_vec(),
             last_source: None,
             in_pipe: false,
+            pipe_tail: None,
             pipe_secret: false,
             downloaded: Vec::new(),
             renamed: Vec::new(),
@@ -909,7 +913,16 @@ impl<'a> Walker<'a> {
         for item in &s.items {
             let mut upstream = Traits::default();
             let mut carry: Option<String> = None;
-            for (i, stage) in item.pipeline.stages.iter().enumerate() {
+            let stages = &item.pipeline.stages;
+            let tail = match stages.last() {
+                Some(Command::Simple(sc)) => sc
+                    .words
+                    .first()
+                    .map_or("", |w| command_name(&w.text))
+                    .to_owned(),
+                _ => "?".to_owned(),
+            };
+            for (i, stage) in stages.iter().enumerate() {
                 if i > 0 {
                     self.origin.push(Origin::Pipe(i + 1));
                 }
@@ -917,7 +930,12 @@ impl<'a> Walker<'a> {
                 self.out_text = None;
                 let was_in_pipe = self.in_pipe;
                 self.in_pipe = i > 0;
+                let outer_tail = std::mem::replace(
+                    &mut self.pipe_tail,
+                    (i + 1 < stages.len()).then(|| tail.clone()),
+                );
                 let t = self.command(stage, depth, upstream);
+                self.pipe_tail = outer_tail;
                 self.in_pipe = was_in_pipe;
                 carry = self.out_text.take();
                 self.stdin_text = None;
@@ -2328,6 +2346,50 @@ impl<'a> Walker<'a> {
                     clip(name, 40),
                     clip(&w.text, 80)
                 )));
+            } else if let Some(w) =
+                positionals(args).find(|w| w.dynamic && protect::names_guard_process(&w.text))
+            {
+                // `socat - UNIX-CONNECT:$XDG_RUNTIME_DIR/dashclaw.sock`: a path to the guard's
+                // files or socket, finished at run time, given to a program that may change it
+                // or speak to the daemon directly.
+                self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
+                    "`{}` is given `{}`, a guard path completed at run time; the guard's files and socket are not for agents.",
+                    clip(name, 40),
+                    clip(&w.text, 80)
+                )));
+            }
+        }
+        // A browser profile, keychain or password store opened by anything that reads
+        // contents (`sqlite3 ~/.config/google-chrome/Default/'Login Data' 'select …'`).
+        if !matches!(
+            name,
+            "ls" | "stat"
+                | "du"
+                | "file"
+                | "test"
+                | "["
+                | "mkdir"
+                | "readlink"
+                | "realpath"
+                | "basename"
+                | "dirname"
+                | "tree"
+                | "exa"
+                | "eza"
+                | "lsd"
+        ) && !self.findings[own..]
+            .iter()
+            .any(|f| f.rule == p::PRIVATE_KEY_READ.id)
+        {
+            if let Some(w) = args.iter().find(|w| {
+                let t = w.text.rsplit_once('=').map_or(w.text.as_str(), |(_, v)| v);
+                t.contains('/') && super::exfil::personal_store_path(&self.path_facts(t).resolved)
+            }) {
+                self.push(p::PRIVATE_KEY_READ.finding(format!(
+                    "`{}` opens `{}`, a personal password, cookie or key store.",
+                    clip(name, 40),
+                    clip(&w.text, 80)
+                )));
             }
         }
         if intent == Intent::Destructive
@@ -2447,6 +2509,26 @@ impl<'a> Walker<'a> {
                     .finding(format!("`{name}` prints passwords or keys from {store}.")),
             );
         }
+        // An account's token or a secret store's value printed into the conversation (not
+        // captured by `$( )`, not piped into a login or other consumer).
+        if let Some(store) =
+            super::exfil::secret_command(name, texts).filter(|s| super::exfil::account_secret(s))
+        {
+            let captured = self
+                .origin
+                .iter()
+                .any(|o| matches!(o, Origin::Fixed("$( )")));
+            let printed = self
+                .pipe_tail
+                .as_deref()
+                .is_none_or(super::exfil::prints_its_input);
+            if !captured && printed {
+                self.push(
+                    p::PRIVATE_KEY_READ
+                        .finding(format!("`{name}` prints {store} into the conversation.")),
+                );
+            }
+        }
         let mut source = super::exfil::secret_command(name, texts)
             .map(str::to_owned)
             .or_else(|| {
@@ -2482,6 +2564,13 @@ impl<'a> Walker<'a> {
                 r.feeds_stdin() || (r.kind == RedirKind::Input && r.target.text != "/dev/null")
             });
         if let Some(sink) = super::exfil::sink(name, texts, stdin_fed) {
+            if super::exfil::data_in_hostname(name, &sink.dest) {
+                self.push(super::exfil::upload_finding(
+                    "run-time data spelled into the host name",
+                    &format!("`{name}`"),
+                    &sink.dest,
+                ));
+            }
             if let Some(t) = texts.iter().find(|t| super::exfil::metadata_endpoint(t)) {
                 self.push(p::CLOUD_METADATA.finding(format!(
                     "`{name}` reads `{}`, an instance metadata service that hands out this machine's cloud credentials.",
@@ -2524,12 +2613,14 @@ impl<'a> Walker<'a> {
             } else if let Some(w) = self
                 .secret_args
                 .iter()
-                .find(|w| texts.iter().any(|t| t == w) || sink.inline.iter().any(|i| i == *w))
+                .filter(|w| !super::exfil::token_to_its_issuer(w, &dest))
+                .find(|w| texts.iter().any(|t| t == *w) || sink.inline.iter().any(|i| i == *w))
             {
                 Some(format!("`{}`", clip(w, 60)))
             } else {
                 self.secret_args
-                    .first()
+                    .iter()
+                    .find(|w| !super::exfil::token_to_its_issuer(w, &dest))
                     .map(|w| format!("`{}`", clip(w, 60)))
             };
             let payload = !sink.files.is_empty() || (sink.stdin && stdin_fed) || fed_secret;
@@ -2794,6 +2885,19 @@ impl<'a> Walker<'a> {
                 clip(t, 80)
             )));
         }
+        // Code that opens a private key or an account's credentials prints or uses them
+        // (`print(open('/root/.ssh/id_rsa').read())`), like `cat` would.
+        if let Some(r) = f.reads.iter().chain(&f.home_paths).find(|r| {
+            let res = paths::resolve(r, &self.cwd, self.ctx.home);
+            paths::is_private_key_path(&res)
+                || super::exfil::user_credential(&res, self.ctx.home, self.ctx.workspace)
+                || super::exfil::personal_store_path(&res)
+        }) {
+            self.push(p::PRIVATE_KEY_READ.finding(format!(
+                "`{program}` code reads `{}`, a private key or a credential of the user's.",
+                clip(r, 80)
+            )));
+        }
         if f.sends.is_empty() {
             return;
         }
@@ -2952,7 +3056,8 @@ impl<'a> Walker<'a> {
                 .iter()
                 .filter(|l| {
                     l.len() < 4096
-                        && (l.starts_with('/') || l.starts_with('~'))
+                        && (l.starts_with(['/', '~', '.']) || l.contains('/'))
+                        && !l.contains(char::is_whitespace)
                         && protect::check(l, &self.cwd, self.ctx, false).is_some()
                 })
                 .take(4)
@@ -2971,7 +3076,10 @@ impl<'a> Walker<'a> {
             let via = Via(program, " code writes");
             self.check_write_target(target, via);
             self.guard_target(target, false, false, via, false);
-            self.startup_write(target, Some(code), via);
+            // What code writes into a start-up file is rarely a literal we can read: unless
+            // the code itself names a way to switch the guard off, the content is unseen.
+            let seen = protect::startup_tamper(code).is_some().then_some(code);
+            self.startup_write(target, seen, via);
             if paths::is_system_path(target) {
                 self.push(p::SYSTEM_WRITE.finding(format!(
                     "`{program}` code writes `{}`, a system file.",

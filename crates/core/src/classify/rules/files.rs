@@ -207,13 +207,24 @@ impl Walker<'_> {
             && !args
                 .iter()
                 .any(|a| matches!(a.text.as_str(), "-e" | "-f" | "--regexp" | "--file"));
+        let user_credential = |t: &Word, w: &Self| {
+            t.text.contains(['.', '/', '~', '$']) && {
+                let f = w.path_facts(&t.text);
+                paths::is_private_key_path(&f.resolved)
+                    || crate::classify::exfil::user_credential(
+                        &f.resolved,
+                        w.ctx.home,
+                        w.ctx.workspace,
+                    )
+            }
+        };
         if let Some(t) = positionals(args)
             .skip(usize::from(pattern_first))
-            .find(|t| paths::is_secret_path(&t.text))
+            .find(|t| paths::is_secret_path(&t.text) || user_credential(t, self))
         {
-            if paths::is_private_key_path(&t.text) {
+            if paths::is_private_key_path(&t.text) || user_credential(t, self) {
                 self.push(p::PRIVATE_KEY_READ.finding(format!(
-                    "`{name}` reads `{}`, a private key or cloud credential.",
+                    "`{name}` reads `{}`, a private key or a credential of the user's.",
                     clip(&t.text, 80)
                 )));
             } else if !matches!(name, "cp" | "scp" | "rsync" | "sed") {
@@ -517,6 +528,18 @@ impl Walker<'_> {
             i += 1;
             match a.text.as_str() {
                 "-delete" => deletes = true,
+                // `-fprint FILE` and kin create or truncate FILE with the list of matches.
+                "-fprint" | "-fprint0" | "-fls" | "-fprintf" => {
+                    if let Some(t) = args.get(i) {
+                        let via = format!("`find {}`", a.text);
+                        self.check_write_target(&t.text, &via);
+                        self.guard_target(&t.text, t.dynamic, false, &via, false);
+                        self.system_write(&t.text, &via);
+                        self.startup_write(&t.text, None, &via);
+                        *intent = Intent::Write;
+                    }
+                    i += if a.text == "-fprintf" { 2 } else { 1 };
+                }
                 "-exec" | "-execdir" | "-ok" | "-okdir" => {
                     let interactive = a.text.starts_with("-ok");
                     let start = i;
