@@ -16,6 +16,7 @@ pub const ADMIN_DESTROY: Rule = Rule {
     explanation: "An admin CLI's destroying verb: delete, destroy, drop, purge, prune, reset, flush, rollback, uninstall, unpublish, yank, drain, … of clusters, clouds, hosted services, secrets stores, databases, migrations or package registries (read by verb, so every such CLI and subcommand is covered), or scaling a workload to zero.",
     suggestion: "This removes or rolls back something outside the workspace; show the command to the user and let them run or approve it.",
     fires: &[
+        "pg_restore --clean -d prod backup.dump",
         "vault kv delete secret/prod",
         "eksctl delete cluster --name prod",
         "gh repo delete owner/repo --yes",
@@ -61,14 +62,15 @@ pub const CONTAINER_ESCAPE: Rule = Rule {
     id: "container-escape",
     family: Infra,
     verdict: RequireApproval,
-    explanation: "A container that can reach the host: `--privileged`, host PID/IPC/user namespaces, added capabilities, unconfined security profiles, the Docker socket or a host system directory mounted in.",
+    explanation: "A container that can reach the host: `--privileged`, host PID/IPC/user namespaces, added capabilities, unconfined security profiles, the Docker socket or a host system directory mounted in; `nsenter --target 1` into the host's namespaces.",
     suggestion: "Run the container without host access (no --privileged, no host mounts outside the workspace).",
     fires: &[
+        "sudo nsenter --target 1 --mount --pid -- bash",
         "docker run --privileged -it alpine sh",
         "docker run -v /var/run/docker.sock:/var/run/docker.sock alpine",
         "podman run --pid=host alpine",
     ],
-    near_misses: &["docker run --rm -v $PWD:/src app make", "docker ps"],
+    near_misses: &["docker run --rm -v $PWD:/src app make", "docker ps", "nsenter -t 4242 -n ip addr"],
 };
 pub const REGISTRY_PUBLISH: Rule = Rule {
     id: "registry-publish",

@@ -107,7 +107,7 @@ pub const GIT_CONFIG_EXEC: Rule = Rule {
     verdict: Block,
     explanation: "Git settings that run a program (`core.fsmonitor`, `core.hooksPath`, `core.pager`, `core.sshCommand`, `core.editor`, `diff.external`, `alias.x='!…'`, filters, credential helpers …) set with `-c`, `--config-env` or `git config`: a command hidden where no one looks, run later by an innocent-looking git command.",
     suggestion: "Run the intended command directly; do not install programs into git's configuration.",
-    fires: &["git -c core.fsmonitor='rm -rf ~' status", "git -c core.hooksPath=/tmp/h commit -m x", "git -c alias.x='!rm -rf ~' x", "git config alias.x '!sh -c x'", "git config core.pager 'sh -c id'"],
+    fires: &["git -c core.fsmonitor='rm -rf ~' status", "git -c core.hooksPath=/tmp/h commit -m x", "git -c alias.x='!rm -rf ~' x", "git config alias.x '!sh -c x'", "git config core.pager 'sh -c id'", "GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.pager GIT_CONFIG_VALUE_0='sh -c id' git log"],
     near_misses: &["git -c user.name=x commit -m y", "git config user.email a@b.c", "git config --get core.pager", "git -c color.ui=always log"],
 };
 

@@ -152,10 +152,14 @@ pub const SQL_DROP: Rule = Rule {
     suggestion:
         "Dropping tables or databases needs a human; prefer a migration that can be reviewed.",
     fires: &[
+        "python3 -c \"import sqlite3; sqlite3.connect('app.db').execute('DROP TABLE users')\"",
         "psql -c 'DROP DATABASE prod'",
         "mysql -e 'drop table users'",
     ],
-    near_misses: &["psql -c 'SELECT 1'"],
+    near_misses: &[
+        "psql -c 'SELECT 1'",
+        "python3 -c \"print('DROP TABLE users')\"",
+    ],
 };
 pub const SQL_DESTRUCTIVE: Rule = Rule {
     id: "sql-destructive",

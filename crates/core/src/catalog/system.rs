@@ -146,8 +146,8 @@ pub const SETUID_BIT: Rule = Rule {
     verdict: RequireApproval,
     explanation: "Setting the set-user-ID bit (`chmod u+s`, `chmod +s`, `chmod 4755`), on any file: whoever runs the file afterwards runs it as its owner, often root. A classic way to keep root after a single `sudo`.",
     suggestion: "Do not make programs setuid; if something needs privileges, ask the user how they want to grant them.",
-    fires: &["chmod u+s /tmp/sh", "sudo chmod 4755 ./helper", "chmod +s \"$(which find)\"", "chmod a+rs x"],
-    near_misses: &["chmod u+x script.sh", "chmod 755 ./bin/tool", "chmod g+s shared/", "chmod -s ./helper"],
+    fires: &["chmod u+s /tmp/sh", "sudo chmod 4755 ./helper", "chmod +s \"$(which find)\"", "chmod a+rs x", "sudo install -m 4755 /bin/bash /tmp/sh"],
+    near_misses: &["chmod u+x script.sh", "chmod 755 ./bin/tool", "chmod g+s shared/", "chmod -s ./helper", "install -m 755 build/app ~/.local/bin/app"],
 };
 
 pub const SYSTEM_RULES: &[Rule] = &[

@@ -370,6 +370,18 @@ const FORMS: &[Form] = &[
         what: "removes a logical volume, volume group or physical volume, or wipes its signatures",
     },
     Form {
+        // `pg_restore --clean` drops each object before recreating it from the dump.
+        programs: &["pg_restore"],
+        fires: |_, args| {
+            args.iter().any(|a| {
+                *a == "--clean" || (a.starts_with('-') && !a.starts_with("--") && a[1..].contains('c'))
+            }) && !args.iter().any(|a| *a == "-l" || *a == "--list" || a.starts_with("-f") || a.starts_with("--file"))
+        },
+        rule: r::ADMIN_DESTROY,
+        intent: Intent::Destructive,
+        what: "drops the database's objects before restoring them from the dump",
+    },
+    Form {
         programs: &["dropuser", "pg_dropcluster", "pg_dropdb"],
         fires: |_, args| !preview(args),
         rule: r::ADMIN_DESTROY,

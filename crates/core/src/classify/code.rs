@@ -183,8 +183,8 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
     for call in calls(code, &lits) {
         let args = call_args(code, call.open, &lits);
         let name = call.name;
-        if name.ends_with(".execute") || (name == "execute" && lang == Lang::Other) {
-            // Groovy: `"rm -rf /".execute()`.
+        if lang == Lang::Other && (name.ends_with(".execute") || name == "execute") {
+            // Groovy: `"rm -rf /".execute()` (in Python, `cursor.execute(sql)` is a query).
             match path_receiver(code, call.name_start, &lits) {
                 Some(cmd) => f.shell.push(cmd),
                 None => f.dynamic_shell = true,

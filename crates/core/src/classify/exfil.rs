@@ -239,6 +239,7 @@ pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> 
         "lpass",
         "doppler",
         "gh",
+        "git",
         "glab",
         "heroku",
         "ps",
@@ -353,6 +354,7 @@ pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> 
         "lpass" if sub(0) == "show" => "LastPass",
         "doppler" if sub(0) == "secrets" => "Doppler",
         "gh" if sub(0) == "auth" && sub(1) == "token" => "the GitHub token",
+        "git" if sub(0) == "credential" && sub(1) == "fill" => "git's stored credentials",
         "gpg" | "gpg2" if args.iter().any(|a| a.starts_with("--export-secret")) => {
             "secret GPG keys"
         }
@@ -370,10 +372,9 @@ pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> 
     })
 }
 
-/// Stores of one person's own secrets (as named by [`secret_command`]): printing from them puts
-/// passwords in front of the model, like reading a private key. 1Password's and Bitwarden's
-/// CLIs are also how projects inject their own secrets (`op read` in scripts), so they count
-/// only when the secret is sent somewhere (`exfil-flow`).
+/// Stores of one person's own secrets (as named by [`secret_command`]): reading from them at
+/// all puts passwords in front of the model, like reading a private key, even when captured.
+/// Secret managers and tokens ([`account_secret`]) count when printed.
 pub(crate) fn personal_store(store: &str) -> bool {
     matches!(
         store,
@@ -386,10 +387,10 @@ pub(crate) fn personal_store(store: &str) -> bool {
     )
 }
 
-/// A person's own account token (as named by [`secret_command`]): printed, it lands in the
-/// conversation. Captured in `$( )` or piped into a login, it is how the tools are meant to be
-/// used (`docker login --password-stdin`). Secret managers and Kubernetes secrets are the
-/// project's own secrets, read the way `.env` is: they count when sent somewhere.
+/// A credential value (as named by [`secret_command`]): an account token or a value from a
+/// secret manager. Printed, it lands in the conversation and the model provider's logs.
+/// Captured in `$( )` or piped into a consumer (`docker login --password-stdin`, `kubectl
+/// apply -f -`), it is how the tools are meant to be used.
 pub(crate) fn account_secret(store: &str) -> bool {
     matches!(
         store,
@@ -398,6 +399,16 @@ pub(crate) fn account_secret(store: &str) -> bool {
             | "a Google access token"
             | "an Azure access token"
             | "AWS credentials"
+            | "git's stored credentials"
+            | "Kubernetes secrets"
+            | "Vault"
+            | "AWS Secrets Manager"
+            | "AWS SSM parameters"
+            | "Google Secret Manager"
+            | "Azure Key Vault"
+            | "Doppler"
+            | "1Password"
+            | "Bitwarden"
     )
 }
 

@@ -471,6 +471,14 @@ fn kubectl(name: &str, args: &[&str], pos: &[&str], v: &mut Verdicts) {
     {
         return;
     }
+    // `kubectl auth can-i delete pods`, `kubectl explain …`: the word is an argument of a
+    // read-only subcommand.
+    let asks = |a: &&str| {
+        matches!(
+            *a,
+            "auth" | "get" | "describe" | "explain" | "logs" | "events" | "diff" | "help" | "top"
+        )
+    };
     let Some(i) = pos.iter().position(|a| *a == "delete") else {
         if pos.first() == Some(&"drain") {
             v.hit(
@@ -480,6 +488,9 @@ fn kubectl(name: &str, args: &[&str], pos: &[&str], v: &mut Verdicts) {
         }
         return;
     };
+    if pos[..i].iter().any(asks) {
+        return;
+    }
     let kind = pos.get(i + 1).copied().unwrap_or("");
     let bulk = has(args, &["--all", "--all-namespaces", "-A"])
         || matches!(
@@ -699,6 +710,18 @@ fn sql_danger(text: &str) -> Option<Danger> {
         }
     }
     worst
+}
+
+/// The finding for destructive SQL in `text`, said of `via` (`python3` code's query).
+pub(crate) fn sql_finding(via: &str, text: &str) -> Option<crate::event::Finding> {
+    match sql_danger(text)? {
+        Danger::Drop => Some(r::SQL_DROP.finding(format!(
+            "The SQL {via} runs drops a table, database or collection."
+        ))),
+        Danger::Wipe(what) => {
+            Some(p::SQL_DESTRUCTIVE.finding(format!("The SQL {via} runs {what}.")))
+        }
+    }
 }
 
 /// SQL text that a pipeline stage prints (`echo "DROP TABLE x"`), for a client further on.

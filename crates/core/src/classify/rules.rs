@@ -515,6 +515,10 @@ struct Walker<'a> {
     cwd: String,
     /// A `cd` moved away from the starting directory.
     cwd_moved: bool,
+    /// A `cd` to a computed directory: `cwd` is no longer known.
+    cwd_unknown: bool,
+    /// `GIT_CONFIG_*` given as prefix assignments to the command being graded.
+    env_git: Vec<(String, Option<String>)>,
     powershell: bool,
     /// Functions defined so far; calling one runs its (already graded) body.
     functions: Vec<String>,
@@ -657,6 +661,8 @@ impl<'a> Walker<'a> {
             ctx,
             cwd: cwd.to_owned(),
             cwd_moved: false,
+            cwd_unknown: false,
+            env_git: Vec::new(),
             powershell,
             functions: Vec::new(),
             arg_runners: Vec::new(),
@@ -1037,6 +1043,7 @@ impl<'a> Walker<'a> {
             }
         } else {
             // Prefix assignments only reach the command's environment.
+            self.env_git.clear();
             for a in &sc.assigns {
                 if let Some((n, v)) = a.text.split_once('=') {
                     if matches!(n, "BASH_ENV" | "ENV") && v.starts_with("<(") && a.subs.len() == 1 {
@@ -1051,6 +1058,16 @@ impl<'a> Walker<'a> {
                         };
                         self.exec_var(n, v.as_deref());
                         self.load_var(n, v.as_deref());
+                    } else if n.starts_with("GIT_CONFIG_") {
+                        let v = if a.dynamic {
+                            self.fold_word(a, 0)
+                                .and_then(|t| t.split_once('=').map(|(_, v)| v.to_owned()))
+                        } else {
+                            Some(v.to_owned())
+                        };
+                        if self.env_git.len() < 32 {
+                            self.env_git.push((n.to_owned(), v));
+                        }
                     } else if guard_setting(n) {
                         self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
                             "`{n}` set for what this command starts changes how the guard or an agent's hooks run."
@@ -1398,7 +1415,15 @@ impl<'a> Walker<'a> {
                         .clone()
                 }
                 "HOME" => self.ctx.home?.to_owned(),
-                "PWD" => self.cwd.clone(),
+                "PWD" if !self.cwd_unknown => self.cwd.clone(),
+                // `${!ref}`: the variable named by `ref`'s value.
+                n if n.len() > 1 && n.starts_with('!') && valid_name(&n[1..]) => {
+                    let target = self.lookup(&n[1..])?;
+                    if !valid_name(&target) {
+                        return None;
+                    }
+                    self.lookup(&target)?
+                }
                 // The inherited search path stays a name: what matters is what is added to it.
                 "PATH" if self.lookup("PATH").is_none() => "$PATH".to_owned(),
                 n if n.ends_with(']') => {
@@ -1413,7 +1438,12 @@ impl<'a> Walker<'a> {
                         .1
                         .clone();
                     match idx {
-                        "@" | "*" => elems.join(" "),
+                        "@" => elems.join(" "),
+                        // `"${a[*]}"` joins with the first character of `IFS` (none when empty).
+                        "*" => {
+                            let ifs = self.lookup("IFS").unwrap_or_else(|| " ".to_owned());
+                            elems.join(ifs.get(..1).unwrap_or(""))
+                        }
                         i => elems.get(i.parse::<usize>().ok()?)?.clone(),
                     }
                 }
@@ -1493,6 +1523,10 @@ impl<'a> Walker<'a> {
             }
             let (name, args) = words.split_first()?;
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            if let Some(dir) = self.known_directory(command_name(name), &args) {
+                text = Some(dir);
+                continue;
+            }
             text = Some(super::fold::output(
                 command_name(name),
                 &args,
@@ -1505,6 +1539,80 @@ impl<'a> Walker<'a> {
         }
         self.budget = self.budget.checked_sub(out.len())?;
         Some(out)
+    }
+
+    /// `key=value` settings git reads from `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/
+    /// `GIT_CONFIG_VALUE_n` (prefix assignments of this command, or variables set earlier in
+    /// the line) and `GIT_CONFIG_PARAMETERS`. A value only known at run time is `$ENV`.
+    fn git_env_settings(&mut self) -> Vec<String> {
+        let prefix = std::mem::take(&mut self.env_git);
+        let get = |name: &str| -> Option<Option<String>> {
+            prefix
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| {
+                    self.vars
+                        .iter()
+                        .rev()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.clone())
+                })
+        };
+        let mut out = Vec::new();
+        let names = prefix
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .chain(self.vars.iter().map(|(k, _)| k.as_str()));
+        let keys: Vec<String> = names
+            .filter_map(|k| k.strip_prefix("GIT_CONFIG_KEY_"))
+            .map(str::to_owned)
+            .collect();
+        for n in keys.iter().take(16) {
+            let Some(Some(key)) = get(&format!("GIT_CONFIG_KEY_{n}")) else {
+                continue;
+            };
+            let value = get(&format!("GIT_CONFIG_VALUE_{n}"))
+                .flatten()
+                .unwrap_or_else(|| "$ENV".to_owned());
+            out.push(format!("{key}={value}"));
+        }
+        // `GIT_CONFIG_PARAMETERS="'core.pager'='sh -c …'"`: quoted pairs.
+        if let Some(params) = get("GIT_CONFIG_PARAMETERS") {
+            match params {
+                Some(p) => {
+                    for pair in p.split("' '").take(16) {
+                        let pair = pair.trim_matches(|c: char| c == '\'' || c.is_whitespace());
+                        if let Some((k, v)) = pair.split_once("'='") {
+                            out.push(format!("{k}={v}"));
+                        } else if let Some((k, v)) = pair.split_once('=') {
+                            out.push(format!("{}={v}", k.trim_end_matches('\'')));
+                        }
+                    }
+                }
+                None => out.push("core.pager=$ENV".to_owned()),
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// `$(pwd)` is the directory the walker followed (unless a computed `cd` lost it);
+    /// `$(git rev-parse --show-toplevel)` is the workspace when the workspace is the
+    /// repository's root and the command runs inside it.
+    fn known_directory(&self, name: &str, args: &[&str]) -> Option<String> {
+        match (name, args) {
+            ("pwd", [] | ["-L"] | ["-P"]) if !self.cwd_unknown => Some(self.cwd.clone()),
+            ("git", ["rev-parse", "--show-toplevel"]) if !self.cwd_unknown => {
+                let ws = paths::normalize(self.ctx.workspace);
+                (paths::is_inside(&paths::normalize(&self.cwd), &ws)
+                    && std::path::Path::new(&ws).join(".git").exists())
+                .then_some(ws)
+            }
+            _ => None,
+        }
     }
 
     /// The static text of a word: variables substituted and substitutions folded, or `None`
@@ -1602,11 +1710,29 @@ impl<'a> Walker<'a> {
             return;
         }
         if let Some(elems) = &w.array {
-            if self.arrays.len() < MAX_VARS {
-                self.arrays.push((name.to_owned(), elems.clone()));
+            let filled: Option<Vec<String>> = elems
+                .iter()
+                .map(|e| {
+                    if e.contains('$') {
+                        self.substitute(e)
+                    } else {
+                        Some(e.clone())
+                    }
+                })
+                .collect();
+            match filled {
+                Some(elems) => {
+                    if self.arrays.len() < MAX_VARS {
+                        self.arrays.push((name.to_owned(), elems));
+                    }
+                    self.vars.retain(|(k, _)| k != name);
+                }
+                // Assigned here, value unknown: a program word built from it is run-time data.
+                None => {
+                    self.arrays.retain(|(k, _)| k != name);
+                    self.set_var(name, None);
+                }
             }
-            self.set_var(name, None);
-            self.vars.retain(|(k, _)| k != name);
             return;
         }
         let mut v = if !w.dynamic {
@@ -1744,9 +1870,14 @@ impl<'a> Walker<'a> {
             });
             return !lookup;
         }
+        // `$x`, `${x}`, `${a[@]}`, `${a[0]}`, `${!ref}`: the variable behind the word.
         let name = t
             .strip_prefix("${")
             .and_then(|n| n.strip_suffix('}'))
+            .map(|n| {
+                let n = n.trim_start_matches('!');
+                n.split_once('[').map_or(n, |(base, _)| base)
+            })
             .or_else(|| t.strip_prefix('$'))
             .filter(|n| valid_name(n));
         name.is_some_and(|n| {
@@ -1797,6 +1928,15 @@ impl<'a> Walker<'a> {
             facts.write_redirect = true;
             self.check_write_target(t, "A redirection");
             self.guard_target(t, dynamic, false, "A redirection to", false);
+            if dynamic {
+                // `> "$(python3 -c 'import site; …')/x.pth"`: a directory found at run time,
+                // but a file name Python loads at every start wherever it is a site directory.
+                let base = t.rsplit('/').next().unwrap_or(t);
+                if base.ends_with(".pth") || matches!(base, "sitecustomize.py" | "usercustomize.py")
+                {
+                    self.push(protect::Later::Loaded.finding("A redirection", clip(t, 80)));
+                }
+            }
             facts.system_redirect |= paths::is_system_path(t);
             facts.dotdot |= paths::has_dotdot(t);
             facts.sensitive |= paths::is_risk_sensitive(t);
@@ -1913,6 +2053,25 @@ impl<'a> Walker<'a> {
             self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
                 "`{n}` set for what this command starts changes how the guard or an agent's hooks run."
             )));
+        }
+        // `nsenter -t 1 -m -p …`: the host's own namespaces, entered from wherever this runs
+        // (a container, a sandbox); what follows runs as the host.
+        let wrappers = &words[..stripped.start.min(words.len())];
+        if let Some(at) = wrappers
+            .iter()
+            .position(|w| command_name(&w.text) == "nsenter")
+        {
+            let opts = &wrappers[at + 1..];
+            let pid1 = opts.iter().enumerate().any(|(i, w)| {
+                matches!(w.text.as_str(), "-t1" | "--target=1")
+                    || (matches!(w.text.as_str(), "-t" | "--target")
+                        && opts.get(i + 1).is_some_and(|v| v.text == "1"))
+            });
+            if pid1 {
+                self.push(r::CONTAINER_ESCAPE.finding(
+                    "`nsenter --target 1` enters the host's namespaces (pid 1's mount, network and process view).",
+                ));
+            }
         }
         let sudo = sudo || stripped.sudo;
         if !words.is_empty() {
@@ -3087,6 +3246,40 @@ impl<'a> Walker<'a> {
                 )));
             }
         }
+        // Destructive SQL in a literal of code that talks to a database
+        // (`sqlite3.connect('app.db').execute('DROP TABLE users')`); an in-memory database has
+        // nothing to lose.
+        const DB_APIS: &[&str] = &[
+            "sqlite3",
+            "psycopg",
+            "pymysql",
+            "MySQLdb",
+            "mysql",
+            "pg",
+            "sqlalchemy",
+            "knex",
+            "sequelize",
+            "prisma",
+            "better-sqlite3",
+            "DBI",
+            "PDO",
+            "mongo",
+            "redis",
+            ".execute(",
+            ".query(",
+            ".exec(",
+            "executescript",
+        ];
+        if DB_APIS.iter().any(|k| code.contains(k)) && !code.contains(":memory:") {
+            if let Some(f) = f
+                .literals
+                .iter()
+                .filter(|l| l.len() < 4096)
+                .find_map(|l| infra::sql_finding(&format!("`{program}` code"), l))
+            {
+                self.push(f);
+            }
+        }
         // A raw client of the guard's own socket or database.
         if let Some(lit) = f
             .literals
@@ -4245,7 +4438,6 @@ const WRAPPERS: &[Wrapper] = &[
             "prlimit",
             "setpriv",
             "unshare",
-            "nsenter",
             "firejail",
             "systemd-run",
             "caffeinate",
@@ -4280,6 +4472,14 @@ const WRAPPERS: &[Wrapper] = &[
             "--uid",
             "--gid",
         ],
+        &[],
+        false,
+        Then::Command,
+    ),
+    // nsenter's namespace flags (`-m`, `-n`, `-p`) take a file only when attached.
+    wrap(
+        &["nsenter"],
+        &["-t", "--target", "-S", "--setuid", "-G", "--setgid"],
         &[],
         false,
         Then::Command,

@@ -94,7 +94,8 @@ pub struct Word {
     /// Where each substitution's raw source sits in `text`: (index into `subs`, start, end), so
     /// a substitution whose output is known can be folded into the text.
     pub sub_spans: Vec<(usize, usize, usize)>,
-    /// The literal elements of an array assignment (`a=(rm -rf /)`), when all are static.
+    /// The elements of an array assignment (`a=(rm -rf /)`), when none is a command
+    /// substitution; parameter expansions are kept as written (`$HOME`).
     pub array: Option<Vec<String>>,
     /// Byte length of the leading plain (unquoted, unexpanded) part of `text`.
     plain_prefix: usize,
@@ -562,7 +563,9 @@ impl<'s> Parser<'s> {
                     if self.pos == start {
                         return Err(ParseError::Unexpected("character in array"));
                     }
-                    if w.dynamic || elems.as_ref().is_some_and(|e| e.len() >= 256) {
+                    // Parameter expansions stay in the text (`$HOME`) for the walker to fill
+                    // in; a command substitution makes the array unknown.
+                    if !w.subs.is_empty() || elems.as_ref().is_some_and(|e| e.len() >= 256) {
                         elems = None;
                     } else if let Some(e) = elems.as_mut() {
                         e.push(w.text.clone());
@@ -825,6 +828,26 @@ impl<'s> Parser<'s> {
         }
         while let Some(c) = self.peek() {
             match c {
+                // `BASH_ENV=<(…)`: bash expands a process substitution in an assignment's
+                // value (the variable names the pipe).
+                b'<' | b'>'
+                    if self.peek_at(1) == Some(b'(')
+                        && buf.last() == Some(&b'=')
+                        && buf.len() > 1
+                        && buf[..buf.len() - 1]
+                            .iter()
+                            .all(|b| b.is_ascii_alphanumeric() || *b == b'_') =>
+                {
+                    let start = self.pos;
+                    self.pos += 2;
+                    let body = self.nested(|p| p.parse_list(Term::Paren))?;
+                    w.subs.push(body);
+                    w.dynamic = true;
+                    let at = buf.len();
+                    buf.extend_from_slice(&self.src[start..self.pos]);
+                    w.sub_spans.push((w.subs.len() - 1, at, buf.len()));
+                    plain = false;
+                }
                 _ if is_meta(c) => break,
                 b'\\' => match self.peek_at(1) {
                     Some(b'\n') => self.pos += 2,

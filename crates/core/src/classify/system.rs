@@ -603,6 +603,14 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, String)> {
 
 /// `kill [-SIG | -s SIG | -n N] pid…` aimed at pid 1 or at -1 (every process).
 fn kill_targets(args: &[&str]) -> bool {
+    // Signal 0 delivers nothing: `kill -0 1` only asks whether the process exists.
+    let signal_zero = args.iter().enumerate().any(|(i, a)| {
+        matches!(*a, "-0" | "-s0" | "-n0" | "--signal=0")
+            || (matches!(*a, "-s" | "-n" | "--signal") && args.get(i + 1) == Some(&"0"))
+    });
+    if signal_zero {
+        return false;
+    }
     let mut i = 0;
     let mut targets = Vec::new();
     let mut after_dd = false;
@@ -638,6 +646,8 @@ mod tests {
         assert!(check("kill", &["-9", "1"]).is_some());
         assert!(check("kill", &["-9", "-1"]).is_some());
         assert!(check("kill", &["-1"]).is_some());
+        assert!(check("kill", &["-0", "1"]).is_none());
+        assert!(check("kill", &["-s", "0", "1"]).is_none());
         assert!(check("kill", &["-9", "4242"]).is_none());
         assert!(check("kill", &["12345"]).is_none());
         assert!(check("systemctl", &["stop", "sshd"]).is_some());

@@ -311,7 +311,7 @@ impl Walker<'_> {
                     self.cwd_moved = true;
                 }
             }
-            Some(_) => {}
+            Some(_) => self.cwd_unknown = true,
         }
     }
 
@@ -412,20 +412,12 @@ impl Walker<'_> {
                 Some(Intent::Readonly)
             }
             (None, Some(text)) => {
-                // `printf 'rm -rf ~' | sh`: the folded text is the script. Decoding it first
-                // is obfuscation in itself: no honest command needs to hide its text.
-                if decoded {
-                    self.push(r::DECODE_PIPE_SHELL.finding(format!(
-                        "The shell runs text that was decoded first (`{}`), which hides the command.",
-                        clip(text.trim(), 60)
-                    )));
-                }
-                self.text(text, depth + 1, Some("stdin".to_owned()));
-                Some(if decoded {
-                    Intent::Destructive
-                } else {
-                    Intent::Readonly
-                })
+                // `printf 'rm -rf ~' | sh`, `echo cm0gLXJmIH4= | base64 -d | sh`: the folded
+                // (or decoded) text is the script, graded as if written plainly. Only text
+                // that cannot be folded stays `decode-pipe-shell` / `pipe-to-shell`.
+                let label = if decoded { "decoded stdin" } else { "stdin" };
+                self.text(text, depth + 1, Some(label.to_owned()));
+                Some(Intent::Readonly)
             }
             (Some(r), _) if r.kind == RedirKind::Input => {
                 // `sh < script.sh`: the file is the script.

@@ -311,6 +311,26 @@ impl Walker<'_> {
         if name != "ln" {
             self.note_renamed(args);
         }
+        // `install -m 4755 /bin/bash /tmp/sh`: a copy that runs as its owner for anyone.
+        if name == "install" {
+            let mode = args
+                .iter()
+                .enumerate()
+                .find_map(|(i, a)| match a.text.as_str() {
+                    "-m" | "--mode" => args.get(i + 1).map(|m| m.text.as_str()),
+                    t => t
+                        .strip_prefix("--mode=")
+                        .or_else(|| t.strip_prefix("-m").filter(|m| !m.is_empty())),
+                });
+            if let Some(m) = mode.filter(|m| sets_setuid(m)) {
+                let target = positionals(args).last().map_or("", |t| t.text.as_str());
+                self.push(r::SETUID_BIT.finding(format!(
+                    "`install -m {}` makes `{}` run as its owner for whoever starts it.",
+                    clip(m, 20),
+                    clip(target, 60)
+                )));
+            }
+        }
         if name == "mv" {
             let pos: Vec<&Word> = positionals(args).collect();
             if let Some((_, sources)) = pos.split_last() {

@@ -39,6 +39,56 @@ impl Walker<'_> {
     }
 
     pub(super) fn h_parallel(&mut self, c: &mut Call<'_>) {
+        // `parallel --pipe CMD`: the input is cut into blocks fed to CMD's stdin, so CMD is a
+        // pipeline stage reading it (`echo 'rm -rf ~' | parallel --pipe sh`).
+        if c.args
+            .iter()
+            .any(|a| matches!(a.text.as_str(), "--pipe" | "--pipepart" | "--spreadstdin"))
+        {
+            const VALUED: &[&str] = &[
+                "-j",
+                "--jobs",
+                "--block",
+                "--block-size",
+                "-N",
+                "--recstart",
+                "--recend",
+            ];
+            let mut i = 0;
+            while let Some(a) = c.args.get(i).filter(|a| is_flag(a)) {
+                i += if VALUED.contains(&a.text.as_str()) {
+                    2
+                } else {
+                    1
+                };
+            }
+            let cmd: Vec<String> = c
+                .args
+                .get(i..)
+                .unwrap_or(&[])
+                .iter()
+                .map(|a| quote(&a.text))
+                .collect();
+            if cmd.is_empty() {
+                return;
+            }
+            match c.input {
+                Some(text) => {
+                    let line = format!("printf '%s' {} | {}", quote(text), cmd.join(" "));
+                    self.text(&line, c.depth + 1, Some("parallel --pipe".to_owned()));
+                }
+                None => {
+                    let t = self.text(
+                        &cmd.join(" "),
+                        c.depth + 1,
+                        Some("parallel --pipe".to_owned()),
+                    );
+                    c.traits.runs_stdin |= t.runs_stdin;
+                }
+            }
+            c.intent = Intent::Readonly;
+            return;
+        }
         c.intent = self.parallel(c.args, c.depth);
     }
 
@@ -68,6 +118,28 @@ impl Walker<'_> {
             }
             _ => false,
         };
+        // `npm config set script-shell /tmp/x.sh`: a program every later `npm run` starts.
+        if matches!(name, "npm" | "pnpm" | "yarn")
+            && pos.first() == Some(&"config")
+            && pos.get(1) == Some(&"set")
+        {
+            let (key, value) = match (pos.get(2), pos.get(3)) {
+                (Some(kv), None) => kv.split_once('=').unwrap_or((kv, "")),
+                (Some(k), Some(v)) => (*k, *v),
+                _ => ("", ""),
+            };
+            let key = key.trim_start_matches("--").to_ascii_lowercase();
+            match key.as_str() {
+                "script-shell" | "shell" | "git" | "editor" | "browser" | "viewer"
+                    if !value.is_empty() =>
+                {
+                    let v = value.to_owned();
+                    self.reparse(&v, c.depth, "npm config");
+                }
+                "node-options" => self.load_var("NODE_OPTIONS", Some(value)),
+                _ => {}
+            }
+        }
         if !installs {
             return;
         }
@@ -114,7 +186,7 @@ impl Walker<'_> {
         for p in pos
             .iter()
             .skip(1)
-            .filter(|p| p.starts_with(['.', '/', '~']) && **p != ".")
+            .filter(|p| p.starts_with(['.', '/', '~']))
         {
             let dir = paths::resolve(p, &self.cwd, self.ctx.home);
             if paths::is_temp(&dir) && !paths::is_inside(&dir, self.ctx.workspace) {
@@ -757,9 +829,10 @@ impl Walker<'_> {
         let Some(at) = args.iter().position(|a| !is_flag(a)) else {
             return;
         };
-        // `kubectl run pod --image=x -- cmd…` runs its command in the cluster, like `exec`.
+        // `kubectl run pod --image=x -- cmd…` and `kubectl debug node/x -- cmd…` run their
+        // command in the cluster, like `exec`.
         let kube = matches!(name, "kubectl" | "oc");
-        if args[at].text != "exec" && !(kube && args[at].text == "run") {
+        if args[at].text != "exec" && !(kube && matches!(args[at].text.as_str(), "run" | "debug")) {
             return;
         }
         let rest = &args[at + 1..];
@@ -1156,7 +1229,15 @@ impl Walker<'_> {
     }
 
     pub(super) fn git(&mut self, args: &[Word], intent: &mut Intent, depth: usize) {
-        let texts: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
+        // Settings given through the environment (`GIT_CONFIG_KEY_0=core.pager
+        // GIT_CONFIG_VALUE_0='…' git log`, exported earlier in the line) count as `-c`.
+        let env_settings = self.git_env_settings();
+        let mut texts: Vec<&str> = Vec::with_capacity(args.len() + env_settings.len() * 2);
+        for kv in &env_settings {
+            texts.push("-c");
+            texts.push(kv);
+        }
+        texts.extend(args.iter().map(|w| w.text.as_str()));
         let f = crate::classify::git::read(&texts);
         if f.destructive {
             *intent = Intent::Destructive;
