@@ -67,11 +67,11 @@ pub const SECRET_IN_CONTENT: Rule = Rule {
     id: "secret-in-content",
     family: F,
     verdict: RequireApproval,
-    explanation: "A file tool writing a credential (a known token format) into a file.",
+    explanation: "A file tool writing a credential (a known token format) into a file; `git add` of a secrets file (it stays in the history and goes wherever the repository is pushed); a secret passed as `docker build --build-arg` (kept in the image history).",
     suggestion:
         "Read secrets from the environment or a secrets manager instead of writing them into files.",
-    fires: &["@Write /w/proj/a.py|key = 'AKIAIOSFODNN7EXAMPLF'"],
-    near_misses: &["@Write /w/proj/a.py|key = os.environ['AWS_KEY']"],
+    fires: &["git add -f .env", "docker build --build-arg NPM_TOKEN -t app .", "@Write /w/proj/a.py|key = 'AKIAIOSFODNN7EXAMPLF'"],
+    near_misses: &["git add .env.example", "docker build --build-arg NODE_ENV=production -t app .", "@Write /w/proj/a.py|key = os.environ['AWS_KEY']"],
 };
 
 pub const REMOTE_SHELL: Rule = Rule {

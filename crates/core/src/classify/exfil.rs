@@ -400,6 +400,7 @@ pub(crate) fn account_secret(store: &str) -> bool {
             | "an Azure access token"
             | "AWS credentials"
             | "git's stored credentials"
+            | "secret environment variables"
             | "Kubernetes secrets"
             | "Vault"
             | "AWS Secrets Manager"

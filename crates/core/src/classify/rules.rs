@@ -2668,6 +2668,85 @@ impl<'a> Walker<'a> {
                     .finding(format!("`{name}` prints passwords or keys from {store}.")),
             );
         }
+        // `docker build --build-arg TOKEN=$(gh auth token)`: build arguments are kept in the
+        // image's history, which goes wherever the image is pushed.
+        if matches!(name, "docker" | "podman" | "buildah" | "nerdctl")
+            && texts
+                .iter()
+                .any(|t| matches!(*t, "build" | "buildx" | "bud"))
+        {
+            let secret_arg = args.iter().enumerate().find_map(|(i, a)| {
+                let v = match a.text.strip_prefix("--build-arg=") {
+                    Some(v) => v,
+                    None if a.text == "--build-arg" => args.get(i + 1)?.text.as_str(),
+                    None => return None,
+                };
+                let (k, val) = v.split_once('=').unwrap_or((v, ""));
+                (self.secret_args.iter().any(|w| w.ends_with(v) || *w == v)
+                    || super::exfil::secret_vars_in(val).is_some()
+                    || (val.is_empty() && super::exfil::secret_var(k)))
+                .then(|| k.to_owned())
+            });
+            if let Some(k) = secret_arg {
+                self.push(p::SECRET_IN_CONTENT.finding(format!(
+                    "`{name} build --build-arg {k}` bakes a secret into the image's history; use a build secret (`--secret`) instead."
+                )));
+            }
+        }
+        // `git add -f .env`: a secrets file staged, to be committed and pushed with the rest.
+        if name == "git" && texts.iter().find(|t| !t.starts_with('-')) == Some(&"add") {
+            if let Some(t) = args
+                .iter()
+                .filter(|a| !a.dynamic && !a.text.starts_with('-') && a.text != "add")
+                .find(|a| paths::is_secret_path(&a.text) || self.path_facts(&a.text).secret)
+            {
+                self.push(p::SECRET_IN_CONTENT.finding(format!(
+                    "`git add` stages `{}`, a secrets file: once committed it stays in the history and goes wherever the repository is pushed.",
+                    clip(&t.text, 80)
+                )));
+            }
+        }
+        // `base64 < ~/.ssh/id_ed25519`: a key read through stdin is read all the same.
+        if let Some(r) = stdin.filter(|r| r.kind == RedirKind::Input && !r.target.dynamic) {
+            let f = self.path_facts(&r.target.text);
+            if paths::is_private_key_path(&f.resolved)
+                || super::exfil::user_credential(&f.resolved, self.ctx.home, self.ctx.workspace)
+            {
+                self.push(p::PRIVATE_KEY_READ.finding(format!(
+                    "`{name}` reads `{}` on its stdin, a private key or a credential of the user's.",
+                    clip(&r.target.text, 80)
+                )));
+            }
+        }
+        // `env | grep -i token`: the environment, filtered down to its secrets, printed.
+        if matches!(name, "grep" | "egrep" | "rg" | "ag")
+            && self.in_pipe
+            && pipe_in.secret
+            && self
+                .last_source
+                .as_deref()
+                .is_some_and(|s| s.contains("environment") || s.contains("variables"))
+            && texts.iter().filter(|t| !t.starts_with('-')).take(1).any(|pat| {
+                let l = pat.to_ascii_lowercase();
+                ["token", "secret", "key", "pass", "auth", "cred", "pwd"]
+                    .iter()
+                    .any(|k| l.contains(k))
+            })
+            && self.pipe_tail.as_deref().is_none_or(super::exfil::prints_its_input)
+            // Counting, listing or testing prints no value.
+            && !texts.iter().any(|t| {
+                matches!(*t, "--count" | "--quiet" | "--silent" | "--files-with-matches")
+                    || (t.starts_with('-') && !t.starts_with("--") && t.contains(['c', 'q', 'l']))
+            })
+            && !self
+                .origin
+                .iter()
+                .any(|o| matches!(o, Origin::Fixed("$( )")))
+        {
+            self.push(p::PRIVATE_KEY_READ.finding(format!(
+                "`{name}` picks the secrets out of the environment and prints them into the conversation."
+            )));
+        }
         // An account's token or a secret store's value printed into the conversation (not
         // captured by `$( )`, not piped into a login or other consumer).
         if let Some(store) =

@@ -404,6 +404,19 @@ const TABLE: &[Entry] = &[
         what: "changes the boot loader or the security framework",
     },
     Entry {
+        // macOS: System Integrity Protection and Gatekeeper off.
+        programs: &["csrutil"],
+        when: When::AnyArg(&["disable"]),
+        rule: r::BOOT_CHANGE,
+        what: "turns System Integrity Protection off",
+    },
+    Entry {
+        programs: &["spctl"],
+        when: When::AnyArg(&["--master-disable", "--global-disable", "kext-consent"]),
+        rule: r::BOOT_CHANGE,
+        what: "turns Gatekeeper's checks off",
+    },
+    Entry {
         programs: &["efibootmgr"],
         when: When::AnyArg(&[
             "-B",

@@ -179,6 +179,20 @@ impl Walker<'_> {
         self.guard_words(&ts, false, Via(name, " of"), false);
     }
 
+    /// A directory below the workspace root (not the root, not `.git`, not a guard path):
+    /// mirroring build output into it (`rsync -a --delete dist/ public/`) is a deploy step
+    /// inside the project.
+    fn workspace_subtree(&self, t: &str) -> bool {
+        let ws = paths::normalize(self.ctx.workspace);
+        let r = self.path_facts(t).resolved.clone();
+        let r = r.trim_end_matches('/');
+        !self.cwd_unknown
+            && paths::is_inside(r, &ws)
+            && r != ws
+            && !r.split('/').any(|seg| seg == ".git")
+            && protect::check(r, &self.cwd, self.ctx, false).is_none()
+    }
+
     /// `awk -i inplace` edits its files; any other `awk` reads them.
     pub(super) fn h_awk(&mut self, c: &mut Call<'_>) {
         let inplace = c
@@ -823,6 +837,9 @@ impl Walker<'_> {
                     .iter()
                     .any(|a| a.text == "--dry-run" || short_has(a, &['n']))
                 && !paths::is_regenerable(&dest.text)
+                && !(self.workspace_subtree(&dest.text)
+                    && !srcs.is_empty()
+                    && srcs.iter().all(|s| paths::is_regenerable(&s.text)))
             {
                 self.push(p::RSYNC_DELETE.finding(format!(
                     "`rsync --delete` removes whatever in `{}` the source lacks.",
