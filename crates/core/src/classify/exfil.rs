@@ -112,7 +112,12 @@ pub(crate) fn secret_path(p: &str, home: Option<&str>) -> bool {
 /// warning; `~/.aws/config` holds no keys; `/proc/self/environ` is what `env` prints.
 pub(crate) fn user_credential(resolved: &str, home: Option<&str>, workspace: &str) -> bool {
     secret_path(resolved, home)
-        && !paths::is_inside(resolved, workspace)
+        && user_owned_secret(resolved, paths::is_inside(resolved, workspace))
+}
+
+/// [`user_credential`] for a path already known to be a secret (`inside`: in the workspace).
+pub(crate) fn user_owned_secret(resolved: &str, inside: bool) -> bool {
+    !inside
         && !resolved.ends_with("/.aws/config")
         && !resolved.starts_with("/proc/self/")
         && !resolved.starts_with("/proc/thread-self/")
@@ -134,12 +139,21 @@ pub(crate) fn personal_store_path(resolved: &str) -> bool {
         ".local/share/keyrings/",
         ".password-store/",
     ];
-    let dir = format!("{}/", resolved.trim_end_matches('/'));
-    STORES.iter().any(|s| dir.contains(s))
-        || matches!(
-            resolved.rsplit('/').next().unwrap_or(resolved),
-            "Login Data" | "logins.json" | "key4.db" | "key3.db" | "cookies.sqlite" | "Web Data"
-        )
+    let base = resolved.rsplit('/').next().unwrap_or(resolved);
+    if matches!(
+        base,
+        "Login Data" | "logins.json" | "key4.db" | "key3.db" | "cookies.sqlite" | "Web Data"
+    ) {
+        return true;
+    }
+    // Hot path (every path argument): each store is under a dot-directory or `Library/`.
+    if !(resolved.contains("/.") || resolved.contains("Library/")) {
+        return false;
+    }
+    let trimmed = resolved.trim_end_matches('/');
+    STORES
+        .iter()
+        .any(|s| trimmed.contains(s) || trimmed.ends_with(s.trim_end_matches('/')))
 }
 
 fn secret_by_name(p: &str) -> bool {

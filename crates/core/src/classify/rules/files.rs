@@ -221,22 +221,27 @@ impl Walker<'_> {
             && !args
                 .iter()
                 .any(|a| matches!(a.text.as_str(), "-e" | "-f" | "--regexp" | "--file"));
+        // From the memoized path facts: secret (by its resolved path) and outside the workspace.
         let user_credential = |t: &Word, w: &Self| {
             t.text.contains(['.', '/', '~', '$']) && {
                 let f = w.path_facts(&t.text);
-                paths::is_private_key_path(&f.resolved)
-                    || crate::classify::exfil::user_credential(
-                        &f.resolved,
-                        w.ctx.home,
-                        w.ctx.workspace,
-                    )
+                f.secret
+                    && (paths::is_private_key_path(&f.resolved)
+                        || crate::classify::exfil::user_owned_secret(&f.resolved, f.inside))
             }
         };
-        if let Some(t) = positionals(args)
-            .skip(usize::from(pattern_first))
-            .find(|t| paths::is_secret_path(&t.text) || user_credential(t, self))
+        if let Some((t, private)) =
+            positionals(args)
+                .skip(usize::from(pattern_first))
+                .find_map(|t| {
+                    if paths::is_private_key_path(&t.text) || user_credential(t, self) {
+                        Some((t, true))
+                    } else {
+                        paths::is_secret_path(&t.text).then_some((t, false))
+                    }
+                })
         {
-            if paths::is_private_key_path(&t.text) || user_credential(t, self) {
+            if private {
                 self.push(p::PRIVATE_KEY_READ.finding(format!(
                     "`{name}` reads `{}`, a private key or a credential of the user's.",
                     clip(&t.text, 80)
