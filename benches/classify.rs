@@ -3,10 +3,6 @@
 //! `cargo bench --bench classify` prints, per class of input and overall, the median and p99
 //! per call and the single-core throughput. Target: p99 < 100 µs for commands up to 4 KiB.
 
-// The daemon's allocator (src/bin/dashclawd.rs), so the numbers are the daemon's.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::hint::black_box;
 use std::time::Instant;
 

@@ -121,13 +121,6 @@ fn remaining(path: &Path, cursor: &Cursor) -> u64 {
 }
 
 fn backfill(args: BackfillArgs) -> Result<ExitCode> {
-    // A one-off bulk job: its memory matters more than the transparent huge pages that make
-    // the daemon's allocator fast (a 2 MiB page per arena chunk would follow the batch sizes).
-    #[cfg(target_os = "linux")]
-    // SAFETY: PR_SET_THP_DISABLE only changes how later anonymous mappings are backed.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
     let env = |k: &str| std::env::var(k).ok();
     // The agents whose transcripts we read, from the registry.
     let readable: Vec<Agent> = crate::agents::INTEGRATIONS
