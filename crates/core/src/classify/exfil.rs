@@ -372,9 +372,7 @@ pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> 
         "gpg" | "gpg2" if args.iter().any(|a| a.starts_with("--export-secret")) => {
             "secret GPG keys"
         }
-        "printenv" if !pos.is_empty() && pos.iter().all(|v| secret_var(v)) => {
-            "secret environment variables"
-        }
+        "printenv" if pos.iter().any(|v| secret_var(v)) => "secret environment variables",
         "glab" if sub(0) == "auth" && has("--show-token") => "the GitLab token",
         "heroku" if sub(0).starts_with("config") || sub(0) == "auth:token" => "Heroku config",
         "ps" if args.iter().any(|a| a.contains('e') && !a.starts_with("--"))

@@ -811,19 +811,26 @@ impl<'s> Parser<'s> {
     }
 
     /// One shell word starting at the cursor; empty when the cursor is at a metacharacter.
+    /// `<(…)` / `>(…)` at the cursor: its script becomes a substitution of `w`, its source
+    /// text stays in the word.
+    fn process_substitution(&mut self, w: &mut Word, buf: &mut Vec<u8>) -> PResult<()> {
+        let start = self.pos;
+        self.pos += 2;
+        let body = self.nested(|p| p.parse_list(Term::Paren))?;
+        w.subs.push(body);
+        w.dynamic = true;
+        let at = buf.len();
+        buf.extend_from_slice(&self.src[start..self.pos]);
+        w.sub_spans.push((w.subs.len() - 1, at, buf.len()));
+        Ok(())
+    }
+
     fn parse_word(&mut self) -> PResult<Word> {
         let mut w = Word::default();
         let mut buf: Vec<u8> = Vec::with_capacity(16);
         let mut plain = true;
-        let word_start = self.pos;
         if matches!(self.peek(), Some(b'<' | b'>')) && self.peek_at(1) == Some(b'(') {
-            self.pos += 2;
-            let body = self.nested(|p| p.parse_list(Term::Paren))?;
-            w.subs.push(body);
-            w.dynamic = true;
-            let at = buf.len();
-            buf.extend_from_slice(&self.src[word_start..self.pos]);
-            w.sub_spans.push((w.subs.len() - 1, at, buf.len()));
+            self.process_substitution(&mut w, &mut buf)?;
             plain = false;
         }
         while let Some(c) = self.peek() {
@@ -838,14 +845,7 @@ impl<'s> Parser<'s> {
                             .iter()
                             .all(|b| b.is_ascii_alphanumeric() || *b == b'_') =>
                 {
-                    let start = self.pos;
-                    self.pos += 2;
-                    let body = self.nested(|p| p.parse_list(Term::Paren))?;
-                    w.subs.push(body);
-                    w.dynamic = true;
-                    let at = buf.len();
-                    buf.extend_from_slice(&self.src[start..self.pos]);
-                    w.sub_spans.push((w.subs.len() - 1, at, buf.len()));
+                    self.process_substitution(&mut w, &mut buf)?;
                     plain = false;
                 }
                 _ if is_meta(c) => break,
