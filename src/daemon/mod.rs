@@ -340,18 +340,33 @@ fn inherited_listener(paths: &Paths) -> Option<std::os::unix::net::UnixListener>
 }
 
 fn bind(paths: &Paths, protected: Option<&crate::protected::Conf>) -> Result<UnixListener> {
-    let listener = UnixListener::bind(&paths.socket)
-        .with_context(|| format!("binding {}", paths.socket.display()))?;
-    match protected {
-        // The agent users' group may connect; nobody else.
-        Some(conf) => {
-            std::os::unix::fs::chown(&paths.socket, None, Some(conf.socket_gid))
-                .with_context(|| format!("chgrp {} {}", conf.socket_gid, paths.socket.display()))?;
-            fs::set_permissions(&paths.socket, fs::Permissions::from_mode(0o660))
-                .with_context(|| format!("chmod 0660 {}", paths.socket.display()))?;
+    // Bound under a temporary name, given its owner and mode, then renamed into place: a
+    // client (or a test) never sees the real path at the umask's looser mode, even for the
+    // instant between bind(2) and chmod(2).
+    let mut tmp_name = paths.socket.as_os_str().to_owned();
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp_name);
+    let _ = fs::remove_file(&tmp);
+    let listener =
+        UnixListener::bind(&tmp).with_context(|| format!("binding {}", tmp.display()))?;
+    let secured = (|| -> Result<()> {
+        match protected {
+            // The agent users' group may connect; nobody else.
+            Some(conf) => {
+                std::os::unix::fs::chown(&tmp, None, Some(conf.socket_gid))
+                    .with_context(|| format!("chgrp {} {}", conf.socket_gid, tmp.display()))?;
+                fs::set_permissions(&tmp, fs::Permissions::from_mode(0o660))
+                    .with_context(|| format!("chmod 0660 {}", tmp.display()))?;
+            }
+            None => fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("chmod 0600 {}", tmp.display()))?,
         }
-        None => fs::set_permissions(&paths.socket, fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("chmod 0600 {}", paths.socket.display()))?,
+        fs::rename(&tmp, &paths.socket)
+            .with_context(|| format!("renaming {} to {}", tmp.display(), paths.socket.display()))
+    })();
+    if let Err(e) = secured {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
     }
     Ok(listener)
 }
