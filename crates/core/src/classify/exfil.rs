@@ -147,13 +147,13 @@ pub(crate) fn personal_store_path(resolved: &str) -> bool {
         return true;
     }
     // Hot path (every path argument): each store is under a dot-directory or `Library/`.
-    if !(resolved.contains("/.") || resolved.contains("Library/")) {
+    if !(paths::has(resolved, "/.") || paths::has(resolved, "Library/")) {
         return false;
     }
     let trimmed = resolved.trim_end_matches('/');
     STORES
         .iter()
-        .any(|s| trimmed.contains(s) || trimmed.ends_with(s.trim_end_matches('/')))
+        .any(|s| paths::has(trimmed, s) || trimmed.ends_with(s.trim_end_matches('/')))
 }
 
 fn secret_by_name(p: &str) -> bool {

@@ -243,6 +243,33 @@ pub fn has_dotdot(path: &str) -> bool {
     path.split(['/', '\\']).any(|s| s == "..")
 }
 
+/// `hay.contains(needle)` for the hot per-argument checks: std's substring search sets up a
+/// two-way searcher on every call, which costs more than the whole scan of a short path.
+pub(crate) fn has(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some((&first, rest)) = n.split_first() else {
+        return true;
+    };
+    if h.len() < n.len() {
+        return false;
+    }
+    let last = h.len() - n.len();
+    let mut i = 0;
+    while i <= last {
+        match h[i..=last].iter().position(|&b| b == first) {
+            Some(off) => {
+                let at = i + off;
+                if &h[at + 1..at + n.len()] == rest {
+                    return true;
+                }
+                i = at + 1;
+            }
+            None => return false,
+        }
+    }
+    false
+}
+
 fn basename(path: &str) -> &str {
     let trimmed = path.trim_end_matches('/');
     trimmed.rsplit('/').next().unwrap_or(trimmed)
@@ -310,14 +337,14 @@ pub fn is_secret_path(path: &str) -> bool {
     }
     let p = path.trim_end_matches('/');
     // Every directory below is a dot-directory (hot path: most paths have none).
-    if !(p.starts_with('.') || p.contains("/.")) {
+    if !(p.starts_with('.') || has(p, "/.")) {
         return false;
     }
     p == ".ssh"
         || p.ends_with("/.ssh")
         || p.starts_with(".ssh/")
-        || p.contains("/.ssh/")
-        || p.contains("/.gnupg/")
+        || has(p, "/.ssh/")
+        || has(p, "/.gnupg/")
         || p.ends_with(".aws/credentials")
         || p.ends_with(".kube/config")
         || p.ends_with(".docker/config.json")
@@ -338,7 +365,7 @@ pub fn is_private_key_path(path: &str) -> bool {
         || ends_with_ci(base, ".pfx")
         || path.ends_with(".aws/credentials")
         || path.ends_with(".kube/config")
-        || path.contains("/.gnupg/")
+        || has(path, "/.gnupg/")
         || path.ends_with("application_default_credentials.json")
         || is_password_db(path)
 }
@@ -354,7 +381,7 @@ fn is_password_db(path: &str) -> bool {
         "etc/spwd.db",
         "etc/security/opasswd",
     ];
-    if !path.contains("etc/") {
+    if !has(path, "etc/") {
         return false;
     }
     let n = normalize(path);

@@ -489,6 +489,18 @@ struct PathFacts {
     inside: bool,
     home: Option<String>,
     write: std::cell::OnceCell<WriteFacts>,
+    read: std::cell::OnceCell<ReadFacts>,
+}
+
+/// What reading the path would expose, for the reader and stdin checks (computed on first use).
+struct ReadFacts {
+    /// The text as written names a private key or a secrets file (`id_rsa`, `.env`).
+    text_private: bool,
+    text_secret: bool,
+    /// A private key or a credential of the user's, by the resolved path.
+    user_credential: bool,
+    /// A browser, keychain or password-manager store.
+    personal_store: bool,
 }
 
 struct WriteFacts {
@@ -506,6 +518,19 @@ impl PathFacts {
             system: paths::is_system_path(&self.resolved),
             startup: protect::is_startup_file(&self.resolved),
             later: protect::runs_later(&self.resolved, !self.inside, self.home.as_deref()),
+        })
+    }
+
+    /// `text` is the memo key these facts were made for.
+    fn read(&self, text: &str) -> &ReadFacts {
+        self.read.get_or_init(|| ReadFacts {
+            text_private: paths::is_private_key_path(text),
+            text_secret: paths::is_secret_path(text),
+            user_credential: text.contains(['.', '/', '~', '$'])
+                && self.secret
+                && (paths::is_private_key_path(&self.resolved)
+                    || super::exfil::user_owned_secret(&self.resolved, self.inside)),
+            personal_store: super::exfil::personal_store_path(&self.resolved),
         })
     }
 }
@@ -2542,7 +2567,7 @@ impl<'a> Walker<'a> {
         {
             if let Some(w) = args.iter().find(|w| {
                 let t = w.text.rsplit_once('=').map_or(w.text.as_str(), |(_, v)| v);
-                t.contains('/') && super::exfil::personal_store_path(&self.path_facts(t).resolved)
+                t.contains('/') && self.path_facts(t).read(t).personal_store
             }) {
                 self.push(p::PRIVATE_KEY_READ.finding(format!(
                     "`{}` opens `{}`, a personal password, cookie or key store.",
@@ -2627,6 +2652,7 @@ impl<'a> Walker<'a> {
         traits: &mut Traits,
     ) {
         let home = self.ctx.home;
+        let secret_cmd = super::exfil::secret_command(name, texts);
         let secret_file = |w: &str, this: &Self| -> Option<String> {
             if w.is_empty() || !w.contains(['.', '/', '~', '$']) {
                 return None;
@@ -2661,7 +2687,7 @@ impl<'a> Walker<'a> {
                     })
             });
         if let Some(store) =
-            super::exfil::secret_command(name, texts).filter(|s| super::exfil::personal_store(s))
+            secret_cmd.filter(|s| super::exfil::personal_store(s))
         {
             self.push(
                 p::PRIVATE_KEY_READ
@@ -2698,7 +2724,10 @@ impl<'a> Walker<'a> {
             if let Some(t) = args
                 .iter()
                 .filter(|a| !a.dynamic && !a.text.starts_with('-') && a.text != "add")
-                .find(|a| paths::is_secret_path(&a.text) || self.path_facts(&a.text).secret)
+                .find(|a| {
+                    let f = self.path_facts(&a.text);
+                    f.secret || f.read(&a.text).text_secret
+                })
             {
                 self.push(p::SECRET_IN_CONTENT.finding(format!(
                     "`git add` stages `{}`, a secrets file: once committed it stays in the history and goes wherever the repository is pushed.",
@@ -2750,7 +2779,7 @@ impl<'a> Walker<'a> {
         // An account's token or a secret store's value printed into the conversation (not
         // captured by `$( )`, not piped into a login or other consumer).
         if let Some(store) =
-            super::exfil::secret_command(name, texts).filter(|s| super::exfil::account_secret(s))
+            secret_cmd.filter(|s| super::exfil::account_secret(s))
         {
             let captured = self
                 .origin
@@ -2767,7 +2796,7 @@ impl<'a> Walker<'a> {
                 );
             }
         }
-        let mut source = super::exfil::secret_command(name, texts)
+        let mut source = secret_cmd
             .map(str::to_owned)
             .or_else(|| {
                 args.iter().filter(|a| !a.dynamic).find_map(|a| {
@@ -3026,6 +3055,7 @@ impl<'a> Walker<'a> {
             inside: paths::is_inside(&resolved, self.ctx.workspace),
             home: self.ctx.home.map(str::to_owned),
             write: std::cell::OnceCell::new(),
+            read: std::cell::OnceCell::new(),
             resolved,
         });
         if memo.1.len() < 256 {

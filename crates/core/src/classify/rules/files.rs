@@ -221,23 +221,17 @@ impl Walker<'_> {
             && !args
                 .iter()
                 .any(|a| matches!(a.text.as_str(), "-e" | "-f" | "--regexp" | "--file"));
-        // From the memoized path facts: secret (by its resolved path) and outside the workspace.
-        let user_credential = |t: &Word, w: &Self| {
-            t.text.contains(['.', '/', '~', '$']) && {
-                let f = w.path_facts(&t.text);
-                f.secret
-                    && (paths::is_private_key_path(&f.resolved)
-                        || crate::classify::exfil::user_owned_secret(&f.resolved, f.inside))
-            }
-        };
+        // From the memoized path facts: a key, or a secret outside the workspace, is the user's.
         if let Some((t, private)) =
             positionals(args)
                 .skip(usize::from(pattern_first))
                 .find_map(|t| {
-                    if paths::is_private_key_path(&t.text) || user_credential(t, self) {
+                    let f = self.path_facts(&t.text);
+                    let r = f.read(&t.text);
+                    if r.text_private || r.user_credential {
                         Some((t, true))
                     } else {
-                        paths::is_secret_path(&t.text).then_some((t, false))
+                        r.text_secret.then_some((t, false))
                     }
                 })
         {
