@@ -465,6 +465,12 @@ pub(crate) fn metadata_endpoint(text: &str) -> bool {
     if text.len() < 7 {
         return false;
     }
+    // Every name spelling has `data` in it (`metadata`, `instance-data`) or is numeric.
+    let b = text.as_bytes();
+    let digit = b.iter().any(u8::is_ascii_digit);
+    if !digit && !b.windows(4).any(|w| w.eq_ignore_ascii_case(b"data")) {
+        return false;
+    }
     static NAMES: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
         aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(true)
@@ -475,7 +481,7 @@ pub(crate) fn metadata_endpoint(text: &str) -> bool {
         return true;
     }
     // Every numeric spelling has a digit.
-    if !text.as_bytes().iter().any(u8::is_ascii_digit) {
+    if !digit {
         return false;
     }
     let lower = text.to_ascii_lowercase();

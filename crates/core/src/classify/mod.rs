@@ -576,18 +576,25 @@ fn summary(label: &str, subject: &str) -> String {
     let mut out = String::with_capacity(label.len() + 2 + subject.len().min(SUMMARY_MAX * 4));
     out.push_str(label);
     out.push_str(": ");
-    let mut count = out.chars().count();
-    let mut chars = subject.chars();
-    while let Some(c) = chars.next() {
-        if count + 1 == SUMMARY_MAX && chars.clone().next().is_some() {
-            out.push('…');
-            break;
+    // Room left for the subject; a longer one keeps one char less and ends with `…`.
+    let room = SUMMARY_MAX.saturating_sub(out.chars().count());
+    let mut ends = subject.char_indices().map(|(i, _)| i);
+    let (body, cut) = match (ends.nth(room.saturating_sub(1)), ends.next()) {
+        (Some(last), Some(_)) => (&subject[..last], true),
+        _ => (subject, false),
+    };
+    // Copied in runs between control characters, not char by char (this runs for every call).
+    let mut run = 0;
+    for (i, c) in body.char_indices() {
+        if c.is_control() {
+            out.push_str(&body[run..i]);
+            out.push(' ');
+            run = i + c.len_utf8();
         }
-        out.push(if c.is_control() { ' ' } else { c });
-        count += 1;
-        if count == SUMMARY_MAX {
-            break;
-        }
+    }
+    out.push_str(&body[run..]);
+    if cut {
+        out.push('…');
     }
     out
 }

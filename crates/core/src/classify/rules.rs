@@ -831,10 +831,7 @@ impl<'a> Walker<'a> {
             s.push_str(clip(&w.text, 120));
         }
         if s.chars().any(char::is_control) {
-            s = s
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
+            s = s.replace(char::is_control, " ");
         }
         self.cur_cmd = Some(self.commands.len());
         self.commands.push(s);
@@ -3080,10 +3077,10 @@ impl<'a> Walker<'a> {
             self.push(later.finding(&via(), clip(target, 80)));
             return;
         }
-        if r.contains("/.")
-            && (r.contains("/.git/hooks/")
+        if paths::has(r, "/.")
+            && (paths::has(r, "/.git/hooks/")
                 || r.ends_with("/.git/config")
-                || r.contains("/.husky/") && r.contains("/_/"))
+                || paths::has(r, "/.husky/") && paths::has(r, "/_/"))
         {
             self.push(p::GIT_HOOK_WRITE.finding(format!(
                 "{} writes `{}`, code or settings git runs later.",
@@ -4697,6 +4694,10 @@ const WRAPPERS: &[Wrapper] = &[
 /// The bare program name: path, a leading `\`, and a Windows `.exe` suffix removed
 /// (`/usr/bin/rm`, `\rm`, `C:\Git\bin\git.exe`, `rm.exe`).
 fn program_name(text: &str) -> &str {
+    // Most command words are plain names (this runs for every one).
+    if !text.bytes().any(|b| matches!(b, b'/' | b'\\' | b'.')) {
+        return text;
+    }
     let t = text.trim_start_matches('\\');
     let t = t.rsplit(['/', '\\']).next().unwrap_or(t);
     for ext in [".exe", ".EXE", ".Exe", ".cmd", ".bat", ".com"] {

@@ -113,12 +113,11 @@ impl Word {
 
     /// `NAME=…` or `NAME+=…` with an unquoted name.
     pub fn is_assignment(&self) -> bool {
-        let Some(eq) = self.text.find('=') else {
+        // Only the plain prefix can hold the name and its `=` (this runs for every word).
+        let prefix = &self.text.as_bytes()[..self.plain_prefix.min(self.text.len())];
+        let Some(eq) = prefix.iter().position(|&b| b == b'=') else {
             return false;
         };
-        if eq >= self.plain_prefix {
-            return false;
-        }
         let name = self.text[..eq]
             .strip_suffix('+')
             .unwrap_or(&self.text[..eq]);
