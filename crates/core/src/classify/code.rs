@@ -80,6 +80,9 @@ pub(crate) struct CodeFacts {
     /// Home-relative paths the code builds at run time (`expanduser('~/.bashrc')`,
     /// `homedir()+'/.bashrc'`, `"$ENV{HOME}/.ssh/id_rsa"`), as `~/…`.
     pub home_paths: Vec<String>,
+    /// Reads environment variables named for secrets (or filters the environment by such a
+    /// name) and prints: `console.log(process.env.NPM_TOKEN)`.
+    pub prints_secret_env: bool,
 }
 
 /// One string literal and where it sits.
@@ -319,6 +322,7 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
         });
     }
     f.env_dump |= env_dump(lang, code);
+    f.prints_secret_env = prints_secret_env(code);
     f.reads_stdin = [
         "sys.stdin",
         "process.stdin",
@@ -697,6 +701,7 @@ fn merge(into: &mut CodeFacts, from: CodeFacts) {
     into.reads.extend(from.reads);
     into.sends.extend(from.sends);
     into.env_dump |= from.env_dump;
+    into.prints_secret_env |= from.prints_secret_env;
     if into.reflection.is_none() {
         into.reflection = from.reflection;
     }
@@ -1387,6 +1392,69 @@ fn reflective_text(code: &str) -> Option<&'static str> {
     .iter()
     .find(|(k, _)| code.contains(k))
     .map(|(_, why)| *why)
+}
+
+/// Code (of any language, awk included) that reads environment variables named for secrets,
+/// or picks them out by such a name, and prints. Env names are upper case, so only upper-case
+/// markers count; a presence or length test prints no value.
+pub(crate) fn prints_secret_env(code: &str) -> bool {
+    const ENV: &[&str] = &[
+        "environ",
+        "getenv",
+        "process.env",
+        "ENV[",
+        "ENV.",
+        "ENV{",
+        "%ENV",
+        "ENVIRON",
+        "Deno.env",
+        "$_ENV",
+        "$_SERVER",
+    ];
+    const MARKERS: &[&str] = &[
+        "TOKEN",
+        "SECRET",
+        "KEY",
+        "PASS",
+        "CREDENTIAL",
+        "AUTH",
+        "PWD",
+    ];
+    const PRINTS: &[&str] = &[
+        "print", "console.", "puts", "say ", "say(", "echo", "stdout", "pp ", "var_dump",
+        "io.write",
+    ];
+    const TESTS: &[&str] = &[
+        "bool(",
+        "\" in os.environ",
+        "' in os.environ",
+        "is None",
+        "is not None",
+        "len(",
+        ".length",
+        "!!",
+        "has_key",
+        "key?",
+        "isset(",
+        "defined ",
+        "exists ",
+        "exists(",
+    ];
+    // Code that talks to the network uses the token (graded as a flow), it does not show it.
+    const NET: &[&str] = &[
+        "http",
+        "requests.",
+        "urllib",
+        "fetch(",
+        "axios",
+        "socket",
+        "LWP",
+    ];
+    ENV.iter().any(|k| code.contains(k))
+        && !NET.iter().any(|k| code.contains(k))
+        && MARKERS.iter().any(|k| code.contains(k))
+        && PRINTS.iter().any(|k| code.contains(k))
+        && !TESTS.iter().any(|k| code.contains(k))
 }
 
 fn env_dump(lang: Lang, code: &str) -> bool {

@@ -210,6 +210,39 @@ pub(crate) fn secret_var(name: &str) -> bool {
     MARKERS.iter().any(|m| u.contains(m)) && !u.ends_with("_FILE") && !u.ends_with("_PATH")
 }
 
+/// A filter's pattern or program naming a secret (`/TOKEN|KEY/`, `"SECRET" in k`): the words
+/// environment variables holding secrets are named with.
+pub(crate) fn names_secret_word(text: &str) -> bool {
+    let l = text.to_ascii_lowercase();
+    ["token", "secret", "key", "pass", "auth", "cred", "pwd"]
+        .iter()
+        .any(|k| l.contains(k))
+}
+
+/// A secret variable whose value `text` prints (`$TOKEN`, `${TOKEN}`, `${TOKEN:-x}`), not
+/// one only tested or measured (`${TOKEN:+set}`, `${#TOKEN}`).
+pub(crate) fn printed_secret_var(text: &str) -> Option<String> {
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        let after = &rest[i + 1..];
+        let (braced, after) = match after.strip_prefix('{') {
+            Some(a) => (true, a),
+            None => (false, after),
+        };
+        let end = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        let name = &after[..end];
+        let op = &after[end..];
+        let tested = braced && (op.starts_with(":+") || op.starts_with('+'));
+        if !name.is_empty() && !tested && secret_var(name) {
+            return Some(format!("${name}"));
+        }
+        rest = &rest[i + 1..];
+    }
+    None
+}
+
 /// The secret variables referenced in `text` (`$NAME`, `${NAME}`, `${NAME:-x}`).
 pub(crate) fn secret_vars_in(text: &str) -> Option<String> {
     let mut rest = text;

@@ -291,8 +291,13 @@ fn is_placeholder(base: &str) -> bool {
 /// is flagged.
 /// A shell's or an interpreter's history file: the record of what was run.
 pub fn is_history_file(path: &str) -> bool {
+    let base = basename(path);
+    // A glob over them (`~/.*_history`).
+    if base.contains('*') && base.ends_with("history") {
+        return true;
+    }
     matches!(
-        basename(path),
+        base,
         ".bash_history"
             | ".zsh_history"
             | ".zhistory"

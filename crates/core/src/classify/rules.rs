@@ -596,6 +596,8 @@ struct Walker<'a> {
     /// The program of the pipeline's last stage while an earlier stage is graded (where this
     /// command's output ends up); `None` for the last stage or a lone command.
     pipe_tail: Option<String>,
+    /// The command being graded sends its standard output to a file, not the conversation.
+    stdout_to_file: bool,
     /// What flows into the command being graded carries a secret.
     pipe_secret: bool,
     /// Files a downloader wrote earlier in this command line (`curl -o x.sh URL`).
@@ -716,6 +718,7 @@ impl<'a> Walker<'a> {
             tainted_files: ctx.tainted_files.to_vec(),
             last_source: None,
             in_pipe: false,
+            stdout_to_file: false,
             pipe_tail: None,
             pipe_secret: false,
             downloaded: Vec::new(),
@@ -1094,6 +1097,10 @@ impl<'a> Walker<'a> {
                         self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
                             "`{n}` set for what this command starts changes how the guard or an agent's hooks run."
                         )));
+                    } else if history_off(n, Some(v)) {
+                        self.push(r::AUDIT_WIPE.finding(format!(
+                            "`{n}={v}` stops the shell from keeping a record of what is run."
+                        )));
                     } else if n == "PATH" {
                         let v = self.fold_word(a, 0);
                         self.path_var(v.as_deref().and_then(|t| t.split_once('=')).map(|t| t.1));
@@ -1124,6 +1131,14 @@ impl<'a> Walker<'a> {
         self.redirects(&sc.redirects, &mut facts);
         let stdin = sc.redirects.iter().find(|r| {
             r.feeds_stdin() || (r.kind == RedirKind::Input && r.fd.is_none_or(|fd| fd == 0))
+        });
+        self.stdout_to_file = sc.redirects.iter().any(|r| {
+            r.writes_file()
+                && r.fd.is_none_or(|fd| fd == 1)
+                && !matches!(
+                    r.target.text.as_str(),
+                    "/dev/stdout" | "/dev/stderr" | "/dev/tty"
+                )
         });
         // `cat > x.sh <<'EOF' … EOF`: remember the content for a later `bash x.sh`.
         if let Some(body) = stdin.filter(|r| r.feeds_stdin()) {
@@ -1437,6 +1452,12 @@ impl<'a> Walker<'a> {
                         .clone()
                 }
                 "HOME" => self.ctx.home?.to_owned(),
+                // The login name is a name (no `/`): the home directory's last segment stands
+                // for it, so `/tmp/cache-$USER` stays under `/tmp`.
+                "USER" | "LOGNAME" if self.lookup(name).is_none() => {
+                    let base = self.ctx.home?.trim_end_matches('/').rsplit('/').next()?;
+                    (!base.is_empty()).then(|| base.to_owned())?
+                }
                 "PWD" if !self.cwd_unknown => self.cwd.clone(),
                 // `${!ref}`: the variable named by `ref`'s value.
                 n if n.len() > 1 && n.starts_with('!') && valid_name(&n[1..]) => {
@@ -1681,6 +1702,7 @@ impl<'a> Walker<'a> {
                 if let Some(t) = self.fold_word(w, 0) {
                     // `"${a[@]}"` still splits into the array's elements.
                     if w.quoted
+                        && !w.unquoted_expansion
                         && !w.text.contains("[@]}")
                         && !w.text.contains("$@")
                         && !w.text.contains("${@}")
@@ -1777,6 +1799,12 @@ impl<'a> Walker<'a> {
         if guard_setting(name) {
             self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
                 "`{name}` set in this shell changes how the guard or an agent's hooks run for what it starts."
+            )));
+        }
+        if history_off(name, v.as_deref()) {
+            self.push(r::AUDIT_WIPE.finding(format!(
+                "`{name}={}` stops the shell from keeping a record of what is run.",
+                v.as_deref().unwrap_or("")
             )));
         }
         if name == "PATH" {
@@ -1979,6 +2007,20 @@ impl<'a> Walker<'a> {
                 clip(t, 80)
             )));
         }
+    }
+
+    /// A shell or REPL history file replaced, emptied or destroyed (`ln -sf /dev/null
+    /// ~/.bash_history`, `shred -u ~/.zsh_history`, code opening it for writing).
+    fn history_write(&mut self, t: &str, via: impl std::fmt::Display) -> bool {
+        let f = self.path_facts(t);
+        if !paths::is_history_file(&f.resolved) {
+            return false;
+        }
+        self.push(r::AUDIT_WIPE.finding(format!(
+            "{via} `{}`, erasing the record of what was run.",
+            clip(t, 80)
+        )));
+        true
     }
 
     /// A project's own dotenv file (`.env`, `.env.local` in the workspace): setting up local
@@ -2683,9 +2725,7 @@ impl<'a> Walker<'a> {
                         super::exfil::secret_vars_in(&r.target.text).map(|v| format!("`{v}`"))
                     })
             });
-        if let Some(store) =
-            secret_cmd.filter(|s| super::exfil::personal_store(s))
-        {
+        if let Some(store) = secret_cmd.filter(|s| super::exfil::personal_store(s)) {
             self.push(
                 p::PRIVATE_KEY_READ
                     .finding(format!("`{name}` prints passwords or keys from {store}.")),
@@ -2744,49 +2784,70 @@ impl<'a> Walker<'a> {
                 )));
             }
         }
-        // `env | grep -i token`: the environment, filtered down to its secrets, printed.
-        if matches!(name, "grep" | "egrep" | "rg" | "ag")
-            && self.in_pipe
+        // The environment (or the shell's variables) piped on and printed into the
+        // conversation: filtered down to its secrets by any filter (`grep -i token`,
+        // `awk '/KEY/'`, `sed -n '/_TOKEN=/p'`, `jq 'select(…SECRET…)'`), or encoded
+        // (`| base64`), which also hides the values from the transcript's redaction.
+        if self.in_pipe
             && pipe_in.secret
             && self
                 .last_source
                 .as_deref()
-                .is_some_and(|s| s.contains("environment") || s.contains("variables"))
-            && texts.iter().filter(|t| !t.starts_with('-')).take(1).any(|pat| {
-                let l = pat.to_ascii_lowercase();
-                ["token", "secret", "key", "pass", "auth", "cred", "pwd"]
-                    .iter()
-                    .any(|k| l.contains(k))
-            })
-            && self.pipe_tail.as_deref().is_none_or(super::exfil::prints_its_input)
-            // Counting, listing or testing prints no value.
-            && !texts.iter().any(|t| {
-                matches!(*t, "--count" | "--quiet" | "--silent" | "--files-with-matches")
-                    || (t.starts_with('-') && !t.starts_with("--") && t.contains(['c', 'q', 'l']))
-            })
-            && !self
-                .origin
-                .iter()
-                .any(|o| matches!(o, Origin::Fixed("$( )")))
+                .is_some_and(|s| s.contains("environ") || s.contains("variables"))
+            && self.shows_output()
         {
-            self.push(p::PRIVATE_KEY_READ.finding(format!(
-                "`{name}` picks the secrets out of the environment and prints them into the conversation."
-            )));
+            let filter = match name {
+                "grep" | "egrep" | "fgrep" | "rg" | "ag" => {
+                    // Counting, listing or testing prints no value.
+                    !texts.iter().any(|t| {
+                        matches!(
+                            *t,
+                            "--count" | "--quiet" | "--silent" | "--files-with-matches"
+                        ) || (t.starts_with('-')
+                            && !t.starts_with("--")
+                            && t.contains(['c', 'q', 'l']))
+                    })
+                }
+                // Without `-n`, sed prints every line anyway (the plain dump is let).
+                "sed" | "gsed" => texts
+                    .iter()
+                    .any(|t| matches!(*t, "-n" | "--quiet" | "--silent") || *t == "-ne"),
+                "awk" | "gawk" | "mawk" | "nawk" | "jq" | "perl" | "ruby" | "python"
+                | "python3" | "node" => true,
+                _ => false,
+            } && texts
+                .iter()
+                .any(|t| !t.starts_with("--") && super::exfil::names_secret_word(t));
+            let encoder = matches!(
+                name,
+                "base64" | "basenc" | "base32" | "xxd" | "od" | "hexdump" | "rev" | "uuencode"
+            ) && !args.iter().any(|a| is_decode_flag(name, &a.text));
+            if filter {
+                self.push(p::PRIVATE_KEY_READ.finding(format!(
+                    "`{name}` picks the secrets out of the environment and prints them into the conversation."
+                )));
+            } else if encoder {
+                self.push(p::PRIVATE_KEY_READ.finding(format!(
+                    "`{name}` prints the environment encoded, secrets included, past the transcript's redaction."
+                )));
+            }
+        }
+        // `echo $GITHUB_TOKEN`: a secret variable's value printed into the conversation
+        // (`${TOKEN:+set}`, `${#TOKEN}` print no value).
+        if matches!(name, "echo" | "printf" | "print") && self.shows_output() {
+            if let Some(v) = texts
+                .iter()
+                .find_map(|t| super::exfil::printed_secret_var(t))
+            {
+                self.push(p::PRIVATE_KEY_READ.finding(format!(
+                    "`{name}` prints `{v}`, a secret, into the conversation."
+                )));
+            }
         }
         // An account's token or a secret store's value printed into the conversation (not
         // captured by `$( )`, not piped into a login or other consumer).
-        if let Some(store) =
-            secret_cmd.filter(|s| super::exfil::account_secret(s))
-        {
-            let captured = self
-                .origin
-                .iter()
-                .any(|o| matches!(o, Origin::Fixed("$( )")));
-            let printed = self
-                .pipe_tail
-                .as_deref()
-                .is_none_or(super::exfil::prints_its_input);
-            if !captured && printed {
+        if let Some(store) = secret_cmd.filter(|s| super::exfil::account_secret(s)) {
+            if self.shows_output() {
                 self.push(
                     p::PRIVATE_KEY_READ
                         .finding(format!("`{name}` prints {store} into the conversation.")),
@@ -3037,6 +3098,20 @@ impl<'a> Walker<'a> {
     }
 
     /// What is known of the path `w` names from the current cwd (memoized per cwd).
+    /// The output of the command being graded reaches the conversation: not captured by
+    /// `$( )`, not piped into a consumer that prints nothing of it, not sent to a file.
+    fn shows_output(&self) -> bool {
+        !self
+            .origin
+            .iter()
+            .any(|o| matches!(o, Origin::Fixed("$( )")))
+            && self
+                .pipe_tail
+                .as_deref()
+                .is_none_or(super::exfil::prints_its_input)
+            && !self.stdout_to_file
+    }
+
     fn path_facts(&self, w: &str) -> std::rc::Rc<PathFacts> {
         let mut memo = self.secret_memo.borrow_mut();
         if memo.0 != self.cwd {
@@ -3161,6 +3236,11 @@ impl<'a> Walker<'a> {
             self.push(p::PRIVATE_KEY_READ.finding(format!(
                 "`{program}` code reads `{}`, a private key or a credential of the user's.",
                 clip(r, 80)
+            )));
+        }
+        if f.prints_secret_env && f.sends.is_empty() && self.shows_output() {
+            self.push(p::PRIVATE_KEY_READ.finding(format!(
+                "`{program}` code prints environment variables that hold secrets into the conversation."
             )));
         }
         if f.sends.is_empty() {
@@ -3339,6 +3419,7 @@ impl<'a> Walker<'a> {
             .take(12)
         {
             let via = Via(program, " code writes");
+            self.history_write(target, via);
             self.check_write_target(target, via);
             self.guard_target(target, false, false, via, false);
             // What code writes into a start-up file is rarely a literal we can read: unless
@@ -3929,6 +4010,16 @@ pub(super) fn known_program(name: &str) -> bool {
 
 /// A variable the guard or an agent reads to find its daemon, hooks or settings
 /// (`DASHCLAW_DAEMON_BIN=/bin/true claude`, `CLAUDE_CONFIG_DIR=/tmp/c claude`).
+/// Settings that stop the shell's history from being kept (`HISTFILE=/dev/null`,
+/// `HISTSIZE=0`); `None` is an unset variable.
+fn history_off(name: &str, value: Option<&str>) -> bool {
+    match name {
+        "HISTFILE" => matches!(value, None | Some("" | "/dev/null")),
+        "HISTSIZE" | "HISTFILESIZE" | "SAVEHIST" => value.is_some_and(|v| v.trim() == "0"),
+        _ => false,
+    }
+}
+
 fn guard_setting(name: &str) -> bool {
     name.starts_with("DASHCLAW_")
         || matches!(

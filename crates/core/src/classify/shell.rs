@@ -97,6 +97,9 @@ pub struct Word {
     /// The elements of an array assignment (`a=(rm -rf /)`), when none is a command
     /// substitution; parameter expansions are kept as written (`$HOME`).
     pub array: Option<Vec<String>>,
+    /// An expansion outside quotes (`$c"f"`): its value is split into fields even though
+    /// another part of the word is quoted.
+    pub unquoted_expansion: bool,
     /// Byte length of the leading plain (unquoted, unexpanded) part of `text`.
     plain_prefix: usize,
 }
@@ -880,7 +883,11 @@ impl<'s> Parser<'s> {
                 }
                 b'$' => {
                     let before = buf.len();
+                    let quote_form = matches!(self.peek_at(1), Some(b'\'' | b'"'));
                     self.parse_dollar(&mut w, &mut buf, false)?;
+                    if !quote_form && buf.len() > before + 1 {
+                        w.unquoted_expansion = true;
+                    }
                     // A lone `$` stays plain text.
                     if w.dynamic || w.quoted || buf.len() != before + 1 {
                         plain = false;
@@ -888,6 +895,7 @@ impl<'s> Parser<'s> {
                 }
                 b'`' => {
                     self.parse_backtick(&mut w, &mut buf)?;
+                    w.unquoted_expansion = true;
                     plain = false;
                 }
                 _ => {
@@ -991,6 +999,15 @@ impl<'s> Parser<'s> {
                     .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
                 {
                     self.pos += 1;
+                }
+                // `$c"f"` cooks to text where the quoted part would join the name (`$cf`):
+                // keep the boundary as `${c}`.
+                if matches!(self.peek(), Some(b'"' | b'\'' | b'\\')) {
+                    buf.extend_from_slice(b"${");
+                    buf.extend_from_slice(&self.src[start + 1..self.pos]);
+                    buf.push(b'}');
+                    w.dynamic = true;
+                    return Ok(());
                 }
             }
             _ => {

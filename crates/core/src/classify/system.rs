@@ -343,6 +343,12 @@ const TABLE: &[Entry] = &[
         what: "deletes the system journal",
     },
     Entry {
+        programs: &["dmesg"],
+        when: When::AnyArg(&["-c", "-C", "--clear", "--read-clear"]),
+        rule: r::AUDIT_WIPE,
+        what: "clears the kernel's message buffer",
+    },
+    Entry {
         programs: &["auditctl"],
         when: When::AnyArg(&["-D", "-e0"]),
         rule: r::AUDIT_WIPE,
@@ -475,6 +481,12 @@ const TABLE: &[Entry] = &[
         when: When::AnyArgPrefix(&["--vacuum-size", "--vacuum-time", "--vacuum-files"]),
         rule: r::AUDIT_WIPE,
         what: "deletes the system journal",
+    },
+    Entry {
+        programs: &["dmesg"],
+        when: When::AnyArg(&["-c", "-C", "--clear", "--read-clear"]),
+        rule: r::AUDIT_WIPE,
+        what: "clears the kernel's message buffer",
     },
     Entry {
         programs: &["auditctl"],

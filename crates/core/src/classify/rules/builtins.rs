@@ -214,7 +214,30 @@ impl Walker<'_> {
                     "`unset {name}` changes how the guard or an agent's hooks run for what this shell starts."
                 )));
             }
+            if name == "HISTFILE" {
+                self.push(
+                    r::AUDIT_WIPE.finding(
+                        "`unset HISTFILE` stops the shell from keeping a record of what is run."
+                            .to_owned(),
+                    ),
+                );
+            }
             self.set_var(&name, None);
+        }
+    }
+
+    /// `history -c`, `history -d N`: the shell's record of what was run, erased.
+    pub(super) fn h_history(&mut self, c: &mut Call<'_>) {
+        if c.args.iter().any(|a| {
+            a.text == "--clear"
+                || (a.text.starts_with('-')
+                    && !a.text.starts_with("--")
+                    && a.text.contains(['c', 'd']))
+        }) {
+            self.push(
+                r::AUDIT_WIPE
+                    .finding("`history` erases the shell's record of what was run.".to_owned()),
+            );
         }
     }
 
@@ -265,6 +288,15 @@ impl Walker<'_> {
 
     /// `set -- rm -rf ~; "$@"`: the positional parameters.
     pub(super) fn h_set(&mut self, c: &mut Call<'_>) {
+        // `set +o history`: nothing run from here on is recorded.
+        if c.args
+            .windows(2)
+            .any(|w| w[0].text == "+o" && w[1].text == "history")
+        {
+            self.push(r::AUDIT_WIPE.finding(
+                "`set +o history` stops the shell from keeping a record of what is run.".to_owned(),
+            ));
+        }
         if c.args.first().is_some_and(|a| a.text == "--") {
             let elems: Vec<String> = c.args[1..].iter().map(|a| a.text.clone()).collect();
             self.arrays.push(("@".to_owned(), elems));

@@ -62,6 +62,7 @@ const HANDLERS: &[(&[&str], Handler)] = &[
         h!(h_declare),
     ),
     (&["unset"], h!(h_unset)),
+    (&["history"], h!(h_history)),
     (&["read", "mapfile", "readarray", "getopts"], h!(h_read)),
     (&["set"], h!(h_set)),
     (&["for", "select"], h!(h_for)),

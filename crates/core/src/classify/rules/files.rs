@@ -85,6 +85,9 @@ impl Walker<'_> {
         let name = c.name;
         let ts: Vec<&Word> = positionals(c.args).collect();
         for t in &ts {
+            if !t.dynamic && self.history_write(&t.text, Via(name, " destroys")) {
+                continue;
+            }
             if paths::is_secret_path(&t.text) || paths::is_system_path(&t.text) {
                 self.push(r::DESTROY_SENSITIVE.finding(format!(
                     "`{name}` would destroy `{}`, a credentials or system file.",
@@ -126,19 +129,26 @@ impl Walker<'_> {
         // yourself (`chown $USER`) and setting up an application's own directory under
         // `/opt` or `/usr/local` one path at a time are routine setup, not a risk.
         let skip = usize::from(name != "chattr" && name != "setfacl");
+        // `$USER` folds to the home directory's last segment.
+        let me = self
+            .ctx
+            .home
+            .and_then(|h| h.trim_end_matches('/').rsplit('/').next())
+            .filter(|n| !n.is_empty());
         let to_self = name == "chown"
             && positionals(args).next().is_some_and(|o| {
                 let owner = o.text.split(':').next().unwrap_or("");
-                matches!(
-                    owner,
-                    "$USER"
-                        | "${USER}"
-                        | "$(whoami)"
-                        | "$(id -u)"
-                        | "$(id -un)"
-                        | "$LOGNAME"
-                        | "$UID"
-                )
+                Some(owner) == me
+                    || matches!(
+                        owner,
+                        "$USER"
+                            | "${USER}"
+                            | "$(whoami)"
+                            | "$(id -u)"
+                            | "$(id -un)"
+                            | "$LOGNAME"
+                            | "$UID"
+                    )
             });
         let app_dir = |r: &str| {
             ["/opt/", "/usr/local/"]
@@ -200,6 +210,7 @@ impl Walker<'_> {
             .iter()
             .any(|a| a.text == "inplace" || a.text == "-iinplace" || a.text.contains("inplace"));
         if !inplace {
+            self.awk_program(c.args);
             return self.h_reader(c);
         }
         let files: Vec<&Word> = positionals(c.args)
@@ -212,6 +223,49 @@ impl Walker<'_> {
         }
         self.guard_words(&files, false, "`awk -i inplace` on", true);
         c.intent = Intent::Write;
+    }
+
+    /// What an awk program reads itself: files through `getline < "file"`, and the
+    /// environment through `ENVIRON`.
+    fn awk_program(&mut self, args: &[Word]) {
+        let Some(program) = positionals(args).next().map(|w| w.text.as_str()) else {
+            return;
+        };
+        if !program.contains("getline") && !program.contains("ENVIRON") {
+            return;
+        }
+        for (i, _) in program.match_indices("getline") {
+            let rest = program[i + 7..].trim_start();
+            let rest = rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_');
+            let Some(rest) = rest.trim_start().strip_prefix('<') else {
+                continue;
+            };
+            let Some(path) = rest
+                .trim_start()
+                .strip_prefix('"')
+                .and_then(|r| r.split_once('"'))
+                .map(|(p, _)| p)
+            else {
+                continue;
+            };
+            let f = self.path_facts(path);
+            let r = f.read(path);
+            if r.text_private || r.user_credential || r.personal_store {
+                self.push(p::PRIVATE_KEY_READ.finding(format!(
+                    "`awk` reads `{}`, a private key or a credential of the user's.",
+                    clip(path, 80)
+                )));
+                return;
+            }
+        }
+        if crate::classify::code::prints_secret_env(program) && self.shows_output() {
+            self.push(
+                p::PRIVATE_KEY_READ.finding(
+                    "`awk` prints environment variables that hold secrets into the conversation."
+                        .to_owned(),
+                ),
+            );
+        }
     }
 
     /// Programs that read (or copy) files: a secret among their operands is reported.
@@ -331,9 +385,17 @@ impl Walker<'_> {
                 .enumerate()
                 .find_map(|(i, a)| match a.text.as_str() {
                     "-m" | "--mode" => args.get(i + 1).map(|m| m.text.as_str()),
-                    t => t
-                        .strip_prefix("--mode=")
-                        .or_else(|| t.strip_prefix("-m").filter(|m| !m.is_empty())),
+                    t => t.strip_prefix("--mode=").or_else(|| {
+                        // `-m4755`, or a cluster ending in it (`-Dm4755`).
+                        let cluster = t.strip_prefix('-').filter(|c| !c.starts_with('-'))?;
+                        let at = cluster.find('m')?;
+                        let mode = &cluster[at + 1..];
+                        if mode.is_empty() {
+                            args.get(i + 1).map(|m| m.text.as_str())
+                        } else {
+                            Some(mode)
+                        }
+                    }),
                 });
             if let Some(m) = mode.filter(|m| sets_setuid(m)) {
                 let target = positionals(args).last().map_or("", |t| t.text.as_str());
@@ -348,6 +410,18 @@ impl Walker<'_> {
             let pos: Vec<&Word> = positionals(args).collect();
             if let Some((_, sources)) = pos.split_last() {
                 self.git_metadata(name, sources);
+            }
+        }
+        // A history file moved away, or replaced (`ln -sf /dev/null ~/.bash_history`).
+        let pos: Vec<&Word> = positionals(args).filter(|w| !w.dynamic).collect();
+        let replaced = if name == "mv" {
+            &pos[..]
+        } else {
+            pos.last().map_or(&[][..], std::slice::from_ref)
+        };
+        for t in replaced {
+            if self.history_write(&t.text, Via(name, " replaces")) {
+                break;
             }
         }
         // `ln -s TARGET LINK`: a later write to LINK lands on TARGET.
@@ -681,13 +755,33 @@ impl Walker<'_> {
             .and_then(|i| args.get(i + 1))
             .filter(|p| FIND_ARTIFACTS.contains(&p.text.as_str()))
             .map(|p| p.text.clone());
+        // Otherwise `{}` is a file under the first root matching the name pattern
+        // (`find ~/.ssh -exec cat {} +` reads `~/.ssh/*`), except for `rm`, whose reach the
+        // deletion grading above already judged from the roots and filters.
+        let matched = {
+            let root = roots
+                .first()
+                .map_or(".", |w| w.text.as_str())
+                .trim_end_matches('/');
+            let pat = args
+                .iter()
+                .position(|a| matches!(a.text.as_str(), "-name" | "-iname"))
+                .and_then(|i| args.get(i + 1))
+                .map_or("*", |p| p.text.as_str());
+            let pat = if pat.contains('/') { "*" } else { pat };
+            format!("{}/{pat}", if root.is_empty() { "" } else { root })
+        };
         for inner in execs {
             let first = self.findings.len();
             self.origin.push(Origin::Fixed("find -exec"));
+            let deleter = inner
+                .first()
+                .is_some_and(|w| matches!(command_name(&w.text), "rm" | "unlink" | "rmdir"));
             // `-exec rm -rf {} +` on `-name __pycache__` deletes what the name matched.
             let replaced: Vec<Word> = inner
                 .iter()
                 .map(|w| match (&name_pat, w.text.as_str()) {
+                    (_, "{}") if !deleter => Word::literal(&matched),
                     (Some(p), "{}") => Word::literal(p),
                     _ => w.clone(),
                 })
