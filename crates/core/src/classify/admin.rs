@@ -396,6 +396,20 @@ const FORMS: &[Form] = &[
         what: "starts a container with access to the host (privileged, host namespaces, the Docker socket or a system directory)",
     },
     Form {
+        programs: &["kubectl", "oc"],
+        fires: kube_host_access,
+        rule: r::CONTAINER_ESCAPE,
+        intent: Intent::SystemAdmin,
+        what: "runs a debug container on a node or a pod with the node's privileges, namespaces or files",
+    },
+    Form {
+        programs: &["kubectl", "oc"],
+        fires: kube_role_binding,
+        rule: r::CLOUD_IAM_GRANT,
+        intent: Intent::SystemAdmin,
+        what: "binds a role to a user, group or service account, granting its access",
+    },
+    Form {
         programs: &[
             "cqlsh", "clickhouse", "influx", "snowsql", "bq", "trino", "presto", "spark-sql", "hive",
             "beeline", "usql", "pgcli", "mycli", "litecli", "sqlplus", "isql", "osql", "sqlcmd",
@@ -1041,6 +1055,77 @@ fn scale_to_zero(args: &[&str]) -> bool {
         || args.iter().any(|a| {
             let squeezed: String = a.chars().filter(|c| !c.is_whitespace()).collect();
             squeezed.contains("\"replicas\":0") || squeezed.contains("replicas:0")
+        })
+}
+
+/// The kubectl verb: the first of these words before `--` (global options and their values
+/// come first, in any order).
+fn kube_verb<'a>(args: &[&'a str], verbs: &[&str]) -> Option<(&'a str, usize)> {
+    args.iter()
+        .take_while(|a| **a != "--")
+        .position(|a| verbs.contains(a))
+        .map(|i| (args[i], i))
+}
+
+/// `kubectl debug node/x` (the node's root filesystem and namespaces), `--profile=sysadmin`,
+/// and `kubectl run` with a privileged or host-sharing pod spec (`--privileged`,
+/// `--overrides='{…"hostPID":true…}'`).
+fn kube_host_access(_name: &str, args: &[&str]) -> bool {
+    let Some((verb, at)) = kube_verb(args, &["debug", "run"]) else {
+        return false;
+    };
+    let opts: Vec<&str> = args[at + 1..]
+        .iter()
+        .copied()
+        .take_while(|a| *a != "--")
+        .collect();
+    let value = |flag: &str| {
+        opts.iter().enumerate().find_map(|(i, a)| {
+            a.strip_prefix(flag)
+                .and_then(|r| r.strip_prefix('='))
+                .or_else(|| (*a == flag).then(|| opts.get(i + 1).copied()).flatten())
+        })
+    };
+    if verb == "debug"
+        && (opts
+            .iter()
+            .any(|a| a.starts_with("node/") || a.starts_with("nodes/"))
+            || value("--profile").is_some_and(|p| matches!(p, "sysadmin" | "netadmin")))
+    {
+        return true;
+    }
+    if opts.contains(&"--privileged") || opts.contains(&"--privileged=true") {
+        return true;
+    }
+    value("--overrides").is_some_and(|o| {
+        let compact: String = o.chars().filter(|c| !c.is_whitespace()).collect();
+        [
+            "\"privileged\":true",
+            "\"hostPID\":true",
+            "\"hostNetwork\":true",
+            "\"hostIPC\":true",
+            "\"hostPath\"",
+            "\"allowPrivilegeEscalation\":true",
+        ]
+        .iter()
+        .any(|k| compact.contains(k))
+    })
+}
+
+/// `kubectl create clusterrolebinding|rolebinding …`: access granted in the cluster.
+fn kube_role_binding(_name: &str, args: &[&str]) -> bool {
+    let Some((_, at)) = kube_verb(args, &["create"]) else {
+        return false;
+    };
+    args[at + 1..]
+        .iter()
+        .find(|a| !a.starts_with('-'))
+        .is_some_and(|k| matches!(*k, "clusterrolebinding" | "rolebinding"))
+        && !args.iter().any(|a| {
+            matches!(
+                *a,
+                "--dry-run" | "--dry-run=client" | "--dry-run=server" | "-h" | "--help"
+            )
         })
 }
 

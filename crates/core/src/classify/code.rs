@@ -1411,15 +1411,8 @@ pub(crate) fn prints_secret_env(code: &str) -> bool {
         "$_ENV",
         "$_SERVER",
     ];
-    const MARKERS: &[&str] = &[
-        "TOKEN",
-        "SECRET",
-        "KEY",
-        "PASS",
-        "CREDENTIAL",
-        "AUTH",
-        "PWD",
-    ];
+    // Not `PWD`: the working directory.
+    const MARKERS: &[&str] = &["TOKEN", "SECRET", "KEY", "PASS", "CREDENTIAL", "AUTH"];
     const PRINTS: &[&str] = &[
         "print", "console.", "puts", "say ", "say(", "echo", "stdout", "pp ", "var_dump",
         "io.write",

@@ -94,6 +94,19 @@ pub(crate) fn is_exec_key(key: &str) -> bool {
     EXEC_KEYS.iter().any(|p| key_matches(p, &k))
 }
 
+/// Where the subcommand sits in `git args…`, past the global options (`-C dir`, `-c k=v`,
+/// `--git-dir=…`).
+pub(crate) fn subcommand_at(args: &[&str]) -> usize {
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        if !a.starts_with('-') {
+            break;
+        }
+        i += if VALUED_GLOBAL.contains(a) { 2 } else { 1 };
+    }
+    i
+}
+
 /// Reads `git args…` (arguments after `git`).
 pub(crate) fn read(args: &[&str]) -> GitFacts {
     let mut f = GitFacts::default();

@@ -219,11 +219,23 @@ pub(crate) fn infra(name: &str, args: &[&str], stdin: Option<&str>) -> Verdicts 
     let stripped = super::globals::strip(name, args);
     let args = stripped.as_slice();
     let pos = non_flags(args);
+    // `aws s3 rb help`: the cloud CLIs' manual pages, nothing run.
+    if matches!(name, "aws" | "az" | "gcloud" | "gsutil") && pos.last() == Some(&"help") {
+        return v;
+    }
     match name {
         "psql" | "mysql" | "mariadb" | "sqlite3" | "clickhouse-client" | "cockroach"
         | "mongosh" | "mongo" | "sqlcmd" | "duckdb" => {
-            // An in-memory database has nothing to lose.
-            if matches!(name, "sqlite3" | "duckdb") && pos.first() == Some(&":memory:") {
+            // An in-memory database has nothing to lose, nor has a test database file of the
+            // project's (`sqlite3 ./test.db 'DROP TABLE …'`).
+            if matches!(name, "sqlite3" | "duckdb")
+                && pos.first().is_some_and(|f| {
+                    *f == ":memory:"
+                        || (!f.starts_with(['/', '~', '$'])
+                            && !f.contains("..")
+                            && scratch_database(f))
+                })
+            {
                 return v;
             }
             let texts = args.iter().map(|a| sql_option_value(a)).chain(stdin);
@@ -252,10 +264,17 @@ pub(crate) fn infra(name: &str, args: &[&str], stdin: Option<&str>) -> Verdicts 
             }
         }
         // Framework and client commands that drop or wipe a whole database.
-        "dropdb" if !pos.is_empty() && !args.contains(&"--help") => v.hit(
-            Intent::Destructive,
-            r::SQL_DROP.finding(format!("`dropdb {}` drops a database.", pos[0])),
-        ),
+        // A test database is made to be dropped and made again (`dropdb app_test`).
+        "dropdb"
+            if !pos.is_empty()
+                && !args.contains(&"--help")
+                && !scratch_database(pos[pos.len() - 1]) =>
+        {
+            v.hit(
+                Intent::Destructive,
+                r::SQL_DROP.finding(format!("`dropdb {}` drops a database.", pos[0])),
+            )
+        }
         "rails" | "rake"
             if pos.iter().any(|a| {
                 matches!(
@@ -649,6 +668,28 @@ fn where_narrows(toks: &[&str]) -> bool {
     )
 }
 
+/// A database named for tests (`app_test`, `test_app`, `test.db`, `ci_scratch`): the test
+/// setup of every framework drops and recreates these.
+fn scratch_database(name: &str) -> bool {
+    let base = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    let stem = base
+        .strip_suffix(".db")
+        .or_else(|| base.strip_suffix(".sqlite3"))
+        .or_else(|| base.strip_suffix(".sqlite"))
+        .unwrap_or(&base);
+    let stem = stem.trim_end_matches(|c: char| c.is_ascii_digit());
+    stem == "test"
+        || stem == "tmp"
+        || ["test_", "test-", "tmp_", "scratch"]
+            .iter()
+            .any(|p| stem.starts_with(p))
+        || [
+            "_test", "-test", "_tests", "_testing", ".test", "_tmp", "_scratch", "_ci",
+        ]
+        .iter()
+        .any(|s| stem.ends_with(s))
+}
+
 fn sql_danger(text: &str) -> Option<Danger> {
     if !text.is_ascii() && text.len() > 64 * 1024 {
         return None;
@@ -675,7 +716,17 @@ fn sql_danger(text: &str) -> Option<Danger> {
                         "table" | "database" | "schema" | "collection" | "keyspace" | "owned"
                     ) =>
                 {
-                    return Some(Danger::Drop)
+                    // `DROP DATABASE IF EXISTS app_test`: a test database.
+                    let target = toks[i + 2..]
+                        .iter()
+                        .find(|t| !matches!(**t, "if" | "exists"))
+                        .copied()
+                        .unwrap_or("");
+                    if next == "database" && scratch_database(target.trim_matches(['"', '`', '\'']))
+                    {
+                        continue;
+                    }
+                    return Some(Danger::Drop);
                 }
                 "truncate" if i == 0 || next == "table" => {
                     worst = Some(Danger::Wipe("truncates a table"));

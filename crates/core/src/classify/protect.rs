@@ -17,6 +17,7 @@ const HERMES: What = "Hermes's hook configuration";
 const BIN: What = "a DashClaw binary";
 const STATE: What = "DashClaw's state or configuration";
 const LEDGER: What = "the DashClaw audit ledger";
+const HOOK_SCRIPT: What = "a hook script an agent runs around its tool calls";
 
 fn parent_and_base(norm: &str) -> (&str, &str) {
     let t = norm.trim_end_matches('/');
@@ -40,6 +41,14 @@ fn file_pattern(norm: &str) -> Option<What> {
     }
     if base == "managed-settings.json" {
         return Some(CLAUDE);
+    }
+    // Scripts the agents' hook settings name: rewriting one rewrites the hook.
+    if parent == "hooks"
+        && [".claude/hooks/", ".codex/hooks/", ".hermes/hooks/"]
+            .iter()
+            .any(|d| norm.contains(&format!("/{d}")) || norm.starts_with(d))
+    {
+        return Some(HOOK_SCRIPT);
     }
     if matches!(base, "dashclawd" | "dashclaw-hook") {
         return Some(BIN);

@@ -2757,10 +2757,13 @@ impl<'a> Walker<'a> {
             }
         }
         // `git add -f .env`: a secrets file staged, to be committed and pushed with the rest.
-        if name == "git" && texts.iter().find(|t| !t.starts_with('-')) == Some(&"add") {
+        let git_sub = (name == "git").then(|| super::git::subcommand_at(texts));
+        if let Some(at) = git_sub.filter(|at| texts.get(*at) == Some(&"add")) {
             if let Some(t) = args
+                .get(at + 1..)
+                .unwrap_or_default()
                 .iter()
-                .filter(|a| !a.dynamic && !a.text.starts_with('-') && a.text != "add")
+                .filter(|a| !a.dynamic && !a.text.starts_with('-'))
                 .find(|a| {
                     let f = self.path_facts(&a.text);
                     f.secret || f.read(&a.text).text_secret
@@ -3080,9 +3083,15 @@ impl<'a> Walker<'a> {
             "coverage",
             "htmlcov",
         ];
-        let store = ["s3://", "gs://", "az://", "r2://"]
-            .iter()
-            .any(|p| dest.starts_with(p));
+        // An object store, or a server's directory (`deploy@staging:/opt/releases/`, as
+        // `scp` and `rsync` name it).
+        let server_dir = dest.split_once(':').is_some_and(|(host, path)| {
+            !host.is_empty() && !host.contains('/') && path.starts_with(['/', '~'])
+        });
+        let store = server_dir
+            || ["s3://", "gs://", "az://", "r2://"]
+                .iter()
+                .any(|p| dest.starts_with(p));
         let ws = paths::normalize(self.ctx.workspace);
         store
             && !files.is_empty()
@@ -3097,7 +3106,6 @@ impl<'a> Walker<'a> {
             })
     }
 
-    /// What is known of the path `w` names from the current cwd (memoized per cwd).
     /// The output of the command being graded reaches the conversation: not captured by
     /// `$( )`, not piped into a consumer that prints nothing of it, not sent to a file.
     fn shows_output(&self) -> bool {
@@ -3112,6 +3120,7 @@ impl<'a> Walker<'a> {
             && !self.stdout_to_file
     }
 
+    /// What is known of the path `w` names from the current cwd (memoized per cwd).
     fn path_facts(&self, w: &str) -> std::rc::Rc<PathFacts> {
         let mut memo = self.secret_memo.borrow_mut();
         if memo.0 != self.cwd {
@@ -3883,8 +3892,13 @@ fn workspace_walk(code: &str, f: &super::code::CodeFacts) -> bool {
         "glob.glob('",
         "glob.glob(\"",
         "glob.iglob('",
+        "glob.iglob(\"",
         "Dir.glob('",
+        "Dir.glob(\"",
         "Dir['",
+        "Dir[\"",
+        "readdirSync('",
+        "readdirSync(\"",
     ];
     const OUTSIDE: &[&str] = &[
         "argv",

@@ -439,6 +439,27 @@ impl Walker<'_> {
             return Some(Intent::Unknown);
         }
         match (stdin, input) {
+            // `bash <<< "$(echo … | base64 -d)"`: the shell reads the expanded text as its
+            // script, so that (folded) text is what is graded.
+            (Some(r), Some(text)) if r.feeds_stdin() && r.target.dynamic => {
+                self.text(text, depth + 1, Some("here-string, expanded".to_owned()));
+                Some(Intent::Readonly)
+            }
+            // The script is itself an expansion (`bash <<< "$CMD"`, `<<< "$(curl …)"`); text
+            // with expansions inside its commands (`cd $(git rev-parse --show-toplevel)`) is
+            // graded below as written, as a script would run it.
+            (Some(r), None)
+                if r.feeds_stdin()
+                    && r.target.dynamic
+                    && r.target.text.trim_start().starts_with(['$', '`']) =>
+            {
+                self.text(&r.target.text, depth + 1, Some("heredoc".to_owned()));
+                self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                    "The script fed to the shell, `{}`, is made at run time and cannot be read.",
+                    clip(&r.target.text, 80)
+                )));
+                Some(Intent::Unknown)
+            }
             (Some(r), _) if r.feeds_stdin() => {
                 self.text(&r.target.text, depth + 1, Some("heredoc".to_owned()));
                 Some(Intent::Readonly)

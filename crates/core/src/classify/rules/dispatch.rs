@@ -128,7 +128,9 @@ const HANDLERS: &[(&[&str], Handler)] = &[
     ),
     (&["touch", "mkdir"], h!(h_touch)),
     (
-        &["pip", "pip3", "pipx", "uv", "uvx", "cargo", "gem"],
+        &[
+            "pip", "pip3", "pipx", "uv", "uvx", "cargo", "gem", "composer",
+        ],
         h!(h_package),
     ),
     (

@@ -548,9 +548,22 @@ impl Walker<'_> {
                 )));
             }
             self.system_write(&d, Via(name, " extracts into"));
-            self.guard_target(&d, false, true, Via(name, " extracts into"), false);
+            // Into a guard directory: blocked. Into a directory above one (`-C ~/.local`), only
+            // the archive's unseen paths decide, so it needs approval.
             let r = paths::resolve(&d, &self.cwd, self.ctx.home);
-            if paths::is_home(&r, self.ctx.home) || r == "/" || paths::is_system_path(&r) {
+            let config_dir = matches!(
+                r.trim_end_matches('/').rsplit('/').next(),
+                Some(".claude" | ".codex" | ".hermes" | "dashclaw")
+            );
+            self.guard_target(&d, false, config_dir, Via(name, " extracts into"), false);
+            let above_guard = crate::classify::protect::check(&d, &self.cwd, self.ctx, false)
+                .is_none()
+                && crate::classify::protect::check(&d, &self.cwd, self.ctx, true).is_some();
+            if above_guard
+                || paths::is_home(&r, self.ctx.home)
+                || r == "/"
+                || paths::is_system_path(&r)
+            {
                 self.push(p::GUARD_TAMPER_SUSPECT.finding(format!(
                     "`{name}` extracts into `{}`, where it can overwrite shell start-up files and agent settings.",
                     clip(&d, 80)
@@ -735,6 +748,20 @@ impl Walker<'_> {
                     self.push(r::FIND_DELETE.finding("`find` deletes every file it matches."))
                 }
                 _ => {}
+            }
+            // `find . -name '*.py' -delete`: every source file of a language, not output.
+            let source_glob = args
+                .iter()
+                .position(|a| matches!(a.text.as_str(), "-name" | "-iname"))
+                .and_then(|i| args.get(i + 1))
+                .and_then(|p| p.text.strip_prefix("*."))
+                .filter(|ext| SOURCE_EXTS.contains(ext));
+            let output_only =
+                !roots.is_empty() && roots.iter().all(|w| paths::is_regenerable(&w.text));
+            if let Some(ext) = source_glob.filter(|_| !asks && !output_only) {
+                self.push(r::RM_RECURSIVE.finding(format!(
+                    "`find {shown} -name '*.{ext}' -delete` deletes every `.{ext}` file under `{shown}`: source, not build output."
+                )));
             }
             // A tree containing guard files counts, except the working directory itself
             // (`find . -name '*.o' -delete` does not touch `.claude/`).
@@ -1236,3 +1263,10 @@ fn sed_replacement(script: &str) -> Option<String> {
         _ => None,
     }
 }
+
+/// Extensions of hand-written source: deleting all of them is deleting the project.
+const SOURCE_EXTS: &[&str] = &[
+    "py", "rs", "go", "js", "jsx", "ts", "tsx", "java", "kt", "c", "h", "cc", "cpp", "hpp", "cs",
+    "rb", "php", "swift", "scala", "sh", "sql", "vue", "svelte", "md", "ex", "exs", "erl", "hs",
+    "ml", "lua", "pl", "r", "dart", "m", "mm", "tf", "proto",
+];

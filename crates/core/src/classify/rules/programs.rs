@@ -140,6 +140,74 @@ impl Walker<'_> {
                 _ => {}
             }
         }
+        // `npm pkg set scripts.prepare=…`, `composer config scripts.post-install-cmd …`: a
+        // script the package manager runs later (lifecycle ones on the next install, unasked),
+        // graded now as if it ran.
+        let script = match (name, pos.first(), pos.get(1)) {
+            ("npm" | "pnpm", Some(&"pkg"), Some(&"set")) => pos
+                .get(2)
+                .and_then(|kv| kv.strip_prefix("scripts."))
+                .and_then(|kv| kv.split_once('='))
+                .map(|(_, cmd)| cmd),
+            ("npm", Some(&"set-script"), Some(_)) => pos.get(2).copied(),
+            ("composer", Some(&"config"), Some(k)) if k.starts_with("scripts.") => pos
+                .get(2)
+                .copied()
+                // A PHP callback (`Vendor\\Class::method`) is code in the project, not a command.
+                .filter(|v| !v.contains("::") || v.contains(' ')),
+            _ => None,
+        };
+        if let Some(cmd) = script.filter(|c| !c.is_empty()) {
+            let cmd = cmd.to_owned();
+            self.reparse(&cmd, c.depth, "package script");
+        }
+        // A build script written in this command runs at the build (`build.rs`), like the
+        // install scripts of a `package.json` written in this command.
+        if name == "cargo"
+            && pos.first().is_some_and(|v| {
+                matches!(
+                    *v,
+                    "build"
+                        | "b"
+                        | "run"
+                        | "r"
+                        | "test"
+                        | "t"
+                        | "check"
+                        | "c"
+                        | "bench"
+                        | "install"
+                        | "clippy"
+                        | "doc"
+                )
+            })
+        {
+            let build_rs = format!("{}/build.rs", self.cwd.trim_end_matches('/'));
+            if let Some(code) = self
+                .written
+                .iter()
+                .find(|(w, _)| *w == build_rs)
+                .map(|(_, c)| c.clone())
+            {
+                let mut facts = Facts::default();
+                self.grade_code("rustc", &code, c.depth, &mut facts);
+            }
+        }
+        if matches!(name, "npm" | "pnpm" | "yarn")
+            && pos
+                .first()
+                .is_none_or(|v| matches!(*v, "install" | "i" | "ci" | "add"))
+        {
+            let manifest = format!("{}/package.json", self.cwd.trim_end_matches('/'));
+            if let Some(json) = self
+                .written
+                .iter()
+                .find(|(w, _)| *w == manifest)
+                .map(|(_, c)| c.clone())
+            {
+                self.manifest_scripts(&json, c.depth);
+            }
+        }
         if !installs {
             return;
         }
@@ -210,17 +278,23 @@ impl Walker<'_> {
                 self.grade_code("python3", &code, depth, &mut facts);
             }
             if let Some(json) = package {
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&json) {
-                    for hook in ["preinstall", "install", "postinstall", "prepare"] {
-                        if let Some(cmd) = v
-                            .pointer(&format!("/scripts/{hook}"))
-                            .and_then(|c| c.as_str())
-                        {
-                            let cmd = cmd.to_owned();
-                            self.reparse(&cmd, depth, "package install script");
-                        }
-                    }
-                }
+                self.manifest_scripts(&json, depth);
+            }
+        }
+    }
+
+    /// The install scripts of a `package.json` written in this command, graded as run.
+    fn manifest_scripts(&mut self, json: &str, depth: usize) {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
+            return;
+        };
+        for hook in ["preinstall", "install", "postinstall", "prepare"] {
+            if let Some(cmd) = v
+                .pointer(&format!("/scripts/{hook}"))
+                .and_then(|c| c.as_str())
+            {
+                let cmd = cmd.to_owned();
+                self.reparse(&cmd, depth, "package install script");
             }
         }
     }
