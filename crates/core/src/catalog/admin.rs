@@ -48,29 +48,31 @@ pub const CLOUD_IAM_GRANT: Rule = Rule {
     id: "cloud-iam-grant",
     family: Cloud,
     verdict: RequireApproval,
-    explanation: "Granting access in a cloud: attaching or setting IAM policies and role bindings, creating access keys or service-account keys, opening security groups.",
+    explanation: "Granting access in a cloud or cluster: attaching or setting IAM policies and role bindings (`kubectl create clusterrolebinding|rolebinding`), creating access keys or service-account keys, opening security groups.",
     suggestion: "Access changes need a human; describe the grant you need and let the user make it.",
     fires: &[
         "aws iam attach-user-policy --user-name x --policy-arn arn:aws:iam::aws:policy/AdministratorAccess",
         "gcloud projects add-iam-policy-binding p --member user:x --role roles/owner",
         "gcloud iam service-accounts keys create key.json --iam-account x",
         "aws ec2 authorize-security-group-ingress --group-id sg --port 22 --cidr 0.0.0.0/0",
+        "kubectl create clusterrolebinding me --clusterrole=cluster-admin --user=me",
     ],
-    near_misses: &["aws iam list-users", "gcloud projects get-iam-policy p"],
+    near_misses: &["aws iam list-users", "gcloud projects get-iam-policy p", "kubectl get clusterrolebindings"],
 };
 pub const CONTAINER_ESCAPE: Rule = Rule {
     id: "container-escape",
     family: Infra,
     verdict: RequireApproval,
-    explanation: "A container that can reach the host: `--privileged`, host PID/IPC/user namespaces, added capabilities, unconfined security profiles, the Docker socket or a host system directory mounted in; `nsenter --target 1` into the host's namespaces.",
+    explanation: "A container that can reach the host: `--privileged`, host PID/IPC/user namespaces, added capabilities, unconfined security profiles, the Docker socket or a host system directory mounted in; `nsenter --target 1` into the host's namespaces; in Kubernetes, `kubectl debug node/…` (or `--profile=sysadmin`) and pods run with privileged, host-namespace or `hostPath` overrides.",
     suggestion: "Run the container without host access (no --privileged, no host mounts outside the workspace).",
     fires: &[
         "sudo nsenter --target 1 --mount --pid -- bash",
         "docker run --privileged -it alpine sh",
         "docker run -v /var/run/docker.sock:/var/run/docker.sock alpine",
         "podman run --pid=host alpine",
+        "kubectl debug node/worker-2 -it --image=busybox",
     ],
-    near_misses: &["docker run --rm -v $PWD:/src app make", "docker ps", "nsenter -t 4242 -n ip addr"],
+    near_misses: &["docker run --rm -v $PWD:/src app make", "docker ps", "nsenter -t 4242 -n ip addr", "kubectl debug -it api-7f9 --image=busybox --target=api"],
 };
 pub const REGISTRY_PUBLISH: Rule = Rule {
     id: "registry-publish",

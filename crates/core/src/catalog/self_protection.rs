@@ -7,7 +7,7 @@ pub const GUARD_TAMPER: Rule = Rule {
     id: "guard-tamper",
     family: F,
     verdict: Block,
-    explanation: "Changing, moving or deleting the guard's settings, the agents' hook configuration, DashClaw's binaries, state, ledger or socket, by any means (redirections, `tee`, `cp`/`mv`/`rsync`/`tar -C`/`ln`, `sed -i`, `awk -i inplace`, `perl -pi`, interpreters' file APIs, database clients), or stopping the daemon (signals by pid or name, service stops).",
+    explanation: "Changing, moving or deleting the guard's settings, the agents' hook configuration and the hook scripts it names (`~/.claude/hooks/`), DashClaw's binaries, state, ledger or socket, by any means (redirections, `tee`, `cp`/`mv`/`rsync`/`tar -C`/`ln`, `sed -i`, `awk -i inplace`, `perl -pi`, interpreters' file APIs, database clients), or stopping the daemon (signals by pid or name, service stops).",
     suggestion: "The DashClaw guard, its settings and its records are off limits; ask the user to change them.",
     fires: &[
         "echo '{}' > ~/.claude/settings.json",
@@ -16,8 +16,9 @@ pub const GUARD_TAMPER: Rule = Rule {
         "pkill dashclawd",
         "cp -r x/. ~/.claude/",
         "@Write /home/u/.claude/settings.json|{}",
+        "echo 'exit 0' > ~/.claude/hooks/pre_tool_use.sh",
     ],
-    near_misses: &["cat ~/.claude/settings.json", "ls ~/.claude", "dashclawd status"],
+    near_misses: &["cat ~/.claude/settings.json", "ls ~/.claude", "dashclawd status", "cat ~/.claude/hooks/pre_tool_use.sh"],
 };
 pub const GUARD_TAMPER_SUSPECT: Rule = Rule {
     id: "guard-tamper-suspect",

@@ -59,10 +59,10 @@ pub const AUDIT_WIPE: Rule = Rule {
     id: "audit-wipe",
     family: F,
     verdict: RequireApproval,
-    explanation: "Erasing the record of what happened on the machine: shell history files, the systemd journal (`journalctl --vacuum-*`), kernel audit rules (`auditctl -D`, `-e 0`), AppArmor profiles (`aa-teardown`).",
+    explanation: "Erasing the record of what happened on the machine: shell history files (deleted, emptied, replaced by a link to `/dev/null`, shredded, opened for writing by code) or history turned off (`history -c`, `unset HISTFILE`, `HISTFILE=/dev/null`, `HISTSIZE=0`, `set +o history`), the kernel's message buffer (`dmesg -C`), the systemd journal (`journalctl --vacuum-*`), kernel audit rules (`auditctl -D`, `-e 0`), AppArmor profiles (`aa-teardown`).",
     suggestion: "Leave logs and history in place; if space is short, ask the user to rotate or archive them.",
-    fires: &["rm ~/.bash_history", "cat /dev/null > ~/.zsh_history", "journalctl --vacuum-time=1s", "auditctl -D", "aa-teardown"],
-    near_misses: &["journalctl -u nginx --since today", "auditctl -l", "history | tail"],
+    fires: &["rm ~/.bash_history", "cat /dev/null > ~/.zsh_history", "journalctl --vacuum-time=1s", "auditctl -D", "aa-teardown", "history -c", "ln -sf /dev/null ~/.bash_history", "export HISTFILE=/dev/null", "dmesg -C"],
+    near_misses: &["journalctl -u nginx --since today", "auditctl -l", "history | tail", "dmesg | tail", "export HISTSIZE=10000"],
 };
 pub const ACCOUNT_CHANGE: Rule = Rule {
     id: "account-change",
