@@ -499,11 +499,52 @@ const FORMS: &[Form] = &[
         what: "serves the home directory or the whole filesystem over HTTP",
     },
     Form {
-        programs: &["netsh", "set-mppreference", "set-netfirewallprofile", "icacls", "takeown"],
+        programs: &["netsh", "set-mppreference", "add-mppreference", "set-netfirewallprofile", "icacls", "takeown"],
         fires: windows_security,
         rule: r::FIREWALL_DISABLE,
         intent: Intent::SystemAdmin,
         what: "switches off the Windows firewall or Defender, or opens system files to everyone",
+    },
+    Form {
+        // `ssh-keygen -f ~/.ssh/id_ed25519`: a new key written over the user's own.
+        programs: &["ssh-keygen"],
+        fires: |_, args| {
+            let reads = args.iter().any(|a| {
+                matches!(*a, "-l" | "-y" | "-F" | "-R" | "-lf" | "-H" | "-Y" | "-Q" | "-k" | "-e" | "-i" | "-D")
+            });
+            !reads
+                && args.windows(2).any(|w| {
+                    w[0] == "-f"
+                        && w[1].contains(".ssh/")
+                        && w[1]
+                            .rsplit('/')
+                            .next()
+                            .is_some_and(|b| matches!(b, "id_rsa" | "id_ed25519" | "id_ecdsa" | "id_dsa" | "id_ed25519_sk" | "id_ecdsa_sk"))
+                })
+        },
+        rule: r::SENSITIVE_WRITE,
+        intent: Intent::Write,
+        what: "writes a new key over the user's default ssh key, locking them out of wherever it was trusted",
+    },
+    Form {
+        programs: &["set-executionpolicy", "defaults", "xattr"],
+        fires: os_security_setting,
+        rule: r::BOOT_CHANGE,
+        intent: Intent::SystemAdmin,
+        what: "turns off an operating-system check on what runs (execution policy, Gatekeeper quarantine, the macOS firewall)",
+    },
+    Form {
+        programs: &["ssh"],
+        fires: |_, args| {
+            args.iter().any(|a| {
+                (a.starts_with('-') && !a.starts_with("--") && a.len() > 1 && a[1..].chars().all(|c| c.is_ascii_alphabetic()) && a.contains('A'))
+                    || a.eq_ignore_ascii_case("ForwardAgent=yes")
+                    || a.eq_ignore_ascii_case("-oForwardAgent=yes")
+            })
+        },
+        rule: r::EXPOSE_LOCAL,
+        intent: Intent::Network,
+        what: "forwards the ssh agent: the remote host can sign in anywhere as the user while connected",
     },
     Form {
         programs: &["ngrok", "cloudflared", "lt", "localtunnel", "bore", "ssh", "zrok", "tailscale"],
@@ -820,6 +861,12 @@ fn windows_security(name: &str, args: &[&str]) -> bool {
             (has("advfirewall") || has("firewall"))
                 && (has("off") || has("disable") || lower.iter().any(|a| a.contains("state=off")))
         }
+        // Exclusions blind Defender to a path, a process or an extension.
+        "add-mppreference" | "set-mppreference"
+            if lower.iter().any(|a| a.starts_with("-exclusion")) =>
+        {
+            true
+        }
         "set-mppreference" => lower.iter().any(|a| a.starts_with("-disable")),
         "set-netfirewallprofile" => {
             lower
@@ -867,7 +914,12 @@ fn public_tunnel(name: &str, args: &[&str]) -> bool {
         "zrok" => pos.first() == Some(&"share"),
         "tailscale" => pos.first() == Some(&"funnel") && !pos.contains(&"status"),
         "ssh" => args.iter().enumerate().any(|(i, a)| {
-            let spec = if *a == "-R" {
+            // `-R spec`, `-Rspec`, or a flag cluster ending in it (`-fNR spec`).
+            let cluster_r = a.starts_with('-')
+                && !a.starts_with("--")
+                && a.ends_with('R')
+                && a[1..].chars().all(|c| c.is_ascii_alphabetic());
+            let spec = if *a == "-R" || cluster_r {
                 args.get(i + 1).copied()
             } else {
                 a.strip_prefix("-R").filter(|v| !v.is_empty())
@@ -888,6 +940,36 @@ fn public_tunnel(name: &str, args: &[&str]) -> bool {
                         ))
             })
         }),
+        _ => false,
+    }
+}
+
+/// `Set-ExecutionPolicy Unrestricted`, `defaults write com.apple.LaunchServices LSQuarantine
+/// -bool false`, `defaults write /Library/Preferences/com.apple.alf globalstate -int 0`,
+/// `xattr -d com.apple.quarantine App.app`.
+fn os_security_setting(name: &str, args: &[&str]) -> bool {
+    let lower: Vec<String> = args.iter().map(|a| a.to_ascii_lowercase()).collect();
+    match name {
+        "set-executionpolicy" => lower
+            .iter()
+            .any(|a| matches!(a.as_str(), "unrestricted" | "bypass")),
+        "defaults" => {
+            lower.first().is_some_and(|a| a == "write")
+                && lower.iter().any(|a| {
+                    a.contains("com.apple.alf")
+                        || a == "lsquarantine"
+                        || a.contains("com.apple.security")
+                        || a.contains("gatekeeper")
+                        || a.contains("com.apple.screensaver")
+                            && lower.iter().any(|k| k == "askforpassword")
+                })
+        }
+        "xattr" => {
+            lower.iter().any(|a| a == "com.apple.quarantine")
+                && lower
+                    .iter()
+                    .any(|a| a.starts_with('-') && (a.contains('d') || a.contains('c')))
+        }
         _ => false,
     }
 }

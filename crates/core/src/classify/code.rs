@@ -80,6 +80,12 @@ pub(crate) struct CodeFacts {
     /// Home-relative paths the code builds at run time (`expanduser('~/.bashrc')`,
     /// `homedir()+'/.bashrc'`, `"$ENV{HOME}/.ssh/id_rsa"`), as `~/…`.
     pub home_paths: Vec<String>,
+    /// Deserializes with a format that runs code (`pickle.load`, `torch.load` without
+    /// `weights_only=True`, `yaml.unsafe_load`, …) from a file outside the project or an
+    /// unknown source: the file's author chooses what runs.
+    pub unsafe_load: Option<String>,
+    /// Registers something to start at login (AppleScript's `make login item`).
+    pub autostart: bool,
     /// Reads environment variables named for secrets (or filters the environment by such a
     /// name) and prints: `console.log(process.env.NPM_TOKEN)`.
     pub prints_secret_env: bool,
@@ -138,12 +144,23 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
         ..CodeFacts::default()
     };
     if lang == Lang::AppleScript {
-        // `do shell script "…"` is AppleScript's only way to the shell.
-        if let Some(i) = code.find("do shell script") {
-            match lits.iter().find(|l| l.start > i) {
-                Some(l) => f.shell.push(l.text.clone()),
-                None => f.dynamic_shell = true,
+        // `do shell script "…"`, and Terminal's `do script "…"` (typed into a new window).
+        for call in ["do shell script", "do script"] {
+            let mut from = 0;
+            while let Some(i) = code[from..].find(call).map(|i| i + from) {
+                from = i + call.len();
+                if call == "do script" && code[..i].ends_with("shell ") {
+                    continue;
+                }
+                match lits.iter().find(|l| l.start > i) {
+                    Some(l) => f.shell.push(l.text.clone()),
+                    None => f.dynamic_shell = true,
+                }
             }
+        }
+        // `make login item`: an app System Events starts at every login.
+        if code.to_ascii_lowercase().contains("login item") && code.contains("make") {
+            f.autostart = true;
         }
         // Finder deletes and trashes what its object specifiers name (`every item of home`).
         let lower = code.to_ascii_lowercase();
@@ -323,6 +340,7 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
     }
     f.env_dump |= env_dump(lang, code);
     f.prints_secret_env = prints_secret_env(code);
+    f.unsafe_load = unsafe_load(code, &f.literals);
     f.reads_stdin = [
         "sys.stdin",
         "process.stdin",
@@ -702,6 +720,10 @@ fn merge(into: &mut CodeFacts, from: CodeFacts) {
     into.sends.extend(from.sends);
     into.env_dump |= from.env_dump;
     into.prints_secret_env |= from.prints_secret_env;
+    into.autostart |= from.autostart;
+    if into.unsafe_load.is_none() {
+        into.unsafe_load = from.unsafe_load;
+    }
     if into.reflection.is_none() {
         into.reflection = from.reflection;
     }
@@ -1392,6 +1414,50 @@ fn reflective_text(code: &str) -> Option<&'static str> {
     .iter()
     .find(|(k, _)| code.contains(k))
     .map(|(_, why)| *why)
+}
+
+/// A code-running deserializer fed from outside the project: `pickle.load(open('/tmp/x'))`,
+/// `torch.load('/tmp/ckpt.pt', weights_only=False)`, or one whose file is not named by a
+/// literal. A workspace-relative literal (`tests/fixtures/model.pkl`) is the project's own.
+fn unsafe_load(code: &str, literals: &[String]) -> Option<String> {
+    const LOADERS: &[&str] = &[
+        "pickle.load",
+        "cPickle.load",
+        "dill.load",
+        "joblib.load",
+        "cloudpickle.load",
+        "marshal.load",
+        "shelve.open",
+        "jsonpickle.decode",
+        "yaml.unsafe_load",
+        "torch.load",
+        "pd.read_pickle",
+        "pandas.read_pickle",
+        "Marshal.load",
+        "unserialize(",
+    ];
+    let call = LOADERS.iter().find(|l| code.contains(*l))?;
+    if *call == "torch.load" && code.contains("weights_only=True") {
+        return None;
+    }
+    let pathish = |l: &&String| {
+        l.len() < 512
+            && !l.contains(char::is_whitespace)
+            && (l.contains('/') || l.contains('.'))
+            && !matches!(l.as_str(), "rb" | "r" | "wb")
+    };
+    let paths: Vec<&String> = literals.iter().filter(pathish).collect();
+    let outside = |l: &&&String| {
+        l.starts_with(['/', '~', '$'])
+            || l.contains("..")
+            || l.contains("://")
+            || l.starts_with("C:")
+    };
+    match paths.iter().find(outside) {
+        Some(p) => Some(format!("`{call}` of `{}`", clip(p, 60))),
+        None if paths.is_empty() => Some(format!("`{call}` of a file named at run time")),
+        None => None,
+    }
 }
 
 /// Code (of any language, awk included) that reads environment variables named for secrets,

@@ -706,6 +706,22 @@ pub(crate) fn token_to_its_issuer(word: &str, dest: &str) -> bool {
 }
 
 /// `Some(var)` when `text` presents a credential whose known issuer is not `dest`'s host.
+/// A request that carries a known issuer's credential to that issuer
+/// (`-H "Authorization: Bearer $OPENAI_API_KEY"` to `api.openai.com`): the user's own account
+/// at the service, so what it sends is the API's use, not an upload to a stranger.
+pub(crate) fn authenticated_to_issuer(auth: &[String], dest: &str) -> bool {
+    auth.iter().any(|t| {
+        secret_vars_in(t).is_some_and(|var| {
+            let name = var.trim_start_matches('$').to_ascii_uppercase();
+            ISSUERS.iter().any(|(marks, _)| {
+                marks
+                    .iter()
+                    .any(|m| name.starts_with(m) || name.contains(m))
+            })
+        }) && credential_to_stranger(t, dest).is_none()
+    })
+}
+
 pub(crate) fn credential_to_stranger(text: &str, dest: &str) -> Option<String> {
     let var = secret_vars_in(text)?;
     let name = var.trim_start_matches('$').to_ascii_uppercase();

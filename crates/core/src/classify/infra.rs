@@ -238,6 +238,20 @@ pub(crate) fn infra(name: &str, args: &[&str], stdin: Option<&str>) -> Verdicts 
             {
                 return v;
             }
+            // Connected to a test database (`psql app_test -c 'TRUNCATE …'`, `-d app_test`).
+            let dbname = args.iter().enumerate().find_map(|(i, a)| match *a {
+                "-d" | "--dbname" | "-D" | "--database" => args.get(i + 1).copied(),
+                _ => a
+                    .strip_prefix("--dbname=")
+                    .or_else(|| a.strip_prefix("--database=")),
+            });
+            if matches!(name, "psql" | "mysql" | "mariadb")
+                && dbname
+                    .or(pos.first().copied())
+                    .is_some_and(scratch_database)
+            {
+                return v;
+            }
             let texts = args.iter().map(|a| sql_option_value(a)).chain(stdin);
             for t in texts {
                 match sql_danger(t) {

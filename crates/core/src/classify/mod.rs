@@ -11,6 +11,7 @@
 //! existing parent is canonicalized to catch symlinks out of the workspace. Nothing else.
 
 mod admin;
+mod ci;
 mod code;
 mod embedded;
 mod exfil;

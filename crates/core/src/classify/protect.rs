@@ -282,6 +282,7 @@ pub(crate) fn runs_later(norm: &str, outside: bool, home: Option<&str>) -> Optio
                 || seg.contains("mcp")
                 || seg.ends_with("customize.py")
                 || seg == "pip.ini"
+                || seg == "Start Menu"
         });
     if !candidate {
         return None;
@@ -294,13 +295,16 @@ pub(crate) fn runs_later(norm: &str, outside: bool, home: Option<&str>) -> Optio
         || norm.contains("/node_modules/.bin/")
         || matches!(base, ".mcp.json" | "mcp.json" | "mcp_config.json")
             && !norm.contains("/node_modules/")
-        || norm.ends_with("/.vscode/tasks.json")
     {
         return Some(if norm.contains("/node_modules/.bin/") {
             Later::Shadow
         } else {
             Later::Loaded
         });
+    }
+    // Windows runs what its Startup folders hold at every sign-in, wherever the profile is.
+    if norm.contains("/Start Menu/Programs/Startup") {
+        return Some(Later::Autostart);
     }
     if !outside {
         return None;

@@ -279,6 +279,7 @@ const LOAD_VARS: &[&str] = &[
     "NODE_OPTIONS",
     "PERL5OPT",
     "RUBYOPT",
+    "PYTHONSTARTUP",
 ];
 const SHELLS: &[&str] = &[
     "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "tcsh", "csh", "nu", "xonsh",
@@ -1835,13 +1836,56 @@ impl<'a> Walker<'a> {
                 .split([':', ' '])
                 .filter(|l| !l.is_empty())
                 .any(|l| !(l.starts_with("/usr/lib") || l.starts_with("/lib"))),
-            ("NODE_OPTIONS", Some(v)) => v.split_whitespace().any(|o| {
-                matches!(o, "-r" | "--require" | "--import" | "--loader")
-                    || o.starts_with("--require=")
-                    || o.starts_with("--import=")
-                    || o.starts_with("--loader=")
-                    || o.starts_with("--experimental-loader")
-            }),
+            // A module of the project (`./test/setup.js`) or a dependency (`ts-node/register`)
+            // is the project's code; one from elsewhere (`/tmp/x.js`, `~/…`, `../…`) is not.
+            ("NODE_OPTIONS", Some(v)) => {
+                let toks: Vec<&str> = v.split_whitespace().collect();
+                toks.iter().enumerate().any(|(i, o)| {
+                    let module = match *o {
+                        "-r" | "--require" | "--import" | "--loader" | "--experimental-loader" => {
+                            toks.get(i + 1).copied().unwrap_or("")
+                        }
+                        _ => match [
+                            "--require=",
+                            "--import=",
+                            "--loader=",
+                            "--experimental-loader=",
+                        ]
+                        .iter()
+                        .find_map(|p| o.strip_prefix(p))
+                        {
+                            Some(m) => m,
+                            None => return false,
+                        },
+                    };
+                    let module = module.trim_matches(['"', '\'']);
+                    let r = paths::resolve(module, &self.cwd, self.ctx.home);
+                    module.is_empty()
+                        || module.contains(['$', '`', ':'])
+                        || (module.starts_with(['/', '~', '.'])
+                            && !paths::is_inside(&r, self.ctx.workspace))
+                })
+            }
+            // Python code every interactive interpreter runs first: graded when written in
+            // this command, unseen otherwise.
+            ("PYTHONSTARTUP", Some(f)) => {
+                let r = paths::resolve(f, &self.cwd, self.ctx.home);
+                match self
+                    .written
+                    .iter()
+                    .find(|(w, _)| *w == r)
+                    .map(|(_, c)| c.clone())
+                {
+                    Some(code) => {
+                        self.reparsed += 1;
+                        let mut facts = Facts::default();
+                        self.grade_code("python3", &code, 1, &mut facts);
+                        self.reparsed -= 1;
+                        false
+                    }
+                    None => !paths::is_inside(&r, self.ctx.workspace),
+                }
+            }
             ("PERL5OPT", Some(v)) => v
                 .split_whitespace()
                 .any(|o| o.starts_with("-M") || o.starts_with("-m") || o.starts_with("-d")),
@@ -2957,6 +3001,7 @@ impl<'a> Walker<'a> {
             } else if payload
                 && !super::exfil::allowed_destination(&dest, self.ctx)
                 && !self.deploys_build_output(&dest, &sink.files)
+                && !super::exfil::authenticated_to_issuer(&sink.auth, &dest)
             {
                 let what = sink
                     .files
@@ -3191,6 +3236,7 @@ impl<'a> Walker<'a> {
     /// A write into a shell start-up file: blocked when it changes the guard's or the agents'
     /// settings, `PATH`, or shadows the hook; a change whose content is unknown needs approval.
     fn startup_write(&mut self, target: &str, content: Option<&str>, via: impl std::fmt::Display) {
+        self.ci_write(target, content);
         if !self.path_facts(target).write().startup {
             return;
         }
@@ -3215,6 +3261,42 @@ impl<'a> Walker<'a> {
                 "{via} `{}`, a shell start-up file, with content that cannot be read.",
                 clip(target, 80)
             ))),
+        }
+    }
+
+    /// CI pipelines, pre-commit hooks and editor tasks run what they say later, with the
+    /// repository's secrets or on opening the folder: the commands in content written to them
+    /// are graded now, as if run (`${{ secrets.X }}` read as a secret). Unknown content (an
+    /// edit) is ordinary work on the project.
+    fn ci_write(&mut self, target: &str, content: Option<&str>) {
+        let Some(kind) = super::ci::kind(&self.path_facts(target).resolved) else {
+            return;
+        };
+        let Some(content) = content else {
+            // Editor tasks of unseen content may run on opening the folder.
+            if kind == super::ci::Kind::EditorTasks {
+                self.push(protect::Later::Loaded.finding("A write", clip(target, 80)));
+            }
+            return;
+        };
+        if self.reparsed > 4 {
+            return;
+        }
+        let label = format!("{} step", clip(target, 40));
+        let (cwd, vars) = (self.cwd.clone(), self.vars.clone());
+        let steps = super::ci::steps(kind, content);
+        for step in steps.commands.iter().take(16) {
+            self.reparsed += 1;
+            self.text(step, STARTUP_DEPTH, Some(label.clone()));
+            self.reparsed -= 1;
+        }
+        (self.cwd, self.vars) = (cwd, vars);
+        if let Some(repo) = steps.remote_code {
+            self.push(p::INSTALL_FROM_URL.finding(format!(
+                "`{}` fetches hooks from `{}`, which run unreviewed at every commit.",
+                clip(target, 60),
+                clip(&repo, 80)
+            )));
         }
     }
 
@@ -3245,6 +3327,16 @@ impl<'a> Walker<'a> {
             self.push(p::PRIVATE_KEY_READ.finding(format!(
                 "`{program}` code reads `{}`, a private key or a credential of the user's.",
                 clip(r, 80)
+            )));
+        }
+        if f.autostart {
+            self.push(r::AUTOSTART_WRITE.finding(format!(
+                "`{program}` code adds a login item, which starts by itself at every login, unseen by the hook."
+            )));
+        }
+        if let Some(what) = &f.unsafe_load {
+            self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                "`{program}` code runs {what}: deserializing it runs whatever code its author put in."
             )));
         }
         if f.prints_secret_env && f.sends.is_empty() && self.shows_output() {

@@ -431,6 +431,24 @@ impl Walker<'_> {
                 .any(|a| short_has(a, &['s']) || a.text == "--symbolic")
         {
             let pos: Vec<&Word> = positionals(args).collect();
+            // `ln -s ~/.ssh/id_rsa public/avatar.png`: a key, or the whole system or home,
+            // linked into the project, where whatever serves, packs or commits it reads it.
+            if let [target, link] = pos.as_slice() {
+                let t = self.path_facts(&target.text);
+                let exposed = {
+                    let r = t.read(&target.text);
+                    r.text_private || r.user_credential || r.personal_store
+                } || paths::is_root_or_system_dir(&t.resolved, self.ctx.home)
+                    || paths::is_home(&t.resolved, self.ctx.home);
+                let l = paths::resolve(&link.text, &self.cwd, self.ctx.home);
+                if exposed && !target.dynamic && paths::is_inside(&l, self.ctx.workspace) {
+                    self.push(p::PRIVATE_KEY_READ.finding(format!(
+                        "`ln -s {}` links it into the project as `{}`, where a server, an archive or a commit reads it.",
+                        clip(&target.text, 60),
+                        clip(&link.text, 60)
+                    )));
+                }
+            }
             if let [target, link] = pos.as_slice() {
                 if !target.dynamic && !link.dynamic && self.symlinks.len() < 16 {
                     let t = paths::resolve(&target.text, &self.cwd, self.ctx.home);
@@ -515,6 +533,19 @@ impl Walker<'_> {
             .or_else(|| {
                 args.iter()
                     .find_map(|a| a.text.strip_prefix("--directory=").map(str::to_owned))
+            })
+            // 7-Zip's output directory is glued to its switch (`-o/`, `-ovendor`).
+            .or_else(|| {
+                name.starts_with("7z")
+                    .then(|| {
+                        args.iter().find_map(|a| {
+                            a.text
+                                .strip_prefix("-o")
+                                .filter(|d| !d.is_empty())
+                                .map(str::to_owned)
+                        })
+                    })
+                    .flatten()
             });
         if args.iter().any(|a| {
             a.text == "--absolute-names"
@@ -1057,6 +1088,20 @@ impl Walker<'_> {
         let cooked: Vec<Word> = args
             .iter()
             .filter(|a| !a.text.starts_with('-'))
+            // `Remove-Item ./bin, ./obj`: a PowerShell list, one path per element.
+            .flat_map(|a| {
+                a.text
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(|t| {
+                        let mut w = Word::literal(t);
+                        w.dynamic = a.dynamic;
+                        w.quoted = a.quoted;
+                        w
+                    })
+                    .collect::<Vec<_>>()
+            })
             .map(|a| {
                 let t = a.text.as_str();
                 let mut w = a.clone();
@@ -1257,8 +1302,9 @@ fn sed_replacement(script: &str) -> Option<String> {
     }
     let parts: Vec<&str> = rest[d.len_utf8()..].split(d).collect();
     match parts.as_slice() {
+        // `\&` is a literal `&` in the text written (a bare `&` is the matched text).
         [_, repl, flags] if flags.chars().all(|c| c.is_ascii_alphanumeric()) => {
-            Some((*repl).to_owned())
+            Some(repl.replace("\\&", "&"))
         }
         _ => None,
     }
