@@ -495,7 +495,8 @@ pub(crate) fn prints_its_input(program: &str) -> bool {
 pub(crate) fn metadata_endpoint(text: &str) -> bool {
     // Hot path (every argument of every command): no spelling is shorter than 7 bytes, and
     // a numeric one has a digit.
-    if text.len() < 7 {
+    // A text spanning lines is a message or a body, not an address a client is given.
+    if text.len() < 7 || text.contains('\n') {
         return false;
     }
     // Every name spelling has `data` in it (`metadata`, `instance-data`) or is numeric.

@@ -579,6 +579,25 @@ fn summary(label: &str, subject: &str) -> String {
     out.push_str(": ");
     // Room left for the subject; a longer one keeps one char less and ends with `…`.
     let room = SUMMARY_MAX.saturating_sub(out.chars().count());
+    // ASCII (nearly every command): bytes are chars, controls are single bytes.
+    if subject.is_ascii() && label.is_ascii() {
+        let cut = subject.len() > room;
+        let mut body = if cut {
+            &subject[..room.saturating_sub(1)]
+        } else {
+            subject
+        };
+        while let Some(i) = body.bytes().position(|b| b < 0x20 || b == 0x7f) {
+            out.push_str(&body[..i]);
+            out.push(' ');
+            body = &body[i + 1..];
+        }
+        out.push_str(body);
+        if cut {
+            out.push('…');
+        }
+        return out;
+    }
     let mut ends = subject.char_indices().map(|(i, _)| i);
     let (body, cut) = match (ends.nth(room.saturating_sub(1)), ends.next()) {
         (Some(last), Some(_)) => (&subject[..last], true),

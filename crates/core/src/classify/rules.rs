@@ -2737,7 +2737,8 @@ impl<'a> Walker<'a> {
         let home = self.ctx.home;
         let secret_cmd = super::exfil::secret_command(name, texts);
         let secret_file = |w: &str, this: &Self| -> Option<String> {
-            if w.is_empty() || !w.contains(['.', '/', '~', '$']) {
+            // A word spanning lines (a commit message, a script) names no file.
+            if w.is_empty() || !w.contains(['.', '/', '~', '$']) || w.contains('\n') {
                 return None;
             }
             let f = this.path_facts(w);
@@ -2761,10 +2762,16 @@ impl<'a> Walker<'a> {
                 {
                     return Some(format!("`{}`", clip(&r.target.text, 60)));
                 }
-                r.target
-                    .text
-                    .split_whitespace()
-                    .find_map(|t| secret_file(t, self))
+                // File names in the text count for programs that act on what they read
+                // (`sftp`'s `put`), not for ones that only pass text on (`cat <<EOF`).
+                (!super::exfil::prints_its_input(name))
+                    .then(|| {
+                        r.target
+                            .text
+                            .split_whitespace()
+                            .find_map(|t| secret_file(t, self))
+                    })
+                    .flatten()
                     .or_else(|| {
                         super::exfil::secret_vars_in(&r.target.text).map(|v| format!("`{v}`"))
                     })
@@ -3176,8 +3183,10 @@ impl<'a> Walker<'a> {
             return hit.clone();
         }
         let resolved = paths::resolve(w, &self.cwd, self.ctx.home);
+        // A word spanning lines (a commit message, a script body) names no file.
+        let text_like = w.contains('\n') || w.len() > 4096;
         let facts = std::rc::Rc::new(PathFacts {
-            secret: super::exfil::secret_path(&resolved, self.ctx.home),
+            secret: !text_like && super::exfil::secret_path(&resolved, self.ctx.home),
             inside: paths::is_inside(&resolved, self.ctx.workspace),
             home: self.ctx.home.map(str::to_owned),
             write: std::cell::OnceCell::new(),
