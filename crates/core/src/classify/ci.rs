@@ -17,6 +17,10 @@ pub(crate) enum Kind {
 pub(crate) fn kind(resolved: &str) -> Option<Kind> {
     let base = resolved.rsplit('/').next().unwrap_or(resolved);
     let yaml = base.ends_with(".yml") || base.ends_with(".yaml");
+    // Hot path (every written path): each kind is a YAML or JSON file.
+    if !yaml && !base.ends_with(".json") {
+        return None;
+    }
     if (resolved.contains("/.github/workflows/") || resolved.starts_with(".github/workflows/"))
         && yaml
         || matches!(
