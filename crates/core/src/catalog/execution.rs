@@ -116,7 +116,7 @@ pub const INTERPRETER_DYNAMIC: Rule = Rule {
     id: "interpreter-dynamic",
     family: F,
     verdict: RequireApproval,
-    explanation: "Inline interpreter code whose effect cannot be read: reflection and built strings (`getattr`, `__import__`, `importlib`, `eval`/`exec` of built strings, `Function()`, `send`, `instance_eval`), or a shell command or delete target computed at run time.",
+    explanation: "Inline interpreter code whose effect cannot be read: reflection and built strings (`getattr`, `__import__`, `importlib`, `eval`/`exec` of built strings, `Function()`, `send`, `instance_eval`), or a shell command or delete target computed at run time; code-running deserializers (`pickle.load`, `torch.load` without `weights_only=True`, `yaml.unsafe_load`, …) fed a file from outside the project or one named at run time.",
     suggestion: "Write plain code with literal commands and paths, or save it as a script the user can review.",
     fires: &["python3 -c \"getattr(__import__('os'), 'sys'+'tem')('id')\"", "node -e \"Function('return process')()\"", "python3 -c \"import os,sys; os.system(sys.argv[1])\" x"],
     near_misses: &["python3 -c 'import os; print(os.getcwd())'", "node -e 'console.log(1)'"],
@@ -144,7 +144,7 @@ pub const INSTALL_FROM_URL: Rule = Rule {
     id: "install-from-url",
     family: F,
     verdict: RequireApproval,
-    explanation: "Installing or running a package straight from a URL or a VCS repository instead of a registry (`pip install git+https://…`, `cargo install --git`, `npm install https://…`, `uvx --from git+…`): its build and install scripts run unreviewed.",
+    explanation: "Installing or running a package straight from a URL or a VCS repository instead of a registry (`pip install git+https://…`, `cargo install --git`, `npm install https://…`, `uvx --from git+…`): its build and install scripts run unreviewed.; a pre-commit configuration written with a hook repository off the well-known forges (its hooks run at every commit)",
     suggestion: "Install the published package from the registry, or clone the repository and review it first.",
     fires: &[
         "pip install git+https://github.com/x/y",

@@ -47,7 +47,7 @@ pub const SENSITIVE_WRITE: Rule = Rule {
     id: "sensitive-write",
     family: F,
     verdict: Block,
-    explanation: "Writing into keys, `.ssh/`, `.aws/credentials`, `.kube/config`, `.netrc`, `.npmrc`, dotenv files outside the workspace and similar credentials files. A project's own `.env*` in the workspace is local configuration and may be written.",
+    explanation: "Writing into keys, `.ssh/`, `.aws/credentials`, `.kube/config`, `.netrc`, `.npmrc`, dotenv files outside the workspace and similar credentials files. A project's own `.env*` in the workspace is local configuration and may be written. `ssh-keygen -f ~/.ssh/id_ed25519` writes a new key over the user's default one.",
     suggestion: "Ask the user to edit secrets themselves; document variable names in `.env.example`.",
     fires: &["echo KEY=x >> ~/.env", "cp key ~/.ssh/authorized_keys", "@Write /home/u/.aws/credentials|[default]", "echo x >> ~/.npmrc"],
     near_misses: &["echo KEY= >> .env.example", "@Write /w/proj/.env.example|A=", "echo DEBUG=1 >> .env", "@Write /w/proj/.env.local|PORT=3001"],

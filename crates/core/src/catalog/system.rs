@@ -115,7 +115,7 @@ pub const BOOT_CHANGE: Rule = Rule {
     id: "boot-change",
     family: F,
     verdict: RequireApproval,
-    explanation: "Changing the boot loader, boot entries, the network links or the security framework (`grub-install`, `efibootmgr -B`, `ip link set … down`, `nmcli networking off`, `setenforce 0`, `setcap`).",
+    explanation: "Changing the boot loader, boot entries, the network links or the security framework (`grub-install`, `efibootmgr -B`, `ip link set … down`, `nmcli networking off`, `setenforce 0`, `setcap`); turning off an operating-system check on what runs (`Set-ExecutionPolicy Unrestricted`, Gatekeeper quarantine via `defaults write … LSQuarantine` or `xattr -d com.apple.quarantine`, the macOS application firewall).",
     suggestion: "Ask the user to make boot, network or security-framework changes.",
     fires: &["update-grub", "efibootmgr -B -b 0001", "ip link set eth0 down", "setenforce 0", "nmcli networking off"],
     near_misses: &["ip addr", "efibootmgr", "getenforce", "nmcli device status"],
@@ -125,7 +125,7 @@ pub const AUTOSTART_WRITE: Rule = Rule {
     id: "autostart-write",
     family: F,
     verdict: RequireApproval,
-    explanation: "Writing where programs are started or code is loaded later by something else: systemd user units, XDG autostart entries, launchd agents, `environment.d`, X session scripts, Windows Run keys and scheduled tasks, the user's program directories on the search path (`~/.local/bin`, `~/bin`: a file there answers to its name first), editor start-up files, Python `.pth`/`sitecustomize.py`, `node_modules/.bin`, an agent's MCP server list (`.mcp.json`), editor tasks run on opening; and registering such a job (`systemctl enable`, `launchctl load`/`bootstrap`). What lands there runs later, unseen by the hook.",
+    explanation: "Writing where programs are started or code is loaded later by something else: systemd user units, XDG autostart entries, launchd agents, `environment.d`, X session scripts, Windows Run keys and scheduled tasks, the user's program directories on the search path (`~/.local/bin`, `~/bin`: a file there answers to its name first), editor start-up files, Python `.pth`/`sitecustomize.py`, `node_modules/.bin`, an agent's MCP server list (`.mcp.json`), editor tasks run on opening; and registering such a job (`systemctl enable`, `launchctl load`/`bootstrap`). What lands there runs later, unseen by the hook. Also: login items added from AppleScript, the Windows Startup folders, and editor tasks that run on opening the folder (`.vscode/tasks.json` with `runOn: folderOpen`; content written in the command is graded as run, unseen content needs approval). Commands written into CI pipelines (`run:`/`script:` steps, `${{ secrets.* }}` read as secrets) are graded as if run.",
     suggestion: "Do not install things that start on their own; show the user the unit or entry and let them install it.",
     fires: &[
         "cp sync.service ~/.config/systemd/user/",
