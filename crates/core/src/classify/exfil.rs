@@ -219,12 +219,11 @@ pub(crate) fn names_secret_word(text: &str) -> bool {
         .any(|k| l.contains(k))
 }
 
-/// A secret variable whose value `text` prints (`$TOKEN`, `${TOKEN}`, `${TOKEN:-x}`), not
-/// one only tested or measured (`${TOKEN:+set}`, `${#TOKEN}`).
-pub(crate) fn printed_secret_var(text: &str) -> Option<String> {
-    let mut rest = text;
-    while let Some(i) = rest.find('$') {
-        let after = &rest[i + 1..];
+/// The secret variables `text` references (`$NAME`, `${NAME}`, `${NAME:-x}`), each with
+/// whether it is only tested (`${NAME:+set}`, `${NAME+x}`), which prints no value.
+fn secret_refs(text: &str) -> impl Iterator<Item = (&str, bool)> {
+    text.match_indices('$').filter_map(move |(i, _)| {
+        let after = &text[i + 1..];
         let (braced, after) = match after.strip_prefix('{') {
             Some(a) => (true, a),
             None => (false, after),
@@ -232,33 +231,23 @@ pub(crate) fn printed_secret_var(text: &str) -> Option<String> {
         let end = after
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .unwrap_or(after.len());
-        let name = &after[..end];
-        let op = &after[end..];
+        let (name, op) = after.split_at(end);
         let tested = braced && (op.starts_with(":+") || op.starts_with('+'));
-        if !name.is_empty() && !tested && secret_var(name) {
-            return Some(format!("${name}"));
-        }
-        rest = &rest[i + 1..];
-    }
-    None
+        (!name.is_empty() && secret_var(name)).then_some((name, tested))
+    })
 }
 
-/// The secret variables referenced in `text` (`$NAME`, `${NAME}`, `${NAME:-x}`).
+/// A secret variable whose value `text` prints (`$TOKEN`, `${TOKEN:-x}`); `${#TOKEN}` and
+/// `${TOKEN:+set}` print none.
+pub(crate) fn printed_secret_var(text: &str) -> Option<String> {
+    secret_refs(text)
+        .find(|(_, tested)| !tested)
+        .map(|(n, _)| format!("${n}"))
+}
+
+/// The first secret variable referenced in `text`.
 pub(crate) fn secret_vars_in(text: &str) -> Option<String> {
-    let mut rest = text;
-    while let Some(i) = rest.find('$') {
-        let after = &rest[i + 1..];
-        let after = after.strip_prefix('{').unwrap_or(after);
-        let end = after
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(after.len());
-        let name = &after[..end];
-        if !name.is_empty() && secret_var(name) {
-            return Some(format!("${name}"));
-        }
-        rest = &rest[i + 1..];
-    }
-    None
+    secret_refs(text).next().map(|(n, _)| format!("${n}"))
 }
 
 /// Commands that print a secret: secret stores, credential helpers, environment dumps.

@@ -563,8 +563,12 @@ struct Walker<'a> {
     /// Inside text a shell parses again (`bash -c`, `eval`, `ssh`): a computed command there is
     /// obfuscation, not just an unknown.
     reparsed: u32,
-    /// Files this command line writes from a heredoc, for a script run later in it.
-    written: Vec<(String, String)>,
+    /// Files this command line writes, for a script run later in it: the content, or `None`
+    /// when it cannot be seen (`curl … > x.sh`, `cp /tmp/y x.sh`). Only the latest write of a
+    /// path counts; an append adds to the write before it.
+    written: Vec<(String, Option<String>)>,
+    /// More files were written than `written` keeps: a missing one may be among them.
+    written_overflow: bool,
     scripts: usize,
     budget: usize,
     /// Static text flowing into the command being graded from the previous pipeline stage
@@ -704,6 +708,7 @@ impl<'a> Walker<'a> {
             origin: Vec::new(),
             reparsed: 0,
             written: Vec::new(),
+            written_overflow: false,
             scripts: 0,
             budget: EXPANSION_BUDGET,
             stdin_text: None,
@@ -1144,9 +1149,10 @@ impl<'a> Walker<'a> {
         // `cat > x.sh <<'EOF' … EOF`: remember the content for a later `bash x.sh`.
         if let Some(body) = stdin.filter(|r| r.feeds_stdin()) {
             if let Some(out) = sc.redirects.iter().find(|r| r.writes_file()) {
-                if self.written.len() < 8 && !out.target.dynamic {
+                if !out.target.dynamic {
                     let p = paths::resolve(&out.target.text, &self.cwd, self.ctx.home);
-                    self.written.push((p, body.target.text.clone()));
+                    let append = out.kind == RedirKind::Append;
+                    self.note_written(p, Some(&body.target.text), append);
                 }
             }
         }
@@ -1400,10 +1406,11 @@ impl<'a> Walker<'a> {
             if traits.secret && self.tainted_files.len() < 32 {
                 self.tainted_files.push(resolved.clone());
             }
-            if let Some(c) = &content {
-                if self.written.len() < 8 {
-                    self.written.push((resolved, c.clone()));
-                }
+            // A heredoc's text was recorded above; other output that cannot be folded is
+            // unseen content (`curl -s … > x.sh`).
+            if content.is_some() || !sc.redirects.iter().any(|r| r.feeds_stdin()) {
+                let append = r.kind == RedirKind::Append;
+                self.note_written(resolved, content.as_deref(), append);
             }
         }
     }
@@ -1870,12 +1877,7 @@ impl<'a> Walker<'a> {
             // this command, unseen otherwise.
             ("PYTHONSTARTUP", Some(f)) => {
                 let r = paths::resolve(f, &self.cwd, self.ctx.home);
-                match self
-                    .written
-                    .iter()
-                    .find(|(w, _)| *w == r)
-                    .map(|(_, c)| c.clone())
-                {
+                match self.written_text(&r).flatten() {
                     Some(code) => {
                         self.reparsed += 1;
                         let mut facts = Facts::default();
@@ -2128,6 +2130,9 @@ impl<'a> Walker<'a> {
             self.unparseable("nesting too deep");
             return Traits::default();
         }
+        // Where this command's output goes, kept against the commands walked inside it
+        // (substitutions, wrapped commands) that set the field for themselves.
+        let to_file = self.stdout_to_file;
         let stripped = strip_wrappers(words);
         // `env DASHCLAW_DAEMON_BIN=/bin/true claude`, `sudo CLAUDE_CONFIG_DIR=/tmp/c claude`:
         // settings handed to the program through a wrapper, as a prefix assignment would.
@@ -2435,6 +2440,7 @@ impl<'a> Walker<'a> {
         }
         let own = self.findings.len();
         self.pipe_secret = pipe_in.secret;
+        self.stdout_to_file = to_file;
         self.exfil(name, args, &texts, stdin, pipe_in, &mut traits);
         if self.arg_runners.iter().any(|f| f == name) && !args.is_empty() && self.reparsed < 4 {
             // `f rm -rf ~` where `f(){ "$@"; }`: the arguments are the command that runs.
@@ -2450,6 +2456,7 @@ impl<'a> Walker<'a> {
         } else {
             self.base_intent(name, args, sudo)
         };
+        self.stdout_to_file = to_file;
         if let Some(handler) = dispatch::handler(name) {
             let mut call = dispatch::Call {
                 name,
@@ -3168,6 +3175,35 @@ impl<'a> Walker<'a> {
             })
     }
 
+    /// Records what this command line writes to `path` (`None`: unseen content).
+    fn note_written(&mut self, path: String, content: Option<&str>, append: bool) {
+        const KEPT: usize = 32;
+        let text = match (content, append) {
+            (Some(c), true) => match self.written_text(&path) {
+                Some(None) => None,
+                Some(Some(before)) => Some(before + c),
+                None => Some(c.to_owned()),
+            },
+            (c, _) => c.map(str::to_owned),
+        };
+        self.written.retain(|(p, _)| *p != path);
+        if self.written.len() >= KEPT {
+            self.written.remove(0);
+            self.written_overflow = true;
+        }
+        self.written.push((path, text));
+    }
+
+    /// What this command line last wrote to `path`: `None` if nothing, `Some(None)` if the
+    /// content cannot be seen.
+    fn written_text(&self, path: &str) -> Option<Option<String>> {
+        self.written
+            .iter()
+            .rev()
+            .find(|(p, _)| p == path)
+            .map(|(_, c)| c.clone())
+    }
+
     /// The output of the command being graded reaches the conversation: not captured by
     /// `$( )`, not piped into a consumer that prints nothing of it, not sent to a file.
     fn shows_output(&self) -> bool {
@@ -3680,10 +3716,15 @@ impl<'a> Walker<'a> {
             )));
             return;
         }
-        let written = self.written.iter().find(|(p, _)| *p == path);
-        let content = match written {
-            Some((_, c)) => Ok(c.clone()),
-            None => script::read(&path),
+        let written = self.written_text(&path);
+        let content = match &written {
+            Some(Some(c)) => Ok(c.clone()),
+            Some(None) => Err("unseen"),
+            None => match script::read(&path) {
+                // Written earlier in this line among more files than were kept.
+                Err("missing") if self.written_overflow => Err("unseen"),
+                r => r,
+            },
         };
         // A temp directory is where anyone (a background job, another call) can put a script
         // between this check and the run: one that is not there or cannot be read is unseen.
@@ -3692,6 +3733,13 @@ impl<'a> Walker<'a> {
             || path == "/dev/stdin";
         let content = match content {
             Ok(c) => c,
+            Err("unseen") => {
+                self.push(p::INTERPRETER_DYNAMIC.finding(format!(
+                    "`{}` runs a file written earlier in this command with content that cannot be read.",
+                    clip(&w.text, 80)
+                )));
+                return;
+            }
             Err(why) if in_temp => {
                 self.push(p::INTERPRETER_DYNAMIC.finding(format!(
                     "`{}` runs a script in a temp directory that {}, so what it does cannot be checked.",

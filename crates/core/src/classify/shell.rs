@@ -819,12 +819,18 @@ impl<'s> Parser<'s> {
         let start = self.pos;
         self.pos += 2;
         let body = self.nested(|p| p.parse_list(Term::Paren))?;
+        self.push_sub(w, buf, start, body);
+        Ok(())
+    }
+
+    /// A substitution parsed from `start` to here: its body kept, its raw source copied into
+    /// the word's text, and where that source sits.
+    fn push_sub(&self, w: &mut Word, buf: &mut Vec<u8>, start: usize, body: Script) {
         w.subs.push(body);
         w.dynamic = true;
         let at = buf.len();
         buf.extend_from_slice(&self.src[start..self.pos]);
         w.sub_spans.push((w.subs.len() - 1, at, buf.len()));
-        Ok(())
     }
 
     fn parse_word(&mut self) -> PResult<Word> {
@@ -1124,11 +1130,7 @@ impl<'s> Parser<'s> {
         }
         let text = String::from_utf8_lossy(&inner);
         let body = parse_at_depth(&text, self.depth + 1)?;
-        w.subs.push(body);
-        w.dynamic = true;
-        let at = buf.len();
-        buf.extend_from_slice(&self.src[start..self.pos]);
-        w.sub_spans.push((w.subs.len() - 1, at, buf.len()));
+        self.push_sub(w, buf, start, body);
         Ok(())
     }
 

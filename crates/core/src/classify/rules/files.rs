@@ -951,6 +951,19 @@ impl Walker<'_> {
             let facts = self.path_facts(&dest.text);
             let d = facts.resolved.as_str();
             let srcs = &pos[..pos.len().saturating_sub(1)];
+            // A file written earlier in this line is replaced (`echo ls > x.sh; cp /tmp/y
+            // x.sh`): by a written source's content, or by content that cannot be seen.
+            if !self.written.is_empty() && !dest.dynamic {
+                let target = d.to_owned();
+                let carried = match srcs {
+                    [one] => {
+                        let from = self.path_facts(&one.text).resolved.clone();
+                        self.written_text(&from).flatten()
+                    }
+                    _ => None,
+                };
+                self.note_written(target, carried.as_deref(), false);
+            }
             if name == "mv"
                 && (paths::is_discard(d)
                     || srcs.iter().any(|s| self.delete_reach(s) == Reach::Root))

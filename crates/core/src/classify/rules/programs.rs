@@ -183,12 +183,7 @@ impl Walker<'_> {
             })
         {
             let build_rs = format!("{}/build.rs", self.cwd.trim_end_matches('/'));
-            if let Some(code) = self
-                .written
-                .iter()
-                .find(|(w, _)| *w == build_rs)
-                .map(|(_, c)| c.clone())
-            {
+            if let Some(code) = self.written_text(&build_rs).flatten() {
                 let mut facts = Facts::default();
                 self.grade_code("rustc", &code, c.depth, &mut facts);
             }
@@ -199,12 +194,7 @@ impl Walker<'_> {
                 .is_none_or(|v| matches!(*v, "install" | "i" | "ci" | "add"))
         {
             let manifest = format!("{}/package.json", self.cwd.trim_end_matches('/'));
-            if let Some(json) = self
-                .written
-                .iter()
-                .find(|(w, _)| *w == manifest)
-                .map(|(_, c)| c.clone())
-            {
+            if let Some(json) = self.written_text(&manifest).flatten() {
                 self.manifest_scripts(&json, c.depth);
             }
         }
@@ -265,11 +255,8 @@ impl Walker<'_> {
                 continue;
             }
             let written_at = |this: &Self, file: &str| {
-                let f = format!("{}/{file}", dir.trim_end_matches('/'));
-                this.written
-                    .iter()
-                    .find(|(w, _)| *w == f)
-                    .map(|(_, c)| c.clone())
+                this.written_text(&format!("{}/{file}", dir.trim_end_matches('/')))
+                    .flatten()
             };
             let setup = written_at(self, "setup.py");
             let package = written_at(self, "package.json");
@@ -1148,10 +1135,9 @@ impl Walker<'_> {
             .map(|(_, v)| v.clone())
             .or_else(|| {
                 let p = paths::resolve("package.json", &self.cwd, self.ctx.home);
-                self.written
-                    .iter()
-                    .find(|(w, _)| *w == p)
-                    .and_then(|(_, c)| serde_json::from_str::<serde_json::Value>(c).ok())
+                self.written_text(&p)
+                    .flatten()
+                    .and_then(|c| serde_json::from_str::<serde_json::Value>(&c).ok())
                     .and_then(|v| v.get("scripts")?.get(sn)?.as_str().map(str::to_owned))
             })
     }
@@ -1231,10 +1217,7 @@ impl Walker<'_> {
                     let some_written = !self.written.is_empty();
                     names.iter().filter(|_| some_written).find_map(|n| {
                         let p = paths::resolve(n, &self.cwd, self.ctx.home);
-                        self.written
-                            .iter()
-                            .find(|(w, _)| *w == p)
-                            .map(|(_, c)| c.clone())
+                        self.written_text(&p).flatten()
                     })
                 });
                 written.map(|text| {
