@@ -289,6 +289,44 @@ const CLIS: &[Cli] = &[
         2,
     ),
     cli(&["gh", "glab", "tea", "hub", "bb"], 3),
+    // Virtual machines and system containers (`virsh undefine`, `lxc delete`, `multipass
+    // purge`, `VBoxManage unregistervm`, Proxmox's `qm destroy`).
+    with(
+        &["virsh"],
+        1,
+        &[
+            "undefine",
+            "vol-delete",
+            "vol-wipe",
+            "pool-delete",
+            "pool-destroy",
+        ],
+    ),
+    cli(&["lxc", "incus", "lxd"], 2),
+    cli(
+        &[
+            "multipass",
+            "limactl",
+            "colima",
+            "orb",
+            "orbctl",
+            "qm",
+            "pct",
+        ],
+        1,
+    ),
+    with(
+        &["VBoxManage", "vboxmanage"],
+        1,
+        &["unregistervm", "closemedium"],
+    ),
+    with(&["prlctl", "vmrun", "utmctl"], 1, &["deletevm"]),
+    // Configuration management, ML platforms and password stores.
+    cli(&["knife"], 2),
+    with(&["mlflow"], 2, &["gc"]),
+    cli(&["huggingface-cli", "hf"], 2),
+    cli(&["pass", "gopass"], 1),
+    cli(&["wandb"], 2),
     // Databases without an SQL argument of their own.
     cli(
         &[
@@ -436,7 +474,7 @@ const FORMS: &[Form] = &[
         programs: &[
             "npm", "pnpm", "yarn", "bun", "cargo", "twine", "uv", "poetry", "gem", "mvn", "mvnw",
             "./mvnw", "gradle", "gradlew", "./gradlew", "dotnet", "helm", "flit", "hatch", "pdm",
-            "gh",
+            "gh", "glab", "tea", "lerna", "nx", "changeset", "semantic-release", "npx", "pnpx", "bunx",
         ],
         fires: publishes,
         rule: r::REGISTRY_PUBLISH,
@@ -561,6 +599,34 @@ const FORMS: &[Form] = &[
         what: "makes Windows start a program by itself (a scheduled task or a Run key)",
     },
     Form {
+        programs: &["fastboot", "flashrom", "esptool", "esptool.py", "avrdude", "dfu-util", "heimdall", "qemu-img"],
+        fires: firmware_write,
+        rule: r::DISK_ERASE,
+        intent: Intent::Destructive,
+        what: "writes or erases a device's flash, firmware or partitions, or unlocks its boot loader",
+    },
+    Form {
+        programs: &["dvc"],
+        // `dvc gc -c`: also deletes whatever the remote cache holds that this workspace does not use.
+        fires: |_, args| {
+            !preview(args)
+                && args.first() == Some(&"gc")
+                && args.iter().any(|a| {
+                    *a == "--cloud" || (a.starts_with('-') && !a.starts_with("--") && a.contains('c'))
+                })
+        },
+        rule: r::ADMIN_DESTROY,
+        intent: Intent::Destructive,
+        what: "deletes data from the shared remote cache",
+    },
+    Form {
+        programs: &["jupyter", "jupyter-lab", "jupyter-notebook", "voila"],
+        fires: notebook_exposed,
+        rule: r::EXPOSE_LOCAL,
+        intent: Intent::Network,
+        what: "serves a notebook (which runs code for whoever reaches it) on every network interface",
+    },
+    Form {
         programs: &["format", "diskpart", "diskutil", "vssadmin", "wmic", "bcdedit", "cipher", "del", "erase", "rd", "rmdir", "wbadmin", "fsutil", "clear-disk", "format-volume"],
         fires: disk_erase,
         rule: r::DISK_ERASE,
@@ -571,7 +637,7 @@ const FORMS: &[Form] = &[
 
 /// Programs whose everyday use the command path never reaches: the launchers they are run
 /// through (`python manage.py`, `php artisan`, `npx prisma`, `bundle exec rake`).
-fn resolve<'a>(name: &'a str, args: &'a [&'a str]) -> (&'a str, &'a [&'a str]) {
+pub(crate) fn resolve<'a>(name: &'a str, args: &'a [&'a str]) -> (&'a str, &'a [&'a str]) {
     let base = |p: &'a str| p.rsplit(['/', '\\']).next().unwrap_or(p);
     let is_py = name.starts_with("python")
         || matches!(name, "php" | "ruby" | "node" | "uv" | "poetry" | "pipenv");
@@ -689,6 +755,11 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, Intent, String)>
         return None;
     }
     let (prog, args) = resolve(name, args);
+    // `pulumi destroy -s test-pr-1234`: an ephemeral stack, made to be torn down.
+    if prog == "pulumi" && super::infra::pulumi_stack(args).is_some_and(super::infra::scratch_stack)
+    {
+        return None;
+    }
     let cli = CLIS.iter().find(|c| c.programs.contains(&prog))?;
     let stripped = super::globals::strip(prog, args);
     let args = stripped.as_slice();
@@ -708,7 +779,9 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, Intent, String)>
             | ("mc" | "mcli", ["rm", ..])
     ) && !args
         .iter()
-        .any(|a| matches!(*a, "-r" | "-R" | "--recursive" | "-m"));
+        .any(|a| matches!(*a, "-r" | "-R" | "--recursive" | "-m"))
+        // Terraform's state is the record of what it manages, not an ordinary object.
+        && !args.iter().any(|a| a.contains(".tfstate"));
     let verb = path.iter().filter(|_| !single_object).find(|w| {
         cli.extra.contains(w)
             || tokens(w).any(|t| {
@@ -895,6 +968,24 @@ fn windows_security(name: &str, args: &[&str]) -> bool {
 
 /// `ngrok http 3000`, `cloudflared tunnel --url …`, `lt --port 22`, `ssh -R 0.0.0.0:…`,
 /// `tailscale funnel`.
+/// Hosts whose business is publishing a forwarded port to the internet.
+fn tunnel_service(host: &str) -> bool {
+    let host = host.rsplit('@').next().unwrap_or(host).to_ascii_lowercase();
+    [
+        "serveo.net",
+        "localhost.run",
+        "pinggy.io",
+        "pinggy.link",
+        "tunnel.pyjam.as",
+        "ngrok.com",
+        "ngrok.io",
+        "tuns.sh",
+        "srv.us",
+    ]
+    .iter()
+    .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+}
+
 fn public_tunnel(name: &str, args: &[&str]) -> bool {
     let pos: Vec<&str> = args
         .iter()
@@ -913,6 +1004,16 @@ fn public_tunnel(name: &str, args: &[&str]) -> bool {
         "bore" => pos.first() == Some(&"local"),
         "zrok" => pos.first() == Some(&"share"),
         "tailscale" => pos.first() == Some(&"funnel") && !pos.contains(&"status"),
+        // A remote forward to a tunnel service (`ssh -R 80:localhost:3000 serveo.net`).
+        "ssh"
+            if pos.iter().any(|h| tunnel_service(h))
+                && args.iter().any(|a| {
+                    a.starts_with("-R")
+                        || (a.starts_with('-') && !a.starts_with("--") && a.ends_with('R'))
+                }) =>
+        {
+            true
+        }
         "ssh" => args.iter().enumerate().any(|(i, a)| {
             // `-R spec`, `-Rspec`, or a flag cluster ending in it (`-fNR spec`).
             let cluster_r = a.starts_with('-')
@@ -942,6 +1043,76 @@ fn public_tunnel(name: &str, args: &[&str]) -> bool {
         }),
         _ => false,
     }
+}
+
+/// `fastboot erase userdata`, `fastboot flashing unlock`, `flashrom -w rom`, `esptool
+/// erase_flash`, `qemu-img convert … /dev/sdb`: the device's storage or boot chain rewritten.
+fn firmware_write(name: &str, args: &[&str]) -> bool {
+    if preview(args) {
+        return false;
+    }
+    let pos: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    match name {
+        "fastboot" => {
+            matches!(
+                pos.first(),
+                Some(
+                    &("flash"
+                        | "flashall"
+                        | "erase"
+                        | "format"
+                        | "flashing"
+                        | "oem"
+                        | "update"
+                        | "wipe-super")
+                )
+            ) || args.contains(&"-w")
+        }
+        "flashrom" => args.iter().any(|a| {
+            matches!(*a, "-w" | "--write" | "-E" | "--erase") || a.starts_with("--write=")
+        }),
+        "esptool" | "esptool.py" => pos.iter().any(|p| {
+            matches!(
+                *p,
+                "erase_flash"
+                    | "erase-flash"
+                    | "erase_region"
+                    | "write_flash"
+                    | "write-flash"
+                    | "burn_efuse"
+            )
+        }),
+        "avrdude" => args.iter().any(|a| a.starts_with("-U") || *a == "-e"),
+        "dfu-util" => args.iter().any(|a| matches!(*a, "-D" | "--download")),
+        "heimdall" => pos.first() == Some(&"flash"),
+        // `qemu-img convert|dd` with a block device as the output.
+        "qemu-img" => {
+            matches!(pos.first(), Some(&("convert" | "dd")))
+                && args.iter().any(|a| {
+                    let t = a.strip_prefix("of=").unwrap_or(a);
+                    t.starts_with("/dev/")
+                        && !matches!(t, "/dev/null" | "/dev/zero" | "/dev/stdout" | "/dev/stdin")
+                })
+        }
+        _ => false,
+    }
+}
+
+/// `jupyter lab --ip 0.0.0.0`, `--ip=*`: the server (a code runner) listens on every
+/// interface, and with `--ServerApp.token=''` needs no password either.
+fn notebook_exposed(_: &str, args: &[&str]) -> bool {
+    args.iter().enumerate().any(|(i, a)| {
+        let v = match a.split_once('=') {
+            Some((k, v)) if k.ends_with("ip") || k.ends_with(".ip") => v,
+            _ if *a == "--ip" => args.get(i + 1).copied().unwrap_or(""),
+            _ => return false,
+        };
+        matches!(v.trim_matches(['\'', '"']), "0.0.0.0" | "*" | "::" | "[::]")
+    })
 }
 
 /// `Set-ExecutionPolicy Unrestricted`, `defaults write com.apple.LaunchServices LSQuarantine
@@ -1073,12 +1244,44 @@ fn datastore_port(target: &str) -> bool {
         .is_some_and(|(_, port)| DATASTORE_PORTS.contains(&port))
 }
 
+/// Frameworks' and ORMs' own database commands (resets, drops, rollbacks), which act on the
+/// database their configuration names: against a test setup they are everyday test work.
+pub(crate) fn framework_database<'a>(name: &'a str, args: &'a [&'a str]) -> Option<&'a str> {
+    let (prog, _) = resolve(name, args);
+    matches!(
+        prog,
+        "rails"
+            | "bin/rails"
+            | "rake"
+            | "manage.py"
+            | "django-admin"
+            | "artisan"
+            | "prisma"
+            | "knex"
+            | "sequelize"
+            | "sequelize-cli"
+            | "typeorm"
+            | "mikro-orm"
+            | "drizzle-kit"
+            | "alembic"
+            | "mix"
+            | "diesel"
+            | "sqlx"
+    )
+    .then_some(prog)
+}
+
 /// `npm publish`, `cargo publish`, `twine upload`, `mvn deploy`, `gradle publish…`, … (previews
 /// and `--help` excepted).
 fn publishes(name: &str, args: &[&str]) -> bool {
     if preview(args) {
         return false;
     }
+    // `npx lerna publish`: the package runner's program.
+    let (name, args) = match name {
+        "npx" | "pnpx" | "bunx" => resolve(name, args),
+        _ => (name, args),
+    };
     let stripped = super::globals::strip(name, args);
     let pos: Vec<&str> = stripped
         .iter()
@@ -1092,6 +1295,10 @@ fn publishes(name: &str, args: &[&str]) -> bool {
         }
         "cargo" | "uv" | "poetry" | "flit" | "hatch" | "pdm" => first == "publish",
         "twine" => first == "upload",
+        // Monorepo release tools publish every changed package to the registry.
+        "lerna" | "changeset" => first == "publish",
+        "nx" => first == "release" && (pos.get(1) == Some(&"publish") || pos.len() == 1),
+        "semantic-release" => true,
         "gem" => first == "push",
         "mvn" | "mvnw" => pos.iter().any(|p| matches!(*p, "deploy" | "deploy:deploy")),
         "gradle" | "gradlew" => pos
@@ -1101,6 +1308,17 @@ fn publishes(name: &str, args: &[&str]) -> bool {
         "helm" => first == "push",
         // A repository made public. (Image pushes and releases are the project's own
         // delivery, as `git push` is; peer guards let them through too.)
+        // `gh api -X PATCH repos/o/r -f private=false`, `glab api -X PUT projects/… -f
+        // visibility=public`: the same change through the raw API.
+        "gh" | "glab" | "tea"
+            if first == "api"
+                && stripped.iter().any(|a| {
+                    let a = a.trim_matches(['\'', '"']);
+                    matches!(a, "private=false" | "visibility=public" | "private:=false")
+                }) =>
+        {
+            true
+        }
         "gh" => {
             first == "repo"
                 && matches!(pos.get(1), Some(&("create" | "edit")))

@@ -89,7 +89,26 @@ pub(crate) struct CodeFacts {
     /// Reads environment variables named for secrets (or filters the environment by such a
     /// name) and prints: `console.log(process.env.NPM_TOKEN)`.
     pub prints_secret_env: bool,
+    /// Uses a library made to read browser cookies or saved passwords (`browser_cookie3`,
+    /// `keyring.get_password`, `keytar.getPassword`): the user's personal stores.
+    pub store_reader: Option<&'static str>,
 }
+
+/// Libraries (and calls) whose purpose is reading a browser's cookies or the user's saved
+/// passwords.
+const STORE_READERS: &[&str] = &[
+    "browser_cookie3",
+    "browsercookie",
+    "pycookiecheat",
+    "rookiepy",
+    "keyring.get_password",
+    "keyring.get_credential",
+    "secretstorage",
+    "chrome-cookies-secure",
+    "keytar.getPassword",
+    "keytar.findCredentials",
+    "win32crypt.CryptUnprotectData",
+];
 
 /// One string literal and where it sits.
 #[derive(Debug)]
@@ -341,6 +360,7 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
     f.env_dump |= env_dump(lang, code);
     f.prints_secret_env = prints_secret_env(code);
     f.unsafe_load = unsafe_load(code, &f.literals);
+    f.store_reader = STORE_READERS.iter().copied().find(|m| code.contains(m));
     f.reads_stdin = [
         "sys.stdin",
         "process.stdin",
@@ -721,6 +741,7 @@ fn merge(into: &mut CodeFacts, from: CodeFacts) {
     into.env_dump |= from.env_dump;
     into.prints_secret_env |= from.prints_secret_env;
     into.autostart |= from.autostart;
+    into.store_reader = into.store_reader.or(from.store_reader);
     if into.unsafe_load.is_none() {
         into.unsafe_load = from.unsafe_load;
     }

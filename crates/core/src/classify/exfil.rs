@@ -67,6 +67,29 @@ const SECRET_FILES: &[&str] = &[
     ".kube/",
     "firefox/",
     "cookies.sqlite",
+    // Tokens of ML hubs and data platforms.
+    ".cache/huggingface/token",
+    ".cache/huggingface/stored_tokens",
+    ".huggingface/token",
+    ".kaggle/kaggle.json",
+    ".config/wandb/",
+    ".netrc-wandb",
+    // Wallets and their keystores: whoever reads one can spend from it.
+    ".ethereum/keystore",
+    "Library/Ethereum/keystore",
+    ".bitcoin/wallets",
+    ".electrum/wallets",
+    ".config/solana/id.json",
+    ".config/Exodus/",
+    // Chat apps keep session tokens (and Signal its database key) in their profiles.
+    ".config/Signal/",
+    "Library/Application Support/Signal/",
+    "/Local Storage/leveldb",
+    ".config/Slack/",
+    "Library/Application Support/Slack/",
+    ".config/discord/",
+    "Library/Application Support/discord/",
+    ".local/share/TelegramDesktop/",
 ];
 
 /// Public halves and examples that look like secrets but are not.
@@ -138,11 +161,29 @@ pub(crate) fn personal_store_path(resolved: &str) -> bool {
         "Library/Keychains/",
         ".local/share/keyrings/",
         ".password-store/",
+        ".ethereum/keystore",
+        "Library/Ethereum/keystore",
+        ".bitcoin/",
+        ".electrum/",
+        ".config/solana/",
+        ".config/Signal/",
+        "Library/Application Support/Signal/",
+        ".config/Slack/",
+        "Library/Application Support/Slack/",
+        ".config/discord/",
+        "Library/Application Support/discord/",
+        ".local/share/TelegramDesktop/",
     ];
     let base = resolved.rsplit('/').next().unwrap_or(resolved);
     if matches!(
         base,
-        "Login Data" | "logins.json" | "key4.db" | "key3.db" | "cookies.sqlite" | "Web Data"
+        "Login Data"
+            | "logins.json"
+            | "key4.db"
+            | "key3.db"
+            | "cookies.sqlite"
+            | "Web Data"
+            | "wallet.dat"
     ) {
         return true;
     }
@@ -163,7 +204,14 @@ fn secret_by_name(p: &str) -> bool {
     let name = p.rsplit('/').next().unwrap_or(p);
     matches!(
         name,
-        "Cookies" | "Login Data" | "logins.json" | "key4.db" | "cookies.sqlite" | "Web Data"
+        "Cookies"
+            | "Login Data"
+            | "logins.json"
+            | "key4.db"
+            | "cookies.sqlite"
+            | "Web Data"
+            | "wallet.dat"
+            | "keystore.json"
     ) || name.starts_with("service-account") && name.ends_with(".json")
         || name == "application_default_credentials.json"
         || name == "credentials.json"
@@ -285,6 +333,11 @@ pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> 
         "strings",
         "tr",
         "xargs",
+        "pulumi",
+        "ansible-vault",
+        "sops",
+        "infisical",
+        "chamber",
     ];
     if !NAMES.contains(&name) {
         return None;
@@ -388,8 +441,34 @@ pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> 
         }
         "bw" if sub(0) == "get" => "Bitwarden",
         "lpass" if sub(0) == "show" => "LastPass",
-        "doppler" if sub(0) == "secrets" => "Doppler",
+        // `--only-names` lists the keys without their values.
+        "doppler" if sub(0) == "secrets" && !has("--only-names") => "Doppler",
+        "infisical" if matches!(sub(0), "secrets" | "export") => "Infisical",
+        "chamber" if matches!(sub(0), "read" | "export" | "env") => "chamber",
         "gh" if sub(0) == "auth" && sub(1) == "token" => "the GitHub token",
+        "gh" if sub(0) == "auth" && (has("--show-token") || has("-t")) => "the GitHub token",
+        "pulumi" if args.iter().any(|a| a.starts_with("--show-secrets")) => "Pulumi secrets",
+        "ansible-vault" if sub(0) == "view" => "Ansible Vault",
+        "ansible-vault"
+            if sub(0) == "decrypt"
+                && (args
+                    .iter()
+                    .any(|a| matches!(*a, "--output=-" | "--output=/dev/stdout"))
+                    || args
+                        .windows(2)
+                        .any(|w| w[0] == "--output" && matches!(w[1], "-" | "/dev/stdout"))) =>
+        {
+            "Ansible Vault"
+        }
+        // Decrypted to stdout; `-i`/`--in-place` and `--output` write a file instead.
+        "sops"
+            if args.iter().any(|a| matches!(*a, "-d" | "--decrypt"))
+                && !args.iter().any(|a| {
+                    matches!(*a, "-i" | "--in-place" | "--output") || a.starts_with("--output=")
+                }) =>
+        {
+            "SOPS secrets"
+        }
         "git" if sub(0) == "credential" && sub(1) == "fill" => "git's stored credentials",
         "gpg" | "gpg2" if args.iter().any(|a| a.starts_with("--export-secret")) => {
             "secret GPG keys"
@@ -444,6 +523,11 @@ pub(crate) fn account_secret(store: &str) -> bool {
             | "Doppler"
             | "1Password"
             | "Bitwarden"
+            | "Infisical"
+            | "chamber"
+            | "Pulumi secrets"
+            | "Ansible Vault"
+            | "SOPS secrets"
     )
 }
 
@@ -643,6 +727,10 @@ const ISSUERS: &[(&[&str], &[&str])] = &[
     (&["LINEAR"], &["linear.app"]),
     (&["TWILIO"], &["twilio.com"]),
     (&["SENDGRID"], &["sendgrid.com", "sendgrid.net"]),
+    (&["TELEGRAM", "TG_BOT", "TG_TOKEN"], &["api.telegram.org"]),
+    (&["DISCORD"], &["discord.com", "discordapp.com"]),
+    (&["KAGGLE"], &["kaggle.com"]),
+    (&["WANDB"], &["wandb.ai"]),
 ];
 
 /// An account token fetched inline and presented to the service that issued it
@@ -712,6 +800,27 @@ pub(crate) fn authenticated_to_issuer(auth: &[String], dest: &str) -> bool {
     })
 }
 
+/// Every secret variable in `text` is a credential of `dest`'s own issuer
+/// (`https://api.telegram.org/bot$TELEGRAM_TOKEN/getMe`); one of another issuer, or of none
+/// known, makes it false.
+pub(crate) fn only_issuer_credentials(text: &str, dest: &str) -> bool {
+    let mut any = false;
+    for (name, _) in secret_refs(text) {
+        any = true;
+        let var = format!("${name}");
+        let known = {
+            let n = name.to_ascii_uppercase();
+            ISSUERS
+                .iter()
+                .any(|(marks, _)| marks.iter().any(|m| n.starts_with(m) || n.contains(m)))
+        };
+        if !known || credential_to_stranger(&var, dest).is_some() {
+            return false;
+        }
+    }
+    any
+}
+
 pub(crate) fn credential_to_stranger(text: &str, dest: &str) -> Option<String> {
     let var = secret_vars_in(text)?;
     let name = var.trim_start_matches('$').to_ascii_uppercase();
@@ -743,6 +852,29 @@ pub(crate) fn host_of(t: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
+/// Curl's bundled short options, one per argument: `-sd @-` → `-s -d @-`, `-sXPOST` → `-s
+/// -XPOST`. The first option that takes a value ends the bundle (its rest is the value).
+fn split_curl_clusters(args: &[&str]) -> Vec<String> {
+    const TAKES_VALUE: &[u8] = b"AbcCdDeEFHKmoPQrtTuUwxXyYz";
+    let mut out = Vec::with_capacity(args.len() + 2);
+    for a in args {
+        let b = a.as_bytes();
+        if b.len() > 2 && b[0] == b'-' && b[1] != b'-' && !TAKES_VALUE.contains(&b[1]) {
+            let mut i = 1;
+            while i < b.len() && b[i].is_ascii_alphanumeric() && !TAKES_VALUE.contains(&b[i]) {
+                out.push(format!("-{}", b[i] as char));
+                i += 1;
+            }
+            if i < b.len() {
+                out.push(format!("-{}", &a[i..]));
+            }
+        } else {
+            out.push((*a).to_owned());
+        }
+    }
+    out
+}
+
 fn looks_like_url(t: &str) -> bool {
     // `host.example/path` without a scheme is a URL to curl and wget too: a host part with a
     // dot and only host characters (`src/x.rs`, `./run.sh` are not).
@@ -764,6 +896,11 @@ pub(crate) fn sink(name: &str, args: &[&str], stdin_fed: bool) -> Option<Sink> {
     let val = |i: usize| args.get(i + 1).copied().unwrap_or("");
     match name {
         "curl" => {
+            // `-sd @-`, `-sSfX POST`: short flags bundle, the last one may take a value.
+            let split = split_curl_clusters(args);
+            let args: Vec<&str> = split.iter().map(String::as_str).collect();
+            let args = args.as_slice();
+            let val = |i: usize| args.get(i + 1).copied().unwrap_or("");
             let mut sends = false;
             let mut i = 0;
             while i < args.len() {
@@ -806,11 +943,14 @@ pub(crate) fn sink(name: &str, args: &[&str], stdin_fed: bool) -> Option<Sink> {
                         Some(v)
                     } else if flag == "--data-urlencode" && v.contains('@') {
                         v.split_once('@').map(|(_, f)| f)
+                    } else if let Some((_, f)) = v.split_once("=<").filter(|_| !v.contains("=@")) {
+                        // `-F 'f=<file'`: the field's content is read from the file (`<-`: stdin).
+                        Some(f).filter(|f| !f.is_empty())
                     } else {
                         v.split_once('@')
                             .map(|(_, f)| f)
                             .filter(|f| !f.is_empty())
-                            .filter(|_| v.starts_with('@') || v.contains("=@") || v.contains("=<"))
+                            .filter(|_| v.starts_with('@') || v.contains("=@"))
                     };
                     match file {
                         Some("-") | Some(".") | Some("/dev/stdin") => s.stdin = true,
@@ -1030,6 +1170,22 @@ pub(crate) fn sink(name: &str, args: &[&str], stdin_fed: bool) -> Option<Sink> {
                 s.dest = (*first).to_owned();
                 s.stdin = stdin_fed;
             } else {
+                return None;
+            }
+        }
+        // `huggingface-cli upload REPO LOCAL [PATH]`: the local file or folder goes to the Hub.
+        "huggingface-cli" | "hf" => {
+            let pos: Vec<&str> = args
+                .iter()
+                .copied()
+                .filter(|a| !a.starts_with('-'))
+                .collect();
+            if pos.first() != Some(&"upload") {
+                return None;
+            }
+            s.dest = "https://huggingface.co/".to_owned();
+            s.files.extend(pos.get(2).map(|p| (*p).to_owned()));
+            if s.files.is_empty() {
                 return None;
             }
         }

@@ -568,6 +568,10 @@ pub(crate) fn benign_setting(key: &str, value: &str) -> bool {
                     | "kdiff3"
                     | "opendiff"
                     | "git-lfs"
+                    // `core.editor=true`: accept the prepared message without an editor.
+                    | "true"
+                    | "false"
+                    | ":"
             ) && !v.contains([';', '|', '&', '`', '$', '>'])
         }
     }

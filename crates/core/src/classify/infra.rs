@@ -326,6 +326,8 @@ pub(crate) fn infra(name: &str, args: &[&str], stdin: Option<&str>) -> Verdicts 
         "terraform" | "tofu" | "terragrunt" | "terraform-cdk" | "cdktf" => {
             iac(name, args, &pos, &mut v)
         }
+        // `pulumi destroy --yes -s test-pr-1234`: an ephemeral stack torn down as designed.
+        "pulumi" if pulumi_stack(args).is_some_and(scratch_stack) => {}
         "pulumi" => {
             let yes =
                 has(args, &["--yes", "-y", "--skip-preview"]) || short_or_long(args, 'y', "--yes");
@@ -352,6 +354,18 @@ pub(crate) fn infra(name: &str, args: &[&str], stdin: Option<&str>) -> Verdicts 
                 ),
                 _ => {}
             }
+        }
+        "cdk"
+            if pos.first() == Some(&"deploy")
+                && args.windows(2).any(|w| w[0] == "--require-approval" && w[1] == "never")
+                || args.contains(&"--require-approval=never") =>
+        {
+            v.hit(
+                Intent::SystemAdmin,
+                p::IAC_AUTO_APPLY.finding(
+                    "`cdk deploy --require-approval never` changes infrastructure (security groups and IAM included) without review.",
+                ),
+            )
         }
         "cdk" if pos.first() == Some(&"destroy") => v.hit(
             Intent::Destructive,
@@ -579,7 +593,11 @@ fn kubectl(name: &str, args: &[&str], pos: &[&str], v: &mut Verdicts) {
 }
 
 fn iac(name: &str, args: &[&str], pos: &[&str], v: &mut Verdicts) {
-    let auto = has(args, &["-auto-approve", "--auto-approve"]);
+    // Terragrunt's `run-all` asks once for every module; non-interactive answers yes.
+    let auto = has(args, &["-auto-approve", "--auto-approve"])
+        || (name == "terragrunt"
+            && pos.contains(&"run-all")
+            && has(args, &["--terragrunt-non-interactive", "--non-interactive"]));
     let sub = pos
         .iter()
         .copied()
@@ -684,6 +702,124 @@ fn where_narrows(toks: &[&str]) -> bool {
 
 /// A database named for tests (`app_test`, `test_app`, `test.db`, `ci_scratch`): the test
 /// setup of every framework drops and recreates these.
+/// Variables that choose a framework's database, with `value` looking one up (a prefix
+/// assignment, or set earlier in the line): `"DATABASE_URL"` when it names a scratch database
+/// (`…/app_test`, `file:./test.db`), `"!DATABASE_URL"` when it names another, and each mode
+/// variable (`RAILS_ENV`, `NODE_ENV`, …) whose value is `test`.
+pub(crate) fn test_settings(value: impl Fn(&str) -> Option<String>) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if let Some(url) = value("DATABASE_URL") {
+        let db = url
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("")
+            .rsplit(['/', ':'])
+            .next()
+            .unwrap_or("");
+        out.push(if scratch_database(db) {
+            "DATABASE_URL"
+        } else {
+            "!DATABASE_URL"
+        });
+    }
+    for n in [
+        "RAILS_ENV",
+        "RACK_ENV",
+        "NODE_ENV",
+        "MIX_ENV",
+        "APP_ENV",
+        "DJANGO_SETTINGS_MODULE",
+    ] {
+        let test = value(n).is_some_and(|v| {
+            matches!(v.as_str(), "test" | "testing")
+                || n == "DJANGO_SETTINGS_MODULE"
+                    && v.rsplit('.').next().is_some_and(|l| l.contains("test"))
+        });
+        if test {
+            out.push(n);
+        }
+    }
+    out
+}
+
+/// A framework's or ORM's database command (`prog`, as resolved from launchers) aimed at a
+/// test setup: by a scratch `DATABASE_URL` (which wins over everything), by the mode variable
+/// that framework reads (`RAILS_ENV` for Rails, `NODE_ENV` for Knex and Sequelize, …), or by
+/// its own option (`--env test`, `--settings config.settings.test`). Prisma, Drizzle, Diesel,
+/// sqlx and Alembic read only the URL.
+pub(crate) fn targets_test_database(prog: &str, settings: &[&str], args: &[&str]) -> bool {
+    if settings.contains(&"!DATABASE_URL") {
+        return false;
+    }
+    if settings.contains(&"DATABASE_URL") {
+        return true;
+    }
+    let is_test = |v: &str| matches!(v, "test" | "testing");
+    let settings_test = |v: &str| v.rsplit('.').next().is_some_and(|l| l.contains("test"));
+    let opt = |names: &[&str], test: &dyn Fn(&str) -> bool| {
+        args.iter()
+            .enumerate()
+            .any(|(i, a)| match a.split_once('=') {
+                Some((k, v)) => names.contains(&k) && test(v),
+                None => names.contains(a) && args.get(i + 1).is_some_and(|v| test(v)),
+            })
+    };
+    match prog {
+        "rails" | "bin/rails" | "rake" => {
+            settings
+                .iter()
+                .any(|s| matches!(*s, "RAILS_ENV" | "RACK_ENV"))
+                || opt(&["RAILS_ENV", "RACK_ENV", "-e", "--environment"], &is_test)
+        }
+        "mix" => settings.contains(&"MIX_ENV"),
+        "knex" | "sequelize" | "sequelize-cli" | "typeorm" | "mikro-orm" => {
+            settings.contains(&"NODE_ENV") || opt(&["--env", "-e"], &is_test)
+        }
+        "artisan" => settings.contains(&"APP_ENV") || opt(&["--env"], &is_test),
+        "manage.py" | "django-admin" => {
+            settings.contains(&"DJANGO_SETTINGS_MODULE") || opt(&["--settings"], &settings_test)
+        }
+        _ => false,
+    }
+}
+
+/// The stack `pulumi` acts on (`-s NAME`, `--stack NAME`, `--stack=NAME`).
+pub(crate) fn pulumi_stack<'a>(args: &[&'a str]) -> Option<&'a str> {
+    args.iter().enumerate().find_map(|(i, a)| match *a {
+        "-s" | "--stack" => args.get(i + 1).copied(),
+        _ => a.strip_prefix("--stack="),
+    })
+}
+
+/// A stack or environment made for one test run or review (`test-pr-1234`, `preview-42`,
+/// `ci-7`), never one named for production or staging.
+pub(crate) fn scratch_stack(name: &str) -> bool {
+    let last = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    let toks: Vec<&str> = last.split(['-', '_', '.']).collect();
+    !toks.iter().any(|t| {
+        matches!(
+            *t,
+            "prod" | "production" | "prd" | "staging" | "stage" | "live" | "main"
+        )
+    }) && toks.iter().any(|t| {
+        matches!(
+            *t,
+            "test"
+                | "tests"
+                | "testing"
+                | "pr"
+                | "preview"
+                | "ci"
+                | "tmp"
+                | "temp"
+                | "ephemeral"
+                | "scratch"
+                | "review"
+                | "sandbox"
+        )
+    })
+}
+
 fn scratch_database(name: &str) -> bool {
     let base = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
     let stem = base
@@ -706,6 +842,20 @@ fn scratch_database(name: &str) -> bool {
 
 fn sql_danger(text: &str) -> Option<Danger> {
     if !text.is_ascii() && text.len() > 64 * 1024 {
+        return None;
+    }
+    // Every danger below needs one of these words; most texts (every `echo`) have none, and
+    // lowercasing and splitting them is wasted.
+    static KEYWORDS: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+        std::sync::LazyLock::new(|| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build([
+                    "drop", "truncate", "delete", "update", "alter", "grant", "remove",
+                ])
+                .expect("static patterns compile")
+        });
+    if !KEYWORDS.is_match(text) {
         return None;
     }
     let lower = text.to_ascii_lowercase();

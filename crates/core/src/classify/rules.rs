@@ -531,7 +531,8 @@ impl PathFacts {
                 && self.secret
                 && (paths::is_private_key_path(&self.resolved)
                     || super::exfil::user_owned_secret(&self.resolved, self.inside)),
-            personal_store: super::exfil::personal_store_path(&self.resolved),
+            // A fixture in the project named like a store (`tests/cookies.sqlite`) is data.
+            personal_store: !self.inside && super::exfil::personal_store_path(&self.resolved),
         })
     }
 }
@@ -576,6 +577,9 @@ struct Walker<'a> {
     stdin_text: Option<String>,
     /// The static output of the last graded command, for the next pipeline stage.
     out_text: Option<String>,
+    /// The command's environment names a test setup (`RAILS_ENV=test`, a scratch
+    /// `DATABASE_URL`), for frameworks' database commands.
+    test_env: Vec<&'static str>,
     /// Arrays with static elements (`a=(rm -rf /)`).
     arrays: Vec<(String, Vec<String>)>,
     /// `declare -n ref=target`.
@@ -713,6 +717,7 @@ impl<'a> Walker<'a> {
             budget: EXPANSION_BUDGET,
             stdin_text: None,
             out_text: None,
+            test_env: Vec::new(),
             arrays: Vec::new(),
             namerefs: Vec::new(),
             git_remotes_added: Vec::new(),
@@ -951,14 +956,15 @@ impl<'a> Walker<'a> {
             let mut upstream = Traits::default();
             let mut carry: Option<String> = None;
             let stages = &item.pipeline.stages;
-            let tail = match stages.last() {
+            // The last stage's program, for the stages before it (a lone command has none).
+            let tail = (stages.len() > 1).then(|| match stages.last() {
                 Some(Command::Simple(sc)) => sc
                     .words
                     .first()
                     .map_or("", |w| command_name(&w.text))
                     .to_owned(),
                 _ => "?".to_owned(),
-            };
+            });
             for (i, stage) in stages.iter().enumerate() {
                 if i > 0 {
                     self.origin.push(Origin::Pipe(i + 1));
@@ -969,7 +975,7 @@ impl<'a> Walker<'a> {
                 self.in_pipe = i > 0;
                 let outer_tail = std::mem::replace(
                     &mut self.pipe_tail,
-                    (i + 1 < stages.len()).then(|| tail.clone()),
+                    tail.clone().filter(|_| i + 1 < stages.len()),
                 );
                 let t = self.command(stage, depth, upstream);
                 self.pipe_tail = outer_tail;
@@ -1212,7 +1218,30 @@ impl<'a> Walker<'a> {
         if let Some((_, v)) = &ifs {
             self.set_var("IFS", Some(v.clone()));
         }
+        let mut test_env = if sc.assigns.is_empty() && self.vars.is_empty() {
+            Vec::new()
+        } else {
+            infra::test_settings(|n| {
+                sc.assigns
+                    .iter()
+                    .rev()
+                    .find_map(|a| {
+                        a.text
+                            .strip_prefix(n)
+                            .and_then(|v| v.strip_prefix('='))
+                            .map(str::to_owned)
+                    })
+                    .or_else(|| self.lookup(n))
+            })
+        };
+        // Settings inherited from an enclosing command (`RAILS_ENV=test bash -c '…'`) hold
+        // unless this one sets its own.
+        if test_env.is_empty() {
+            test_env.clone_from(&self.test_env);
+        }
+        let outer_test_env = std::mem::replace(&mut self.test_env, test_env);
         let traits = self.argv(&words, false, facts, first, stdin, depth, pipe_in);
+        self.test_env = outer_test_env;
         if let Some((old, _)) = ifs {
             self.set_var("IFS", old);
         }
@@ -2517,25 +2546,47 @@ impl<'a> Walker<'a> {
         }
         // Infrastructure and data rules (databases, containers, clusters, IaC, clouds).
         let mut infra_hit = false;
-        if infra::is_infra_name(name) {
+        // `npx cdk deploy …`, `npx prisma …`: the package runner's program.
+        let (iname, itexts) = match name {
+            "npx" | "pnpx" | "bunx" => super::admin::resolve(name, &texts),
+            _ => (name, texts.as_slice()),
+        };
+        if infra::is_infra_name(iname) {
             let stdin_text = stdin
                 .filter(|r| r.feeds_stdin())
                 .map(|r| r.target.text.as_str());
-            let v = infra::infra(name, &texts, stdin_text);
-            if let Some(i) = v.intent {
+            let v = infra::infra(iname, itexts, stdin_text);
+            infra_hit = !v.findings.is_empty();
+            // `RAILS_ENV=test rails db:drop`: the test database, rebuilt for tests.
+            let test_db = infra_hit
+                && super::admin::framework_database(name, &texts)
+                    .is_some_and(|prog| infra::targets_test_database(prog, &self.test_env, &texts));
+            if let Some(i) = v.intent.filter(|_| !test_db) {
                 intent = i;
             }
-            infra_hit = !v.findings.is_empty();
             for f in v.findings {
-                self.push(f);
+                if test_db && f.verdict > Verdict::Warn {
+                    self.push(r::DESTRUCTIVE.finding(format!("{} (the test database)", f.reason)));
+                } else {
+                    self.push(f);
+                }
             }
         }
         // Admin CLIs read by verb, and dangerous argument forms (classify/admin.rs).
         if !infra_hit {
             if let Some((rule, i, why)) = super::admin::check(name, &texts) {
-                self.push(rule.finding(why));
-                if intent != Intent::Destructive {
-                    intent = i;
+                let test_db = rule.id == r::ADMIN_DESTROY.id
+                    && super::admin::framework_database(name, &texts).is_some_and(|prog| {
+                        infra::targets_test_database(prog, &self.test_env, &texts)
+                    });
+                if test_db {
+                    // `RAILS_ENV=test rails db:reset`: the test database, rebuilt for tests.
+                    self.push(r::DESTRUCTIVE.finding(format!("{why} (the test database)")));
+                } else {
+                    self.push(rule.finding(why));
+                    if intent != Intent::Destructive {
+                        intent = i;
+                    }
                 }
             }
         }
@@ -2994,6 +3045,9 @@ impl<'a> Walker<'a> {
             } else if let Some(v) = sink
                 .inline
                 .iter()
+                // `https://api.telegram.org/bot$TELEGRAM_TOKEN/getMe`: a credential in the URL
+                // of the service that issued it is how that API is called.
+                .filter(|t| !super::exfil::only_issuer_credentials(t, &sink.dest))
                 .find_map(|t| super::exfil::secret_vars_in(t))
             {
                 Some(format!("`{v}`"))
@@ -3196,6 +3250,25 @@ impl<'a> Walker<'a> {
 
     /// What this command line last wrote to `path`: `None` if nothing, `Some(None)` if the
     /// content cannot be seen.
+    /// [`Self::written_text`] for a file as the command names it. Resolving allocates, so a
+    /// name whose last segment matches no written file is rejected first.
+    fn written_named(&self, name: &str) -> Option<Option<String>> {
+        if self.written.is_empty() {
+            return None;
+        }
+        let base = name.rsplit('/').next().unwrap_or(name);
+        let plain = !matches!(base, "" | "." | "..") && !base.contains(['~', '$']);
+        if plain
+            && !self
+                .written
+                .iter()
+                .any(|(p, _)| p.rsplit('/').next() == Some(base))
+        {
+            return None;
+        }
+        self.written_text(&paths::resolve(name, &self.cwd, self.ctx.home))
+    }
+
     fn written_text(&self, path: &str) -> Option<Option<String>> {
         self.written
             .iter()
@@ -3382,6 +3455,11 @@ impl<'a> Walker<'a> {
             self.push(p::PRIVATE_KEY_READ.finding(format!(
                 "`{program}` code reads `{}`, a private key or a credential of the user's.",
                 clip(r, 80)
+            )));
+        }
+        if let Some(lib) = f.store_reader {
+            self.push(p::PRIVATE_KEY_READ.finding(format!(
+                "`{program}` code uses `{lib}`, which reads the user's browser cookies or saved passwords."
             )));
         }
         if f.autostart {
@@ -4870,6 +4948,32 @@ const WRAPPERS: &[Wrapper] = &[
         false,
         Then::Subcommand("run"),
     ),
+    // Loaders of `.env` files and settings for what they run (`dotenv -e .env.prod -- cmd`,
+    // `cross-env NODE_ENV=x cmd`, `env-cmd -f .env cmd`, `dotenvx run -f .env -- cmd`).
+    wrap(
+        &["dotenv", "dotenv-cli", "env-cmd", "cross-env"],
+        &[
+            "-e",
+            "-f",
+            "--file",
+            "-c",
+            "-v",
+            "-p",
+            "--environments",
+            "-r",
+            "--rc-file",
+        ],
+        &[],
+        false,
+        Then::Command,
+    ),
+    wrap(
+        &["dotenvx"],
+        &["-f", "--env-file", "-e", "--env", "--convention"],
+        &[],
+        false,
+        Then::Subcommand("run"),
+    ),
     wrap(
         &["aws-vault"],
         &["--duration", "-d"],
@@ -5005,6 +5109,25 @@ fn strip_wrappers(words: &[Word]) -> Stripped<'_> {
             break;
         }
         let name = command_name(&w.text);
+        if matches!(name, "npx" | "pnpx") {
+            // `npx cross-env NODE_ENV=x cmd`, `npx dotenv -e f -- cmd`: a wrapper fetched by
+            // the package runner is still a wrapper.
+            let mut j = i + 1;
+            while let Some(a) = words.get(j).filter(|a| is_flag(a)) {
+                j += if matches!(a.text.as_str(), "-p" | "--package") {
+                    2
+                } else {
+                    1
+                };
+            }
+            match words.get(j) {
+                Some(p) if !p.dynamic && wrapper(command_name(&p.text)).is_some() => {
+                    i = j;
+                    continue;
+                }
+                _ => break,
+            }
+        }
         let Some(spec) = wrapper(name) else {
             break;
         };
@@ -5051,7 +5174,7 @@ fn strip_wrappers(words: &[Word]) -> Stripped<'_> {
                 i += 1;
                 break;
             }
-            if name == "env"
+            if matches!(name, "env" | "cross-env")
                 && !a.dynamic
                 && (t == "-" || (!t.starts_with('-') && a.is_assignment()))
             {

@@ -125,24 +125,16 @@ pub fn evaluate(
 
     let in_play = |p: &LoadedPolicy| env.include_server || p.policy.origin != Origin::Server;
     let applies = |p: &LoadedPolicy| in_play(p) && p.policy.active && p.scope.applies_to(agent);
-    let has_pack = set
-        .policies
-        .iter()
-        .any(|p| p.policy.origin == Origin::Builtin);
-
     // Built-in findings first, in the classifier's order, so the first reason is the one the
     // classifier thought most telling.
     for f in findings {
         let mut pack_rule_seen = false;
-        for p in set.policies.iter().filter(|p| applies(p)) {
-            let Some(BuiltinFinding { rule, action }) =
+        for p in set.for_finding(f.rule).filter(|p| applies(p)) {
+            let Some(BuiltinFinding { action, .. }) =
                 p.rule.as_ref().ok().and_then(Rule::get::<BuiltinFinding>)
             else {
                 continue;
             };
-            if rule != f.rule {
-                continue;
-            }
             let (sev, text) = if p.policy.origin == Origin::Builtin {
                 pack_rule_seen = true;
                 (Severity::from_verdict(f.verdict), f.reason.clone())
@@ -159,7 +151,7 @@ pub fn evaluate(
             );
         }
         // A finding of a rule the pack does not list still counts at its own verdict.
-        if has_pack && !pack_rule_seen {
+        if set.has_pack && !pack_rule_seen {
             let id = format!("builtin:{}", f.rule);
             let sev = Severity::from_verdict(f.verdict);
             acc.add(
@@ -174,11 +166,7 @@ pub fn evaluate(
     }
 
     // Local policies in load order.
-    for p in set
-        .policies
-        .iter()
-        .filter(|p| in_play(p) && p.policy.active)
-    {
+    for p in set.per_call().filter(|p| in_play(p) && p.policy.active) {
         if let Scope::Malformed(why) = &p.scope {
             // The server skips it; we skip it too, but never quietly.
             cannot.push((p.policy.id.clone(), p.cannot_enforce(why)));

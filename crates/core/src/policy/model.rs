@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::types::{compile, Compiled, Rule};
+use super::types::{compile, BuiltinFinding, Compiled, Rule};
 use crate::event::Verdict;
 
 /// The server's severity order (§3). `allow_contained` exists only there: locally it is
@@ -291,6 +291,14 @@ pub struct PolicySet {
     pub issues: Vec<Issue>,
     /// The largest `rate_limit.max_actions`, so the rate counter keeps just enough history.
     pub(crate) rate_history: usize,
+    /// Indices of the `builtin_finding` policies by the rule they name, in load order: the
+    /// evaluator looks up each finding's rule instead of scanning every policy per finding.
+    by_finding: std::collections::HashMap<String, Vec<usize>>,
+    /// Indices of every other policy (per-call types, and any that cannot be enforced), in
+    /// load order.
+    per_call: Vec<usize>,
+    /// Whether the built-in pack is part of this set.
+    pub(crate) has_pack: bool,
 }
 
 impl PolicySet {
@@ -324,12 +332,43 @@ impl PolicySet {
             .filter_map(|p| p.rule.as_ref().ok()?.rate_history())
             .max()
             .unwrap_or(0);
+        let mut by_finding: std::collections::HashMap<String, Vec<usize>> =
+            std::collections::HashMap::new();
+        let mut per_call = Vec::new();
+        for (i, p) in policies.iter().enumerate() {
+            let finding = p.rule.as_ref().ok().and_then(Rule::get::<BuiltinFinding>);
+            if let Some(f) = finding {
+                by_finding.entry(f.rule.clone()).or_default().push(i);
+            }
+            // A malformed scope is reported per call, whatever the type.
+            if finding.is_none() || matches!(p.scope, Scope::Malformed(_)) {
+                per_call.push(i);
+            }
+        }
+        let has_pack = policies.iter().any(|p| p.policy.origin == Origin::Builtin);
         PolicySet {
             policies,
             file,
             issues,
             rate_history,
+            by_finding,
+            per_call,
+            has_pack,
         }
+    }
+
+    /// The `builtin_finding` policies naming `rule`, in load order.
+    pub(crate) fn for_finding(&self, rule: &str) -> impl Iterator<Item = &LoadedPolicy> {
+        self.by_finding
+            .get(rule)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.policies[i])
+    }
+
+    /// The policies evaluated on every call (everything but `builtin_finding`), in load order.
+    pub(crate) fn per_call(&self) -> impl Iterator<Item = &LoadedPolicy> {
+        self.per_call.iter().map(|&i| &self.policies[i])
     }
 
     /// The built-in pack alone.

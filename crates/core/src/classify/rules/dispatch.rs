@@ -100,6 +100,19 @@ const HANDLERS: &[(&[&str], Handler)] = &[
         h!(h_reader),
     ),
     (&["tee"], h!(h_tee)),
+    (
+        &[
+            "jupyter",
+            "jupyter-nbconvert",
+            "jupyter-execute",
+            "papermill",
+        ],
+        h!(h_notebook),
+    ),
+    (
+        &["vim", "vi", "nvim", "ex", "gvim", "vim.basic", "vim.tiny"],
+        h!(h_editor),
+    ),
     (&["mv", "install", "ln"], h!(h_move)),
     (
         &[

@@ -346,6 +346,84 @@ impl Walker<'_> {
         self.guard_words(&ts, false, "`tee` to", false);
     }
 
+    /// `vim -es -c '%d' -c wq FILE`, `ex -sc '%s/no/yes/|x' FILE`: an editor driven by
+    /// commands that write is a write to its files, graded like `sed -i` (the commands
+    /// themselves, `:!cmd` included, are read in embedded.rs).
+    pub(super) fn h_editor(&mut self, c: &mut Call<'_>) {
+        let args = c.args;
+        let mut cmds: Vec<&str> = Vec::new();
+        let mut files: Vec<&Word> = Vec::new();
+        let mut i = 0;
+        while let Some(a) = args.get(i) {
+            let t = a.text.as_str();
+            i += 1;
+            let cluster_c =
+                t.len() > 2 && t.starts_with('-') && !t.starts_with("--") && t.ends_with('c');
+            if matches!(t, "-c" | "--cmd") || cluster_c {
+                cmds.extend(args.get(i).map(|w| w.text.as_str()));
+                i += 1;
+            } else if matches!(
+                t,
+                "-S" | "-u" | "-U" | "-i" | "-T" | "-t" | "-q" | "-w" | "-W" | "-r"
+            ) {
+                i += 1;
+            } else if let Some(cmd) = t.strip_prefix('+') {
+                cmds.push(cmd);
+            } else if !t.starts_with('-') && t != "--" {
+                files.push(a);
+            }
+        }
+        if let Some(text) = c.input {
+            if args
+                .iter()
+                .any(|a| matches!(a.text.as_str(), "-s" | "-es" | "-Es" | "-" | "-e"))
+            {
+                cmds.extend(text.lines());
+            }
+        }
+        // A write among the commands: `w`, `wq`, `x`, `wall`, `up[date]`, `sav[eas]`.
+        let writes = cmds.iter().flat_map(|c| c.split('|')).any(|c| {
+            let c = c.trim().trim_start_matches(':').trim_start();
+            let word: String = c
+                .chars()
+                .take_while(|ch| ch.is_ascii_alphabetic())
+                .collect();
+            matches!(
+                word.as_str(),
+                "w" | "wq"
+                    | "wqa"
+                    | "wqall"
+                    | "x"
+                    | "xa"
+                    | "xall"
+                    | "xit"
+                    | "exit"
+                    | "wa"
+                    | "wall"
+                    | "write"
+                    | "up"
+                    | "update"
+                    | "sav"
+                    | "saveas"
+            )
+        });
+        if !writes {
+            return;
+        }
+        c.intent = Intent::Write;
+        let via = format!("`{}` commands", c.name);
+        for f in &files {
+            if self.history_write(&f.text, format!("{via} rewrite")) {
+                continue;
+            }
+            self.check_write_target(&f.text, via.as_str());
+            self.system_write(&f.text, via.as_str());
+            self.startup_write(&f.text, None, format!("{via} edit"));
+            self.note_target(&f.text);
+        }
+        self.guard_words(&files, false, "An editor's scripted write to", true);
+    }
+
     /// `cp /bin/rm ./clean`, `install -m755 /bin/rm ./t`: a program under a new name.
     fn note_renamed(&mut self, args: &[Word]) {
         let pos: Vec<&Word> = positionals(args).collect();

@@ -188,6 +188,15 @@ impl Walker<'_> {
                 self.grade_code("rustc", &code, c.depth, &mut facts);
             }
         }
+        // `cargo make TASK` after writing `Makefile.toml`: its task scripts and commands run.
+        if name == "cargo" && pos.first() == Some(&"make") {
+            if let Some(toml) = self.written_named("Makefile.toml").flatten() {
+                let text = cargo_make_commands(&toml);
+                if !text.trim().is_empty() {
+                    self.text(&text, c.depth + 1, Some("cargo make task".to_owned()));
+                }
+            }
+        }
         if matches!(name, "npm" | "pnpm" | "yarn")
             && pos
                 .first()
@@ -337,6 +346,49 @@ impl Walker<'_> {
             self.h_package(c);
         }
         self.scripts_run(c.name, c.args, c.input, c.depth);
+    }
+
+    /// `jupyter nbconvert --execute nb.ipynb`, `jupyter execute nb.ipynb`, `papermill in.ipynb
+    /// out.ipynb`: a notebook's cells run. One fetched from a URL or downloaded earlier in this
+    /// line is remote code run unreviewed.
+    pub(super) fn h_notebook(&mut self, c: &mut Call<'_>) {
+        let pos: Vec<&Word> = positionals(c.args).collect();
+        let runs = match c.name {
+            "papermill" => true,
+            "jupyter-execute" => true,
+            "jupyter-nbconvert" => c.args.iter().any(|a| a.text == "--execute"),
+            _ => match pos.first().map(|w| w.text.as_str()) {
+                Some("execute" | "run") => true,
+                Some("nbconvert") => c.args.iter().any(|a| a.text == "--execute"),
+                _ => false,
+            },
+        };
+        if !runs {
+            return;
+        }
+        for w in pos.iter().filter(|w| {
+            let t = w.text.as_str();
+            t.ends_with(".ipynb") || t.starts_with("http://") || t.starts_with("https://")
+        }) {
+            let t = w.text.as_str();
+            let fetched = t.starts_with("http://") || t.starts_with("https://") || {
+                let r = paths::resolve(t, &self.cwd, self.ctx.home);
+                self.downloaded.iter().any(|d| paths::is_inside(&r, d))
+            };
+            if fetched {
+                self.push(r::CURL_PIPE_SHELL.finding(format!(
+                    "`{}` runs the notebook `{}`, fetched from the network (unreviewed remote code).",
+                    c.name,
+                    clip(t, 80)
+                )));
+                c.intent = Intent::Destructive;
+                return;
+            }
+            // papermill's second positional is where the output goes.
+            if c.name == "papermill" {
+                break;
+            }
+        }
     }
 
     pub(super) fn h_kill(&mut self, c: &mut Call<'_>) {
@@ -643,10 +695,13 @@ impl Walker<'_> {
         }
         // Django's `manage.py flush` / `reset_db` empty the database.
         let mut pos = positionals(c.args).map(|w| w.text.as_str());
+        let texts: Vec<&str> = c.args.iter().map(|w| w.text.as_str()).collect();
         if pos.next().is_some_and(|s| s.ends_with("manage.py"))
             && pos
                 .next()
                 .is_some_and(|s| matches!(s, "flush" | "reset_db"))
+            // `--settings=config.settings.test`: the test database (graded as such in argv).
+            && !super::super::infra::targets_test_database("manage.py", &self.test_env, &texts)
         {
             self.push(p::SQL_DESTRUCTIVE.finding(format!(
                 "`{} manage.py flush` deletes every row in the database.",
@@ -1134,8 +1189,7 @@ impl Walker<'_> {
             .find(|(n, _)| n == sn)
             .map(|(_, v)| v.clone())
             .or_else(|| {
-                let p = paths::resolve("package.json", &self.cwd, self.ctx.home);
-                self.written_text(&p)
+                self.written_named("package.json")
                     .flatten()
                     .and_then(|c| serde_json::from_str::<serde_json::Value>(&c).ok())
                     .and_then(|v| v.get("scripts")?.get(sn)?.as_str().map(str::to_owned))
@@ -1154,6 +1208,18 @@ impl Walker<'_> {
         let pos: Vec<&str> = positionals(args).map(|w| w.text.as_str()).collect();
         let recipe: Option<String> = match name {
             "make" | "gmake" | "just" | "task" => {
+                // `make CC='sh -c "…"' all`: a program variable set on the command line is
+                // what the recipes run.
+                if matches!(name, "make" | "gmake") {
+                    for a in args.iter().filter(|a| a.is_assignment()) {
+                        if let Some((var, value)) = a.text.split_once('=') {
+                            if MAKE_PROGRAM_VARS.contains(&var) && !value.trim().is_empty() {
+                                let value = value.to_owned();
+                                self.reparse(&value, depth, &format!("make {var}="));
+                            }
+                        }
+                    }
+                }
                 let file = args
                     .iter()
                     .position(|a| matches!(a.text.as_str(), "-f" | "--file" | "--makefile"))
@@ -1214,11 +1280,7 @@ impl Walker<'_> {
                     .or(procsub_text);
                 let written = stdin_text.or_else(|| {
                     // Nothing written in this line: no recipe to read (skip resolving names).
-                    let some_written = !self.written.is_empty();
-                    names.iter().filter(|_| some_written).find_map(|n| {
-                        let p = paths::resolve(n, &self.cwd, self.ctx.home);
-                        self.written_text(&p).flatten()
-                    })
+                    names.iter().find_map(|n| self.written_named(n).flatten())
                 });
                 written.map(|text| {
                     // Recipe lines: after a `target:` (the rest of the line) and tab-indented lines.
@@ -1461,4 +1523,56 @@ fn npm_remote_spec(spec: &str) -> bool {
             && l.split('/').all(|p| !p.is_empty())
             && !l.ends_with(".js")
             && !l.contains('='))
+}
+
+/// Make variables whose value is a program the recipes run (`$(CC)`, `$(SHELL)`, …).
+const MAKE_PROGRAM_VARS: &[&str] = &[
+    "CC", "CXX", "CPP", "LD", "AR", "AS", "FC", "RANLIB", "STRIP", "SHELL", "MAKE", "INSTALL",
+    "PYTHON", "PERL", "NODE", "GO", "CARGO", "RUSTC", "LINK", "OBJCOPY", "NM", "YACC", "LEX",
+];
+
+/// The shell text of a `Makefile.toml`'s tasks: `script = "…"` (one line or a `"""`/`'''`
+/// block, or an array of lines) and `command = "…"` with its `args = [...]`.
+fn cargo_make_commands(toml: &str) -> String {
+    let doc: toml::Table = match toml.parse() {
+        Ok(t) => t,
+        // Unreadable: grade every quoted value, so nothing hides behind a syntax error.
+        Err(_) => return toml.to_owned(),
+    };
+    let mut out = Vec::new();
+    let Some(tasks) = doc.get("tasks").and_then(|t| t.as_table()) else {
+        return String::new();
+    };
+    for task in tasks.values().filter_map(|t| t.as_table()) {
+        match task.get("script") {
+            Some(toml::Value::String(s)) => out.push(s.clone()),
+            Some(toml::Value::Array(lines)) => {
+                out.extend(lines.iter().filter_map(|l| l.as_str().map(str::to_owned)))
+            }
+            Some(toml::Value::Table(t)) => {
+                if let Some(toml::Value::String(s)) = t.get("main") {
+                    out.push(s.clone());
+                }
+            }
+            _ => {}
+        }
+        if let Some(cmd) = task.get("command").and_then(|c| c.as_str()) {
+            let args: Vec<String> = task
+                .get("args")
+                .and_then(|a| a.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(crate::classify::shell::quote))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut line = crate::classify::shell::quote(cmd);
+            for a in args {
+                line.push(' ');
+                line.push_str(&a);
+            }
+            out.push(line);
+        }
+    }
+    out.join("\n")
 }
