@@ -606,6 +606,25 @@ const FORMS: &[Form] = &[
         what: "writes or erases a device's flash, firmware or partitions, or unlocks its boot loader",
     },
     Form {
+        // `gh secret set AWS_KEY --body "$AWS_SECRET_ACCESS_KEY"`: a credential handed to CI.
+        programs: &["gh", "glab"],
+        fires: |name, args| {
+            let pos: Vec<&str> = args.iter().copied().filter(|a| !a.starts_with('-')).collect();
+            // A credential of another service (the forge's own token stays with the forge).
+            let forge = if name == "glab" { "https://gitlab.com" } else { "https://github.com" };
+            matches!(pos.first(), Some(&("secret" | "variable")))
+                && matches!(pos.get(1), Some(&("set" | "create")))
+                && args.iter().any(|a| {
+                    super::exfil::secret_vars_in(a).is_some()
+                        && !super::exfil::only_issuer_credentials(a, forge)
+                })
+                && !preview(args)
+        },
+        rule: r::CLOUD_IAM_GRANT,
+        intent: Intent::SystemAdmin,
+        what: "stores a credential where the repository's workflows (and whoever can change them) can use it",
+    },
+    Form {
         programs: &["dvc"],
         // `dvc gc -c`: also deletes whatever the remote cache holds that this workspace does not use.
         fires: |_, args| {
@@ -757,6 +776,27 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, Intent, String)>
     let (prog, args) = resolve(name, args);
     // `pulumi destroy -s test-pr-1234`: an ephemeral stack, made to be torn down.
     if prog == "pulumi" && super::infra::pulumi_stack(args).is_some_and(super::infra::scratch_stack)
+    {
+        return None;
+    }
+    if prog == "aws" && super::infra::local_endpoint(args) {
+        return None;
+    }
+    // `incus delete test-ci-42 --force`: a machine made for one test run.
+    if matches!(
+        prog,
+        "lxc"
+            | "incus"
+            | "lxd"
+            | "multipass"
+            | "limactl"
+            | "colima"
+            | "virsh"
+            | "VBoxManage"
+            | "vboxmanage"
+    ) && args
+        .iter()
+        .any(|a| !a.starts_with('-') && super::infra::scratch_stack(a))
     {
         return None;
     }

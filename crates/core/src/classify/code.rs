@@ -92,6 +92,63 @@ pub(crate) struct CodeFacts {
     /// Uses a library made to read browser cookies or saved passwords (`browser_cookie3`,
     /// `keyring.get_password`, `keytar.getPassword`): the user's personal stores.
     pub store_reader: Option<&'static str>,
+    /// Calls an API method that deletes a remote resource (`HfApi().delete_repo(…)`,
+    /// `s3.delete_bucket(…)`, `client.drop_database(…)`).
+    pub remote_destroy: Option<String>,
+}
+
+/// A method named for deleting a kind of remote resource: a destroying verb and a resource
+/// noun among its snake- or camel-case words (`delete_repo`, `deleteBucket`,
+/// `terminate_instances`).
+fn remote_destroy_call(name: &str) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let mut words: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for c in last.chars() {
+        if (c == '_' || c.is_ascii_uppercase()) && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+        if c != '_' {
+            cur.push(c.to_ascii_lowercase());
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    let verb = words.first().is_some_and(|w| {
+        matches!(
+            w.as_str(),
+            "delete" | "drop" | "destroy" | "terminate" | "purge"
+        )
+    });
+    verb && words[1..].iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "repo"
+                | "repository"
+                | "bucket"
+                | "stack"
+                | "database"
+                | "db"
+                | "table"
+                | "collection"
+                | "cluster"
+                | "instance"
+                | "instances"
+                | "space"
+                | "project"
+                | "namespace"
+                | "dataset"
+                | "topic"
+                | "queue"
+                | "deployment"
+                | "vault"
+                | "zone"
+                | "volume"
+                | "snapshot"
+                | "index"
+        )
+    })
 }
 
 /// Libraries (and calls) whose purpose is reading a browser's cookies or the user's saved
@@ -316,6 +373,9 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
         }
         if let Some(why) = reflection_kind(name, &args) {
             f.reflection.get_or_insert(why);
+        }
+        if f.remote_destroy.is_none() && remote_destroy_call(name) {
+            f.remote_destroy = Some(name.rsplit('.').next().unwrap_or(name).to_owned());
         }
     }
     // Backticks and `%x()` / `qx()` run shell text in Ruby, Perl and PHP.
@@ -742,6 +802,9 @@ fn merge(into: &mut CodeFacts, from: CodeFacts) {
     into.prints_secret_env |= from.prints_secret_env;
     into.autostart |= from.autostart;
     into.store_reader = into.store_reader.or(from.store_reader);
+    if into.remote_destroy.is_none() {
+        into.remote_destroy = from.remote_destroy;
+    }
     if into.unsafe_load.is_none() {
         into.unsafe_load = from.unsafe_load;
     }

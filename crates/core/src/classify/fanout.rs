@@ -9,8 +9,32 @@ struct Kv<'a>(Vec<(&'a str, &'a str)>);
 
 impl<'a> Kv<'a> {
     fn parse(text: &'a str) -> Kv<'a> {
-        Kv(text
-            .split_whitespace()
+        // Words split at blanks outside quotes (`line='dev ALL=(ALL) NOPASSWD: ALL'`).
+        let mut words = Vec::new();
+        let (mut start, mut quote) = (None, None);
+        for (i, c) in text.char_indices() {
+            match (quote, c) {
+                (Some(q), _) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => {
+                    quote = Some(c);
+                    start.get_or_insert(i);
+                }
+                (None, c) if c.is_whitespace() => {
+                    if let Some(s) = start.take() {
+                        words.push(&text[s..i]);
+                    }
+                }
+                (None, _) => {
+                    start.get_or_insert(i);
+                }
+            }
+        }
+        if let Some(s) = start {
+            words.push(&text[s..]);
+        }
+        Kv(words
+            .into_iter()
             .filter_map(|w| w.split_once('='))
             .map(|(k, v)| (k, v.trim_matches(['\'', '"'])))
             .collect())
@@ -75,8 +99,43 @@ const MODULES: &[(&[&str], Reading)] = &[
     (&["reboot", "win_reboot"], |_, _| Some("reboot".into())),
     (&["user", "win_user"], |kv, _| {
         let name = kv.get(&["name"])?;
-        kv.is("state", &["absent"])
-            .then(|| format!("userdel {}", q(name)))
+        if kv.is("state", &["absent"]) {
+            return Some(format!("userdel {}", q(name)));
+        }
+        // Added to an administrators' group: `usermod -aG sudo NAME`.
+        let groups = kv.get(&["groups", "group"])?;
+        Some(format!("usermod -aG {} {}", q(groups), q(name)))
+    }),
+    // A line or block put into a file: the same as appending it there.
+    (&["lineinfile", "blockinfile"], |kv, _| {
+        let path = kv.get(&["path", "dest", "name"])?;
+        let text = kv.get(&["line", "block"]).unwrap_or("");
+        Some(format!("printf '%s\\n' {} >> {}", q(text), q(path)))
+    }),
+    (&["copy", "template", "win_copy"], |kv, _| {
+        let dest = kv.get(&["dest"])?;
+        match (kv.get(&["content"]), kv.get(&["src"])) {
+            (Some(content), _) => Some(format!("printf '%s' {} > {}", q(content), q(dest))),
+            (None, Some(src)) => Some(format!("cp {} {}", q(src), q(dest))),
+            _ => None,
+        }
+    }),
+    // A scheduled job: written where cron runs it later.
+    (&["cron"], |kv, _| {
+        let job = kv.get(&["job"])?;
+        Some(format!(
+            "printf '%s\\n' {} >> /etc/crontab",
+            q(&format!("* * * * * root {job}"))
+        ))
+    }),
+    (&["authorized_key"], |kv, _| {
+        let user = kv.get(&["user"])?;
+        let key = kv.get(&["key"]).unwrap_or("key");
+        Some(format!(
+            "printf '%s\\n' {} >> ~{}/.ssh/authorized_keys",
+            q(key),
+            user
+        ))
     }),
     (
         &["apt", "yum", "dnf", "package", "pip", "homebrew"],

@@ -216,6 +216,10 @@ pub(crate) fn infra(name: &str, args: &[&str], stdin: Option<&str>) -> Verdicts 
     }) {
         return v;
     }
+    // `aws --endpoint-url http://localhost:4566 …`: a local emulator (LocalStack, MinIO).
+    if name == "aws" && local_endpoint(args) {
+        return v;
+    }
     let stripped = super::globals::strip(name, args);
     let args = stripped.as_slice();
     let pos = non_flags(args);
@@ -371,6 +375,7 @@ pub(crate) fn infra(name: &str, args: &[&str], stdin: Option<&str>) -> Verdicts 
             Intent::Destructive,
             r::TERRAFORM_DESTROY.finding("`cdk destroy` deletes CloudFormation stacks."),
         ),
+        // `aws --endpoint-url http://localhost:4566 …`: a local emulator (LocalStack, MinIO).
         "aws" => aws(args, &pos, &mut v),
         "gcloud" | "gsutil" => {
             let del = pos.iter().any(|a| matches!(*a, "delete" | "rm" | "rb"));
@@ -781,6 +786,28 @@ pub(crate) fn targets_test_database(prog: &str, settings: &[&str], args: &[&str]
         }
         _ => false,
     }
+}
+
+/// `--endpoint-url` names this machine or a local container: an emulator, not the cloud.
+pub(crate) fn local_endpoint(args: &[&str]) -> bool {
+    args.iter().enumerate().any(|(i, a)| {
+        let v = match a.strip_prefix("--endpoint-url=") {
+            Some(v) => v,
+            None if *a == "--endpoint-url" => args.get(i + 1).copied().unwrap_or(""),
+            None => return false,
+        };
+        let host = super::exfil::host_of(v).unwrap_or_default();
+        matches!(
+            host.as_str(),
+            "localhost"
+                | "127.0.0.1"
+                | "::1"
+                | "0.0.0.0"
+                | "host.docker.internal"
+                | "localstack"
+                | "minio"
+        ) || host.ends_with(".localhost")
+    })
 }
 
 /// The stack `pulumi` acts on (`-s NAME`, `--stack NAME`, `--stack=NAME`).

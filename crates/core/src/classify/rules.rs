@@ -1734,6 +1734,28 @@ impl<'a> Walker<'a> {
         let ifs = self.lookup("IFS");
         let mut out = Vec::with_capacity(words.len() + 2);
         for w in words {
+            // `"${a[@]}"`: one word per element, blanks inside an element kept.
+            if w.dynamic && w.quoted && !w.unquoted_expansion {
+                let whole = w
+                    .text
+                    .strip_prefix("${")
+                    .and_then(|r| r.strip_suffix("[@]}"))
+                    .filter(|n| valid_name(n));
+                if let Some(elems) = whole.and_then(|n| {
+                    self.arrays
+                        .iter()
+                        .rev()
+                        .find(|(k, _)| k == n)
+                        .map(|(_, e)| e.clone())
+                }) {
+                    out.extend(elems.iter().map(|e| {
+                        let mut n = Word::literal(e);
+                        n.quoted = true;
+                        n
+                    }));
+                    continue;
+                }
+            }
             // `<( )` stays a word of its own (a file name at run time).
             if w.dynamic && !w.text.starts_with(['<', '>']) {
                 if let Some(t) = self.fold_word(w, 0) {
@@ -3455,6 +3477,11 @@ impl<'a> Walker<'a> {
             self.push(p::PRIVATE_KEY_READ.finding(format!(
                 "`{program}` code reads `{}`, a private key or a credential of the user's.",
                 clip(r, 80)
+            )));
+        }
+        if let Some(call) = &f.remote_destroy {
+            self.push(r::ADMIN_DESTROY.finding(format!(
+                "`{program}` code calls `{call}`, which deletes a remote resource and its data."
             )));
         }
         if let Some(lib) = f.store_reader {

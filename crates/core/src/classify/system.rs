@@ -238,6 +238,13 @@ const TABLE: &[Entry] = &[
         what: "flushes the firewall or opens its default policy",
     },
     Entry {
+        // `-t nat -A PREROUTING … -j DNAT --to-destination host`: traffic sent elsewhere.
+        programs: &["iptables", "ip6tables", "iptables-legacy", "iptables-nft"],
+        when: When::AnyArg(&["DNAT", "REDIRECT", "TPROXY", "--to-destination", "--to-ports"]),
+        rule: r::FIREWALL_DISABLE,
+        what: "redirects the machine's network traffic to another address or port",
+    },
+    Entry {
         programs: &["nft"],
         when: When::AnyArg(&["flush", "delete"]),
         rule: r::FIREWALL_DISABLE,

@@ -253,6 +253,21 @@ impl Walker<'_> {
             .iter()
             .any(|a| a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('a'))
             || c.name != "read";
+        if c.name != "read" {
+            // `mapfile -t a <<< $'x\ny'`: one element per line (MAPFILE without a name).
+            let name = names
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "MAPFILE".to_owned());
+            match c.input {
+                Some(text) => {
+                    let elems: Vec<String> = text.lines().take(256).map(str::to_owned).collect();
+                    self.arrays.push((name, elems));
+                }
+                None => self.set_var(&name, None),
+            }
+            return;
+        }
         let line = c.input.map(|t| t.lines().next().unwrap_or("").to_owned());
         // Fields split on IFS (blanks when unset or only blanks).
         let ifs = self.lookup("IFS").filter(|i| !i.trim().is_empty());

@@ -161,7 +161,16 @@ const HANDLERS: &[(&[&str], Handler)] = &[
     (super::super::fanout::PROGRAMS, h!(h_fanout)),
     (&["watch"], h!(h_watch)),
     (
-        &["docker", "podman", "kubectl", "oc", "nerdctl"],
+        &[
+            "docker",
+            "podman",
+            "kubectl",
+            "oc",
+            "nerdctl",
+            "lxc",
+            "incus",
+            "multipass",
+        ],
         h!(h_container),
     ),
     (

@@ -236,6 +236,18 @@ impl Walker<'_> {
                 .unwrap_or(t);
             remote(v).then_some(v)
         });
+        // Indexes run by the projects they serve (PyTorch's wheels, NVIDIA's): a registry.
+        let from = from.filter(|url| {
+            let host = super::super::exfil::host_of(url).unwrap_or_default();
+            !OFFICIAL_INDEXES.iter().any(|h| host == *h)
+                || !args.iter().any(|a| {
+                    matches!(
+                        a.text.as_str(),
+                        "--index-url" | "-i" | "--extra-index-url" | "-f" | "--find-links"
+                    ) || a.text.starts_with("--index-url=")
+                        || a.text.starts_with("--extra-index-url=")
+                })
+        });
         if let Some(url) = from {
             self.push(p::INSTALL_FROM_URL.finding(format!(
                 "`{name}` installs from `{}`, not a registry: its build scripts run unreviewed.",
@@ -952,7 +964,9 @@ impl Walker<'_> {
             return;
         }
         let rest = &args[at + 1..];
-        let inner: &[Word] = if kube {
+        // `incus exec db01 -- cmd`, `multipass exec vm -- cmd`: the command follows `--`.
+        let dashdash = kube || matches!(name, "lxc" | "incus" | "multipass");
+        let inner: &[Word] = if dashdash {
             match rest.iter().position(|a| a.text == "--") {
                 Some(dd) => &rest[dd + 1..],
                 None => return,
@@ -1524,6 +1538,16 @@ fn npm_remote_spec(spec: &str) -> bool {
             && !l.ends_with(".js")
             && !l.contains('='))
 }
+
+/// Package indexes published by the projects whose packages they serve.
+const OFFICIAL_INDEXES: &[&str] = &[
+    "download.pytorch.org",
+    "pypi.nvidia.com",
+    "pypi.ngc.nvidia.com",
+    "data.pyg.org",
+    "pypi.org",
+    "files.pythonhosted.org",
+];
 
 /// Make variables whose value is a program the recipes run (`$(CC)`, `$(SHELL)`, …).
 const MAKE_PROGRAM_VARS: &[&str] = &[
