@@ -386,6 +386,8 @@ const CLIS: &[Cli] = &[
         &["unpublish", "deprecate"],
     ),
     only(&["cargo"], 1, &["yank"]),
+    // `dotnet ef database drop`; `dotnet remove package` stays everyday work.
+    only(&["dotnet"], 3, &["drop"]),
     only(&["gem"], 1, &["yank"]),
     only(&["docker", "podman", "nerdctl"], 2, &["reset"]),
 ];
@@ -475,6 +477,7 @@ const FORMS: &[Form] = &[
             "npm", "pnpm", "yarn", "bun", "cargo", "twine", "uv", "poetry", "gem", "mvn", "mvnw",
             "./mvnw", "gradle", "gradlew", "./gradlew", "dotnet", "helm", "flit", "hatch", "pdm",
             "gh", "glab", "tea", "lerna", "nx", "changeset", "semantic-release", "npx", "pnpx", "bunx",
+            "sbt", "luarocks", "rake", "bundle",
         ],
         fires: publishes,
         rule: r::REGISTRY_PUBLISH,
@@ -623,6 +626,50 @@ const FORMS: &[Form] = &[
         rule: r::CLOUD_IAM_GRANT,
         intent: Intent::SystemAdmin,
         what: "stores a credential where the repository's workflows (and whoever can change them) can use it",
+    },
+    Form {
+        // `openssl pkcs12 -in signing.p12 -nodes`, `openssl rsa -in key.pem`: the private
+        // key printed in clear (`-out`, `-noout`, `-nokeys` and `-pubout` print none).
+        programs: &["openssl"],
+        fires: |_, args| {
+            let sub = args.first().copied().unwrap_or("");
+            let key_in = args
+                .windows(2)
+                .any(|w| w[0] == "-in" && super::paths::is_private_key_path(w[1]));
+            let quiet = args
+                .iter()
+                .any(|a| matches!(*a, "-out" | "-noout" | "-nokeys" | "-pubout" | "-info"));
+            matches!(sub, "pkcs12" | "rsa" | "pkey" | "ec" | "dsa" | "pkcs8") && key_in && !quiet
+        },
+        rule: r::PRIVATE_KEY_READ,
+        intent: Intent::Readonly,
+        what: "prints a private key in clear into the conversation",
+    },
+    Form {
+        programs: &["kubectl", "oc", "dockerd", "docker", "podman"],
+        fires: listens_everywhere,
+        rule: r::EXPOSE_LOCAL,
+        intent: Intent::Network,
+        what: "opens a cluster or container API (or a tunnel) to every network, not just this machine",
+    },
+    Form {
+        // `rustup self uninstall` removes every toolchain and cargo's own bin directory
+        // (`rustup toolchain uninstall nightly` is one regenerable toolchain).
+        programs: &["rustup"],
+        fires: |_, args| {
+            let pos: Vec<&str> = args.iter().copied().filter(|a| !a.starts_with('-')).collect();
+            pos.starts_with(&["self", "uninstall"])
+        },
+        rule: r::ADMIN_DESTROY,
+        intent: Intent::Destructive,
+        what: "removes Rust, every toolchain and everything cargo installed",
+    },
+    Form {
+        programs: &["wsl", "wsl.exe"],
+        fires: |_, args| args.iter().any(|a| a.eq_ignore_ascii_case("--unregister")),
+        rule: r::ADMIN_DESTROY,
+        intent: Intent::Destructive,
+        what: "deletes a WSL distribution with every file in it",
     },
     Form {
         programs: &["dvc"],
@@ -1008,6 +1055,46 @@ fn windows_security(name: &str, args: &[&str]) -> bool {
 
 /// `ngrok http 3000`, `cloudflared tunnel --url …`, `lt --port 22`, `ssh -R 0.0.0.0:…`,
 /// `tailscale funnel`.
+/// `kubectl proxy --address 0.0.0.0`, `kubectl port-forward --address 0.0.0.0 svc/x`,
+/// `dockerd -H tcp://0.0.0.0:2375` (the Docker API unauthenticated: root for anyone), and a
+/// tunnel client run as a container (`docker run cloudflare/cloudflared tunnel --url …`).
+fn listens_everywhere(name: &str, args: &[&str]) -> bool {
+    let any_addr = |v: &str| {
+        let v = v.trim_matches(['\'', '"']);
+        matches!(v, "0.0.0.0" | "::" | "[::]" | "*")
+            || v.starts_with("tcp://0.0.0.0")
+            || v.starts_with("tcp://:")
+            || v.starts_with("tcp://[::]")
+    };
+    let value_of = |flags: &[&str]| {
+        args.iter().enumerate().any(|(i, a)| {
+            flags.iter().any(|f| {
+                (a == f && args.get(i + 1).is_some_and(|v| any_addr(v)))
+                    || a.strip_prefix(f)
+                        .and_then(|v| v.strip_prefix('='))
+                        .is_some_and(any_addr)
+            })
+        })
+    };
+    match name {
+        "kubectl" | "oc" => {
+            matches!(
+                args.iter().find(|a| !a.starts_with('-')),
+                Some(&("proxy" | "port-forward"))
+            ) && value_of(&["--address"])
+        }
+        "dockerd" => value_of(&["-H", "--host"]),
+        _ => {
+            args.iter().find(|a| !a.starts_with('-')) == Some(&"run")
+                && args.iter().any(|a| {
+                    let image = a.rsplit('/').next().unwrap_or(a);
+                    image.starts_with("cloudflared") || image.starts_with("ngrok")
+                })
+                && args.iter().any(|a| matches!(*a, "tunnel" | "http" | "tcp"))
+        }
+    }
+}
+
 /// Hosts whose business is publishing a forwarded port to the internet.
 fn tunnel_service(host: &str) -> bool {
     let host = host.rsplit('@').next().unwrap_or(host).to_ascii_lowercase();
@@ -1331,7 +1418,10 @@ fn publishes(name: &str, args: &[&str]) -> bool {
     let first = pos.first().copied().unwrap_or("");
     match name.rsplit('/').next().unwrap_or(name) {
         "npm" | "pnpm" | "yarn" | "bun" => {
-            first == "publish" || (first == "npm" && pos.get(1) == Some(&"publish"))
+            first == "publish"
+                || (first == "npm" && pos.get(1) == Some(&"publish"))
+                // Moving a dist-tag changes what everyone's `install` resolves to.
+                || (first == "dist-tag" && matches!(pos.get(1), Some(&("add" | "rm"))))
         }
         "cargo" | "uv" | "poetry" | "flit" | "hatch" | "pdm" => first == "publish",
         "twine" => first == "upload",
@@ -1340,7 +1430,28 @@ fn publishes(name: &str, args: &[&str]) -> bool {
         "nx" => first == "release" && (pos.get(1) == Some(&"publish") || pos.len() == 1),
         "semantic-release" => true,
         "gem" => first == "push",
-        "mvn" | "mvnw" => pos.iter().any(|p| matches!(*p, "deploy" | "deploy:deploy")),
+        "mvn" | "mvnw" => pos
+            .iter()
+            .any(|p| matches!(*p, "deploy" | "deploy:deploy" | "release:perform")),
+        // sbt's publishing tasks (`+publishSigned`, `sonatypeBundleRelease`, `publish`).
+        "sbt" => pos.iter().any(|p| {
+            let t = p.trim_start_matches('+');
+            (t.starts_with("publish")
+                && !t.starts_with("publishLocal")
+                && !t.starts_with("publishM2"))
+                || t.starts_with("sonatypeBundleRelease")
+                || t.starts_with("sonatypeRelease")
+        }),
+        "luarocks" => first == "upload",
+        // Bundler's gem tasks: `rake release` pushes the gem (through `bundle exec` too).
+        "rake" => pos
+            .iter()
+            .any(|p| matches!(*p, "release" | "release:rubygem_push")),
+        "bundle" => {
+            first == "exec"
+                && pos.get(1) == Some(&"rake")
+                && pos.iter().skip(2).any(|p| *p == "release")
+        }
         "gradle" | "gradlew" => pos
             .iter()
             .any(|p| p.starts_with("publish") && !p.contains("Local")),

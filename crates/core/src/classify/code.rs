@@ -736,11 +736,13 @@ fn paren_calls(code: &str) -> String {
                 || b[i - 1] == b':');
         if boundary {
             if let Some(w) = WORDS.iter().find(|w| {
-                rest.starts_with(**w)
-                    && rest[w.len()..].starts_with([' ', '\t'])
-                    && rest[w.len()..]
-                        .trim_start()
-                        .starts_with(['"', '\'', '(', '$', '@', 'g', '`', '['])
+                rest.starts_with(**w) && rest[w.len()..].starts_with([' ', '\t']) && {
+                    let next = rest[w.len()..].trim_start();
+                    next.starts_with(['"', '\'', '(', '$', '@', 'g', '`', '['])
+                            // `eval pack("H*", …)`, `system join(…)`: a function's result.
+                            || matches!(**w, "eval" | "system" | "exec")
+                                && next.starts_with(|c: char| c.is_ascii_alphabetic())
+                }
             }) {
                 out.push_str(w);
                 out.push('(');

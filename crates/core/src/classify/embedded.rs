@@ -593,6 +593,63 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                 }
             }
         }
+        // `go build -toolexec=/tmp/x`, `go test -exec sudo`: a program run around every tool
+        // call or test binary.
+        "go" => {
+            for v in after(args, &["-toolexec", "-exec"]) {
+                add(&mut e, v, "go -toolexec");
+            }
+        }
+        // `./gradlew --init-script <(curl …) build`: a build script made at run time.
+        "gradle" | "gradlew" | "./gradlew"
+            if after(args, &["--init-script", "-I"]).iter().any(|v| {
+                v.starts_with("<(") || v.starts_with("http://") || v.starts_with("https://")
+            }) =>
+        {
+            e.dynamic = Some("its init script is made or fetched at run time");
+        }
+        // `mvn exec:exec -Dexec.executable=bash -Dexec.args='-c …'`: the program the goal runs.
+        "mvn" | "mvnw" | "./mvnw" => {
+            let prop = |k: &str| {
+                args.iter()
+                    .find_map(|a| a.strip_prefix("-D").and_then(|d| d.strip_prefix(k)))
+                    .and_then(|v| v.strip_prefix('='))
+            };
+            if let Some(exe) = prop("exec.executable") {
+                let line = match prop("exec.args") {
+                    Some(a) => format!("{} {a}", quote(exe)),
+                    None => quote(exe),
+                };
+                add(&mut e, &line, "mvn exec");
+            }
+        }
+        // `claude mcp add NAME -- cmd …`, `codex mcp add NAME -- cmd …`: a server the agent
+        // starts by itself from now on, graded as if run.
+        "claude" | "codex" | "gemini" | "cursor-agent"
+            if args.first() == Some(&"mcp") && args.get(1) == Some(&"add") =>
+        {
+            if let Some(i) = args.iter().position(|a| *a == "--") {
+                if let Some(rest) = args.get(i + 1..).filter(|r| !r.is_empty()) {
+                    add(&mut e, &join_argv(rest), "mcp server");
+                }
+            }
+        }
+        // `npm exec -c 'cmd'`, `npm exec --call='cmd'`: a shell command line.
+        "npm" | "pnpm" if args.first() == Some(&"exec") => {
+            for c in after(args, &["-c", "--call"]) {
+                add(&mut e, c, "npm exec -c");
+            }
+        }
+        // `wsl -d Ubuntu -- rm -rf /home/dev`, `wsl -e cmd …`: a Linux command line.
+        "wsl" | "wsl.exe" => {
+            let at = args
+                .iter()
+                .position(|a| matches!(*a, "--" | "-e" | "--exec"))
+                .map(|i| i + 1);
+            if let Some(rest) = at.and_then(|i| args.get(i..)).filter(|r| !r.is_empty()) {
+                add(&mut e, &join_argv(rest), "wsl");
+            }
+        }
         "at" | "batch" => match input {
             Some(text) => {
                 for l in text.lines() {
@@ -628,33 +685,16 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                 .position(|a| a.eq_ignore_ascii_case("/c") || a.eq_ignore_ascii_case("/k"))
             {
                 let text = args[i + 1..].join(" ").replace('\\', "/");
-                let lower = text.to_ascii_lowercase();
-                let words: Vec<&str> = text.split_whitespace().collect();
-                let targets: Vec<&str> = words
-                    .iter()
-                    .skip(1)
-                    .filter(|w| !w.starts_with('/'))
-                    .copied()
+                // cmd's own separators (`a && b`, `a & b`, `a || b`): each command in turn.
+                let parts: Vec<String> = text
+                    .split("&&")
+                    .flat_map(|p| p.split("||"))
+                    .flat_map(|p| p.split('&'))
+                    .map(|p| cmd_exe_command(p.trim()))
+                    .filter(|p| !p.is_empty())
                     .collect();
-                let recursive = words.iter().any(|w| w.eq_ignore_ascii_case("/s"));
-                if ["rd ", "rmdir ", "del ", "erase "]
-                    .iter()
-                    .any(|p| lower.starts_with(p))
-                {
-                    let t = targets
-                        .iter()
-                        .map(|t| quote(&t.replace("C:", "/").replace("c:", "/")))
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    add(
-                        &mut e,
-                        &format!("rm {}f {t}", if recursive { "-r" } else { "-" }),
-                        "cmd.exe",
-                    );
-                } else if lower.starts_with("format ") {
-                    add(&mut e, "mkfs /dev/sda", "cmd.exe format");
-                } else {
-                    add(&mut e, &text, "cmd.exe");
+                if !parts.is_empty() {
+                    add(&mut e, &parts.join(" ; "), "cmd.exe");
                 }
             }
         }
@@ -743,6 +783,35 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
         _ => {}
     }
     e
+}
+
+/// One cmd.exe command as the shell command it amounts to: `rd /s /q x` is `rm -rf x`, `del
+/// x` is `rm -f x`, `format` erases a disk; anything else is read as written.
+fn cmd_exe_command(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let targets: Vec<&str> = words
+        .iter()
+        .skip(1)
+        .filter(|w| !w.starts_with('/'))
+        .copied()
+        .collect();
+    let recursive = words.iter().any(|w| w.eq_ignore_ascii_case("/s"));
+    if ["rd ", "rmdir ", "del ", "erase "]
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
+        let t = targets
+            .iter()
+            .map(|t| quote(&t.replace("C:", "/").replace("c:", "/")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        format!("rm {}f {t}", if recursive { "-r" } else { "-" })
+    } else if lower.starts_with("format ") {
+        "mkfs /dev/sda".to_owned()
+    } else {
+        text.to_owned()
+    }
 }
 
 #[cfg(test)]

@@ -67,6 +67,18 @@ const SECRET_FILES: &[&str] = &[
     ".kube/",
     "firefox/",
     "cookies.sqlite",
+    // Build tools' and package managers' credentials.
+    ".m2/settings.xml",
+    ".m2/settings-security.xml",
+    ".gradle/gradle.properties",
+    ".config/composer/auth.json",
+    ".composer/auth.json",
+    ".ivy2/.credentials",
+    ".sbt/.credentials",
+    ".nuget/NuGet/NuGet.Config",
+    ".config/NuGet/NuGet.Config",
+    // The upstream DashClaw hooks' config (the API key).
+    ".dashclaw/config.json",
     // Tokens of ML hubs and data platforms.
     ".cache/huggingface/token",
     ".cache/huggingface/stored_tokens",
@@ -262,9 +274,31 @@ pub(crate) fn secret_var(name: &str) -> bool {
 /// environment variables holding secrets are named with.
 pub(crate) fn names_secret_word(text: &str) -> bool {
     let l = text.to_ascii_lowercase();
-    ["token", "secret", "key", "pass", "auth", "cred", "pwd"]
+    if ["token", "secret", "key", "pass", "auth", "cred", "pwd"]
         .iter()
         .any(|k| l.contains(k))
+    {
+        return true;
+    }
+    // A whole provider's variables (`^AWS_`, `(AWS|AZURE|GOOGLE)_`, `-i aws`), credentials
+    // among them; one named variable (`AWS_REGION`) is not.
+    [
+        "aws",
+        "azure",
+        "gcp",
+        "google",
+        "openai",
+        "anthropic",
+        "github",
+        "stripe",
+    ]
+    .iter()
+    .any(|p| {
+        l.match_indices(p).any(|(i, _)| {
+            let rest = l[i + p.len()..].trim_start_matches('_');
+            !rest.starts_with(|c: char| c.is_ascii_alphanumeric())
+        })
+    })
 }
 
 /// The secret variables `text` references (`$NAME`, `${NAME}`, `${NAME:-x}`), each with
@@ -287,6 +321,26 @@ fn secret_refs(text: &str) -> impl Iterator<Item = (&str, bool)> {
 
 /// A secret variable whose value `text` prints (`$TOKEN`, `${TOKEN:-x}`); `${#TOKEN}` and
 /// `${TOKEN:+set}` print none.
+/// Every variable referenced in `text` whose value is printed (`$x`, `${x}`, not `${#x}` or
+/// `${x:+set}`), by name, secret-looking or not.
+pub(crate) fn secret_refs_named(text: &str) -> impl Iterator<Item = &str> {
+    text.match_indices('$').filter_map(move |(i, _)| {
+        let after = &text[i + 1..];
+        let (braced, after) = match after.strip_prefix('{') {
+            Some(a) => (true, a),
+            None => (false, after),
+        };
+        let end = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        let name = &after[..end];
+        let rest = &after[end..];
+        let prints =
+            !braced || rest.starts_with('}') || rest.starts_with(":-") || rest.starts_with('-');
+        (!name.is_empty() && prints).then_some(name)
+    })
+}
+
 pub(crate) fn printed_secret_var(text: &str) -> Option<String> {
     secret_refs(text)
         .find(|(_, tested)| !tested)
@@ -338,6 +392,15 @@ pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> 
         "sops",
         "infisical",
         "chamber",
+        "npm",
+        "pnpm",
+        "yarn",
+        "composer",
+        "Get-ChildItem",
+        "gci",
+        "dir",
+        "ls",
+        "Get-Item",
     ];
     if !NAMES.contains(&name) {
         return None;
@@ -351,6 +414,14 @@ pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> 
     let sub = |i: usize| pos.get(i).copied().unwrap_or("");
     Some(match name {
         "env" | "printenv" if pos.is_empty() => "the environment",
+        // PowerShell's environment drive (`Get-ChildItem Env:`, `dir env:`).
+        "Get-ChildItem" | "gci" | "dir" | "ls" | "Get-Item"
+            if pos
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case("env:") || p.eq_ignore_ascii_case("env:*")) =>
+        {
+            "the environment"
+        }
         "export" if has("-p") || args.is_empty() => "the environment",
         "set" if args.is_empty() => "the shell's variables",
         "declare" | "typeset" if has("-p") || has("-x") || args.is_empty() => {
@@ -387,7 +458,47 @@ pub(crate) fn secret_command(name: &str, args: &[&str]) -> Option<&'static str> 
         {
             "AWS credentials"
         }
-        "aws" if sub(0) == "sts" && sub(1) == "get-session-token" => "AWS credentials",
+        "aws"
+            if sub(0) == "sts"
+                && matches!(
+                    sub(1),
+                    "get-session-token"
+                        | "assume-role"
+                        | "assume-role-with-web-identity"
+                        | "assume-role-with-saml"
+                        | "get-federation-token"
+                ) =>
+        {
+            "AWS credentials"
+        }
+        "aws" if sub(0) == "iam" && sub(1) == "create-access-key" => "AWS credentials",
+        "aws" if sub(0) == "ecr" && sub(1) == "get-login-password" => "a registry password",
+        "aws" if sub(0) == "codeartifact" && sub(1) == "get-authorization-token" => {
+            "a registry password"
+        }
+        "az" if sub(0) == "ad"
+            && sub(1) == "sp"
+            && matches!(sub(2), "create-for-rbac" | "credential") =>
+        {
+            "an Azure access token"
+        }
+        "npm" | "pnpm" | "yarn" if sub(0) == "token" && sub(1) == "create" => "an npm token",
+        // `composer config --global github-oauth.github.com` with no value prints the token.
+        "composer"
+            if sub(0) == "config"
+                && pos.len() == 2
+                && [
+                    "github-oauth",
+                    "gitlab-token",
+                    "gitlab-oauth",
+                    "http-basic",
+                    "bearer",
+                ]
+                .iter()
+                .any(|k| sub(1).starts_with(k)) =>
+        {
+            "Composer credentials"
+        }
         "vault" if matches!(sub(0), "read") || (sub(0) == "kv" && sub(1) == "get") => "Vault",
         "op" if matches!(sub(0), "read") || (sub(0) == "item" && sub(1) == "get") => "1Password",
         "gcloud" if sub(0) == "secrets" && sub(1) == "versions" && sub(2) == "access" => {
@@ -524,6 +635,9 @@ pub(crate) fn account_secret(store: &str) -> bool {
             | "1Password"
             | "Bitwarden"
             | "Infisical"
+            | "a registry password"
+            | "an npm token"
+            | "Composer credentials"
             | "chamber"
             | "Pulumi secrets"
             | "Ansible Vault"
@@ -537,6 +651,17 @@ pub(crate) fn prints_its_input(program: &str) -> bool {
     matches!(
         program,
         "jq" | "yq"
+            // PowerShell's formatters and filters print what they are given.
+            | "Format-Table"
+            | "ft"
+            | "Format-List"
+            | "fl"
+            | "Out-String"
+            | "Out-Host"
+            | "Select-Object"
+            | "select"
+            | "Where-Object"
+            | "Select-String"
             | "base64"
             | "cut"
             | "grep"

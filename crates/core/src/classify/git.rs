@@ -425,6 +425,15 @@ pub(crate) fn read(args: &[&str]) -> GitFacts {
                 &mut f,
             );
         }
+        // `git fast-export --all | … | git fast-import --force`: history rewritten in a pipe.
+        "fast-import" if rest.contains(&"--force") => {
+            hit(
+                r::GIT_HISTORY_REWRITE,
+                "`git fast-import --force` overwrites branches with rewritten history.".to_owned(),
+                true,
+                &mut f,
+            );
+        }
         "filter-branch" | "filter-repo" => {
             hit(
                 r::GIT_HISTORY_REWRITE,

@@ -208,6 +208,27 @@ pub(crate) fn is_spend_name(name: &str) -> bool {
 /// Grades `name args…` for infrastructure and data rules. `stdin` is text fed to the command
 /// (heredoc, here-string or an upstream `echo`), for SQL clients.
 pub(crate) fn infra(name: &str, args: &[&str], stdin: Option<&str>) -> Verdicts {
+    let mut v = infra_rules(name, args, stdin);
+    // `docker compose -f docker-compose.test.yml down -v`, `-p ci-1234`: a stack made for
+    // tests, whose volumes are scratch.
+    let scratch_compose = ["-f", "--file", "-p", "--project-name"].iter().any(|f| {
+        args.windows(2).any(|w| {
+            w[0] == *f && {
+                let base = w[1].rsplit('/').next().unwrap_or(w[1]);
+                scratch_stack(base.trim_end_matches(".yml").trim_end_matches(".yaml"))
+            }
+        })
+    });
+    if scratch_compose {
+        v.findings.retain(|f| f.rule != p::VOLUME_DESTROY.id);
+        if v.findings.is_empty() {
+            v.intent = Some(Intent::Write);
+        }
+    }
+    v
+}
+
+fn infra_rules(name: &str, args: &[&str], stdin: Option<&str>) -> Verdicts {
     let mut v = Verdicts::default();
     // A preview changes nothing (`helm uninstall --dry-run`, `aws ec2 … --dry-run`).
     if args.iter().any(|a| {

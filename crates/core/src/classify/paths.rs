@@ -51,6 +51,8 @@ const REGENERABLE_DIRS: &[&str] = &[
     ".tmp",
     ".turbo",
     ".cache",
+    // Framework caches (Symfony's `var/cache`, Laravel's `bootstrap/cache`).
+    "cache",
     ".parcel-cache",
     "dist",
     "coverage",
@@ -73,6 +75,8 @@ const REGENERABLE_DIRS: &[&str] = &[
     // Rust, C/C++, JVM, .NET, Go
     "target",
     "build",
+    // .NET's intermediate output (`bin` can hold the project's own scripts).
+    "obj",
     "out",
     "obj",
     ".gradle",

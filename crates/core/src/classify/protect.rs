@@ -39,7 +39,11 @@ fn file_pattern(norm: &str) -> Option<What> {
         ".hermes" if matches!(base, "config.yaml" | "config.yml") => return Some(HERMES),
         _ => {}
     }
-    if base == "managed-settings.json" {
+    // Claude Code's user state, where MCP servers (programs it starts) are registered.
+    if base == "managed-settings.json"
+        || base == ".claude.json"
+        || base == ".mcp.json" && parent == ".claude"
+    {
         return Some(CLAUDE);
     }
     // Scripts the agents' hook settings name: rewriting one rewrites the hook.
@@ -66,9 +70,12 @@ fn file_pattern(norm: &str) -> Option<What> {
 }
 
 /// Directories whose contents are protected, built in from `home`.
-fn builtin_dirs(home: Option<&str>) -> [Option<String>; 9] {
+fn builtin_dirs(home: Option<&str>) -> [Option<String>; 10] {
     let h = |rel: &str| home.map(|h| normalize(&format!("{h}/{rel}")));
     [
+        // The upstream hooks' and SDK's own directory (`config.json` with the API key,
+        // outage logs), which users switching over still have.
+        h(".dashclaw"),
         h(".local/state/dashclaw"),
         h(".local/share/dashclaw"),
         h(".config/dashclaw"),
@@ -311,9 +318,21 @@ pub(crate) fn runs_later(norm: &str, outside: bool, home: Option<&str>) -> Optio
     }
     // The user's program directories on the search path: a file there answers to its name
     // before the system's (`~/.local/bin/git`); editor start-up files run their commands.
-    const EDITOR_DIRS: &[&str] = &["/.vim/", "/.config/nvim/", "/.emacs.d/", "/.config/emacs/"];
+    // Build tools' user-wide start-up scripts run in every build of every project too
+    // (Gradle's init scripts, Maven's extensions, sbt's global plugins).
+    const EDITOR_DIRS: &[&str] = &[
+        "/.vim/",
+        "/.config/nvim/",
+        "/.emacs.d/",
+        "/.config/emacs/",
+        "/.gradle/init.d/",
+        "/.sbt/1.0/plugins/",
+        "/.m2/extensions",
+    ];
     if EDITOR_DIRS.iter().any(|d| norm.contains(d))
         || matches!(base, ".vimrc" | ".gvimrc" | ".exrc" | ".emacs")
+        || norm.ends_with("/.gradle/init.gradle")
+        || norm.ends_with("/.gradle/init.gradle.kts")
     {
         return Some(Later::Loaded);
     }

@@ -268,6 +268,12 @@ const EXEC_VARS: &[&str] = &[
     "RSYNC_RSH",
     "LESSOPEN",
     "LESSCLOSE",
+    // The program cargo runs in place of (or around) the compiler.
+    "RUSTC_WRAPPER",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "CARGO_BUILD_RUSTC_WRAPPER",
+    "RUSTC",
+    "GIT_PROXY_COMMAND",
 ];
 /// Environment variables that make programs load code from a file (`load_var`).
 const LOAD_VARS: &[&str] = &[
@@ -280,6 +286,11 @@ const LOAD_VARS: &[&str] = &[
     "PERL5OPT",
     "RUBYOPT",
     "PYTHONSTARTUP",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "MAVEN_OPTS",
+    "GRADLE_OPTS",
 ];
 const SHELLS: &[&str] = &[
     "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "tcsh", "csh", "nu", "xonsh",
@@ -1943,6 +1954,32 @@ impl<'a> Walker<'a> {
                 .split_whitespace()
                 .any(|o| o.starts_with("-M") || o.starts_with("-m") || o.starts_with("-d")),
             ("RUBYOPT", Some(v)) => v.split_whitespace().any(|o| o.starts_with("-r")),
+            // `-javaagent:/tmp/a.jar`: an agent jar every JVM started loads first. One of the
+            // project's (or its build's) is the project's code; a downloaded one is remote code.
+            (_, Some(v)) if name.contains("JAVA") || name.ends_with("_OPTS") => {
+                let agents: Vec<&str> = v
+                    .split_whitespace()
+                    .filter_map(|o| {
+                        let o = o.trim_matches(['"', '\'']);
+                        o.strip_prefix("-javaagent:")
+                            .or_else(|| o.strip_prefix("-agentpath:"))
+                            .map(|p| p.split('=').next().unwrap_or(p))
+                    })
+                    .collect();
+                let mut outside = false;
+                for a in agents {
+                    let r = paths::resolve(a, &self.cwd, self.ctx.home);
+                    if self.downloaded.iter().any(|d| paths::is_inside(&r, d)) {
+                        self.push(r::CURL_PIPE_SHELL.finding(format!(
+                            "`{name}` loads `{}`, downloaded earlier in this command, into every JVM (unreviewed remote code).",
+                            clip(a, 60)
+                        )));
+                        return;
+                    }
+                    outside |= a.contains('$') || !paths::is_inside(&r, self.ctx.workspace);
+                }
+                outside
+            }
             _ => false,
         };
         if loads {
@@ -2098,7 +2135,7 @@ impl<'a> Walker<'a> {
                 "{via} writes to the raw device `{}`, destroying its data.",
                 clip(t, 80)
             )));
-        } else if paths::is_secret_path(t) && !self.project_dotenv(t) {
+        } else if paths::is_secret_path(t) && !self.project_dotenv(t) && !self.project_npmrc(t) {
             self.push(r::SENSITIVE_WRITE.finding(format!(
                 "{via} writes to `{}`, a secrets or credentials file.",
                 clip(t, 80)
@@ -2123,6 +2160,14 @@ impl<'a> Walker<'a> {
     /// A project's own dotenv file (`.env`, `.env.local` in the workspace): setting up local
     /// configuration is everyday work, and writing one reveals nothing. Keys, `.npmrc`,
     /// `.netrc` and dotenv files elsewhere stay sensitive.
+    /// A project's own `.npmrc` (`//registry.npmjs.org/:_authToken=${NPM_TOKEN}`): the
+    /// documented way to point a project at its registry; the user's `~/.npmrc` stays
+    /// sensitive, and a literal token in what is written is `secret-in-content`.
+    fn project_npmrc(&self, t: &str) -> bool {
+        let r = paths::resolve(t, &self.cwd, self.ctx.home);
+        r.ends_with("/.npmrc") && paths::is_inside(&r, &paths::normalize(self.ctx.workspace))
+    }
+
     fn project_dotenv(&self, t: &str) -> bool {
         let r = paths::resolve(t, &self.cwd, self.ctx.home);
         paths::is_dotenv(&r) && paths::is_inside(&r, &paths::normalize(self.ctx.workspace))
@@ -2636,8 +2681,15 @@ impl<'a> Walker<'a> {
                 clip(name, 40)
             )));
         }
-        // Script then execute: `./build.sh`, `scripts/x.py`.
-        if cmd.text.contains('/') && intent == Intent::Unknown {
+        // Script then execute: `./build.sh`, `scripts/x.py`; or a bare name downloaded earlier
+        // in this line (`certutil … %TEMP%\p.exe && %TEMP%\p.exe`).
+        let downloaded_here = || {
+            !self.downloaded.is_empty() && {
+                let r = paths::resolve(&cmd.text, &self.cwd, self.ctx.home);
+                self.downloaded.contains(&r)
+            }
+        };
+        if (cmd.text.contains('/') || downloaded_here()) && intent == Intent::Unknown {
             self.exec_script(cmd, ScriptKind::Auto, depth, &mut facts, false);
         }
         // A command that changes things and names a guard location, however it does it.
@@ -2948,6 +3000,8 @@ impl<'a> Walker<'a> {
                     .any(|t| matches!(*t, "-n" | "--quiet" | "--silent") || *t == "-ne"),
                 "awk" | "gawk" | "mawk" | "nawk" | "jq" | "perl" | "ruby" | "python"
                 | "python3" | "node" => true,
+                // PowerShell's filters (`Where-Object Name -match 'TOKEN'`, `sls`).
+                "Where-Object" | "where" | "?" | "Select-String" | "sls" => true,
                 _ => false,
             } && texts
                 .iter()
@@ -2969,9 +3023,22 @@ impl<'a> Walker<'a> {
         // `echo $GITHUB_TOKEN`: a secret variable's value printed into the conversation
         // (`${TOKEN:+set}`, `${#TOKEN}` print no value).
         if matches!(name, "echo" | "printf" | "print") && self.shows_output() {
+            // Or a variable assigned from a secret in this line (`c=$(aws sts assume-role …);
+            // echo "$c"`).
+            let tainted = || {
+                self.tainted_vars
+                    .iter()
+                    .find(|v| {
+                        texts
+                            .iter()
+                            .any(|t| super::exfil::secret_refs_named(t).any(|n| n == v.as_str()))
+                    })
+                    .map(|v| format!("${v}"))
+            };
             if let Some(v) = texts
                 .iter()
                 .find_map(|t| super::exfil::printed_secret_var(t))
+                .or_else(tainted)
             {
                 self.push(p::PRIVATE_KEY_READ.finding(format!(
                     "`{name}` prints `{v}`, a secret, into the conversation."

@@ -101,6 +101,11 @@ const HANDLERS: &[(&[&str], Handler)] = &[
     ),
     (&["tee"], h!(h_tee)),
     (
+        &["certutil", "certutil.exe", "bitsadmin", "bitsadmin.exe"],
+        h!(h_windows_download),
+    ),
+    (&["dotnet", "msbuild", "MSBuild.exe"], h!(h_msbuild)),
+    (
         &[
             "jupyter",
             "jupyter-nbconvert",
@@ -148,7 +153,16 @@ const HANDLERS: &[(&[&str], Handler)] = &[
     ),
     (
         &[
-            "kill", "pkill", "killall", "skill", "pkill.sh", "taskkill", "tskill",
+            "kill",
+            "pkill",
+            "killall",
+            "skill",
+            "pkill.sh",
+            "taskkill",
+            "tskill",
+            "Stop-Process",
+            "stop-process",
+            "spps",
         ],
         h!(h_kill),
     ),

@@ -88,7 +88,21 @@ impl Walker<'_> {
             if !t.dynamic && self.history_write(&t.text, Via(name, " destroys")) {
                 continue;
             }
-            if paths::is_secret_path(&t.text) || paths::is_system_path(&t.text) {
+            // (`find / -exec truncate -s 0 {} +`: `{}` stands for the files under `/`.)
+            let glob_dir = t
+                .text
+                .rsplit_once('/')
+                .filter(|(_, base)| base.contains(['*', '?']))
+                .map(|(d, _)| if d.is_empty() { "/" } else { d });
+            // A key file of the project's own (`shred -u tmp/test-key.pem`) is its to destroy.
+            let project_file = !t.dynamic && self.path_facts(&t.text).inside;
+            if paths::is_secret_path(&t.text) && !project_file
+                || paths::is_system_path(&t.text)
+                || paths::is_root_or_system_dir(&t.text, self.ctx.home)
+                || glob_dir.is_some_and(|d| {
+                    paths::is_root_or_system_dir(d, self.ctx.home) || paths::is_system_path(d)
+                })
+            {
                 self.push(r::DESTROY_SENSITIVE.finding(format!(
                     "`{name}` would destroy `{}`, a credentials or system file.",
                     clip(&t.text, 80)
@@ -289,10 +303,31 @@ impl Walker<'_> {
                     }
                 })
         {
-            if private {
+            // `grep -E '^(DB_PASSWORD|STRIPE_SECRET)=' .env`: the secrets picked out and shown
+            // (a count or a file list shows none).
+            let picks_secrets = pattern_first
+                && !args.iter().any(|a| {
+                    a.text.starts_with('-')
+                        && !a.text.starts_with("--")
+                        && a.text.contains(['c', 'l', 'q', 'L'])
+                        || matches!(
+                            a.text.as_str(),
+                            "--count" | "--quiet" | "--files-with-matches"
+                        )
+                })
+                && positionals(args)
+                    .next()
+                    .is_some_and(|p| super::super::exfil::names_secret_word(&p.text))
+                && self.shows_output();
+            if private || picks_secrets {
                 self.push(p::PRIVATE_KEY_READ.finding(format!(
-                    "`{name}` reads `{}`, a private key or a credential of the user's.",
-                    clip(&t.text, 80)
+                    "`{name}` reads `{}`, a private key or a credential of the user's{}.",
+                    clip(&t.text, 80),
+                    if private {
+                        ""
+                    } else {
+                        " (the secrets picked out by name)"
+                    }
                 )));
             } else if !matches!(name, "cp" | "scp" | "rsync" | "sed") {
                 self.push(r::SENSITIVE_READ.finding(format!(
@@ -848,7 +883,21 @@ impl Walker<'_> {
                 Some(Reach::Root) if !narrowed => self.push(r::RM_ROOT.finding(format!(
                     "`find {shown} … -delete` would delete everything under `{shown}`."
                 ))),
-                Some(Reach::Root) if !artifacts_only && roots_or_cwd.iter().any(|w| paths::is_root_or_system_dir(&w.text, self.ctx.home)) => {
+                Some(_)
+                    if !artifacts_only
+                        && roots_or_cwd.iter().any(|w| {
+                            if paths::is_root_or_system_dir(&w.text, self.ctx.home) {
+                                return true;
+                            }
+                            // The user's files or a system tree (`~/Documents`,
+                            // `/var/log/nginx`), not a temp directory or a cache.
+                            let r = paths::resolve(&w.text, &self.cwd, self.ctx.home);
+                            !w.dynamic
+                                && !paths::is_inside(&r, self.ctx.workspace)
+                                && !paths::is_temp(&r)
+                                && !r.to_ascii_lowercase().contains("cache")
+                        }) =>
+                {
                     self.push(r::RM_RECURSIVE.finding(format!(
                         "`find {shown} … -delete` deletes matching files across system or home directories."
                     )))

@@ -113,7 +113,10 @@ impl Walker<'_> {
             "pipx" | "uvx" | "uv" | "pip" | "pip3" | "npm" | "pnpm" | "yarn" | "bun" | "gem" => {
                 name == "uvx"
                     || pos.iter().take(2).any(|p| {
-                        matches!(*p, "install" | "i" | "add" | "run" | "tool" | "x" | "exec")
+                        matches!(
+                            *p,
+                            "install" | "i" | "add" | "run" | "tool" | "x" | "exec" | "dlx"
+                        )
                     })
             }
             _ => false,
@@ -182,11 +185,8 @@ impl Walker<'_> {
                 )
             })
         {
-            let build_rs = format!("{}/build.rs", self.cwd.trim_end_matches('/'));
-            if let Some(code) = self.written_text(&build_rs).flatten() {
-                let mut facts = Facts::default();
-                self.grade_code("rustc", &code, c.depth, &mut facts);
-            }
+            // `build.rs` and proc macros run at build time, the rest when built code runs.
+            self.grade_written_sources(&[".rs"], "rustc", c.depth);
         }
         // `cargo make TASK` after writing `Makefile.toml`: its task scripts and commands run.
         if name == "cargo" && pos.first() == Some(&"make") {
@@ -233,6 +233,7 @@ impl Walker<'_> {
                 .strip_prefix("--git=")
                 .or_else(|| t.strip_prefix("--from="))
                 .or_else(|| t.strip_prefix("--spec="))
+                .or_else(|| t.strip_prefix("--package="))
                 .unwrap_or(t);
             remote(v).then_some(v)
         });
@@ -314,7 +315,14 @@ impl Walker<'_> {
     pub(super) fn h_compiled(&mut self, c: &mut Call<'_>) {
         let pos: Vec<&Word> = positionals(c.args).collect();
         if c.name == "go" {
-            if pos.first().map(|w| w.text.as_str()) != Some("run") {
+            let sub = pos.first().map(|w| w.text.as_str());
+            if matches!(
+                sub,
+                Some("build" | "run" | "test" | "generate" | "install" | "vet")
+            ) {
+                self.grade_written_sources(&[".go"], "go", c.depth);
+            }
+            if sub != Some("run") {
                 return;
             }
             if let Some(m) = pos
@@ -399,6 +407,62 @@ impl Walker<'_> {
             // papermill's second positional is where the output goes.
             if c.name == "papermill" {
                 break;
+            }
+        }
+    }
+
+    /// `dotnet build`, `msbuild`: MSBuild files written in this line run their `Exec` tasks.
+    pub(super) fn h_msbuild(&mut self, c: &mut Call<'_>) {
+        let sub = positionals(c.args).next().map(|w| w.text.as_str());
+        if c.name != "dotnet"
+            || matches!(
+                sub,
+                Some("build" | "run" | "test" | "publish" | "pack" | "restore" | "msbuild")
+            )
+        {
+            self.grade_written_sources(
+                &[
+                    ".targets", ".props", ".csproj", ".fsproj", ".vbproj", ".proj",
+                ],
+                "msbuild",
+                c.depth,
+            );
+        }
+    }
+
+    /// Files written earlier in this command line with one of `exts`, which the toolchain
+    /// now compiles, loads or runs: graded from what was written (Rust as code, `//go:generate`
+    /// lines and MSBuild `Exec` commands as shell, Go as code). Unwritten files are the
+    /// project's own.
+    fn grade_written_sources(&mut self, exts: &[&str], toolchain: &str, depth: usize) {
+        let sources: Vec<String> = self
+            .written
+            .iter()
+            .filter(|(p, _)| exts.iter().any(|e| p.ends_with(e)))
+            .filter_map(|(_, c)| c.clone())
+            .take(8)
+            .collect();
+        for text in sources {
+            match toolchain {
+                "go" => {
+                    for line in text.lines() {
+                        if let Some(cmd) = line.trim_start().strip_prefix("//go:generate ") {
+                            let cmd = cmd.to_owned();
+                            self.reparse(&cmd, depth, "go:generate");
+                        }
+                    }
+                    let mut facts = Facts::default();
+                    self.grade_code("go", &text, depth, &mut facts);
+                }
+                "msbuild" => {
+                    for cmd in msbuild_exec_commands(&text) {
+                        self.reparse(&cmd, depth, "MSBuild Exec");
+                    }
+                }
+                _ => {
+                    let mut facts = Facts::default();
+                    self.grade_code(toolchain, &text, depth, &mut facts);
+                }
             }
         }
     }
@@ -517,7 +581,8 @@ impl Walker<'_> {
 
     /// `docker exec`/`run`, `kubectl exec`, …: the command run inside.
     pub(super) fn h_container(&mut self, c: &mut Call<'_>) {
-        self.container_exec(c.name, c.args, c.depth);
+        // What the inner command prints comes out here (`docker exec db env | grep KEY`).
+        c.traits |= self.container_exec(c.name, c.args, c.depth);
     }
 
     pub(super) fn h_decoder(&mut self, c: &mut Call<'_>) {
@@ -527,6 +592,34 @@ impl Walker<'_> {
 
     pub(super) fn h_echo(&mut self, c: &mut Call<'_>) {
         c.traits.sql = c.args.iter().any(|a| infra::is_sql_danger(&a.text));
+    }
+
+    /// `certutil -urlcache -f URL out.exe`, `bitsadmin /transfer j URL out.exe`: Windows'
+    /// built-in downloaders; what they save is remote content.
+    pub(super) fn h_windows_download(&mut self, c: &mut Call<'_>) {
+        let texts: Vec<&str> = c.args.iter().map(|w| w.text.as_str()).collect();
+        let fetches = match c.name.to_ascii_lowercase().trim_end_matches(".exe") {
+            "certutil" => texts.iter().any(|a| a.eq_ignore_ascii_case("-urlcache")),
+            "bitsadmin" => texts.iter().any(|a| a.eq_ignore_ascii_case("/transfer")),
+            _ => false,
+        };
+        let has_url = texts
+            .iter()
+            .any(|a| a.starts_with("http://") || a.starts_with("https://"));
+        if !(fetches && has_url) {
+            return;
+        }
+        c.traits.downloads = true;
+        if let Some(out) = texts
+            .last()
+            .filter(|t| !t.starts_with(['-', '/']) || t.contains('.'))
+        {
+            // `%TEMP%\p.exe` as bash cooked it; the name is what later runs.
+            if self.downloaded.len() < 8 {
+                let r = paths::resolve(out, &self.cwd, self.ctx.home);
+                self.downloaded.push(r);
+            }
+        }
     }
 
     pub(super) fn h_downloader(&mut self, c: &mut Call<'_>) {
@@ -759,7 +852,9 @@ impl Walker<'_> {
     pub(super) fn kill(&mut self, name: &str, args: &[Word]) {
         // `pgrep dashclawd | xargs kill`, `ps aux | grep dashclawd | awk … | xargs kill`: the
         // pids come from a listing (or a filter of one) that names the guard, a few stages up.
-        if self.xargs_context && self.in_pipe {
+        // PowerShell's `Get-Process dashclawd | Stop-Process` pipes the processes themselves.
+        let piped_objects = matches!(name.to_ascii_lowercase().as_str(), "stop-process" | "spps");
+        if (self.xargs_context || piped_objects) && self.in_pipe {
             // Only the earlier stages of this pipeline (`Origin::Pipe(n)` is stage n), so a
             // listing in an earlier statement does not taint an unrelated `… | xargs kill`.
             let stages = self
@@ -779,7 +874,17 @@ impl Walker<'_> {
                 // `pgrep -f claw`, `grep 'd.sh'`: a search pattern that selects the guard.
                 let searches = matches!(
                     words.first().copied(),
-                    Some("pgrep" | "pidof" | "grep" | "egrep" | "rg" | "awk")
+                    Some(
+                        "pgrep"
+                            | "pidof"
+                            | "grep"
+                            | "egrep"
+                            | "rg"
+                            | "awk"
+                            | "Get-Process"
+                            | "gps"
+                            | "Where-Object"
+                    )
                 );
                 words.iter().skip(1).any(|w| {
                     // `grep [d]ashclawd`, `grep '^dashclawd$'`: a pattern naming the guard.
@@ -953,15 +1058,63 @@ impl Walker<'_> {
     }
 
     /// `docker exec ctr cmd…`, `kubectl exec pod -- cmd…`: the inner command is graded.
-    pub(super) fn container_exec(&mut self, name: &str, args: &[Word], depth: usize) {
+    pub(super) fn container_exec(&mut self, name: &str, args: &[Word], depth: usize) -> Traits {
+        // `docker --context prod compose -f x.yml exec db cmd…`: global and compose options
+        // (with their values) come before `exec`, and compose's `exec` takes a service.
+        let docker = matches!(name, "docker" | "podman" | "nerdctl");
+        let skip_valued = |from: usize, valued: &[&str]| {
+            let mut i = from;
+            while let Some(a) = args.get(i).filter(|a| is_flag(a)) {
+                i += if valued.contains(&a.text.as_str()) {
+                    2
+                } else {
+                    1
+                };
+            }
+            i
+        };
+        let args: &[Word] = if docker {
+            let i = skip_valued(
+                0,
+                &[
+                    "--context",
+                    "-c",
+                    "-H",
+                    "--host",
+                    "--config",
+                    "-l",
+                    "--log-level",
+                ],
+            );
+            match args.get(i) {
+                Some(w) if w.text == "compose" => {
+                    let j = skip_valued(
+                        i + 1,
+                        &[
+                            "-f",
+                            "--file",
+                            "-p",
+                            "--project-name",
+                            "--env-file",
+                            "--profile",
+                            "--project-directory",
+                        ],
+                    );
+                    &args[j.min(args.len())..]
+                }
+                _ => &args[i.min(args.len())..],
+            }
+        } else {
+            args
+        };
         let Some(at) = args.iter().position(|a| !is_flag(a)) else {
-            return;
+            return Traits::default();
         };
         // `kubectl run pod --image=x -- cmd…` and `kubectl debug node/x -- cmd…` run their
         // command in the cluster, like `exec`.
         let kube = matches!(name, "kubectl" | "oc");
         if args[at].text != "exec" && !(kube && matches!(args[at].text.as_str(), "run" | "debug")) {
-            return;
+            return Traits::default();
         }
         let rest = &args[at + 1..];
         // `incus exec db01 -- cmd`, `multipass exec vm -- cmd`: the command follows `--`.
@@ -969,7 +1122,7 @@ impl Walker<'_> {
         let inner: &[Word] = if dashdash {
             match rest.iter().position(|a| a.text == "--") {
                 Some(dd) => &rest[dd + 1..],
-                None => return,
+                None => return Traits::default(),
             }
         } else {
             const VALUED: &[&str] = &[
@@ -992,12 +1145,12 @@ impl Walker<'_> {
             rest.get(i + 1..).unwrap_or(&[])
         };
         if inner.is_empty() {
-            return;
+            return Traits::default();
         }
         let first = self.findings.len();
         self.origin.push(Origin::Named(format!("{name} exec")));
         let saved = self.cwd.clone();
-        self.argv(
+        let t = self.argv(
             inner,
             false,
             Facts::default(),
@@ -1008,6 +1161,7 @@ impl Walker<'_> {
         );
         self.cwd = saved;
         self.origin.pop();
+        t
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1599,4 +1753,32 @@ fn cargo_make_commands(toml: &str) -> String {
         }
     }
     out.join("\n")
+}
+
+/// The `Command` attributes of MSBuild `<Exec>` tasks, XML entities decoded.
+fn msbuild_exec_commands(xml: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in xml.match_indices("<Exec") {
+        let tag = &xml[i..];
+        let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+        if let Some(at) = tag.find("Command=") {
+            let rest = &tag[at + "Command=".len()..];
+            let Some(q) = rest.chars().next().filter(|c| matches!(c, '"' | '\'')) else {
+                continue;
+            };
+            if let Some(end) = rest[1..].find(q) {
+                let cmd = rest[1..1 + end]
+                    .replace("&quot;", "\"")
+                    .replace("&apos;", "'")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&amp;", "&");
+                out.push(cmd);
+            }
+        }
+        if out.len() >= 8 {
+            break;
+        }
+    }
+    out
 }
