@@ -1043,7 +1043,7 @@ impl<'a> Walker<'a> {
                 let t = self.script(body, depth + 1);
                 let first = self.findings.len();
                 let mut facts = Facts::default();
-                self.redirects(redirects, &mut facts);
+                self.redirects(redirects, &[], &mut facts);
                 if facts.write_redirect || self.findings.len() > first {
                     self.segment(Intent::Readonly, facts, first);
                 }
@@ -1151,7 +1151,7 @@ impl<'a> Walker<'a> {
         }
         let first = self.findings.len();
         let mut facts = Facts::default();
-        self.redirects(&sc.redirects, &mut facts);
+        self.redirects(&sc.redirects, &words, &mut facts);
         let stdin = sc.redirects.iter().find(|r| {
             r.feeds_stdin() || (r.kind == RedirKind::Input && r.fd.is_none_or(|fd| fd == 0))
         });
@@ -2097,7 +2097,18 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn redirects(&mut self, rs: &[Redirect], facts: &mut Facts) {
+    fn redirects(&mut self, rs: &[Redirect], words: &[Word], facts: &mut Facts) {
+        // What `echo`/`printf` of literals writes, for the project `.npmrc` check below.
+        let printed = || -> Option<String> {
+            let (first, rest) = words.split_first()?;
+            (matches!(first.text.as_str(), "echo" | "printf") && rest.iter().all(|w| !w.dynamic))
+                .then(|| {
+                    rest.iter()
+                        .map(|w| w.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+        };
         for r in rs.iter().filter(|r| r.writes_file()) {
             let resolved = if r.target.dynamic && r.target.subs.is_empty() {
                 self.substitute(&r.target.text)
@@ -2110,7 +2121,24 @@ impl<'a> Walker<'a> {
                 continue;
             }
             facts.write_redirect = true;
-            self.check_write_target(t, "A redirection");
+            // A project `.npmrc` naming its registry and a token variable
+            // (`_authToken=${NPM_TOKEN}`) is configuration; a literal credential, or content
+            // that cannot be read, is a secret written into the project.
+            let safe_npmrc = self.project_npmrc(t)
+                && printed().is_some_and(|c| {
+                    !c.split(['\n', ' ']).any(|l| {
+                        l.split_once('=').is_some_and(|(k, v)| {
+                            (k.ends_with("_authToken")
+                                || k.ends_with("_auth")
+                                || k.ends_with("_password"))
+                                && !v.trim().is_empty()
+                                && !v.trim().starts_with("${")
+                        })
+                    })
+                });
+            if !safe_npmrc {
+                self.check_write_target(t, "A redirection");
+            }
             self.guard_target(t, dynamic, false, "A redirection to", false);
             if dynamic {
                 // `> "$(python3 -c 'import site; …')/x.pth"`: a directory found at run time,
@@ -2135,7 +2163,7 @@ impl<'a> Walker<'a> {
                 "{via} writes to the raw device `{}`, destroying its data.",
                 clip(t, 80)
             )));
-        } else if paths::is_secret_path(t) && !self.project_dotenv(t) && !self.project_npmrc(t) {
+        } else if paths::is_secret_path(t) && !self.project_dotenv(t) {
             self.push(r::SENSITIVE_WRITE.finding(format!(
                 "{via} writes to `{}`, a secrets or credentials file.",
                 clip(t, 80)
@@ -3337,27 +3365,29 @@ impl<'a> Walker<'a> {
         self.written.push((path, text));
     }
 
-    /// What this command line last wrote to `path`: `None` if nothing, `Some(None)` if the
-    /// content cannot be seen.
     /// [`Self::written_text`] for a file as the command names it. Resolving allocates, so a
     /// name whose last segment matches no written file is rejected first.
     fn written_named(&self, name: &str) -> Option<Option<String>> {
         if self.written.is_empty() {
             return None;
         }
-        let base = name.rsplit('/').next().unwrap_or(name);
+        // The last segment, by a plain byte scan (this runs for every recipe file name).
+        let last = |p: &str| -> usize { p.bytes().rposition(|b| b == b'/').map_or(0, |i| i + 1) };
+        let base = &name[last(name)..];
         let plain = !matches!(base, "" | "." | "..") && !base.contains(['~', '$']);
         if plain
-            && !self
-                .written
-                .iter()
-                .any(|(p, _)| p.rsplit('/').next() == Some(base))
+            && !self.written.iter().any(|(p, _)| {
+                p.ends_with(base)
+                    && (p.len() == base.len() || p.as_bytes()[p.len() - base.len() - 1] == b'/')
+            })
         {
             return None;
         }
         self.written_text(&paths::resolve(name, &self.cwd, self.ctx.home))
     }
 
+    /// What this command line last wrote to `path`: `None` if nothing, `Some(None)` if the
+    /// content cannot be seen.
     fn written_text(&self, path: &str) -> Option<Option<String>> {
         self.written
             .iter()

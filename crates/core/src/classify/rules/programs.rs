@@ -1411,19 +1411,19 @@ impl Walker<'_> {
                         "`{name}` reads its recipes from stdin, which cannot be read here."
                     )));
                 }
-                let names: Vec<String> = match file {
-                    Some(f) => vec![f],
-                    None => [
-                        "Makefile",
-                        "makefile",
-                        "GNUmakefile",
-                        "justfile",
-                        "Justfile",
-                        "Taskfile.yml",
-                    ]
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
+                const DEFAULT_NAMES: &[&str] = &[
+                    "Makefile",
+                    "makefile",
+                    "GNUmakefile",
+                    "justfile",
+                    "Justfile",
+                    "Taskfile.yml",
+                ];
+                let given: [&str; 1] = [file.as_deref().unwrap_or("")];
+                let names: &[&str] = if file.is_some() {
+                    &given
+                } else {
+                    DEFAULT_NAMES
                 };
                 // `make -f <(printf 'all:\n\trm -rf ~\n')`: the makefile is made right here.
                 let procsub = args
