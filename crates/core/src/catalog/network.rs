@@ -110,7 +110,30 @@ pub const CLOUD_METADATA: Rule = Rule {
     near_misses: &["curl http://169.255.1.1/", "echo http://169.254.169.254/", "curl http://localhost:8080/metadata"],
 };
 
+pub const HOST_ABUSE: Rule = Rule {
+    id: "host-abuse",
+    family: F,
+    verdict: RequireApproval,
+    explanation: "Using this machine against others or against itself: scanning, brute-forcing or attacking hosts that are not this machine (`nmap`, `masscan`, `hydra`, `sqlmap`, `nikto`, `gobuster`, `nuclei`, …), flooding one (`hping3 --flood`, `slowhttptest`, load tools with huge counts at a remote host), mining cryptocurrency (`xmrig`, `cpuminer`, a `stratum+tcp://` pool, a miner image), or filling the disk from an endless source (`dd if=/dev/zero of=file` without a count, `yes > file`, `fallocate -l 900G`).",
+    suggestion: "Point security and load tools at localhost or the project's own test containers; ask the user before touching other hosts.",
+    fires: &[
+        "nmap -sS -p- 198.51.100.0/24",
+        "hydra -l admin -P rockyou.txt ssh://203.0.113.15",
+        "sudo hping3 --flood -S -p 80 203.0.113.40",
+        "./xmrig -o pool.supportxmr.com:443 -u WALLET",
+        "dd if=/dev/zero of=/home/u/fill.img bs=1M",
+    ],
+    near_misses: &[
+        "nmap -p 8080 localhost",
+        "sqlmap --help",
+        "ab -n 100 -c 10 http://localhost:3000/",
+        "dd if=/dev/zero of=disk.img bs=1M count=64",
+        "fallocate -l 1G test.img",
+    ],
+};
+
 pub const NETWORK_RULES: &[Rule] = &[
+    HOST_ABUSE,
     REMOTE_SHELL,
     CLOUD_METADATA,
     EXPOSE_LOCAL,

@@ -326,6 +326,10 @@ const CLIS: &[Cli] = &[
     with(&["mlflow"], 2, &["gc"]),
     cli(&["huggingface-cli", "hf"], 2),
     cli(&["pass", "gopass"], 1),
+    // `certbot delete`, `certbot revoke`: a site's certificate gone.
+    cli(&["certbot"], 1),
+    // CI runners taken off their pool.
+    with(&["gitlab-runner"], 1, &["unregister"]),
     cli(&["wandb"], 2),
     // Databases without an SQL argument of their own.
     cli(
@@ -477,7 +481,7 @@ const FORMS: &[Form] = &[
             "npm", "pnpm", "yarn", "bun", "cargo", "twine", "uv", "poetry", "gem", "mvn", "mvnw",
             "./mvnw", "gradle", "gradlew", "./gradlew", "dotnet", "helm", "flit", "hatch", "pdm",
             "gh", "glab", "tea", "lerna", "nx", "changeset", "semantic-release", "npx", "pnpx", "bunx",
-            "sbt", "luarocks", "rake", "bundle",
+            "sbt", "luarocks", "rake", "bundle", "fastlane", "eas", "flutter", "dart", "xcrun",
         ],
         fires: publishes,
         rule: r::REGISTRY_PUBLISH,
@@ -568,7 +572,7 @@ const FORMS: &[Form] = &[
         what: "writes a new key over the user's default ssh key, locking them out of wherever it was trusted",
     },
     Form {
-        programs: &["set-executionpolicy", "defaults", "xattr"],
+        programs: &["set-executionpolicy", "defaults", "xattr", "tccutil", "socketfilterfw", "fdesetup", "csrutil"],
         fires: os_security_setting,
         rule: r::BOOT_CHANGE,
         intent: Intent::SystemAdmin,
@@ -636,9 +640,11 @@ const FORMS: &[Form] = &[
             let key_in = args
                 .windows(2)
                 .any(|w| w[0] == "-in" && super::paths::is_private_key_path(w[1]));
+            // `-noout -text` still prints the key's components.
             let quiet = args
                 .iter()
-                .any(|a| matches!(*a, "-out" | "-noout" | "-nokeys" | "-pubout" | "-info"));
+                .any(|a| matches!(*a, "-out" | "-nokeys" | "-pubout" | "-info"))
+                || args.contains(&"-noout") && !args.contains(&"-text");
             matches!(sub, "pkcs12" | "rsa" | "pkey" | "ec" | "dsa" | "pkcs8") && key_in && !quiet
         },
         rule: r::PRIVATE_KEY_READ,
@@ -670,6 +676,21 @@ const FORMS: &[Form] = &[
         rule: r::ADMIN_DESTROY,
         intent: Intent::Destructive,
         what: "deletes a WSL distribution with every file in it",
+    },
+    Form {
+        programs: &[
+            "nmap", "masscan", "zmap", "rustscan", "naabu", "hydra", "medusa", "ncrack",
+            "patator", "sqlmap", "nikto", "wpscan", "gobuster", "ffuf", "dirb", "dirbuster",
+            "feroxbuster", "wfuzz", "nuclei", "hping3", "slowhttptest", "slowloris",
+            "goldeneye", "ab", "wrk", "hey", "siege", "vegeta", "bombardier", "oha",
+            "xmrig", "xmr-stak", "minerd", "cpuminer", "cpuminer-opt", "ccminer", "t-rex",
+            "nbminer", "lolminer", "phoenixminer", "ethminer", "nanominer", "srbminer",
+            "dd", "fallocate", "docker", "podman", "kubectl",
+        ],
+        fires: host_abuse,
+        rule: r::HOST_ABUSE,
+        intent: Intent::Network,
+        what: "attacks, floods or mines, or fills the disk (scanning and brute force belong on this machine's own test targets)",
     },
     Form {
         programs: &["dvc"],
@@ -1095,6 +1116,98 @@ fn listens_everywhere(name: &str, args: &[&str]) -> bool {
     }
 }
 
+/// Scanners, brute-forcers and web attack tools aimed anywhere but this machine; floods and
+/// huge load runs at a remote host; miners (any program, or a miner image, given a
+/// `stratum+tcp://` pool); disk fillers.
+fn host_abuse(name: &str, args: &[&str]) -> bool {
+    if preview(args)
+        || args
+            .iter()
+            .any(|a| matches!(*a, "--version" | "-V" | "version"))
+    {
+        return false;
+    }
+    // A target on this machine (or its containers' loopback names) is the developer's own.
+    let local = |t: &str| {
+        let host = super::exfil::host_of(t).unwrap_or_else(|| t.to_ascii_lowercase());
+        let host = host.split('/').next().unwrap_or(&host).to_owned();
+        matches!(
+            host.as_str(),
+            "localhost" | "127.0.0.1" | "::1" | "host.docker.internal"
+        ) || host.starts_with("127.")
+            || host.ends_with(".localhost")
+            || host.ends_with(".test")
+    };
+    let targets: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| {
+            !a.starts_with('-')
+                && !a.contains('$')
+                && (a.contains('.') || a.contains(':') || *a == "localhost")
+        })
+        .filter(|a| !a.ends_with(".txt") && !a.ends_with(".lst") && !a.ends_with(".json"))
+        .collect();
+    let remote_target = !targets.is_empty() && !targets.iter().all(|t| local(t));
+    let mining = args
+        .iter()
+        .any(|a| a.contains("stratum+tcp://") || a.contains("stratum+ssl://"))
+        || args.iter().any(|a| {
+            let image = a.rsplit('/').next().unwrap_or(a).to_ascii_lowercase();
+            image.starts_with("xmrig") || image.contains("miner")
+        }) && matches!(name, "docker" | "podman" | "kubectl");
+    match name {
+        "dd" => {
+            let from_endless = args
+                .iter()
+                .any(|a| matches!(*a, "if=/dev/zero" | "if=/dev/urandom" | "if=/dev/random"));
+            let to_file = args.iter().any(|a| {
+                a.strip_prefix("of=")
+                    .is_some_and(|o| !o.starts_with("/dev/") && !o.is_empty())
+            });
+            from_endless && to_file && !args.iter().any(|a| a.starts_with("count="))
+        }
+        "fallocate" => args.windows(2).any(|w| {
+            w[0] == "-l"
+                && w[1]
+                    .trim_end_matches(['B', 'b'])
+                    .strip_suffix(['G', 'g', 'T', 't'])
+                    .is_some_and(|n| {
+                        let big_unit = w[1].to_ascii_uppercase().contains('T');
+                        big_unit || n.parse::<f64>().is_ok_and(|g| g >= 100.0)
+                    })
+        }),
+        "docker" | "podman" | "kubectl" => mining,
+        "ab" | "wrk" | "hey" | "siege" | "vegeta" | "bombardier" | "oha" => {
+            // Load runs only count at someone else's host, and only when huge.
+            let huge = args.iter().enumerate().any(|(i, a)| {
+                let v = match *a {
+                    "-n" | "-c" | "-r" | "--requests" | "--connections" => {
+                        args.get(i + 1).copied().unwrap_or("")
+                    }
+                    _ => return false,
+                };
+                v.parse::<u64>().is_ok_and(|n| n >= 10_000)
+            });
+            remote_target && huge
+        }
+        "hping3" => args.iter().any(|a| matches!(*a, "--flood" | "--faster")) && remote_target,
+        "xmrig" | "xmr-stak" | "minerd" | "cpuminer" | "cpuminer-opt" | "ccminer" | "t-rex"
+        | "nbminer" | "lolminer" | "phoenixminer" | "ethminer" | "nanominer" | "srbminer" => true,
+        // Scanners and attack tools: anything but a local target (`-h`/`--help` excepted).
+        _ => {
+            !args.is_empty()
+                && !args.iter().any(|a| matches!(*a, "-h" | "--help"))
+                && (remote_target
+                    || mining
+                    || targets.is_empty()
+                        && args.iter().any(|a| {
+                            a.contains('/') && a.chars().next().is_some_and(|c| c.is_ascii_digit())
+                        }))
+        }
+    }
+}
+
 /// Hosts whose business is publishing a forwarded port to the internet.
 fn tunnel_service(host: &str) -> bool {
     let host = host.rsplit('@').next().unwrap_or(host).to_ascii_lowercase();
@@ -1262,6 +1375,18 @@ fn os_security_setting(name: &str, args: &[&str]) -> bool {
                             && lower.iter().any(|k| k == "askforpassword")
                 })
         }
+        // Privacy permissions reset for every app; the application firewall off; FileVault off;
+        // System Integrity Protection off.
+        // (`tccutil reset Camera com.example.app` is one app's one permission.)
+        "tccutil" => {
+            lower.first().is_some_and(|a| a == "reset")
+                && (lower.get(1).is_none_or(|s| s == "all") || lower.len() < 3)
+        }
+        "socketfilterfw" => lower
+            .windows(2)
+            .any(|w| w[0] == "--setglobalstate" && w[1] == "off"),
+        "fdesetup" => lower.first().is_some_and(|a| a == "disable"),
+        "csrutil" => lower.first().is_some_and(|a| a == "disable"),
         "xattr" => {
             lower.iter().any(|a| a == "com.apple.quarantine")
                 && lower
@@ -1443,6 +1568,26 @@ fn publishes(name: &str, args: &[&str]) -> bool {
                 || t.starts_with("sonatypeRelease")
         }),
         "luarocks" => first == "upload",
+        // App stores and over-the-air channels: what users' devices install next.
+        "fastlane" => {
+            matches!(
+                first,
+                "deliver" | "supply" | "pilot" | "upload_to_app_store" | "upload_to_play_store"
+            ) || pos
+                .iter()
+                .any(|p| matches!(*p, "release" | "beta" | "deploy"))
+        }
+        "eas" => {
+            first == "submit"
+                || (first == "update" && stripped.iter().any(|a| a.contains("production")))
+        }
+        "flutter" | "dart" => first == "pub" && pos.get(1) == Some(&"publish"),
+        "xcrun" => {
+            first == "altool"
+                && stripped
+                    .iter()
+                    .any(|a| *a == "--upload-app" || *a == "--upload-package")
+        }
         // Bundler's gem tasks: `rake release` pushes the gem (through `bundle exec` too).
         "rake" => pos
             .iter()

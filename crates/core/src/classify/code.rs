@@ -95,6 +95,44 @@ pub(crate) struct CodeFacts {
     /// Calls an API method that deletes a remote resource (`HfApi().delete_repo(…)`,
     /// `s3.delete_bucket(…)`, `client.drop_database(…)`).
     pub remote_destroy: Option<String>,
+    /// Forks inside a loop that never ends (`fork while 1`, `while True: os.fork()`).
+    pub fork_bomb: bool,
+}
+
+/// A process fork and a loop that never ends in the same code: a fork bomb in any language.
+fn fork_bomb(code: &str) -> bool {
+    let forks = [
+        "fork(",
+        "fork while",
+        "fork()",
+        "fork for",
+        ".fork",
+        "fork;",
+        "fork }",
+        "fork}",
+    ]
+    .iter()
+    .any(|m| code.contains(m));
+    forks
+        && [
+            "while 1",
+            "while(1)",
+            "while (1)",
+            "while True",
+            "while true",
+            "for(;;)",
+            "for (;;)",
+            "iter(int, 1)",
+            "iter(int,1)",
+            "loop {",
+            "loop do",
+            "until 0",
+            "while(true)",
+            "while (true)",
+            "itertools.count()",
+        ]
+        .iter()
+        .any(|m| code.contains(m))
 }
 
 /// A method named for deleting a kind of remote resource: a destroying verb and a resource
@@ -421,6 +459,7 @@ pub(crate) fn scan(lang: Lang, code: &str) -> CodeFacts {
     f.prints_secret_env = prints_secret_env(code);
     f.unsafe_load = unsafe_load(code, &f.literals);
     f.store_reader = STORE_READERS.iter().copied().find(|m| code.contains(m));
+    f.fork_bomb = fork_bomb(code);
     f.reads_stdin = [
         "sys.stdin",
         "process.stdin",
@@ -804,6 +843,7 @@ fn merge(into: &mut CodeFacts, from: CodeFacts) {
     into.prints_secret_env |= from.prints_secret_env;
     into.autostart |= from.autostart;
     into.store_reader = into.store_reader.or(from.store_reader);
+    into.fork_bomb |= from.fork_bomb;
     if into.remote_destroy.is_none() {
         into.remote_destroy = from.remote_destroy;
     }

@@ -634,6 +634,35 @@ pub(crate) fn commands(name: &str, args: &[&str], input: Option<&str>) -> Embedd
                 }
             }
         }
+        // `adb shell CMD…`: a command line run on the device.
+        "adb" => {
+            let mut i = 0;
+            while let Some(a) = args.get(i).filter(|a| a.starts_with('-')) {
+                i += if matches!(*a, "-s" | "-t" | "-H" | "-P" | "-L") {
+                    2
+                } else {
+                    1
+                };
+            }
+            if args.get(i) == Some(&"shell") {
+                if let Some(rest) = args
+                    .get(i + 1..)
+                    .filter(|r| !r.is_empty() && !r[0].starts_with('-'))
+                {
+                    add(&mut e, &rest.join(" "), "adb shell");
+                }
+            }
+        }
+        // `Rscript -e 'source("https://…")'`: code fetched and run.
+        "Rscript" | "R"
+            if after(args, &["-e"]).iter().any(|c| {
+                c.contains("source(\"http")
+                    || c.contains("source('http")
+                    || c.contains("source(url(")
+            }) =>
+        {
+            e.dynamic = Some("R code fetched from the network is run");
+        }
         // `npm exec -c 'cmd'`, `npm exec --call='cmd'`: a shell command line.
         "npm" | "pnpm" if args.first() == Some(&"exec") => {
             for c in after(args, &["-c", "--call"]) {

@@ -67,6 +67,11 @@ const SECRET_FILES: &[&str] = &[
     ".kube/",
     "firefox/",
     "cookies.sqlite",
+    // The device-debugging key every paired Android device trusts.
+    ".android/adbkey",
+    // A CI runner's registration credentials.
+    "actions-runner/.credentials",
+    "actions-runner/.runner",
     // Build tools' and package managers' credentials.
     ".m2/settings.xml",
     ".m2/settings-security.xml",

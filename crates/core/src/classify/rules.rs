@@ -3576,6 +3576,11 @@ impl<'a> Walker<'a> {
                 clip(r, 80)
             )));
         }
+        if f.fork_bomb {
+            self.push(r::FORK_BOMB.finding(format!(
+                "`{program}` code forks in a loop that never ends (a fork bomb)."
+            )));
+        }
         if let Some(call) = &f.remote_destroy {
             self.push(r::ADMIN_DESTROY.finding(format!(
                 "`{program}` code calls `{call}`, which deletes a remote resource and its data."
@@ -4182,6 +4187,9 @@ const HOME_CACHES: &[&str] = &[
     ".m2/repository",
     "go/pkg/mod/cache",
     "Library/Caches",
+    "Library/Developer/Xcode/DerivedData",
+    ".gradle/caches",
+    ".android/cache",
     ".yarn/berry/cache",
     ".pnpm-store",
 ];

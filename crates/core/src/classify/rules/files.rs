@@ -660,8 +660,17 @@ impl Walker<'_> {
                     })
                     .flatten()
             });
+        // Extracting with no target where the command has moved to the root or a system
+        // directory (`cd / && cpio -idmu < pkg.cpio`) lands there.
+        let dest = dest.or_else(|| {
+            (self.cwd == "/"
+                || paths::is_root_or_system_dir(&self.cwd, self.ctx.home)
+                    && !paths::is_inside(&self.cwd, self.ctx.workspace))
+            .then(|| self.cwd.clone())
+        });
         if args.iter().any(|a| {
             a.text == "--absolute-names"
+                || a.text == "--absolute-filenames"
                 || (a.text.starts_with('-')
                     && !a.text.starts_with("--")
                     && a.text.contains('P')
@@ -705,6 +714,7 @@ impl Walker<'_> {
                 && crate::classify::protect::check(&d, &self.cwd, self.ctx, true).is_some();
             if above_guard
                 || paths::is_home(&r, self.ctx.home)
+                || paths::is_root_or_system_dir(&r, self.ctx.home)
                 || r == "/"
                 || paths::is_system_path(&r)
             {
