@@ -161,7 +161,10 @@ pub const DESTRUCTIVE: Rule = Rule {
     verdict: Warn,
     explanation: "Any other destructive command without a more specific rule.",
     suggestion: "Make sure the data is backed up or regenerable before destroying it.",
-    fires: &["docker rm web", "dd if=/dev/zero of=disk.img bs=1M count=64"],
+    fires: &[
+        "docker rm web",
+        "dd if=/dev/zero of=disk.img bs=1M count=64",
+    ],
     near_misses: &["docker ps", "dd --help"],
 };
 

@@ -671,6 +671,18 @@ const FORMS: &[Form] = &[
         what: "removes Rust, every toolchain and everything cargo installed",
     },
     Form {
+        // `nginx -s stop`: the machine's web server; one run from the project's own prefix
+        // (`nginx -p "$PWD/.nginx" -s stop`) is the project's.
+        programs: &["nginx"],
+        fires: |_, args| {
+            args.windows(2).any(|w| w[0] == "-s" && matches!(w[1], "stop" | "quit"))
+                && !args.iter().any(|a| *a == "-p" || a.starts_with("-p"))
+        },
+        rule: r::SERVICE_DISABLE,
+        intent: Intent::SystemAdmin,
+        what: "stops the web server, taking its sites down",
+    },
+    Form {
         programs: &["wsl", "wsl.exe"],
         fires: |_, args| args.iter().any(|a| a.eq_ignore_ascii_case("--unregister")),
         rule: r::ADMIN_DESTROY,

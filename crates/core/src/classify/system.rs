@@ -182,7 +182,7 @@ const SERVICE_MANAGERS: &[&str] = &[
 const TABLE: &[Entry] = &[
     Entry {
         // `nginx -s stop`, `apachectl -k graceful-stop`: the web server itself told to stop.
-        programs: &["nginx", "apachectl", "apache2ctl", "httpd"],
+        programs: &["apachectl", "apache2ctl", "httpd"],
         when: When::AnyArg(&["stop", "quit", "graceful-stop"]),
         rule: r::SERVICE_DISABLE,
         what: "stops the web server, taking its sites down",
