@@ -862,8 +862,9 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, Intent, String)>
     if prog == "aws" && super::infra::local_endpoint(args) {
         return None;
     }
-    // `incus delete test-ci-42 --force`: a machine made for one test run.
-    if matches!(
+    // `incus delete test-ci-42 --force`: machines made for one test run. Every machine named
+    // must be one (`incus delete prod-db ci-tmp` is not exempt for the second).
+    let vm_cli = matches!(
         prog,
         "lxc"
             | "incus"
@@ -874,10 +875,14 @@ pub(crate) fn check(name: &str, args: &[&str]) -> Option<(Rule, Intent, String)>
             | "virsh"
             | "VBoxManage"
             | "vboxmanage"
-    ) && args
+    );
+    let objects: Vec<&str> = args
         .iter()
-        .any(|a| !a.starts_with('-') && super::infra::scratch_stack(a))
-    {
+        .copied()
+        .filter(|a| !a.starts_with('-'))
+        .skip(1)
+        .collect();
+    if vm_cli && !objects.is_empty() && objects.iter().all(|o| super::infra::scratch_stack(o)) {
         return None;
     }
     let cli = CLIS.iter().find(|c| c.programs.contains(&prog))?;

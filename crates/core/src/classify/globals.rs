@@ -105,6 +105,14 @@ const VALUED: &[(&[&str], &[&str])] = &[
 ];
 
 /// `args` without `name`'s value-taking options and their values (`--opt=value` forms too).
+/// The global options of `name` that take a separate value (empty when it has none listed).
+pub(crate) fn valued(name: &str) -> &'static [&'static str] {
+    VALUED
+        .iter()
+        .find(|(names, _)| names.contains(&name))
+        .map_or(&[], |(_, opts)| *opts)
+}
+
 pub(crate) fn strip<'a>(name: &str, args: &[&'a str]) -> Vec<&'a str> {
     // `docker compose …` takes compose's options after the word (`-f` is a file there, `--force`
     // for `docker rm`).

@@ -211,14 +211,16 @@ pub(crate) fn infra(name: &str, args: &[&str], stdin: Option<&str>) -> Verdicts 
     let mut v = infra_rules(name, args, stdin);
     // `docker compose -f docker-compose.test.yml down -v`, `-p ci-1234`: a stack made for
     // tests, whose volumes are scratch.
-    let scratch_compose = ["-f", "--file", "-p", "--project-name"].iter().any(|f| {
-        args.windows(2).any(|w| {
-            w[0] == *f && {
-                let base = w[1].rsplit('/').next().unwrap_or(w[1]);
-                scratch_stack(base.trim_end_matches(".yml").trim_end_matches(".yaml"))
-            }
+    // Every file and project named must be a test one (`-f test.yml -f prod.yml` is not).
+    let named: Vec<&str> = args
+        .windows(2)
+        .filter(|w| matches!(w[0], "-f" | "--file" | "-p" | "--project-name"))
+        .map(|w| {
+            let base = w[1].rsplit('/').next().unwrap_or(w[1]);
+            base.trim_end_matches(".yml").trim_end_matches(".yaml")
         })
-    });
+        .collect();
+    let scratch_compose = !named.is_empty() && named.iter().all(|n| scratch_stack(n));
     if scratch_compose {
         v.findings.retain(|f| f.rule != p::VOLUME_DESTROY.id);
         if v.findings.is_empty() {

@@ -1074,32 +1074,10 @@ impl Walker<'_> {
             i
         };
         let args: &[Word] = if docker {
-            let i = skip_valued(
-                0,
-                &[
-                    "--context",
-                    "-c",
-                    "-H",
-                    "--host",
-                    "--config",
-                    "-l",
-                    "--log-level",
-                ],
-            );
+            let i = skip_valued(0, super::super::globals::valued(name));
             match args.get(i) {
                 Some(w) if w.text == "compose" => {
-                    let j = skip_valued(
-                        i + 1,
-                        &[
-                            "-f",
-                            "--file",
-                            "-p",
-                            "--project-name",
-                            "--env-file",
-                            "--profile",
-                            "--project-directory",
-                        ],
-                    );
+                    let j = skip_valued(i + 1, super::super::globals::valued("docker-compose"));
                     &args[j.min(args.len())..]
                 }
                 _ => &args[i.min(args.len())..],
@@ -1714,7 +1692,8 @@ const MAKE_PROGRAM_VARS: &[&str] = &[
 fn cargo_make_commands(toml: &str) -> String {
     let doc: toml::Table = match toml.parse() {
         Ok(t) => t,
-        // Unreadable: grade every quoted value, so nothing hides behind a syntax error.
+        // Unreadable: graded as shell text, which fails closed (unparseable) rather than
+        // letting a syntax error hide a task.
         Err(_) => return toml.to_owned(),
     };
     let mut out = Vec::new();
